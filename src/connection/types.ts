@@ -1,0 +1,47 @@
+// What the executor and modules need from a host: run a POSIX sh script (with optional stdin) and
+// move files. One Connection per host for the whole run; implementations reuse a single SSH
+// connection (and a long-lived shell on it) so a probe costs one round trip, not a new session.
+
+export interface ExecResult {
+  rc: number
+  stdout: Buffer
+  stderr: Buffer
+}
+
+export interface Become {
+  user?: string // default root
+  method?: 'sudo' | 'su'
+  password?: string
+}
+
+export interface ExecOptions {
+  /** Bytes fed to the script's standard input (the script sees EOF after them). */
+  stdin?: Buffer | string
+  /** Kill the command and fail with a timeout after this many milliseconds. */
+  timeoutMs?: number
+  become?: Become
+  /** Exported into the script's environment (names must be valid shell identifiers). */
+  env?: Record<string, string>
+  cwd?: string
+}
+
+export interface ConnectionStats {
+  /** Commands sent to the host (each one a round trip). */
+  roundTrips: number
+  bytesSent: number
+  bytesReceived: number
+}
+
+export interface Connection {
+  readonly host: string
+  readonly stats: ConnectionStats
+  /** Opens the connection; throws ConnectionError (→ UNREACHABLE) with the cause. */
+  connect(): Promise<void>
+  /** Runs `script` with /bin/sh on the host. Never throws for a non-zero exit; throws ConnectionError when the connection breaks. */
+  exec(script: string, opts?: ExecOptions): Promise<ExecResult>
+  /** Streams a local file to a remote path (for large payloads such as binaries). */
+  upload(localPath: string, remotePath: string, opts?: { mode?: string; become?: Become }): Promise<void>
+  /** Reads a remote file whole. */
+  download(remotePath: string, opts?: { become?: Become }): Promise<Buffer>
+  close(): Promise<void>
+}

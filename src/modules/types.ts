@@ -1,0 +1,138 @@
+// The module contract: plan() reads the host (it is given a reader, never a writer) and returns
+// what must change as data; applying is separate. Check mode is "plan, don't apply", decided in
+// exactly one place (the executor), so no module can forget it.
+import type { SchemaObject } from 'ajv'
+import type { Become, ExecResult } from '../connection/types.js'
+import type { Task, Vars } from '../model.js'
+
+export type FileType = 'file' | 'directory' | 'link' | 'other'
+
+export interface FileInfo {
+  path: string
+  exists: boolean
+  type?: FileType
+  /** Octal, four digits: '0644'. */
+  mode?: string
+  owner?: string
+  group?: string
+  uid?: number
+  gid?: number
+  size?: number
+  mtime?: number
+  /** Present when asked for (files only). */
+  sha256?: string
+  /** Present when asked for (files only). */
+  content?: Buffer
+  /** For links. */
+  linkTarget?: string
+  /** Set by the check-mode overlay when an earlier step's effect on this path can't be known. */
+  unknown?: string
+}
+
+/** What a step does to the host, declared so check mode can predict later plans. */
+export type Effect =
+  | { path: string; state: 'file'; content?: Buffer; sha256?: string; mode?: string; owner?: string; group?: string }
+  | { path: string; state: 'directory'; mode?: string; owner?: string; group?: string }
+  | { path: string; state: 'link'; target: string }
+  | { path: string; state: 'absent' }
+  | { path: string; state: 'unknown'; reason: string }
+  /** Anything else (a package installed, a service state): key is free-form, e.g. 'pkg:curl'. */
+  | { key: string; value: unknown }
+
+export interface Step {
+  /** One line for -v output and errors: "write /etc/hosts", "apt-get install curl". */
+  describe: string
+  /** POSIX sh script run on the host. Every value in it must be quoted with shQuote(). */
+  script: string
+  stdin?: Buffer | string
+  env?: Record<string, string>
+  /** Exit codes that count as success (default [0]). */
+  okCodes?: number[]
+  timeoutMs?: number
+  effects?: Effect[]
+}
+
+export interface FileDiff {
+  path: string
+  before: string
+  after: string
+}
+
+export interface Change {
+  /** "content", "mode 0644 → 0600", "create directory", ... */
+  summary: string
+  diff?: FileDiff
+}
+
+export type Plan =
+  | { status: 'ok'; note?: string; result?: Vars }
+  | { status: 'change'; changes: Change[]; steps: Step[]; result?: Vars }
+  /** Can't tell without running (e.g. a command with no creates/removes). Applied like 'change'. */
+  | { status: 'unknown'; reason: string; changes?: Change[]; steps: Step[]; result?: Vars }
+  /** The module decided not to act (e.g. `creates` exists) and says why. */
+  | { status: 'skip'; reason: string; result?: Vars }
+  /** The module itself fails (assert, fail, a bad combination found only at run time). */
+  | { status: 'fail'; msg: string; result?: Vars }
+
+export type ActionablePlan = Extract<Plan, { steps: Step[] }>
+
+export interface StepResult extends ExecResult {
+  step: Step
+  durationMs: number
+}
+
+/** Read-only view of one host. */
+export interface HostReader {
+  readonly host: string
+  /** Runs a probe script. Probes must not change the host. */
+  probe(script: string, opts?: { stdin?: Buffer | string; env?: Record<string, string>; become?: Become }): Promise<ExecResult>
+  /** Facts about paths in one round trip; in check mode overlaid with what earlier planned steps would write. */
+  files(paths: string[], opts?: { sha256?: boolean; content?: boolean; follow?: boolean }): Promise<Map<string, FileInfo>>
+  /** A non-file effect recorded by an earlier planned step in check mode (e.g. 'pkg:curl'). */
+  pending(key: string): unknown
+}
+
+/** Files on the control machine, resolved the way Ansible does (role's templates/ or files/, then the playbook's). */
+export interface ControllerFiles {
+  find(name: string, kind: 'templates' | 'files'): Promise<{ path: string; content: Buffer }>
+  render(text: string, vars: Vars, file?: string): string
+}
+
+export interface PlanContext {
+  host: string
+  /** All variables visible to the task on this host (for templates). */
+  vars: Vars
+  reader: HostReader
+  /** Build content diffs only when asked. */
+  diff: boolean
+  controller: ControllerFiles
+  become?: Become
+  task: Task
+}
+
+export interface ApplyContext {
+  host: string
+  run(step: Step): Promise<StepResult>
+  task: Task
+}
+
+export interface Module<A = Vars> {
+  /** The YAML key. */
+  readonly name: string
+  readonly aliases?: readonly string[]
+  /** One or two lines, shown by `k3sbook doc`. */
+  readonly description: string
+  /** JSON Schema of the arguments; `description` on each property is the user-facing doc. */
+  readonly schema: SchemaObject
+  /** Accepts Ansible's free-form string (`command: ls -l`), stored in `_raw_params`. */
+  readonly freeForm?: boolean
+  /** Runs on the control machine only (debug, set_fact, assert, fail, meta): no host is contacted. */
+  readonly controllerOnly?: boolean
+  /** Relative `src:` files (kind) that must exist on the controller, for validate. */
+  readonly sourceArgs?: Readonly<Record<string, 'templates' | 'files'>>
+  plan(args: A, ctx: PlanContext): Promise<Plan>
+  /** Default: run plan.steps in order, stopping at the first failing step. */
+  apply?(plan: ActionablePlan, args: A, ctx: ApplyContext): Promise<StepResult[]>
+  /** The registered value after apply (Ansible's shape: rc, stdout, changed, ...). */
+  result?(plan: Plan, steps: StepResult[] | undefined, args: A): Vars
+}

@@ -1,0 +1,219 @@
+// A YAML file kept with its parse tree, so any value reached by a path (from a loader or from an
+// ajv instancePath) maps back to `file:line:col`.
+import { readFileSync } from 'node:fs'
+import { relative } from 'node:path'
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair } from 'yaml'
+import { Diagnostics, ValidationError, type SourcePos } from './errors.js'
+
+export type YamlPath = ReadonlyArray<string | number>
+
+/** Limits that keep hostile YAML (alias bombs, huge files, deep nesting) bounded. */
+export const YAML_LIMITS = {
+  maxBytes: 8 * 1024 * 1024,
+  maxAliasCount: 1000,
+  maxDepth: 200,
+}
+
+export function displayPath(file: string): string {
+  const rel = relative(process.cwd(), file)
+  return rel && !rel.startsWith('..') ? rel : file
+}
+
+export class YamlFile {
+  readonly lineCounter = new LineCounter()
+  readonly doc: Document.Parsed
+  readonly display: string
+  private cached: unknown
+  private converted = false
+
+  constructor(
+    readonly file: string,
+    readonly text: string,
+  ) {
+    this.display = displayPath(file)
+    this.doc = parseDocument(text, {
+      lineCounter: this.lineCounter,
+      prettyErrors: false,
+      uniqueKeys: true,
+      strict: true,
+      customTags: ANSIBLE_TAGS,
+    })
+  }
+
+  static read(file: string): YamlFile {
+    const text = readFileSync(file, 'utf8')
+    return new YamlFile(file, text)
+  }
+
+  posAt(offset: number): SourcePos {
+    const { line, col } = this.lineCounter.linePos(offset)
+    return { file: this.display, line, col }
+  }
+
+  /** Syntax errors, bad tags, alias bombs and over-deep nesting, each with its position. */
+  check(diags: Diagnostics): boolean {
+    let ok = true
+    if (Buffer.byteLength(this.text) > YAML_LIMITS.maxBytes) {
+      diags.error(`file is larger than ${YAML_LIMITS.maxBytes} bytes`, { file: this.display, line: 1, col: 1 })
+      return false
+    }
+    for (const e of this.doc.errors) {
+      ok = false
+      const pos = this.posAt(e.pos[0])
+      diags.error(`YAML syntax error: ${firstLine(e.message)}`, pos, yamlHint(e.code))
+    }
+    for (const w of this.doc.warnings) {
+      const pos = this.posAt(w.pos[0])
+      if (w.code === 'TAG_RESOLVE_FAILED') {
+        ok = false
+        diags.error(`YAML: ${firstLine(w.message)}`, pos, 'only plain YAML and the !vault and !unsafe tags are accepted')
+      } else diags.warn(`YAML: ${firstLine(w.message)}`, pos)
+    }
+    if (!ok) return false
+    try {
+      this.value
+    } catch (e) {
+      diags.add(e)
+      return false
+    }
+    return true
+  }
+
+  /** The document as plain data (throws ValidationError on alias bombs or over-deep nesting). */
+  get value(): unknown {
+    if (!this.converted) {
+      try {
+        this.cached = this.doc.toJS({ maxAliasCount: YAML_LIMITS.maxAliasCount })
+      } catch (e) {
+        throw new ValidationError(`YAML: ${(e as Error).message}`, {
+          pos: { file: this.display, line: 1, col: 1 },
+          hint: 'aliases that expand too much are refused',
+        })
+      }
+      const depth = maxDepth(this.cached, 0)
+      if (depth > YAML_LIMITS.maxDepth)
+        throw new ValidationError(`YAML nested deeper than ${YAML_LIMITS.maxDepth} levels`, {
+          pos: { file: this.display, line: 1, col: 1 },
+        })
+      this.converted = true
+    }
+    return this.cached
+  }
+
+  node(path: YamlPath): Node | null {
+    let cur: unknown = this.doc.contents
+    for (const seg of path) {
+      if (isMap(cur)) {
+        const pair = cur.items.find((p) => keyString(p) === String(seg))
+        if (!pair) return null
+        cur = pair.value
+      } else if (isSeq(cur)) {
+        cur = cur.items[Number(seg)]
+      } else return null
+    }
+    return (cur as Node) ?? null
+  }
+
+  /**
+   * Position of the value at path; with `key`, of the key that holds it (unknown keys point at the key).
+   * Falls back to the nearest ancestor that exists.
+   */
+  pos(path: YamlPath, opts: { key?: boolean } = {}): SourcePos {
+    for (let n = path.length; n >= 0; n--) {
+      const sub = path.slice(0, n)
+      if (opts.key && n === path.length && n > 0) {
+        const parent = this.node(sub.slice(0, -1))
+        if (isMap(parent)) {
+          const pair = parent.items.find((p) => keyString(p) === String(sub[sub.length - 1]))
+          const k = pair?.key as Node | undefined
+          if (k?.range) return this.posAt(k.range[0])
+        }
+      }
+      const node = this.node(sub)
+      if (node?.range) return this.posAt(node.range[0])
+    }
+    return { file: this.display, line: 1, col: 1 }
+  }
+}
+
+function keyString(p: Pair): string {
+  const k = p.key as unknown
+  if (isScalar(k)) return String(k.value)
+  return String(k)
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]
+}
+
+function yamlHint(code: string): string | undefined {
+  switch (code) {
+    case 'DUPLICATE_KEY':
+      return 'a key may appear only once in a mapping'
+    case 'BAD_INDENT':
+    case 'MISSING_CHAR':
+      return 'check the indentation and the ":" after each key'
+    case 'TAB_AS_INDENT':
+      return 'YAML indents with spaces, not tabs'
+    case 'BLOCK_AS_IMPLICIT_KEY':
+      return 'a "{{ … }}" value must be quoted'
+    default:
+      return undefined
+  }
+}
+
+function maxDepth(v: unknown, d: number): number {
+  if (d > YAML_LIMITS.maxDepth) return d
+  if (Array.isArray(v)) return v.reduce((m: number, x) => Math.max(m, maxDepth(x, d + 1)), d)
+  if (v && typeof v === 'object') return Object.values(v).reduce((m: number, x) => Math.max(m, maxDepth(x, d + 1)), d)
+  return d
+}
+
+/** A string that templates must not render (Ansible's `!unsafe`). */
+export class UnsafeString {
+  constructor(readonly value: string) {}
+  toString(): string {
+    return this.value
+  }
+  toJSON(): string {
+    return this.value
+  }
+}
+
+/** An inline Ansible Vault value (`!vault |`), decrypted when a vault password is known. */
+export class VaultString {
+  constructor(readonly ciphertext: string) {}
+  toString(): string {
+    return this.ciphertext
+  }
+}
+
+const ANSIBLE_TAGS = [
+  {
+    tag: '!unsafe',
+    resolve: (s: string) => new UnsafeString(s),
+    identify: (v: unknown) => v instanceof UnsafeString,
+  },
+  {
+    tag: '!vault',
+    resolve: (s: string) => new VaultString(s),
+    identify: (v: unknown) => v instanceof VaultString,
+  },
+]
+
+/** Load a YAML file, record every problem, and return its value (undefined when it could not be read). */
+export function loadYaml(file: string, diags: Diagnostics): { yf: YamlFile; value: unknown } | undefined {
+  let yf: YamlFile
+  try {
+    yf = YamlFile.read(file)
+  } catch (e) {
+    diags.error(`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+      file: displayPath(file),
+      line: 1,
+      col: 1,
+    })
+    return undefined
+  }
+  if (!yf.check(diags)) return undefined
+  return { yf, value: yf.value }
+}
