@@ -30,12 +30,15 @@ export interface FileInfo {
 }
 
 /** What a step does to the host, declared so check mode can predict later plans. */
-export type Effect =
+export type PathEffect =
   | { path: string; state: 'file'; content?: Buffer; sha256?: string; mode?: string; owner?: string; group?: string }
   | { path: string; state: 'directory'; mode?: string; owner?: string; group?: string }
   | { path: string; state: 'link'; target: string }
   | { path: string; state: 'absent' }
   | { path: string; state: 'unknown'; reason: string }
+
+export type Effect =
+  | PathEffect
   /** Anything else (a package installed, a service state): key is free-form, e.g. 'pkg:curl'. */
   | { key: string; value: unknown }
 

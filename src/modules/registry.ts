@@ -1,0 +1,28 @@
+// The explicit module registry: a module exists when it is listed here (no discovery by file name).
+import type { Module } from './types.js'
+import { coreModules } from './core.js'
+import { provisionModules } from './provision.js'
+
+const byName = new Map<string, Module<any>>()
+for (const m of [...coreModules, ...provisionModules]) {
+  for (const n of [m.name, ...(m.aliases ?? [])]) {
+    if (byName.has(n)) throw new Error(`module ${n} registered twice`)
+    byName.set(n, m)
+  }
+}
+
+/** Ansible's collection prefixes that name the same modules (`ansible.builtin.copy` → `copy`). */
+const PREFIXES = ['ansible.builtin.', 'ansible.legacy.', 'ansible.posix.', 'community.general.', 'kubernetes.core.']
+
+export function canonicalModuleName(key: string): string {
+  for (const p of PREFIXES) if (key.startsWith(p)) return key.slice(p.length)
+  return key
+}
+
+export function getModule(key: string): Module<any> | undefined {
+  return byName.get(canonicalModuleName(key))
+}
+
+export function moduleNames(): string[] {
+  return [...byName.keys()].sort()
+}
