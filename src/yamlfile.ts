@@ -2,7 +2,7 @@
 // ajv instancePath) maps back to `file:line:col`.
 import { readFileSync } from 'node:fs'
 import { relative } from 'node:path'
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair } from 'yaml'
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type Tags } from 'yaml'
 import { Diagnostics, ValidationError, type SourcePos } from './errors.js'
 
 export type YamlPath = ReadonlyArray<string | number>
@@ -36,7 +36,10 @@ export class YamlFile {
       prettyErrors: false,
       uniqueKeys: true,
       strict: true,
-      customTags: ANSIBLE_TAGS,
+      // YAML 1.1 as PyYAML reads it, so `become: yes`, `gather_facts: no` and `mode: 0644` mean
+      // what they mean to Ansible (1.2 would give the strings "yes"/"no" and the number 644).
+      version: '1.1',
+      customTags: ansibleSchemaTags,
     })
   }
 
@@ -186,6 +189,22 @@ export class VaultString {
   toString(): string {
     return this.ciphertext
   }
+}
+
+/**
+ * PyYAML's YAML 1.1: booleans are yes/no/true/false/on/off only (not y/n, so a key `n` stays a
+ * string), and timestamps stay strings (templates and modules want text, not Date objects).
+ */
+function ansibleSchemaTags(tags: Tags): Tags {
+  const out: Tags = tags.filter((t) => {
+    const tag = typeof t === 'string' ? t : t.tag
+    return tag !== 'tag:yaml.org,2002:bool' && tag !== 'tag:yaml.org,2002:timestamp'
+  })
+  out.push(
+    { tag: 'tag:yaml.org,2002:bool', default: true, test: /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/, resolve: () => true },
+    { tag: 'tag:yaml.org,2002:bool', default: true, test: /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/, resolve: () => false },
+  )
+  return [...out, ...ANSIBLE_TAGS]
 }
 
 const ANSIBLE_TAGS = [
