@@ -117,6 +117,12 @@ export interface ApplyContext {
   host: string
   run(step: Step): Promise<StepResult>
   task: Task
+  /**
+   * Streams a control-machine file (path) or bytes to a path on the host, with the task's become.
+   * Used by get_url (download: controller) and unarchive; when absent, those modules send the
+   * bytes through a step's stdin instead.
+   */
+  upload?(src: string | Buffer, remotePath: string, opts?: { mode?: string }): Promise<void>
 }
 
 export interface Module<A = Vars> {
