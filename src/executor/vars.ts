@@ -1,0 +1,107 @@
+// Variables as Ansible sees them: layers merged in precedence order, and templated lazily, when a
+// value is read (so `a: "{{ b }}"` follows b wherever b is set, and an unused broken value never
+// fails a task). A recursion guard turns `a: "{{ a }}"` into an error instead of a stack overflow.
+import { TemplateError } from '../errors.js'
+import type { Vars } from '../model.js'
+import { isTemplated, templateValue } from '../template/index.js'
+import { UnsafeString } from '../yamlfile.js'
+
+const RAW = Symbol('k3sbook.raw')
+
+/** Merge layers, low precedence first. Dicts are replaced, not merged (Ansible's default hash_behaviour). */
+export function mergeLayers(layers: ReadonlyArray<Vars | undefined>): Vars {
+  const out: Vars = {}
+  for (const l of layers) if (l) for (const k of Object.keys(l)) out[k] = l[k]
+  return out
+}
+
+/**
+ * A read-only view of `vars` whose string values are templated against the whole view on access.
+ * Nested dicts and lists are wrapped too. Values are cached per view.
+ */
+export function lazyVars(vars: Vars): Vars {
+  const cache = new Map<string, unknown>()
+  const resolving = new Set<string>()
+  let root: Vars
+  const resolve = (key: string, value: unknown): unknown => {
+    if (cache.has(key)) return cache.get(key)
+    if (resolving.has(key)) throw new TemplateError(`recursive loop detected in template: variable '${key}' refers to itself`)
+    resolving.add(key)
+    try {
+      const v = deepResolve(value, root)
+      cache.set(key, v)
+      return v
+    } finally {
+      resolving.delete(key)
+    }
+  }
+  root = new Proxy(vars, {
+    get(target, key) {
+      if (key === RAW) return target
+      if (typeof key !== 'string') return Reflect.get(target, key)
+      if (!Object.prototype.hasOwnProperty.call(target, key)) return undefined
+      return resolve(key, target[key])
+    },
+    has(target, key) {
+      return Reflect.has(target, key)
+    },
+    set() {
+      throw new Error('variables are read-only here')
+    },
+  })
+  return root
+}
+
+function deepResolve(value: unknown, root: Vars): unknown {
+  if (value instanceof UnsafeString) return value.value
+  if (typeof value === 'string') return isTemplated(value) ? templateValue(value, root) : value
+  if (Array.isArray(value)) {
+    return value.some(needsWork) ? value.map((v) => deepResolve(v, root)) : value
+  }
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    if (!Object.values(value).some(needsWork)) return value
+    const out: Vars = {}
+    for (const [k, v] of Object.entries(value)) out[k] = deepResolve(v, root)
+    return out
+  }
+  return value
+}
+
+function needsWork(v: unknown): boolean {
+  if (typeof v === 'string') return isTemplated(v)
+  if (v instanceof UnsafeString) return true
+  if (Array.isArray(v)) return v.some(needsWork)
+  if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v).some(needsWork)
+  return false
+}
+
+/** The plain object behind a lazy view (for adding a layer on top without re-wrapping). */
+export function rawVars(v: Vars): Vars {
+  return ((v as Record<symbol, unknown>)[RAW] as Vars | undefined) ?? v
+}
+
+/** `hostvars`: every host's variables, built on first access. */
+export function hostvarsProxy(hosts: string[], build: (host: string) => Vars): Vars {
+  const cache = new Map<string, Vars>()
+  const set = new Set(hosts)
+  return new Proxy({} as Vars, {
+    get(_t, key) {
+      if (typeof key !== 'string' || !set.has(key)) return undefined
+      let v = cache.get(key)
+      if (!v) {
+        v = build(key)
+        cache.set(key, v)
+      }
+      return v
+    },
+    has(_t, key) {
+      return typeof key === 'string' && set.has(key)
+    },
+    ownKeys() {
+      return [...set]
+    },
+    getOwnPropertyDescriptor(_t, key) {
+      return typeof key === 'string' && set.has(key) ? { enumerable: true, configurable: true } : undefined
+    },
+  })
+}
