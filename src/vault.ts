@@ -1,0 +1,54 @@
+// Ansible Vault (format 1.1 / 1.2, AES256), so secrets encrypted with `ansible-vault` work as they
+// are: PBKDF2-HMAC-SHA256 (10000 rounds) derives an AES-256-CTR key, an HMAC-SHA256 key and the
+// counter; the HMAC over the ciphertext is checked before anything is decrypted.
+import { createCipheriv, createDecipheriv, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto'
+import { K3sbookError } from './errors.js'
+
+export class VaultError extends K3sbookError {}
+
+const HEADER = '$ANSIBLE_VAULT'
+
+export function isVaulted(text: string): boolean {
+  return text.trimStart().startsWith(HEADER + ';')
+}
+
+function keys(password: string, salt: Buffer): { cipherKey: Buffer; hmacKey: Buffer; iv: Buffer } {
+  const d = pbkdf2Sync(Buffer.from(password, 'utf8'), salt, 10000, 80, 'sha256')
+  return { cipherKey: d.subarray(0, 32), hmacKey: d.subarray(32, 64), iv: d.subarray(64, 80) }
+}
+
+/** Decrypts a vault text (a whole file or a `!vault |` value). Throws VaultError on a wrong password or a damaged file. */
+export function decryptVault(text: string, password: string): string {
+  const lines = text.trim().split(/\r?\n/).map((l) => l.trim())
+  const header = lines[0].split(';')
+  if (header[0] !== HEADER || (header[1] !== '1.1' && header[1] !== '1.2') || header[2] !== 'AES256')
+    throw new VaultError(`not an Ansible Vault AES256 text (header "${lines[0]}")`)
+  const body = Buffer.from(lines.slice(1).join(''), 'hex').toString('ascii')
+  const [saltHex, hmacHex, dataHex] = body.split('\n')
+  if (!saltHex || !hmacHex || !dataHex) throw new VaultError('vault text is damaged (expected salt, hmac and data)')
+  const salt = Buffer.from(saltHex, 'hex')
+  const data = Buffer.from(dataHex, 'hex')
+  const { cipherKey, hmacKey, iv } = keys(password, salt)
+  const mac = createHmac('sha256', hmacKey).update(data).digest()
+  const want = Buffer.from(hmacHex, 'hex')
+  if (want.length !== mac.length || !timingSafeEqual(mac, want)) throw new VaultError('vault password is wrong (HMAC mismatch)', { hint: 'check --vault-password-file' })
+  const dec = createDecipheriv('aes-256-ctr', cipherKey, iv)
+  const padded = Buffer.concat([dec.update(data), dec.final()])
+  const pad = padded[padded.length - 1]
+  if (pad < 1 || pad > 16) throw new VaultError('vault text is damaged (bad padding)')
+  return padded.subarray(0, padded.length - pad).toString('utf8')
+}
+
+/** Encrypts like `ansible-vault encrypt` (format 1.1). */
+export function encryptVault(plain: string, password: string, salt: Buffer = randomBytes(32)): string {
+  const { cipherKey, hmacKey, iv } = keys(password, salt)
+  const data = Buffer.from(plain, 'utf8')
+  const pad = 16 - (data.length % 16)
+  const padded = Buffer.concat([data, Buffer.alloc(pad, pad)])
+  const enc = createCipheriv('aes-256-ctr', cipherKey, iv)
+  const ct = Buffer.concat([enc.update(padded), enc.final()])
+  const mac = createHmac('sha256', hmacKey).update(ct).digest()
+  const body = Buffer.from(`${salt.toString('hex')}\n${mac.toString('hex')}\n${ct.toString('hex')}`, 'ascii').toString('hex')
+  const wrapped = body.match(/.{1,80}/g)!.join('\n')
+  return `${HEADER};1.1;AES256\n${wrapped}\n`
+}
