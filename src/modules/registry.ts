@@ -2,9 +2,10 @@
 import type { Module } from './types.js'
 import { coreModules } from './core.js'
 import { provisionModules } from './provision.js'
+import { storageModules } from './storage.js'
 
 const byName = new Map<string, Module<any>>()
-for (const m of [...coreModules, ...provisionModules]) {
+for (const m of [...coreModules, ...provisionModules, ...storageModules]) {
   for (const n of [m.name, ...(m.aliases ?? [])]) {
     if (byName.has(n)) throw new Error(`module ${n} registered twice`)
     byName.set(n, m)
