@@ -1,8 +1,9 @@
 // apt / package: Debian packages present, absent or at the newest candidate. One dpkg-query probe
 // answers every name at once; one apt-get command installs everything missing, so a run where
 // all packages are there costs one round trip and changes nothing.
-import type { Module } from './types.js'
-import { alias, bool, choice, int, objectSchema, str, strList } from './provision-util.js'
+import { shQuote } from '../connection/quote.js'
+import type { Module, Step, Plan } from './types.js'
+import { alias, bool, choice, guardPlan, int, objectSchema, pick, sections, stepOutput, str, strList, toBool, toInt, toList, ArgError } from './provision-util.js'
 
 const name = strList('Package names (a list, or one string with commas). `foo=1.2*` pins a version. Ansible also calls it `pkg` and `package`.')
 
@@ -38,12 +39,217 @@ export const aptSchema = objectSchema({
   fail_on_autoremove: bool('Accepted for compatibility.'),
 })
 
+
+export interface DpkgState {
+  installed: boolean
+  version?: string
+}
+
+/** Parses `dpkg-query -W -f='${Package}\t${db:Status-Abbrev}\t${Version}\n'`: `ii ` means installed. */
+export function parseDpkgQuery(out: string): Map<string, DpkgState> {
+  const m = new Map<string, DpkgState>()
+  for (const line of out.split('\n')) {
+    const [pkg, status, version] = line.split('\t')
+    if (!pkg || status === undefined) continue
+    const name = pkg.replace(/:[a-z0-9]+$/, '') // multiarch suffix
+    const installed = /^.i/.test(status)
+    if (!m.get(name)?.installed) m.set(name, { installed, version: installed ? version : undefined })
+  }
+  return m
+}
+
+export interface Wanted {
+  name: string
+  /** `foo=1.2*`: a version glob. */
+  version?: string
+}
+
+export function parseWanted(spec: string): Wanted {
+  const i = spec.indexOf('=')
+  return i > 0 ? { name: spec.slice(0, i), version: spec.slice(i + 1) } : { name: spec }
+}
+
+function globMatch(glob: string, s: string): boolean {
+  const re = new RegExp('^' + glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$')
+  return re.test(s)
+}
+
+/** Packages (as given, with their pins) not installed, or installed at a version that does not match the pin. */
+export function missingPackages(dpkgOut: string, wanted: string[]): string[] {
+  const st = parseDpkgQuery(dpkgOut)
+  return wanted.filter((w) => {
+    const { name, version } = parseWanted(w)
+    const s = st.get(name)
+    return !s?.installed || (version !== undefined && !globMatch(version, s.version ?? ''))
+  })
+}
+
+export function installedPackages(dpkgOut: string, wanted: string[]): string[] {
+  const st = parseDpkgQuery(dpkgOut)
+  return wanted.filter((w) => st.get(parseWanted(w).name)?.installed)
+}
+
+/** Parses `apt-cache policy A B …` into installed and candidate versions ('(none)' → undefined). */
+export function parseAptPolicy(out: string): Map<string, { installed?: string; candidate?: string }> {
+  const m = new Map<string, { installed?: string; candidate?: string }>()
+  let cur: { installed?: string; candidate?: string } | undefined
+  for (const line of out.split('\n')) {
+    const head = /^(\S+):$/.exec(line)
+    if (head) {
+      cur = {}
+      m.set(head[1].replace(/:[a-z0-9]+$/, ''), cur)
+      continue
+    }
+    const f = /^\s+(Installed|Candidate):\s+(\S+)/.exec(line)
+    if (cur && f) {
+      const v = f[2] === '(none)' ? undefined : f[2]
+      if (f[1] === 'Installed') cur.installed = v
+      else cur.candidate = v
+    }
+  }
+  return m
+}
+
+/** Installed packages whose candidate is newer (differs from) the installed version. */
+export function upgradablePackages(policyOut: string, names: string[]): string[] {
+  const p = parseAptPolicy(policyOut)
+  return names.filter((n) => {
+    const s = p.get(n)
+    return s?.installed !== undefined && s.candidate !== undefined && s.candidate !== s.installed
+  })
+}
+
+/** Whether `apt-get update` can be skipped: the last successful update is younger than validSeconds. */
+export function cacheIsFresh(lastUpdate: number | undefined, now: number, validSeconds: number): boolean {
+  return validSeconds > 0 && lastUpdate !== undefined && now - lastUpdate < validSeconds
+}
+
+const STAMP = '/var/lib/apt/periodic/update-success-stamp'
+
+function probeScript(names: string[], wantPolicy: boolean, deb?: string): string {
+  const q = names.map(shQuote).join(' ')
+  return [
+    'LC_ALL=C; export LC_ALL',
+    'echo @@dpkg',
+    names.length ? `dpkg-query -W -f='\${Package}\\t\${db:Status-Abbrev}\\t\${Version}\\n' ${q} 2>/dev/null` : ':',
+    'echo @@policy',
+    wantPolicy && names.length ? `apt-cache policy ${q} 2>/dev/null` : ':',
+    'echo @@stamp',
+    `stat -c %Y ${STAMP} 2>/dev/null || stat -c %Y /var/lib/apt/lists 2>/dev/null || :`,
+    'echo @@now',
+    'date +%s',
+    'echo @@deb',
+    deb ? `dpkg-deb -f ${shQuote(deb)} Package Version 2>&1 || echo "k3sbook:nodeb"` : ':',
+    'echo @@end',
+  ].join('\n')
+}
+
+/**
+ * apt-get with apt's own lock wait (DPkg::Lock::Timeout, apt ≥ 1.9.11): another apt or dpkg
+ * holding the lock makes it wait up to lock_timeout seconds, then fail with apt's message naming
+ * the process that holds it.
+ */
+function aptGet(args: string[], o: { lockTimeout: number; dpkgOptions: string[]; extra: string[] }): string {
+  const opts = ['-y', '-o', `DPkg::Lock::Timeout=${o.lockTimeout}`, ...o.dpkgOptions.flatMap((d) => ['-o', `Dpkg::Options::=--${d}`]), ...o.extra]
+  return `apt-get ${[...opts, ...args].map(shQuote).join(' ')}`
+}
+
+const ENV = { DEBIAN_FRONTEND: 'noninteractive', NEEDRESTART_MODE: 'a', LC_ALL: 'C' }
+
 export const aptModule: Module<any> = {
   name: 'apt',
   aliases: ['package'],
   description: 'Installs, upgrades or removes Debian packages with apt-get (one probe, one install command).',
   schema: aptSchema,
-  async plan() {
-    return { status: 'fail', msg: 'apt: not implemented yet' }
+  plan: (args, ctx) =>
+    guardPlan(async () => {
+      const state = String(args.state ?? 'present')
+      if (state === 'build-dep' || state === 'fixed') throw new ArgError(`apt: state=${state} is not supported by k3sbook`)
+      const names = toList(pick(args, 'name', 'pkg', 'package'))
+      const deb = args.deb === undefined ? undefined : String(args.deb)
+      const upgrade = String(args.upgrade ?? 'no')
+      const updateCache = toBool(pick(args, 'update_cache', 'update-cache'), false)
+      const validTime = toInt(args.cache_valid_time, 0)
+      const lockTimeout = toInt(args.lock_timeout, 60)
+      const bare = names.map((n) => parseWanted(n).name)
+      const r = await ctx.reader.probe(probeScript(bare, state === 'latest', deb))
+      const s = sections(r.stdout.toString('utf8'))
+      const dpkgOut = s.dpkg ?? ''
+      const lastUpdate = s.stamp?.trim() ? Number(s.stamp.trim()) : undefined
+      const now = Number(s.now?.trim())
+      const extra: string[] = []
+      const ir = pick(args, 'install_recommends', 'install-recommends')
+      if (ir !== undefined) extra.push(toBool(ir) ? '--install-recommends' : '--no-install-recommends')
+      const rel = pick<string>(args, 'default_release', 'default-release')
+      if (rel) extra.push('-t', rel)
+      if (toBool(args.force, false)) extra.push('--allow-downgrades', '--allow-remove-essential', '--allow-change-held-packages')
+      if (toBool(pick(args, 'allow_downgrade'), false)) extra.push('--allow-downgrades')
+      if (toBool(args.allow_unauthenticated, false)) extra.push('--allow-unauthenticated')
+      if (toBool(args.allow_change_held_packages, false)) extra.push('--allow-change-held-packages')
+      if (toBool(args.only_upgrade, false)) extra.push('--only-upgrade')
+      const o = { lockTimeout, dpkgOptions: String(args.dpkg_options ?? 'force-confdef,force-confold').split(',').map((x) => x.trim()).filter(Boolean), extra }
+      const steps: Step[] = []
+      const changes: { summary: string }[] = []
+      const env = ENV
+      const timeoutMs = (lockTimeout + 1800) * 1000
+      const needUpdate = updateCache && !cacheIsFresh(lastUpdate, now, validTime)
+      if (needUpdate) steps.push({ describe: 'apt-get update', script: aptGet(['update'], { ...o, extra: [] }), env, timeoutMs, effects: [{ key: 'apt:cache', value: 'updated' }] })
+      let toInstall: string[] = []
+      let toRemove: string[] = []
+      if (state === 'present' || state === 'latest') {
+        // In check mode, a package an earlier task would install counts as installed.
+        toInstall = missingPackages(dpkgOut, names).filter((n) => ctx.reader.pending(`pkg:${parseWanted(n).name}`) !== 'present')
+        if (state === 'latest') {
+          const up = upgradablePackages(s.policy ?? '', bare).filter((n) => !toInstall.some((t) => parseWanted(t).name === n))
+          toInstall.push(...up)
+        }
+      } else if (state === 'absent') {
+        toRemove = installedPackages(dpkgOut, bare)
+      }
+      if (deb) {
+        const f = Object.fromEntries((s.deb ?? '').split('\n').map((l) => /^(\w+): (.*)$/.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => [m[1], m[2]]))
+        if (!f.Package) return { status: 'fail', msg: `apt: cannot read the package file ${deb}: ${(s.deb ?? '').replace('k3sbook:nodeb', '').trim()}` }
+        {
+          const q = await ctx.reader.probe(`dpkg-query -W -f='\${Package}\\t\${db:Status-Abbrev}\\t\${Version}\\n' ${shQuote(f.Package)} 2>/dev/null`)
+          const cur = parseDpkgQuery(q.stdout.toString()).get(f.Package)
+          if (!cur?.installed || cur.version !== f.Version) toInstall.push(deb)
+        }
+      }
+      if (toInstall.length) {
+        changes.push({ summary: `install ${toInstall.join(' ')}` })
+        steps.push({
+          describe: `apt-get install ${toInstall.join(' ')}`,
+          script: aptGet(['install', ...toInstall], o),
+          env,
+          timeoutMs,
+          effects: toInstall.map((n) => ({ key: `pkg:${n === deb ? n : parseWanted(n).name}`, value: 'present' })),
+        })
+      }
+      if (toRemove.length) {
+        changes.push({ summary: `remove ${toRemove.join(' ')}` })
+        steps.push({ describe: `apt-get remove ${toRemove.join(' ')}`, script: aptGet([toBool(args.purge, false) ? 'purge' : 'remove', ...toRemove], o), env, timeoutMs, effects: toRemove.map((n) => ({ key: `pkg:${n}`, value: 'absent' })) })
+      }
+      if (upgrade !== 'no') {
+        changes.push({ summary: `upgrade (${upgrade})` })
+        steps.push({ describe: `apt-get ${upgrade === 'full' || upgrade === 'dist' ? 'dist-upgrade' : 'upgrade'}`, script: aptGet([upgrade === 'full' || upgrade === 'dist' ? 'dist-upgrade' : 'upgrade'], o), env, timeoutMs })
+      }
+      if (toBool(args.autoremove, false)) steps.push({ describe: 'apt-get autoremove', script: aptGet(['autoremove'], o), env, timeoutMs })
+      if (toBool(args.autoclean, false)) steps.push({ describe: 'apt-get autoclean', script: aptGet(['autoclean'], o), env, timeoutMs })
+      if (toBool(args.clean, false)) steps.push({ describe: 'apt-get clean', script: aptGet(['clean'], o), env, timeoutMs })
+      const result = { cache_updated: false, cache_update_time: lastUpdate ?? null }
+      if (steps.length === 0) return { status: 'ok', result: { ...result, changed: false } }
+      if (needUpdate && changes.length === 0) changes.push({ summary: 'update the package cache' })
+      const plan: Plan = { status: 'change', changes, steps, result }
+      return plan
+    }),
+  result(plan, steps) {
+    const base = { ...(plan.result ?? {}) }
+    if (plan.status !== 'change') return base
+    if (!steps) return { ...base, changed: true }
+    const o = stepOutput(steps)
+    const updated = steps.some((s) => s.step.describe === 'apt-get update' && s.rc === 0)
+    // An upgrade or autoremove with nothing to do changes nothing: apt says "0 upgraded, 0 newly installed, 0 to remove".
+    const idle = steps.every((s) => s.step.describe === 'apt-get update' || /\b0 upgraded, 0 newly installed, 0 to remove\b/.test(s.stdout.toString()))
+    return { ...base, ...o, cache_updated: updated, cache_update_time: updated ? Math.floor(Date.now() / 1000) : base.cache_update_time, changed: !idle || (updated && steps.length === 1) }
   },
 }

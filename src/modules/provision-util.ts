@@ -117,16 +117,13 @@ export function toList(v: unknown): string[] {
 }
 
 /**
- * Normalizes a mode to four octal digits, or returns a symbolic mode unchanged. A YAML 1.2 parser
- * reads `mode: 0644` as the decimal 644, so a number whose digits are all octal is taken as written.
+ * Normalizes a mode to four octal digits, or returns a symbolic mode unchanged. The playbook
+ * reader follows YAML 1.1 as Ansible does, so `mode: 0644` arrives as the number 420; a number is
+ * therefore the mode's value, as in Ansible.
  */
 export function normalizeMode(mode: unknown): string | undefined {
   if (mode === undefined || mode === null || mode === '') return undefined
-  if (typeof mode === 'number') {
-    const digits = String(mode)
-    if (/^[0-7]{1,4}$/.test(digits)) return digits.padStart(4, '0')
-    return mode.toString(8).padStart(4, '0')
-  }
+  if (typeof mode === 'number') return mode.toString(8).padStart(4, '0')
   const s = String(mode).trim()
   if (/^0?o?[0-7]{1,4}$/.test(s)) return s.replace(/^0?o/, '').padStart(4, '0')
   return s

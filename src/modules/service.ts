@@ -1,8 +1,9 @@
 // service / systemd: a service's running state and whether it starts at boot. The init system is
 // detected on the host (systemd when /run/systemd/system exists, else SysV init scripts), so one
 // task works on both; the current state comes from one probe parsed by pure functions.
-import type { Module } from './types.js'
-import { alias, bool, choice, int, objectSchema, requireOneOf, str } from './provision-util.js'
+import { shQuote } from '../connection/quote.js'
+import type { Module, Step, PlanContext } from './types.js'
+import { alias, ArgError, bool, choice, guardPlan, int, objectSchema, parseKeyValues, pick, requireOneOf, sections, str, toBool, toInt } from './provision-util.js'
 
 const name = str('Service (unit) name, e.g. `ssh` or `k3s.service`.')
 const state = choice(['started', 'stopped', 'restarted', 'reloaded'], '`started`/`stopped` change only when needed; `restarted` and `reloaded` always act.')
@@ -44,13 +45,163 @@ export const systemdSchema = objectSchema(
   {},
 )
 
+
+export interface UnitState {
+  loaded: boolean
+  active: 'active' | 'inactive' | 'failed' | 'activating' | 'deactivating' | 'reloading' | string
+  unitFileState: string
+  masked: boolean
+  props: Record<string, string>
+}
+
+/** Parses `systemctl show NAME --property=…` output. */
+export function parseSystemctlShow(text: string): UnitState {
+  const p = parseKeyValues(text)
+  return {
+    loaded: p.LoadState === 'loaded',
+    active: p.ActiveState ?? 'inactive',
+    unitFileState: p.UnitFileState ?? '',
+    masked: p.LoadState === 'masked' || p.UnitFileState === 'masked' || p.UnitFileState === 'masked-runtime',
+    props: p,
+  }
+}
+
+export interface Want {
+  state?: 'started' | 'stopped' | 'restarted' | 'reloaded'
+  enabled?: boolean
+  masked?: boolean
+}
+
+export interface Current {
+  running: boolean
+  /** undefined: cannot tell (static units, SysV without links). */
+  enabled?: boolean
+  masked: boolean
+}
+
+/** What must be done, in order. restarted/reloaded always act (Ansible). */
+export function serviceActions(cur: Current, want: Want): Array<'mask' | 'unmask' | 'enable' | 'disable' | 'start' | 'stop' | 'restart' | 'reload'> {
+  const a: ReturnType<typeof serviceActions> = []
+  if (want.masked === false && cur.masked) a.push('unmask')
+  if (want.enabled === true && cur.enabled !== true) a.push('enable')
+  if (want.enabled === false && cur.enabled !== false) a.push('disable')
+  if (want.masked === true && !cur.masked) a.push('mask')
+  if (want.state === 'started' && !cur.running) a.push('start')
+  if (want.state === 'stopped' && cur.running) a.push('stop')
+  if (want.state === 'restarted') a.push(cur.running ? 'restart' : 'start')
+  if (want.state === 'reloaded') a.push(cur.running ? 'reload' : 'start')
+  return a
+}
+
+/** SysV: enabled when some rc2..5 directory has an S link to the script. */
+export function sysvEnabled(rcLinks: string): boolean | undefined {
+  const names = rcLinks.split('\n').map((l) => l.trim()).filter(Boolean)
+  if (names.length === 0) return undefined
+  return names.some((n) => /\/rc[2-5]\.d\/S/.test(n))
+}
+
+/** LSB status exit codes: 0 running, 1-3 not running; 4 unknown. */
+export function sysvRunning(statusRc: number, pgrepRc?: number): boolean | undefined {
+  if (statusRc === 0) return true
+  if (statusRc >= 1 && statusRc <= 3) return false
+  if (pgrepRc !== undefined) return pgrepRc === 0
+  return undefined
+}
+
+const SHOW_PROPS = 'Id,Names,LoadState,ActiveState,SubState,UnitFileState,MainPID,FragmentPath,Description'
+
+function probe(name: string, use: string, pattern?: string): string {
+  const n = shQuote(name)
+  return [
+    'LC_ALL=C; export LC_ALL',
+    use === 'systemd' || use === 'auto' ? 'if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then init=systemd; else init=sysv; fi' : `init=${use === 'service' ? 'sysv' : use}`,
+    'echo "@@init"; echo "$init"',
+    'if [ "$init" = systemd ]; then',
+    `  echo @@show; systemctl show ${n} --property=${SHOW_PROPS} --no-pager 2>&1`,
+    'else',
+    `  s=${shQuote(`/etc/init.d/${name}`)}`,
+    '  echo @@script; [ -x "$s" ] && echo yes || echo no',
+    '  echo @@status; if [ -x "$s" ]; then "$s" status >/dev/null 2>&1; echo $?; else echo 4; fi',
+    pattern ? `  echo @@pgrep; pgrep -f ${shQuote(pattern)} >/dev/null 2>&1; echo $?` : '  :',
+    `  echo @@links; ls -1 /etc/rc[0-6S].d/[SK][0-9][0-9]${name.replace(/[^A-Za-z0-9_.@-]/g, '')} 2>/dev/null`,
+    'fi',
+    'echo @@end',
+  ].join('\n')
+}
+
+
+async function planService(args: Record<string, any>, ctx: PlanContext, systemdOnly: boolean) {
+  const name = pick<string>(args, 'name', 'unit', 'service')
+  const state = args.state as Want['state']
+  const want: Want = { state, enabled: toBool(args.enabled), masked: toBool(args.masked) }
+  const daemonReload = toBool(pick(args, 'daemon_reload', 'daemon-reload'), false)
+  const daemonReexec = toBool(pick(args, 'daemon_reexec', 'daemon-reexec'), false)
+  if (!name && !daemonReload && !daemonReexec) throw new ArgError(`${systemdOnly ? 'systemd' : 'service'}: name is required`)
+  if (name && !state && want.enabled === undefined && want.masked === undefined && !daemonReload && !daemonReexec)
+    throw new ArgError(`${systemdOnly ? 'systemd' : 'service'}: give at least one of state, enabled${systemdOnly ? ', masked or daemon_reload' : ''}`)
+  const steps: Step[] = []
+  const changes: { summary: string }[] = []
+  const flags = [toBool(args.no_block, false) ? '--no-block' : '', args.scope && args.scope !== 'system' ? `--${args.scope}` : ''].filter(Boolean).join(' ')
+  const sc = (verb: string, unit?: string) => `systemctl ${flags ? flags + ' ' : ''}${verb}${unit ? ' ' + shQuote(unit) : ''}`
+  if (daemonReexec) steps.push({ describe: 'systemctl daemon-reexec', script: sc('daemon-reexec') })
+  if (daemonReload) steps.push({ describe: 'systemctl daemon-reload', script: sc('daemon-reload') })
+  if (!name) return { status: 'change' as const, changes: [{ summary: 'daemon-reload' }], steps, result: { changed: true } }
+  const use = systemdOnly ? 'systemd' : String(args.use ?? 'auto')
+  const r = await ctx.reader.probe(probe(name, use, args.pattern))
+  const s = sections(r.stdout.toString('utf8'))
+  const init = (s.init ?? '').trim()
+  let cur: Current
+  let status: Record<string, string> = {}
+  if (init === 'systemd') {
+    const u = parseSystemctlShow(s.show ?? '')
+    status = u.props
+    const pending = ctx.reader.pending(`service:${name}`)
+    if (!u.loaded && !u.masked && !pending) return { status: 'fail' as const, msg: `Could not find the requested service ${name}: systemd has no such unit` }
+    cur = { running: ['active', 'activating', 'reloading'].includes(u.active), enabled: u.unitFileState.startsWith('enabled') ? true : ['disabled', 'masked'].includes(u.unitFileState) ? false : undefined, masked: u.masked }
+    if (pending === 'started' || pending === 'stopped') cur.running = pending === 'started'
+    for (const a of serviceActions(cur, want)) {
+      changes.push({ summary: `${a} ${name}` })
+      steps.push({ describe: `systemctl ${a} ${name}`, script: sc(a, name) + (toBool(args.force, false) && (a === 'enable' || a === 'disable') ? ' --force' : ''), effects: effectOf(name, a) })
+    }
+  } else {
+    if (systemdOnly) return { status: 'fail' as const, msg: `systemd: the host does not run systemd (no /run/systemd/system); use the service module` }
+    if ((s.script ?? '').trim() !== 'yes' && !ctx.reader.pending(`service:${name}`)) return { status: 'fail' as const, msg: `Could not find the requested service ${name}: no /etc/init.d/${name}` }
+    const running = sysvRunning(Number((s.status ?? '4').trim()), s.pgrep === undefined ? undefined : Number(s.pgrep.trim()))
+    if (running === undefined && (want.state === 'started' || want.state === 'stopped')) return { status: 'unknown' as const, reason: `cannot tell whether ${name} runs (its init script has no status; give pattern)`, steps: [sysvStep(name, want.state === 'started' ? 'start' : 'stop', args)] }
+    if (want.masked !== undefined) return { status: 'fail' as const, msg: 'service: masked needs systemd' }
+    cur = { running: running ?? false, enabled: sysvEnabled(s.links ?? ''), masked: false }
+    for (const a of serviceActions(cur, want)) {
+      changes.push({ summary: `${a} ${name}` })
+      steps.push(a === 'enable' || a === 'disable' ? { describe: `update-rc.d ${name} ${a}`, script: a === 'enable' ? `update-rc.d ${shQuote(name)} defaults >/dev/null && update-rc.d ${shQuote(name)} enable` : `update-rc.d ${shQuote(name)} disable`, effects: effectOf(name, a) } : { ...sysvStep(name, a, args), effects: effectOf(name, a) })
+    }
+  }
+  const result = { name, state: want.state ?? (cur.running ? 'started' : 'stopped'), enabled: want.enabled ?? cur.enabled ?? false, status }
+  if (steps.length === 0) return { status: 'ok' as const, result: { ...result, changed: false } }
+  if (changes.length === 0) changes.push({ summary: 'daemon-reload' })
+  return { status: 'change' as const, changes, steps, result: { ...result, changed: true } }
+}
+
+function sysvStep(name: string, verb: string, args: Record<string, any>): Step {
+  const extra = args.arguments ?? args.args
+  const tail = extra ? ' ' + String(extra) : ''
+  const svc = shQuote(name)
+  if (verb === 'restart' && args.sleep) {
+    return { describe: `service ${name} restart`, script: `if command -v service >/dev/null 2>&1; then service ${svc} stop${tail}; sleep ${toInt(args.sleep, 1)}; service ${svc} start${tail}; else /etc/init.d/${svc} stop${tail}; sleep ${toInt(args.sleep, 1)}; /etc/init.d/${svc} start${tail}; fi` }
+  }
+  return { describe: `service ${name} ${verb}`, script: `if command -v service >/dev/null 2>&1; then service ${svc} ${verb}${tail}; else /etc/init.d/${svc} ${verb}${tail}; fi` }
+}
+
+function effectOf(name: string, a: string) {
+  if (a === 'start' || a === 'restart' || a === 'reload') return [{ key: `service:${name}`, value: 'started' }]
+  if (a === 'stop') return [{ key: `service:${name}`, value: 'stopped' }]
+  return [{ key: `service-boot:${name}`, value: a }]
+}
+
 export const serviceModule: Module<any> = {
   name: 'service',
   description: 'Starts, stops, restarts or reloads a service and sets whether it starts at boot (systemd or SysV init).',
   schema: serviceSchema,
-  async plan() {
-    return { status: 'fail', msg: 'service: not implemented yet' }
-  },
+  plan: (args, ctx) => guardPlan(() => planService(args, ctx, false)),
 }
 
 export const systemdModule: Module<any> = {
@@ -58,7 +209,5 @@ export const systemdModule: Module<any> = {
   aliases: ['systemd_service'],
   description: 'Controls a systemd unit: started/stopped/restarted/reloaded, enabled, masked, daemon-reload.',
   schema: systemdSchema,
-  async plan() {
-    return { status: 'fail', msg: 'systemd: not implemented yet' }
-  },
+  plan: (args, ctx) => guardPlan(() => planService(args, ctx, true)),
 }

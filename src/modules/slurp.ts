@@ -1,7 +1,7 @@
 // slurp: reads a file on the host into a registered variable (base64, as Ansible returns it).
 // Read-only: always ok, never changed.
 import type { Module } from './types.js'
-import { alias, objectSchema, requireOneOf, str } from './provision-util.js'
+import { alias, guardPlan, objectSchema, pick, requireOneOf, str } from './provision-util.js'
 
 const src = str('File on the host to read.')
 
@@ -11,7 +11,13 @@ export const slurpModule: Module<any> = {
   name: 'slurp',
   description: 'Reads a file from the host into a variable (base64 `content`).',
   schema: slurpSchema,
-  async plan() {
-    return { status: 'fail', msg: 'slurp: not implemented yet' }
-  },
+  plan: (args, ctx) =>
+    guardPlan(async () => {
+      const src = String(pick(args, 'src', 'path'))
+      const info = (await ctx.reader.files([src], { content: true, follow: true })).get(src)!
+      if (!info.exists) return { status: 'fail', msg: `file not found: ${src}` }
+      if (info.type === 'directory') return { status: 'fail', msg: `source is a directory and must be a file: ${src}` }
+      if (!info.content) return { status: 'fail', msg: info.unknown ?? `file is not readable: ${src}` }
+      return { status: 'ok', result: { content: info.content.toString('base64'), encoding: 'base64', source: src, changed: false } }
+    }),
 }

@@ -1,7 +1,9 @@
-// sysctl: a kernel parameter's value in a sysctl file (and, with `reload`, in the running kernel).
-// Compares the file's line and `sysctl -n NAME` in one probe; edits the file with a pure line edit.
-import type { Module } from './types.js'
-import { alias, bool, choice, objectSchema, requireOneOf, scalar, str } from './provision-util.js'
+// sysctl: a kernel parameter's value in a sysctl file (and, with `sysctl_set`, in the running
+// kernel). The file edit is a pure line edit compared with the file's content; the running value
+// comes from `sysctl -n` in the same probe, so a run with nothing to do costs one round trip.
+import { shQuote } from '../connection/quote.js'
+import type { Module, Step } from './types.js'
+import { alias, atomicWriteScript, bool, choice, guardPlan, objectSchema, requireOneOf, scalar, sections, str, toBool, ArgError } from './provision-util.js'
 
 const name = str('Dotted parameter name, e.g. `net.ipv4.ip_forward`.')
 const value = scalar('Desired value (required with state=present).')
@@ -21,11 +23,89 @@ export const sysctlSchema = objectSchema(
   requireOneOf('name', 'key'),
 )
 
+/** Values compare as sysctl prints them: whitespace runs (tabs in multi-value keys) collapse. */
+export function normalizeSysctlValue(v: string): string {
+  return v.trim().replace(/\s+/g, ' ')
+}
+
+/** `a/b/c` and `a.b.c` name the same key. */
+function keyOf(k: string): string {
+  return k.trim().replace(/\//g, '.')
+}
+
+/** The value a sysctl file sets for `name` (the last assignment wins, as `sysctl -p` applies them in order). */
+export function sysctlFileValue(text: string, name: string): string | undefined {
+  let v: string | undefined
+  for (const line of text.split('\n')) {
+    const m = /^\s*-?([^#;=\s][^=]*?)\s*=\s*(.*?)\s*$/.exec(line)
+    if (m && keyOf(m[1]) === keyOf(name)) v = m[2]
+  }
+  return v
+}
+
+/**
+ * Ansible's edit: the first line setting `name` becomes `name=value`, later duplicates go; with
+ * no such line one is appended; `value` undefined removes every line for `name`.
+ */
+export function sysctlEdit(text: string, name: string, value: string | undefined): string {
+  const lines = text === '' ? [] : text.replace(/\n$/, '').split('\n')
+  const out: string[] = []
+  let done = false
+  for (const line of lines) {
+    const m = /^\s*-?([^#;=\s][^=]*?)\s*=/.exec(line)
+    if (m && keyOf(m[1]) === keyOf(name)) {
+      if (value !== undefined && !done) out.push(`${name}=${value}`)
+      done = true
+      continue
+    }
+    out.push(line)
+  }
+  if (!done && value !== undefined) out.push(`${name}=${value}`)
+  return out.length ? out.join('\n') + '\n' : ''
+}
+
 export const sysctlModule: Module<any> = {
   name: 'sysctl',
   description: 'Sets a kernel parameter in a sysctl file and, when asked, in the running kernel.',
   schema: sysctlSchema,
-  async plan() {
-    return { status: 'fail', msg: 'sysctl: not implemented yet' }
-  },
+  plan: (args, ctx) =>
+    guardPlan(async () => {
+      const key = String(args.name ?? args.key)
+      const state = String(args.state ?? 'present')
+      const raw = args.value ?? args.val
+      if (state === 'present' && (raw === undefined || raw === null)) throw new ArgError('sysctl: value is required with state=present')
+      const value = state === 'present' ? normalizeSysctlValue(typeof raw === 'boolean' ? (raw ? '1' : '0') : String(raw)) : undefined
+      const file = String(args.sysctl_file ?? '/etc/sysctl.conf')
+      const setLive = toBool(args.sysctl_set, false)
+      const reload = toBool(args.reload, true)
+      const info = (await ctx.reader.files([file], { content: true, follow: true })).get(file)!
+      if (info.unknown) return { status: 'unknown', reason: info.unknown, steps: [] }
+      const before = info.content?.toString('utf8') ?? ''
+      let live: string | undefined
+      if (setLive && value !== undefined) {
+        const r = await ctx.reader.probe(`echo @@v; sysctl -n ${shQuote(key)} 2>&1; echo @@rc; echo $?`)
+        const s = sections(r.stdout.toString())
+        if (s.rc?.trim() !== '0') return { status: 'fail', msg: `sysctl: cannot read ${key}: ${s.v?.trim()}` }
+        live = normalizeSysctlValue(s.v ?? '')
+      }
+      const fileValue = sysctlFileValue(before, key)
+      const fileOk = value === undefined ? fileValue === undefined : fileValue !== undefined && normalizeSysctlValue(fileValue) === value && sysctlEdit(before, key, value) === before
+      const liveOk = live === undefined || live === value
+      const result = { name: key, value: value ?? null, sysctl_file: file }
+      if (fileOk && liveOk) return { status: 'ok', result: { ...result, changed: false } }
+      const after = fileOk ? before : sysctlEdit(before, key, value)
+      const steps: Step[] = []
+      const changes = []
+      if (!fileOk) {
+        changes.push({ summary: value === undefined ? `remove ${key} from ${file}` : `${key}=${value} in ${file}`, ...(ctx.diff ? { diff: { path: file, before, after } } : {}) })
+        steps.push({ describe: `write ${file}`, script: atomicWriteScript(file), stdin: after, effects: [{ path: file, state: 'file', content: Buffer.from(after) }] })
+      }
+      if (!liveOk) {
+        changes.push({ summary: `${key}: ${live} → ${value} (running kernel)` })
+        steps.push({ describe: `sysctl -w ${key}=${value}`, script: `sysctl -w ${shQuote(`${key}=${value}`)}`, effects: [{ key: `sysctl:${key}`, value }] })
+      }
+      if (!fileOk && reload && value !== undefined)
+        steps.push({ describe: `sysctl -p ${file}`, script: `sysctl ${toBool(args.ignoreerrors, false) ? '-e ' : ''}-p ${shQuote(file)} >/dev/null` })
+      return { status: 'change', changes, steps, result: { ...result, changed: true } }
+    }),
 }

@@ -1,0 +1,128 @@
+// Pure decision helpers of the provisioning modules, tested on the text the host tools print.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { cacheIsFresh, missingPackages, parseAptPolicy, parseDpkgQuery, upgradablePackages, installedPackages } from '../../../src/modules/apt.js'
+import { parseSystemctlShow, serviceActions, sysvEnabled, sysvRunning } from '../../../src/modules/service.js'
+import { parseChecksum, pickChecksumLine, urlFileName } from '../../../src/modules/get_url.js'
+import { sysctlEdit, sysctlFileValue } from '../../../src/modules/sysctl.js'
+import { helmChart, parseManifests, validateObjects } from '../../../src/modules/kube_manifest.js'
+import { fetchDestPath } from '../../../src/modules/fetch.js'
+import { waitSpec, timeoutMessage } from '../../../src/modules/wait_for.js'
+import { normalizeMode, toBool, toList } from '../../../src/modules/provision-util.js'
+import { parse } from 'yaml'
+
+const DPKG = 'curl\tii \t7.88.1-10+deb12u5\nlibc6:amd64\tii \t2.36-9\njq\tun \t\nvim\trc \t2:9.0\n'
+
+test('dpkg-query: installed only for ii, multiarch suffix dropped, pins compared as globs', () => {
+  const m = parseDpkgQuery(DPKG)
+  assert.deepEqual(m.get('curl'), { installed: true, version: '7.88.1-10+deb12u5' })
+  assert.equal(m.get('libc6')?.installed, true)
+  assert.equal(m.get('jq')?.installed, false)
+  assert.equal(m.get('vim')?.installed, false) // removed, config files remain
+  assert.deepEqual(missingPackages(DPKG, ['curl', 'jq', 'vim', 'nope', 'libc6']), ['jq', 'vim', 'nope'])
+  assert.deepEqual(missingPackages(DPKG, ['curl=7.88*', 'curl=8.*']), ['curl=8.*'])
+  assert.deepEqual(installedPackages(DPKG, ['curl', 'jq']), ['curl'])
+})
+
+test('apt-cache policy: installed vs candidate decides latest', () => {
+  const out = `curl:\n  Installed: 7.88.1-10\n  Candidate: 7.88.1-10+deb12u5\n  Version table:\n     7.88.1-10+deb12u5 500\njq:\n  Installed: (none)\n  Candidate: 1.6-2.1\nzstd:\n  Installed: 1.5.4\n  Candidate: 1.5.4\n`
+  const p = parseAptPolicy(out)
+  assert.deepEqual(p.get('jq'), { installed: undefined, candidate: '1.6-2.1' })
+  assert.deepEqual(upgradablePackages(out, ['curl', 'jq', 'zstd']), ['curl'])
+})
+
+test('apt cache_valid_time', () => {
+  assert.equal(cacheIsFresh(1000, 1500, 3600), true)
+  assert.equal(cacheIsFresh(1000, 5000, 3600), false)
+  assert.equal(cacheIsFresh(1000, 1001, 0), false)
+  assert.equal(cacheIsFresh(undefined, 1001, 3600), false)
+})
+
+test('systemctl show parsing and the actions it leads to', () => {
+  const u = parseSystemctlShow('Id=ssh.service\nLoadState=loaded\nActiveState=inactive\nSubState=dead\nUnitFileState=disabled\n')
+  assert.equal(u.loaded, true)
+  assert.equal(u.masked, false)
+  const cur = { running: u.active === 'active', enabled: u.unitFileState === 'enabled', masked: u.masked }
+  assert.deepEqual(serviceActions(cur, { state: 'started', enabled: true }), ['enable', 'start'])
+  assert.deepEqual(serviceActions({ running: true, enabled: true, masked: false }, { state: 'started', enabled: true }), [])
+  assert.deepEqual(serviceActions({ running: true, enabled: true, masked: false }, { state: 'restarted' }), ['restart'])
+  assert.deepEqual(serviceActions({ running: true, enabled: true, masked: false }, { state: 'reloaded' }), ['reload'])
+  assert.deepEqual(serviceActions({ running: true, enabled: true, masked: false }, { state: 'stopped', masked: true }), ['mask', 'stop'])
+  assert.equal(parseSystemctlShow('LoadState=masked\nUnitFileState=masked\n').masked, true)
+})
+
+test('SysV status and rc links', () => {
+  assert.equal(sysvRunning(0), true)
+  assert.equal(sysvRunning(3), false)
+  assert.equal(sysvRunning(4), undefined)
+  assert.equal(sysvRunning(4, 0), true)
+  assert.equal(sysvEnabled('/etc/rc0.d/K01ssh\n/etc/rc2.d/S01ssh\n'), true)
+  assert.equal(sysvEnabled('/etc/rc0.d/K01ssh\n/etc/rc2.d/K01ssh\n'), false)
+  assert.equal(sysvEnabled(''), undefined)
+})
+
+test('get_url checksums and sums files', () => {
+  assert.deepEqual(parseChecksum('sha256:ABCDEF'), { algo: 'sha256', hex: 'abcdef' })
+  assert.deepEqual(parseChecksum('sha256:https://x/sha256sum-amd64.txt'), { algo: 'sha256', sumsUrl: 'https://x/sha256sum-amd64.txt' })
+  assert.throws(() => parseChecksum('crc32:00'), /unsupported checksum algorithm/)
+  assert.equal(urlFileName('https://github.com/k3s-io/k3s/releases/download/v1.30.0%2Bk3s1/k3s?x=1'), 'k3s')
+  const sums = 'aaa1  k3s\nbbb2  k3s-arm64\nccc3 *k3s-airgap-images-amd64.tar.zst\nSHA256 (other) = ddd4\n'
+  assert.equal(pickChecksumLine(sums, 'k3s'), 'aaa1')
+  assert.equal(pickChecksumLine(sums, 'k3s-arm64'), 'bbb2')
+  assert.equal(pickChecksumLine(sums, 'k3s-airgap-images-amd64.tar.zst'), 'ccc3')
+  assert.equal(pickChecksumLine(sums, 'other'), 'ddd4')
+  assert.equal(pickChecksumLine(sums, 'missing'), undefined)
+  assert.equal(pickChecksumLine('eee5\n', 'anything'), 'eee5')
+})
+
+test('sysctl file edits', () => {
+  const text = '# comment\nnet.ipv4.ip_forward = 0\nvm.swappiness=10\nnet/ipv4/ip_forward=0\n'
+  assert.equal(sysctlFileValue(text, 'net.ipv4.ip_forward'), '0')
+  assert.equal(sysctlEdit(text, 'net.ipv4.ip_forward', '1'), '# comment\nnet.ipv4.ip_forward=1\nvm.swappiness=10\n')
+  assert.equal(sysctlEdit(text, 'net.ipv4.ip_forward', undefined), '# comment\nvm.swappiness=10\n')
+  assert.equal(sysctlEdit('', 'a.b', '1'), 'a.b=1\n')
+  assert.equal(sysctlEdit('x=1', 'a.b', '2'), 'x=1\na.b=2\n')
+})
+
+test('kube_manifest: HelmChart fields, validation, multi-document parsing', () => {
+  const hc = helmChart({ chart: 'longhorn', repo: 'https://charts.longhorn.io', version: '1.6.2', target_namespace: 'longhorn-system', values: { defaultSettings: { defaultDataPath: '/tank/longhorn' } }, set: { 'persistence.defaultClassReplicaCount': 2 } })
+  assert.equal(hc.apiVersion, 'helm.cattle.io/v1')
+  assert.equal(hc.kind, 'HelmChart')
+  assert.deepEqual(hc.metadata, { name: 'longhorn', namespace: 'kube-system' })
+  const spec = hc.spec as any
+  assert.equal(spec.chart, 'longhorn')
+  assert.equal(spec.version, '1.6.2')
+  assert.equal(spec.targetNamespace, 'longhorn-system')
+  assert.deepEqual(parse(spec.valuesContent), { defaultSettings: { defaultDataPath: '/tank/longhorn' } })
+  assert.deepEqual(spec.set, { 'persistence.defaultClassReplicaCount': '2' })
+  const objs = parseManifests('apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}\n')
+  assert.equal(validateObjects(objs).length, 2)
+  assert.throws(() => validateObjects(parseManifests('kind: Namespace\nmetadata: {name: a}\n')), /document 1 has no apiVersion/)
+  assert.throws(() => validateObjects(parseManifests('apiVersion: v1\nkind: Namespace\nmetadata: {}\n')), /has no metadata.name/)
+  assert.throws(() => parseManifests('a: [\n'), /YAML error/)
+})
+
+test('fetch destination layout follows Ansible', () => {
+  assert.equal(fetchDestPath('/backup', 'node1', '/etc/rancher/k3s/k3s.yaml', false), '/backup/node1/etc/rancher/k3s/k3s.yaml')
+  assert.equal(fetchDestPath('/backup/kubeconfig', 'node1', '/etc/rancher/k3s/k3s.yaml', true), '/backup/kubeconfig')
+  assert.equal(fetchDestPath('/backup/', 'node1', '/etc/rancher/k3s/k3s.yaml', true), '/backup/k3s.yaml')
+  assert.equal(fetchDestPath('out', 'h', '/a', false, '/play'), '/play/out/h/a')
+})
+
+test('wait_for argument shapes and messages', () => {
+  assert.equal(waitSpec({ path: '/x', state: 'stopped' }).state, 'absent')
+  assert.equal(waitSpec({ port: '22', state: 'present' }).state, 'started')
+  assert.throws(() => waitSpec({ port: 22, path: '/x' }), /mutually exclusive/)
+  assert.equal(timeoutMessage(waitSpec({ port: 22 })), 'Timeout when waiting for 127.0.0.1:22')
+  assert.equal(timeoutMessage(waitSpec({ path: '/f', search_regex: 'ok' })), 'Timeout when waiting for search string ok in /f')
+})
+
+test('argument coercion: Ansible booleans, lists, modes read as YAML 1.1 numbers', () => {
+  assert.equal(toBool('yes', false), true)
+  assert.equal(toBool('off', true), false)
+  assert.throws(() => toBool('maybe'), /not a boolean/)
+  assert.deepEqual(toList('a, b,c'), ['a', 'b', 'c'])
+  assert.equal(normalizeMode(0o644), '0644')
+  assert.equal(normalizeMode('755'), '0755')
+  assert.equal(normalizeMode('u=rw,g=r'), 'u=rw,g=r')
+})
