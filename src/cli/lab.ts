@@ -1,7 +1,109 @@
+// `k3sbook lab up|status|down|ssh|exec`: real SSH test hosts on this machine (root only).
 import type { Command } from 'commander'
+import { spawnSync } from 'node:child_process'
+import { LabError } from '../errors.js'
+import { DEFAULT_LAB, findRunningLab, labDown, labExec, labStatus, labUp, listLabs } from '../lab/index.js'
+
+function positiveInt(v: string): number {
+  const n = Number(v)
+  if (!/^\d+$/.test(v) || n < 1) throw new LabError(`host count must be a whole number ≥ 1, got "${v}"`)
+  return n
+}
 
 export function register(program: Command): void {
-  program.command('lab').action(() => {
-    throw new Error('lab: not implemented yet')
-  })
+  const lab = program.command('lab').description('real SSH test hosts on this machine (network + mount namespaces, root only)')
+
+  lab
+    .command('up')
+    .description('bring a lab up with N hosts (default 3); run again to grow it or to remake dead hosts')
+    .argument('[N]', 'number of hosts', positiveInt)
+    .option('-n, --name <name>', 'lab name (hosts are NAME-1..NAME-N)', DEFAULT_LAB)
+    .option('--subnet <cidr>', 'IPv4 range for the lab (default: a free /24 in 172.31.0.0/16)')
+    .option('--json', 'print the lab as JSON')
+    .action(async (n: number | undefined, o: { name: string; subnet?: string; json?: boolean }) => {
+      const t0 = Date.now()
+      const info = await labUp({ name: o.name, hosts: n, subnet: o.subnet })
+      if (o.json) {
+        process.stdout.write(JSON.stringify(info, null, 2) + '\n')
+        return
+      }
+      const w = Math.max(...info.hosts.map((h) => h.name.length))
+      const lines = [
+        `lab ${info.name}: ${info.hosts.length} hosts on ${info.bridge} ${info.subnet} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+        ...info.hosts.map((h) => `  ${h.name.padEnd(w)}  ${h.address}`),
+        `inventory   ${info.inventoryPath}`,
+        `ssh         ssh -F ${info.sshConfigPath} ${info.hosts[0].name}`,
+        `run         k3sbook run -i ${info.inventoryPath} PLAYBOOK`,
+      ]
+      process.stdout.write(lines.join('\n') + '\n')
+    })
+
+  lab
+    .command('status')
+    .description('show labs and whether each host and its sshd runs')
+    .option('-n, --name <name>', 'only this lab')
+    .option('--json', 'print as JSON')
+    .action(async (o: { name?: string; json?: boolean }) => {
+      const labs = await labStatus(o.name)
+      if (o.json) {
+        process.stdout.write(JSON.stringify(labs, null, 2) + '\n')
+        return
+      }
+      if (labs.length === 0) {
+        process.stdout.write(o.name ? `no lab named ${o.name}\n` : 'no labs\n')
+        return
+      }
+      for (const l of labs) {
+        const up = l.hosts.filter((h) => h.running && h.sshd).length
+        process.stdout.write(`lab ${l.name}: ${up}/${l.hosts.length} hosts up, ${l.bridge}${l.bridgeUp ? '' : ' (missing)'} ${l.subnet}, ${l.dir}\n`)
+        for (const h of l.hosts)
+          process.stdout.write(`  ${h.name}  ${h.address}  ${h.running ? `pid ${h.pid}` : 'dead'}  sshd ${h.sshd ? 'up' : 'down'}\n`)
+      }
+    })
+
+  lab
+    .command('down')
+    .description('remove a lab: every host process, link and file it made')
+    .option('-n, --name <name>', 'lab name', DEFAULT_LAB)
+    .option('-a, --all', 'remove every lab')
+    .action(async (o: { name: string; all?: boolean }) => {
+      const names = o.all ? listLabs() : [o.name]
+      for (const n of names) {
+        const t0 = Date.now()
+        const removed = await labDown(n)
+        process.stdout.write(removed ? `lab ${n}: removed (${((Date.now() - t0) / 1000).toFixed(1)} s)\n` : `lab ${n}: nothing to remove\n`)
+      }
+      if (o.all && names.length === 0) process.stdout.write('no labs\n')
+    })
+
+  lab
+    .command('ssh')
+    .description('open ssh to a lab host (with the lab key and known_hosts), or run a command there')
+    .argument('<host>', 'host name, number or address')
+    .argument('[command...]', 'command to run instead of a shell')
+    .option('-n, --name <name>', 'lab name')
+    .action((host: string, command: string[], o: { name?: string }) => {
+      const info = findRunningLab(o.name)
+      if (!info) throw new LabError(o.name ? `lab ${o.name} is not running` : 'no lab is running', { hint: '`k3sbook lab up` first' })
+      const h = info.hosts.find((x) => x.name === host || x.address === host || String(x.index) === host)
+      if (!h) throw new LabError(`lab ${info.name} has no host ${host}`, { hint: `hosts: ${info.hosts.map((x) => x.name).join(', ')}` })
+      const r = spawnSync('ssh', ['-F', info.sshConfigPath, h.name, ...command], { stdio: 'inherit' })
+      process.exitCode = r.status ?? 1
+    })
+
+  lab
+    .command('exec')
+    .description('run a command inside a lab host without SSH (nsenter)')
+    .argument('<host>', 'host name, number or address')
+    .argument('<command...>', 'command and arguments')
+    .option('-n, --name <name>', 'lab name')
+    .action(async (host: string, command: string[], o: { name?: string }) => {
+      const info = findRunningLab(o.name)
+      if (!info) throw new LabError(o.name ? `lab ${o.name} is not running` : 'no lab is running', { hint: '`k3sbook lab up` first' })
+      const key = /^\d+$/.test(host) ? Number(host) : host
+      const r = await labExec(info, key, command)
+      process.stdout.write(r.stdout)
+      process.stderr.write(r.stderr)
+      process.exitCode = r.code
+    })
 }

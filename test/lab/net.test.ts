@@ -1,0 +1,99 @@
+// Pure parts of the lab: address ranges, conflict detection, generated files, preflight messages.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { parse } from 'yaml'
+import {
+  candidateSubnets, capacity, conflictFor, formatCidr, hostAddress, overlaps, parseCidr, parseUsedRanges, requireSubnet, bridgeAddress,
+} from '../../src/lab/net.js'
+import { inventoryYaml, knownHosts, sshConfig, STOCK_BASHRC, STOCK_PROFILE } from '../../src/lab/files.js'
+import { preflight } from '../../src/lab/index.js'
+import { bridgeName, checkName, vethName } from '../../src/lab/state.js'
+import { LabError } from '../../src/errors.js'
+
+test('CIDR parsing refuses host bits and bad prefixes', () => {
+  assert.equal(formatCidr(parseCidr('172.31.5.0/24')!), '172.31.5.0/24')
+  assert.equal(parseCidr('172.31.5.1/24'), undefined)
+  assert.equal(parseCidr('172.31.5.0/33'), undefined)
+  assert.equal(parseCidr('300.1.1.0/24'), undefined)
+  assert.equal(formatCidr(parseCidr('10.0.0.7')!), '10.0.0.7/32')
+  assert.throws(() => requireSubnet('10.1.2.3/24'), LabError)
+  assert.throws(() => requireSubnet('10.1.2.0/30'), /too small/)
+})
+
+test('overlap and address plan', () => {
+  const c = parseCidr('172.31.7.0/24')!
+  assert.ok(overlaps(c, parseCidr('172.31.0.0/16')!))
+  assert.ok(overlaps(c, parseCidr('172.31.7.200')!))
+  assert.ok(!overlaps(c, parseCidr('172.31.8.0/24')!))
+  assert.equal(bridgeAddress(c), '172.31.7.1')
+  assert.equal(hostAddress(c, 1), '172.31.7.11')
+  assert.equal(hostAddress(c, 20), '172.31.7.30')
+  assert.equal(capacity(c), 244)
+  assert.equal(capacity(parseCidr('10.9.0.0/16')!), 65524)
+})
+
+test('default subnets: a /24 in 172.31.0.0/16 per name, never 10.10.0.0/16, all 256 tried', () => {
+  const a = candidateSubnets('lab')
+  assert.equal(a.length, 256)
+  assert.equal(new Set(a.map(formatCidr)).size, 256)
+  for (const c of a) {
+    assert.ok(overlaps(c, parseCidr('172.31.0.0/16')!))
+    assert.ok(!overlaps(c, parseCidr('10.10.0.0/16')!))
+  }
+  assert.deepEqual(candidateSubnets('lab'), a, 'stable for a name')
+})
+
+test('conflicts come from interface addresses and routes, not default routes, and skip the own bridge', () => {
+  const addrs = JSON.stringify([
+    { ifname: 'lo', addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8 }] },
+    { ifname: 'k3sb-abc', addr_info: [{ family: 'inet', local: '172.31.9.1', prefixlen: 24 }] },
+  ])
+  const routes = JSON.stringify([{ dst: 'default', dev: 'eth0' }, { dst: '172.31.64.0/18', dev: 'wg0' }, { dst: '192.0.2.0/24', dev: 'eth0' }])
+  const used = parseUsedRanges(addrs, routes)
+  assert.match(conflictFor(parseCidr('127.0.5.0/24')!, used)!.what, /address 127\.0\.0\.1\/8 on lo/)
+  assert.match(conflictFor(parseCidr('172.31.70.0/24')!, used)!.what, /route 172\.31\.64\.0\/18 dev wg0/)
+  assert.equal(conflictFor(parseCidr('172.31.8.0/24')!, used), undefined)
+  assert.ok(conflictFor(parseCidr('172.31.9.0/24')!, used))
+  assert.equal(conflictFor(parseCidr('172.31.9.0/24')!, used, 'k3sb-abc'), undefined)
+})
+
+test('names: lab names are checked, interface names fit in 15 bytes', () => {
+  assert.throws(() => checkName('Bad_Name'), /invalid lab name/)
+  assert.throws(() => checkName('x'.repeat(25)), /invalid lab name/)
+  const long = 'a'.repeat(24)
+  assert.equal(checkName(long), long)
+  assert.ok(bridgeName(long).length <= 15)
+  assert.ok(vethName(long, 9999).length <= 15)
+  assert.notEqual(bridgeName('one'), bridgeName('two'))
+})
+
+test('inventory is Ansible YAML with the lab group, key and strict host key checking', () => {
+  const lab = { name: 'lab', keyPath: '/l/id_ed25519', knownHostsPath: '/l/known_hosts' }
+  const hosts = [{ name: 'lab-1', address: '172.31.1.11' }, { name: 'lab-2', address: '172.31.1.12' }]
+  const inv = parse(inventoryYaml(lab, hosts))
+  const g = inv.all.children.lab
+  assert.deepEqual(g.hosts, { 'lab-1': { ansible_host: '172.31.1.11' }, 'lab-2': { ansible_host: '172.31.1.12' } })
+  assert.equal(g.vars.ansible_user, 'root')
+  assert.equal(g.vars.ansible_ssh_private_key_file, '/l/id_ed25519')
+  assert.match(g.vars.ansible_ssh_common_args, /-o UserKnownHostsFile=\/l\/known_hosts -o StrictHostKeyChecking=yes/)
+  assert.equal(knownHosts(hosts, 'ssh-ed25519 AAAAkey comment\n'), '172.31.1.11,lab-1 ssh-ed25519 AAAAkey\n172.31.1.12,lab-2 ssh-ed25519 AAAAkey\n')
+  const cfg = sshConfig(lab, hosts)
+  assert.match(cfg, /Host lab-1\n {2}HostName 172\.31\.1\.11\n/)
+  assert.match(cfg, /StrictHostKeyChecking yes/)
+})
+
+test("the hosts' root profile is Debian's stock one", () => {
+  assert.equal(STOCK_BASHRC, readFileSync('/usr/share/base-files/dot.bashrc', 'utf8'))
+  assert.equal(STOCK_PROFILE, readFileSync('/usr/share/base-files/dot.profile', 'utf8'))
+})
+
+test('preflight: clear errors for not root, missing tools, no overlayfs', () => {
+  assert.throws(() => preflight({ uid: 1000 }), (e: LabError) => e instanceof LabError && /must run as root/.test(e.message) && /sudo/.test(e.hint!))
+  assert.throws(
+    () => preflight({ uid: 0, path: '/nonexistent' }),
+    (e: LabError) => /`unshare`/.test(e.message) && /util-linux/.test(e.hint!),
+  )
+  assert.throws(() => preflight({ uid: 0, filesystems: 'nodev\ttmpfs\n' }), /no overlay filesystem/)
+  preflight({ uid: 0 })
+})
