@@ -1,0 +1,257 @@
+// `command`: runs a program on the host without a shell (words passed literally, after Ansible's
+// `~` and `$VAR` expansion). Idempotent only through `creates`/`removes`; otherwise it reports
+// changed, like Ansible. `shell` shares this file's planning and its registered result shape.
+import { shQuote } from '../connection/quote.js'
+import type { Vars } from '../model.js'
+import type { Module, Plan, PlanContext, Step, StepResult } from './types.js'
+import { ArgError, argFail, bool, moduleSchema, optBool, optStr, splitLines, str } from './util.js'
+
+export interface CommandArgs {
+  _raw_params?: string
+  cmd?: string
+  argv?: unknown[]
+  chdir?: string
+  creates?: string
+  removes?: string
+  stdin?: string
+  stdin_add_newline?: unknown
+  strip_empty_ends?: unknown
+  executable?: string
+}
+
+export const commandProps = {
+  _raw_params: str('The command line (free form: `command: ls -l /tmp`). Split into words like a shell would, but no shell runs it: no pipes, redirections, globs or `;` (use `shell`). `~` and `$VAR` are expanded from the host environment, as in Ansible.'),
+  cmd: str('The command line, given as an argument instead of free form.'),
+  argv: { type: 'array', items: { type: ['string', 'number', 'boolean'] }, description: 'The command as a list: each item is one argument, never split on spaces. Use instead of a command line.' },
+  chdir: str('Change into this directory before running the command.'),
+  creates: str('A path or glob: when it already exists, the command is not run.'),
+  removes: str('A path or glob: when it does not exist, the command is not run.'),
+  stdin: str('Text fed to the command on its standard input.'),
+  stdin_add_newline: bool('Append a newline to `stdin` (default true).'),
+  strip_empty_ends: bool('Strip newlines from the end of stdout and stderr in the registered result (default true).'),
+}
+
+export const command: Module<CommandArgs> = {
+  name: 'command',
+  description: 'Run a command on the host without a shell. Reports changed unless `creates`/`removes` say it is not needed.',
+  freeForm: true,
+  schema: moduleSchema({ ...commandProps, executable: str('Ignored by `command` (as in Ansible, with a warning); use `shell` to pick a shell.') }),
+  plan: (args, ctx) => planCommand(args, ctx, false),
+  apply: async (plan, _args, ctx) => [await ctx.run(plan.steps[0])],
+  result: (plan, steps, args) => commandResult(plan, steps, args, false),
+}
+
+// ---------------------------------------------------------------- word splitting and expansion
+
+/** Python's shlex.split (POSIX mode, no comments): how Ansible cuts a command line into argv. */
+export function shlexSplit(s: string): string[] {
+  const out: string[] = []
+  let cur = ''
+  let inWord = false
+  let i = 0
+  while (i < s.length) {
+    const c = s[i]
+    if (c === "'") {
+      const j = s.indexOf("'", i + 1)
+      if (j < 0) throw new ArgError('No closing quotation')
+      cur += s.slice(i + 1, j)
+      inWord = true
+      i = j + 1
+    } else if (c === '"') {
+      i++
+      for (;;) {
+        if (i >= s.length) throw new ArgError('No closing quotation')
+        const d = s[i]
+        if (d === '"') break
+        if (d === '\\' && i + 1 < s.length && (s[i + 1] === '"' || s[i + 1] === '\\')) {
+          cur += s[i + 1]
+          i += 2
+        } else {
+          cur += d
+          i++
+        }
+      }
+      inWord = true
+      i++
+    } else if (c === '\\') {
+      if (i + 1 >= s.length) throw new ArgError('No escaped character')
+      cur += s[i + 1]
+      inWord = true
+      i += 2
+    } else if (/\s/.test(c)) {
+      if (inWord) out.push(cur)
+      cur = ''
+      inWord = false
+      i++
+    } else {
+      cur += c
+      inWord = true
+      i++
+    }
+  }
+  if (inWord) out.push(cur)
+  return out
+}
+
+type Piece = { lit: string } | { v: string; raw: string }
+
+/** Splits an argument the way Python's os.path.expandvars sees it: `$name` and `${name}` references. */
+export function varPieces(s: string): Piece[] {
+  const out: Piece[] = []
+  const re = /\$(\w+|\{[^}]*\})/g
+  let last = 0
+  for (let m = re.exec(s); m; m = re.exec(s)) {
+    const name = m[1].startsWith('{') && m[1].endsWith('}') ? m[1].slice(1, -1) : m[1]
+    if (m.index > last) out.push({ lit: s.slice(last, m.index) })
+    // Only shell identifiers can be read from sh; anything else can't be set and stays as written.
+    if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) out.push({ v: name, raw: m[0] })
+    else out.push({ lit: m[0] })
+    last = m.index + m[0].length
+  }
+  if (last < s.length) out.push({ lit: s.slice(last) })
+  return out
+}
+
+/** Reference model of Ansible's per-argument expansion (expandvars, then expanduser) for a known environment. */
+export function expandLikeAnsible(s: string, env: Record<string, string | undefined>, home?: string): string {
+  let r = varPieces(s)
+    .map((p) => ('lit' in p ? p.lit : env[p.v] !== undefined ? env[p.v] : p.raw))
+    .join('')
+  if (r === '~' || r.startsWith('~/')) {
+    const h = home ?? env.HOME
+    if (h !== undefined) r = (h.replace(/\/+$/, '') || '/') + r.slice(1)
+  }
+  return r
+}
+
+/** sh lines that append one argument to "$@", expanding variables on the host like Ansible. */
+function argLines(arg: string): string[] {
+  const lines = ["a=''"]
+  for (const p of varPieces(arg)) {
+    if ('lit' in p) lines.push(`a="$a"${shQuote(p.lit)}`)
+    else lines.push(`if [ -n "\${${p.v}+x}" ]; then a="$a\${${p.v}}"; else a="$a"${shQuote(p.raw)}; fi`)
+  }
+  // expanduser runs after expandvars, on the expanded text; `~user` goes through the passwd database.
+  lines.push(
+    'case $a in',
+    `  '~'|'~/'*) a="\${HOME%/}\${a#\\~}"; [ -n "$a" ] || a=/ ;;`,
+    `  '~'*) u=\${a#\\~}; u=\${u%%/*}; h=$(getent passwd "$u" | cut -d: -f6); if [ -n "$h" ]; then a="\${h%/}\${a#\\~"$u"}"; fi ;;`,
+    'esac',
+    'set -- "$@" "$a"',
+  )
+  return lines
+}
+
+/** The script that runs the command; `argv` mode never involves a shell parse of user data. */
+export function commandScript(o: { argv?: string[]; shellCmd?: string; executable?: string; chdir?: string }): string {
+  const lines: string[] = []
+  if (o.chdir !== undefined)
+    lines.push(`cd -- ${shQuote(o.chdir)} 2>/dev/null || { printf '%s\\n' ${shQuote(CHDIR_MARK + o.chdir)} >&2; exit 1; }`)
+  if (o.shellCmd !== undefined) {
+    lines.push(`exec ${shQuote(o.executable ?? '/bin/sh')} -c ${shQuote(o.shellCmd)}`)
+  } else {
+    lines.push('set --')
+    for (const a of o.argv ?? []) lines.push(...argLines(a))
+    lines.push('exec "$@"')
+  }
+  return lines.join('\n') + '\n'
+}
+
+/** A non-zero exit is the command's result (rc, failed), not a broken step: the result decides. */
+export const ANY_RC = Array.from({ length: 256 }, (_, i) => i)
+
+const CHDIR_MARK = 'k3sbook: unable to change directory before execution: '
+const GLOB = /[*?[]/
+
+// ---------------------------------------------------------------- plan and result
+
+export async function planCommand(args: CommandArgs, ctx: PlanContext, isShell: boolean): Promise<Plan> {
+  try {
+    const raw = optStr(args._raw_params ?? args.cmd)
+    const argv = args.argv?.map((a) => (typeof a === 'boolean' ? (a ? 'True' : 'False') : String(a)))
+    if ((raw === undefined || raw.trim() === '') && !argv?.length) return { status: 'fail', msg: 'no command given', result: { rc: 256, cmd: null } }
+    if (raw !== undefined && raw.trim() !== '' && argv?.length) return { status: 'fail', msg: 'only command or argv can be given, not both', result: { rc: 256 } }
+    const cmd: string | string[] = isShell ? (raw ?? argv!.join(' ')) : (argv ?? shlexSplit(raw!))
+
+    // creates/removes, as Ansible's glob.glob: relative patterns are relative to chdir.
+    const rel = (p: string) => (p.startsWith('/') || args.chdir === undefined ? p : `${args.chdir.replace(/\/+$/, '')}/${p}`)
+    const checks: { arg: 'creates' | 'removes'; pattern: string }[] = []
+    if (args.creates !== undefined) checks.push({ arg: 'creates', pattern: String(args.creates) })
+    if (args.removes !== undefined) checks.push({ arg: 'removes', pattern: String(args.removes) })
+    for (const { arg, pattern } of checks) {
+      const found = await globExists(ctx, rel(pattern))
+      if (found === 'unknown') return { status: 'unknown', reason: `${arg}: ${pattern} depends on an earlier step that can't be predicted`, steps: [runStep()] }
+      if (arg === 'creates' && found)
+        return { status: 'ok', note: `${pattern} exists`, result: { msg: `Did not run command since '${pattern}' exists`, stdout: `skipped, since ${pattern} exists`, stdout_lines: [`skipped, since ${pattern} exists`], stderr: '', stderr_lines: [], rc: 0, cmd, start: null, end: null, delta: null } }
+      if (arg === 'removes' && !found)
+        return { status: 'ok', note: `${pattern} does not exist`, result: { msg: `Did not run command since '${pattern}' does not exist`, stdout: `skipped, since ${pattern} does not exist`, stdout_lines: [`skipped, since ${pattern} does not exist`], stderr: '', stderr_lines: [], rc: 0, cmd, start: null, end: null, delta: null } }
+    }
+    return { status: 'change', changes: [{ summary: `run ${Array.isArray(cmd) ? cmd.join(' ') : cmd}` }], steps: [runStep()], result: { cmd } }
+
+    function runStep(): Step {
+      let stdin: string | undefined
+      if (args.stdin !== undefined && args.stdin !== null && String(args.stdin) !== '') stdin = String(args.stdin) + (optBool(args.stdin_add_newline, true, 'stdin_add_newline') ? '\n' : '')
+      const script = commandScript({
+        argv: Array.isArray(cmd) ? cmd : undefined,
+        shellCmd: Array.isArray(cmd) ? undefined : cmd,
+        executable: isShell ? optStr(args.executable) : undefined,
+        chdir: optStr(args.chdir),
+      })
+      // What a command does is unknowable; the paths it promises to create or remove are "unknown" after it.
+      const effects = checks.map((c) => ({ path: rel(c.pattern), state: 'unknown' as const, reason: `${isShell ? 'shell' : 'command'} may ${c.arg === 'creates' ? 'create' : 'remove'} it` }))
+      return { describe: Array.isArray(cmd) ? cmd.join(' ') : cmd, script, stdin, effects, okCodes: ANY_RC }
+    }
+  } catch (e) {
+    return argFail(e)
+  }
+}
+
+async function globExists(ctx: PlanContext, pattern: string): Promise<boolean | 'unknown'> {
+  if (!GLOB.test(pattern)) {
+    const info = (await ctx.reader.files([pattern])).get(pattern)
+    if (info?.unknown) return 'unknown'
+    return !!info?.exists
+  }
+  // Field splitting off, pathname expansion on: the pattern globs but is never re-parsed as code.
+  const r = await ctx.reader.probe(`IFS=''; p=${shQuote(pattern)}; set -- $p; for f in "$@"; do if [ -e "$f" ] || [ -L "$f" ]; then echo yes; exit 0; fi; done; echo no\n`)
+  return r.stdout.toString().trim() === 'yes'
+}
+
+function stamp(d: Date): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0')
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}000`
+}
+
+function delta(ms: number): string {
+  const s = Math.floor(ms / 1000)
+  const us = Math.round((ms - s * 1000) * 1000)
+  return `${Math.floor(s / 3600)}:${String(Math.floor(s / 60) % 60).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}.${String(us).padStart(6, '0')}`
+}
+
+/** Ansible's registered shape for command/shell. */
+export function commandResult(plan: Plan, steps: StepResult[] | undefined, args: CommandArgs, _isShell: boolean): Vars {
+  const base = (plan.result ?? {}) as Vars
+  if (plan.status === 'ok') return { changed: false, failed: false, ...base }
+  if (plan.status === 'fail') return { changed: false, failed: true, stdout: '', stderr: '', rc: null, cmd: null, start: null, end: null, delta: null, ...base, msg: plan.msg }
+  if (plan.status === 'skip') return { changed: false, skipped: true, msg: plan.reason, ...base }
+  const s = steps?.[0]
+  if (!s) {
+    // Check mode: Ansible can only say the command would run; without creates/removes it calls that "skipped".
+    const guarded = args.creates !== undefined || args.removes !== undefined
+    return { changed: guarded, ...(guarded ? {} : { skipped: true }), failed: false, rc: 0, stdout: '', stderr: '', stdout_lines: [], stderr_lines: [], start: null, end: null, delta: null, ...base, msg: 'Command would have run if not in check mode' }
+  }
+  const strip = optBool(args.strip_empty_ends, true)
+  let stdout = s.stdout.toString('utf8')
+  let stderr = s.stderr.toString('utf8')
+  if (strip) {
+    stdout = stdout.replace(/[\r\n]+$/, '')
+    stderr = stderr.replace(/[\r\n]+$/, '')
+  }
+  const end = new Date()
+  const start = new Date(end.getTime() - s.durationMs)
+  const r: Vars = { changed: true, rc: s.rc, stdout, stderr, stdout_lines: splitLines(stdout), stderr_lines: splitLines(stderr), start: stamp(start), end: stamp(end), delta: delta(s.durationMs), msg: '', ...base }
+  const chdirFail = stderr.startsWith(CHDIR_MARK)
+  if (chdirFail) return { ...r, rc: null, stderr: '', stderr_lines: [], start: null, end: null, delta: null, failed: true, changed: false, msg: `Unable to change directory before execution: [Errno 2] No such file or directory: '${stderr.slice(CHDIR_MARK.length).trim()}'` }
+  if (s.rc !== 0) return { ...r, failed: true, msg: 'non-zero return code' }
+  return { ...r, failed: false }
+}

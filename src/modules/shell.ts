@@ -1,0 +1,20 @@
+// `shell`: runs a command line through a shell on the host (pipes, redirections, globs, `$VAR`).
+// Idempotent only through `creates`/`removes`; otherwise it reports changed, like Ansible.
+import type { Module } from './types.js'
+import { moduleSchema, str } from './util.js'
+import { commandProps, planCommand, commandResult, type CommandArgs } from './command.js'
+
+export const shell: Module<CommandArgs> = {
+  name: 'shell',
+  description: 'Run a command line through a shell on the host (/bin/sh unless `executable` names another). Reports changed unless `creates`/`removes` say it is not needed.',
+  freeForm: true,
+  schema: moduleSchema({
+    ...commandProps,
+    _raw_params: str('The command line (free form: `shell: grep web /etc/hosts | wc -l`), run by the shell.'),
+    argv: { ...commandProps.argv, description: 'The command as a list; for `shell` the items are joined with spaces and run by the shell (as in Ansible).' },
+    executable: str('The shell that runs the command, an absolute path (e.g. /bin/bash). Default /bin/sh.'),
+  }),
+  plan: (args, ctx) => planCommand(args, ctx, true),
+  apply: async (plan, _args, ctx) => [await ctx.run(plan.steps[0])],
+  result: (plan, steps, args) => commandResult(plan, steps, args, true),
+}
