@@ -1,7 +1,40 @@
+// `k3sbook validate`: load inventories, playbook, roles, vars files and templates, report every
+// problem as `file:line:col: message (hint)`, and contact no host.
 import type { Command } from 'commander'
+import { Diagnostics, formatDiagnostic } from '../errors.js'
+import { EXIT } from './main.js'
+
+const collect = (v: string, prev: string[] = []) => [...prev, v]
+
+export interface ValidateOptions {
+  inventory?: string[]
+  extraVars?: string[]
+}
 
 export function register(program: Command): void {
-  program.command('validate').action(() => {
-    throw new Error('validate: not implemented yet')
-  })
+  program
+    .command('validate')
+    .description('find every mistake in inventories, playbooks and roles without contacting a host')
+    .argument('<playbook>', 'playbook file (a bare name is also looked up in playbooks/)')
+    .option('-i, --inventory <path>', 'inventory file, directory or host list (repeatable)', collect)
+    .option('-e, --extra-vars <vars>', 'k=v pairs, @file.yml or JSON (repeatable)', collect)
+    .action(async (playbook: string, o: ValidateOptions) => {
+      process.exitCode = await validateCommand(playbook, o, (s) => process.stdout.write(s))
+    })
+}
+
+export async function validateCommand(playbook: string, o: ValidateOptions, write: (s: string) => void): Promise<number> {
+  const { loadProject, defaultInventory } = await import('../playbook/project.js')
+  const { summarize, summaryLine } = await import('../playbook/report.js')
+  const diags = new Diagnostics()
+  const inventories = o.inventory?.length ? o.inventory : (defaultInventory(process.cwd()) ?? [])
+  const project = loadProject({ playbook, inventories, extraVars: o.extraVars ?? [] }, diags)
+  for (const d of diags.sorted()) write(formatDiagnostic(d) + '\n')
+  if (!project || diags.hasErrors) {
+    const n = diags.errors.length
+    write(`${n} error${n === 1 ? '' : 's'}\n`)
+    return EXIT.invalid
+  }
+  write(summaryLine(summarize(project.playbook, project.inventory)) + '\n')
+  return EXIT.ok
 }

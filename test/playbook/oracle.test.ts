@@ -1,0 +1,62 @@
+// `k3sbook hosts` and `k3sbook tasks` against ansible-playbook --list-hosts / --list-tasks on the
+// good fixture project (Debian's ansible-core is the oracle). Ansible prints each play's hosts
+// from a Python set, so host lines are compared as sorted sets; everything else line for line.
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
+import { ROOT, runCli } from './cli.js'
+
+const GOOD = join(ROOT, 'test', 'fixtures', 'good', 'cluster')
+
+function ansible(args: string[]): string {
+  const r = spawnSync('ansible-playbook', args, { cwd: GOOD, encoding: 'utf8', env: { ...process.env, ANSIBLE_CONFIG: join(GOOD, 'ansible.cfg'), ANSIBLE_NOCOLOR: '1' } })
+  assert.equal(r.status, 0, r.stderr)
+  return r.stdout
+}
+
+/** Host lines of each play sorted, so a set's iteration order doesn't matter. */
+function normalizeHosts(out: string): string {
+  const lines = out.split('\n')
+  const res: string[] = []
+  let block: string[] = []
+  const flush = () => {
+    res.push(...block.sort())
+    block = []
+  }
+  for (const l of lines) {
+    if (/^ {6}\S/.test(l)) block.push(l)
+    else {
+      flush()
+      res.push(l)
+    }
+  }
+  flush()
+  return res.join('\n').trimEnd()
+}
+
+describe('hosts and tasks match ansible-playbook', { concurrency: 4 }, () => {
+  for (const limit of [undefined, 'agent', 'node1,srv1', 'k3s_cluster:!storage', 'node[1:2]']) {
+    it(`--list-hosts${limit ? ` --limit ${limit}` : ''}`, async () => {
+      const extra = limit ? ['--limit', limit] : []
+      const want = ansible(['playbooks/site.yml', '--list-hosts', ...extra])
+      const got = await runCli(['hosts', 'playbooks/site.yml', ...extra], GOOD, { ANSIBLE_CONFIG: join(GOOD, 'ansible.cfg') })
+      assert.equal(got.code, 0, got.stderr)
+      assert.equal(normalizeHosts(got.stdout), normalizeHosts(want))
+    })
+  }
+  for (const sel of [[], ['--tags', 'tinc'], ['--tags', 'sysctl,download'], ['--skip-tags', 'packages,tinc'], ['--tags', 'wait'], ['--tags', 'untagged'], ['--tags', 'tagged', '--skip-tags', 'prepare']]) {
+    it(`--list-tasks ${sel.join(' ')}`, async () => {
+      const want = ansible(['playbooks/site.yml', '--list-tasks', ...sel])
+      const got = await runCli(['tasks', 'playbooks/site.yml', '--no-positions', ...sel], GOOD, { ANSIBLE_CONFIG: join(GOOD, 'ansible.cfg') })
+      assert.equal(got.code, 0, got.stderr)
+      assert.equal(got.stdout.trimEnd(), want.trimEnd())
+    })
+  }
+  it('tasks shows where each task is written', async () => {
+    const got = await runCli(['tasks', 'playbooks/site.yml'], GOOD, { ANSIBLE_CONFIG: join(GOOD, 'ansible.cfg') })
+    assert.equal(got.code, 0, got.stderr)
+    assert.match(got.stdout, /^ {6}tinc : tinc\.conf\tTAGS: \[prepare, tinc\]\troles\/tinc\/tasks\/main\.yml:11:3$/m)
+    assert.match(got.stdout, /^ {6}Check the inventory gives each node what it needs\tTAGS: \[prepare\]\tplaybooks\/site\.yml:8:7$/m)
+  })
+})
