@@ -2,6 +2,15 @@
 // move files. One Connection per host for the whole run; implementations reuse a single SSH
 // connection (and a long-lived shell on it) so a probe costs one round trip, not a new session.
 
+import { RemoteError } from '../errors.js'
+
+/** A command outlived its `timeoutMs`: it was killed on the host, and the connection stays usable. */
+export class ExecTimeoutError extends RemoteError {
+  constructor(host: string, command: string, readonly timeoutMs: number, stderr = '') {
+    super(host, command, null, stderr, { message: `command timed out after ${timeoutMs} ms and was killed` })
+  }
+}
+
 export interface ExecResult {
   rc: number
   stdout: Buffer
