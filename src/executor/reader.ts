@@ -74,6 +74,7 @@ export class Overlay {
   private keys = new Map<string, unknown>()
 
   record(effects: Effect[] | undefined): void {
+    this.steps++
     for (const e of effects ?? []) {
       if ('key' in e) this.keys.set(e.key, e.value)
       else {
@@ -92,6 +93,14 @@ export class Overlay {
   get isEmpty(): boolean {
     return this.paths.size === 0
   }
+
+  /** Anything recorded at all (paths or other effects). */
+  get hasAny(): boolean {
+    return this.paths.size > 0 || this.keys.size > 0 || this.steps > 0
+  }
+
+  /** Steps planned but not applied, including those that declared no effects. */
+  steps = 0
 
   apply(info: FileInfo): FileInfo {
     const p = normalize(info.path)
@@ -158,5 +167,6 @@ export function makeReader(conn: Connection, overlay?: Overlay, opts: ReaderOpti
       return map
     },
     pending: (key) => overlay?.pending(key),
+    hasPending: () => !!overlay?.hasAny,
   }
 }

@@ -7,6 +7,7 @@ import pLimit from 'p-limit'
 import { ConnectionError, K3sbookError, RemoteError, TemplateError, formatPos, tail } from '../errors.js'
 import type { Connection, ExecOptions } from '../connection/types.js'
 import { LocalConnection } from '../connection/local.js'
+import { shQuote } from '../connection/quote.js'
 import type { Block, Handler, Include, Inventory, Play, Playbook, Task, TaskItem, Vars } from '../model.js'
 import { srcPos } from '../model.js'
 import { getModule } from '../modules/registry.js'
@@ -354,7 +355,7 @@ export class Runner {
       for (const h of hosts) {
         const vars = this.taskVars(ctx, inc, h, inner)
         try {
-          if (inc.when.every((c) => evalCondition(c, vars, { pos: srcPos(inc.src, ['when']) }))) run.push(h)
+          if (inc.when.every((c) => evalCondition(c, vars, srcPos(inc.src, ['when'])))) run.push(h)
         } catch (e) {
           this.hostFailed(h, ctx, inc, e)
         }
@@ -367,7 +368,7 @@ export class Runner {
     for (const h of hosts) {
       const vars = this.taskVars(ctx, inc, h, inner)
       try {
-        if (!inc.when.every((c) => evalCondition(c, vars, { pos: srcPos(inc.src, ['when']) }))) continue
+        if (!inc.when.every((c) => evalCondition(c, vars, srcPos(inc.src, ['when'])))) continue
         const file = String(templateValue(inc.target, vars))
         const path = isAbsolute(file) ? file : resolve(inc.baseDir, file)
         byFile.set(path, [...(byFile.get(path) ?? []), h])
@@ -486,7 +487,6 @@ export class Runner {
       ansible_version: { full: '2.14.0', major: 2, minor: 14, revision: 0, string: '2.14.0 (k3sbook)' },
       role_name: role?.name,
       role_path: role?.path,
-      omit: OMIT_TOKEN,
       hostvars: hostvarsProxy([...this.project.inventory.hostOrder, ...[...this.hosts.keys()].filter((k) => !this.project.inventory.hosts.has(k))], (other) =>
         lazyVars(mergeLayers([this.invVars(other), this.state(other).facts, this.state(other).hostFacts, { inventory_hostname: other }])),
       ),
@@ -522,7 +522,7 @@ export class Runner {
       const conds = [...scope.when, ...task.when]
       if (task.loop) {
         outcome = await this.runLoop(task, h, ctx, scope, vars, conds)
-      } else if (!conds.every((c) => evalCondition(c, vars, { pos: srcPos(task.src, ['when']) }))) {
+      } else if (!conds.every((c) => evalCondition(c, vars, srcPos(task.src, ['when'])))) {
         outcome = { status: 'skipped', result: { changed: false, skipped: true, skip_reason: 'Conditional result was False' }, changes: [], diff: undefined }
       } else {
         outcome = await this.runModuleWithRetries(task, h, ctx, scope, vars)
@@ -612,7 +612,7 @@ export class Runner {
 
   private async runLoop(task: Task, h: HostState, ctx: PlayCtx, scope: Scope, vars: Vars, conds: string[]): Promise<TaskOutcome> {
     const loop = task.loop!
-    const items = loopItems(loop.kind, templateValue(loop.items, vars, { pos: srcPos(task.src, [loop.kind]) }), task)
+    const items = loopItems(loop.kind, templateValue(loop.items, vars, srcPos(task.src, [loop.kind])), task)
     const results: Vars[] = []
     let anyChanged = false
     let anyFailed = false
@@ -635,7 +635,7 @@ export class Runner {
         label = JSON.stringify(item)
       }
       let out: TaskOutcome
-      if (!conds.every((c) => evalCondition(c, iv, { pos: srcPos(task.src, ['when']) }))) {
+      if (!conds.every((c) => evalCondition(c, iv, srcPos(task.src, ['when'])))) {
         out = { status: 'skipped', result: { changed: false, skipped: true, skip_reason: 'Conditional result was False' }, changes: [], diff: undefined }
       } else {
         try {
@@ -673,7 +673,7 @@ export class Runner {
       out = await this.runModule(task, h, ctx, scope, vars)
       if (this.check && out.status !== 'ok' && out.status !== 'failed') return out
       const rv = task.register ? lazyVars({ ...rawOf(vars), [task.register]: out.result }) : vars
-      const done = task.until.every((c) => evalCondition(c, rv, { pos: srcPos(task.src, ['until']) }))
+      const done = task.until.every((c) => evalCondition(c, rv, srcPos(task.src, ['until'])))
       out.result.attempts = attempt
       if (done) {
         if (out.status === 'failed' && !task.failedWhen) {
@@ -698,7 +698,7 @@ export class Runner {
     const mod = getModule(task.module)
     if (!mod) throw new K3sbookError(`unknown module "${task.moduleKey}"`, { pos: srcPos(task.src) })
     const pos = srcPos(task.src, [task.moduleKey])
-    let args = stripOmitted(templateValue(task.args, vars, { pos })) as Vars
+    let args = stripOmitted(templateValue(task.args, vars, pos)) as Vars
     args = coerceArgs(mod.schema, args)
     const check = task.checkMode ?? scope.checkMode ?? ctx.play.checkMode ?? this.check
     const diff = task.diff ?? ctx.play.diff ?? !!this.opts.diff
@@ -712,7 +712,7 @@ export class Runner {
     if (!mod.controllerOnly) conn = scoped(await this.conn(target), { become, env, timeoutMs })
     const reader = conn
       ? makeReader(conn, check ? targetState.overlay : undefined)
-      : { host: target, probe: () => Promise.reject(new Error('no connection')), files: () => Promise.reject(new Error('no connection')), pending: () => undefined }
+      : { host: target, probe: () => Promise.reject(new Error('no connection')), files: () => Promise.reject(new Error('no connection')), pending: () => undefined, hasPending: () => false }
     const planCtx: PlanContext = { host: h.name, vars, reader, diff, controller: this.controllerFiles(task, vars), become, task }
     const plan = await mod.plan(args, planCtx)
     const changes = 'changes' in plan && plan.changes ? plan.changes.map((c) => c.summary) : []
@@ -738,7 +738,8 @@ export class Runner {
           status = plan.status === 'unknown' ? 'unknown' : 'changed'
           if (plan.status === 'unknown') msg = plan.reason
         } else {
-          const applyCtx: ApplyContext = { host: h.name, task, run: (step) => runStep(conn!, step) }
+          const c = conn!
+          const applyCtx: ApplyContext = { host: h.name, task, run: (step) => runStep(c, step), upload: (src, remote, o) => uploadTo(c, src, remote, o) }
           stepResults = mod.apply ? await mod.apply(plan as ActionablePlan, args, applyCtx) : await defaultApply(plan as ActionablePlan, applyCtx)
           failedStep = stepResults.find((r) => !(r.step.okCodes ?? [0]).includes(r.rc))
           status = failedStep ? 'failed' : 'changed'
@@ -747,7 +748,12 @@ export class Runner {
         break
     }
     let result: Vars = { ...(plan.result ?? {}) }
-    if (mod.result) result = { ...result, ...mod.result(plan, stepResults, args) }
+    if (mod.result) {
+      const own = mod.result(plan, stepResults, args)
+      result = { ...result, ...own }
+      // A module may find after applying that nothing changed (identical bytes downloaded again).
+      if (status === 'changed' && own.changed === false) status = 'ok'
+    }
     // A module's own result may say it failed (e.g. command with a non-zero rc).
     if (result.failed === true && status !== 'failed') {
       status = 'failed'
@@ -766,7 +772,7 @@ export class Runner {
       const rv = lazyVars({ ...rawOf(vars), ...(task.register ? { [task.register]: result } : {}), ...result })
       const canEvaluate = !(check && (plan.status === 'change' || plan.status === 'unknown') && UNKNOWN_RESULT_MODULES.has(task.module))
       if (task.failedWhen !== undefined && canEvaluate) {
-        const f = condList(task.failedWhen).some((c) => evalCondition(c, rv, { pos: srcPos(task.src, ['failed_when']) }))
+        const f = condList(task.failedWhen).some((c) => evalCondition(c, rv, srcPos(task.src, ['failed_when'])))
         if (f) {
           status = 'failed'
           result.failed = true
@@ -780,7 +786,7 @@ export class Runner {
       }
       if (task.changedWhen !== undefined && status !== 'failed') {
         if (canEvaluate) {
-          const c = condList(task.changedWhen).every((x) => evalCondition(x, rv, { pos: srcPos(task.src, ['changed_when']) }))
+          const c = condList(task.changedWhen).every((x) => evalCondition(x, rv, srcPos(task.src, ['changed_when'])))
           status = c ? 'changed' : 'ok'
           result.changed = c
         } else if (condList(task.changedWhen).every((x) => x === 'false' || x === 'False')) {
@@ -835,7 +841,7 @@ export class Runner {
         })
       },
       render(text, v, file) {
-        return render(text, v ?? vars, { file })
+        return render(text, v ?? vars, { file, source: 'file', searchPath: dirs('templates').filter((d) => !d.endsWith('/templates')) })
       },
     }
   }
@@ -896,8 +902,6 @@ export function localFactory(host: string): Connection {
 }
 
 // ------------------------------------------------------------------ helpers
-
-const OMIT_TOKEN = '__omit_place_holder__k3sbook'
 
 /** Modules whose result (stdout, rc) only exists after they run: unknown in check mode. */
 const UNKNOWN_RESULT_MODULES = new Set(['command', 'shell', 'uri', 'slurp', 'fetch', 'get_url', 'unarchive', 'script', 'raw'])
@@ -1046,6 +1050,20 @@ async function runStep(conn: Connection, step: Step): Promise<StepResult> {
   const t0 = Date.now()
   const r = await conn.exec(step.script, { stdin: step.stdin, env: step.env, timeoutMs: step.timeoutMs })
   return { ...r, step, durationMs: Date.now() - t0 }
+}
+
+/** Bytes or a local file to a remote path, atomically (temp file beside the target, then rename). */
+async function uploadTo(conn: Connection, src: string | Buffer, remote: string, o: { mode?: string } = {}): Promise<void> {
+  if (typeof src === 'string') return conn.upload(src, remote, { mode: o.mode })
+  const tmp = `${remote}.k3sbook-${process.pid}-${Date.now()}.tmp`
+  const r = await conn.exec(
+    `set -e; umask 077; cat > ${shQuote(tmp)}; ${o.mode ? `chmod ${shQuote(o.mode)} ${shQuote(tmp)}; ` : ''}mv -f ${shQuote(tmp)} ${shQuote(remote)}`,
+    { stdin: src },
+  )
+  if (r.rc !== 0) {
+    await conn.exec(`rm -f ${shQuote(tmp)}`)
+    throw new RemoteError(conn.host, `upload ${remote}`, r.rc, r.stderr.toString())
+  }
 }
 
 async function defaultApply(plan: ActionablePlan, ctx: ApplyContext): Promise<StepResult[]> {

@@ -93,6 +93,12 @@ export interface HostReader {
   files(paths: string[], opts?: { sha256?: boolean; content?: boolean; follow?: boolean }): Promise<Map<string, FileInfo>>
   /** A non-file effect recorded by an earlier planned step in check mode (e.g. 'pkg:curl'). */
   pending(key: string): unknown
+  /**
+   * True when earlier planned steps on this host were not applied (check mode): state the module
+   * is about to wait for or compare against may be about to change. A module that would wait
+   * (wait_for) or fail on missing state should then plan 'unknown' instead.
+   */
+  hasPending(): boolean
 }
 
 /** Files on the control machine, resolved the way Ansible does (role's templates/ or files/, then the playbook's). */
