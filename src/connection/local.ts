@@ -1,8 +1,16 @@
 // The `local` connection: scripts run with /bin/sh on the control machine (ansible_connection=local).
+// Same contract as SshConnection: a timeout kills the whole command (its process group) and throws
+// ExecTimeoutError; uploads are atomic (temp file beside the target, then rename).
 import { spawn } from 'node:child_process'
-import { copyFile, readFile, chmod } from 'node:fs/promises'
-import type { Connection, ConnectionStats, ExecOptions, ExecResult } from './types.js'
+import { readFile, chmod, rename, rm, stat, open } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { dirname, basename, join } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import type { Become, Connection, ConnectionStats, ExecOptions, ExecResult } from './types.js'
+import { ExecTimeoutError } from './types.js'
 import { shQuote } from './quote.js'
+import { RemoteError } from '../errors.js'
 
 export class LocalConnection implements Connection {
   readonly stats: ConnectionStats = { roundTrips: 0, bytesSent: 0, bytesReceived: 0 }
@@ -10,29 +18,51 @@ export class LocalConnection implements Connection {
 
   async connect(): Promise<void> {}
 
+  private argv(script: string, become: Become | undefined): string[] {
+    const argv = ['/bin/sh', '-c', script]
+    const user = become?.user ?? 'root'
+    if (!become) return argv
+    if (user === 'root' && process.getuid?.() === 0) return argv
+    if (become.method === 'su' && process.getuid?.() === 0) return ['su', '-s', '/bin/sh', '-c', script, user]
+    return ['sudo', '-n', '-u', user, '--', ...argv]
+  }
+
   exec(script: string, opts: ExecOptions = {}): Promise<ExecResult> {
     this.stats.roundTrips++
-    let argv = ['/bin/sh', '-c', script]
-    const user = opts.become?.user ?? 'root'
-    if (opts.become && !(user === 'root' && process.getuid?.() === 0)) argv = ['sudo', '-n', '-u', user, '--', ...argv]
+    const argv = this.argv(script, opts.become)
     return new Promise((resolve, reject) => {
+      // Its own process group, so a timeout kills the children too (they would hold the pipes open).
       const child = spawn(argv[0], argv.slice(1), {
         cwd: opts.cwd,
         env: { ...process.env, ...opts.env },
         stdio: ['pipe', 'pipe', 'pipe'],
+        detached: true,
       })
       const out: Buffer[] = []
       const err: Buffer[] = []
+      let timedOut = false
       let timer: NodeJS.Timeout | undefined
-      if (opts.timeoutMs) timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs)
+      if (opts.timeoutMs) {
+        timer = setTimeout(() => {
+          timedOut = true
+          try {
+            process.kill(-child.pid!, 'SIGKILL')
+          } catch {}
+        }, opts.timeoutMs)
+      }
       child.stdout.on('data', (b: Buffer) => out.push(b))
       child.stderr.on('data', (b: Buffer) => err.push(b))
-      child.on('error', reject)
+      child.on('error', (e) => {
+        if (timer) clearTimeout(timer)
+        reject(e)
+      })
       child.on('close', (code, signal) => {
         if (timer) clearTimeout(timer)
         const stdout = Buffer.concat(out)
+        const stderr = Buffer.concat(err)
+        if (timedOut) return reject(new ExecTimeoutError(this.host, script, opts.timeoutMs!, stderr.toString()))
         this.stats.bytesReceived += stdout.length
-        resolve({ rc: code ?? (signal ? 128 + 9 : 1), stdout, stderr: Buffer.concat(err) })
+        resolve({ rc: code ?? (signal ? 128 + 9 : 1), stdout, stderr })
       })
       child.stdin.on('error', () => {})
       if (opts.stdin !== undefined) {
@@ -42,12 +72,38 @@ export class LocalConnection implements Connection {
     })
   }
 
-  async upload(localPath: string, remotePath: string, opts: { mode?: string } = {}): Promise<void> {
-    await copyFile(localPath, remotePath)
-    if (opts.mode) await chmod(remotePath, parseInt(opts.mode, 8))
+  async upload(localPath: string, remotePath: string, opts: { mode?: string; become?: Become } = {}): Promise<void> {
+    const needsSwitch = opts.become && !((opts.become.user ?? 'root') === 'root' && process.getuid?.() === 0)
+    if (needsSwitch) {
+      // Another user writes the file: the same atomic script as over SSH, run through exec.
+      const tmpl = join(dirname(remotePath), `.${basename(remotePath)}.k3sbook.XXXXXX`)
+      const script = `d=${shQuote(remotePath)}; t=$(mktemp ${shQuote(tmpl)}) || exit 1; trap 'rm -f -- "$t"' EXIT; cat > "$t" && chmod ${opts.mode ?? '644'} "$t" && mv -f -- "$t" "$d" && trap - EXIT`
+      const r = await this.exec(script, { become: opts.become, stdin: await readFile(localPath) })
+      if (r.rc !== 0) throw new RemoteError(this.host, `upload ${localPath} → ${remotePath}`, r.rc, r.stderr.toString())
+      return
+    }
+    let mode = opts.mode ? parseInt(opts.mode, 8) : undefined
+    if (mode === undefined) mode = await stat(remotePath).then((s) => s.mode & 0o7777, () => 0o644)
+    const tmp = join(dirname(remotePath), `.${basename(remotePath)}.k3sbook.${randomBytes(6).toString('hex')}`)
+    const fh = await open(tmp, 'wx', 0o600)
+    try {
+      await pipeline(createReadStream(localPath), fh.createWriteStream())
+      await chmod(tmp, mode)
+      await rename(tmp, remotePath)
+    } catch (e) {
+      await rm(tmp, { force: true })
+      throw e
+    } finally {
+      await fh.close().catch(() => {})
+    }
   }
 
-  async download(remotePath: string): Promise<Buffer> {
+  async download(remotePath: string, opts: { become?: Become } = {}): Promise<Buffer> {
+    if (opts.become && !((opts.become.user ?? 'root') === 'root' && process.getuid?.() === 0)) {
+      const r = await this.exec(`cat -- ${shQuote(remotePath)}`, { become: opts.become })
+      if (r.rc !== 0) throw new RemoteError(this.host, `cat ${remotePath}`, r.rc, r.stderr.toString())
+      return r.stdout
+    }
     return readFile(remotePath)
   }
 
