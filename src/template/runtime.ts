@@ -1,0 +1,650 @@
+// Evaluates parsed templates: each AST node is compiled once into a closure (cached with the
+// template), then run against a frame chain over the task's variables. Values keep Python
+// semantics (pyvalues.ts); undefined names travel as Undefined and fail only when used.
+import { existsSync, readFileSync } from 'node:fs'
+import { isAbsolute, join, resolve } from 'node:path'
+import { UnsafeString } from '../yamlfile.js'
+import type { Expr, Stmt } from './parser.js'
+import { PyFloatConst } from './parser.js'
+import {
+  NO_OBJ,
+  PyError,
+  PyFloat,
+  PyFunc,
+  Undefined,
+  UndefinedError,
+  assertDefined,
+  compare,
+  fail,
+  getAttr,
+  getItem,
+  hasKey,
+  isDict,
+  isStr,
+  iterate,
+  keyOf,
+  num,
+  pyArith,
+  pySlice,
+  pyStr,
+  pyLen,
+  setKey,
+  sv,
+  truthy,
+  type Dict,
+} from './pyvalues.js'
+
+export interface RenderHooks {
+  /** Render a var's raw value (lazy templating of variables that contain templates). */
+  templateVar(name: string, value: unknown, env: Env): unknown
+  /** Render another template file (lookup('template'), include). */
+  renderFile(path: string, env: Env, convertData: boolean): unknown
+}
+
+/** Options a caller may give that reach lookups and includes. */
+export interface LookupOptions {
+  /** Folders searched by lookup('file'/'template') and include: `<dir>/files|templates/<name>`, then `<dir>/<name>`. */
+  searchPath?: string[]
+}
+
+export class Env {
+  /** Top-level variables already templated during this render (Ansible templates a var when it is read). */
+  readonly resolved: Map<string, unknown>
+  readonly resolving: Set<string>
+  constructor(
+    readonly vars: Dict,
+    readonly hooks: RenderHooks,
+    readonly lookupOpts: LookupOptions,
+    shared?: { resolved: Map<string, unknown>; resolving: Set<string> },
+  ) {
+    this.resolved = shared?.resolved ?? new Map()
+    this.resolving = shared?.resolving ?? new Set()
+  }
+}
+
+export class Frame {
+  readonly locals = new Map<string, unknown>()
+  constructor(
+    readonly env: Env,
+    readonly parent: Frame | null,
+  ) {}
+  lookup(name: string): unknown {
+    for (let f: Frame | null = this; f; f = f.parent) {
+      if (f.locals.size && f.locals.has(name)) return f.locals.get(name)
+    }
+    return NOT_FOUND
+  }
+  set(name: string, v: unknown): void {
+    this.locals.set(name, v)
+  }
+}
+export const NOT_FOUND = Symbol('not found')
+
+/** A position-carrying error raised while rendering (not an Undefined). */
+export class RenderError extends Error {
+  constructor(
+    message: string,
+    readonly line: number,
+    readonly col: number,
+  ) {
+    super(message)
+  }
+}
+
+export type FilterFn = (value: unknown, args: unknown[], kwargs: Record<string, unknown>, ctx: CallCtx) => unknown
+export type TestFn = (value: unknown, args: unknown[], kwargs: Record<string, unknown>, ctx: CallCtx) => boolean
+
+export interface CallCtx {
+  frame: Frame
+  line: number
+  col: number
+  callFilter(name: string, value: unknown, args: unknown[], kwargs?: Record<string, unknown>): unknown
+  callTest(name: string, value: unknown, args: unknown[], kwargs?: Record<string, unknown>): boolean
+  /** Call a template callable (macro, builtin) with Python calling conventions. */
+  call(fn: unknown, args: unknown[], kwargs?: Record<string, unknown>): unknown
+}
+
+export const FILTERS = new Map<string, FilterFn>()
+export const TESTS = new Map<string, TestFn>()
+/** Filters that receive Undefined input without failing (they decide themselves). */
+export const UNDEFINED_OK_FILTERS = new Set(['default', 'd', 'mandatory'])
+/** Tests that look at an Undefined without failing. */
+export const UNDEFINED_OK_TESTS = new Set(['defined', 'undefined', 'none', 'string', 'number', 'integer', 'float', 'boolean', 'mapping', 'callable', 'sameas', 'true', 'false'])
+
+const FQCN_PREFIXES = ['ansible.builtin.', 'ansible.utils.', 'ansible.netcommon.', 'community.general.']
+
+export function resolvePluginName(name: string): string {
+  for (const p of FQCN_PREFIXES) if (name.startsWith(p)) return name.slice(p.length)
+  return name
+}
+
+export class UnknownPluginError extends Error {}
+
+type Ev = (f: Frame) => unknown
+type Out = unknown[]
+type Run = (f: Frame, out: Out) => void
+
+const nodesOf = (n: any): any[] => (n ? (n.children ?? []) : [])
+
+export function finalize(v: unknown): unknown {
+  assertDefined(v)
+  return v === null || v === undefined ? '' : v
+}
+
+/** Jinja2's concat of a body into a string (macros, set blocks, filter blocks). */
+export function concat(out: Out): string {
+  let s = ''
+  for (const x of out) s += pyStr(x)
+  return s
+}
+
+// ---------- statements ----------
+
+export function compileBody(list: any): Run {
+  const runs = nodesOf(list).map(compileStmt)
+  if (runs.length === 1) return runs[0]
+  return (f, out) => {
+    for (const r of runs) r(f, out)
+  }
+}
+
+function compileStmt(node: any): Run {
+  if (node.k) return compileOwnStmt(node as Stmt)
+  switch (node.typename) {
+    case 'Output': {
+      const parts = node.children.map((c: any) => {
+        if (c.typename === 'TemplateData') {
+          const s = c.value as string
+          return (_f: Frame, out: Out) => out.push(s)
+        }
+        const ev = compileExpr(c as Expr)
+        return (f: Frame, out: Out) => out.push(finalize(ev(f)))
+      })
+      return parts.length === 1 ? parts[0] : (f: Frame, out: Out) => parts.forEach((p: Run) => p(f, out))
+    }
+    case 'If': {
+      const cond = compileExpr(node.cond)
+      const body = compileBody(node.body)
+      const else_: Run | null = node.else_ ? (node.else_.typename === 'If' ? compileStmt(node.else_) : compileBody(node.else_)) : null
+      return (f, out) => {
+        if (truthy(cond(f))) body(f, out)
+        else if (else_) else_(f, out)
+      }
+    }
+    case 'NodeList':
+    case 'Root':
+      return compileBody(node)
+    default:
+      throw new RenderError(`unsupported template construct ${node.typename}`, node.lineno, node.colno)
+  }
+}
+
+function unpack(targets: string[], value: unknown, f: Frame): void {
+  if (targets.length === 1) {
+    f.set(targets[0], value)
+    return
+  }
+  const items = iterate(value)
+  if (items.length !== targets.length)
+    throw new PyError(
+      items.length > targets.length ? `too many values to unpack (expected ${targets.length})` : `not enough values to unpack (expected ${targets.length}, got ${items.length})`,
+      'ValueError',
+    )
+  targets.forEach((t, i) => f.set(t, items[i]))
+}
+
+const NAMESPACE = Symbol('namespace')
+
+export function makeNamespace(init: Dict): Dict {
+  const ns: Dict = {}
+  for (const [k, v] of Object.entries(init)) setKey(ns, k, v)
+  Object.defineProperty(ns, NAMESPACE, { value: true, enumerable: false })
+  return ns
+}
+
+function compileOwnStmt(s: Stmt): Run {
+  const at = <T>(fn: () => T): T => withPos(s.line, s.col, fn)
+  switch (s.k) {
+    case 'for': {
+      const iter = compileExpr(s.iter)
+      const filter = s.filter ? compileExpr(s.filter) : null
+      const body = compileBody(s.body)
+      const else_ = s.else_ ? compileBody(s.else_) : null
+      const targets = s.targets
+      if (s.recursive) return () => at(() => { throw new PyError('recursive loops are not supported') })
+      return (f, out) => {
+        let items = at(() => iterate(iter(f)))
+        if (filter) {
+          items = items.filter((it) => {
+            const sub = new Frame(f.env, f)
+            unpack(targets, it, sub)
+            return truthy(filter(sub))
+          })
+        }
+        const n = items.length
+        if (n === 0) {
+          if (else_) else_(f, out)
+          return
+        }
+        let last: unknown = NOT_FOUND
+        for (let i = 0; i < n; i++) {
+          const sub = new Frame(f.env, f)
+          at(() => unpack(targets, items[i], sub))
+          const loop: Dict = {
+            index: i + 1,
+            index0: i,
+            revindex: n - i,
+            revindex0: n - i - 1,
+            first: i === 0,
+            last: i === n - 1,
+            length: n,
+            depth: 1,
+            depth0: 0,
+            cycle: new PyFunc('cycle', (args) => {
+              if (!args.length) throw new PyError('no items for cycling given', 'TypeError')
+              return args[i % args.length]
+            }),
+            changed: new PyFunc('changed', (args) => {
+              const changed = last === NOT_FOUND || !compare('==', last, args)
+              last = args
+              return changed
+            }),
+          }
+          if (i > 0) loop.previtem = items[i - 1]
+          if (i < n - 1) loop.nextitem = items[i + 1]
+          sub.set('loop', loop)
+          body(sub, out)
+        }
+      }
+    }
+    case 'set': {
+      const targets = s.targets
+      if (s.value) {
+        const val = compileExpr(s.value)
+        return (f) => {
+          const v = val(f)
+          at(() => assign(targets, v, f))
+        }
+      }
+      const body = compileBody(s.body)
+      const filter = s.filter
+      return (f) => {
+        const buf: Out = []
+        body(f, buf)
+        let v: unknown = concat(buf)
+        if (filter) v = applyFilterChain(filter, v, f)
+        at(() => assign(targets, v, f))
+      }
+    }
+    case 'macro': {
+      const fnFor = makeMacro(s.name, s.params, s.body)
+      return (f) => f.set(s.name, fnFor(f))
+    }
+    case 'callblock': {
+      const call = s.call as Extract<Expr, { k: 'call' }>
+      const callerFor = makeMacro('caller', s.params, s.body)
+      const fn = compileExpr(call.fn)
+      const args = call.args.map(compileExpr)
+      const kwargs = call.kwargs.map(([k, e]) => [k, compileExpr(e)] as const)
+      return (f, out) => {
+        const kw: Record<string, unknown> = { caller: callerFor(f) }
+        for (const [k, e] of kwargs) kw[k] = e(f)
+        out.push(at(() => callValue(fn(f), args.map((a) => a(f)), kw)))
+      }
+    }
+    case 'filterblock': {
+      const body = compileBody(s.body)
+      const filter = s.filter
+      return (f, out) => {
+        const buf: Out = []
+        body(f, buf)
+        out.push(finalize(applyFilterChain(filter, concat(buf), f)))
+      }
+    }
+    case 'with': {
+      const assigns = s.assigns.map(([k, e]) => [k, compileExpr(e)] as const)
+      const body = compileBody(s.body)
+      return (f, out) => {
+        const sub = new Frame(f.env, f)
+        for (const [k, e] of assigns) sub.set(k, e(f))
+        body(sub, out)
+      }
+    }
+    case 'include': {
+      const tpl = compileExpr(s.template)
+      return (f, out) => {
+        const name = tpl(f)
+        const path = at(() => findFile(f.env, isStr(name) ? sv(name) : pyStr(name), 'templates', s.ignoreMissing))
+        if (path === null) return
+        out.push(at(() => f.env.hooks.renderFile(path, f.env, false)))
+      }
+    }
+    default:
+      throw new RenderError(`unsupported statement ${(s as Stmt).k}`, s.line, s.col)
+  }
+}
+
+function assign(targets: { name: string; attr?: string }[], v: unknown, f: Frame): void {
+  if (targets.length === 1 && targets[0].attr !== undefined) {
+    const t = targets[0]
+    const ns = f.lookup(t.name)
+    if (!isDict(ns) || !(ns as any)[NAMESPACE]) throw new PyError('cannot assign attribute on non-namespace object', 'TypeError')
+    setKey(ns, t.attr!, v)
+    return
+  }
+  unpack(
+    targets.map((t) => t.name),
+    v,
+    f,
+  )
+}
+
+function makeMacro(name: string, params: [string, Expr | null][], bodyNode: any): (defFrame: Frame) => PyFunc {
+  const body = compileBody(bodyNode)
+  const defaults = params.map(([, d]) => (d ? compileExpr(d) : null))
+  return (defFrame) =>
+    new PyFunc(name, (args, kwargs) => {
+      const sub = new Frame(defFrame.env, defFrame)
+      const extra: unknown[] = []
+      params.forEach(([p], i) => {
+        if (i < args.length) sub.set(p, args[i])
+        else if (Object.prototype.hasOwnProperty.call(kwargs, p)) sub.set(p, kwargs[p])
+        else if (defaults[i]) sub.set(p, defaults[i]!(sub))
+        else sub.set(p, new Undefined(p, NO_OBJ, 0, 0, `parameter '${p}' was not provided`))
+      })
+      for (let i = params.length; i < args.length; i++) extra.push(args[i])
+      sub.set('varargs', extra)
+      const kw: Dict = {}
+      for (const [k, v] of Object.entries(kwargs)) if (!params.some(([p]) => p === k) && k !== 'caller') setKey(kw, k, v)
+      sub.set('kwargs', kw)
+      if (Object.prototype.hasOwnProperty.call(kwargs, 'caller')) sub.set('caller', kwargs.caller)
+      const buf: Out = []
+      body(sub, buf)
+      return concat(buf)
+    })
+}
+
+function applyFilterChain(filter: Expr, input: unknown, f: Frame): unknown {
+  // the innermost filter of a `{% filter a|b %}` chain has node === null: that's where the body goes
+  const chain: Extract<Expr, { k: 'filter' }>[] = []
+  let cur: Expr | null = filter
+  while (cur && cur.k === 'filter') {
+    chain.unshift(cur)
+    cur = cur.node
+  }
+  let v = input
+  for (const fl of chain) {
+    const fn = getFilter(fl.name, fl.line, fl.col)
+    const args = fl.args.map((a) => compileExpr(a)(f))
+    const kw: Record<string, unknown> = {}
+    for (const [k, e] of fl.kwargs) kw[k] = compileExpr(e)(f)
+    v = withPos(fl.line, fl.col, () => fn(v, args, kw, makeCallCtx(f, fl.line, fl.col)))
+  }
+  return v
+}
+
+// ---------- expressions ----------
+
+/** Run fn; errors that carry no position yet get this one. */
+export function withPos<T>(line: number, col: number, fn: () => T): T {
+  try {
+    return fn()
+  } catch (e) {
+    if (e instanceof UndefinedError || e instanceof RenderError) throw e
+    if (e instanceof PyError || e instanceof Error) throw new RenderError((e as Error).message, line, col)
+    throw e
+  }
+}
+
+export function getFilter(name: string, line: number, col: number): FilterFn {
+  const fn = FILTERS.get(resolvePluginName(name))
+  if (!fn) throw new RenderError(`no filter named '${name}'`, line, col)
+  return fn
+}
+
+export function getTest(name: string, line: number, col: number): TestFn {
+  const fn = TESTS.get(resolvePluginName(name))
+  if (!fn) throw new RenderError(`no test named '${name}'`, line, col)
+  return fn
+}
+
+export function callValue(fn: unknown, args: unknown[], kwargs: Record<string, unknown>): unknown {
+  if (fn instanceof Undefined) fail(fn)
+  if (!(fn instanceof PyFunc)) throw new PyError(`'${fn === null ? 'NoneType' : typeof fn === 'string' ? 'str' : Array.isArray(fn) ? 'list' : 'dict'}' object is not callable`, 'TypeError')
+  return fn.fn(args, kwargs)
+}
+
+function makeCallCtx(frame: Frame, line: number, col: number): CallCtx {
+  return {
+    frame,
+    line,
+    col,
+    callFilter(name, value, args, kwargs = {}) {
+      const fn = getFilter(name, line, col)
+      if (value instanceof Undefined && !UNDEFINED_OK_FILTERS.has(resolvePluginName(name))) fail(value)
+      return fn(value, args, kwargs, this)
+    },
+    callTest(name, value, args, kwargs = {}) {
+      const fn = getTest(name, line, col)
+      if (value instanceof Undefined && !UNDEFINED_OK_TESTS.has(resolvePluginName(name))) fail(value)
+      return fn(value, args, kwargs, this)
+    },
+    call: (fn, args, kwargs = {}) => callValue(fn, args, kwargs),
+  }
+}
+
+export function compileExpr(e: Expr): Ev {
+  switch (e.k) {
+    case 'const': {
+      const v = e.v instanceof PyFloatConst ? new PyFloat(e.v.v) : e.v
+      return () => v
+    }
+    case 'name': {
+      const name = e.name
+      const { line, col } = e
+      return (f) => lookupName(f, name, line, col)
+    }
+    case 'getattr': {
+      const obj = compileExpr(e.obj)
+      const name = e.name
+      const pos = { line: e.line, col: e.col }
+      return (f) => getAttr(obj(f), name, pos)
+    }
+    case 'getitem': {
+      const obj = compileExpr(e.obj)
+      const key = compileExpr(e.key)
+      const pos = { line: e.line, col: e.col }
+      return (f) => {
+        const o = obj(f)
+        const k = key(f)
+        if (k instanceof Undefined) fail(k)
+        return withPos(pos.line, pos.col, () => getItem(o, k, pos))
+      }
+    }
+    case 'slice': {
+      const obj = compileExpr(e.obj)
+      const [a, b, c] = [e.start, e.stop, e.step].map((x) => (x ? compileExpr(x) : () => null))
+      return (f) => withPos(e.line, e.col, () => pySlice(obj(f), a(f), b(f), c(f)))
+    }
+    case 'call': {
+      const fn = compileExpr(e.fn)
+      const args = e.args.map(compileExpr)
+      const kwargs = e.kwargs.map(([k, x]) => [k, compileExpr(x)] as const)
+      return (f) => {
+        const target = fn(f)
+        const av = args.map((a) => a(f))
+        const kw: Record<string, unknown> = {}
+        for (const [k, x] of kwargs) kw[k] = x(f)
+        return withPos(e.line, e.col, () => callValue(target, av, kw))
+      }
+    }
+    case 'filter': {
+      const name = resolvePluginName(e.name)
+      const fn = getFilter(e.name, e.line, e.col)
+      const node = e.node ? compileExpr(e.node) : () => null
+      const args = e.args.map(compileExpr)
+      const kwargs = e.kwargs.map(([k, x]) => [k, compileExpr(x)] as const)
+      const undefOk = UNDEFINED_OK_FILTERS.has(name)
+      return (f) => {
+        const v = node(f)
+        if (v instanceof Undefined && !undefOk) fail(v)
+        const av = args.map((a) => a(f))
+        const kw: Record<string, unknown> = {}
+        for (const [k, x] of kwargs) kw[k] = x(f)
+        return withPos(e.line, e.col, () => fn(v, av, kw, makeCallCtx(f, e.line, e.col)))
+      }
+    }
+    case 'test': {
+      const name = resolvePluginName(e.name)
+      const fn = getTest(e.name, e.line, e.col)
+      const node = compileExpr(e.node)
+      const args = e.args.map(compileExpr)
+      const kwargs = e.kwargs.map(([k, x]) => [k, compileExpr(x)] as const)
+      const undefOk = UNDEFINED_OK_TESTS.has(name)
+      return (f) => {
+        const v = node(f)
+        if (v instanceof Undefined && !undefOk) fail(v)
+        const av = args.map((a) => a(f))
+        const kw: Record<string, unknown> = {}
+        for (const [k, x] of kwargs) kw[k] = x(f)
+        return withPos(e.line, e.col, () => fn(v, av, kw, makeCallCtx(f, e.line, e.col)))
+      }
+    }
+    case 'not': {
+      const n = compileExpr(e.node)
+      return (f) => !truthy(n(f))
+    }
+    case 'and': {
+      const l = compileExpr(e.l)
+      const r = compileExpr(e.r)
+      return (f) => {
+        const a = l(f)
+        return truthy(a) ? r(f) : a
+      }
+    }
+    case 'or': {
+      const l = compileExpr(e.l)
+      const r = compileExpr(e.r)
+      return (f) => {
+        const a = l(f)
+        return truthy(a) ? a : r(f)
+      }
+    }
+    case 'cmp': {
+      const first = compileExpr(e.first)
+      const ops = e.ops.map(([op, x]) => [op, compileExpr(x), x] as const)
+      return (f) => {
+        let a = first(f)
+        for (const [op, x, node] of ops) {
+          const b = x(f)
+          if (!withPos(node.line, node.col, () => compare(op, a, b))) return false
+          a = b
+        }
+        return true
+      }
+    }
+    case 'bin': {
+      const l = compileExpr(e.l)
+      const r = compileExpr(e.r)
+      const op = e.op
+      return (f) => {
+        const a = l(f)
+        const b = r(f)
+        return withPos(e.line, e.col, () => pyArith(op, a, b))
+      }
+    }
+    case 'concat': {
+      const parts = e.nodes.map(compileExpr)
+      return (f) => parts.map((p) => pyStr(p(f))).join('')
+    }
+    case 'neg':
+    case 'pos': {
+      const n = compileExpr(e.node)
+      const neg = e.k === 'neg'
+      return (f) =>
+        withPos(e.line, e.col, () => {
+          const v = n(f)
+          if (v instanceof PyFloat) return new PyFloat(neg ? -v.v : v.v)
+          const x = num(v)
+          return neg ? -x : x
+        })
+    }
+    case 'cond': {
+      const test = compileExpr(e.test)
+      const body = compileExpr(e.body)
+      const else_ = e.else_ ? compileExpr(e.else_) : null
+      return (f) =>
+        truthy(test(f)) ? body(f) : else_ ? else_(f) : new Undefined('', NO_OBJ, e.line, e.col, 'the inline if-expression on line evaluated to false and no else section was defined.')
+    }
+    case 'list':
+    case 'tuple': {
+      const items = e.items.map(compileExpr)
+      return (f) => items.map((i) => i(f))
+    }
+    case 'dict': {
+      const items = e.items.map(([k, v]) => [compileExpr(k), compileExpr(v)] as const)
+      return (f) => {
+        const o: Dict = {}
+        for (const [k, v] of items) setKey(o, keyOf(k(f)), v(f))
+        return o
+      }
+    }
+  }
+}
+
+/** Frame locals, then the task's variables (templated when read, as Ansible does), then globals. */
+export function lookupName(f: Frame, name: string, line: number, col: number): unknown {
+  const local = f.lookup(name)
+  if (local !== NOT_FOUND) return local
+  const env = f.env
+  if (hasKey(env.vars, name)) {
+    if (env.resolved.has(name)) return env.resolved.get(name)
+    const raw = env.vars[name]
+    const v = env.hooks.templateVar(name, raw, env)
+    env.resolved.set(name, v)
+    return v
+  }
+  const g = GLOBALS.get(name)
+  if (g !== undefined) return g
+  const fg = FRAME_GLOBALS.get(name)
+  if (fg) return fg(f)
+  return new Undefined(name, NO_OBJ, line, col)
+}
+
+export const GLOBALS = new Map<string, unknown>()
+/** Globals that need the calling frame (lookup and query read the task's variables). */
+export const FRAME_GLOBALS = new Map<string, (f: Frame) => unknown>()
+
+/** Ansible's omit placeholder: an argument whose value is exactly this is dropped (see stripOmitted). */
+export const OMIT = '__omit_place_holder__k3sbook__'
+
+/** A file for lookup('file'/'template') or include: absolute, or searched in the caller's folders. */
+export function findFile(env: Env, name: string, kind: 'files' | 'templates', ignoreMissing = false): string | null {
+  const dirs = env.lookupOpts.searchPath ?? []
+  const tried: string[] = []
+  if (isAbsolute(name)) {
+    if (existsSync(name)) return name
+    tried.push(name)
+  } else {
+    for (const d of dirs) {
+      for (const p of [join(d, kind, name), join(d, name)]) {
+        tried.push(p)
+        if (existsSync(p)) return resolve(p)
+      }
+    }
+  }
+  if (ignoreMissing) return null
+  throw new PyError(`could not find '${name}' in ${kind === 'files' ? 'files' : 'templates'} search path${tried.length ? ` (tried ${tried.join(', ')})` : ' (no search path given)'}`)
+}
+
+export function readFileText(path: string): string {
+  return readFileSync(path, 'utf8')
+}
+
+export function unsafeOrStr(v: unknown): string {
+  if (v instanceof UnsafeString) return v.value
+  if (typeof v === 'string') return v
+  return pyStr(v)
+}
+
+export { pyLen }
