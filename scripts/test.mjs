@@ -21,5 +21,8 @@ if (files.length === 0) {
   console.error('no test files matched')
   process.exit(1)
 }
+// The CLI runs from dist/ when it exists: build first so tests never run a stale CLI.
+const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' })
+if (build.status !== 0) process.exit(build.status ?? 1)
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' })
 process.exit(r.status ?? 1)

@@ -3,18 +3,12 @@
 import { Command } from 'commander'
 import { readFileSync } from 'node:fs'
 import { K3sbookError } from '../errors.js'
+import { EXIT } from './exit.js'
+
+export { EXIT }
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 
-export const EXIT = {
-  ok: 0,
-  failed: 2,
-  unreachable: 4,
-  invalid: 5,
-  interrupted: 130,
-  /** `check`: something would change. */
-  changes: 2,
-} as const
 
 const program = new Command('k3sbook')
   .description('Declarative playbooks that build and keep K3S clusters over SSH (Ansible-compatible).')

@@ -10,7 +10,7 @@ import { Redactor, SECRET_NAME, type Reporter } from '../output/common.js'
 import { JsonReporter } from '../output/json.js'
 import { PlainReporter } from '../output/plain.js'
 import { TtyReporter } from '../output/tty.js'
-import { EXIT } from './main.js'
+import { EXIT } from './exit.js'
 
 export interface RunCliOptions {
   inventory?: string[]
@@ -128,7 +128,7 @@ export async function runCommand(playbook: string, o: RunCliOptions, isCheckComm
     }
     const summary = await execute(project, base, o, redactor)
     if (isCheckCommand && summary.exitCode === 0) return summary.changed ? EXIT.changes : EXIT.ok
-    if (isCheckCommand && summary.exitCode === EXIT.failed) return 3
+    if (isCheckCommand && summary.exitCode === EXIT.failed) return EXIT.checkFailed
     return summary.exitCode
   } finally {
     process.off('SIGINT', onSignal)
