@@ -33,6 +33,8 @@ export interface InventoryGroup {
   hosts: string[]
   children: string[]
   parents: Set<string>
+  /** `ansible_group_priority` from the inventory source (default 1): orders sibling groups' vars. */
+  priority?: number
   src?: SrcRef
 }
 
