@@ -5,8 +5,8 @@ import ssh2 from 'ssh2'
 import type { Client as ClientT, ClientChannel, ConnectConfig } from 'ssh2'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { createReadStream } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { createReadStream, constants as fsConstants } from 'node:fs'
+import { readFile, access } from 'node:fs/promises'
 import { constants as osConstants } from 'node:os'
 import { posix } from 'node:path'
 import { Duplex } from 'node:stream'
@@ -628,7 +628,7 @@ export class SshConnection implements Connection {
    */
   private async channelRun(
     command: string,
-    input: Buffer | NodeJS.ReadableStream | undefined,
+    input: Buffer | (() => NodeJS.ReadableStream) | undefined,
     timeoutMs?: number,
   ): Promise<ExecResult> {
     this.ensureUsable()
@@ -680,9 +680,11 @@ export class SshConnection implements Connection {
             this.stats.bytesSent += input.length
             ch.end(input)
           } else {
-            input.on('data', (b: Buffer) => (this.stats.bytesSent += b.length))
-            input.on('error', (e: Error) => rejectOnce(e))
-            input.pipe(ch)
+            // Made here so its 'error' (a missing local file) has a listener from the start.
+            const stream = input()
+            stream.on('error', (e: Error) => rejectOnce(e))
+            stream.on('data', (b: Buffer) => (this.stats.bytesSent += b.length))
+            stream.pipe(ch)
           }
         })
       })
@@ -725,7 +727,8 @@ export class SshConnection implements Connection {
     ].join('\n')
     await this.askpassReady(opts.become)
     const cmd = commandLine(script, { become: opts.become }, this.ctx!, false)
-    const r = await this.channelRun(cmd, createReadStream(localPath))
+    await access(localPath, fsConstants.R_OK)
+    const r = await this.channelRun(cmd, () => createReadStream(localPath))
     if (r.rc !== 0) {
       throw new RemoteError(this.host, `upload ${localPath} → ${remotePath}`, r.rc, r.stderr.toString(), {
         message: `upload to ${remotePath} failed (exit ${r.rc}): ${tail(r.stderr.toString(), 5) || '(no stderr)'}; the target was left as it was`,

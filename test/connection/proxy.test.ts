@@ -60,6 +60,7 @@ test('ProxyJump from ~/.ssh/config: Host aliases, HostName, Port, User, Identity
   jump.signalAll('SIGKILL')
   await assert.rejects(() => c.exec('true'), ConnectionError)
   await c.close()
+  await jump.stop()
   jump = await startSshd({ clientKey: target.clientKey })
   writeFileSync(kh, target.knownHostsLine + jump.knownHostsLine)
 })
