@@ -71,6 +71,7 @@ export function statScript(path: string, o: { follow: boolean; checksum?: string
     o.checksum ? `if [ -f "$p" ] && [ -r "$p" ]; then printf 'C %s\\n' "$(${o.checksum}sum < "$p" | cut -d' ' -f1)"; printf 'H %s\\n' "$(sha256sum < "$p" | cut -d' ' -f1)"; fi` : ':',
     o.mime ? `if command -v file >/dev/null 2>&1; then printf 'M %s\\n' "$(file ${o.follow ? '-L ' : ''}-b --mime -- "$p" 2>/dev/null)"; fi` : ':',
     o.attributes ? `if command -v lsattr >/dev/null 2>&1; then a=$(lsattr -d ${o.follow ? '' : ''}-- "$p" 2>/dev/null) && printf 'B %s\\n' "\${a%% *}"; fi` : ':',
+    'exit 0',
   ].join('\n') + '\n'
 }
 
