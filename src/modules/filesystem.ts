@@ -101,16 +101,17 @@ async function planFilesystem(args: Vars, reader: HostReader): Promise<Plan> {
   const found = rc === '0' ? (s.type ?? '').trim().split('\n')[0] : ''
   const pendingFs = reader.pending(`fs:${device}`) as string | undefined
 
+  // In check mode an earlier task's mkfs or wipefs decides what this one would find.
+  const current = pendingFs === 'absent' ? '' : pendingFs ? (MKFS[pendingFs]?.same ?? pendingFs) : found
   if (state === 'absent') {
-    if (!found && !pendingFs) return { status: 'ok', result: { changed: false } }
+    if (!current) return { status: 'ok', result: { changed: false } }
     return {
       status: 'change',
-      changes: [{ summary: `wipe ${found || pendingFs} signatures from ${device}` }],
+      changes: [{ summary: `wipe ${current} signatures from ${device}` }],
       steps: [{ describe: `wipefs --all ${device}`, script: shJoin(['wipefs', '--all', device]), effects: [{ key: `fs:${device}`, value: 'absent' }] }],
       result: { changed: true },
     }
   }
-  const current = found || (pendingFs && pendingFs !== 'absent' ? MKFS[pendingFs]?.same ?? pendingFs : '')
   const kind = classifyFs(current, fstype!)
   if (kind === 'same') return { status: 'ok', result: { changed: false } }
   if (kind === 'other' && !force) return { status: 'fail', msg: `filesystem: '${device}' is already used as ${current}, use force=true to overwrite` }

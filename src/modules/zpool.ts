@@ -37,7 +37,7 @@ export const zpoolSchema = objectSchema(
     properties: dict('Pool properties (`zpool create -o k=v`, later `zpool set`), e.g. `{autoexpand: on}`.'),
     pool_properties: dict('Alias of `properties` (community.general.zpool\'s name).'),
     filesystem_properties: dict('Properties of the pool\'s root dataset (`zpool create -O k=v`, later `zfs set`), e.g. `{compression: lz4, mountpoint: none}`.'),
-    mountpoint: str('Mount point of the root dataset (`zpool create -m`); same as filesystem_properties.mountpoint.'),
+    mountpoint: str('Mount point of the root dataset: short for `filesystem_properties: {mountpoint: …}` (which wins when both are given).'),
     state: choice(['present', 'absent'], '`present` (default). `absent` is refused: k3sbook never destroys a pool.'),
   },
   { required: ['name'] },
