@@ -2,12 +2,31 @@
 import type { Command } from 'commander'
 import { spawnSync } from 'node:child_process'
 import { LabError } from '../errors.js'
-import { DEFAULT_LAB, findRunningLab, labDown, labExec, labStatus, labUp, listLabs } from '../lab/index.js'
+import { DEFAULT_LAB, findRunningLab, labDown, labExec, labStatus, labUp, listLabs, type LabInfo } from '../lab/index.js'
 
 function positiveInt(v: string): number {
   const n = Number(v)
   if (!/^\d+$/.test(v) || n < 1) throw new LabError(`host count must be a whole number ≥ 1, got "${v}"`)
   return n
+}
+
+/** The lab a host argument means: --name if given, else the running lab that has a host of that name. */
+function labFor(host: string, name?: string): LabInfo {
+  if (!name) {
+    for (const n of listLabs()) {
+      const info = findRunningLab(n)
+      if (info?.hosts.some((h) => h.name === host)) return info
+    }
+  }
+  let info: LabInfo | undefined
+  try {
+    info = findRunningLab(name)
+  } catch (e) {
+    if (e instanceof LabError) throw new LabError(e.message, { hint: 'name one with --name NAME' })
+    throw e
+  }
+  if (!info) throw new LabError(name ? `lab ${name} is not running` : 'no lab is running', { hint: '`k3sbook lab up` first' })
+  return info
 }
 
 export function register(program: Command): void {
@@ -83,8 +102,7 @@ export function register(program: Command): void {
     .argument('[command...]', 'command to run instead of a shell')
     .option('-n, --name <name>', 'lab name')
     .action((host: string, command: string[], o: { name?: string }) => {
-      const info = findRunningLab(o.name)
-      if (!info) throw new LabError(o.name ? `lab ${o.name} is not running` : 'no lab is running', { hint: '`k3sbook lab up` first' })
+      const info = labFor(host, o.name)
       const h = info.hosts.find((x) => x.name === host || x.address === host || String(x.index) === host)
       if (!h) throw new LabError(`lab ${info.name} has no host ${host}`, { hint: `hosts: ${info.hosts.map((x) => x.name).join(', ')}` })
       const r = spawnSync('ssh', ['-F', info.sshConfigPath, h.name, ...command], { stdio: 'inherit' })
@@ -98,8 +116,7 @@ export function register(program: Command): void {
     .argument('<command...>', 'command and arguments')
     .option('-n, --name <name>', 'lab name')
     .action(async (host: string, command: string[], o: { name?: string }) => {
-      const info = findRunningLab(o.name)
-      if (!info) throw new LabError(o.name ? `lab ${o.name} is not running` : 'no lab is running', { hint: '`k3sbook lab up` first' })
+      const info = labFor(host, o.name)
       const key = /^\d+$/.test(host) ? Number(host) : host
       const r = await labExec(info, key, command)
       process.stdout.write(r.stdout)

@@ -48,6 +48,7 @@ echo MOUNTED
 read -r go
 ip link set lo up
 ip addr add "$ADDR/$PREFIX" dev eth0
+echo 1 > /proc/sys/net/ipv4/conf/eth0/arp_notify
 ip link set eth0 up
 cd "$R"
 pivot_root . .
@@ -65,6 +66,8 @@ export interface HostSpec {
   address: string
   prefix: number
   veth: string
+  /** fixed per lab and index: a host made again keeps its MAC, so neighbours' ARP caches stay right */
+  mac: string
   bridge: string
   /** directory whose hosts/<name> is the host's tmpfs mount point and stage/<name> its staging tree */
   labDir: string
@@ -157,7 +160,7 @@ export async function startHost(
             started.netns = nsInode(unsharePid, 'net')
             // the veth's far end goes straight into the host's network namespace, as eth0
             runOk('ip', ['-batch', '-'], {
-              input: `link add ${spec.veth} type veth peer name eth0 netns ${unsharePid}\nlink set ${spec.veth} master ${spec.bridge} up\n`,
+              input: `link add ${spec.veth} type veth peer name eth0 address ${spec.mac} netns ${unsharePid}\nlink set ${spec.veth} master ${spec.bridge} up\n`,
             }).then(
               () => child.stdin!.write('go\n'),
               (e: Error) => fail(e.message),

@@ -12,7 +12,7 @@ import {
 } from './net.js'
 import { isAlive, killAndWait, nsInode, procRef, processesInNetns, run, runOk, runSync, which, withLock, children, type ProcRef, type RunResult } from './proc.js'
 import {
-  bridgeName, checkName, DEFAULT_LAB, hostName, linkTag, labDir, labsBase, listLabNames, readState, vethName, writeFileAtomic, writeState,
+  bridgeName, checkName, DEFAULT_LAB, hostName, linkTag, macAddress, labDir, labsBase, listLabNames, readState, vethName, writeFileAtomic, writeState,
   type HostState, type LabState,
 } from './state.js'
 
@@ -139,7 +139,7 @@ async function makeBridge(name: string, wanted: string | undefined, existing?: s
       })
     if (!(await linkExists(bridge))) {
       await runOk('ip', ['-batch', '-'], {
-        input: `link add ${bridge} type bridge\naddr add ${bridgeAddressOf(subnet)}/${subnet.prefix} dev ${bridge}\nlink set ${bridge} up\n`,
+        input: `link add ${bridge} address ${macAddress(name, 0)} type bridge\naddr add ${bridgeAddressOf(subnet)}/${subnet.prefix} dev ${bridge}\nlink set ${bridge} up\n`,
       }).catch(async (e) => {
         await run('ip', ['link', 'del', bridge])
         throw e
@@ -205,7 +205,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
 
       // hosts that died (or whose sshd died) are removed and made again
       for (const h of st.hosts.filter((h) => !isAlive(h.init) || !isAlive(h.sshd))) {
-        removeHost(h)
+        removeHosts([h])
         st.hosts = st.hosts.filter((x) => x !== h)
       }
       writeState(st)
@@ -235,7 +235,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
             try {
               const started = await startHost(
                 {
-                  lab: name, name: h.name, index: h.index, address: h.address, prefix: subnet.prefix, veth: h.veth, bridge: st.bridge,
+                  lab: name, name: h.name, index: h.index, address: h.address, prefix: subnet.prefix, veth: h.veth, mac: macAddress(name, h.index), bridge: st.bridge,
                   labDir: paths(name).dir, hideDir: labsBase(),
                   files: {
                     'etc/hostname': [`${h.name}\n`, 0o644],
@@ -279,7 +279,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
       return toInfo(st)
     } catch (e) {
       // leave nothing half-made: the hosts of this call, and the whole lab if this call created it
-      for (const h of made) removeHost(h)
+      removeHosts(made)
       if (state) {
         state.hosts = state.hosts.filter((h) => !made.includes(h))
         if (isNew) downState(state)
@@ -295,37 +295,47 @@ function writeFileAtomicIn(init: ProcRef, path: string, text: string): void {
   writeFileAtomic(`/proc/${init.pid}/root${path}`, text)
 }
 
-/** Kill everything in a host (its pid 1 takes its whole pid namespace with it) and delete its veth. */
-function removeHost(h: HostState): void {
-  const refs: ProcRef[] = [h.init, h.unshare, h.sshd].filter((r): r is ProcRef => isAlive(r))
-  // the namespace inode cannot have been reused while a process of the host is still alive
+/**
+ * Kill everything in the given hosts (a host's pid 1 takes its whole pid namespace with it) and
+ * delete their veths. All hosts at once: one /proc scan, one wait, one `ip -batch`.
+ */
+function removeHosts(hosts: HostState[]): void {
+  if (hosts.length === 0) return
+  const inits: ProcRef[] = []
+  const rest: ProcRef[] = []
   const inodes = new Set<number>()
-  for (const r of refs) {
-    const ino = nsInode(r.pid, 'net')
-    if (ino !== undefined) inodes.add(ino)
+  for (const h of hosts) {
+    const own = [h.init, h.unshare, h.sshd].filter((r): r is ProcRef => isAlive(r))
+    // the namespace inode cannot have been reused while a process of the host is still alive
+    for (const r of own) {
+      const ino = nsInode(r.pid, 'net')
+      if (ino !== undefined) inodes.add(ino)
+    }
+    if (isAlive(h.init)) inits.push(h.init)
+    rest.push(...own.filter((r) => r !== h.init))
+    if (isAlive(h.unshare)) for (const c of children(h.unshare.pid)) rest.push(procRef(c) ?? { pid: c, start: '' })
   }
-  if (isAlive(h.unshare)) for (const c of children(h.unshare.pid)) refs.push(procRef(c)!)
   for (const pid of processesInNetns(inodes)) {
     const r = procRef(pid)
-    if (r) refs.push(r)
+    if (r) rest.push(r)
   }
-  // pid 1 first: the kernel then ends the whole pid namespace and unshare, its parent, exits on its own
-  killAndWait(refs.filter((r) => r === h.init))
-  const left = killAndWait(refs.filter(Boolean))
-  if (left.length) throw new LabError(`${h.name}: processes ${left.map((r) => r.pid).join(' ')} survived SIGKILL`)
-  runSync('ip', ['link', 'del', 'dev', h.veth])
+  // pid 1s first: the kernel then ends each pid namespace, and each unshare exits on its own
+  killAndWait(inits)
+  const left = killAndWait(rest)
+  if (left.length) throw new LabError(`processes ${left.map((r) => r.pid).join(' ')} of lab hosts survived SIGKILL`)
+  runSync('ip', ['-force', '-batch', '-'], hosts.map((h) => `link del dev ${h.veth}\n`).join(''))
 }
 
 /** Remove every resource the state records, then the state itself. Synchronous, so exit handlers can use it. */
 function downState(state: LabState): void {
-  for (const h of state.hosts) removeHost(h)
+  removeHosts(state.hosts)
   runSync('ip', ['link', 'del', 'dev', state.bridge])
   // links named for this lab but never recorded (a crash between create and record)
   const tagged = runSync('ip', ['-o', 'link', 'show'])
     .stdout.split('\n')
     .map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1])
     .filter((n): n is string => !!n && (n === state.bridge || n.startsWith(`k3v${linkTag(state.name)}-`)))
-  for (const n of tagged) runSync('ip', ['link', 'del', 'dev', n])
+  if (tagged.length) runSync('ip', ['-force', '-batch', '-'], tagged.map((n) => `link del dev ${n}\n`).join(''))
   const dir = labDir(state.name)
   // a mount under the lab dir would only exist if namespaces leaked one; never delete through it
   const mounts = readFileSync('/proc/self/mounts', 'utf8')

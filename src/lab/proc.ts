@@ -34,8 +34,8 @@ export async function runOk(cmd: string, args: string[], opts: { input?: string 
   return r
 }
 
-export function runSync(cmd: string, args: string[]): RunResult {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+export function runSync(cmd: string, args: string[], input?: string): RunResult {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', input: input ?? '', stdio: ['pipe', 'pipe', 'pipe'] })
   return { code: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? (r.error ? r.error.message : '') }
 }
 

@@ -36,6 +36,12 @@ export function bridgeName(name: string): string {
 export function vethName(name: string, index: number): string {
   return `k3v${linkTag(name)}-${index}`
 }
+/** Locally administered MACs: 02:<tag>:<index>; index 0 is the bridge. */
+export function macAddress(name: string, index: number): string {
+  const t = linkTag(name)
+  const hex = [t.slice(0, 2), t.slice(2, 4), t.slice(4, 6), ((index >> 8) & 255).toString(16).padStart(2, '0'), (index & 255).toString(16).padStart(2, '0')]
+  return `02:${hex.join(':')}`
+}
 export function hostName(name: string, index: number): string {
   return `${name}-${index}`
 }

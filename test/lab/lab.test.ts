@@ -56,7 +56,7 @@ function netnsOf(pid: string): string | undefined {
   }
 }
 
-function probe(host: string, timeoutMs = 800): Promise<'open' | 'refused' | 'timeout' | string> {
+function probe(host: string, timeoutMs = 5000): Promise<'open' | 'refused' | 'timeout' | string> {
   return new Promise((resolve) => {
     const s = connect({ host, port: 22, timeout: timeoutMs })
     s.once('connect', () => {
@@ -168,11 +168,11 @@ describe('a lab of 3 hosts', () => {
     const a = lab.hosts[2].address
     assert.equal(await probe(a), 'open')
     await setHostLink(lab, 3, 'drop')
-    assert.equal(await probe(a, 500), 'timeout')
+    assert.equal(await probe(a, 1500), 'timeout')
     await setHostLink(lab, 3, 'up')
     assert.equal(await probe(a), 'open')
     await setHostLink(lab, 3, 'down')
-    assert.notEqual(await probe(a, 500), 'open')
+    assert.notEqual(await probe(a, 1500), 'open')
     await setHostLink(lab, 3, 'up')
     assert.equal(await probe(a), 'open')
     await stopSshd(lab, 3)
