@@ -3,7 +3,7 @@
 // gives it its own /proc /sys /tmp /run /dev, waits for its veth, pivots into the overlay, starts
 // sshd and becomes pid 1 (a reaper). Killing that pid 1 ends the host and frees all of it.
 import { spawn } from 'node:child_process'
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { dirname, join } from 'node:path'
 import { LabError, tail } from '../errors.js'
@@ -12,16 +12,25 @@ import { children, comm, nsInode, procRef, runOk, type ProcRef } from './proc.js
 export const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
 // Runs inside the new namespaces, still seeing the machine's root until pivot_root.
-// $1 tmpfs mount point, $2 hostname, $3 address, $4 prefix length, $5 staging tree copied over /, $6 dir to hide.
+// $1 tmpfs mount point, $2 hostname, $3 address, $4 prefix length, $5 staging tree copied over /, $6 dir to hide,
+// $7 space-separated disk mounts below / that need their own overlay.
 const SETUP = String.raw`set -eu
-T=$1 NAME=$2 ADDR=$3 PREFIX=$4 STAGE=$5 HIDE=$6
+T=$1 NAME=$2 ADDR=$3 PREFIX=$4 STAGE=$5 HIDE=$6 EXTRA=$7
 mount -t tmpfs -o mode=0755 "k3sbook-$NAME" "$T"
 mkdir "$T/upper" "$T/work" "$T/root"
 mount -t overlay "k3sbook-$NAME" -o "lowerdir=/,upperdir=$T/upper,workdir=$T/work" "$T/root"
 R=$T/root
+# disk filesystems mounted below / (a separate /var or /usr) get an overlay of their own
+i=0
+for m in $EXTRA; do
+  i=$((i + 1))
+  [ -d "$R$m" ] || continue
+  mkdir "$T/upper.$i" "$T/work.$i"
+  mount -t overlay "k3sbook-$NAME" -o "lowerdir=$m,upperdir=$T/upper.$i,workdir=$T/work.$i" "$R$m"
+done
 mount -t proc proc "$R/proc"
 mount -t sysfs sysfs "$R/sys"
-if [ -d /sys/fs/cgroup ] && [ -d "$R/sys/fs/cgroup" ]; then mount --rbind /sys/fs/cgroup "$R/sys/fs/cgroup"; fi
+if [ -d /sys/fs/cgroup ] && [ -d "$R/sys/fs/cgroup" ]; then mount --rbind /sys/fs/cgroup "$R/sys/fs/cgroup" || echo "warning: no cgroups in $NAME" >&2; fi
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$R/tmp"
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$R/run"
 mkdir -m 0755 "$R/run/sshd"
@@ -121,7 +130,7 @@ export async function startHost(
   const child = spawn(
     'unshare',
     ['--net', '--mount', '--uts', '--ipc', '--pid', '--fork', '--propagation', 'private', '--', '/bin/sh', '-c', SETUP,
-      'k3sbook-lab-host', mountPoint, spec.name, spec.address, String(spec.prefix), stageDir, spec.hideDir],
+      'k3sbook-lab-host', mountPoint, spec.name, spec.address, String(spec.prefix), stageDir, spec.hideDir, diskSubmounts().join(' ')],
     { detached: true, stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: HOST_PATH, LANG: 'C' } },
   )
   const unsharePid = child.pid
@@ -184,6 +193,29 @@ export async function startHost(
   await waitForPort(spec.address, 22, timeoutMs, spec.name)
   started.sshd = findSshd(started.init!)
   return started
+}
+
+const DISK_FS = new Set(['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'zfs', 'f2fs', 'jfs', 'reiserfs', 'bcachefs'])
+const VIRTUAL_TREES = ['/proc', '/sys', '/dev', '/run', '/tmp', '/var/run']
+
+/**
+ * Mount points below / that hold disk filesystems (a separate /var, /usr or /home): an overlay of
+ * `/` alone would show their empty mount-point directories. Paths with spaces are left out
+ * (mountinfo escapes them, and the setup script splits on spaces).
+ */
+export function diskSubmounts(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): string[] {
+  const out = new Set<string>()
+  for (const line of mountinfo.split('\n')) {
+    const [left, right] = line.split(' - ')
+    if (!right) continue
+    const mp = left.split(' ')[4]
+    const fstype = right.split(' ')[0]
+    if (!mp || mp === '/' || !DISK_FS.has(fstype) || mp.includes('\\')) continue
+    if (VIRTUAL_TREES.some((v) => mp === v || mp.startsWith(v + '/'))) continue
+    out.add(mp)
+  }
+  // parents before children, so a nested mount lands on its parent's overlay
+  return [...out].sort((a, b) => a.split('/').length - b.split('/').length || a.localeCompare(b))
 }
 
 /** The listening sshd: a child of the host's pid 1 named sshd. */

@@ -8,6 +8,7 @@ import {
 } from '../../src/lab/net.js'
 import { inventoryYaml, knownHosts, sshConfig, STOCK_BASHRC, STOCK_PROFILE } from '../../src/lab/files.js'
 import { preflight } from '../../src/lab/index.js'
+import { diskSubmounts } from '../../src/lab/host.js'
 import { bridgeName, checkName, vethName } from '../../src/lab/state.js'
 import { LabError } from '../../src/errors.js'
 
@@ -96,4 +97,19 @@ test('preflight: clear errors for not root, missing tools, no overlayfs', () => 
   )
   assert.throws(() => preflight({ uid: 0, filesystems: 'nodev\ttmpfs\n' }), /no overlay filesystem/)
   preflight({ uid: 0 })
+})
+
+test('disk filesystems mounted below / get their own overlay in hosts; virtual trees do not', () => {
+  const mi = [
+    '27 1 254:0 / / rw,relatime - ext4 /dev/vda rw',
+    '22 27 0:21 / /proc rw - proc proc rw',
+    '30 27 254:1 / /var rw - xfs /dev/vdb rw',
+    '31 30 254:2 / /var/lib/docker rw - btrfs /dev/vdc rw',
+    '32 27 0:30 / /run rw - tmpfs tmpfs rw',
+    '33 32 254:3 / /run/media/x rw - ext4 /dev/sdz rw',
+    '34 27 0:40 / /mnt/tools ro - tmpfs none ro',
+    '35 27 8:1 / /boot/efi rw - vfat /dev/sda1 rw',
+    '36 27 254:4 / /home rw - ext4 /dev/vdd rw',
+  ].join('\n')
+  assert.deepEqual(diskSubmounts(mi), ['/home', '/var', '/var/lib/docker'])
 })
