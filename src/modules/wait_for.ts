@@ -101,6 +101,14 @@ export function timeoutMessage(w: WaitSpec): string {
   return 'Timeout'
 }
 
+/** What is awaited, as the check-mode reason says it. */
+export function awaited(w: WaitSpec): string {
+  if (w.port !== undefined) return `${w.host}:${w.port} ${w.state === 'stopped' ? 'still accepts connections' : 'is not open yet'}`
+  if (w.path !== undefined && w.regex !== undefined) return `${w.path} does not contain ${w.regex} yet`
+  if (w.path !== undefined) return w.state === 'absent' ? `${w.path} is still there` : `${w.path} does not exist yet`
+  return 'the condition is not met yet'
+}
+
 export const waitForModule: Module<any> = {
   name: 'wait_for',
   description: 'Waits on the host for a port to open or close, a file to appear or go, or text to show up in a file.',
@@ -108,7 +116,11 @@ export const waitForModule: Module<any> = {
   plan: (args, ctx) =>
     guardPlan(async () => {
       const w = waitSpec(args)
-      const r = await ctx.reader.probe(waitScript(w))
+      // Check mode with earlier changes not applied: what we would wait for may be exactly what
+      // they bring (a service started, a file written). Look once instead of waiting out the timeout.
+      const pending = ctx.reader.hasPending()
+      const r = await ctx.reader.probe(waitScript(pending ? { ...w, timeout: 0, delay: 0 } : w))
+      if (pending && r.rc === 1) return { status: 'unknown', reason: `${awaited(w)}; it may ${w.state === 'stopped' || w.state === 'absent' ? 'go' : 'appear'} once earlier changes are applied`, steps: [] }
       const elapsed = Number(parseKeyValues(r.stdout.toString()).elapsed ?? 0)
       const result = { changed: false, elapsed, state: w.state, ...(w.port !== undefined ? { port: w.port } : {}), ...(w.path !== undefined ? { path: w.path } : {}), ...(w.regex !== undefined ? { search_regex: w.regex, match_groups: [], match_groupdict: {} } : {}) }
       if (r.rc === 0) return { status: 'ok', result }
