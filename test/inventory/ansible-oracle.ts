@@ -3,7 +3,7 @@
 // so several run at once.
 import assert from 'node:assert/strict'
 import { execFile, execFileSync } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -34,8 +34,14 @@ export function run(cmd: string, args: string[], cwd: string): Promise<Run> {
 }
 
 /** A scratch copy of a fixture folder: ansible writes nothing into the repo. */
+const made: string[] = []
+process.on('exit', () => {
+  for (const d of made) rmSync(d, { recursive: true, force: true })
+})
+
 export function scratchCopy(fixture: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'k3sbook-oracle-'))
+  made.push(dir)
   cpSync(fixture, dir, { recursive: true })
   return dir
 }
@@ -120,29 +126,38 @@ import json, sys
 from ansible.errors import AnsibleError
 from ansible.inventory.manager import InventoryManager
 from ansible.parsing.dataloader import DataLoader
-req = json.load(sys.stdin)
-im = InventoryManager(loader=DataLoader(), sources=req['sources'])
-im.subset(req.get('limit'))
-out = []
-for p in req['patterns']:
-    try:
-        out.append([h.name for h in im.get_hosts(p)])
-    except AnsibleError as e:
-        out.append('error: ' + str(e))
-print(json.dumps(out))
+results = []
+for job in json.load(sys.stdin):
+    im = InventoryManager(loader=DataLoader(), sources=job['sources'])
+    im.subset(job.get('limit'))
+    out = []
+    for p in job['patterns']:
+        try:
+            out.append([h.name for h in im.get_hosts(p)])
+        except AnsibleError as e:
+            out.append('error: ' + str(e))
+    results.append(out)
+print(json.dumps(results))
 `
+
+export interface GetHostsJob {
+  sources: string[]
+  patterns: (string | string[])[]
+  limit?: string
+}
 
 /**
  * Hosts in order from ansible-core's own InventoryManager.get_hosts (the call ansible-playbook
- * makes for each play), many patterns in one Python process.
+ * makes for each play), with subset() for --limit; every job in one Python process. An
+ * AnsibleError becomes the string "error: MESSAGE".
  */
-export function ansibleGetHosts(cwd: string, sources: string[], patterns: (string | string[])[], limit?: string): Promise<(string[] | string)[]> {
+export function ansibleGetHosts(cwd: string, jobs: GetHostsJob[]): Promise<(string[] | string)[][]> {
   return new Promise((resolve, reject) => {
     const child = execFile(ansiblePython(), ['-c', API_SCRIPT], { cwd, env: { ...ENV, ANSIBLE_HOME: join(cwd, '.ansible') }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`ansible InventoryManager failed: ${stderr}`))
       else resolve(JSON.parse(stdout))
     })
-    child.stdin!.end(JSON.stringify({ sources, patterns, limit: limit ?? null }))
+    child.stdin!.end(JSON.stringify(jobs.map((j) => ({ ...j, limit: j.limit ?? null }))))
   })
 }
 
