@@ -38,6 +38,7 @@ import {
   setKey,
   sv,
   truthy,
+  tuple,
   typeName,
   type Dict,
 } from './pyvalues.js'
@@ -226,6 +227,16 @@ function humanToBytes(size: unknown, defaultUnit: unknown = null, isbits = false
   return pyRound(n * range[1])
 }
 
+/** Python's round(x, n): correctly rounded from the exact binary value, exact halves to even. */
+function pyRoundTo(x: number, n: number): number {
+  const scaled = x * 10 ** n
+  if (Number.isInteger(scaled * 2) && !Number.isInteger(scaled) && Math.abs(scaled) < 2 ** 52) {
+    const fl = Math.floor(scaled)
+    return (fl % 2 === 0 ? fl : fl + 1) / 10 ** n
+  }
+  return Number(x.toFixed(Math.max(0, Math.min(100, n))))
+}
+
 /** Python's round(): halves go to the even neighbour. */
 function pyRound(x: number): number {
   const r = Math.round(x)
@@ -350,7 +361,7 @@ F('dictsort', (v, a, k) => {
   const reverse = truthy(kw(a, k, 2, 'reverse', false))
   const pos = by === 'key' ? 0 : by === 'value' ? 1 : -1
   if (pos < 0) throw new PyError('You can only sort by either "key" or "value"', 'FilterArgumentError')
-  return pySort(Object.entries(v), (e) => sortKey(e[pos as 0 | 1], cs), reverse)
+  return pySort(Object.entries(v).map((e) => tuple(e)), (e) => sortKey(e[pos as 0 | 1], cs), reverse)
 })
 F(['escape', 'e', 'forceescape'], (v) =>
   str(v).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;').replace(/'/g, '&#39;'),
@@ -466,7 +477,7 @@ F('round', (v, a, k) => {
   const x = num(v)
   const f = 10 ** prec
   let r: number
-  if (method === 'common') r = (Math.sign(x) * Math.round(Math.abs(x) * f + 1e-9 * 0)) / f
+  if (method === 'common') r = pyRoundTo(x, prec)
   else if (method === 'ceil') r = Math.ceil(x * f) / f
   else if (method === 'floor') r = Math.floor(x * f) / f
   else throw new PyError('method must be common, ceil or floor', 'FilterArgumentError')
@@ -650,7 +661,8 @@ F('mandatory', (v, a, k) => {
   if (v instanceof Undefined) {
     const msg = kw(a, k, 0, 'msg', null)
     if (msg !== null) throw new PyError(str(msg), 'AnsibleFilterError')
-    throw new PyError(`Mandatory variable ${v.obj === NO_OBJ || typeof v.name === 'string' ? `'${v.name}' ` : ''}not defined.`, 'AnsibleFilterError')
+    // Ansible's message has the name followed by a space, then ' not defined.'
+    throw new PyError(`Mandatory variable ${`'${v.name}' `} not defined.`, 'AnsibleFilterError')
   }
   return v
 })
@@ -660,7 +672,7 @@ F('dirname', (v) => posix.dirname(str(v)))
 F('splitext', (v) => {
   const s = str(v)
   const ext = posix.extname(s)
-  return [s.slice(0, s.length - ext.length), ext]
+  return tuple([s.slice(0, s.length - ext.length), ext])
 })
 F('path_join', (v) => posix.join(...(Array.isArray(v) ? v.map(str) : [str(v)])))
 F('hash', (v, a) => hashOf(str(a[0] ?? 'sha1'), str(v)))
@@ -703,13 +715,13 @@ F('items2dict', (v, a, k) => {
 F('zip', (v, a) => {
   const lists = [v, ...a].map(seqOf)
   const n = Math.min(...lists.map((l) => l.length))
-  return Array.from({ length: n }, (_, i) => lists.map((l) => l[i]))
+  return Array.from({ length: n }, (_, i) => tuple(lists.map((l) => l[i])))
 })
 F('zip_longest', (v, a, k) => {
   const lists = [v, ...a].map(seqOf)
   const fill = k.fillvalue ?? null
   const n = Math.max(...lists.map((l) => l.length))
-  return Array.from({ length: n }, (_, i) => lists.map((l) => (i < l.length ? l[i] : fill)))
+  return Array.from({ length: n }, (_, i) => tuple(lists.map((l) => (i < l.length ? l[i] : fill))))
 })
 F('union', (v, a) => uniqueList([...seqOf(v), ...seqOf(a[0])]))
 F('intersect', (v, a) => {
@@ -729,7 +741,7 @@ F('symmetric_difference', (v, a) => {
 F('product', (v, a) => {
   let acc: unknown[][] = [[]]
   for (const l of [v, ...a].map(seqOf)) acc = acc.flatMap((p) => l.map((x) => [...p, x]))
-  return acc
+  return acc.map((t) => tuple(t))
 })
 F('permutations', (v, a) => {
   const items = seqOf(v)
@@ -737,7 +749,7 @@ F('permutations', (v, a) => {
   const out: unknown[][] = []
   const rec = (prefix: unknown[], restIdx: number[]) => {
     if (prefix.length === r) {
-      out.push(prefix)
+      out.push(tuple(prefix))
       return
     }
     restIdx.forEach((idx, j) => rec([...prefix, items[idx]], [...restIdx.slice(0, j), ...restIdx.slice(j + 1)]))
@@ -751,7 +763,7 @@ F('combinations', (v, a) => {
   const out: unknown[][] = []
   const rec = (start: number, prefix: unknown[]) => {
     if (prefix.length === r) {
-      out.push(prefix)
+      out.push(tuple(prefix))
       return
     }
     for (let i = start; i < items.length; i++) rec(i + 1, [...prefix, items[i]])

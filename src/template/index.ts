@@ -9,7 +9,7 @@ import './tests.js'
 import { literalEval } from './literal.js'
 import { parseExpressionText, parseTemplate, TemplateSyntaxError, type Expr, type LexOptions } from './parser.js'
 import { assertDefined, isDict, NO_OBJ, PyError, PyFloat, PyFunc, pyStr, truthy, Undefined, UndefinedError, type Dict } from './pyvalues.js'
-import { compileBody, compileExpr, concat, Env, Frame, OMIT, readFileText, RenderError, type LookupOptions, type RenderHooks } from './runtime.js'
+import { compileBody, compileExpr, concat, Env, Frame, NativeText, OMIT, readFileText, RenderError, type LookupOptions, type RenderHooks } from './runtime.js'
 
 import { analyzeExpr, analyzeRoot, type NameUse, type TemplateAnalysis } from './names.js'
 
@@ -267,6 +267,7 @@ function evalConcat(pieces: unknown[], data: string, preserveNewlines: boolean):
   if (pieces.length === 1) {
     const v = pieces[0]
     if (v instanceof UnsafeString) return v
+    if (v instanceof NativeText) return v.s
     if (Array.isArray(v) || isDict(v)) {
       // literal_eval(repr(v)) is a deep copy when everything in it is a literal
       const copy = literalCopy(v)

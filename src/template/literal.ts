@@ -1,7 +1,7 @@
 // Python's ast.literal_eval for the text a template renders to: Ansible reads output that looks like a
 // list, dict or bool back into that type, so `"[{{ a }}, {{ b }}]"` becomes a list.
 import { pyUnescape } from './parser.js'
-import { mkFloat, setKey, type Dict } from './pyvalues.js'
+import { mkFloat, setKey, tuple, type Dict } from './pyvalues.js'
 
 class LiteralError extends Error {}
 
@@ -39,7 +39,7 @@ export function literalEval(src: string, jsonNames = false): unknown {
       i++
       // `(x)` is just x; `(x,)` a tuple
       if (c === '(' && items.length === 1 && !comma) return items[0]
-      return items
+      return c === '(' ? tuple(items) : items
     }
     if (c === '{') {
       i++

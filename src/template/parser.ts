@@ -92,8 +92,17 @@ function makeTokenizer(src: string, o: LexOptions): any {
     },
   })
   let inVar = false
+  let depth = 0
   const origNext = tk.nextToken
   tk.nextToken = function (this: any) {
+    // inside brackets `}}` closes a dict, not the print statement (Jinja2 balances brackets)
+    if (this.in_code && depth > 0 && this.current() === '}') {
+      const lineno = this.lineno
+      const colno = this.colno
+      this.forward()
+      depth--
+      return { type: T.TOKEN_RIGHT_CURLY, value: '}', lineno, colno }
+    }
     // nunjucks reads `r/…/` as a regex literal; in Jinja2 that is the name r divided by …
     if (this.in_code && this.current() === 'r' && this.str.charAt(this.index + 1) === '/') {
       const lineno = this.lineno
@@ -106,6 +115,9 @@ function makeTokenizer(src: string, o: LexOptions): any {
     if (!tok) return tok
     if (tok.type === T.TOKEN_VARIABLE_START) inVar = true
     else if (tok.type === T.TOKEN_VARIABLE_END || tok.type === T.TOKEN_BLOCK_START) inVar = false
+    if (tok.type === T.TOKEN_LEFT_CURLY || tok.type === T.TOKEN_LEFT_BRACKET || tok.type === T.TOKEN_LEFT_PAREN) depth++
+    else if (tok.type === T.TOKEN_RIGHT_CURLY || tok.type === T.TOKEN_RIGHT_BRACKET || tok.type === T.TOKEN_RIGHT_PAREN) depth = Math.max(0, depth - 1)
+    else if (tok.type === T.TOKEN_VARIABLE_END || tok.type === T.TOKEN_BLOCK_END) depth = 0
     else if (!wasCode && tok.type === T.TOKEN_COMMENT && o.trimBlocks) {
       // Jinja2's trim_blocks also removes the newline after a comment
       if (this.current() === '\n') this.forward()
@@ -379,6 +391,7 @@ class JinjaParser extends BaseParser {
         if (v === 'True' || v === 'true') return mk(tok, { k: 'const', v: true })
         if (v === 'False' || v === 'false') return mk(tok, { k: 'const', v: false })
         if (v === 'None' || v === 'none') return mk(tok, { k: 'const', v: null })
+        if (/^\d+[eE]\d+$/.test(v)) return mk(tok, { k: 'const', v: floatConst(v) })
         if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) this.failAt(tok, `unexpected ${this.describe(tok)}`)
         return mk(tok, { k: 'name', name: v })
       }
@@ -395,8 +408,13 @@ class JinjaParser extends BaseParser {
       }
       case T.TOKEN_INT:
         return mk(tok, { k: 'const', v: parseInt(tok.value, 10) })
-      case T.TOKEN_FLOAT:
-        return mk(tok, { k: 'const', v: floatConst(tok.value) })
+      case T.TOKEN_FLOAT: {
+        let text: string = tok.value
+        const exp = this.peekToken()
+        // nunjucks splits 1.5e3 into `1.5` and `e3`
+        if (exp && exp.type === T.TOKEN_SYMBOL && /^[eE]\d+$/.test(exp.value)) text += this.nextToken().value
+        return mk(tok, { k: 'const', v: floatConst(text) })
+      }
       case T.TOKEN_LEFT_PAREN: {
         const items: Expr[] = []
         let isTuple = false

@@ -363,7 +363,10 @@ class Emitter {
   node(v: unknown, ctx: { root?: boolean; mapping?: boolean; simpleKey?: boolean }): void {
     const sc = toScalar(v)
     if (sc) {
+      // expect_scalar: a scalar's continuation lines are indented one level deeper
+      this.increaseIndent(true)
       this.scalar(sc, { simpleKey: !!ctx.simpleKey, root: !!ctx.root })
+      this.indent = this.indents.pop() ?? null
       return
     }
     if (Array.isArray(v)) {
@@ -475,10 +478,7 @@ export function pyYamlDump(v: unknown, o: YamlOptions = {}): string {
     e.indicator('---', true)
   }
   e.node(v, { root: true })
-  if (e.openEnded) {
-    e.writeIndent()
-    e.indicator('...', true)
-  }
+  // AnsibleDumper is libyaml's CSafeDumper, which ends an open plain root scalar without '...'
   e.writeIndent()
   return e.out
 }

@@ -1,6 +1,6 @@
 // Python `re` patterns and replacement strings on JS RegExp: named groups, \A \Z, inline flags,
 // and re.sub's `\1` / `\g<name>` templates, so Ansible's regex filters and tests behave the same.
-import { PyError } from './pyvalues.js'
+import { PyError, tuple } from './pyvalues.js'
 
 const cache = new Map<string, RegExp>()
 
@@ -145,7 +145,7 @@ export function pyFindall(re: RegExp, s: string): unknown[] {
   for (const m of s.matchAll(g)) {
     if (m.length === 1) out.push(m[0])
     else if (m.length === 2) out.push(m[1] ?? '')
-    else out.push(m.slice(1).map((x) => x ?? ''))
+    else out.push(tuple(m.slice(1).map((x) => x ?? '')))
   }
   return out
 }

@@ -59,6 +59,18 @@ export class PyFunc {
 
 export type Dict = Record<string, unknown>
 
+const TUPLE = Symbol('tuple')
+
+/** Mark a list as a Python tuple: it prints as `(a, b)`. */
+export function tuple<T extends unknown[]>(a: T): T {
+  Object.defineProperty(a, TUPLE, { value: true, enumerable: false })
+  return a
+}
+
+export function isTuple(v: unknown): boolean {
+  return Array.isArray(v) && (v as unknown as Record<symbol, unknown>)[TUPLE] === true
+}
+
 export function fail(u: Undefined): never {
   throw new UndefinedError(u)
 }
@@ -199,7 +211,8 @@ export function pyRepr(v: unknown, seen: Set<unknown> = new Set()): string {
   if (Array.isArray(v)) {
     if (seen.has(v)) return '[...]'
     seen.add(v)
-    const s = '[' + v.map((x) => pyRepr(x, seen)).join(', ') + ']'
+    const inner = v.map((x) => pyRepr(x, seen)).join(', ')
+    const s = isTuple(v) ? '(' + inner + (v.length === 1 ? ',)' : ')') : '[' + inner + ']'
     seen.delete(v)
     return s
   }
@@ -755,12 +768,12 @@ const STR_METHODS: Record<string, MethodImpl> = {
   partition: (s, a) => {
     const sep = strArg(a[0], 'sep')
     const i = s.indexOf(sep)
-    return i < 0 ? [s, '', ''] : [s.slice(0, i), sep, s.slice(i + sep.length)]
+    return tuple(i < 0 ? [s, '', ''] : [s.slice(0, i), sep, s.slice(i + sep.length)])
   },
   rpartition: (s, a) => {
     const sep = strArg(a[0], 'sep')
     const i = s.lastIndexOf(sep)
-    return i < 0 ? ['', '', s] : [s.slice(0, i), sep, s.slice(i + sep.length)]
+    return tuple(i < 0 ? ['', '', s] : [s.slice(0, i), sep, s.slice(i + sep.length)])
   },
 }
 
@@ -803,7 +816,7 @@ const LIST_METHODS: Record<string, MethodImpl> = {
 }
 
 const DICT_METHODS: Record<string, MethodImpl> = {
-  items: (d: Dict) => Object.entries(d),
+  items: (d: Dict) => Object.entries(d).map((e) => tuple(e)),
   keys: (d: Dict) => Object.keys(d),
   values: (d: Dict) => Object.values(d),
   get: (d: Dict, a) => {

@@ -31,6 +31,7 @@ import {
   setKey,
   sv,
   truthy,
+  tuple,
   type Dict,
 } from './pyvalues.js'
 
@@ -131,10 +132,16 @@ export function finalize(v: unknown): unknown {
   return v === null || v === undefined ? '' : v
 }
 
+/** Output of a filter Ansible lists in STRING_TYPE_FILTERS (NativeJinjaText). */
+export class NativeText {
+  constructor(readonly s: string) {}
+}
+const STRING_TYPE_FILTERS = new Set(['string', 'to_json', 'to_nice_json', 'to_yaml', 'to_nice_yaml', 'ppretty', 'json'])
+
 /** Jinja2's concat of a body into a string (macros, set blocks, filter blocks). */
 export function concat(out: Out): string {
   let s = ''
-  for (const x of out) s += pyStr(x)
+  for (const x of out) s += x instanceof NativeText ? x.s : pyStr(x)
   return s
 }
 
@@ -158,6 +165,13 @@ function compileStmt(node: any): Run {
           return (_f: Frame, out: Out) => out.push(s)
         }
         const ev = compileExpr(c as Expr)
+        const e = c as Expr
+        if (e.k === 'filter' && STRING_TYPE_FILTERS.has(resolvePluginName(e.name)))
+          // Ansible returns these filters' text as it is, never read back as a list or dict
+          return (f: Frame, out: Out) => {
+            const v = finalize(ev(f))
+            out.push(typeof v === 'string' ? new NativeText(v) : v)
+          }
         return (f: Frame, out: Out) => out.push(finalize(ev(f)))
       })
       return parts.length === 1 ? parts[0] : (f: Frame, out: Out) => parts.forEach((p: Run) => p(f, out))
@@ -576,10 +590,13 @@ export function compileExpr(e: Expr): Ev {
       return (f) =>
         truthy(test(f)) ? body(f) : else_ ? else_(f) : new Undefined('', NO_OBJ, e.line, e.col, 'the inline if-expression on line evaluated to false and no else section was defined.')
     }
-    case 'list':
-    case 'tuple': {
+    case 'list': {
       const items = e.items.map(compileExpr)
       return (f) => items.map((i) => i(f))
+    }
+    case 'tuple': {
+      const items = e.items.map(compileExpr)
+      return (f) => tuple(items.map((i) => i(f)))
     }
     case 'dict': {
       const items = e.items.map(([k, v]) => [compileExpr(k), compileExpr(v)] as const)
