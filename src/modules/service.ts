@@ -100,8 +100,13 @@ export function sysvEnabled(rcLinks: string): boolean | undefined {
   return names.some((n) => /\/rc[2-5]\.d\/S/.test(n))
 }
 
-/** LSB status exit codes: 0 running, 1-3 not running; 4 unknown. */
+/**
+ * LSB status exit codes: 0 running, 1-3 not running; 4 unknown. A `pattern` (pgrep's answer)
+ * wins over the status code, as in Ansible: scripts without a status action (tinc's) answer
+ * their usage text with exit 0 or 1, which says nothing about the daemon.
+ */
 export function sysvRunning(statusRc: number, pgrepRc?: number): boolean | undefined {
+  if (pgrepRc !== undefined) return pgrepRc === 0
   if (statusRc === 0) return true
   if (statusRc >= 1 && statusRc <= 3) return false
   if (pgrepRc !== undefined) return pgrepRc === 0
@@ -122,7 +127,8 @@ function probe(name: string, use: string, pattern?: string): string {
     `  s=${shQuote(`/etc/init.d/${name}`)}`,
     '  echo @@script; [ -x "$s" ] && echo yes || echo no',
     '  echo @@status; if [ -x "$s" ]; then "$s" status >/dev/null 2>&1; echo $?; else echo 4; fi',
-    pattern ? `  echo @@pgrep; pgrep -f ${shQuote(pattern)} >/dev/null 2>&1; echo $?` : '  :',
+    // The probe's own shell may carry the pattern in its command line: leave it out.
+    pattern ? `  echo @@pgrep; pgrep -f ${shQuote(pattern)} 2>/dev/null | grep -qvx "$$"; echo $?` : '  :',
     `  echo @@links; ls -1 /etc/rc[0-6S].d/[SK][0-9][0-9]${name.replace(/[^A-Za-z0-9_.@-]/g, '')} 2>/dev/null`,
     'fi',
     'echo @@end',

@@ -56,6 +56,7 @@ test('SysV status and rc links', () => {
   assert.equal(sysvRunning(3), false)
   assert.equal(sysvRunning(4), undefined)
   assert.equal(sysvRunning(4, 0), true)
+  assert.equal(sysvRunning(0, 1), false, 'a pattern wins over a status action that only prints its usage')
   assert.equal(sysvEnabled('/etc/rc0.d/K01ssh\n/etc/rc2.d/S01ssh\n'), true)
   assert.equal(sysvEnabled('/etc/rc0.d/K01ssh\n/etc/rc2.d/K01ssh\n'), false)
   assert.equal(sysvEnabled(''), undefined)
