@@ -2,7 +2,9 @@
 // (the same text that validates tasks), or the list of modules.
 import type { Command } from 'commander'
 import { didYouMean } from '../errors.js'
-import { EXIT } from './main.js'
+// main.ts is the entry module and awaits this one: importing EXIT from it would deadlock the
+// top-level await, so the codes it defines are repeated here.
+const EXIT = { ok: 0, invalid: 5 } as const
 
 export function register(program: Command): void {
   program

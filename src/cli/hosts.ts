@@ -1,7 +1,9 @@
 // `k3sbook hosts`: the hosts each play would run on, in ansible-playbook --list-hosts' format.
 import type { Command } from 'commander'
 import { Diagnostics, formatDiagnostic } from '../errors.js'
-import { EXIT } from './main.js'
+// main.ts is the entry module and awaits this one: importing EXIT from it would deadlock the
+// top-level await, so the codes it defines are repeated here.
+const EXIT = { ok: 0, invalid: 5 } as const
 
 const collect = (v: string, prev: string[] = []) => [...prev, v]
 

@@ -2,7 +2,9 @@
 // problem as `file:line:col: message (hint)`, and contact no host.
 import type { Command } from 'commander'
 import { Diagnostics, formatDiagnostic } from '../errors.js'
-import { EXIT } from './main.js'
+// main.ts is the entry module and awaits this one: importing EXIT from it would deadlock the
+// top-level await, so the codes it defines are repeated here.
+const EXIT = { ok: 0, invalid: 5 } as const
 
 const collect = (v: string, prev: string[] = []) => [...prev, v]
 

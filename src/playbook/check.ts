@@ -9,13 +9,15 @@ import type { Include, Inventory, Play, Playbook, Task, TaskItem, Vars } from '.
 import { getModule } from '../modules/registry.js'
 import { isTemplated, templateNames } from '../template/index.js'
 import { displayPath, type YamlFile, type YamlPath } from '../yamlfile.js'
-import { firstFile, isDir } from './files.js'
+import { firstFile, isDir, shownList } from './files.js'
 import { isMap, optBool, playItems, toCond, walkItems } from './load.js'
 
 export interface CheckInput {
   playbook: Playbook
   inventory?: Inventory
   extraVars: Vars
+  /** Some variable source could not be read (e.g. a broken -e): undefined names are not reported. */
+  varsIncomplete?: boolean
 }
 
 /** Names Ansible (or Jinja) defines without any user source. */
@@ -161,7 +163,7 @@ export function checkProject(input: CheckInput, diags: Diagnostics): void {
       used.push({ name: n, pos: namePos(text, n, displayPath(tf.file)) })
     }
   }
-  if (dynamic || !input.inventory) return // a file we can't read before run time, or an unknown inventory, may define anything
+  if (dynamic || !input.inventory || input.varsIncomplete) return // a file we can't read before run time, or an unknown inventory, may define anything
   const defined = definedNames(input, diags)
   const guarded = guardedNames([...texts.map((t) => t.text), ...fileTexts])
   for (const u of used) {
@@ -233,9 +235,9 @@ function checkSources(task: Task, playbookDir: string, diags: Diagnostics): { fi
     const file = isAbsolute(v) ? firstFile([v]) ?? (existsDir(v) ? v : undefined) : dirs.map((d) => join(d, v)).find((p) => firstFile([p]) || (kind === 'files' && existsDir(p)))
     if (!file) {
       diags.error(
-        `${task.moduleKey}: ${kind === 'templates' ? 'template' : 'file'} "${v}" not found`,
+        `${task.moduleKey}: ${arg} "${v}" not found`,
         pos,
-        `looked in ${dirs.map((d) => displayPath(d) || '.').join(', ')}`,
+        `looked in ${shownList(dirs)}`,
       )
       continue
     }
@@ -321,7 +323,7 @@ function reportTemplateError(e: unknown, base: SourcePos, file: string | undefin
   const msg = err instanceof Error ? err.message.split('\n')[0] : String(e)
   let pos = base
   if (err.pos && err.pos.line > 0) pos = { file: err.pos.file || file || base.file, line: err.pos.line, col: err.pos.col }
-  diags.error(`template syntax error: ${msg}`, pos, err.hint)
+  diags.error(/^template syntax error/i.test(msg) ? msg : `template syntax error: ${msg}`, pos, err.hint)
 }
 
 /** First place a name is read inside `{{ }}` or `{% %}` in a template file. */

@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import type { Diagnostics } from '../errors.js'
-import { displayPath, loadYaml, type YamlFile } from '../yamlfile.js'
+import { loadYaml, type YamlFile } from '../yamlfile.js'
 
 export interface Loaded {
   yf: YamlFile
@@ -89,12 +89,11 @@ export function knownRoles(playDir: string, rolesPath: string[]): string[] {
 
 /** Paths relative to the working folder for messages. */
 export function shown(p: string): string {
-  const r = displayPath(p)
-  return r === '' ? '.' : r
+  return relative(process.cwd(), p) || '.'
 }
 
 export function shownList(dirs: string[]): string {
-  return dirs.map((d) => shown(d) || relative(process.cwd(), d) || '.').join(', ')
+  return dirs.map(shown).join(', ')
 }
 
 export { existsSync }

@@ -147,6 +147,10 @@ class Loader {
     if (name === undefined) return []
     const base = dirname(yf.file)
     const abs = isAbsolute(name) ? name : firstFile([resolve(base, name), resolve(base, 'playbooks', name)]) ?? resolve(base, name)
+    if (!firstFile([abs])) {
+      this.diags.error(`import_playbook: file "${name}" not found`, yf.pos([...path, 'import_playbook']), `looked in ${shown(base)}`)
+      return []
+    }
     const plays = this.playbookFile(abs, stack, yf.pos([...path, 'import_playbook'])) ?? []
     const tags = toStrList(item.tags)
     const vars = isMap(item.vars) ? item.vars : {}
@@ -228,7 +232,7 @@ class Loader {
       }
       const found = names.map((n) => resolve(playDir, n as string)).find((f) => firstFile([f]))
       if (!found) {
-        this.diags.error(`vars file ${names.map((n) => `"${n}"`).join(' or ')} not found`, yf.pos(p), `looked in ${shown(playDir) || '.'}`)
+        this.diags.error(`vars file ${names.map((n) => `"${n}"`).join(' or ')} not found`, yf.pos(p), `looked in ${shown(playDir)}`)
         return
       }
       const loaded = this.files.load(found)
@@ -568,7 +572,7 @@ class Loader {
       const canon = mod.name
       args = parseKv(text, canon === 'command' || canon === 'shell' ? RAW_OPTION_KEYS : undefined)
       if (args._raw_params !== undefined && !mod.freeForm) {
-        this.diags.error(`${modKey}: takes no free-form text`, modPos([], {}), `write its arguments as a mapping or as key=value pairs (got "${args._raw_params}")`)
+        this.diags.error(`${modKey}: takes no free-form text, got "${args._raw_params}"`, modPos([], {}), 'write its arguments as a mapping or as key=value pairs')
         return undefined
       }
     } else if (isMap(raw)) args = { ...raw }

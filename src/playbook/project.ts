@@ -37,7 +37,9 @@ export interface Project {
  */
 export function loadProject(opts: ProjectOptions, diags: Diagnostics): Project | undefined {
   const cwd = opts.cwd ?? process.cwd()
+  const before = diags.errors.length
   const extraVars = parseExtraVars(opts.extraVars, diags, cwd)
+  const extraVarsBroken = diags.errors.length > before
   const file = resolvePlaybook(opts.playbook, cwd)
   if (!file) {
     diags.error(`playbook "${opts.playbook}" not found`, undefined, `looked for ${opts.playbook} and playbooks/${opts.playbook}`)
@@ -48,7 +50,7 @@ export function loadProject(opts: ProjectOptions, diags: Diagnostics): Project |
   if (!playbook) return undefined
   // without an inventory, patterns can't be resolved and inventory variables are unknown
   if (!opts.inventories.length) diags.warn('no inventory given: host patterns and undefined variables are not checked', undefined, 'pass -i INVENTORY')
-  checkProject({ playbook, inventory: opts.inventories.length ? inventory : undefined, extraVars }, diags)
+  checkProject({ playbook, inventory: opts.inventories.length ? inventory : undefined, extraVars, varsIncomplete: extraVarsBroken }, diags)
   return { playbook, inventory, extraVars, playbookDir: playbook.dir }
 }
 
@@ -58,10 +60,15 @@ export function resolvePlaybook(name: string, cwd = process.cwd()): string | und
   return firstFile(bases.flatMap((b) => [b, `${b}.yml`, `${b}.yaml`]))
 }
 
+/**
+ * Problems in the Nth -e value are reported at `-e#N:line:col` (a position inside that value), so
+ * command-line mistakes have the same shape as file ones.
+ */
 export function parseExtraVars(specs: string[], diags: Diagnostics, cwd = process.cwd()): Vars {
   let out: Vars = {}
-  for (const spec of specs) {
-    const where: SourcePos = { file: '-e', line: 1, col: 1 }
+  specs.forEach((spec, i) => {
+    const label = `-e#${i + 1}`
+    const where: SourcePos = { file: label, line: 1, col: 1 }
     const s = spec.trim()
     if (s.startsWith('@')) {
       const file = resolve(cwd, s.slice(1))
@@ -69,33 +76,33 @@ export function parseExtraVars(specs: string[], diags: Diagnostics, cwd = proces
       try {
         yf = YamlFile.read(file)
       } catch (e) {
-        diags.error(`extra vars file "${s.slice(1)}" cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, undefined)
-        continue
+        diags.error(`extra vars file "${s.slice(1)}" cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, where)
+        return
       }
-      if (!yf.check(diags)) continue
-      if (yf.value === null) continue
+      if (!yf.check(diags)) return
+      if (yf.value === null) return
       if (!isMap(yf.value)) {
         diags.error('an extra vars file must be a mapping', yf.pos([]))
-        continue
+        return
       }
       out = { ...out, ...(yf.value as Vars) }
     } else if (s.startsWith('{') || s.startsWith('[')) {
-      const yf = new YamlFile('-e', s)
-      if (!yf.check(diags)) continue
+      const yf = new YamlFile(label, s)
+      if (!yf.check(diags)) return
       if (!isMap(yf.value)) {
-        diags.error('-e: JSON extra vars must be an object', where)
-        continue
+        diags.error('extra vars must be a mapping', where)
+        return
       }
       out = { ...out, ...(yf.value as Vars) }
     } else if (s) {
       const kv = parseKv(s)
       if (kv._raw_params !== undefined) {
-        diags.error(`-e: "${kv._raw_params}" is not key=value`, undefined, 'use -e name=value, -e @vars.yml or -e \'{"name": "value"}\'')
+        diags.error(`"${kv._raw_params}" is not name=value`, where, 'use -e name=value, -e @vars.yml or -e \'{"name": "value"}\'')
         delete kv._raw_params
       }
       out = { ...out, ...kv }
     }
-  }
+  })
   return out
 }
 

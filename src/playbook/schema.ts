@@ -249,7 +249,7 @@ function describe(e: ErrorObject, how: SchemaReport): { text: string; hint?: str
     case 'additionalProperties': {
       const key = (e.params as { additionalProperty: string }).additionalProperty
       const known = Object.keys((parent?.properties as object) ?? {})
-      const noun = field ? `key in "${field}"` : how.noun
+      const noun = field ? `${field} key` : how.noun
       return { text: `${pre}unknown ${noun} "${key}"`, hint: didYouMean(key, known) }
     }
     case 'required': {
@@ -269,6 +269,10 @@ function describe(e: ErrorObject, how: SchemaReport): { text: string; hint?: str
     case 'oneOf': {
       if (expected) return { text: `${pre}${what} must be ${expected}`, hint: `got ${jsType(e.data)}` }
       const branches = ((parent?.anyOf ?? parent?.oneOf) as SchemaObject[] | undefined) ?? []
+      if (branches.length && branches.every((b) => Array.isArray(b.required))) {
+        const names = branches.flatMap((b) => b.required as string[])
+        return { text: `${pre}missing required ${how.noun} "${names[0]}"`, hint: names.length > 1 ? `or one of its other names: ${names.slice(1).join(', ')}` : undefined }
+      }
       const enums = branches.flatMap((b) => (Array.isArray(b.enum) && b.type !== 'boolean' ? b.enum : []))
       if (branches.some((b) => b.type === 'boolean'))
         return { text: `${pre}${what} must be a boolean (yes/no, true/false)`, hint: `got ${jsType(e.data)}` }
@@ -277,7 +281,9 @@ function describe(e: ErrorObject, how: SchemaReport): { text: string; hint?: str
           text: `${pre}${what} must be one of: ${enums.map((v) => JSON.stringify(v)).join(', ')}`,
           hint: typeof e.data === 'string' ? (didYouMean(e.data, enums.map(String)) ?? `got "${e.data}"`) : `got ${jsType(e.data)}`,
         }
-      const types = [...new Set(branches.filter((b) => !isTemplateBranch(b)).flatMap((b) => (b.type ? [b.type].flat() : [])))]
+      // a string branch with a pattern (digits, yes/no) is a spelling of another type, not "any string"
+      const hasOther = branches.some((b) => b.type && b.type !== 'string')
+      const types = [...new Set(branches.filter((b) => !isTemplateBranch(b) && !(hasOther && b.type === 'string' && (b.pattern || b.enum))).flatMap((b) => (b.type ? [b.type].flat() : [])))]
       return { text: `${pre}${what} must be ${types.length ? typeName(types as string[]) : 'one of the allowed forms'}`, hint: `got ${jsType(e.data)}` }
     }
     case 'pattern':

@@ -1,8 +1,11 @@
 // Runs the k3sbook CLI as a child process the way a user would, from a given folder, with
 // network connections forbidden (see forbid-net.mjs).
 import { spawn } from 'node:child_process'
-import { dirname, join } from 'node:path'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import ts from 'typescript'
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const FORBID = join(ROOT, 'test', 'playbook', 'forbid-net.mjs')
@@ -13,13 +16,42 @@ export interface CliResult {
   stderr: string
 }
 
+let built: string | undefined
+
 /**
- * bin/k3sbook.js prefers dist/ when it exists, which may be stale while sources change; the
- * tests run the sources through tsx so they test what is in the tree.
+ * bin/k3sbook.js prefers dist/, which may be stale while sources change, and tsx costs seconds per
+ * process; so the sources are transpiled (no type check) once per test file into a temp folder
+ * laid out like the package (dist/ + package.json + node_modules link), and run from there.
  */
+function cliEntry(): string {
+  if (built) return built
+  const top = mkdtempSync(join(tmpdir(), 'k3sbook-cli-'))
+  const src = join(ROOT, 'src')
+  const walk = (dir: string): string[] =>
+    readdirSync(dir).flatMap((n) => {
+      const p = join(dir, n)
+      return statSync(p).isDirectory() ? walk(p) : n.endsWith('.ts') && !n.startsWith('.') ? [p] : []
+    })
+  for (const file of walk(src)) {
+    const out = join(top, 'dist', relative(src, file)).replace(/\.ts$/, '.js')
+    mkdirSync(dirname(out), { recursive: true })
+    const js = ts.transpileModule(readFileSync(file, 'utf8'), {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+      fileName: file,
+    }).outputText
+    writeFileSync(out, js)
+  }
+  copyFileSync(join(ROOT, 'package.json'), join(top, 'package.json'))
+  symlinkSync(join(ROOT, 'node_modules'), join(top, 'node_modules'))
+  process.on('exit', () => rmSync(top, { recursive: true, force: true }))
+  built = join(top, 'dist', 'cli', 'main.js')
+  return built
+}
+
 export function runCli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliResult> {
+  const entry = cliEntry()
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', FORBID, '--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), ...args], {
+    const child = spawn(process.execPath, ['--import', FORBID, entry, ...args], {
       cwd,
       env: { ...process.env, K3SBOOK_FORBID_CONNECT: '1', ANSIBLE_CONFIG: '', ANSIBLE_INVENTORY: '', ANSIBLE_ROLES_PATH: '', NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

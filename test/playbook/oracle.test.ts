@@ -56,7 +56,7 @@ describe('hosts and tasks match ansible-playbook', { concurrency: 4 }, () => {
   it('tasks shows where each task is written', async () => {
     const got = await runCli(['tasks', 'playbooks/site.yml'], GOOD, { ANSIBLE_CONFIG: join(GOOD, 'ansible.cfg') })
     assert.equal(got.code, 0, got.stderr)
-    assert.match(got.stdout, /^ {6}tinc : tinc\.conf\tTAGS: \[prepare, tinc\]\troles\/tinc\/tasks\/main\.yml:11:3$/m)
+    assert.match(got.stdout, /^ {6}tinc : tinc\.conf\tTAGS: \[prepare, tinc\]\troles\/tinc\/tasks\/main\.yml:12:3$/m)
     assert.match(got.stdout, /^ {6}Check the inventory gives each node what it needs\tTAGS: \[prepare\]\tplaybooks\/site\.yml:8:7$/m)
   })
 })
