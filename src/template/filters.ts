@@ -864,7 +864,7 @@ GLOBALS.set(
     const out: Dict = {}
     if (a.length) {
       const src = a[0]
-      if (isDict(src)) Object.assign(out, src)
+      if (isDict(src)) for (const [key, v] of Object.entries(src)) setKey(out, key, v)
       else for (const pair of seqOf(src)) {
         const p = seqOf(pair)
         setKey(out, keyOf(p[0]), p[1])

@@ -8,7 +8,7 @@ import './filters.js'
 import './tests.js'
 import { literalEval } from './literal.js'
 import { parseExpressionText, parseTemplate, TemplateSyntaxError, type Expr, type LexOptions } from './parser.js'
-import { assertDefined, isDict, NO_OBJ, PyError, PyFloat, PyFunc, pyStr, truthy, Undefined, UndefinedError, type Dict } from './pyvalues.js'
+import { assertDefined, isDict, NO_OBJ, PyError, PyFloat, PyFunc, pyStr, setKey, truthy, Undefined, UndefinedError, type Dict } from './pyvalues.js'
 import { compileBody, compileExpr, concat, Env, Frame, NativeText, OMIT, readFileText, RenderError, type LookupOptions, type RenderHooks } from './runtime.js'
 
 import { analyzeExpr, analyzeRoot, type NameUse, type TemplateAnalysis } from './names.js'
@@ -38,9 +38,7 @@ export function stripOmitted<T>(args: T): T {
   const out: Dict = {}
   for (const [k, v] of Object.entries(args)) {
     if (v === OMIT) continue
-    if (Array.isArray(v)) out[k] = v.map((x) => stripOmitted(x))
-    else if (isDict(v)) out[k] = stripOmitted(v)
-    else out[k] = v
+    setKey(out, k, Array.isArray(v) ? v.map((x) => stripOmitted(x)) : isDict(v) ? stripOmitted(v) : v)
   }
   return out as T
 }
@@ -320,7 +318,7 @@ export function toPlain(v: unknown): unknown {
   if (isDict(v)) {
     if (!Object.values(v).some(needsPlain)) return v
     const out: Dict = {}
-    for (const [k, x] of Object.entries(v)) out[k] = toPlain(x)
+    for (const [k, x] of Object.entries(v)) setKey(out, k, toPlain(x))
     return out
   }
   return v

@@ -137,11 +137,7 @@ function analyze(s: string): Analysis {
       if (ch === '#' && precededByWs) flowInd = blockInd = true
     }
     if (BREAKS.includes(ch)) lineBreaks = true
-    const c = ch.codePointAt(0)!
-    if (!(ch === '\n' || (c >= 0x20 && c <= 0x7e))) {
-      const uni = (c === 0x85 || (c >= 0xa0 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c < 0x10ffff)) && c !== 0xfeff
-      if (!uni) special = true
-    }
+    if (!printable(ch)) special = true
     if (ch === ' ') {
       if (i === 0) leadingSpace = true
       if (i === chars.length - 1) trailingSpace = true
@@ -191,6 +187,12 @@ const ESCAPES: Record<string, string> = {
 }
 
 type Scalar = { text: string; plainOk: boolean }
+
+/** libyaml's IS_PRINTABLE (AnsibleDumper is libyaml's emitter): no tab, no NEL, nothing beyond the BMP. */
+function printable(ch: string): boolean {
+  const c = ch.codePointAt(0)!
+  return c === 0x0a || (c >= 0x20 && c <= 0x7e) || (c >= 0xa0 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd && c !== 0xfeff)
+}
 
 class Emitter {
   out = ''
@@ -314,37 +316,31 @@ class Emitter {
     this.indicator("'", false)
   }
 
+  /** libyaml's yaml_emitter_write_double_quoted: folds at a space past the width, no trailing backslash. */
   writeDouble(text: string, split: boolean): void {
     this.indicator('"', true)
-    let start = 0
-    for (let end = 0; end <= text.length; end++) {
-      const ch = end < text.length ? text[end] : null
-      const c = ch === null ? 0 : ch.charCodeAt(0)
-      if (ch === null || '"\\\x85\u2028\u2029\uFEFF'.includes(ch) || !((c >= 0x20 && c <= 0x7e) || (c >= 0xa0 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd))) {
-        if (start < end) {
-          this.writeText(text.slice(start, end))
-          start = end
-        }
-        if (ch !== null) {
-          let data: string
-          if (ESCAPES[ch] !== undefined) data = '\\' + ESCAPES[ch]
-          else if (c <= 0xff) data = '\\x' + c.toString(16).toUpperCase().padStart(2, '0')
-          else data = '\\u' + c.toString(16).toUpperCase().padStart(4, '0')
-          this.writeText(data)
-          start = end + 1
-        }
-      }
-      if (end > 0 && end < text.length - 1 && (ch === ' ' || start >= end) && this.column + (end - start) > this.bestWidth && split) {
-        let data = text.slice(start, end) + '\\'
-        if (start < end) start = end
+    const chars = Array.from(text)
+    let spaces = false
+    for (let i = 0; i < chars.length; i++) {
+      const ch = chars[i]
+      const c = ch.codePointAt(0)!
+      if (!printable(ch) || ch === '\ufeff' || BREAKS.includes(ch) || ch === '"' || ch === '\\') {
+        let data: string
+        if (ESCAPES[ch] !== undefined) data = '\\' + ESCAPES[ch]
+        else if (c <= 0xff) data = '\\x' + c.toString(16).toUpperCase().padStart(2, '0')
+        else if (c <= 0xffff) data = '\\u' + c.toString(16).toUpperCase().padStart(4, '0')
+        else data = '\\U' + c.toString(16).toUpperCase().padStart(8, '0')
         this.writeText(data)
-        this.writeIndent()
-        this.whitespace = false
-        this.indention = false
-        if (text[start] === ' ') {
-          data = '\\'
-          this.writeText(data)
-        }
+        spaces = false
+      } else if (ch === ' ') {
+        if (split && !spaces && this.column > this.bestWidth && i !== 0 && i !== chars.length - 1) {
+          this.writeIndent()
+          if (chars[i + 1] === ' ') this.writeText('\\')
+        } else this.writeText(ch)
+        spaces = true
+      } else {
+        this.writeText(ch)
+        spaces = false
       }
     }
     this.indicator('"', false)

@@ -301,7 +301,8 @@ function compileOwnStmt(s: Stmt): Run {
       const args = call.args.map(compileExpr)
       const kwargs = call.kwargs.map(([k, e]) => [k, compileExpr(e)] as const)
       return (f, out) => {
-        const kw: Record<string, unknown> = { caller: callerFor(f) }
+        const kw: Record<string, unknown> = Object.create(null)
+        kw.caller = callerFor(f)
         for (const [k, e] of kwargs) kw[k] = e(f)
         out.push(at(() => callValue(fn(f), args.map((a) => a(f)), kw)))
       }
@@ -390,7 +391,7 @@ function applyFilterChain(filter: Expr, input: unknown, f: Frame): unknown {
   for (const fl of chain) {
     const fn = getFilter(fl.name, fl.line, fl.col)
     const args = fl.args.map((a) => compileExpr(a)(f))
-    const kw: Record<string, unknown> = {}
+    const kw: Record<string, unknown> = Object.create(null)
     for (const [k, e] of fl.kwargs) kw[k] = compileExpr(e)(f)
     v = withPos(fl.line, fl.col, () => fn(v, args, kw, makeCallCtx(f, fl.line, fl.col)))
   }
@@ -487,7 +488,7 @@ export function compileExpr(e: Expr): Ev {
       return (f) => {
         const target = fn(f)
         const av = args.map((a) => a(f))
-        const kw: Record<string, unknown> = {}
+        const kw: Record<string, unknown> = Object.create(null)
         for (const [k, x] of kwargs) kw[k] = x(f)
         return withPos(e.line, e.col, () => callValue(target, av, kw))
       }
@@ -503,7 +504,7 @@ export function compileExpr(e: Expr): Ev {
         const v = node(f)
         if (v instanceof Undefined && !undefOk) fail(v)
         const av = args.map((a) => a(f))
-        const kw: Record<string, unknown> = {}
+        const kw: Record<string, unknown> = Object.create(null)
         for (const [k, x] of kwargs) kw[k] = x(f)
         return withPos(e.line, e.col, () => fn(v, av, kw, makeCallCtx(f, e.line, e.col)))
       }
@@ -519,7 +520,7 @@ export function compileExpr(e: Expr): Ev {
         const v = node(f)
         if (v instanceof Undefined && !undefOk) fail(v)
         const av = args.map((a) => a(f))
-        const kw: Record<string, unknown> = {}
+        const kw: Record<string, unknown> = Object.create(null)
         for (const [k, x] of kwargs) kw[k] = x(f)
         return withPos(e.line, e.col, () => fn(v, av, kw, makeCallCtx(f, e.line, e.col)))
       }
