@@ -56,6 +56,8 @@ interface Ctx {
   become?: boolean
   becomeUser?: string
   becomeMethod?: string
+  /** A block's `notify`, taken by tasks inside that set none. */
+  notify?: string[]
   handlers: boolean
   play: PlayBuild
   /** Files being imported (cycle detection). */
@@ -301,8 +303,7 @@ class Loader {
     }
     const posOf = yamlPosOf(yf, path)
     if (isMap(entry)) {
-      const kwSchema = { type: 'object', properties: ROLE_ENTRY_KEYWORDS }
-      reportSchema(compile(kwSchema), kw, posOf, this.diags, { noun: 'role keyword' })
+      reportSchema(compile(ROLE_ENTRY_SCHEMA), kw, posOf, this.diags, { noun: 'role keyword' })
     }
     const role = this.loadRoleData(resolvedName, dir, params, parent)
     const meta = this.roleMeta(dir)
@@ -448,7 +449,8 @@ class Loader {
     reportSchema(blockValidator(), withoutInvalidKeys(item), yamlPosOf(yf, path), this.diags, { noun: 'block keyword' })
     const common = this.common(item, yf, path, ctx)
     // tags/when/become inherit through the block itself: inner items keep only their own additions
-    const inner: Ctx = { ...ctx, tags: common.tags, when: [], vars: common.vars, become: common.become, becomeUser: common.becomeUser, becomeMethod: common.becomeMethod }
+    const notify = toStrList(item.notify)
+    const inner: Ctx = { ...ctx, tags: common.tags, when: [], vars: common.vars, become: common.become, becomeUser: common.becomeUser, becomeMethod: common.becomeMethod, notify: notify.length ? notify : ctx.notify }
     const list = (k: string) => (Array.isArray(item[k]) ? this.taskList(item[k] as unknown[], yf, [...path, k], inner) : [])
     if (!('block' in item)) this.diags.error('"rescue"/"always" without "block"', yf.pos(path))
     return { kind: 'block', ...common, block: list('block'), rescue: list('rescue'), always: list('always') }
@@ -548,7 +550,7 @@ class Loader {
       args,
       loop: this.loop(item, yf, path),
       register: typeof item.register === 'string' ? item.register : undefined,
-      notify: toStrList(item.notify),
+      notify: item.notify !== undefined ? toStrList(item.notify) : (ctx.notify ?? []),
       changedWhen: condOrBool(item.changed_when),
       failedWhen: condOrBool(item.failed_when),
       until: item.until === undefined ? undefined : (toCond(item.until) as string[]),
@@ -737,6 +739,7 @@ class Loader {
 
 type IncludeKind = 'include_tasks' | 'import_tasks' | 'include_role' | 'import_role'
 
+const ROLE_ENTRY_SCHEMA = { type: 'object', properties: ROLE_ENTRY_KEYWORDS }
 const keywordSchemas = new Map<boolean, object>()
 function keywordSchema(handlers: boolean): object {
   let s = keywordSchemas.get(handlers)

@@ -45,12 +45,14 @@ export function loadProject(opts: ProjectOptions, diags: Diagnostics): Project |
     diags.error(`playbook "${opts.playbook}" not found`, undefined, `looked for ${opts.playbook} and playbooks/${opts.playbook}`)
     return undefined
   }
+  const beforeInv = diags.errors.length
   const inventory = loadInventory(opts.inventories.map((i) => (i.includes(',') && !isFile(resolve(cwd, i)) ? i : resolve(cwd, i))), diags)
+  const inventoryBroken = diags.errors.length > beforeInv
   const playbook = loadPlaybook(file, diags, { rolesPath: rolesPath(cwd), extraVars })
   if (!playbook) return undefined
   // without an inventory, patterns can't be resolved and inventory variables are unknown
   if (!opts.inventories.length) diags.warn('no inventory given: host patterns and undefined variables are not checked', undefined, 'pass -i INVENTORY')
-  checkProject({ playbook, inventory: opts.inventories.length ? inventory : undefined, extraVars, varsIncomplete: extraVarsBroken }, diags)
+  checkProject({ playbook, inventory: opts.inventories.length && !inventoryBroken ? inventory : undefined, extraVars, varsIncomplete: extraVarsBroken || inventoryBroken }, diags)
   return { playbook, inventory, extraVars, playbookDir: playbook.dir }
 }
 

@@ -34,14 +34,17 @@ export function playHosts(play: Play, inv: Inventory, extraVars: Vars, opts: { l
   return limitHosts(inv, hosts, opts.limit, { warn: opts.warn, baseDir: opts.baseDir })
 }
 
-export function listHosts(pb: Playbook, inv: Inventory, extraVars: Vars, opts: { limit?: string; warn?: (m: string) => void } = {}): string {
+/** The --list-hosts text, and how many hosts all plays select together. */
+export function listHosts(pb: Playbook, inv: Inventory, extraVars: Vars, opts: { limit?: string; warn?: (m: string) => void } = {}): { text: string; total: number } {
   const lines = ['', `playbook: ${displayPath(pb.file)}`]
+  let total = 0
   pb.plays.forEach((play, i) => {
     const hosts = playHosts(play, inv, extraVars, { ...opts, baseDir: pb.dir })
+    total += hosts.length
     lines.push('', playHeader(play, i), `    pattern: [${patternList(play).map(pyRepr).join(', ')}]`, `    hosts (${hosts.length}):`)
     for (const h of [...hosts].sort()) lines.push(`      ${h}`)
   })
-  return lines.join('\n') + '\n'
+  return { text: lines.join('\n') + '\n', total }
 }
 
 export function listTasks(pb: Playbook, opts: { tags?: string[]; skipTags?: string[]; positions?: boolean } = {}): string {

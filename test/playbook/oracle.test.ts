@@ -36,7 +36,7 @@ function normalizeHosts(out: string): string {
 }
 
 describe('hosts and tasks match ansible-playbook', { concurrency: 4 }, () => {
-  for (const limit of [undefined, 'agent', 'node1,srv1', 'k3s_cluster:!storage', 'node[1:2]']) {
+  for (const limit of [undefined, 'agent', 'node1,srv1', 'k3s_cluster:!storage', 'agent[0:1]', '~node[23]', 'all:&storage']) {
     it(`--list-hosts${limit ? ` --limit ${limit}` : ''}`, async () => {
       const extra = limit ? ['--limit', limit] : []
       const want = ansible(['playbooks/site.yml', '--list-hosts', ...extra])
@@ -53,6 +53,23 @@ describe('hosts and tasks match ansible-playbook', { concurrency: 4 }, () => {
       assert.equal(got.stdout.trimEnd(), want.trimEnd())
     })
   }
+  it('a --limit that leaves no host fails, as in ansible-playbook', async () => {
+    const r = spawnSync('ansible-playbook', ['playbooks/site.yml', '--list-hosts', '--limit', 'node[1:2]'], { cwd: GOOD, encoding: 'utf8', env: { ...process.env, ANSIBLE_CONFIG: join(GOOD, 'ansible.cfg') } })
+    assert.notEqual(r.status, 0)
+    const got = await runCli(['hosts', 'playbooks/site.yml', '--limit', 'node[1:2]'], GOOD, { ANSIBLE_CONFIG: join(GOOD, 'ansible.cfg') })
+    assert.equal(got.code, 5)
+    assert.match(got.stderr, /leaves no hosts/)
+  })
+  it('the idioms project (INI inventory, guarded names, facts, loop_var, include_role) validates clean and lists like Ansible', async () => {
+    const dir = join(ROOT, 'test', 'fixtures', 'good', 'idioms')
+    const v = await runCli(['validate', 'site.yml', '-i', 'inventory.ini'], dir)
+    assert.equal(v.stdout, 'ok: 2 plays, 1 role, 19 tasks, 3 hosts\n', v.stderr)
+    assert.equal(v.code, 0)
+    const want = spawnSync('ansible-playbook', ['-i', 'inventory.ini', 'site.yml', '--list-tasks'], { cwd: dir, encoding: 'utf8' })
+    assert.equal(want.status, 0, want.stderr)
+    const got = await runCli(['tasks', 'site.yml', '-i', 'inventory.ini', '--no-positions'], dir)
+    assert.equal(got.stdout.trimEnd(), want.stdout.trimEnd())
+  })
   it('tasks shows where each task is written', async () => {
     const got = await runCli(['tasks', 'playbooks/site.yml'], GOOD, { ANSIBLE_CONFIG: join(GOOD, 'ansible.cfg') })
     assert.equal(got.code, 0, got.stderr)
