@@ -27,7 +27,15 @@ export function register(program: Command): void {
         return
       }
       try {
-        process.stdout.write(listHosts(project.playbook, project.inventory, project.extraVars, { limit: o.limit }))
+        const warn = (m: string) => process.stderr.write(`warning: ${m}\n`)
+        const { text, total } = listHosts(project.playbook, project.inventory, project.extraVars, { limit: o.limit, warn })
+        if (o.limit !== undefined && total === 0) {
+          // as ansible-playbook: a limit that leaves nothing to run on is a mistake, not an empty run
+          process.stderr.write(`error: --limit "${o.limit}" leaves no hosts to run on\n`)
+          process.exitCode = EXIT.invalid
+          return
+        }
+        process.stdout.write(text)
       } catch (e) {
         diags.add(e)
         for (const d of diags.errors) process.stderr.write(formatDiagnostic(d) + '\n')
