@@ -100,6 +100,8 @@ interface TaskOutcome {
   msg?: string
   failedStep?: StepResult
   unknownReason?: string
+  /** Check mode: the module's result (stdout, rc, content) only exists once it runs. */
+  notRun?: boolean
 }
 
 class PlayAbort extends Error {}
@@ -282,7 +284,7 @@ export class Runner {
             const { ansible_facts, vars } = await gatherFacts(conn)
             s.facts = { ...vars, ansible_facts }
             s.counts.ok++
-            this.emit({ type: 'host:result', play: ctx.play.name, task: name, host: s.name, status: 'ok', check: this.check, durationMs: Date.now() - st })
+            this.emit({ type: 'host:result', play: ctx.play.name, task: name, pos: srcPos(ctx.play.src), host: s.name, status: 'ok', check: this.check, durationMs: Date.now() - st })
           } catch (e) {
             if (e instanceof ConnectionError) this.markUnreachable(s, ctx.play, name, e)
             else throw e
@@ -488,7 +490,7 @@ export class Runner {
       role_name: role?.name,
       role_path: role?.path,
       hostvars: hostvarsProxy([...this.project.inventory.hostOrder, ...[...this.hosts.keys()].filter((k) => !this.project.inventory.hosts.has(k))], (other) =>
-        lazyVars(mergeLayers([this.invVars(other), this.state(other).facts, this.state(other).hostFacts, { inventory_hostname: other }])),
+        lazyVars(mergeLayers([this.invVars(other), this.hosts.get(other)?.facts, this.hosts.get(other)?.hostFacts, { inventory_hostname: other }])),
       ),
     }
     const layers: (Vars | undefined)[] = [
@@ -532,17 +534,29 @@ export class Runner {
         this.markUnreachable(h, ctx.play, name, e, pos)
         return undefined
       }
-      if (this.check && isUnknownDependency(e, h)) {
+      if (this.check && isUnknownDependency(e, h, task)) {
         outcome = { status: 'unknown', result: { changed: true }, changes: [], diff: undefined, unknownReason: `depends on a result not known in check mode: ${errorText(e)}` }
       } else outcome = { status: 'failed', result: { failed: true, msg: errorText(e) }, changes: [], diff: undefined, msg: errorText(e) }
     }
+    // Check mode: a failure that reads a value only a run would have produced is unknown, not failed.
+    if (this.check && outcome.status === 'failed' && referencesUnknown(task, h)) {
+      outcome = { status: 'unknown', result: { changed: true }, changes: [], diff: undefined, unknownReason: `depends on a result not known in check mode: ${outcome.msg ?? ''}` }
+    }
+    if (this.check && outcome.status === 'unknown' && task.module === 'set_fact') {
+      for (const k of Object.keys(task.args)) h.unknownRegs.add(k)
+    }
     if (task.register) {
       h.hostFacts[task.register] = outcome.result
-      if (outcome.status === 'unknown' || (this.check && outcome.status === 'changed' && UNKNOWN_RESULT_MODULES.has(task.module))) h.unknownRegs.add(task.register)
+      if (outcome.status === 'unknown' || outcome.notRun) h.unknownRegs.add(task.register)
       else h.unknownRegs.delete(task.register)
     }
     if (task.module === 'set_fact' && outcome.status !== 'failed' && outcome.status !== 'skipped') Object.assign(h.hostFacts, pickFacts(outcome.result))
     const meta = outcome.result._meta as string | undefined
+    if (task.module === 'meta' && outcome.status !== 'failed') {
+      // Like Ansible, meta tasks act but are not results: no line, nothing in the recap.
+      if (meta) await this.runMeta(meta, h, ctx)
+      return outcome
+    }
     let ignored = false
     switch (outcome.status) {
       case 'ok':
@@ -617,6 +631,7 @@ export class Runner {
     let anyChanged = false
     let anyFailed = false
     let anyUnknown = false
+    let anyNotRun = false
     const changes: string[] = []
     const diffs: NonNullable<TaskOutcome['diff']> = []
     const msgs: string[] = []
@@ -648,6 +663,7 @@ export class Runner {
       results.push({ ...out.result, [loop.loopVar]: item, ansible_loop_var: loop.loopVar, item_label: label })
       if (out.status === 'changed') anyChanged = true
       if (out.status === 'unknown') anyUnknown = true
+      if (out.notRun) anyNotRun = true
       if (out.status === 'failed') {
         anyFailed = true
         lastFailedStep = out.failedStep ?? lastFailedStep
@@ -661,7 +677,7 @@ export class Runner {
     const result: Vars = { results, changed: anyChanged || anyUnknown, msg: anyFailed ? 'One or more items failed' : 'All items completed', skipped: allSkipped || results.length === 0 }
     if (anyFailed) result.failed = true
     const status: HostStatus = anyFailed ? 'failed' : anyUnknown ? 'unknown' : anyChanged ? 'changed' : allSkipped || results.length === 0 ? 'skipped' : 'ok'
-    return { status, result, changes, diff: diffs.length ? diffs : undefined, msg: anyFailed ? msgs.join('; ') : undefined, failedStep: lastFailedStep }
+    return { status, result, changes, diff: diffs.length ? diffs : undefined, msg: anyFailed ? msgs.join('; ') : undefined, failedStep: lastFailedStep, notRun: anyNotRun }
   }
 
   private async runModuleWithRetries(task: Task, h: HostState, ctx: PlayCtx, scope: Scope, vars: Vars): Promise<TaskOutcome> {
@@ -748,7 +764,10 @@ export class Runner {
         break
     }
     let result: Vars = { ...(plan.result ?? {}) }
-    if (mod.result) {
+    // A plan not applied (check mode) has no step results: the module's result would describe a
+    // run that never happened, so only what planning learned is registered.
+    const notRun = check && (plan.status === 'change' || plan.status === 'unknown')
+    if (mod.result && !notRun) {
       const own = mod.result(plan, stepResults, args)
       result = { ...result, ...own }
       // A module may find after applying that nothing changed (identical bytes downloaded again).
@@ -795,7 +814,7 @@ export class Runner {
         }
       }
     }
-    return { status, result, changes: status === 'changed' || status === 'unknown' ? changes : [], diff: diffs.length && (status === 'changed' || status === 'unknown') ? diffs : undefined, msg, failedStep }
+    return { status, result, changes: status === 'changed' || status === 'unknown' ? changes : [], diff: diffs.length && (status === 'changed' || status === 'unknown') ? diffs : undefined, msg, failedStep, notRun: notRun && UNKNOWN_RESULT_MODULES.has(task.module) }
   }
 
   private becomeFor(task: Task, scope: Scope, play: Play, vars: Vars): ExecOptions['become'] {
@@ -906,9 +925,16 @@ export function localFactory(host: string): Connection {
 /** Modules whose result (stdout, rc) only exists after they run: unknown in check mode. */
 const UNKNOWN_RESULT_MODULES = new Set(['command', 'shell', 'uri', 'slurp', 'fetch', 'get_url', 'unarchive', 'script', 'raw'])
 
-function isUnknownDependency(e: unknown, h: HostState): boolean {
-  if (!(e instanceof TemplateError) || h.unknownRegs.size === 0) return false
-  return [...h.unknownRegs].some((r) => e.message.includes(r))
+/** A template failed in check mode on a value that reads a result not produced (a command not run). */
+function isUnknownDependency(e: unknown, h: HostState, task: Task): boolean {
+  return e instanceof TemplateError && referencesUnknown(task, h)
+}
+
+/** The task reads a registered result or fact that check mode could not produce. */
+function referencesUnknown(task: Task, h: HostState): boolean {
+  if (h.unknownRegs.size === 0) return false
+  const text = JSON.stringify([task.args, task.when, task.loop?.items, task.changedWhen, task.failedWhen, task.until])
+  return [...h.unknownRegs].some((r) => new RegExp(`\\b${r.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(text))
 }
 
 function rawOf(v: Vars): Vars {

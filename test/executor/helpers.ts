@@ -1,0 +1,61 @@
+// Running playbooks in-process against lab hosts, and looking at hosts from outside.
+import assert from 'node:assert/strict'
+import { Diagnostics, formatDiagnostic } from '../../src/errors.js'
+import type { HostResultEvent, RunEvent } from '../../src/executor/events.js'
+import { runPlaybook, type RunOptions, type RunSummary } from '../../src/executor/run.js'
+import { makeConnectionFactory } from '../../src/connection/index.js'
+import { loadProject } from '../../src/playbook/project.js'
+import { labExec, type LabInfo } from '../../src/lab/index.js'
+
+export interface Run {
+  summary: RunSummary
+  events: RunEvent[]
+  results: HostResultEvent[]
+}
+
+export async function run(
+  playbook: string,
+  inventories: string[],
+  opts: Partial<RunOptions> & { extraVars?: string[] } = {},
+): Promise<Run> {
+  const diags = new Diagnostics()
+  const project = loadProject({ playbook, inventories, extraVars: opts.extraVars ?? [] }, diags)
+  assert.ok(project && !diags.hasErrors, diags.items.map(formatDiagnostic).join('\n'))
+  const events: RunEvent[] = []
+  const { extraVars: _e, ...rest } = opts
+  const summary = await runPlaybook(project as never, { connect: makeConnectionFactory({}), ...rest }, (e) => events.push(e))
+  return { summary, events, results: events.filter((e): e is HostResultEvent => e.type === 'host:result') }
+}
+
+/** "task name" → status, for one host (handlers prefixed with "handler: "). */
+export function statuses(r: Run, host: string): Map<string, string> {
+  const m = new Map<string, string>()
+  for (const e of r.results) if (e.host === host) m.set((e.handler ? 'handler: ' : '') + e.task, e.status)
+  return m
+}
+
+export function changedTasks(r: Run, host: string): string[] {
+  return r.results.filter((e) => e.host === host && (e.status === 'changed' || e.status === 'unknown')).map((e) => (e.handler ? 'handler: ' : '') + e.task)
+}
+
+// /root itself is watched one level deep: the machine's /root holds toolchains (hundreds of thousands of files).
+const WATCHED = '/etc /opt /srv /home /usr/local/bin /usr/local/sbin /var/lib /var/spool'
+
+/**
+ * A fingerprint of a host's file system where playbooks write: every path with type, mode, owner,
+ * size, mtime and link target, plus the content hash of every file written in the last 12 hours
+ * (the machine's own files under the overlay are older; hashing all of /opt would read gigabytes). Taken without SSH (nsenter),
+ * so taking it changes nothing.
+ */
+export async function fingerprint(lab: LabInfo, host: number): Promise<string> {
+  const script = `{ find /root -maxdepth 1 -printf '%p %y %m %u %g %s %T@ %l\\n'; find ${WATCHED} -xdev \\( -path /var/lib/dpkg -o -path /var/lib/apt -o -path /var/lib/ucf \\) -prune -o -printf '%p %y %m %u %g %s %T@ %l\\n'; } 2>/dev/null | sort | sha256sum; find /opt ${WATCHED} -xdev -type f -mmin -720 -exec sha256sum {} + 2>/dev/null | sort | sha256sum`
+  const r = await labExec(lab, host, ['/bin/sh', '-c', script])
+  assert.equal(r.code, 0, r.stderr)
+  return r.stdout
+}
+
+export async function sh(lab: LabInfo, host: number, script: string): Promise<string> {
+  const r = await labExec(lab, host, ['/bin/sh', '-c', script])
+  assert.equal(r.code, 0, `${script}: ${r.stderr}`)
+  return r.stdout
+}
