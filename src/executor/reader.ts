@@ -3,12 +3,15 @@
 // top, so a later plan predicts instead of failing (a template into a directory a previous task
 // creates is a change, not an error).
 import { createHash } from 'node:crypto'
-import type { Connection, ExecOptions } from '../connection/types.js'
+import type { Connection, ExecOptions, ExecResult } from '../connection/types.js'
 import { shQuote } from '../connection/quote.js'
 import type { Effect, PathEffect, FileInfo, FileType, HostReader } from '../modules/types.js'
+import type { CachedProbes } from './prefetch.js'
 
 export interface ReaderOptions {
   become?: ExecOptions['become']
+  /** Probe results fetched ahead (see prefetch.ts): an identical probe is answered without a round trip. */
+  cache?: CachedProbes
 }
 
 export function filesProbeScript(paths: string[], opts: { sha256?: boolean; content?: boolean; follow?: boolean }): string {
@@ -17,9 +20,11 @@ export function filesProbeScript(paths: string[], opts: { sha256?: boolean; cont
   paths.forEach((p, i) => {
     lines.push(
       `p=${shQuote(p)}`,
-      `if [ -e "$p" ] || [ -L "$p" ]; then`,
+      // Following links, a dangling link does not exist (os.path.exists); stat -L would fail on it.
+      opts.follow ? `if [ -e "$p" ]; then` : `if [ -e "$p" ] || [ -L "$p" ]; then`,
       `  printf '@@%d ' ${i}; ${statCmd} -c '%F|%a|%U|%G|%u|%g|%s|%Y' -- "$p"`,
-      `  if [ -L "$p" ]; then printf '#lnk '; readlink -- "$p"; fi`,
+      // base64: a link target may hold newlines or any bytes.
+      `  if [ -L "$p" ]; then printf '#lnk '; readlink -- "$p" | base64 -w0; echo; fi`,
       opts.sha256 || opts.content ? `  if [ -f "$p" ] && [ -r "$p" ]; then` : '  if false; then',
       opts.sha256 ? `    printf '#sha '; sha256sum < "$p" | cut -d' ' -f1` : '    :',
       opts.content ? `    printf '#b64 '; base64 -w0 < "$p"; echo` : '    :',
@@ -54,7 +59,7 @@ export function parseFilesProbe(paths: string[], out: string): Map<string, FileI
         }
       }
       result.set(path, cur)
-    } else if (cur && line.startsWith('#lnk ')) cur.linkTarget = line.slice(5)
+    } else if (cur && line.startsWith('#lnk ')) cur.linkTarget = Buffer.from(line.slice(5), 'base64').toString('utf8').replace(/\n$/, '')
     else if (cur && line.startsWith('#sha ')) cur.sha256 = line.slice(5).trim()
     else if (cur && line.startsWith('#b64 ')) cur.content = Buffer.from(line.slice(5), 'base64')
   }
@@ -154,12 +159,16 @@ function normalize(p: string): string {
 }
 
 export function makeReader(conn: Connection, overlay?: Overlay, opts: ReaderOptions = {}): HostReader {
+  const exec = (script: string, o: ExecOptions): Promise<ExecResult> => {
+    const hit = opts.cache?.lookup(script, o)
+    return hit ? Promise.resolve(hit) : conn.exec(script, o)
+  }
   return {
     host: conn.host,
-    probe: (script, o = {}) => conn.exec(script, { stdin: o.stdin, env: o.env, become: o.become ?? opts.become }),
+    probe: (script, o = {}) => exec(script, { stdin: o.stdin, env: o.env, become: o.become ?? opts.become }),
     async files(paths, o = {}) {
       if (paths.length === 0) return new Map()
-      const r = await conn.exec(filesProbeScript(paths, o), { become: opts.become })
+      const r = await exec(filesProbeScript(paths, o), { become: opts.become })
       const out = r.stdout.toString('latin1') // base64 and stat fields are ASCII; paths come from our list
       const map = parseFilesProbe(paths, out)
       for (const p of paths) if (!map.has(p)) map.set(p, { path: p, exists: false, unknown: `cannot stat: ${r.stderr.toString().trim()}` })

@@ -124,20 +124,23 @@ export function expandLikeAnsible(s: string, env: Record<string, string | undefi
   return r
 }
 
-/** sh lines that append one argument to "$@", expanding variables on the host like Ansible. */
+/**
+ * sh lines that append one argument to "$@", expanding variables on the host like Ansible. The
+ * scratch variables carry a prefix so a user's `$a` reads the environment, not our own state.
+ */
 function argLines(arg: string): string[] {
-  const lines = ["a=''"]
+  const lines = ["_k3s_a=''"]
   for (const p of varPieces(arg)) {
-    if ('lit' in p) lines.push(`a="$a"${shQuote(p.lit)}`)
-    else lines.push(`if [ -n "\${${p.v}+x}" ]; then a="$a\${${p.v}}"; else a="$a"${shQuote(p.raw)}; fi`)
+    if ('lit' in p) lines.push(`_k3s_a="$_k3s_a"${shQuote(p.lit)}`)
+    else lines.push(`if [ -n "\${${p.v}+x}" ]; then _k3s_a="$_k3s_a\${${p.v}}"; else _k3s_a="$_k3s_a"${shQuote(p.raw)}; fi`)
   }
   // expanduser runs after expandvars, on the expanded text; `~user` goes through the passwd database.
   lines.push(
-    'case $a in',
-    `  '~'|'~/'*) a="\${HOME%/}\${a#\\~}"; [ -n "$a" ] || a=/ ;;`,
-    `  '~'*) u=\${a#\\~}; u=\${u%%/*}; h=$(getent passwd "$u" | cut -d: -f6); if [ -n "$h" ]; then a="\${h%/}\${a#\\~"$u"}"; fi ;;`,
+    'case $_k3s_a in',
+    `  '~'|'~/'*) _k3s_a="\${HOME%/}\${_k3s_a#\\~}"; [ -n "$_k3s_a" ] || _k3s_a=/ ;;`,
+    `  '~'*) _k3s_u=\${_k3s_a#\\~}; _k3s_u=\${_k3s_u%%/*}; _k3s_h=$(getent passwd -- "$_k3s_u" | _K3S_U="$_k3s_u" awk -F: '$1 == ENVIRON["_K3S_U"] { print $6; exit }'); if [ -n "$_k3s_h" ]; then _k3s_a="\${_k3s_h%/}\${_k3s_a#\\~"$_k3s_u"}"; fi ;;`,
     'esac',
-    'set -- "$@" "$a"',
+    'set -- "$@" "$_k3s_a"',
   )
   return lines
 }

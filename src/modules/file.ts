@@ -5,7 +5,7 @@
 import { posix } from 'node:path'
 import { shQuote } from '../connection/quote.js'
 import type { Vars } from '../model.js'
-import type { Change, Effect, FileInfo, Module, Plan, PlanContext, Step, StepResult } from './types.js'
+import type { Change, Effect, FileDiff, FileInfo, Module, Plan, PlanContext, Step, StepResult } from './types.js'
 import { argFail, ArgError, attrChanges, attrLines, statFromSteps, statLine, bool, choice, groupSchema, modeSchema, moduleSchema, normalizeMode, oneOf, optBool, optStr, ownerSchema, pick, str, type AttrPlan } from './util.js'
 
 export interface FileArgs {
@@ -106,11 +106,12 @@ async function planFileInner(args: FileArgs, ctx: PlanContext): Promise<Plan> {
     const atime = timeArg(args.access_time, args.access_time_format, state === 'touch' ? 'now' : 'preserve')
     const want = { mode: args.mode, owner: args.owner, group: args.group }
     const q = shQuote(path)
+    const sd = (after: string) => (ctx.diff && prev !== after ? stateDiff(path, prev, after) : undefined)
 
     switch (state) {
       case 'absent': {
         if (!info.exists) return { status: 'ok', result: { path, state: 'absent' } }
-        return change([{ summary: `remove ${prev} ${path}` }], [{ describe: `remove ${path}`, script: `rm -rf -- ${q}\n`, effects: [{ path, state: 'absent' }] }], { path, state: 'absent' })
+        return change([{ summary: `remove ${prev} ${path}` }], [{ describe: `remove ${path}`, script: `rm -rf -- ${q}\n`, effects: [{ path, state: 'absent' }] }], { path, state: 'absent' }, sd('absent'))
       }
 
       case 'file': {
@@ -126,7 +127,8 @@ async function planFileInner(args: FileArgs, ctx: PlanContext): Promise<Plan> {
         const st = stateOf(eff)
         if (st === 'absent') {
           if (info.type === 'link') return { status: 'fail', msg: `${path} already exists as a link`, result: { path } }
-          return planMkdirs(path, want, ctx)
+          const p = await planMkdirs(path, want, ctx)
+          return p.status === 'change' ? change(p.changes, p.steps, p.result ?? {}, sd('directory')) : p
         }
         if (st !== 'directory') return { status: 'fail', msg: `${path} already exists as a ${st}`, result: { path } }
         const base = attrsOnly(path, eff, want, mtime, atime, follow)
@@ -146,7 +148,7 @@ async function planFileInner(args: FileArgs, ctx: PlanContext): Promise<Plan> {
         const timesChange = mtime !== 'preserve' || atime !== 'preserve'
         if (info.exists && timesChange) changes.push({ summary: 'update access and modification times' })
         if (changes.length === 0) return { status: 'ok', result: { dest: path } }
-        return change(changes, [{ describe: `touch ${path}`, script: lines.join('\n') + '\n', effects }], { dest: path })
+        return change(changes, [{ describe: `touch ${path}`, script: lines.join('\n') + '\n', effects }], { dest: path }, info.exists ? undefined : sd('touch'))
       }
 
       case 'link':
@@ -162,8 +164,15 @@ async function planFileInner(args: FileArgs, ctx: PlanContext): Promise<Plan> {
 
 const SHA256_EMPTY = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 
-function change(changes: Change[], steps: Step[], result: Vars): Plan {
+function change(changes: Change[], steps: Step[], result: Vars, diff?: FileDiff): Plan {
+  if (diff && changes.length) changes = [{ ...changes[0], diff }, ...changes.slice(1)]
   return { status: 'change', changes, steps, result }
+}
+
+/** Ansible's --diff for file: the path's state before and after, as indented JSON. */
+export function stateDiff(path: string, before: string, after: string): FileDiff {
+  const j = (state: string) => JSON.stringify({ path, state }, null, 4) + '\n'
+  return { path, before: j(before), after: j(after) }
 }
 
 function attrsOnly(path: string, info: FileInfo, want: { mode?: unknown; owner?: unknown; group?: unknown }, mtime: string, atime: string, follow: boolean): Plan {
@@ -243,7 +252,7 @@ async function planSymlink(path: string, src: string | undefined, info: FileInfo
   if (src === undefined && prev !== 'link') return { status: 'fail', msg: 'src is required for creating new symlinks', result: { path } }
   const relBase = info.exists && info.type === 'directory' ? path : posix.dirname(path)
   if (src !== undefined && !force) {
-    const abs = posix.join(relBase, src)
+    const abs = posix.resolve(relBase, src)
     const t = (await ctx.reader.files([abs], { follow: true })).get(abs)!
     if (!t.exists && !t.unknown) return { status: 'fail', msg: `src file does not exist, use "force=yes" if you really want to create the link: ${abs}`, result: { path, src } }
   }
@@ -258,7 +267,7 @@ async function planSymlink(path: string, src: string | undefined, info: FileInfo
     else {
       // A fresh link beside the old path, renamed over it: the path is never missing.
       if (prev === 'directory') lines.push(`rmdir -- ${q} || { echo "the directory ${path.replace(/[^\w./-]/g, '?')} is not empty, refusing to convert it" >&2; exit 1; }`)
-      lines.push(`t=$(dirname -- ${q})/.k3sbook.$$.tmp`, `ln -s -- ${shQuote(src!)} "$t"`, `mv -Tf -- "$t" ${q}`)
+      lines.push(`t=${shQuote(posix.dirname(path))}/.k3sbook.$$.tmp`, `ln -s -- ${shQuote(src!)} "$t"`, `mv -Tf -- "$t" ${q}`)
     }
     steps.push({ describe: `link ${path} -> ${src}`, script: lines.join('\n') + '\n', effects: [{ path, state: 'link', target: src! }] })
     changes.push({ summary: prev === 'link' ? `link target ${info.linkTarget} → ${src}` : `create symlink ${path} -> ${src}` })
@@ -301,7 +310,7 @@ async function planHardlink(path: string, src: string | undefined, info: FileInf
       if (!force) return { status: 'fail', msg: 'Cannot link, different hard link exists at destination', result: { dest: path, src } }
     }
     if (prev === 'directory') return { status: 'fail', msg: `Cannot link: ${path} is a directory`, result: { dest: path, src } }
-    const lines = ['set -e', `t=$(dirname -- ${q})/.k3sbook.$$.tmp`, `ln -f -- ${shQuote(src)} "$t"`, `mv -Tf -- "$t" ${q}`]
+    const lines = ['set -e', `t=${shQuote(posix.dirname(path))}/.k3sbook.$$.tmp`, `ln -f -- ${shQuote(src)} "$t"`, `mv -Tf -- "$t" ${q}`]
     steps.push({ describe: `hard link ${path} => ${src}`, script: lines.join('\n') + '\n', effects: [{ path, state: 'unknown', reason: `hard link to ${src}` }] })
     changes.push({ summary: `hard link ${path} => ${src}` })
   }

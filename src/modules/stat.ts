@@ -70,7 +70,7 @@ export function statScript(path: string, o: { follow: boolean; checksum?: string
     `if [ -L "$p" ]; then printf 'T %s\\n' "$(readlink -- "$p")"; printf 'A %s\\n' "$(readlink -f -- "$p")"; fi`,
     o.checksum ? `if [ -f "$p" ] && [ -r "$p" ]; then printf 'C %s\\n' "$(${o.checksum}sum < "$p" | cut -d' ' -f1)"; printf 'H %s\\n' "$(sha256sum < "$p" | cut -d' ' -f1)"; fi` : ':',
     o.mime ? `if command -v file >/dev/null 2>&1; then printf 'M %s\\n' "$(file ${o.follow ? '-L ' : ''}-b --mime -- "$p" 2>/dev/null)"; fi` : ':',
-    o.attributes ? `if command -v lsattr >/dev/null 2>&1; then a=$(lsattr -d ${o.follow ? '' : ''}-- "$p" 2>/dev/null) && printf 'B %s\\n' "\${a%% *}"; fi` : ':',
+    o.attributes ? `if command -v lsattr >/dev/null 2>&1; then a=$(lsattr -vd -- "$p" 2>/dev/null) && printf 'B %s\\n' "$a"; fi` : ':',
     'exit 0',
   ].join('\n') + '\n'
 }
@@ -132,9 +132,12 @@ export function parseStat(path: string, out: string): Vars {
     st.mimetype = mm?.[1] ?? 'unknown'
     st.charset = mm?.[2] ?? 'unknown'
   }
-  const attrs = tag('B')
-  if (attrs !== undefined) {
-    st.attr_flags = attrs.replace(/-/g, '')
+  const lsattr = tag('B')
+  if (lsattr !== undefined) {
+    // `lsattr -vd`: "VERSION FLAGS PATH"
+    const [version, attrs] = lsattr.trim().split(/\s+/)
+    st.version = version
+    st.attr_flags = (attrs ?? '').replace(/-/g, '')
     st.attributes = [...st.attr_flags as string].map((f) => ATTR_NAMES[f] ?? f)
   }
   return st

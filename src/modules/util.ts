@@ -265,12 +265,11 @@ export const BACKUP_MARK = '#k3sbook-backup '
  * Shell lines that copy `path` to Ansible's backup name (`path.PID.YYYY-MM-DD@HH:MM:SS~`) and print
  * the name after BACKUP_MARK, so the registered result carries `backup_file`.
  */
-export function backupLines(path: string): string[] {
-  const q = shQuote(path)
+export function backupLines(path: string, word = shQuote(path)): string[] {
   return [
-    `if [ -e ${q} ]; then`,
-    `  b=${q}."$$".$(date +%Y-%m-%d@%H:%M:%S)~`,
-    `  cp -p -- ${q} "$b" || exit 1`,
+    `if [ -e ${word} ]; then`,
+    `  b=${word}."$$".$(date +%Y-%m-%d@%H:%M:%S)~`,
+    `  cp -p -- ${word} "$b" || exit 1`,
     `  printf '${BACKUP_MARK}%s\\n' "$b"`,
     'fi',
   ]
@@ -307,8 +306,9 @@ export interface WriteOptions {
 export function writeFileStep(dest: string, content: Buffer | undefined, o: WriteOptions & { describe?: string; effectMode?: string; effectContent?: Buffer; sha?: string }): Step {
   const d = shQuote(dest)
   const lines = ['set -e', `d=${d}`]
-  if (o.followLink) lines.push('if [ -L "$d" ]; then d=$(readlink -f -- "$d"); fi')
-  lines.push('dir=$(dirname -- "$d")')
+  // No $(dirname …): command substitution would eat trailing newlines of a directory name.
+  if (o.followLink) lines.push('if [ -L "$d" ]; then d=$(readlink -f -- "$d"; printf x); d=${d%??}; fi')
+  lines.push('case $d in */*) dir=${d%/*}; [ -n "$dir" ] || dir=/ ;; *) dir=. ;; esac')
   if (o.mkdirParent) lines.push('mkdir -p -- "$dir"')
   // A random temp name beside the target keeps the rename atomic (same filesystem).
   lines.push('t=$(mktemp "$dir/.k3sbook.XXXXXXXX")', "trap 'rm -f -- \"$t\"' EXIT")
@@ -328,7 +328,7 @@ export function writeFileStep(dest: string, content: Buffer | undefined, o: Writ
     // %s is replaced by the quoted temp path; the rest is the user's shell command, as in Ansible.
     lines.push(`set +e`, `${o.validate.split('%s').join('"$t"')}`, 'rc=$?', 'set -e', 'if [ $rc -ne 0 ]; then echo "failed to validate (rc=$rc)" >&2; exit 3; fi')
   }
-  if (o.backup) lines.push(...backupLines(dest))
+  if (o.backup) lines.push(...backupLines(dest, '"$d"'))
   // -T: never move *into* a directory that happens to sit at the target's name.
   lines.push('mv -Tf -- "$t" "$d"', 'trap - EXIT')
   const effect: PathEffect = { path: dest, state: 'file', mode: o.effectMode ?? o.mode, owner: o.owner, group: o.group }
