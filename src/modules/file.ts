@@ -162,6 +162,13 @@ async function planFileInner(args: FileArgs, ctx: PlanContext): Promise<Plan> {
   }
 }
 
+/** Ansible's path info in a result (add_path_info): state and attributes as the host has them. */
+function pathInfo(i: FileInfo): Vars {
+  if (!i.exists) return { state: 'absent' }
+  const state = i.type === 'directory' ? 'directory' : i.type === 'link' ? 'link' : 'file'
+  return { state, mode: i.mode, owner: i.owner, group: i.group, uid: i.uid, gid: i.gid, size: i.size }
+}
+
 const SHA256_EMPTY = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 
 function change(changes: Change[], steps: Step[], result: Vars, diff?: FileDiff): Plan {
@@ -179,7 +186,7 @@ function attrsOnly(path: string, info: FileInfo, want: { mode?: unknown; owner?:
   const a = attrChanges(info, want)
   const q = shQuote(path)
   const times = timeLines(q, mtime, atime)
-  if (a.changes.length === 0 && times.length === 0) return { status: 'ok', result: { path } }
+  if (a.changes.length === 0 && times.length === 0) return { status: 'ok', result: { path, ...pathInfo(info) } }
   const changes = [...a.changes, ...(times.length ? [{ summary: 'set access/modification time' }] : [])]
   const effect: Effect =
     info.type === 'directory'

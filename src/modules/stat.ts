@@ -155,13 +155,16 @@ async function planStat(args: StatArgs, ctx: PlanContext): Promise<Plan> {
     const mime = optBool(pick(args, 'get_mime', 'mime', 'mime_type', 'mime-type'), true, 'get_mime')
     const attributes = optBool(pick(args, 'get_attributes', 'attr', 'attributes'), true, 'get_attributes')
     // The probe and the (overlay-aware) reader run side by side: one round trip of latency.
+    // With nothing pending from earlier planned steps the probe alone answers (one round trip).
+    const pending = typeof ctx.reader.hasPending === 'function' ? ctx.reader.hasPending() : true
     const [probe, seen] = await Promise.all([
       ctx.reader.probe(statScript(path, { follow, checksum: getChecksum ? algo : undefined, mime, attributes })),
-      ctx.reader.files([path], { follow, sha256: getChecksum }),
+      pending ? ctx.reader.files([path], { follow, sha256: getChecksum }) : undefined,
     ])
     if (probe.rc !== 0) return { status: 'fail', msg: `stat ${path}: ${probe.stderr.toString().trim()}` }
     const out = probe.stdout.toString('utf8')
     const st = parseStat(path, out)
+    if (!seen) return { status: 'ok', result: { stat: st } }
     const info = seen.get(path)!
     if (info.unknown) return { status: 'unknown', reason: `${path}: ${info.unknown}`, steps: [], result: { stat: st } }
     const hostSha = /^H (.*)$/m.exec(out)?.[1]

@@ -92,6 +92,8 @@ async function planTemplate(args: TemplateArgs, ctx: PlanContext): Promise<Plan>
     const found = await ctx.controller.find(src, 'templates')
     const target = dest.endsWith('/') ? posix.join(dest, posix.basename(src)) : dest
     const vars = {
+      // Ansible's default; a user-defined ansible_managed wins.
+      ansible_managed: 'Ansible managed',
       ...ctx.vars,
       template_path: found.path,
       template_fullpath: found.path,
