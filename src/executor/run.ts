@@ -17,6 +17,7 @@ import { groupsMap, hostInventoryVars, limitHosts, resolvePattern } from '../inv
 import { emptyCounts, type Emit, type HostCounts, type HostResultEvent, type HostStatus } from './events.js'
 import { gatherFacts } from './facts.js'
 import { makeReader, Overlay } from './reader.js'
+import { Prefetcher, type LookAheadHooks } from './prefetch.js'
 import { tagSelected } from './tags.js'
 import { hostvarsProxy, lazyVars, mergeLayers } from './vars.js'
 import { coerceArgs } from './coerce.js'
@@ -111,6 +112,7 @@ export class Runner {
   private readonly conns = new Map<string, Promise<Connection>>()
   private readonly opened: Connection[] = []
   private readonly limit: ReturnType<typeof pLimit>
+  private readonly prefetcher = new Prefetcher()
   private readonly groups: Record<string, string[]>
   private readonly invVarsCache = new Map<string, Vars>()
   private startAtReached: boolean
@@ -302,8 +304,10 @@ export class Runner {
       if (this.interrupted) return
       const hosts = this.active(ctx, among)
       if (hosts.length === 0) return
-      if (item.kind === 'task') await this.runTask(item, hosts, ctx, scope)
-      else if (item.kind === 'block') await this.runBlock(item, hosts, ctx, scope)
+      if (item.kind === 'task') {
+        await this.prefetcher.ahead(items, item, hosts.map((h) => h.name), this.lookAhead(ctx, scope))
+        await this.runTask(item, hosts, ctx, scope)
+      } else if (item.kind === 'block') await this.runBlock(item, hosts, ctx, scope)
       else await this.runInclude(item, hosts, ctx, scope)
     }
   }
@@ -538,11 +542,13 @@ export class Runner {
         outcome = { status: 'unknown', result: { changed: true }, changes: [], diff: undefined, unknownReason: `depends on a result not known in check mode: ${errorText(e)}` }
       } else outcome = { status: 'failed', result: { failed: true, msg: errorText(e) }, changes: [], diff: undefined, msg: errorText(e) }
     }
-    // Check mode: a failure that reads a value only a run would have produced is unknown, not failed.
-    if (this.check && outcome.status === 'failed' && referencesUnknown(task, h)) {
-      outcome = { status: 'unknown', result: { changed: true }, changes: [], diff: undefined, unknownReason: `depends on a result not known in check mode: ${outcome.msg ?? ''}` }
+    // Check mode: whatever a task makes of a value that only a real run would have produced is
+    // unknown (and so is what it registers or sets), not ok and not failed.
+    if (this.check && outcome.status !== 'skipped' && outcome.status !== 'unknown' && referencesUnknown(task, h)) {
+      const why = outcome.status === 'failed' ? `: ${outcome.msg ?? ''}` : ''
+      outcome = { status: 'unknown', result: { changed: true }, changes: [], diff: undefined, unknownReason: `depends on a result not known in check mode${why}` }
     }
-    if (this.check && outcome.status === 'unknown' && task.module === 'set_fact') {
+    if (this.check && outcome.status === 'unknown' && (task.module === 'set_fact' || task.module === 'include_vars')) {
       for (const k of Object.keys(task.args)) h.unknownRegs.add(k)
     }
     if (task.register) {
@@ -727,7 +733,7 @@ export class Runner {
     let conn: Connection | undefined
     if (!mod.controllerOnly) conn = scoped(await this.conn(target), { become, env, timeoutMs })
     const reader = conn
-      ? makeReader(conn, check ? targetState.overlay : undefined)
+      ? makeReader(conn, check ? targetState.overlay : undefined, { cache: this.prefetcher.view(target, task.module, { become, env }) })
       : { host: target, probe: () => Promise.reject(new Error('no connection')), files: () => Promise.reject(new Error('no connection')), pending: () => undefined, hasPending: () => false }
     const planCtx: PlanContext = { host: h.name, vars, reader, diff, controller: this.controllerFiles(task, vars), become, task }
     const plan = await mod.plan(args, planCtx)
@@ -756,6 +762,7 @@ export class Runner {
         } else {
           const c = conn!
           const applyCtx: ApplyContext = { host: h.name, task, run: (step) => runStep(c, step), upload: (src, remote, o) => uploadTo(c, src, remote, o) }
+          this.prefetcher.invalidate(target)
           stepResults = mod.apply ? await mod.apply(plan as ActionablePlan, args, applyCtx) : await defaultApply(plan as ActionablePlan, applyCtx)
           failedStep = stepResults.find((r) => !(r.step.okCodes ?? [0]).includes(r.rc))
           status = failedStep ? 'failed' : 'changed'
@@ -786,6 +793,11 @@ export class Runner {
     if (msg && result.msg === undefined) result.msg = msg
     if (diffs.length) result.diff = diffs.map((d) => ({ before: d.before, after: d.after, before_header: d.path, after_header: d.path }))
     if (check && (plan.status === 'change' || plan.status === 'unknown')) result.check_mode = true
+    // `check_mode: false` runs a task for real during a check; if it fails while earlier changes on
+    // this host are only planned, it may well succeed once they are applied: unknown, not failed.
+    if (this.check && !check && status === 'failed' && targetState.overlay.hasAny) {
+      return { status: 'unknown', result: { changed: true, check_mode: true }, changes, diff: undefined, msg: `may succeed once earlier changes are applied: ${msg ?? 'failed'}`, notRun: true }
+    }
     // changed_when / failed_when see the result under the register name.
     if (task.changedWhen !== undefined || task.failedWhen !== undefined) {
       const rv = lazyVars({ ...rawOf(vars), ...(task.register ? { [task.register]: result } : {}), ...result })
@@ -814,7 +826,10 @@ export class Runner {
         }
       }
     }
-    return { status, result, changes: status === 'changed' || status === 'unknown' ? changes : [], diff: diffs.length && (status === 'changed' || status === 'unknown') ? diffs : undefined, msg, failedStep, notRun: notRun && UNKNOWN_RESULT_MODULES.has(task.module) }
+    // A real run during a check, while earlier changes on this host are only planned, observed the
+    // host as it is now, not as it will be: what it registers may differ in the real run.
+    const stale = this.check && !check && targetState.overlay.hasAny
+    return { status, result, changes: status === 'changed' || status === 'unknown' ? changes : [], diff: diffs.length && (status === 'changed' || status === 'unknown') ? diffs : undefined, msg, failedStep, notRun: (notRun && UNKNOWN_RESULT_MODULES.has(task.module)) || stale }
   }
 
   private becomeFor(task: Task, scope: Scope, play: Play, vars: Vars): ExecOptions['become'] {
@@ -880,6 +895,22 @@ export class Runner {
   }
 
   // ------------------------------------------------------------------ connections
+
+  /** What the prefetcher needs to plan a task ahead the way runModule will plan it. */
+  private lookAhead(ctx: PlayCtx, scope: Scope): LookAheadHooks {
+    return {
+      vars: (task, host, extra) => this.taskVars(ctx, task, this.state(host), scope, extra),
+      conditions: (task) => [...scope.when, ...task.when],
+      selected: (task) => tagSelected(task.tags, this.opts.tags ?? [], this.opts.skipTags ?? []),
+      execContext: (task, vars) => ({ become: this.becomeFor(task, scope, ctx.play, vars), env: this.environmentFor(task, scope, ctx.play, vars) }),
+      check: (task) => task.checkMode ?? scope.checkMode ?? ctx.play.checkMode ?? this.check,
+      diff: (task) => task.diff ?? ctx.play.diff ?? !!this.opts.diff,
+      delegated: (task) => (task.delegateTo ?? scope.delegateTo) !== undefined,
+      overlay: (host) => this.state(host).overlay,
+      controller: (task, vars) => this.controllerFiles(task, vars),
+      conn: (host) => this.conn(host),
+    }
+  }
 
   private conn(host: string): Promise<Connection> {
     let p = this.conns.get(host)

@@ -34,7 +34,13 @@ describe('core modules on 5 lab hosts', () => {
     const first = await run(PLAYBOOK, [lab.inventoryPath])
     assert.equal(first.summary.exitCode, 0)
     for (const h of hosts) {
-      assert.deepEqual(changedTasks(first, h), changedTasks(check, h), `check's prediction for ${h}`)
+      // Every change the run made was predicted; what check could not know (what reads the output of
+      // a read-only command that ran, with check_mode: false, before the files it reads were
+      // written) is reported as unknown, never as ok.
+      const predicted = check.results.filter((e) => e.host === h && e.status === 'changed').map((e) => (e.handler ? 'handler: ' : '') + e.task)
+      const unknown = check.results.filter((e) => e.host === h && e.status === 'unknown').map((e) => e.task)
+      assert.deepEqual(unknown, ['Remember facts', 'Check what we learned', 'Say it'], `unknown in check on ${h}`)
+      assert.deepEqual(changedTasks(first, h).filter((t) => !unknown.includes(t)), predicted, `check's prediction for ${h}`)
       assert.equal(first.summary.recap[h].rescued, 1)
       assert.equal(first.summary.recap[h].failed, 0)
     }

@@ -1,0 +1,70 @@
+// The cluster of inventory/cluster.yml, mapped onto lab hosts: which lab host is a server, an
+// agent, a public tinc node, an ingress node, a ZFS node, plus the few settings a lab needs
+// (K3S from the test double's release server, zfs-fuse with file vdevs, no kernel modules loaded
+// into the machine's shared kernel). Used by `npm run demo` and the cluster tests.
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { stringify } from 'yaml'
+import type { LabInfo } from '../src/lab/index.js'
+
+export interface LabClusterOptions {
+  /** Base URL of the K3S release server (the test double served on the lab bridge). */
+  releaseUrl: string
+  /** Extra group vars for `all`. */
+  vars?: Record<string, unknown>
+}
+
+/**
+ * Roles by position: host 1 server + public + ingress, host 2 server, host 3 agent + public +
+ * ZFS, host 4 agent (more hosts become agents).
+ */
+export function labClusterInventory(lab: LabInfo, opts: LabClusterOptions): string {
+  const names = lab.hosts.map((h) => h.name)
+  if (names.length < 4) throw new Error('the lab cluster needs at least 4 hosts')
+  const tinc = (i: number) => ({ tinc_address: `10.10.0.${i + 1}` })
+  const hosts = (idx: number[]) => Object.fromEntries(idx.map((i) => [names[i], null]))
+  const agents = names.slice(2).map((_, j) => j + 2)
+  const inv = {
+    all: {
+      hosts: Object.fromEntries(names.map((n, i) => [n, tinc(i)])),
+      vars: {
+        k3s_release_url: opts.releaseUrl,
+        k3s_container_runtime: 'containerd',
+        k3s_tls_san: ['k3s.lab.example'],
+        k3s_node_labels: ['k3sbook/lab=true'],
+        k3s_start_timeout: 60,
+        k3s_kubeconfig_local: join(lab.dir, 'kubeconfig'),
+        // Lab hosts share the machine's kernel: load no modules into it, set only per-netns sysctls.
+        common_kernel_modules: ['overlay'],
+        common_sysctl: { 'net.ipv4.ip_forward': 1 },
+        common_packages: ['curl', 'ca-certificates', 'iproute2', 'iptables'],
+        tinc_key_size: 2048,
+        ...opts.vars,
+      },
+      children: {
+        k3s_server: { hosts: hosts([0, 1]) },
+        k3s_agent: { hosts: hosts(agents) },
+        tinc_public: { hosts: hosts([0, 2]) },
+        ingress: { hosts: hosts([0]) },
+        zfs_storage: {
+          hosts: hosts([2]),
+          vars: {
+            // zfs-fuse: user-space ZFS on file-backed vdevs (no zvols, no lz4).
+            zfs_package: 'zfs-fuse',
+            zfs_service: 'zfs-fuse',
+            zfs_file_vdevs: [{ path: '/var/lib/k3sbook-zfs/disk0.img', size: '256M' }],
+            zfs_pools: [{ name: 'tank', vdevs: ['/var/lib/k3sbook-zfs/disk0.img'], filesystem_properties: { compression: 'gzip', atime: 'off' } }],
+            zfs_datasets: [{ name: 'tank/longhorn', properties: { mountpoint: '/var/lib/longhorn', compression: 'gzip' } }],
+          },
+        },
+      },
+    },
+  }
+  return `# Written for lab "${lab.name}" by scripts/lab-cluster.ts: the cluster's groups on lab hosts.\n` + stringify(inv, { nullStr: '' })
+}
+
+export function writeLabClusterInventory(lab: LabInfo, opts: LabClusterOptions): string {
+  const path = join(lab.dir, 'cluster.yml')
+  writeFileSync(path, labClusterInventory(lab, opts))
+  return path
+}
