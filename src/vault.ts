@@ -2,6 +2,8 @@
 // are: PBKDF2-HMAC-SHA256 (10000 rounds) derives an AES-256-CTR key, an HMAC-SHA256 key and the
 // counter; the HMAC over the ciphertext is checked before anything is decrypted.
 import { createCipheriv, createDecipheriv, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto'
+import { execFileSync } from 'node:child_process'
+import { readFileSync, statSync } from 'node:fs'
 import { K3sbookError } from './errors.js'
 
 export class VaultError extends K3sbookError {}
@@ -51,4 +53,57 @@ export function encryptVault(plain: string, password: string, salt: Buffer = ran
   const body = Buffer.from(`${salt.toString('hex')}\n${mac.toString('hex')}\n${ct.toString('hex')}`, 'ascii').toString('hex')
   const wrapped = body.match(/.{1,80}/g)!.join('\n')
   return `${HEADER};1.1;AES256\n${wrapped}\n`
+}
+
+// ---------------------------------------------------------------- the run's vault password and secrets
+// One password per process (as ansible-playbook's default vault id): the CLI sets it before
+// anything is loaded, the YAML loader decrypts with it and records every decrypted value, and the
+// reporters mask those values in all output.
+
+let currentPassword: string | undefined
+const decrypted = new Set<string>()
+
+export function setVaultPassword(password: string | undefined): void {
+  currentPassword = password
+}
+
+export function vaultPassword(): string | undefined {
+  return currentPassword
+}
+
+/** Values that came out of a vault (whole encrypted files and `!vault` values). */
+export function vaultSecrets(): ReadonlySet<string> {
+  return decrypted
+}
+
+export function recordVaultSecret(value: string): void {
+  if (value) decrypted.add(value)
+}
+
+/** Where the three ways of giving a password are described, for error hints. */
+export const VAULT_PASSWORD_HINT = 'give the password with --vault-password-file FILE, --ask-vault-pass or ANSIBLE_VAULT_PASSWORD_FILE'
+
+/**
+ * A vault password file as Ansible reads it: an executable file is a script whose stdout is the
+ * password; otherwise the file's content. Surrounding whitespace never belongs to the password.
+ */
+export function readVaultPasswordFile(file: string): string {
+  let st: import('node:fs').Stats
+  try {
+    st = statSync(file)
+  } catch (e) {
+    throw new VaultError(`vault password file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+  }
+  let text: string
+  if (st.mode & 0o111) {
+    try {
+      text = execFileSync(file, [], { encoding: 'utf8', stdio: ['inherit', 'pipe', 'inherit'], timeout: 60_000 })
+    } catch (e) {
+      throw new VaultError(`vault password script ${file} failed: ${(e as Error).message.split('\n')[0]}`)
+    }
+  } else text = readFileSync(file, 'utf8')
+  // Ansible strips surrounding whitespace from the file's content (bytes.strip()).
+  const pw = text.replace(/^[ \t\r\n\f\v]+|[ \t\r\n\f\v]+$/g, '')
+  if (!pw) throw new VaultError(`vault password file ${file} is empty`)
+  return pw
 }

@@ -2,8 +2,9 @@
 // ajv instancePath) maps back to `file:line:col`.
 import { readFileSync } from 'node:fs'
 import { relative } from 'node:path'
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type Tags } from 'yaml'
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type Tags } from 'yaml'
 import { Diagnostics, ValidationError, type SourcePos } from './errors.js'
+import { VAULT_PASSWORD_HINT, decryptVault, isVaulted, recordVaultSecret, vaultPassword } from './vault.js'
 
 export type YamlPath = ReadonlyArray<string | number>
 
@@ -23,14 +24,35 @@ export class YamlFile {
   readonly lineCounter = new LineCounter()
   readonly doc: Document.Parsed
   readonly display: string
+  /** The text parsed: a vault-encrypted file's plaintext (positions are in the plaintext, as in Ansible). */
+  readonly text: string
+  /** The whole file was vault-encrypted: every value in it is a secret. */
+  readonly encrypted: boolean
+  private readonly vaultProblem?: string
   private cached: unknown
   private converted = false
 
   constructor(
     readonly file: string,
-    readonly text: string,
+    text: string,
   ) {
     this.display = displayPath(file)
+    this.encrypted = isVaulted(text)
+    if (this.encrypted) {
+      const password = vaultPassword()
+      if (password === undefined) {
+        this.vaultProblem = 'this file is vault-encrypted and no vault password was given'
+        text = ''
+      } else {
+        try {
+          text = decryptVault(text, password)
+        } catch (e) {
+          this.vaultProblem = `cannot decrypt this vault-encrypted file: ${(e as Error).message}`
+          text = ''
+        }
+      }
+    }
+    this.text = text
     this.doc = parseDocument(text, {
       lineCounter: this.lineCounter,
       prettyErrors: false,
@@ -56,6 +78,10 @@ export class YamlFile {
   /** Syntax errors, bad tags, alias bombs and over-deep nesting, each with its position. */
   check(diags: Diagnostics): boolean {
     let ok = true
+    if (this.vaultProblem) {
+      diags.error(this.vaultProblem, { file: this.display, line: 1, col: 1 }, VAULT_PASSWORD_HINT)
+      return false
+    }
     if (Buffer.byteLength(this.text) > YAML_LIMITS.maxBytes) {
       diags.error(`file is larger than ${YAML_LIMITS.maxBytes} bytes`, { file: this.display, line: 1, col: 1 })
       return false
@@ -73,6 +99,7 @@ export class YamlFile {
       } else diags.warn(`YAML: ${firstLine(w.message)}`, pos)
     }
     if (!ok) return false
+    if (!this.checkInlineVaults(diags)) return false
     try {
       this.value
     } catch (e) {
@@ -98,9 +125,70 @@ export class YamlFile {
         throw new ValidationError(`YAML nested deeper than ${YAML_LIMITS.maxDepth} levels`, {
           pos: { file: this.display, line: 1, col: 1 },
         })
+      this.cached = this.reveal(this.cached)
       this.converted = true
     }
     return this.cached
+  }
+
+  /**
+   * Every `!vault` value must decrypt with the password given; each failure is reported at its own
+   * tag, and loading goes on (the value stays encrypted) so every other mistake is found too.
+   */
+  private checkInlineVaults(diags: Diagnostics): boolean {
+    const password = vaultPassword()
+    visit(this.doc, {
+      Scalar: (_k, node) => {
+        if (node.tag !== '!vault') return
+        const start = node.range?.[0] ?? 0
+        const tagAt = this.text.lastIndexOf('!vault', start)
+        const pos = this.posAt(tagAt >= 0 && !this.text.slice(tagAt, start).includes('\n') ? tagAt : start)
+        if (password === undefined) {
+          diags.error('this value is vault-encrypted (!vault) and no vault password was given', pos, VAULT_PASSWORD_HINT)
+          return
+        }
+        try {
+          decryptVault(String(node.value instanceof VaultString ? node.value.ciphertext : node.value), password)
+        } catch (e) {
+          diags.error(`cannot decrypt this !vault value: ${(e as Error).message}`, pos)
+        }
+      },
+    })
+    return true
+  }
+
+  /**
+   * Decrypted data: `!vault` values become their plaintext (when a password is known) and are
+   * recorded as secrets, as is every string of a wholly encrypted file.
+   */
+  private reveal(v: unknown): unknown {
+    const password = vaultPassword()
+    const walk = (x: unknown): unknown => {
+      if (x instanceof VaultString) {
+        if (password === undefined) return x
+        try {
+          const plain = decryptVault(x.ciphertext, password)
+          recordVaultSecret(plain)
+          return plain
+        } catch {
+          return x // reported with its position by check()
+        }
+      }
+      if (typeof x === 'string') {
+        if (this.encrypted) recordVaultSecret(x)
+        return x
+      }
+      if (Array.isArray(x)) {
+        for (let i = 0; i < x.length; i++) x[i] = walk(x[i])
+        return x
+      }
+      if (x && typeof x === 'object' && !(x instanceof UnsafeString)) {
+        for (const k of Object.keys(x)) (x as Record<string, unknown>)[k] = walk((x as Record<string, unknown>)[k])
+        return x
+      }
+      return x
+    }
+    return walk(v)
   }
 
   node(path: YamlPath): Node | null {

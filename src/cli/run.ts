@@ -2,7 +2,10 @@
 // anything is wrong), then execute with the chosen reporter.
 import type { Command } from 'commander'
 import { createInterface } from 'node:readline/promises'
-import { Diagnostics, formatDiagnostic } from '../errors.js'
+import { existsSync } from 'node:fs'
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { basename, extname, join, resolve } from 'node:path'
+import { Diagnostics, K3sbookError, formatDiagnostic } from '../errors.js'
 import type { RunEvent } from '../executor/events.js'
 import { runPlaybook, type Project, type RunOptions } from '../executor/run.js'
 import type { Vars } from '../model.js'
@@ -10,9 +13,12 @@ import { Redactor, SECRET_NAME, type Reporter } from '../output/common.js'
 import { JsonReporter } from '../output/json.js'
 import { PlainReporter } from '../output/plain.js'
 import { TtyReporter } from '../output/tty.js'
+import { vaultSecrets } from '../vault.js'
 import { EXIT } from './exit.js'
+import { addVaultOptions, setupVault, type VaultCliOptions } from './vaultopts.js'
 
-export interface RunCliOptions {
+export interface RunCliOptions extends VaultCliOptions {
+  retryFailed?: boolean
   inventory?: string[]
   limit?: string
   check?: boolean
@@ -51,14 +57,16 @@ function addRunOptions(cmd: Command): Command {
     .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts (changed keys are always refused)')
     .option('--connect-timeout <seconds>', 'SSH connect timeout', '10')
     .option('--lab <name>', 'use the inventory of this running lab when no -i is given')
+    .option('--retry-failed', 'run only the hosts that failed or were unreachable in the last run of this playbook (from .k3sbook/retry/)')
+    .addHelpText('after', '\nFailed and unreachable hosts of a run are listed in .k3sbook/retry/<playbook>.retry (also usable as --limit @FILE).')
 }
 
 export function register(program: Command): void {
-  addRunOptions(program.command('run').description('run a playbook')).action(async (playbook: string, o: RunCliOptions) => {
+  addRunOptions(addVaultOptions(program.command('run')).description('run a playbook')).action(async (playbook: string, o: RunCliOptions) => {
     process.exitCode = await runCommand(playbook, o)
   })
   addRunOptions(
-    program.command('check').description('show what a run would change (= run --check --diff); exit 2 when anything would change, 0 when nothing would'),
+    addVaultOptions(program.command('check')).description('show what a run would change (= run --check --diff); exit 2 when anything would change, 0 when nothing would'),
   ).action(async (playbook: string, o: RunCliOptions) => {
     process.exitCode = await runCommand(playbook, { ...o, check: true, diff: true }, true)
   })
@@ -71,13 +79,36 @@ function splitList(s: string | undefined): string[] {
 export async function runCommand(playbook: string, o: RunCliOptions, isCheckCommand = false): Promise<number> {
   const { loadProject } = await import('../playbook/project.js')
   const diags = new Diagnostics()
+  try {
+    await setupVault(o)
+  } catch (e) {
+    process.stderr.write(`error: ${e instanceof K3sbookError ? e.format() : (e as Error).message}\nno host was contacted\n`)
+    return EXIT.invalid
+  }
+  const retryFile = retryPath(playbook)
+  let limit = o.limit
+  if (o.retryFailed) {
+    if (o.limit) {
+      process.stderr.write('error: --retry-failed and --limit cannot be combined (use --limit @' + retryFile + ')\n')
+      return EXIT.invalid
+    }
+    if (!existsSync(retryFile)) {
+      process.stderr.write(`error: no failed hosts recorded for this playbook (${retryFile} does not exist): the last run succeeded or never ran\n`)
+      return EXIT.invalid
+    }
+    limit = '@' + retryFile
+  }
+  o = { ...o, limit }
   let inventories = o.inventory
   if (!inventories?.length) inventories = await defaultInventories(o.lab)
   const project = (await loadProject(
     { playbook, inventories: inventories ?? [], extraVars: o.extraVars ?? [], limit: o.limit, tags: splitList(o.tags), skipTags: splitList(o.skipTags) },
     diags,
   )) as Project | undefined
-  for (const d of diags.sorted()) process.stderr.write(formatDiagnostic(d) + '\n')
+  // Diagnostics may quote a decrypted value: mask what is known so far (vault values, secret names).
+  const early = project && !diags.hasErrors ? undefined : vaultRedactor()
+  const mask = (t: string) => (early ?? secretsOf(project!)).text(t)
+  for (const d of diags.sorted()) process.stderr.write(mask(formatDiagnostic(d)) + '\n')
   if (!project || diags.hasErrors) {
     process.stderr.write(`${diags.errors.length} error(s); no host was contacted\n`)
     return EXIT.invalid
@@ -127,6 +158,7 @@ export async function runCommand(playbook: string, o: RunCliOptions, isCheckComm
       }
     }
     const summary = await execute(project, base, o, redactor)
+    if (!base.check) await recordRetry(retryFile, summary.recap, redactor)
     if (isCheckCommand && summary.exitCode === 0) return summary.changed ? EXIT.changes : EXIT.ok
     if (isCheckCommand && summary.exitCode === EXIT.failed) return EXIT.checkFailed
     return summary.exitCode
@@ -154,6 +186,12 @@ export function makeReporter(o: Pick<RunCliOptions, 'output' | 'diff' | 'verbose
   return new PlainReporter(write, { diff: o.diff, verbosity: o.verbose, redactor })
 }
 
+function vaultRedactor(): Redactor {
+  const r = new Redactor()
+  for (const v of vaultSecrets()) r.add(v)
+  return r
+}
+
 /** Values of variables whose names mark them secret, anywhere in the inventory, play vars or extra vars. */
 export function secretsOf(project: Project): Redactor {
   const r = new Redactor()
@@ -162,6 +200,7 @@ export function secretsOf(project: Project): Redactor {
       if (SECRET_NAME.test(k) && typeof v === 'string' && !v.includes('{{')) r.add(v)
     }
   }
+  for (const v of vaultSecrets()) r.add(v)
   scan(project.extraVars)
   for (const h of project.inventory.hosts.values()) scan(h.vars)
   for (const g of project.inventory.groups.values()) scan(g.vars)
@@ -174,6 +213,33 @@ export function secretsOf(project: Project): Redactor {
     }
   }
   return r
+}
+
+/** Where the hosts that failed in the last run of a playbook are listed (cwd-relative, like .k3sbook/). */
+export function retryPath(playbook: string, cwd = process.cwd()): string {
+  const name = basename(playbook, extname(playbook)) || 'playbook'
+  return resolve(cwd, '.k3sbook', 'retry', `${name}.retry`)
+}
+
+/**
+ * Lists failed and unreachable hosts, one per line (Ansible's .retry format), written atomically
+ * with mode 0600; a run where every host succeeded removes the file.
+ */
+export async function recordRetry(file: string, recap: Record<string, { failed: number; unreachable: number }>, redactor?: Redactor): Promise<void> {
+  const bad = Object.keys(recap).filter((h) => recap[h].failed > 0 || recap[h].unreachable > 0).sort()
+  try {
+    if (bad.length === 0) {
+      await rm(file, { force: true })
+      return
+    }
+    await mkdir(join(file, '..'), { recursive: true, mode: 0o700 })
+    const tmp = `${file}.${process.pid}.tmp`
+    await writeFile(tmp, bad.map((h) => (redactor ? redactor.text(h) : h)).join('\n') + '\n', { mode: 0o600 })
+    await rename(tmp, file)
+    process.stderr.write(`failed hosts listed in ${file} (rerun them with --retry-failed)\n`)
+  } catch (e) {
+    process.stderr.write(`warning: could not write the retry file ${file}: ${(e as Error).message}\n`)
+  }
 }
 
 async function defaultInventories(lab?: string): Promise<string[] | undefined> {

@@ -2,13 +2,14 @@
 // problem as `file:line:col: message (hint)`, and contact no host.
 import type { Command } from 'commander'
 import { Diagnostics, formatDiagnostic } from '../errors.js'
+import type { VaultCliOptions } from './vaultopts.js'
 // main.ts is the entry module and awaits this one: importing EXIT from it would deadlock the
 // top-level await, so the codes it defines are repeated here.
 const EXIT = { ok: 0, invalid: 5 } as const
 
 const collect = (v: string, prev: string[] = []) => [...prev, v]
 
-export interface ValidateOptions {
+export interface ValidateOptions extends VaultCliOptions {
   inventory?: string[]
   extraVars?: string[]
 }
@@ -20,6 +21,8 @@ export function register(program: Command): void {
     .argument('<playbook>', 'playbook file (a bare name is also looked up in playbooks/)')
     .option('-i, --inventory <path>', 'inventory file, directory or host list (repeatable)', collect)
     .option('-e, --extra-vars <vars>', 'k=v pairs, @file.yml or JSON (repeatable)', collect)
+    .option('--vault-password-file <file>', 'Ansible Vault password: a file (or an executable that prints it); also ANSIBLE_VAULT_PASSWORD_FILE')
+    .option('-J, --ask-vault-pass', 'ask for the Ansible Vault password on the terminal')
     .action(async (playbook: string, o: ValidateOptions) => {
       process.exitCode = await validateCommand(playbook, o, (s) => process.stdout.write(s))
     })
@@ -29,6 +32,13 @@ export async function validateCommand(playbook: string, o: ValidateOptions, writ
   const { loadProject, defaultInventory } = await import('../playbook/project.js')
   const { summarize, summaryLine } = await import('../playbook/report.js')
   const diags = new Diagnostics()
+  const { setupVault } = await import('./vaultopts.js')
+  try {
+    await setupVault(o)
+  } catch (e) {
+    write(`error: ${(e as Error).message}\n`)
+    return EXIT.invalid
+  }
   const inventories = o.inventory?.length ? o.inventory : (defaultInventory(process.cwd()) ?? [])
   const project = loadProject({ playbook, inventories, extraVars: o.extraVars ?? [] }, diags)
   for (const d of diags.sorted()) write(formatDiagnostic(d) + '\n')

@@ -145,10 +145,7 @@ function readVarsFile(file: string, diags: Diagnostics): Vars | undefined {
     diags.error(`cannot read vars file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: display, line: 1, col: 1 })
     return undefined
   }
-  if (text.startsWith('$ANSIBLE_VAULT')) {
-    diags.error('vault-encrypted vars files are not supported', { file: display, line: 1, col: 1 }, 'decrypt it with ansible-vault, or use inline !vault values')
-    return undefined
-  }
+  // A vault-encrypted file is decrypted by YamlFile (with the run's vault password) or reported there.
   const yf = new YamlFile(file, text)
   if (!yf.check(diags)) return undefined
   const v = yf.value

@@ -188,7 +188,7 @@ describe('sources', () => {
     assert.deepEqual(messages.slice(1), [
       'group_vars/server.yml:1:1: a vars file must be a mapping of variable names, found a list (e.g. "k3s_version: v1.30.2+k3s1")',
       'group_vars/sever.yml:1:1: warning: group_vars/sever.yml matches no group in the inventory (did you mean "server"?)',
-      'host_vars/s1.yml:1:1: vault-encrypted vars files are not supported (decrypt it with ansible-vault, or use inline !vault values)',
+      'host_vars/s1.yml:1:1: this file is vault-encrypted and no vault password was given (give the password with --vault-password-file FILE, --ask-vault-pass or ANSIBLE_VAULT_PASSWORD_FILE)',
     ])
   })
 })

@@ -1,0 +1,91 @@
+// Running the real CLI (`k3sbook run …`) as a child process from the current sources, so signals,
+// exit codes, stdout/stderr and files written on the controller are the ones a user gets.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+
+export const ROOT = join(import.meta.dirname, '../..')
+const MAIN = join(ROOT, 'src/cli/main.ts')
+/** tsx's loader by URL: children run in other directories, where a bare 'tsx' does not resolve. */
+export const TSX = import.meta.resolve('tsx')
+/** argv (after node) that runs the CLI from the sources. */
+export const CLI_ARGV = ['--import', TSX, MAIN]
+
+export interface CliResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+export interface CliOptions {
+  cwd?: string
+  env?: NodeJS.ProcessEnv
+  /** Kill after this many ms (the test fails on a hang instead of the suite). */
+  timeoutMs?: number
+}
+
+/** The CLI child (node + tsx on src/cli/main.ts); its output collected. */
+export function spawnCli(args: string[], o: CliOptions = {}): { child: ChildProcess; done: Promise<CliResult>; output(): string } {
+  const child = spawn(process.execPath, [...CLI_ARGV, ...args], {
+    cwd: o.cwd ?? ROOT,
+    env: { ...process.env, NO_COLOR: '1', ...o.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()))
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()))
+  const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 120_000)
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr })
+    })
+  })
+  return { child, done, output: () => stdout }
+}
+
+export function cli(args: string[], o: CliOptions = {}): Promise<CliResult> {
+  return spawnCli(args, o).done
+}
+
+/** A fresh directory with these files (paths relative to it). */
+export function tree(files: Record<string, string | Buffer>, prefix = 'k3sbook-rel-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  for (const [p, content] of Object.entries(files)) {
+    const f = join(dir, p)
+    mkdirSync(dirname(f), { recursive: true })
+    writeFileSync(f, content)
+  }
+  return dir
+}
+
+/** Every regular file under dir (recursively), with its bytes. */
+export function filesUnder(dir: string): Array<{ path: string; bytes: Buffer; mode: number }> {
+  const out: Array<{ path: string; bytes: Buffer; mode: number }> = []
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name)
+      if (e.isDirectory()) walk(p)
+      else if (e.isFile()) out.push({ path: p, bytes: readFileSync(p), mode: statSync(p).mode & 0o777 })
+    }
+  }
+  walk(dir)
+  return out
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
+/** Wait until `pred` holds (polling), or fail after `ms`. */
+export async function until(pred: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await sleep(50)
+  }
+}
