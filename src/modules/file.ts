@@ -92,9 +92,9 @@ async function planFileInner(args: FileArgs, ctx: PlanContext): Promise<Plan> {
     const force = optBool(args.force, false, 'force')
     const recurse = optBool(args.recurse, false, 'recurse')
     const src = optStr(args.src)
-    const [nofollow, followed] = await Promise.all([ctx.reader.files([path]), ctx.reader.files([path], { follow: true })])
-    const info = nofollow.get(path)!
-    const target = followed.get(path)!
+    // One round trip unless the path is a link, when what it points to is asked too.
+    const info = (await ctx.reader.files([path])).get(path)!
+    const target = info.type === 'link' ? (await ctx.reader.files([path], { follow: true })).get(path)! : info
     for (const i of [info, target]) if (i.unknown) return { status: 'unknown', reason: `${path}: ${i.unknown}`, steps: [] }
     const prev = stateOf(info)
     let state: State
