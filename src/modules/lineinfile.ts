@@ -30,7 +30,6 @@ export interface LineArgs {
   owner?: unknown
   group?: unknown
   unsafe_writes?: unknown
-  others?: unknown
 }
 
 export interface LineEdit {
@@ -258,7 +257,11 @@ export async function planTextEdit(
     if (o.state === 'absent') return { status: 'ok', result: { msg: o.absentMsg, changed: false } }
     if (!o.create) return { status: 'fail', msg: o.missingMsg(path), result: { rc: 257 } }
   }
-  if (info.exists && info.content === undefined) return { status: 'fail', msg: `${path}: cannot read the file (permission denied?)` }
+  if (info.exists && info.content === undefined) {
+    // In check mode an earlier step may write this file with bytes the plan can't see (remote_src).
+    if (ctx.reader.hasPending?.()) return { status: 'unknown', reason: `${path}: its content depends on an earlier step that was not run`, steps: [] }
+    return { status: 'fail', msg: `${path}: cannot read the file (permission denied?)` }
+  }
   const before = info.exists ? bin(info.content!) : ''
   const r = o.edit(before, info.exists)
   const steps: Step[] = []
