@@ -766,7 +766,7 @@ export class Runner {
           stepResults = mod.apply ? await mod.apply(plan as ActionablePlan, args, applyCtx) : await defaultApply(plan as ActionablePlan, applyCtx)
           failedStep = stepResults.find((r) => !(r.step.okCodes ?? [0]).includes(r.rc))
           status = failedStep ? 'failed' : 'changed'
-          if (failedStep) msg = `${failedStep.step.describe}: exit code ${failedStep.rc}${failedStep.stderr.length ? `: ${tail(failedStep.stderr.toString(), 3)}` : ''}`
+          if (failedStep) msg = `${failedStep.step.describe}: exit code ${failedStep.rc}${failedStep.stderr.length ? `: ${tail(failedStep.stderr.toString(), 3)}` : ''}${untouchedNote(failedStep.step)}`
         }
         break
     }
@@ -1001,6 +1001,15 @@ function pickFacts(result: Vars): Vars {
 function errorText(e: unknown): string {
   if (e instanceof K3sbookError) return e.pos ? `${formatPos(e.pos)}: ${e.message}${e.hint ? ` (${e.hint})` : ''}` : e.message + (e.hint ? ` (${e.hint})` : '')
   return e instanceof Error ? e.message : String(e)
+}
+
+/**
+ * A failed whole-file write (temp file beside the target, then rename) never reached the rename:
+ * say that the target is as it was, so nobody goes looking for a half-written file.
+ */
+function untouchedNote(step: Step): string {
+  const writes = (step.effects ?? []).filter((e) => 'state' in e && e.state === 'file' && ('content' in e || 'sha256' in e) && /\bmv -Tf -- "\$t"/.test(step.script))
+  return writes.length ? ` (${writes.map((e) => (e as { path: string }).path).join(', ')} was left as it was: files are replaced atomically)` : ''
 }
 
 function sleep(ms: number): Promise<void> {
