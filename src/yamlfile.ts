@@ -30,6 +30,8 @@ export class YamlFile {
   readonly encrypted: boolean
   private readonly vaultProblem?: string
   private cached: unknown
+  /** pos() results: the executor asks for the same task positions on every host. */
+  private readonly posCache = new Map<string, SourcePos>()
   private converted = false
 
   constructor(
@@ -210,6 +212,13 @@ export class YamlFile {
    * Falls back to the nearest ancestor that exists.
    */
   pos(path: YamlPath, opts: { key?: boolean } = {}): SourcePos {
+    const ck = (opts.key ? 'k' : 'v') + JSON.stringify(path)
+    let p = this.posCache.get(ck)
+    if (!p) this.posCache.set(ck, (p = this.findPos(path, opts)))
+    return { ...p }
+  }
+
+  private findPos(path: YamlPath, opts: { key?: boolean }): SourcePos {
     for (let n = path.length; n >= 0; n--) {
       const sub = path.slice(0, n)
       if (opts.key && n === path.length && n > 0) {

@@ -1,7 +1,6 @@
 // The executor: plays over hosts (linear or free strategy, serial batches), tasks over hosts under
 // p-limit, blocks with rescue/always, loops, handlers, and the one place where check mode is
 // decided (runModule: plan, then apply unless checking). It emits typed events; it draws nothing.
-import { readFile } from 'node:fs/promises'
 import { isAbsolute, join, resolve } from 'node:path'
 import pLimit from 'p-limit'
 import { ConnectionError, K3sbookError, RemoteError, TemplateError, formatPos, tail } from '../errors.js'
@@ -18,6 +17,7 @@ import { emptyCounts, type Emit, type HostCounts, type HostResultEvent, type Hos
 import { gatherFacts } from './facts.js'
 import { makeReader, Overlay } from './reader.js'
 import { Prefetcher, type LookAheadHooks } from './prefetch.js'
+import { ControllerCache } from './ctlfiles.js'
 import { tagSelected } from './tags.js'
 import { hostvarsProxy, lazyVars, mergeLayers } from './vars.js'
 import { coerceArgs } from './coerce.js'
@@ -113,6 +113,7 @@ export class Runner {
   private readonly opened: Connection[] = []
   private readonly limit: ReturnType<typeof pLimit>
   private readonly prefetcher = new Prefetcher()
+  private readonly ctl = new ControllerCache()
   private readonly groups: Record<string, string[]>
   private readonly invVarsCache = new Map<string, Vars>()
   private startAtReached: boolean
@@ -859,15 +860,13 @@ export class Runner {
       out.push(join(task.baseDir, kind), task.baseDir, join(this.project.playbook.dir, kind), this.project.playbook.dir)
       return out
     }
+    const ctl = this.ctl
     return {
       async find(name, kind) {
         const candidates = isAbsolute(name) ? [name] : dirs(kind).map((d) => join(d, name))
         for (const p of candidates) {
-          try {
-            return { path: p, content: await readFile(p) }
-          } catch {
-            /* next */
-          }
+          const content = ctl.read(p)
+          if (content) return { path: p, content }
         }
         throw new K3sbookError(`could not find ${kind === 'templates' ? 'template' : 'file'} "${name}"`, {
           pos: srcPos(task.src),
@@ -875,7 +874,7 @@ export class Runner {
         })
       },
       render(text, v, file) {
-        return render(text, v ?? vars, { file, source: 'file', searchPath: dirs('templates').filter((d) => !d.endsWith('/templates')) })
+        return ctl.render(text, v ?? vars, file, () => render(text, v ?? vars, { file, source: 'file', searchPath: dirs('templates').filter((d) => !d.endsWith('/templates')) }))
       },
     }
   }

@@ -1,7 +1,11 @@
 // JSON Schemas (ajv) for plays, task and block keywords, role meta and module arguments, and the
 // mapping of ajv errors back to YAML positions with messages a person can act on
 // ("unknown key … (did you mean …)", "must be a boolean", "missing required argument …").
-import { Ajv, type ErrorObject, type SchemaObject, type ValidateFunction } from 'ajv'
+import type { Ajv as AjvT, ErrorObject, SchemaObject, ValidateFunction } from 'ajv'
+import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
 import { didYouMean, type Diagnostics, type SourcePos } from '../errors.js'
 import { isTemplated } from '../template/index.js'
 import type { YamlFile, YamlPath } from '../yamlfile.js'
@@ -160,14 +164,38 @@ export const ROLE_META_SCHEMA = {
 
 // Each validator runs a handful of times per validate, so ajv's code optimisation passes cost
 // more than they save (measured: roughly half the compile time of the module schemas).
-export const ajv = new Ajv({ allErrors: true, verbose: true, strict: false, allowUnionTypes: true, code: { optimize: false } })
-ajv.addKeyword({ keyword: 'expected', schemaType: 'string' })
+export const AJV_OPTIONS = { allErrors: true, verbose: true, strict: false, allowUnionTypes: true, code: { optimize: false } } as const
 
+const require = createRequire(import.meta.url)
+let ajvInstance: AjvT | undefined
+
+/** The ajv instance, loaded on first use: with prebuilt validators a run never needs it. */
+export function getAjv(opts: { source?: boolean } = {}): AjvT {
+  if (opts.source) return newAjv(true)
+  return (ajvInstance ??= newAjv(false))
+}
+
+function newAjv(source: boolean): AjvT {
+  const { Ajv } = require('ajv') as typeof import('ajv')
+  const a = new Ajv({ ...AJV_OPTIONS, code: { ...AJV_OPTIONS.code, source } })
+  a.addKeyword({ keyword: 'expected', schemaType: 'string' })
+  return a
+}
+
+/** Content key of a schema: `npm run build` writes validators/<key>.cjs (ajv standalone code) for the known ones. */
+export function schemaKey(schema: SchemaObject): string {
+  return createHash('sha256').update(JSON.stringify(schema)).digest('hex').slice(0, 32)
+}
+
+const PREBUILT = new URL('./validators/', import.meta.url)
 const compiled = new WeakMap<object, ValidateFunction>()
 export function compile(schema: SchemaObject): ValidateFunction {
   let v = compiled.get(schema)
   if (!v) {
-    v = ajv.compile(schema)
+    // Compiling a schema costs tens of milliseconds per module at start-up; the prebuilt code is
+    // ajv's own output for the same schema text, so errors (with parentSchema) come out the same.
+    const file = fileURLToPath(new URL(`${schemaKey(schema)}.cjs`, PREBUILT))
+    v = existsSync(file) ? (require(file) as ValidateFunction) : getAjv().compile(schema)
     compiled.set(schema, v)
   }
   return v

@@ -1,0 +1,325 @@
+// Read-ahead: before a host runs a stretch of tasks, plan the upcoming ones speculatively with a
+// reader that only records what they would ask the host, send all those probes in ONE round trip,
+// and serve the real plans' identical probes from that cache. Results are keyed by the exact script
+// and exec options, so a wrong guess (arguments that depend on a result registered in between) only
+// costs the round trip it would have cost anyway; any step applied on the host drops the cache.
+import { randomBytes } from 'node:crypto'
+import type { Become, Connection, ExecResult } from '../connection/types.js'
+import { shQuote } from '../connection/quote.js'
+import { innerScript } from '../connection/ssh.js'
+import type { Task, TaskItem, Vars } from '../model.js'
+import { srcPos } from '../model.js'
+import { getModule } from '../modules/registry.js'
+import type { ControllerFiles, FileInfo, HostReader, Module, PlanContext } from '../modules/types.js'
+import { evalCondition, stripOmitted, templateValue } from '../template/index.js'
+import { coerceArgs } from './coerce.js'
+import { makeReader, type Overlay } from './reader.js'
+import { loopItems } from './run.js'
+
+/** Modules whose plan() only reads files and package/state listings: safe and useful to plan ahead. */
+export const PREFETCH_MODULES = new Set(['file', 'copy', 'template', 'lineinfile', 'blockinfile', 'stat', 'command', 'shell', 'apt', 'package', 'sysctl', 'hostname', 'user', 'group'])
+
+/** Speculative planning rounds per stretch: a copy with `src` asks twice (is dest a directory? then dest). */
+const MAX_ROUNDS = 3
+/** Tasks planned ahead in one go, at most. */
+const MAX_WINDOW = 64
+/** Loop items planned ahead per task, at most. */
+const MAX_ITEMS = 64
+
+export interface ProbeOptions {
+  stdin?: unknown
+  env?: Record<string, string>
+  become?: Become
+}
+
+/** Probe results fetched ahead for one host and one task's exec context (become, environment). */
+export interface CachedProbes {
+  /** The result for exactly this script and options, when it was fetched ahead and is still valid. */
+  lookup(script: string, o: ProbeOptions): ExecResult | undefined
+}
+
+/** What the executor gives plan() for a task on a host, as the look-ahead needs to rebuild it. */
+export interface LookAheadHooks {
+  vars(task: Task, host: string, extra?: Vars): Vars
+  /** Conditions the task runs under (the block's and its own). */
+  conditions(task: Task): string[]
+  /** Chosen by --tags / --skip-tags. */
+  selected(task: Task): boolean
+  execContext(task: Task, vars: Vars): { become?: Become; env?: Record<string, string> }
+  check(task: Task): boolean
+  diff(task: Task): boolean
+  delegated(task: Task): boolean
+  overlay(host: string): Overlay
+  controller(task: Task, vars: Vars): ControllerFiles
+  conn(host: string): Promise<Connection>
+}
+
+interface HostCache {
+  results: Map<string, ExecResult>
+  /** Bumped by every invalidation: a fetch started in an older generation is thrown away. */
+  gen: number
+  covered: Set<Task>
+  coveredGen: number
+  lastSeenGen: number
+  /** Tasks in a row that changed nothing on the host: how far ahead it pays to look. */
+  streak: number
+}
+
+function keyOf(script: string, o: ProbeOptions): string | undefined {
+  if (o.stdin !== undefined && o.stdin !== null && String(o.stdin) !== '') return undefined
+  return JSON.stringify([o.become ?? null, o.env ?? null, script])
+}
+
+function mergeOpts(base: ProbeOptions, o: ProbeOptions): ProbeOptions {
+  const env = base.env || o.env ? { ...base.env, ...o.env } : undefined
+  return { stdin: o.stdin, env, become: o.become ?? base.become }
+}
+
+function copyResult(r: ExecResult): ExecResult {
+  return { rc: r.rc, stdout: Buffer.from(r.stdout), stderr: Buffer.from(r.stderr) }
+}
+
+/** Rejection of a probe not fetched yet: a plain object, since an Error would capture a stack each time. */
+const MISS = Object.freeze({ miss: 'not fetched ahead' })
+
+interface Wanted {
+  script: string
+  opts: ProbeOptions
+}
+
+export class Prefetcher {
+  private readonly hosts = new Map<string, HostCache>()
+  /**
+   * Speculative planning is CPU on this one thread: done one host at a time, the first host's
+   * probes are on the wire while the next host is planned, instead of all waiting for the last.
+   */
+  private cpu: Promise<unknown> = Promise.resolve()
+  /** Round trips spent on read-ahead, per host (already counted in the connection's stats). */
+  readonly batches = new Map<string, number>()
+
+  private host(name: string): HostCache {
+    let h = this.hosts.get(name)
+    if (!h) {
+      h = { results: new Map(), gen: 0, covered: new Set(), coveredGen: -1, lastSeenGen: 0, streak: Number.POSITIVE_INFINITY }
+      this.hosts.set(name, h)
+    }
+    return h
+  }
+
+  /** Probes of `module` on `host`, run with this exec context; undefined for modules not planned ahead. */
+  view(host: string, module: string, base: ProbeOptions): CachedProbes | undefined {
+    if (!PREFETCH_MODULES.has(module)) return undefined
+    const h = this.host(host)
+    return {
+      lookup: (script, o) => {
+        const k = keyOf(script, mergeOpts(base, o))
+        const r = k === undefined ? undefined : h.results.get(k)
+        return r && copyResult(r)
+      },
+    }
+  }
+
+  /** A step ran on the host (or may have): nothing fetched before it can be trusted. */
+  invalidate(host: string): void {
+    const h = this.hosts.get(host)
+    if (!h) return
+    h.gen++
+    h.results.clear()
+  }
+
+  /**
+   * Called before `items[from]` runs on `hosts`: for each host whose cache does not cover that task,
+   * plan a window of upcoming tasks ahead and fetch what they will read in one round trip.
+   */
+  async ahead(items: TaskItem[], task: Task, hosts: string[], hooks: LookAheadHooks): Promise<void> {
+    if (!PREFETCH_MODULES.has(task.module) || hooks.delegated(task) || !hooks.selected(task)) return
+    const from = items.indexOf(task)
+    if (from < 0) return
+    await Promise.all(hosts.map((h) => this.aheadOnHost(items, from, h, hooks).catch(() => undefined)))
+  }
+
+  private async aheadOnHost(items: TaskItem[], from: number, host: string, hooks: LookAheadHooks): Promise<void> {
+    const h = this.host(host)
+    // The task before this one changed the host: this one plans directly; look further the
+    // longer the host stays unchanged (a first run changes nearly everything, a re-run nothing).
+    if (h.gen !== h.lastSeenGen) h.streak = 0
+    else h.streak++
+    h.lastSeenGen = h.gen
+    const task = items[from] as Task
+    if (h.coveredGen === h.gen && h.covered.has(task)) return
+    if (h.streak === 0) return
+    const size = Math.min(MAX_WINDOW, h.streak >= 6 ? MAX_WINDOW : 2 ** h.streak)
+    const window: Task[] = []
+    for (let i = from; i < items.length && window.length < size; i++) {
+      const t = items[i]
+      if (t.kind === 'task' && PREFETCH_MODULES.has(t.module) && !t.until?.length && !hooks.delegated(t) && hooks.selected(t)) window.push(t)
+    }
+    if (window.length === 0) return
+    const gen = h.gen
+    if (h.coveredGen !== gen) {
+      h.covered = new Set()
+      h.coveredGen = gen
+    }
+    for (const t of window) h.covered.add(t)
+    const conn = await hooks.conn(host)
+    let inputs: PlanInput[] | undefined
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const wanted = new Map<string, Wanted>()
+      const missed = new Set<PlanInput>()
+      await this.serially(async () => {
+        inputs ??= window.flatMap((t) => planInputs(t, host, hooks))
+        await Promise.allSettled(inputs.map((inp) => speculate(inp, conn, h, wanted, hooks).then((m) => m && missed.add(inp))))
+      })
+      // Plans that ran to the end on cached answers have nothing more to ask.
+      inputs = inputs!.filter((i) => missed.has(i))
+      if (wanted.size === 0 || h.gen !== gen) return
+      const fetched = await fetchBatch(conn, [...wanted.values()])
+      this.batches.set(host, (this.batches.get(host) ?? 0) + fetched.trips)
+      if (h.gen !== gen) return
+      for (const [i, w] of [...wanted.values()].entries()) {
+        const r = fetched.results[i]
+        if (r) h.results.set(keyOf(w.script, w.opts)!, r)
+      }
+    }
+  }
+
+  private serially<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.cpu.then(f)
+    this.cpu = run.catch(() => undefined)
+    return run
+  }
+}
+
+interface PlanInput {
+  task: Task
+  module: Module
+  vars: Vars
+}
+
+/** The per-item variables plan() would see, or nothing when they cannot be known ahead. */
+function planInputs(task: Task, host: string, hooks: LookAheadHooks): PlanInput[] {
+  const module = getModule(task.module)
+  if (!module || module.controllerOnly) return []
+  try {
+    const vars = hooks.vars(task, host)
+    const conds = hooks.conditions(task)
+    if (!task.loop) return conds.every((c) => evalCondition(c, vars)) ? [{ task, module, vars }] : []
+    const loop = task.loop
+    const items = loopItems(loop.kind, templateValue(loop.items, vars, srcPos(task.src, [loop.kind])), task).slice(0, MAX_ITEMS)
+    const out: PlanInput[] = []
+    items.forEach((item, i) => {
+      const extra: Vars = { [loop.loopVar]: item, ansible_loop_var: loop.loopVar }
+      if (loop.indexVar) extra[loop.indexVar] = i
+      if (loop.extended)
+        extra.ansible_loop = { index: i + 1, index0: i, first: i === 0, last: i === items.length - 1, length: items.length, revindex: items.length - i, revindex0: items.length - i - 1, allitems: items }
+      try {
+        const iv = hooks.vars(task, host, extra)
+        if (conds.every((c) => evalCondition(c, iv))) out.push({ task, module, vars: iv })
+      } catch {
+        /* this item depends on something not known yet */
+      }
+    })
+    return out
+  } catch {
+    return [] // depends on a result registered later, or fails: the real run will say so
+  }
+}
+
+/**
+ * Runs plan() against a reader that answers from the cache and records every other question.
+ * A files() question not answered yet gets a guess (a plain file is there) so the plan goes on to
+ * ask its next question in the same round: a copy asks whether dest is a directory, then about
+ * dest itself. Returns whether anything was missed.
+ */
+async function speculate(inp: PlanInput, conn: Connection, h: HostCache, wanted: Map<string, Wanted>, hooks: LookAheadHooks): Promise<boolean> {
+  let missed = false
+  const { task, module, vars } = inp
+  const args = coerceArgs(module.schema, stripOmitted(templateValue(task.args, vars, srcPos(task.src, [task.moduleKey]))) as Vars)
+  const base = hooks.execContext(task, vars)
+  const recorder: Connection = {
+    host: conn.host,
+    stats: conn.stats,
+    connect: async () => {},
+    exec: (script, o = {}) => {
+      const opts = mergeOpts(base, o)
+      const k = keyOf(script, opts)
+      const hit = k === undefined ? undefined : h.results.get(k)
+      if (hit) return Promise.resolve(copyResult(hit))
+      missed = true
+      if (k !== undefined && !wanted.has(k)) wanted.set(k, { script, opts })
+      const p = Promise.reject(MISS)
+      p.catch(() => {}) // a plan may drop a probe it started; the miss must not become unhandled
+      return p
+    },
+    upload: () => Promise.reject(MISS),
+    download: () => Promise.reject(MISS),
+    close: async () => {},
+  }
+  const real = makeReader(recorder, hooks.check(task) ? hooks.overlay(conn.host) : undefined)
+  const reader: HostReader = {
+    ...real,
+    files: (paths, o) =>
+      real.files(paths, o).catch((e) => {
+        if (e !== MISS) throw e
+        return new Map(paths.map((p): [string, FileInfo] => [p, { path: p, exists: true, type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: 0 }]))
+      }),
+  }
+  const ctx: PlanContext = { host: conn.host, vars, reader, diff: hooks.diff(task), controller: hooks.controller(task, vars), become: base.become, task }
+  await module.plan(args, ctx)
+  return missed
+}
+
+/**
+ * One script that runs every probe in its own subshell (stdin closed, as a direct probe runs) and
+ * frames each one's stdout, stderr and exit code with a random nonce. One exec per distinct become.
+ */
+export function batchScript(probes: { script: string; env?: Record<string, string> }[], nonce: string): string {
+  const lines = ['exec 3>&1']
+  probes.forEach((p, i) => {
+    const inner = innerScript(p.script, { env: p.env })
+    // stdout goes straight out (fd 3); stderr and the exit code come back through $( ).
+    lines.push(`k3sb_o=$( ( eval ${shQuote(inner)} ) </dev/null 2>&1 1>&3 3>&-; printf '/%d' $? )`)
+    lines.push(`printf '\\n@@${nonce} %d\\n%s\\n@@${nonce}.\\n' ${i} "$k3sb_o"`)
+  })
+  return lines.join('\n') + '\n'
+}
+
+export function parseBatch(out: Buffer, count: number, nonce: string): (ExecResult | undefined)[] {
+  const s = out.toString('latin1')
+  const results: (ExecResult | undefined)[] = new Array(count).fill(undefined)
+  let pos = 0
+  for (let i = 0; i < count; i++) {
+    const head = `\n@@${nonce} ${i}\n`
+    const at = s.indexOf(head, pos)
+    if (at < 0) break
+    const end = s.indexOf(`\n@@${nonce}.\n`, at + head.length)
+    if (end < 0) break
+    const tail = s.slice(at + head.length, end)
+    const slash = tail.lastIndexOf('/')
+    const rc = Number(tail.slice(slash + 1))
+    if (slash >= 0 && Number.isInteger(rc)) {
+      results[i] = { rc, stdout: Buffer.from(s.slice(pos, at), 'latin1'), stderr: Buffer.from(tail.slice(0, slash), 'latin1') }
+    }
+    pos = end + `\n@@${nonce}.\n`.length
+  }
+  return results
+}
+
+async function fetchBatch(conn: Connection, wanted: Wanted[]): Promise<{ results: (ExecResult | undefined)[]; trips: number }> {
+  const results: (ExecResult | undefined)[] = new Array(wanted.length).fill(undefined)
+  const groups = new Map<string, number[]>()
+  wanted.forEach((w, i) => {
+    const g = JSON.stringify(w.opts.become ?? null)
+    if (!groups.has(g)) groups.set(g, [])
+    groups.get(g)!.push(i)
+  })
+  await Promise.all(
+    [...groups.values()].map(async (idx) => {
+      const nonce = randomBytes(12).toString('hex')
+      const script = batchScript(idx.map((i) => ({ script: wanted[i].script, env: wanted[i].opts.env })), nonce)
+      const r = await conn.exec(script, { become: wanted[idx[0]].opts.become })
+      parseBatch(r.stdout, idx.length, nonce).forEach((res, j) => (results[idx[j]] = res))
+    }),
+  )
+  return { results, trips: groups.size }
+}

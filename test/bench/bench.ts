@@ -1,0 +1,427 @@
+// `npm run bench`: k3sbook against Debian's ansible-playbook (pipelining on) on the same lab hosts,
+// the same 21-task prep playbook for both, for 1, 5 and 20 hosts: first run on fresh hosts,
+// no-change re-run and check mode — medians, ratios, peak RSS — plus a bare ssh2 floor. Prints a
+// markdown table. Ratios and medians only: this is a report, never a timed test.
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parse as parseYaml } from 'yaml'
+import { labDown, labDownSync, labUp, type LabInfo } from '../../src/lab/index.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = join(here, '..', '..')
+const CLI = join(root, 'bin', 'k3sbook.js')
+const K_PLAYBOOK = join(here, 'prep.k3sbook.yml')
+const A_PLAYBOOK = join(here, 'prep.ansible.yml')
+
+interface Options {
+  hosts: number[]
+  runs: number
+  /** Ansible runs per measurement; default: --runs up to 5 hosts, 1 above (a 20-host run takes minutes). */
+  ansibleRuns?: number
+  only?: 'k3sbook' | 'ansible'
+  bareHosts?: number
+  out?: string
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { hosts: [1, 5, 20], runs: 3 }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    const next = () => {
+      const v = argv[++i]
+      if (v === undefined) throw new Error(`${a} needs a value`)
+      return v
+    }
+    if (a === '--hosts') o.hosts = next().split(',').map((x) => Number(x.trim()))
+    else if (a === '--runs') o.runs = Number(next())
+    else if (a === '--ansible-runs') o.ansibleRuns = Number(next())
+    else if (a === '--only') {
+      const v = next()
+      if (v !== 'k3sbook' && v !== 'ansible') throw new Error('--only takes k3sbook or ansible')
+      o.only = v
+    } else if (a === '--bare-hosts') o.bareHosts = Number(next())
+    else if (a === '--out') o.out = next()
+    else if (a === '--help' || a === '-h') {
+      process.stdout.write('npm run bench -- [--hosts 1,5,20] [--runs 3] [--ansible-runs N] [--only k3sbook|ansible] [--bare-hosts N] [--out FILE.md]\n')
+      process.exit(0)
+    } else throw new Error(`unknown option ${a}`)
+  }
+  if (o.hosts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--hosts takes positive whole numbers')
+  if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs takes a positive whole number')
+  return o
+}
+
+const log = (s: string) => process.stderr.write(`[bench] ${s}\n`)
+
+// ------------------------------------------------------------------ measuring one process
+
+interface Measured {
+  wallMs: number
+  /** Largest resident set of the process tree, summed over its processes (KiB). */
+  peakRssKb: number
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** RSS (KiB) of `pid` and all its descendants, read from /proc. */
+function treeRssKb(pid: number): number {
+  const children = new Map<number, number[]>()
+  const rss = new Map<number, number>()
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'latin1')
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      const ppid = Number(rest[1])
+      const rssPages = Number(rest[21])
+      const p = Number(d)
+      rss.set(p, rssPages * 4)
+      if (!children.has(ppid)) children.set(ppid, [])
+      children.get(ppid)!.push(p)
+    } catch {
+      /* exited while we looked */
+    }
+  }
+  let sum = 0
+  const stack = [pid]
+  while (stack.length) {
+    const p = stack.pop()!
+    sum += rss.get(p) ?? 0
+    stack.push(...(children.get(p) ?? []))
+  }
+  return sum
+}
+
+/**
+ * Runs a command under /usr/bin/time (its "max RSS" is the biggest single process) while polling
+ * the process tree's summed RSS; the peak is the larger of the two.
+ */
+function measure(cmd: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Measured> {
+  const timeOut = join(tmpdir(), `k3sbook-bench-time-${process.pid}`)
+  const useTime = existsSync('/usr/bin/time')
+  const argv = useTime ? ['/usr/bin/time', '-f', '%M', '-o', timeOut, ...cmd] : cmd
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now()
+    const child = spawn(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    child.stdout.on('data', (b: Buffer) => out.push(b))
+    child.stderr.on('data', (b: Buffer) => err.push(b))
+    let peak = 0
+    const poll = setInterval(() => {
+      if (child.pid) peak = Math.max(peak, treeRssKb(child.pid))
+    }, 100)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      const wallMs = performance.now() - t0
+      clearInterval(poll)
+      if (useTime) {
+        try {
+          peak = Math.max(peak, Number(readFileSync(timeOut, 'utf8').trim().split('\n').pop()))
+        } catch {
+          /* time wrote nothing: the command did not start */
+        }
+      }
+      resolve({ wallMs, peakRssKb: peak, code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() })
+    })
+  })
+}
+
+// ------------------------------------------------------------------ the two tools
+
+type Mode = 'first' | 'rerun' | 'check'
+
+interface ToolRun extends Measured {
+  changed: number
+  failed: number
+  /** k3sbook only: SSH round trips per host (from the run:end event). */
+  roundTrips?: number
+}
+
+async function runK3sbook(lab: LabInfo, mode: Mode): Promise<ToolRun> {
+  const args = ['run', '-i', lab.inventoryPath, K_PLAYBOOK, '-o', 'json', ...(mode === 'check' ? ['--check'] : [])]
+  const m = await measure([process.execPath, CLI, ...args], { ...process.env, NO_COLOR: '1' }, here)
+  const endLine = m.stdout.trim().split('\n').reverse().find((l) => l.includes('"run:end"'))
+  if (!endLine) throw new Error(`k3sbook gave no run:end event (exit ${m.code}):\n${m.stderr}\n${m.stdout.slice(-2000)}`)
+  const end = JSON.parse(endLine) as { recap: Record<string, { changed: number; failed: number; unreachable: number }>; roundTrips: Record<string, number> }
+  const recaps = Object.values(end.recap)
+  const trips = Object.values(end.roundTrips)
+  return {
+    ...m,
+    changed: recaps.reduce((a, r) => a + r.changed, 0),
+    failed: recaps.reduce((a, r) => a + r.failed + r.unreachable, 0),
+    roundTrips: trips.length ? trips.reduce((a, b) => a + b, 0) / trips.length : 0,
+  }
+}
+
+async function runAnsible(lab: LabInfo, mode: Mode, hosts: number, cpDir: string): Promise<ToolRun> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ANSIBLE_PIPELINING: '1',
+    ANSIBLE_FORKS: String(hosts),
+    ANSIBLE_SSH_CONTROL_PATH_DIR: cpDir,
+    ANSIBLE_RETRY_FILES_ENABLED: '0',
+    ANSIBLE_NOCOLOR: '1',
+  }
+  const m = await measure(['ansible-playbook', '-i', lab.inventoryPath, A_PLAYBOOK, ...(mode === 'check' ? ['--check'] : [])], env, here)
+  let changed = 0
+  let failed = 0
+  for (const line of m.stdout.split('\n')) {
+    const r = /^\S+\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)/.exec(line)
+    if (r) {
+      changed += Number(r[1])
+      failed += Number(r[2]) + Number(r[3])
+    }
+  }
+  if (m.code !== 0 && failed === 0) failed = 1
+  return { ...m, changed, failed }
+}
+
+/** Ends the ssh ControlPersist masters ansible left in `dir` (they would outlive the lab). */
+async function stopMasters(dir: string): Promise<void> {
+  if (!existsSync(dir)) return
+  for (const f of readdirSync(dir)) {
+    await new Promise<void>((r) => {
+      const c = spawn('ssh', ['-o', `ControlPath=${join(dir, f)}`, '-O', 'exit', 'bench-host'], { stdio: 'ignore' })
+      c.on('close', () => r())
+      c.on('error', () => r())
+    })
+  }
+  rmSync(dir, { recursive: true, force: true })
+}
+
+// ------------------------------------------------------------------ the bare ssh2 floor
+
+/** Runs the playbook in-process once (no change expected) and records every script sent, per host. */
+async function captureProbes(lab: LabInfo): Promise<Map<string, string[]>> {
+  const { loadProject } = await import('../../src/playbook/project.js')
+  const { makeConnectionFactory } = await import('../../src/connection/index.js')
+  const { runPlaybook } = await import('../../src/executor/run.js')
+  const { Diagnostics } = await import('../../src/errors.js')
+  const diags = new Diagnostics()
+  const project = loadProject({ playbook: K_PLAYBOOK, inventories: [lab.inventoryPath], extraVars: [] }, diags)
+  if (!project || diags.hasErrors) throw new Error('the bench playbook does not load')
+  const factory = makeConnectionFactory({})
+  const scripts = new Map<string, string[]>()
+  const connect = (host: string, vars: Record<string, unknown>) => {
+    const c = factory(host, vars)
+    const list: string[] = []
+    scripts.set(host, list)
+    const exec = c.exec.bind(c)
+    c.exec = (script, o) => {
+      list.push(script)
+      return exec(script, o)
+    }
+    return c
+  }
+  const summary = await runPlaybook(project as never, { connect }, () => {})
+  if (summary.changed || summary.failed) throw new Error('the capture run changed or failed something: the lab is not converged')
+  return scripts
+}
+
+async function bareFloor(lab: LabInfo, runs: number): Promise<{ wallMs: number; connectMs: number; probeMs: number; scriptsPerHost: number }> {
+  const scripts = await captureProbes(lab)
+  const inv = parseYaml(readFileSync(lab.inventoryPath, 'utf8')) as { all: { children: { lab: { hosts: Record<string, { ansible_host: string }> } } } }
+  const hosts = Object.entries(inv.all.children.lab.hosts).map(([name, h]) => ({
+    host: h.ansible_host,
+    port: 22,
+    user: 'root',
+    key: lab.keyPath,
+    scripts: scripts.get(name) ?? [],
+  }))
+  const specFile = join(mkdtempSync(join(tmpdir(), 'k3sbook-bench-')), 'spec.json')
+  writeFileSync(specFile, JSON.stringify({ hosts }))
+  const walls: number[] = []
+  const connects: number[] = []
+  const probes: number[] = []
+  try {
+    for (let i = 0; i < runs; i++) {
+      const m = await measure([process.execPath, join(here, 'bare-ssh2.mjs'), specFile], process.env, here)
+      if (m.code !== 0) throw new Error(`bare ssh2 client failed: ${m.stderr}`)
+      const r = JSON.parse(m.stdout) as { connectMs: number; probeMs: number }
+      walls.push(m.wallMs)
+      connects.push(r.connectMs)
+      probes.push(r.probeMs)
+    }
+  } finally {
+    rmSync(dirname(specFile), { recursive: true, force: true })
+  }
+  const per = hosts.map((h) => h.scripts.length)
+  return { wallMs: median(walls), connectMs: median(connects), probeMs: median(probes), scriptsPerHost: per.reduce((a, b) => a + b, 0) / per.length }
+}
+
+// ------------------------------------------------------------------ the run plan
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return NaN
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+interface Row {
+  hosts: number
+  mode: Mode
+  k: ToolRun[]
+  a: ToolRun[]
+}
+
+const LAB = `bench${process.pid.toString(36)}`.slice(0, 12)
+let labLive = false
+
+async function freshLab(n: number): Promise<LabInfo> {
+  if (labLive) await labDown(LAB)
+  labLive = true
+  return labUp({ name: LAB, hosts: n, owner: process.pid })
+}
+
+function check(run: ToolRun, tool: string, mode: Mode, n: number): void {
+  if (run.failed) throw new Error(`${tool} ${mode} on ${n} hosts failed:\n${run.stderr.slice(-3000)}\n${run.stdout.slice(-3000)}`)
+  if (mode !== 'first' && run.changed) throw new Error(`${tool} ${mode} on ${n} hosts reported ${run.changed} changes: the playbooks are not equivalent or not idempotent\n${run.stdout.slice(-3000)}`)
+  if (mode === 'first' && run.changed === 0) throw new Error(`${tool} first run on ${n} hosts changed nothing: the hosts were not fresh`)
+}
+
+const fmtS = (ms: number) => (Number.isNaN(ms) ? '–' : ms >= 10000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 1000).toFixed(2)} s`)
+const fmtMb = (kb: number) => (Number.isFinite(kb) && kb > 0 ? `${(kb / 1024).toFixed(0)} MB` : '–')
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2))
+  if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: `npm run build` first (the bench times the built CLI)')
+  const distAge = statSync(join(root, 'dist', 'cli', 'main.js')).mtimeMs
+  if (statSync(join(root, 'src', 'executor', 'run.ts')).mtimeMs > distAge) log('warning: src/ is newer than dist/ — `npm run build` to time the current code')
+  if (readFileSync(K_PLAYBOOK, 'utf8').replace(/^#.*\n/gm, '') !== readFileSync(A_PLAYBOOK, 'utf8').replace(/^#.*\n/gm, ''))
+    throw new Error('prep.k3sbook.yml and prep.ansible.yml differ: keep them task for task the same')
+  const withK = o.only !== 'ansible'
+  const withA = o.only !== 'k3sbook'
+  const machine = { nproc: cpus().length, load0: loadavg().map((x) => x.toFixed(2)).join(' '), node: process.version }
+  let ansibleVersion = ''
+  if (withA) {
+    const v = await measure(['ansible-playbook', '--version'], process.env, here)
+    ansibleVersion = v.stdout.split('\n')[0]
+  }
+  const rows: Row[] = []
+  const t0 = Date.now()
+  let bare: Awaited<ReturnType<typeof bareFloor>> | undefined
+  const bareHosts = o.bareHosts ?? Math.max(...o.hosts)
+  for (const n of o.hosts) {
+    const aRuns = o.ansibleRuns ?? (n > 5 ? 1 : o.runs)
+    const cpDir = mkdtempSync(join(tmpdir(), 'k3sbook-bench-cp-'))
+    const row = (mode: Mode): Row => {
+      let r = rows.find((x) => x.hosts === n && x.mode === mode)
+      if (!r) rows.push((r = { hosts: n, mode, k: [], a: [] }))
+      return r
+    }
+    try {
+      // First runs, each on fresh hosts, the two tools taking turns so load drift hits both.
+      let lab: LabInfo | undefined
+      for (let i = 0; i < Math.max(withK ? o.runs : 0, withA ? aRuns : 0); i++) {
+        if (withK && i < o.runs) {
+          lab = await freshLab(n)
+          const r = await runK3sbook(lab, 'first')
+          check(r, 'k3sbook', 'first', n)
+          row('first').k.push(r)
+          log(`${n} hosts: k3sbook first run ${i + 1}/${o.runs}: ${fmtS(r.wallMs)} (${r.roundTrips} round trips/host)`)
+        }
+        if (withA && i < aRuns) {
+          await stopMasters(cpDir)
+          lab = await freshLab(n)
+          const r = await runAnsible(lab, 'first', n, cpDir)
+          check(r, 'ansible', 'first', n)
+          row('first').a.push(r)
+          log(`${n} hosts: ansible first run ${i + 1}/${aRuns}: ${fmtS(r.wallMs)}`)
+        }
+      }
+      // Re-runs and check runs on the converged hosts (converged by the last first run above:
+      // each tool must find nothing to change on what the other one made).
+      for (const mode of ['rerun', 'check'] as const) {
+        for (let i = 0; i < Math.max(withK ? o.runs : 0, withA ? aRuns : 0); i++) {
+          if (withK && i < o.runs) {
+            const r = await runK3sbook(lab!, mode)
+            check(r, 'k3sbook', mode, n)
+            row(mode).k.push(r)
+            log(`${n} hosts: k3sbook ${mode} ${i + 1}/${o.runs}: ${fmtS(r.wallMs)} (${r.roundTrips} round trips/host)`)
+          }
+          if (withA && i < aRuns) {
+            const r = await runAnsible(lab!, mode, n, cpDir)
+            check(r, 'ansible', mode, n)
+            row(mode).a.push(r)
+            log(`${n} hosts: ansible ${mode} ${i + 1}/${aRuns}: ${fmtS(r.wallMs)}`)
+          }
+        }
+      }
+      if (withK && n === bareHosts) {
+        log(`${n} hosts: bare ssh2 floor`)
+        bare = await bareFloor(lab!, o.runs)
+      }
+    } finally {
+      await stopMasters(cpDir)
+    }
+  }
+  if (labLive) await labDown(LAB)
+  labLive = false
+
+  // ---------------------------------------------------------------- the report
+  const lines: string[] = []
+  lines.push(`| hosts | run | k3sbook (median) | ansible-playbook (median) | ratio | k3sbook round trips/host |`)
+  lines.push(`| ---: | --- | ---: | ---: | ---: | ---: |`)
+  const names: Record<Mode, string> = { first: 'first run', rerun: 'no-change re-run', check: 'check mode' }
+  for (const r of rows) {
+    const k = median(r.k.map((x) => x.wallMs))
+    const a = median(r.a.map((x) => x.wallMs))
+    const ratio = Number.isNaN(k) || Number.isNaN(a) ? '–' : `${(a / k).toFixed(0)}×`
+    const rt = r.k.length ? String(median(r.k.map((x) => x.roundTrips ?? 0))) : '–'
+    lines.push(`| ${r.hosts} | ${names[r.mode]} | ${fmtS(k)} (${r.k.length}) | ${fmtS(a)} (${r.a.length}) | ${ratio} | ${rt} |`)
+  }
+  lines.push('')
+  lines.push(`| hosts | k3sbook peak RSS | ansible-playbook peak RSS (all its processes) |`)
+  lines.push(`| ---: | ---: | ---: |`)
+  for (const n of o.hosts) {
+    const all = rows.filter((r) => r.hosts === n)
+    const k = Math.max(0, ...all.flatMap((r) => r.k.map((x) => x.peakRssKb)))
+    const a = Math.max(0, ...all.flatMap((r) => r.a.map((x) => x.peakRssKb)))
+    lines.push(`| ${n} | ${fmtMb(k)} | ${fmtMb(a)} |`)
+  }
+  if (bare) {
+    const k = median(rows.find((r) => r.hosts === bareHosts && r.mode === 'rerun')?.k.map((x) => x.wallMs) ?? [])
+    lines.push('')
+    lines.push(
+      `Bare ssh2 floor at ${bareHosts} hosts (a Node process that connects to every host and sends the ${bare.scriptsPerHost} scripts k3sbook sent per host on a no-change re-run, as one script per host): ` +
+        `${fmtS(bare.wallMs)} for the whole process (connect ${fmtS(bare.connectMs)}, probes ${fmtS(bare.probeMs)}); k3sbook's no-change re-run: ${fmtS(k)} = ${(k / bare.wallMs).toFixed(2)}× the floor.`,
+    )
+  }
+  lines.push('')
+  lines.push(
+    `Machine: ${machine.nproc} cores, load average ${machine.load0} at the start and ${loadavg().map((x) => x.toFixed(2)).join(' ')} at the end; Node ${machine.node}${ansibleVersion ? `; ${ansibleVersion}, pipelining on, forks = hosts` : ''}. ` +
+      `Bench took ${((Date.now() - t0) / 60000).toFixed(1)} min. Times are whole-process wall times (start-up and exit included); (n) = runs.`,
+  )
+  const md = lines.join('\n') + '\n'
+  process.stdout.write(md)
+  if (o.out) writeFileSync(o.out, md)
+}
+
+const cleanup = () => {
+  if (labLive) {
+    try {
+      labDownSync(LAB)
+    } catch {
+      /* best effort */
+    }
+    labLive = false
+  }
+}
+process.once('exit', cleanup)
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.once(sig, () => {
+    cleanup()
+    process.exit(130)
+  })
+
+main().catch((e) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`)
+  cleanup()
+  process.exit(1)
+})

@@ -1,0 +1,252 @@
+// Read-ahead (src/executor/prefetch.ts) and the controller file cache (ctlfiles.ts): batched probes
+// give exactly what separate probes give, a no-change re-run costs a round trip or two per host,
+// nothing fetched before a step applies is used after it, and renders are shared only when their
+// inputs are the same. Hosts here are LocalConnection hosts writing below a temp folder.
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, test } from 'node:test'
+import { LocalConnection } from '../../src/connection/local.js'
+import { Diagnostics, formatDiagnostic } from '../../src/errors.js'
+import type { HostResultEvent, RunEvent } from '../../src/executor/events.js'
+import { ControllerCache } from '../../src/executor/ctlfiles.js'
+import { batchScript, parseBatch } from '../../src/executor/prefetch.js'
+import { runPlaybook, type RunSummary } from '../../src/executor/run.js'
+import { loadProject } from '../../src/playbook/project.js'
+
+const dirs: string[] = []
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'k3sbook-prefetch-'))
+  dirs.push(d)
+  return d
+}
+
+test('a batch gives each probe the stdout, stderr and exit code it gives alone', async () => {
+  const conn = new LocalConnection('local')
+  const probes = [
+    { script: 'printf "no newline at the end"' },
+    { script: 'echo out; echo err >&2; echo err2 >&2; exit 3' },
+    { script: 'printf "trailing\\n\\n\\n"; printf "e\\n\\n" >&2' },
+    { script: 'exit 0' },
+    { script: '' },
+    { script: 'echo "$GREETING, $NAME"', env: { GREETING: 'hello', NAME: "it's me" } },
+    { script: "printf '\\n@@0123 0\\n/5\\n@@0123.\\n'; printf 'a/b/7' >&2; (exit 9)" },
+    { script: 'printf "\\377\\001\\002 bytes"; cat; echo "stdin was empty"' },
+    { script: 'if then fi' },
+    { script: 'x=1; cd /; set -e; false' },
+    { script: 'echo "$x" "$(pwd)"' },
+  ]
+  const nonce = 'abcdef0123456789abcdef01'
+  const r = await conn.exec(batchScript(probes, nonce))
+  const batched = parseBatch(r.stdout, probes.length, nonce)
+  for (const [i, p] of probes.entries()) {
+    const alone = await conn.exec(p.script, { env: p.env })
+    const b = batched[i]
+    assert.ok(b, `probe ${i} missing from the batch output`)
+    assert.equal(b.rc, alone.rc, `rc of probe ${i}: ${p.script}`)
+    assert.deepEqual(b.stdout, alone.stdout, `stdout of probe ${i}: ${p.script}`)
+    // sh names itself differently in a syntax error message (-c vs eval): compare the gist.
+    if (i === 8) assert.match(b.stderr.toString(), /syntax error/i)
+    else assert.deepEqual(b.stderr, alone.stderr, `stderr of probe ${i}: ${p.script}`)
+  }
+})
+
+test('a batch cut short keeps the probes that finished', () => {
+  const nonce = 'n1'
+  const out = Buffer.from(`one\n@@n1 0\n/0\n@@n1.\ntwo`)
+  const r = parseBatch(out, 2, nonce)
+  assert.equal(r[0]?.stdout.toString(), 'one')
+  assert.equal(r[1], undefined)
+})
+
+// ------------------------------------------------------------------ runs
+
+interface Run {
+  summary: RunSummary
+  results: HostResultEvent[]
+}
+
+async function runIn(dir: string, playbook: string, opts: { check?: boolean } = {}): Promise<Run> {
+  const diags = new Diagnostics()
+  const project = loadProject({ playbook: join(dir, playbook), inventories: [join(dir, 'inventory.yml')], extraVars: [] }, diags)
+  assert.ok(project && !diags.hasErrors, diags.items.map(formatDiagnostic).join('\n'))
+  const events: RunEvent[] = []
+  const summary = await runPlaybook(project as never, { connect: (h) => new LocalConnection(h), check: opts.check }, (e) => events.push(e))
+  return { summary, results: events.filter((e): e is HostResultEvent => e.type === 'host:result') }
+}
+
+function failures(r: Run): string {
+  return r.results.filter((e) => e.status === 'failed').map((e) => `${e.host} ${e.task}: ${e.msg}`).join('\n')
+}
+
+function project(files: Record<string, string>): string {
+  const dir = tempDir()
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true })
+    writeFileSync(join(dir, name), text)
+  }
+  return dir
+}
+
+const inventory = (dir: string) => `
+all:
+  hosts:
+    one: { root: ${dir}/one }
+    two: { root: ${dir}/two }
+  vars:
+    ansible_connection: local
+`
+
+test('a no-change re-run and check mode cost a few round trips per host, not one per task', async () => {
+  const dir = tempDir()
+  const files = {
+    'inventory.yml': inventory(dir),
+    'templates/app.conf.j2': 'host={{ inventory_hostname }}\nport={{ port }}\n',
+    'templates/shared.j2': 'port={{ port }}\n',
+    'files/motd': 'hello\n',
+    'site.yml': `
+- hosts: all
+  gather_facts: false
+  vars: { port: 8080 }
+  tasks:
+    - file: { path: "{{ root }}", state: directory, mode: "0755" }
+    - file: { path: "{{ root }}/conf", state: directory }
+    - copy: { src: motd, dest: "{{ root }}/motd", mode: "0644" }
+    - copy: { content: "x=1\\n", dest: "{{ root }}/x" }
+    - template: { src: app.conf.j2, dest: "{{ root }}/app.conf" }
+    - template: { src: shared.j2, dest: "{{ root }}/conf/shared" }
+    - lineinfile: { path: "{{ root }}/settings", line: "a=1", create: true }
+    - lineinfile: { path: "{{ root }}/settings", regexp: "^b=", line: "b=2" }
+    - file: { src: "{{ root }}/app.conf", dest: "{{ root }}/current", state: link }
+    - command: touch {{ root }}/marker
+      args: { creates: "{{ root }}/marker" }
+    - stat: { path: "{{ root }}/app.conf" }
+      register: st
+    - set_fact: { size: "{{ st.stat.size }}" }
+    - copy: { content: "size={{ size }}\\n", dest: "{{ root }}/size" }
+`,
+  }
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true })
+    writeFileSync(join(dir, name), text)
+  }
+  const first = await runIn(dir, 'site.yml')
+  assert.equal(failures(first), '')
+  assert.equal(first.summary.changed, true)
+  assert.equal(readFileSync(join(dir, 'one/app.conf'), 'utf8'), 'host=one\nport=8080\n')
+  assert.equal(readFileSync(join(dir, 'two/app.conf'), 'utf8'), 'host=two\nport=8080\n')
+  assert.equal(readFileSync(join(dir, 'one/size'), 'utf8'), 'size=19\n')
+
+  const again = await runIn(dir, 'site.yml')
+  assert.equal(failures(again), '')
+  assert.deepEqual(again.results.filter((e) => e.status !== 'ok').map((e) => `${e.host} ${e.task} ${e.status}`), [])
+  // One batch, a second for the link (the file module asks about its target once it knows it is a
+  // link), one for the last copy (its content depends on a fact set in between).
+  for (const [h, n] of Object.entries(again.summary.roundTrips)) assert.ok(n <= 3, `${h}: ${n} round trips on a no-change re-run`)
+
+  const check = await runIn(dir, 'site.yml', { check: true })
+  assert.equal(failures(check), '')
+  assert.equal(check.summary.changed, false)
+  for (const [h, n] of Object.entries(check.summary.roundTrips)) assert.ok(n <= 3, `${h}: ${n} round trips in check mode`)
+})
+
+test('what a step changes is seen by the next task, never a probe fetched before it', async () => {
+  const dir = project({})
+  writeFileSync(join(dir, 'inventory.yml'), inventory(dir))
+  writeFileSync(
+    join(dir, 'site.yml'),
+    `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - file: { path: "{{ root }}", state: directory }
+    - copy: { content: "a=1\\n", dest: "{{ root }}/f" }
+    # without create: fails if it planned against the file as it was before the copy (absent)
+    - lineinfile: { path: "{{ root }}/f", line: "b=2" }
+    - stat: { path: "{{ root }}/f" }
+      register: st
+    - copy: { content: "{{ st.stat.size }}\\n", dest: "{{ root }}/size" }
+    - command: sh -c 'echo c=3 >> {{ root }}/f'
+    - lineinfile: { path: "{{ root }}/f", line: "c=3" }
+      register: third
+    - copy: { content: "{{ 'changed' if third.changed else 'unchanged' }}\\n", dest: "{{ root }}/third" }
+`,
+  )
+  const r = await runIn(dir, 'site.yml')
+  assert.equal(failures(r), '')
+  for (const h of ['one', 'two']) {
+    assert.equal(readFileSync(join(dir, h, 'f'), 'utf8'), 'a=1\nb=2\nc=3\n')
+    assert.equal(readFileSync(join(dir, h, 'size'), 'utf8'), '8\n')
+    // the command appended c=3: lineinfile must have seen it (not the cached content without it)
+    assert.equal(readFileSync(join(dir, h, 'third'), 'utf8'), 'unchanged\n')
+  }
+})
+
+test('arguments that depend on a result registered in between are planned with that result', async () => {
+  const dir = project({})
+  writeFileSync(join(dir, 'inventory.yml'), inventory(dir))
+  writeFileSync(
+    join(dir, 'site.yml'),
+    `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - file: { path: "{{ root }}", state: directory }
+    - stat: { path: "{{ root }}/flag" }
+      register: flag
+    - copy:
+        content: "{{ 'had flag' if flag.stat.exists else 'no flag' }}\\n"
+        dest: "{{ root }}/{{ 'with' if flag.stat.exists else 'without' }}"
+`,
+  )
+  mkdirSync(join(dir, 'one'))
+  writeFileSync(join(dir, 'one', 'flag'), '')
+  const r = await runIn(dir, 'site.yml')
+  assert.equal(failures(r), '')
+  assert.equal(readFileSync(join(dir, 'one', 'with'), 'utf8'), 'had flag\n')
+  assert.equal(readFileSync(join(dir, 'two', 'without'), 'utf8'), 'no flag\n')
+  const again = await runIn(dir, 'site.yml')
+  assert.equal(again.summary.changed, false)
+})
+
+// ------------------------------------------------------------------ controller files
+
+test('a controller file is read again when it changes', () => {
+  const dir = tempDir()
+  const f = join(dir, 'a.txt')
+  writeFileSync(f, 'one')
+  const c = new ControllerCache()
+  assert.equal(c.read(f)?.toString(), 'one')
+  writeFileSync(f, 'two!')
+  utimesSync(f, new Date(), new Date(Date.now() + 5000))
+  assert.equal(c.read(f)?.toString(), 'two!')
+  assert.equal(c.read(join(dir, 'missing')), undefined)
+  assert.equal(c.read(dir), undefined)
+})
+
+test('a template is rendered once per distinct input, and never shared when it reads more than its names', () => {
+  const c = new ControllerCache()
+  let renders = 0
+  const render = (out: string) => () => {
+    renders++
+    return out
+  }
+  const t = 'port={{ port }} {% if tls is defined %}tls{% endif %}'
+  assert.equal(c.render(t, { port: 1, inventory_hostname: 'a' }, 'f', render('A')), 'A')
+  assert.equal(c.render(t, { port: 1, inventory_hostname: 'b' }, 'f', render('B')), 'A')
+  assert.equal(renders, 1)
+  c.render(t, { port: 2 }, 'f', render('C'))
+  c.render(t, { port: 1, tls: true }, 'f', render('D'))
+  // an undefined value is the same input as a missing one; null is not
+  assert.equal(c.render(t, { port: 1, tls: undefined }, 'f', render('E')), 'A')
+  c.render(t, { port: 1, tls: null }, 'f', render('F'))
+  assert.equal(renders, 4)
+  for (const impure of ["{{ lookup('pipe', 'date') }}", '{{ now() }}', "{% include 'x.j2' %}", '{{ hostvars[inventory_hostname].x }}', '{{ vars["port"] }}', '{{ 10 | random }}']) {
+    const before = renders
+    c.render(impure, { port: 1, inventory_hostname: 'a' }, 'f', render('x'))
+    c.render(impure, { port: 1, inventory_hostname: 'a' }, 'f', render('x'))
+    assert.equal(renders, before + 2, impure)
+  }
+})
