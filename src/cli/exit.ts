@@ -11,5 +11,6 @@ export const EXIT = {
   unreachable: 4,
   /** bad input: nothing was contacted. */
   invalid: 5,
+  /** SIGINT or SIGTERM: the steps in flight finished, nothing new started; a second signal exits at once. */
   interrupted: 130,
 } as const
