@@ -21,7 +21,7 @@ const secretsFile = join(lab.dir, 'secrets.json')
 if (!existsSync(secretsFile)) {
   const secrets = {
     K3SBOOK_K3S_TOKEN: randomBytes(24).toString('hex'),
-    K3SBOOK_DATASTORE_ENDPOINT: `postgres://k3s:${randomBytes(12).toString('hex')}@10.10.0.250:5432/k3s?sslmode=disable`,
+    K3SBOOK_DATASTORE_ENDPOINT: `postgres://k3s:${randomBytes(12).toString('hex')}@10.10.0.1:5432/k3s?sslmode=disable`,
   }
   writeFileSync(secretsFile, JSON.stringify(secrets), { mode: 0o600 })
 }

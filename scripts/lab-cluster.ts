@@ -28,6 +28,9 @@ export function labClusterInventory(lab: LabInfo, opts: LabClusterOptions): stri
     all: {
       hosts: Object.fromEntries(names.map((n, i) => [n, tinc(i)])),
       vars: {
+        // Secrets from the environment, as inventory/group_vars/all.yml does for a real cluster.
+        k3s_token: "{{ lookup('env', 'K3SBOOK_K3S_TOKEN') }}",
+        k3s_datastore_endpoint: "{{ lookup('env', 'K3SBOOK_DATASTORE_ENDPOINT') }}",
         k3s_release_url: opts.releaseUrl,
         k3s_container_runtime: 'containerd',
         k3s_tls_san: ['k3s.lab.example'],
@@ -39,6 +42,8 @@ export function labClusterInventory(lab: LabInfo, opts: LabClusterOptions): stri
         common_sysctl: { 'net.ipv4.ip_forward': 1 },
         common_packages: ['curl', 'ca-certificates', 'iproute2', 'iptables'],
         tinc_key_size: 2048,
+        // The machine's kernel has no iSCSI support: iscsid cannot stay up in a lab host.
+        longhorn_start_iscsid: false,
         ...opts.vars,
       },
       children: {
@@ -52,6 +57,7 @@ export function labClusterInventory(lab: LabInfo, opts: LabClusterOptions): stri
             // zfs-fuse: user-space ZFS on file-backed vdevs (no zvols, no lz4).
             zfs_package: 'zfs-fuse',
             zfs_service: 'zfs-fuse',
+            zfs_fuse_direct_start: true,
             zfs_file_vdevs: [{ path: '/var/lib/k3sbook-zfs/disk0.img', size: '256M' }],
             zfs_pools: [{ name: 'tank', vdevs: ['/var/lib/k3sbook-zfs/disk0.img'], filesystem_properties: { compression: 'gzip', atime: 'off' } }],
             zfs_datasets: [{ name: 'tank/longhorn', properties: { mountpoint: '/var/lib/longhorn', compression: 'gzip' } }],

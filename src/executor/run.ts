@@ -117,6 +117,8 @@ export class Runner {
   private readonly groups: Record<string, string[]>
   private readonly invVarsCache = new Map<string, Vars>()
   private startAtReached: boolean
+  /** Hosts that were in a play (the recap lists these, not delegation targets). */
+  private readonly inPlay = new Set<string>()
   private interrupted = false
 
   constructor(
@@ -180,7 +182,7 @@ export class Runner {
     }
     const recap: Record<string, HostCounts> = {}
     const roundTrips: Record<string, number> = {}
-    for (const [h, s] of this.hosts) recap[h] = s.counts
+    for (const [h, s] of this.hosts) if (this.inPlay.has(h)) recap[h] = s.counts
     for (const c of this.opened) roundTrips[c.host] = c.stats.roundTrips
     const failed = [...this.hosts.values()].some((s) => s.counts.failed > 0)
     const unreachable = [...this.hosts.values()].some((s) => s.counts.unreachable > 0)
@@ -224,6 +226,7 @@ export class Runner {
       return
     }
     this.emit({ type: 'play:start', play: play.name, hosts, pos: srcPos(play.src) })
+    for (const h of hosts) this.inPlay.add(h)
     for (const h of hosts) this.state(h).ended = false
     // Connect to every host of the play at once: handshakes overlap instead of queueing per task.
     const needsHost = !allControllerOnly(play)
@@ -916,7 +919,9 @@ export class Runner {
     if (!p) {
       p = (async () => {
         const vars = lazyVars(mergeLayers([this.invVars(host), this.project.extraVars]))
-        const c = await this.opts.connect(host, vars)
+        // The implicit localhost (delegate_to: localhost without an inventory entry) is this machine.
+        const implicitLocal = !this.project.inventory.hosts.has(host) && IMPLICIT_LOCALHOST.has(host)
+        const c = implicitLocal ? new LocalConnection(host) : await this.opts.connect(host, vars)
         await c.connect()
         this.opened.push(c)
         return c
@@ -951,6 +956,8 @@ export function localFactory(host: string): Connection {
 }
 
 // ------------------------------------------------------------------ helpers
+
+const IMPLICIT_LOCALHOST = new Set(['localhost', '127.0.0.1', '::1'])
 
 /** Modules whose result (stdout, rc) only exists after they run: unknown in check mode. */
 const UNKNOWN_RESULT_MODULES = new Set(['command', 'shell', 'uri', 'slurp', 'fetch', 'get_url', 'unarchive', 'script', 'raw'])

@@ -93,11 +93,11 @@ export function serviceActions(cur: Current, want: Want): Array<'mask' | 'unmask
   return a
 }
 
-/** SysV: enabled when some rc2..5 directory has an S link to the script. */
+/** SysV: enabled when some rc2..5 directory, or rcS.d for boot-time scripts (Default-Start: S), has an S link to the script. */
 export function sysvEnabled(rcLinks: string): boolean | undefined {
   const names = rcLinks.split('\n').map((l) => l.trim()).filter(Boolean)
   if (names.length === 0) return undefined
-  return names.some((n) => /\/rc[2-5]\.d\/S/.test(n))
+  return names.some((n) => /\/rc[2-5S]\.d\/S/.test(n))
 }
 
 /**

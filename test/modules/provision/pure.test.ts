@@ -59,6 +59,8 @@ test('SysV status and rc links', () => {
   assert.equal(sysvRunning(0, 1), false, 'a pattern wins over a status action that only prints its usage')
   assert.equal(sysvEnabled('/etc/rc0.d/K01ssh\n/etc/rc2.d/S01ssh\n'), true)
   assert.equal(sysvEnabled('/etc/rc0.d/K01ssh\n/etc/rc2.d/K01ssh\n'), false)
+  // boot-time scripts (Default-Start: S) are enabled through rcS.d
+  assert.equal(sysvEnabled('/etc/rcS.d/S01iscsid\n'), true)
   assert.equal(sysvEnabled(''), undefined)
 })
 
