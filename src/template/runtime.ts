@@ -329,7 +329,7 @@ function compileOwnStmt(s: Stmt): Run {
       const tpl = compileExpr(s.template)
       return (f, out) => {
         const name = tpl(f)
-        const path = at(() => findFile(f.env, isStr(name) ? sv(name) : pyStr(name), 'templates', s.ignoreMissing))
+        const path = at(() => findIncludeFile(f.env, isStr(name) ? sv(name) : pyStr(name), s.ignoreMissing))
         if (path === null) return
         out.push(at(() => f.env.hooks.renderFile(path, f.env, false)))
       }
@@ -653,6 +653,20 @@ export function findFile(env: Env, name: string, kind: 'files' | 'templates', ig
   }
   if (ignoreMissing) return null
   throw new PyError(`could not find '${name}' in ${kind === 'files' ? 'files' : 'templates'} search path${tried.length ? ` (tried ${tried.join(', ')})` : ' (no search path given)'}`)
+}
+
+/**
+ * A template named by `{% include %}`, found as Jinja2's FileSystemLoader finds it: the name is
+ * always relative to the search path (a leading "/" does not make it absolute) and a ".." segment
+ * is refused, so an include cannot read the control machine's files outside the template folders.
+ */
+export function findIncludeFile(env: Env, name: string, ignoreMissing = false): string | null {
+  const pieces = name.split('/').filter((p) => p !== '' && p !== '.')
+  if (pieces.some((p) => p === '..')) {
+    if (ignoreMissing) return null
+    throw new PyError(`template "${name}" climbs out of the template search path with ".." and is refused`)
+  }
+  return findFile(env, pieces.join('/'), 'templates', ignoreMissing)
 }
 
 export function readFileText(path: string): string {
