@@ -261,12 +261,24 @@ async function speculate(inp: PlanInput, conn: Connection, h: HostCache, wanted:
     files: (paths, o) =>
       real.files(paths, o).catch((e) => {
         if (e !== MISS) throw e
-        return new Map(paths.map((p): [string, FileInfo] => [p, { path: p, exists: true, type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: 0 }]))
+        return new Map(paths.map((p): [string, FileInfo] => [p, guess(p, module.name, args, !!o?.follow)]))
       }),
   }
   const ctx: PlanContext = { host: conn.host, vars, reader, diff: hooks.diff(task), controller: hooks.controller(task, vars), become: base.become, task }
   await module.plan(args, ctx)
   return missed
+}
+
+/**
+ * What a path not fetched yet most likely is, so the plan goes on as it will on a converged host:
+ * the link a `file` task with state=link manages is a link (then its target is asked about too);
+ * anything else a plain file.
+ */
+function guess(path: string, module: string, args: Vars, follow: boolean): FileInfo {
+  const base: FileInfo = { path, exists: true, type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: 0 }
+  const own = args.path ?? args.dest ?? args.name
+  if (module === 'file' && !follow && args.state === 'link' && own === path && typeof args.src === 'string') return { ...base, type: 'link', mode: '0777', linkTarget: args.src }
+  return base
 }
 
 /**

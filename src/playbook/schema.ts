@@ -177,7 +177,8 @@ export function getAjv(opts: { source?: boolean } = {}): AjvT {
 
 function newAjv(source: boolean): AjvT {
   const { Ajv } = require('ajv') as typeof import('ajv')
-  const a = new Ajv({ ...AJV_OPTIONS, code: { ...AJV_OPTIONS.code, source } })
+  // Prebuilt code (source) is compiled once at build time: there ajv's optimisation pays.
+  const a = new Ajv({ ...AJV_OPTIONS, code: source ? { source, optimize: true } : AJV_OPTIONS.code })
   a.addKeyword({ keyword: 'expected', schemaType: 'string' })
   return a
 }

@@ -97,10 +97,11 @@ function treeRssKb(pid: number): number {
 }
 
 /**
- * Runs a command under /usr/bin/time (its "max RSS" is the biggest single process) while polling
- * the process tree's summed RSS; the peak is the larger of the two.
+ * Runs a command under /usr/bin/time (its "max RSS" is the biggest single process); with `tree`,
+ * also polls the process tree's summed RSS (ansible forks a worker per host) and keeps the larger.
+ * Polling reads all of /proc, which costs CPU on a small machine: only for multi-process tools.
  */
-function measure(cmd: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Measured> {
+function measure(cmd: string[], env: NodeJS.ProcessEnv, cwd: string, tree = false): Promise<Measured> {
   const timeOut = join(tmpdir(), `k3sbook-bench-time-${process.pid}`)
   const useTime = existsSync('/usr/bin/time')
   const argv = useTime ? ['/usr/bin/time', '-f', '%M', '-o', timeOut, ...cmd] : cmd
@@ -113,8 +114,8 @@ function measure(cmd: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Me
     child.stderr.on('data', (b: Buffer) => err.push(b))
     let peak = 0
     const poll = setInterval(() => {
-      if (child.pid) peak = Math.max(peak, treeRssKb(child.pid))
-    }, 100)
+      if (child.pid && tree) peak = Math.max(peak, treeRssKb(child.pid))
+    }, 250)
     child.on('error', reject)
     child.on('close', (code) => {
       const wallMs = performance.now() - t0
@@ -167,7 +168,7 @@ async function runAnsible(lab: LabInfo, mode: Mode, hosts: number, cpDir: string
     ANSIBLE_RETRY_FILES_ENABLED: '0',
     ANSIBLE_NOCOLOR: '1',
   }
-  const m = await measure(['ansible-playbook', '-i', lab.inventoryPath, A_PLAYBOOK, ...(mode === 'check' ? ['--check'] : [])], env, here)
+  const m = await measure(['ansible-playbook', '-i', lab.inventoryPath, A_PLAYBOOK, ...(mode === 'check' ? ['--check'] : [])], env, here, true)
   let changed = 0
   let failed = 0
   for (const line of m.stdout.split('\n')) {
