@@ -78,8 +78,12 @@ export class Overlay {
   private paths = new Map<string, PathEffect>()
   private keys = new Map<string, unknown>()
 
+  /** Planned steps whose effects are not (fully) declared: a command that may write anything. */
+  opaque = 0
+
   record(effects: Effect[] | undefined): void {
     this.steps++
+    if (!effects?.length || effects.some((e) => 'state' in e && e.state === 'unknown')) this.opaque++
     for (const e of effects ?? []) {
       if ('key' in e) this.keys.set(e.key, e.value)
       else {

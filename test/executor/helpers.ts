@@ -47,8 +47,9 @@ const WATCHED = '/etc /opt /srv /home /usr/local/bin /usr/local/sbin /var/lib /v
  * (the machine's own files under the overlay are older; hashing all of /opt would read gigabytes). Taken without SSH (nsenter),
  * so taking it changes nothing.
  */
-export async function fingerprint(lab: LabInfo, host: number): Promise<string> {
-  const script = `{ find /root -maxdepth 1 -printf '%p %y %m %u %g %s %T@ %l\\n'; find ${WATCHED} -xdev \\( -path /var/lib/dpkg -o -path /var/lib/apt -o -path /var/lib/ucf \\) -prune -o -printf '%p %y %m %u %g %s %T@ %l\\n'; } 2>/dev/null | sort | sha256sum; find /opt ${WATCHED} -xdev -type f -mmin -720 -exec sha256sum {} + 2>/dev/null | sort | sha256sum`
+export async function fingerprint(lab: LabInfo, host: number, opts: { exclude?: string[] } = {}): Promise<string> {
+  const skip = ['/var/lib/dpkg', '/var/lib/apt', '/var/lib/ucf', ...(opts.exclude ?? [])].map((p) => `-path ${p}`).join(' -o ')
+  const script = `{ find /root -maxdepth 1 -printf '%p %y %m %u %g %s %T@ %l\\n'; find ${WATCHED} -xdev \\( ${skip} \\) -prune -o -printf '%p %y %m %u %g %s %T@ %l\\n'; } 2>/dev/null | sort | sha256sum; find /opt ${WATCHED} -xdev \\( ${skip} \\) -prune -o -type f -mmin -720 -exec sha256sum {} + 2>/dev/null | sort | sha256sum`
   const r = await labExec(lab, host, ['/bin/sh', '-c', script])
   assert.equal(r.code, 0, r.stderr)
   return r.stdout
