@@ -182,7 +182,11 @@ export function makeReporter(o: Pick<RunCliOptions, 'output' | 'diff' | 'verbose
   const write = (s: string) => process.stdout.write(s)
   const mode = o.output === 'auto' || !o.output ? (process.stdout.isTTY ? 'tty' : 'plain') : o.output
   if (mode === 'json') return new JsonReporter(write, redactor)
-  if (mode === 'tty') return new TtyReporter(write, { diff: o.diff, verbosity: o.verbose, redactor })
+  if (mode === 'tty') {
+    // A pseudo-terminal that never had its size set reports 0 columns: listr2 would wrap every character.
+    if (!process.stdout.columns) Object.defineProperty(process.stdout, 'columns', { value: 80, configurable: true })
+    return new TtyReporter(write, { diff: o.diff, verbosity: o.verbose, redactor })
+  }
   return new PlainReporter(write, { diff: o.diff, verbosity: o.verbose, redactor })
 }
 
