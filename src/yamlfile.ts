@@ -1,6 +1,6 @@
 // A YAML file kept with its parse tree, so any value reached by a path (from a loader or from an
 // ajv instancePath) maps back to `file:line:col`.
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { relative } from 'node:path'
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type Tags } from 'yaml'
 import { Diagnostics, ValidationError, type SourcePos } from './errors.js'
@@ -21,14 +21,15 @@ export function displayPath(file: string): string {
 }
 
 export class YamlFile {
-  readonly lineCounter = new LineCounter()
+  lineCounter = new LineCounter()
   readonly doc: Document.Parsed
   readonly display: string
   /** The text parsed: a vault-encrypted file's plaintext (positions are in the plaintext, as in Ansible). */
   readonly text: string
   /** The whole file was vault-encrypted: every value in it is a secret. */
   readonly encrypted: boolean
-  private readonly vaultProblem?: string
+  /** Why the text could not be parsed at all (no password, too large, nested past the parser's stack). */
+  private readonly loadProblem?: { message: string; hint?: string }
   private cached: unknown
   /** pos() results: the executor asks for the same task positions on every host. */
   private readonly posCache = new Map<string, SourcePos>()
@@ -37,26 +38,54 @@ export class YamlFile {
   constructor(
     readonly file: string,
     text: string,
+    /** The file's size when it was too large to be read at all (see read()). */
+    unreadSize?: number,
   ) {
     this.display = displayPath(file)
     this.encrypted = isVaulted(text)
     if (this.encrypted) {
       const password = vaultPassword()
       if (password === undefined) {
-        this.vaultProblem = 'this file is vault-encrypted and no vault password was given'
+        this.loadProblem = { message: 'this file is vault-encrypted and no vault password was given', hint: VAULT_PASSWORD_HINT }
         text = ''
       } else {
         try {
           text = decryptVault(text, password)
         } catch (e) {
-          this.vaultProblem = `cannot decrypt this vault-encrypted file: ${(e as Error).message}`
+          this.loadProblem = { message: `cannot decrypt this vault-encrypted file: ${(e as Error).message}`, hint: VAULT_PASSWORD_HINT }
           text = ''
         }
       }
     }
+    // Refused before parsing: the parse tree of a huge file costs many times its size in memory.
+    if (unreadSize !== undefined || Buffer.byteLength(text) > YAML_LIMITS.maxBytes) {
+      this.loadProblem = { message: `file is larger than ${YAML_LIMITS.maxBytes} bytes` }
+      text = ''
+    }
+    let doc = YamlFile.parse(text, this.lineCounter)
+    if (doc === undefined) {
+      // The parser recurses per nesting level: thousands of levels exhaust the stack.
+      this.loadProblem = { message: `YAML nested too deeply to read (more than ${YAML_LIMITS.maxDepth} levels)` }
+      text = ''
+      this.lineCounter = new LineCounter()
+      doc = YamlFile.parse('', this.lineCounter)!
+    }
     this.text = text
-    this.doc = parseDocument(text, {
-      lineCounter: this.lineCounter,
+    this.doc = doc
+  }
+
+  private static parse(text: string, lineCounter: LineCounter): Document.Parsed | undefined {
+    try {
+      return YamlFile.parseWith(text, lineCounter)
+    } catch (e) {
+      if (e instanceof RangeError) return undefined
+      throw e
+    }
+  }
+
+  private static parseWith(text: string, lineCounter: LineCounter): Document.Parsed {
+    return parseDocument(text, {
+      lineCounter,
       prettyErrors: false,
       uniqueKeys: true,
       strict: true,
@@ -68,6 +97,9 @@ export class YamlFile {
   }
 
   static read(file: string): YamlFile {
+    // A file far over the limit is not even read into memory (YamlFile refuses it by its size).
+    const size = statSync(file).size
+    if (size > YAML_LIMITS.maxBytes) return new YamlFile(file, '', size)
     const text = readFileSync(file, 'utf8')
     return new YamlFile(file, text)
   }
@@ -80,8 +112,8 @@ export class YamlFile {
   /** Syntax errors, bad tags, alias bombs and over-deep nesting, each with its position. */
   check(diags: Diagnostics): boolean {
     let ok = true
-    if (this.vaultProblem) {
-      diags.error(this.vaultProblem, { file: this.display, line: 1, col: 1 }, VAULT_PASSWORD_HINT)
+    if (this.loadProblem) {
+      diags.error(this.loadProblem.message, { file: this.display, line: 1, col: 1 }, this.loadProblem.hint)
       return false
     }
     if (Buffer.byteLength(this.text) > YAML_LIMITS.maxBytes) {

@@ -1,0 +1,104 @@
+// Hostile YAML through `validate` and `run`, in a child whose heap is capped at 128 MB: alias
+// bombs (in a playbook, an inventory, an encrypted vars file, -e @file), nesting 100 000 deep,
+// a 9 MB file, object-constructing `!!python` tags. Each is refused with a positioned error, in
+// bounded time, and the capped heap proves memory stayed bounded (an overflow would crash it).
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { encryptVault } from '../../src/vault.js'
+import { CLI_ARGV, tree, type CliResult } from './helpers.js'
+
+function capped(args: string[], cwd: string): Promise<CliResult & { ms: number; maxRssKb: number }> {
+  const t0 = Date.now()
+  return new Promise((resolve, reject) => {
+    // GNU time reports the child's peak RSS on stderr's last line
+    const child = spawn('/usr/bin/time', ['-f', 'MAXRSS=%M', process.execPath, '--max-old-space-size=128', '--stack-size=984', ...CLI_ARGV, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()))
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      const m = /MAXRSS=(\d+)/.exec(stderr)
+      resolve({ code, signal, stdout, stderr: stderr.replace(/MAXRSS=\d+\n?/, ''), ms: Date.now() - t0, maxRssKb: m ? Number(m[1]) : NaN })
+    })
+  })
+}
+
+const bomb = (n = 10) => {
+  let s = 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+  for (let i = 1; i < n; i++) s += `a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(',')}]\n`
+  return s
+}
+const PLAY = '- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n'
+
+const CASES: Array<{ name: string; files: Record<string, string>; args: string[]; expect: RegExp }> = [
+  {
+    name: 'an alias bomb in an inventory',
+    files: { 'site.yml': PLAY, 'inv.yml': `all:\n  vars:\n${bomb().split('\n').map((l) => '    ' + l).join('\n')}\n  hosts:\n    h1:\n` },
+    args: ['-i', 'inv.yml'],
+    expect: /inv\.yml:1:1: YAML: Excessive alias count/,
+  },
+  {
+    name: 'an alias bomb in -e @file',
+    files: { 'site.yml': PLAY, 'x.yml': bomb() },
+    args: ['-i', 'h1,', '-e', '@x.yml'],
+    expect: /x\.yml:1:1: YAML: Excessive alias count/,
+  },
+  {
+    name: 'an alias bomb inside a vault-encrypted vars file',
+    files: { 'site.yml': PLAY.replace('  tasks:', '  vars_files: [v.yml]\n  tasks:'), 'v.yml': encryptVault(bomb(), 'pw'), pw: 'pw\n' },
+    args: ['-i', 'h1,', '--vault-password-file', 'pw'],
+    expect: /v\.yml:1:1: YAML: Excessive alias count/,
+  },
+  {
+    name: 'flow nesting 100 000 deep',
+    files: { 'site.yml': PLAY.replace('msg=hi', 'msg="{{ x }}"').replace('  tasks:', `  vars:\n    x: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n  tasks:`) },
+    args: ['-i', 'h1,'],
+    expect: /site\.yml:\d+:\d+: YAML/,
+  },
+  {
+    name: 'block nesting 2 000 deep',
+    files: { 'site.yml': PLAY.replace('  tasks:', `  vars:\n${Array.from({ length: 2000 }, (_, i) => ' '.repeat(4 + i) + `k${i}:`).join('\n')} 1\n  tasks:`) },
+    args: ['-i', 'h1,'],
+    expect: /site\.yml:1:1: YAML nested (deeper than 200 levels|too deeply to read)/,
+  },
+  {
+    name: 'a 9 MB vars file',
+    files: { 'site.yml': PLAY.replace('  tasks:', '  vars_files: [big.yml]\n  tasks:'), 'big.yml': `big: "${'x'.repeat(9 * 1024 * 1024)}"\n` },
+    args: ['-i', 'h1,'],
+    expect: /big\.yml:1:1: file is larger than 8388608 bytes/,
+  },
+  {
+    name: 'a !!python/object tag in vars',
+    files: { 'site.yml': PLAY.replace('  tasks:', '  vars:\n    x: !!python/object/new:subprocess.Popen [["touch", "/tmp/pwned"]]\n  tasks:') },
+    args: ['-i', 'h1,'],
+    expect: /site\.yml:4:8: YAML: Unresolved tag: tag:yaml\.org,2002:python\/object\/new:subprocess\.Popen/,
+  },
+]
+
+for (const c of CASES) {
+  test(`refused with a position, bounded: ${c.name}`, async () => {
+    const dir = tree(c.files)
+    for (const cmd of ['validate', 'run']) {
+      const r = await capped([cmd, 'site.yml', ...c.args], dir)
+      const out = r.stdout + r.stderr
+      assert.equal(r.code, 5, `${cmd}: exit ${r.code} ${r.signal ?? ''}\n${out.slice(0, 2000)}`)
+      assert.match(out, c.expect, `${cmd}: ${out.slice(0, 2000)}`)
+      assert.ok(r.ms < 20_000, `${cmd} took ${r.ms} ms`)
+      assert.ok(r.maxRssKb < 400_000, `${cmd} peaked at ${r.maxRssKb} kB`)
+      if (cmd === 'run') assert.match(out, /no host was contacted/)
+    }
+  })
+}
+
+test('fixtures: the existing bad-YAML corpus cases also hold under a capped heap', async () => {
+  for (const name of ['yaml-alias-bomb', 'yaml-deep-nesting', 'yaml-python-tag']) {
+    const dir = join(import.meta.dirname, '../fixtures/bad', name)
+    const r = await capped(['run', 'site.yml', '-i', 'inventory.yml'], dir)
+    assert.equal(r.code, 5, name + r.stderr)
+  }
+})
