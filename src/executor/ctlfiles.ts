@@ -29,11 +29,11 @@ export class ControllerCache {
   read(path: string): Buffer | undefined {
     let st
     try {
-      st = statSync(path)
+      st = statSync(path, { throwIfNoEntry: false })
     } catch {
       return undefined
     }
-    if (!st.isFile()) return undefined
+    if (!st?.isFile()) return undefined
     const sig = `${st.size}:${st.mtimeMs}:${st.ino}:${st.ctimeMs}`
     const hit = this.files.get(path)
     if (hit && hit.sig === sig) return hit.content

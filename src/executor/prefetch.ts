@@ -13,7 +13,7 @@ import { getModule } from '../modules/registry.js'
 import type { ControllerFiles, FileInfo, HostReader, Module, PlanContext } from '../modules/types.js'
 import { evalCondition, stripOmitted, templateValue } from '../template/index.js'
 import { coerceArgs } from './coerce.js'
-import { makeReader, type Overlay } from './reader.js'
+import { makeReader, parseFilesProbe, type Overlay } from './reader.js'
 import { loopItems } from './run.js'
 
 /** Modules whose plan() only reads files and package/state listings: safe and useful to plan ahead. */
@@ -94,6 +94,7 @@ export class Prefetcher {
    * probes are on the wire while the next host is planned, instead of all waiting for the last.
    */
   private cpu: Promise<unknown> = Promise.resolve()
+  private readonly memo: SpecMemo = new WeakMap()
   /** Round trips spent on read-ahead, per host (already counted in the connection's stats). */
   readonly batches = new Map<string, number>()
 
@@ -165,13 +166,13 @@ export class Prefetcher {
     let inputs: PlanInput[] | undefined
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const wanted = new Map<string, Wanted>()
-      const missed = new Set<PlanInput>()
+      const outcomes = new Map<PlanInput, Speculation>()
+      // Answers recorded with nothing in the cache depend on the arguments only: shareable.
+      const memo = round === 0 && h.results.size === 0 ? this.memo : undefined
       await this.serially(async () => {
         inputs ??= window.flatMap((t) => planInputs(t, host, hooks))
-        await Promise.allSettled(inputs.map((inp) => speculate(inp, conn, h, wanted, hooks).then((m) => m && missed.add(inp))))
+        await Promise.allSettled(inputs.map((inp) => speculate(inp, conn, h, wanted, hooks, memo).then((o) => outcomes.set(inp, o))))
       })
-      // Plans that ran to the end on cached answers have nothing more to ask.
-      inputs = inputs!.filter((i) => missed.has(i))
       if (wanted.size === 0 || h.gen !== gen) return
       const fetched = await fetchBatch(conn, [...wanted.values()])
       this.batches.set(host, (this.batches.get(host) ?? 0) + fetched.trips)
@@ -180,6 +181,13 @@ export class Prefetcher {
         const r = fetched.results[i]
         if (r) h.results.set(keyOf(w.script, w.opts)!, r)
       }
+      // Planned again only where the plan may ask more: it stopped at a probe, or went on with a
+      // guess the host now contradicts. Plans that ran to the end have nothing more to ask.
+      inputs = inputs!.filter((inp) => {
+        const o = outcomes.get(inp)
+        return o && (o.stopped || o.guesses.some((g) => !guessHolds(g, h.results.get(g.key))))
+      })
+      if (inputs.length === 0) return
     }
   }
 
@@ -225,17 +233,55 @@ function planInputs(task: Task, host: string, hooks: LookAheadHooks): PlanInput[
   }
 }
 
+interface Guess {
+  key: string
+  paths: string[]
+  infos: FileInfo[]
+}
+
+interface Speculation {
+  /** A probe other than files() was not answered: the plan stopped there. */
+  stopped: boolean
+  guesses: Guess[]
+}
+
+/** Whether what the host answered matches what the plan was told (exists, type, link target). */
+function guessHolds(g: Guess, r: ExecResult | undefined): boolean {
+  if (!r || r.rc !== 0) return false
+  const real = parseFilesProbe(g.paths, r.stdout.toString('latin1'))
+  return g.infos.every((i) => {
+    const x = real.get(i.path)
+    return !!x && x.exists === i.exists && x.type === i.type && (i.type !== 'link' || x.linkTarget === i.linkTarget)
+  })
+}
+
 /**
  * Runs plan() against a reader that answers from the cache and records every other question.
- * A files() question not answered yet gets a guess (a plain file is there) so the plan goes on to
- * ask its next question in the same round: a copy asks whether dest is a directory, then about
- * dest itself. Returns whether anything was missed.
+ * A files() question not answered yet gets a guess (see guess()) so the plan goes on to ask its
+ * next question in the same round: a copy asks whether dest is a directory, then about dest itself.
  */
-async function speculate(inp: PlanInput, conn: Connection, h: HostCache, wanted: Map<string, Wanted>, hooks: LookAheadHooks): Promise<boolean> {
-  let missed = false
+async function speculate(inp: PlanInput, conn: Connection, h: HostCache, wanted: Map<string, Wanted>, hooks: LookAheadHooks, memo?: SpecMemo): Promise<Speculation> {
+  const out: Speculation = { stopped: false, guesses: [] }
+  let lastMiss: string | undefined
   const { task, module, vars } = inp
   const args = coerceArgs(module.schema, stripOmitted(templateValue(task.args, vars, srcPos(task.src, [task.moduleKey]))) as Vars)
   const base = hooks.execContext(task, vars)
+  // Hosts given the same arguments ask the same first questions: plan once, reuse on the others.
+  let memoKey: string | undefined
+  if (memo) {
+    try {
+      const check = hooks.check(task)
+      memoKey = JSON.stringify([args, base, check, check && hooks.overlay(conn.host).hasAny, hooks.diff(task)])
+    } catch {
+      memoKey = undefined
+    }
+    const hit = memoKey === undefined ? undefined : memo.get(task)?.get(memoKey)
+    if (hit) {
+      for (const w of hit.wanted) wanted.set(keyOf(w.script, w.opts)!, w)
+      return hit.out
+    }
+  }
+  const mine: Wanted[] = []
   const recorder: Connection = {
     host: conn.host,
     stats: conn.stats,
@@ -245,8 +291,12 @@ async function speculate(inp: PlanInput, conn: Connection, h: HostCache, wanted:
       const k = keyOf(script, opts)
       const hit = k === undefined ? undefined : h.results.get(k)
       if (hit) return Promise.resolve(copyResult(hit))
-      missed = true
-      if (k !== undefined && !wanted.has(k)) wanted.set(k, { script, opts })
+      lastMiss = k
+      if (k === undefined) out.stopped = true
+      else {
+        mine.push({ script, opts })
+        if (!wanted.has(k)) wanted.set(k, { script, opts })
+      }
       const p = Promise.reject(MISS)
       p.catch(() => {}) // a plan may drop a probe it started; the miss must not become unhandled
       return p
@@ -258,16 +308,40 @@ async function speculate(inp: PlanInput, conn: Connection, h: HostCache, wanted:
   const real = makeReader(recorder, hooks.check(task) ? hooks.overlay(conn.host) : undefined)
   const reader: HostReader = {
     ...real,
-    files: (paths, o) =>
-      real.files(paths, o).catch((e) => {
-        if (e !== MISS) throw e
-        return new Map(paths.map((p): [string, FileInfo] => [p, guess(p, module.name, args, !!o?.follow)]))
+    probe: (script, o) =>
+      real.probe(script, o).catch((e) => {
+        if (e === MISS) out.stopped = true
+        throw e
       }),
+    files: (paths, o) => {
+      // makeReader runs the files probe synchronously from here: a miss is recorded under lastMiss.
+      lastMiss = undefined
+      const p = real.files(paths, o)
+      const key = lastMiss as string | undefined
+      return p.catch((e) => {
+        if (e !== MISS || key === undefined) throw e
+        const infos = paths.map((q) => guess(q, module.name, args, !!o?.follow))
+        out.guesses.push({ key, paths, infos })
+        return new Map(infos.map((i): [string, FileInfo] => [i.path, i]))
+      })
+    },
   }
   const ctx: PlanContext = { host: conn.host, vars, reader, diff: hooks.diff(task), controller: hooks.controller(task, vars), become: base.become, task }
-  await module.plan(args, ctx)
-  return missed
+  try {
+    await module.plan(args, ctx)
+  } catch {
+    out.stopped = true
+  }
+  if (memo && memoKey !== undefined) {
+    let m = memo.get(task)
+    if (!m) memo.set(task, (m = new Map()))
+    m.set(memoKey, { wanted: mine, out })
+  }
+  return out
 }
+
+/** Per task and arguments: what planning asked with nothing fetched yet. */
+type SpecMemo = WeakMap<Task, Map<string, { wanted: Wanted[]; out: Speculation }>>
 
 /**
  * What a path not fetched yet most likely is, so the plan goes on as it will on a converged host:
