@@ -588,6 +588,8 @@ export class Runner {
         break
       case 'failed':
         if (ignoreErrors !== undefined && evalLoose(ignoreErrors, vars)) {
+          // Ansible counts an ignored failure as ok too.
+          h.counts.ok++
           h.counts.ignored++
           ignored = true
         } else {

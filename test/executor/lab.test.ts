@@ -152,3 +152,41 @@ describe('differential against ansible-playbook', () => {
 function strip(listing: string, name: string): string {
   return listing.replace(new RegExp(`${name} (\\d+) [0-9a-f]{16}`), `${name} $1`)
 }
+
+describe('control flow against ansible-playbook', () => {
+  const CONTROL = join(import.meta.dirname, '../fixtures/e2e/control.yml')
+  let a: LabInfo & { stop(): Promise<void> }
+  let b: LabInfo & { stop(): Promise<void> }
+  before(async () => {
+    ;[a, b] = await Promise.all([startLab({ hosts: 3, tag: 'cfk' }), startLab({ hosts: 3, tag: 'cfa' })])
+  })
+  after(async () => {
+    await a?.stop()
+    await b?.stop()
+  })
+
+  async function ansibleRecap(inventory: string): Promise<Record<string, Record<string, number>>> {
+    const { stdout } = await execFileP('ansible-playbook', ['-i', inventory, CONTROL], {
+      env: { ...process.env, ANSIBLE_STDOUT_CALLBACK: 'json', ANSIBLE_NOCOLOR: '1', ANSIBLE_RETRY_FILES_ENABLED: '0', ANSIBLE_PIPELINING: '1' },
+      maxBuffer: 64 * 1024 * 1024,
+    }).catch((e: { stdout: string }) => e)
+    return JSON.parse(stdout.slice(stdout.indexOf('{'))).stats
+  }
+
+  test('serial, run_once, delegate_to, until, ignore_errors, loop_control, failed_when and strategy free: same recap and files as Ansible, twice', async () => {
+    for (const pass of ['first', 'second']) {
+      const ours = await run(CONTROL, [a.inventoryPath])
+      const theirs = await ansibleRecap(b.inventoryPath)
+      for (let i = 0; i < 3; i++) {
+        const mine = ours.summary.recap[a.hosts[i].name]
+        const ref = theirs[b.hosts[i].name]
+        for (const k of ['ok', 'changed', 'failed', 'skipped', 'ignored', 'unreachable'] as const)
+          assert.equal(mine[k], ref[k === 'failed' ? 'failures' : k], `${pass} run, host ${i + 1}, ${k}: k3sbook ${JSON.stringify(mine)} ansible ${JSON.stringify(ref)}`)
+      }
+    }
+    for (let i = 1; i <= 3; i++) {
+      const listing = (lab: LabInfo) => sh(lab, i, 'cd /opt/k3sbook-ctl && for f in $(ls -A | sort); do printf "%s: " "$f"; cat "$f" | tr "\\n" " "; echo; done')
+      assert.equal((await listing(a)).replaceAll(a.name, 'LAB'), (await listing(b)).replaceAll(b.name, 'LAB'), `files on host ${i}`)
+    }
+  })
+})
