@@ -24,5 +24,8 @@ if (files.length === 0) {
 // The CLI runs from dist/ when it exists: build first so tests never run a stale CLI.
 const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' })
 if (build.status !== 0) process.exit(build.status ?? 1)
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' })
+// Test files run 3 at a time: most of their time is spent waiting on lab hosts and ansible, and
+// every lab test makes its own uniquely named lab. K3SBOOK_TEST_CONCURRENCY overrides.
+const concurrency = process.env.K3SBOOK_TEST_CONCURRENCY ?? '3'
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], { stdio: 'inherit' })
 process.exit(r.status ?? 1)
