@@ -1,6 +1,7 @@
 // OpenSSH client configuration as k3sbook honours it: ~/.ssh/config (Host blocks, first value wins,
 // Include) and the ssh command-line options users put in ansible_ssh_common_args/extra_args
 // (-o Key=Value, -i, -p, -l, -J, -F), merged with first-wins precedence exactly like ssh itself.
+import { shlexSplit } from '../shlex.js'
 import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { homedir, userInfo } from 'node:os'
 import { isAbsolute, join, dirname, basename } from 'node:path'
@@ -23,51 +24,10 @@ export function addOption(map: SshOptionMap, keyword: string, value: string): vo
 }
 
 /**
- * Splits a string into words like a POSIX shell does for a simple command: whitespace separates,
- * '…' is literal, "…" keeps spaces and honours \" \\ \$ \`, a backslash outside quotes escapes.
- * Ansible passes ansible_ssh_common_args through shlex.split, which behaves the same here.
+ * Splits ansible_ssh_common_args / ansible_ssh_extra_args into words as Ansible does (shlex.split).
  */
 export function splitShellWords(s: string): string[] {
-  const words: string[] = []
-  let cur = ''
-  let inWord = false
-  let i = 0
-  while (i < s.length) {
-    const c = s[i]
-    if (c === "'") {
-      const end = s.indexOf("'", i + 1)
-      if (end < 0) throw new Error(`unterminated single quote in: ${s}`)
-      cur += s.slice(i + 1, end)
-      inWord = true
-      i = end + 1
-    } else if (c === '"') {
-      i++
-      inWord = true
-      while (i < s.length && s[i] !== '"') {
-        if (s[i] === '\\' && i + 1 < s.length && '"\\$`\n'.includes(s[i + 1])) {
-          cur += s[i + 1]
-          i += 2
-        } else cur += s[i++]
-      }
-      if (i >= s.length) throw new Error(`unterminated double quote in: ${s}`)
-      i++
-    } else if (c === '\\') {
-      if (i + 1 < s.length) cur += s[i + 1]
-      inWord = true
-      i += 2
-    } else if (/\s/.test(c)) {
-      if (inWord) words.push(cur)
-      cur = ''
-      inWord = false
-      i++
-    } else {
-      cur += c
-      inWord = true
-      i++
-    }
-  }
-  if (inWord) words.push(cur)
-  return words
+  return shlexSplit(s, (m) => new Error(`${m} in: ${s}`))
 }
 
 /** `Key=Value`, `Key Value` or `Key = Value` from one -o argument or config line. */

@@ -1,6 +1,7 @@
 // `command`: runs a program on the host without a shell (words passed literally, after Ansible's
 // `~` and `$VAR` expansion). Idempotent only through `creates`/`removes`; otherwise it reports
 // changed, like Ansible. `shell` shares this file's planning and its registered result shape.
+import { shlexSplit as shlex } from '../shlex.js'
 import { shQuote } from '../connection/quote.js'
 import type { Vars } from '../model.js'
 import type { Module, Plan, PlanContext, Step, StepResult } from './types.js'
@@ -45,52 +46,7 @@ export const command: Module<CommandArgs> = {
 
 /** Python's shlex.split (POSIX mode, no comments): how Ansible cuts a command line into argv. */
 export function shlexSplit(s: string): string[] {
-  const out: string[] = []
-  let cur = ''
-  let inWord = false
-  let i = 0
-  while (i < s.length) {
-    const c = s[i]
-    if (c === "'") {
-      const j = s.indexOf("'", i + 1)
-      if (j < 0) throw new ArgError('No closing quotation')
-      cur += s.slice(i + 1, j)
-      inWord = true
-      i = j + 1
-    } else if (c === '"') {
-      i++
-      for (;;) {
-        if (i >= s.length) throw new ArgError('No closing quotation')
-        const d = s[i]
-        if (d === '"') break
-        if (d === '\\' && i + 1 < s.length && (s[i + 1] === '"' || s[i + 1] === '\\')) {
-          cur += s[i + 1]
-          i += 2
-        } else {
-          cur += d
-          i++
-        }
-      }
-      inWord = true
-      i++
-    } else if (c === '\\') {
-      if (i + 1 >= s.length) throw new ArgError('No escaped character')
-      cur += s[i + 1]
-      inWord = true
-      i += 2
-    } else if (/\s/.test(c)) {
-      if (inWord) out.push(cur)
-      cur = ''
-      inWord = false
-      i++
-    } else {
-      cur += c
-      inWord = true
-      i++
-    }
-  }
-  if (inWord) out.push(cur)
-  return out
+  return shlex(s, (m) => new ArgError(m === 'nothing after a backslash' ? 'No escaped character' : 'No closing quotation'))
 }
 
 type Piece = { lit: string } | { v: string; raw: string }

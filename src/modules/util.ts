@@ -1,6 +1,7 @@
 // Helpers shared by the core modules: schema fragments (so argument docs read the same everywhere),
 // Ansible's loose booleans and modes, and the one atomic-write step every file-writing module uses
 // (temp file beside the target, attributes set on the temp file, then rename).
+import { translatePattern } from '../template/pyregex.js'
 import { createHash } from 'node:crypto'
 import type { SchemaObject } from 'ajv'
 import { shQuote } from '../connection/quote.js'
@@ -387,49 +388,7 @@ export function pyRegex(pattern: string, extraFlags = ''): RegExp {
     else if (f === 'x') throw new ArgError(`regular expression ${pattern}: the verbose flag (?x) is not supported`)
     p = p.slice(m[0].length)
   }
-  let out = ''
-  let inClass = false
-  for (let i = 0; i < p.length; i++) {
-    const c = p[i]
-    if (c === '\\') {
-      const n = p[i + 1]
-      if (!inClass && n === 'A') out += '(?<![\\s\\S])'
-      else if (!inClass && n === 'Z') out += '(?![\\s\\S])'
-      else out += c + (n ?? '')
-      i++
-      continue
-    }
-    if (inClass) {
-      if (c === ']') inClass = false
-      out += c
-      continue
-    }
-    if (c === '[') {
-      inClass = true
-      out += c
-      // A ']' right after '[' or '[^' is a literal in Python.
-      if (p[i + 1] === '^') (out += '^'), i++
-      if (p[i + 1] === ']') (out += '\\]'), i++
-      continue
-    }
-    if (c === '$') {
-      out += flags.has('m') ? '(?=\\n|(?![\\s\\S]))' : '(?=\\n?(?![\\s\\S]))'
-      continue
-    }
-    if (p.startsWith('(?P<', i)) {
-      out += '(?<'
-      i += 3
-      continue
-    }
-    const back = /^\(\?P=(\w+)\)/.exec(p.slice(i))
-    if (back) {
-      out += `\\k<${back[1]}>`
-      i += back[0].length - 1
-      continue
-    }
-    out += c
-  }
-  // Python's `^` with (?m) also matches after every newline; JS 'm' does the same. `$` is rewritten above.
+  const out = translatePattern(p, flags.has('m'))
   flags.delete('u')
   try {
     return new RegExp(out, [...flags].join(''))

@@ -20,7 +20,7 @@ export function pyRegex(pattern: string, flags: { ignorecase?: boolean; multilin
     for (const c of inl[1]) if ('ims'.includes(c) && !f.includes(c)) f += c
     if (inl[1].includes('x')) throw new PyError('verbose regular expressions (?x) are not supported')
   }
-  src = translate(src, f.includes('m'))
+  src = translatePattern(src, f.includes('m'))
   let re: RegExp
   try {
     re = new RegExp(src, f)
@@ -32,7 +32,8 @@ export function pyRegex(pattern: string, flags: { ignorecase?: boolean; multilin
   return re
 }
 
-function translate(p: string, multiline: boolean): string {
+/** A Python pattern body (inline flags already taken off) as JS RegExp source. */
+export function translatePattern(p: string, multiline: boolean): string {
   let out = ''
   let inClass = false
   for (let i = 0; i < p.length; i++) {
