@@ -1,8 +1,8 @@
 // group_vars/ and host_vars/ beside an inventory source or a playbook, found the way Ansible's
 // host_group_vars plugin does (NAME, NAME.yml, NAME.yaml, NAME.json, or a NAME/ folder read in
 // name order). Each folder is listed once and each file parsed once, however many hosts ask.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import { extname, join } from 'node:path'
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs'
+import { extname, join, sep } from 'node:path'
 import { Diagnostics, ValidationError } from '../errors.js'
 import type { Vars } from '../model.js'
 import { displayPath, YamlFile } from '../yamlfile.js'
@@ -13,6 +13,7 @@ const EXTS = ['', '.yml', '.yaml', '.json']
 export class VarsDir {
   private listings = new Map<VarsKind, Map<string, boolean> | null>()
   private found = new Map<string, string[]>()
+  private realRoots = new Map<VarsKind, string>()
 
   constructor(
     readonly base: string,
@@ -61,11 +62,34 @@ export class VarsDir {
         if (isDir === undefined) continue
         const full = join(this.base, kind, entry)
         out = isDir ? dirVarsFiles(full) : [full]
+        out = this.insideOnly(kind, name, out, diags)
         break
       }
     }
     this.found.set(key, out)
     return out
+  }
+
+  /**
+   * Vars files must stay inside base/KIND: a host or group name with ".." (`../../etc/x`) would
+   * read any file of the control machine and is refused; a symbolic link that leads out of the
+   * folder is followed (shared vars are often linked in) with a warning.
+   */
+  private insideOnly(kind: VarsKind, name: string, files: string[], diags?: Diagnostics): string[] {
+    const root = join(this.base, kind)
+    const where = { file: displayPath(root), line: 1, col: 1 }
+    if (name.split('/').includes('..')) {
+      diags?.warn(`${kind} for "${name}" skipped: the name climbs out of ${displayPath(root)} with ".."`, where)
+      return []
+    }
+    let realRoot = this.realRoots.get(kind)
+    if (realRoot === undefined) this.realRoots.set(kind, (realRoot = realOr(root)))
+    for (const f of files) {
+      const real = realOr(f)
+      if (!real.startsWith(realRoot + sep))
+        diags?.warn(`${displayPath(f)} is a symbolic link to ${real}, outside ${displayPath(root)}`, { file: displayPath(f), line: 1, col: 1 })
+    }
+    return files
   }
 
   /** Merged variables for one entity from this folder (later files win). */
@@ -79,6 +103,14 @@ export class VarsDir {
       if (v) out = { ...(out ?? {}), ...v }
     }
     return out
+  }
+}
+
+function realOr(p: string): string {
+  try {
+    return realpathSync(p)
+  } catch {
+    return p
   }
 }
 

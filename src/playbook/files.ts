@@ -1,7 +1,7 @@
 // Reading YAML files for the playbook loader: each file parsed once (its problems reported once),
 // and the places Ansible looks for role folders, task files and template/file sources.
-import { existsSync, readdirSync, statSync } from 'node:fs'
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs'
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import type { Diagnostics } from '../errors.js'
 import { loadYaml, type YamlFile } from '../yamlfile.js'
 
@@ -72,6 +72,26 @@ export function findRole(name: string, playDir: string, rolesPath: string[]): st
     if (isDir(p) && (isDir(join(p, 'tasks')) || isDir(join(p, 'meta')) || isDir(join(p, 'handlers')) || isDir(join(p, 'defaults')) || isDir(join(p, 'vars')))) return p
   }
   return undefined
+}
+
+/**
+ * Where a found role really is, when that is outside every role folder (and the playbook's
+ * folder): reached through ".." or a symbolic link. undefined when it stays inside, or when the
+ * role was named by an absolute path (an explicit choice).
+ */
+export function roleEscape(name: string, dir: string, playDir: string, rolesPath: string[]): string | undefined {
+  if (isAbsolute(name)) return undefined
+  const real = realOrSelf(dir)
+  const roots = roleSearchDirs(playDir, rolesPath).map(realOrSelf)
+  return roots.some((r) => real === r || real.startsWith(r.endsWith(sep) ? r : r + sep)) ? undefined : real
+}
+
+function realOrSelf(p: string): string {
+  try {
+    return realpathSync(p)
+  } catch {
+    return resolve(p)
+  }
 }
 
 /** Role names present in the search folders, for "did you mean". */

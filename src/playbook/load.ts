@@ -8,7 +8,7 @@ import { canonicalModuleName, getModule, moduleNames } from '../modules/registry
 import type { Module } from '../modules/types.js'
 import { isTemplated, templateValue } from '../template/index.js'
 import type { YamlFile, YamlPath } from '../yamlfile.js'
-import { FileCache, findRole, firstFile, knownRoles, roleMainFiles, roleSearchDirs, shown, shownList } from './files.js'
+import { FileCache, findRole, firstFile, knownRoles, roleEscape, roleMainFiles, roleSearchDirs, shown, shownList } from './files.js'
 import { parseKv, RAW_OPTION_KEYS } from './kv.js'
 import {
   blockValidator,
@@ -330,6 +330,10 @@ class Loader {
     if (!dir) {
       const hint = didYouMean(name, knownRoles(playDir, this.rolesPath))
       this.diags.error(`role "${name}" not found (searched: ${shownList(roleSearchDirs(playDir, this.rolesPath))})`, pos, hint)
+    } else {
+      const outside = roleEscape(name, dir, playDir, this.rolesPath)
+      if (outside)
+        this.diags.warn(`role "${name}" resolves to ${outside}, outside the role folders (through ".." or a symbolic link)`, pos, 'name it by an absolute path or add its folder to roles_path if that is intended')
     }
     return dir
   }
