@@ -12,7 +12,6 @@ import type { Vars } from '../model.js'
 import { Redactor, SECRET_NAME, type Reporter } from '../output/common.js'
 import { JsonReporter } from '../output/json.js'
 import { PlainReporter } from '../output/plain.js'
-import { TtyReporter } from '../output/tty.js'
 import { vaultSecrets } from '../vault.js'
 import { EXIT } from './exit.js'
 import { addVaultOptions, setupVault, type VaultCliOptions } from './vaultopts.js'
@@ -144,20 +143,23 @@ export async function runCommand(playbook: string, o: RunCliOptions, isCheckComm
       signal: controller.signal,
       loadTasks: await taskLoader(),
     }
+    let lastPlanned: Map<string, string[][]> | undefined
     if (o.confirm && !o.check) {
-      const preview = await execute(project, { ...base, check: true, diff: true }, o, redactor)
+      const planned = new Map<string, string[][]>()
+      const preview = await execute(project, { ...base, check: true, diff: true, record: planned }, o, redactor)
       if (preview.interrupted) return EXIT.interrupted
       if (!preview.changed) {
         process.stdout.write('nothing to change\n')
         return preview.exitCode
       }
       if (preview.exitCode !== 0) return preview.exitCode
+      lastPlanned = planned
       if (!(await ask('Apply these changes? [y/N] '))) {
         process.stdout.write('aborted: nothing was changed\n')
         return EXIT.ok
       }
     }
-    const summary = await execute(project, base, o, redactor)
+    const summary = await execute(project, o.confirm && !o.check ? { ...base, expect: lastPlanned } : base, o, redactor)
     if (!base.check) await recordRetry(retryFile, summary.recap, redactor)
     if (isCheckCommand && summary.exitCode === 0) return summary.changed ? EXIT.changes : EXIT.ok
     if (isCheckCommand && summary.exitCode === EXIT.failed) return EXIT.checkFailed
@@ -169,7 +171,7 @@ export async function runCommand(playbook: string, o: RunCliOptions, isCheckComm
 }
 
 async function execute(project: Project, opts: RunOptions, o: RunCliOptions, redactor: Redactor) {
-  const reporter = makeReporter(o, redactor)
+  const reporter = await makeReporter(o, redactor)
   const emit = (e: RunEvent) => reporter.handle(e)
   try {
     return await runPlaybook(project, opts, emit)
@@ -178,13 +180,15 @@ async function execute(project: Project, opts: RunOptions, o: RunCliOptions, red
   }
 }
 
-export function makeReporter(o: Pick<RunCliOptions, 'output' | 'diff' | 'verbose'>, redactor: Redactor): Reporter {
+export async function makeReporter(o: Pick<RunCliOptions, 'output' | 'diff' | 'verbose'>, redactor: Redactor): Promise<Reporter> {
   const write = (s: string) => process.stdout.write(s)
   const mode = o.output === 'auto' || !o.output ? (process.stdout.isTTY ? 'tty' : 'plain') : o.output
   if (mode === 'json') return new JsonReporter(write, redactor)
   if (mode === 'tty') {
     // A pseudo-terminal that never had its size set reports 0 columns: listr2 would wrap every character.
     if (!process.stdout.columns) Object.defineProperty(process.stdout, 'columns', { value: 80, configurable: true })
+    // listr2 is loaded only for a terminal: plain and JSON runs start faster without it.
+    const { TtyReporter } = await import('../output/tty.js')
     return new TtyReporter(write, { diff: o.diff, verbosity: o.verbose, redactor })
   }
   return new PlainReporter(write, { diff: o.diff, verbosity: o.verbose, redactor })

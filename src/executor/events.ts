@@ -50,6 +50,8 @@ export type RunEvent =
   | { type: 'run:start'; playbook: string; check: boolean; diff: boolean; time: string }
   | { type: 'play:start'; play: string; hosts: string[]; pos?: SourcePos }
   | { type: 'play:skip'; play: string; reason: string; pos?: SourcePos }
+  /** With `serial`, each batch of hosts runs the whole play before the next one starts. */
+  | { type: 'batch:start'; play: string; hosts: string[]; batch: number; batches: number }
   | { type: 'task:start'; play: string; task: string; module: string; hosts: string[]; pos?: SourcePos; handler?: boolean }
   | HostResultEvent
   | { type: 'task:end'; play: string; task: string; durationMs: number }

@@ -357,15 +357,18 @@ function guess(path: string, module: string, args: Vars, follow: boolean): FileI
 
 /**
  * One script that runs every probe in its own subshell (stdin closed, as a direct probe runs) and
- * frames each one's stdout, stderr and exit code with a random nonce. One exec per distinct become.
+ * frames each one's stdout, exit code and stderr with a random nonce. stderr goes to a temp file
+ * and is copied out only when there is some: one fork per probe, no extra process.
  */
 export function batchScript(probes: { script: string; env?: Record<string, string> }[], nonce: string): string {
-  const lines = ['exec 3>&1']
+  const lines = ['k3sb_e=$(mktemp) || exit 1', `trap 'rm -f -- "$k3sb_e"' EXIT`]
   probes.forEach((p, i) => {
-    const inner = innerScript(p.script, { env: p.env })
-    // stdout goes straight out (fd 3); stderr and the exit code come back through $( ).
-    lines.push(`k3sb_o=$( ( eval ${shQuote(inner)} ) </dev/null 2>&1 1>&3 3>&-; printf '/%d' $? )`)
-    lines.push(`printf '\\n@@${nonce} %d\\n%s\\n@@${nonce}.\\n' ${i} "$k3sb_o"`)
+    lines.push(
+      `( eval ${shQuote(innerScript(p.script, { env: p.env }))} ) </dev/null 2>"$k3sb_e"`,
+      `printf '\\n@@${nonce} %d %d\\n' ${i} $?`,
+      `if [ -s "$k3sb_e" ]; then cat -- "$k3sb_e"; fi`,
+      `printf '\\n@@${nonce}.\\n'`,
+    )
   })
   return lines.join('\n') + '\n'
 }
@@ -373,20 +376,19 @@ export function batchScript(probes: { script: string; env?: Record<string, strin
 export function parseBatch(out: Buffer, count: number, nonce: string): (ExecResult | undefined)[] {
   const s = out.toString('latin1')
   const results: (ExecResult | undefined)[] = new Array(count).fill(undefined)
+  const endMark = `\n@@${nonce}.\n`
   let pos = 0
   for (let i = 0; i < count; i++) {
-    const head = `\n@@${nonce} ${i}\n`
+    const head = `\n@@${nonce} ${i} `
     const at = s.indexOf(head, pos)
     if (at < 0) break
-    const end = s.indexOf(`\n@@${nonce}.\n`, at + head.length)
+    const eol = s.indexOf('\n', at + head.length)
+    const end = eol < 0 ? -1 : s.indexOf(endMark, eol)
     if (end < 0) break
-    const tail = s.slice(at + head.length, end)
-    const slash = tail.lastIndexOf('/')
-    const rc = Number(tail.slice(slash + 1))
-    if (slash >= 0 && Number.isInteger(rc)) {
-      results[i] = { rc, stdout: Buffer.from(s.slice(pos, at), 'latin1'), stderr: Buffer.from(tail.slice(0, slash), 'latin1') }
-    }
-    pos = end + `\n@@${nonce}.\n`.length
+    const rc = Number(s.slice(at + head.length, eol))
+    // stderr is followed by the newline printed before the end mark
+    if (Number.isInteger(rc)) results[i] = { rc, stdout: Buffer.from(s.slice(pos, at), 'latin1'), stderr: Buffer.from(s.slice(eol + 1, end), 'latin1') }
+    pos = end + endMark.length
   }
   return results
 }

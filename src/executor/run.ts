@@ -44,6 +44,13 @@ export interface RunOptions {
   connect: ConnectionFactory
   /** Aborting stops scheduling new tasks; running steps finish; the recap says interrupted. */
   signal?: AbortSignal
+  /**
+   * Plan pinning for `--confirm`: a check pass fills `record` with the changes it planned (per host
+   * and task); the apply pass given them as `expect` applies exactly those and stops before
+   * anything that differs (the host changed in between).
+   */
+  record?: Map<string, string[][]>
+  expect?: Map<string, string[][]>
   /** Loads the tasks of a dynamic include_tasks file at run time. */
   loadTasks?: (file: string, include: Include) => TaskItem[]
 }
@@ -232,8 +239,10 @@ export class Runner {
     const needsHost = !allControllerOnly(play)
     if (needsHost) await Promise.all(hosts.map((h) => this.conn(h).catch(() => undefined)))
 
-    for (const batch of serialBatches(hosts, play.serial)) {
+    const batches = serialBatches(hosts, play.serial)
+    for (const [bi, batch] of batches.entries()) {
       if (this.interrupted) break
+      if (batches.length > 1) this.emit({ type: 'batch:start', play: play.name, hosts: batch, batch: bi + 1, batches: batches.length })
       const states = batch.map((h) => this.state(h))
       // Unreachable at connect time: reported once, then out of the play.
       for (const s of states) {
@@ -432,6 +441,8 @@ export class Runner {
       // run_once: every host gets the registered result and facts, as in Ansible.
       const src = hosts[0]
       for (const h of hosts.slice(1)) {
+        // A failed run_once task fails every host of the play (counted once, on the host it ran on).
+        if (src.failed && outcomes[0].status === 'failed') h.failed = true
         if (task.register && src.hostFacts[task.register] !== undefined) h.hostFacts[task.register] = src.hostFacts[task.register]
         if (task.module === 'set_fact') Object.assign(h.hostFacts, pickFacts(outcomes[0].result))
         if (outcomes[0].status === 'changed') for (const n of task.notify) h.notified.add(n)
@@ -559,6 +570,10 @@ export class Runner {
     }
     if (this.check && outcome.status === 'unknown' && (task.module === 'set_fact' || task.module === 'include_vars')) {
       for (const k of Object.keys(task.args)) h.unknownRegs.add(k)
+    }
+    if (this.opts.record && outcome.status === 'unknown') {
+      const key = planKey(h.name, task)
+      this.opts.record.set(key, [...(this.opts.record.get(key) ?? []), [UNKNOWN_MARK]])
     }
     if (task.register) {
       h.hostFacts[task.register] = outcome.result
@@ -766,6 +781,24 @@ export class Runner {
         break
       case 'change':
       case 'unknown':
+        if (this.opts.record) {
+          const key = planKey(h.name, task)
+          this.opts.record.set(key, [...(this.opts.record.get(key) ?? []), changes])
+        }
+        if (!check && this.opts.expect) {
+          const key = planKey(h.name, task)
+          const queue = this.opts.expect.get(key)
+          // '?': the check could not know what this task would do and said so ("unknown").
+          const wasUnknown = !!queue?.some((q) => q[0] === UNKNOWN_MARK)
+          const shown = wasUnknown ? changes : queue?.shift()
+          if (!shown || JSON.stringify(shown) !== JSON.stringify(changes)) {
+            this.interrupted = true
+            throw new K3sbookError(
+              `not applied: this change was not among those shown before confirmation (${changes.join(', ') || plan.status}); the host changed since the check, so the run stops here`,
+              { pos: srcPos(task.src), hint: 'run --confirm again to see the current changes' },
+            )
+          }
+        }
         if (check) {
           for (const s of plan.steps) targetState.overlay.record(s.effects)
           status = plan.status === 'unknown' ? 'unknown' : 'changed'
@@ -965,6 +998,12 @@ export function localFactory(host: string): Connection {
 // ------------------------------------------------------------------ helpers
 
 const IMPLICIT_LOCALHOST = new Set(['localhost', '127.0.0.1', '::1'])
+
+const UNKNOWN_MARK = '\u0000unknown'
+
+function planKey(host: string, task: Task): string {
+  return `${host}\u0000${formatPos(srcPos(task.src))}`
+}
 
 /** Modules whose result (stdout, rc) only exists after they run: unknown in check mode. */
 const UNKNOWN_RESULT_MODULES = new Set(['command', 'shell', 'uri', 'slurp', 'fetch', 'get_url', 'unarchive', 'script', 'raw'])

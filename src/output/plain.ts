@@ -23,6 +23,9 @@ export class PlainReporter implements Reporter {
       case 'play:start':
         this.out(`\nPLAY [${e.play}] hosts: ${e.hosts.join(', ')}  ${pos(e.pos)}`)
         break
+      case 'batch:start':
+        this.out(`  batch ${e.batch}/${e.batches}: ${e.hosts.join(', ')}`)
+        break
       case 'play:skip':
         this.out(`\nPLAY [${e.play}] skipped: ${e.reason}  ${pos(e.pos)}`)
         break

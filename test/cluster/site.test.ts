@@ -197,6 +197,24 @@ describe('site.yml on a 4-host lab', () => {
     assert.equal(all.includes(token), false, 'the K3S token leaked')
     assert.equal(all.includes(dbPassword), false, 'the datastore password leaked')
   })
+
+  test('upgrade.yml: servers one at a time (serial: 1), then agents; at the same version nothing changes', async () => {
+    const r = await run(join(ROOT, 'playbooks/upgrade.yml'), inventories)
+    assert.equal(r.summary.exitCode, 0)
+    const batches = r.events.filter((e) => e.type === 'batch:start' && e.play.startsWith('Upgrade the servers')).map((e) => (e as { hosts: string[] }).hosts)
+    assert.deepEqual(batches, [[servers()[0]], [servers()[1]]], 'one server per batch')
+    for (const h of names()) assert.equal(r.summary.recap[h].changed, 0, `${h}: ${changedTasks(r, h)}`)
+  })
+
+  test('reset.yml refuses without confirmation and changes nothing', async () => {
+    const before = await Promise.all(lab.hosts.map((h) => fingerprint(lab, h.index, { exclude: ['/var/lib/rancher/k3s/test-double'] })))
+    const r = await run(join(ROOT, 'playbooks/reset.yml'), inventories)
+    assert.notEqual(r.summary.exitCode, 0)
+    const refusal = r.results.find((e) => e.status === 'failed')
+    assert.match(refusal?.msg ?? '', /reset_confirm=yes/)
+    const afterRun = await Promise.all(lab.hosts.map((h) => fingerprint(lab, h.index, { exclude: ['/var/lib/rancher/k3s/test-double'] })))
+    assert.deepEqual(afterRun, before)
+  })
 })
 
 function sha256(s: string): string {
