@@ -33,6 +33,8 @@ interface FetchPlan {
   src: string
   local: string
   remoteSha: string
+  /** The host file is readable by its owner only: so is the local copy. */
+  private: boolean
   validate: boolean
 }
 const pending = new WeakMap<Plan, FetchPlan>()
@@ -67,7 +69,7 @@ export const fetchModule: Module<any> = {
         steps: [{ describe: `read ${src}`, script: `cat -- ${shQuote(src)}` }],
         result: { dest: local, file: src },
       }
-      pending.set(plan, { src, local, remoteSha: info.sha256, validate: toBool(args.validate_checksum, true) })
+      pending.set(plan, { src, local, remoteSha: info.sha256, validate: toBool(args.validate_checksum, true), private: isPrivate(info.mode) })
       return plan
     }),
   async apply(plan, _args, ctx) {
@@ -81,7 +83,8 @@ export const fetchModule: Module<any> = {
     }
     await mkdir(dirname(p.local), { recursive: true })
     const tmp = `${p.local}.k3sbook-${process.pid}`
-    await writeFile(tmp, bytes)
+    // A file only its owner may read on the host (a kubeconfig, a token) stays private here too.
+    await writeFile(tmp, bytes, p.private ? { mode: 0o600 } : {})
     await rename(tmp, p.local)
     fetched.set(r, bytes)
     return [r]
@@ -95,3 +98,8 @@ export const fetchModule: Module<any> = {
   },
 }
 const fetched = new WeakMap<StepResult, Buffer>()
+
+/** No group or other permission bits: the host keeps this file to its owner. */
+export function isPrivate(mode: string | undefined): boolean {
+  return mode !== undefined && (parseInt(mode, 8) & 0o077) === 0
+}

@@ -63,6 +63,10 @@ ${indent(encryptVault(DATASTORE, PASSWORD), 6)}
       debug:
         msg: "{{ plain_phrase }}"
       no_log: true
+    - name: Fetch the env file
+      fetch:
+        src: /etc/k3sbook-secrets/k3s.env
+        dest: fetched/
     - name: Fail with the token in the message
       fail:
         msg: "giving up with {{ k3s_token }} and {{ datastore_endpoint }}"
@@ -163,6 +167,13 @@ describe('vaulted secrets in a full lab run', () => {
       for (const secret of [TOKEN, DATASTORE, DB_PASSWORD, EXTRA, NOLOG]) assert.ok(!f.bytes.includes(secret), `${f.path} holds a secret`)
     }
     for (const f of written) assert.equal(f.mode, 0o600, `${f.path} mode`)
+    // a file the host keeps private (0600) is private on the controller too
+    const fetched = filesUnder(join(dir, 'fetched'))
+    assert.equal(fetched.length, lab.hosts.length)
+    for (const f of fetched) {
+      assert.equal(f.mode, 0o600, `${f.path} mode`)
+      assert.ok(f.bytes.includes(TOKEN), 'the fetched env file is the real one')
+    }
   })
 })
 
