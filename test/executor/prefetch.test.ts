@@ -3,7 +3,7 @@
 // nothing fetched before a step applies is used after it, and renders are shared only when their
 // inputs are the same. Hosts here are LocalConnection hosts writing below a temp folder.
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
@@ -32,15 +32,18 @@ test('a batch gives each probe the stdout, stderr and exit code it gives alone',
     { script: 'exit 0' },
     { script: '' },
     { script: 'echo "$GREETING, $NAME"', env: { GREETING: 'hello', NAME: "it's me" } },
-    { script: "printf '\\n@@0123 0\\n/5\\n@@0123.\\n'; printf 'a/b/7' >&2; (exit 9)" },
+    { script: "printf '\\n@@abcdef0123456789abcdef0 0 5\\n\\n@@0123.\\n'; printf 'a/b/7\\n' >&2; (exit 9)" },
+    { script: "printf 'err\\000with nul' >&2" },
     { script: 'printf "\\377\\001\\002 bytes"; cat; echo "stdin was empty"' },
     { script: 'if then fi' },
     { script: 'x=1; cd /; set -e; false' },
     { script: 'echo "$x" "$(pwd)"' },
   ]
   const nonce = 'abcdef0123456789abcdef01'
-  const r = await conn.exec(batchScript(probes, nonce))
+  const tmp = tempDir()
+  const r = await conn.exec(batchScript(probes, nonce), { env: { TMPDIR: tmp } })
   const batched = parseBatch(r.stdout, probes.length, nonce)
+  assert.deepEqual(readdirSync(tmp), [], 'the batch removes its temp file')
   for (const [i, p] of probes.entries()) {
     const alone = await conn.exec(p.script, { env: p.env })
     const b = batched[i]
@@ -48,14 +51,14 @@ test('a batch gives each probe the stdout, stderr and exit code it gives alone',
     assert.equal(b.rc, alone.rc, `rc of probe ${i}: ${p.script}`)
     assert.deepEqual(b.stdout, alone.stdout, `stdout of probe ${i}: ${p.script}`)
     // sh names itself differently in a syntax error message (-c vs eval): compare the gist.
-    if (i === 8) assert.match(b.stderr.toString(), /syntax error/i)
+    if (p.script === 'if then fi') assert.match(b.stderr.toString(), /syntax error/i)
     else assert.deepEqual(b.stderr, alone.stderr, `stderr of probe ${i}: ${p.script}`)
   }
 })
 
 test('a batch cut short keeps the probes that finished', () => {
   const nonce = 'n1'
-  const out = Buffer.from(`one\n@@n1 0\n/0\n@@n1.\ntwo`)
+  const out = Buffer.from(`one\n@@n1 0 0\n\n@@n1.\ntwo`)
   const r = parseBatch(out, 2, nonce)
   assert.equal(r[0]?.stdout.toString(), 'one')
   assert.equal(r[1], undefined)
