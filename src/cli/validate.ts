@@ -41,7 +41,11 @@ export async function validateCommand(playbook: string, o: ValidateOptions, writ
   }
   const inventories = o.inventory?.length ? o.inventory : (defaultInventory(process.cwd()) ?? [])
   const project = loadProject({ playbook, inventories, extraVars: o.extraVars ?? [] }, diags)
-  for (const d of diags.sorted()) write(formatDiagnostic(d) + '\n')
+  // A message may quote a value that came out of a vault: mask those as the run reporters do.
+  const { vaultSecrets } = await import('../vault.js')
+  const secrets = [...vaultSecrets()].filter((v) => v.length >= 4).sort((x, y) => y.length - x.length)
+  const mask = (t: string) => secrets.reduce((acc, v) => acc.split(v).join('********'), t)
+  for (const d of diags.sorted()) write(mask(formatDiagnostic(d)) + '\n')
   if (!project || diags.hasErrors) {
     const n = diags.errors.length
     write(`${n} error${n === 1 ? '' : 's'}\n`)

@@ -6,7 +6,7 @@ import type { Client as ClientT, ClientChannel, ConnectConfig } from 'ssh2'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createReadStream, constants as fsConstants } from 'node:fs'
-import { readFile, access } from 'node:fs/promises'
+import { readFile, access, stat } from 'node:fs/promises'
 import { constants as osConstants } from 'node:os'
 import { posix } from 'node:path'
 import { Duplex } from 'node:stream'
@@ -713,6 +713,9 @@ export class SshConnection implements Connection {
     if (opts.mode !== undefined && !/^[0-7]{3,4}$/.test(opts.mode)) throw new Error(`bad file mode: ${opts.mode}`)
     const dir = posix.dirname(remotePath)
     const base = posix.basename(remotePath)
+    // Checked on the host before the rename: a controller killed mid-transfer still ends the
+    // channel's input, and a truncated temp file must never replace the target.
+    const size = (await stat(localPath)).size
     const keepMode = opts.mode
       ? `chmod ${opts.mode} "$t"`
       : `if [ -e "$d" ]; then chmod "$(stat -L -c %a -- "$d")" "$t"; else chmod 644 "$t"; fi`
@@ -720,7 +723,9 @@ export class SshConnection implements Connection {
       `d=${shQuote(remotePath)}`,
       `t=$(mktemp ${shQuote(`${dir}/.${base}.k3sbook.XXXXXX`)}) || exit 1`,
       `trap 'rm -f -- "$t"' EXIT`,
+      `trap 'exit 129' HUP INT TERM PIPE`,
       `cat > "$t" || exit 1`,
+      `[ $(wc -c < "$t") -eq ${size} ] || { echo "short write: the file did not arrive whole" >&2; exit 1; }`,
       keepMode + ' || exit 1',
       `mv -f -- "$t" "$d" || exit 1`,
       `trap - EXIT`,

@@ -1175,7 +1175,8 @@ async function uploadTo(conn: Connection, src: string | Buffer, remote: string, 
   if (typeof src === 'string') return conn.upload(src, remote, { mode: o.mode })
   const tmp = `${remote}.k3sbook-${process.pid}-${Date.now()}.tmp`
   const r = await conn.exec(
-    `set -e; umask 077; cat > ${shQuote(tmp)}; ${o.mode ? `chmod ${shQuote(o.mode)} ${shQuote(tmp)}; ` : ''}mv -f ${shQuote(tmp)} ${shQuote(remote)}`,
+    // the size check: a truncated transfer (controller killed mid-way) must not replace the target
+    `set -e; umask 077; t=${shQuote(tmp)}; trap 'rm -f -- "$t"' EXIT; trap 'exit 129' HUP INT TERM PIPE; cat > "$t"; [ $(wc -c < "$t") -eq ${src.length} ]; ${o.mode ? `chmod ${shQuote(o.mode)} "$t"; ` : ''}mv -f -- "$t" ${shQuote(remote)}; trap - EXIT`,
     { stdin: src },
   )
   if (r.rc !== 0) {

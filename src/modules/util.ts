@@ -312,8 +312,13 @@ export function writeFileStep(dest: string, content: Buffer | undefined, o: Writ
   lines.push('case $d in */*) dir=${d%/*}; [ -n "$dir" ] || dir=/ ;; *) dir=. ;; esac')
   if (o.mkdirParent) lines.push('mkdir -p -- "$dir"')
   // A random temp name beside the target keeps the rename atomic (same filesystem).
-  lines.push('t=$(mktemp "$dir/.k3sbook.XXXXXXXX")', "trap 'rm -f -- \"$t\"' EXIT")
+  // A hang-up (the SSH session closed under us) exits through the EXIT trap, which removes the temp file.
+  lines.push('t=$(mktemp "$dir/.k3sbook.XXXXXXXX")', "trap 'rm -f -- \"$t\"' EXIT", "trap 'exit 129' HUP INT TERM PIPE")
   lines.push(o.fromPath !== undefined ? `cat -- ${shQuote(o.fromPath)} > "$t"` : 'cat > "$t"')
+  // When the controller dies or the connection drops mid-transfer, the host's shell still gets an
+  // end of input and would go on with a truncated temp file: only whole content replaces the target.
+  if (o.fromPath === undefined && content !== undefined)
+    lines.push(`[ $(wc -c < "$t") -eq ${content.length} ] || { printf '%s\\n' "short write: the content did not arrive whole; $d left as it was" >&2; exit 1; }`)
   // Keep mode and ownership of the file being replaced; mktemp makes 0600 files.
   lines.push(
     'if [ -e "$d" ]; then',

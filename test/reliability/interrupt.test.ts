@@ -3,7 +3,8 @@
 // a second Ctrl-C exits at once. And --retry-failed runs only the hosts that failed last time.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, readFileSync } from 'node:fs'
+import { createHash, randomBytes } from 'node:crypto'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startLab, type LabInfo } from '../helpers/lab.js'
 import { sh } from '../executor/helpers.js'
@@ -104,6 +105,28 @@ describe('interrupting a run', () => {
     // A command abandoned this way runs on to its end on the host (as with ssh without a tty:
     // no SIGHUP reaches it); docs/RELIABILITY.md says so. Stop it so the next test starts clean.
     for (const h of lab.hosts) await sh(lab, h.index, 'pkill -x sleep || true')
+  })
+
+  test('kill -9 of the controller mid-upload: the target is the old file or the whole new one, never a part', async () => {
+    const big = randomBytes(40 * 1024 * 1024)
+    const d = tree({ 'big.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - name: Big copy\n      copy:\n        src: big.bin\n        dest: /opt/int-big.bin\n' })
+    writeFileSync(join(d, 'big.bin'), big)
+    const h = lab.hosts[0]
+    await sh(lab, h.index, 'printf "old\\n" > /opt/int-big.bin')
+    const p = spawnCli(['run', 'big.yml', '-i', lab.inventoryPath, '-o', 'plain', '--limit', h.name], { cwd: d, timeoutMs: 120_000 })
+    await until(async () => Number((await sh(lab, h.index, 'cat /opt/.k3sbook.* 2>/dev/null | wc -c')).trim()) > 1_000_000, 60_000, 'the upload to be under way')
+    p.child.kill('SIGKILL')
+    await p.done
+    // the host's shell sees the end of its input once the TCP connection is gone
+    await until(async () => (await sh(lab, h.index, 'ls -A /opt | grep -c "^\\.k3sbook\\." || true')).trim() === '0', 15_000, 'the temp file to go')
+    const sha = (await sh(lab, h.index, 'sha256sum < /opt/int-big.bin')).split(' ')[0]
+    const old = createHash('sha256').update('old\n').digest('hex')
+    const whole = createHash('sha256').update(big).digest('hex')
+    assert.ok(sha === old || sha === whole, 'a truncated file replaced the target')
+    // and a rerun converges
+    const again = await cli(['run', 'big.yml', '-i', lab.inventoryPath, '-o', 'plain', '--limit', h.name], { cwd: d })
+    assert.equal(again.code, 0, again.stdout)
+    assert.equal((await sh(lab, h.index, 'sha256sum < /opt/int-big.bin')).split(' ')[0], whole)
   })
 
   test('--retry-failed runs only the hosts that failed in the last run', async () => {
