@@ -557,9 +557,10 @@ export class Runner {
         outcome = { status: 'unknown', result: { changed: true }, changes: [], diff: undefined, unknownReason: `depends on a result not known in check mode: ${errorText(e)}` }
       } else outcome = { status: 'failed', result: { failed: true, msg: errorText(e) }, changes: [], diff: undefined, msg: errorText(e) }
     }
-    // Check mode: a task that fails after an earlier planned command (whose effects can't be
-    // known: it may create the very file this task reads) may well succeed in the real run.
-    if (this.check && outcome.status === 'failed' && h.overlay.opaque > 0) {
+    // Check mode: a task that reads the host and fails after an earlier planned command (whose
+    // effects can't be known: it may create the very file this task reads) may well succeed in
+    // the real run. (fail/assert/debug read only variables, which unknownRegs tracks.)
+    if (this.check && outcome.status === 'failed' && h.overlay.opaque > 0 && !getModule(task.module)?.controllerOnly) {
       outcome = { ...outcome, status: 'unknown', result: { changed: true, check_mode: true }, unknownReason: `may succeed once earlier commands have run: ${outcome.msg ?? 'failed'}` }
     }
     // Check mode: whatever a task makes of a value that only a real run would have produced is
