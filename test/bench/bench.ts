@@ -390,7 +390,7 @@ async function main(): Promise<void> {
     const k = median(rows.find((r) => r.hosts === bareHosts && r.mode === 'rerun')?.k.map((x) => x.wallMs) ?? [])
     lines.push('')
     lines.push(
-      `Bare ssh2 floor at ${bareHosts} hosts (a Node process that connects to every host and sends the ${bare.scriptsPerHost} scripts k3sbook sent per host on a no-change re-run, as one script per host): ` +
+      `Bare ssh2 floor at ${bareHosts} hosts (a Node process that connects to every host and sends what k3sbook sent per host on a no-change re-run (${bare.scriptsPerHost} script${bare.scriptsPerHost === 1 ? '' : 's'}) as one script per host): ` +
         `${fmtS(bare.wallMs)} for the whole process (connect ${fmtS(bare.connectMs)}, probes ${fmtS(bare.probeMs)}); k3sbook's no-change re-run: ${fmtS(k)} = ${(k / bare.wallMs).toFixed(2)}× the floor.`,
     )
   }
