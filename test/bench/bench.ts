@@ -126,6 +126,7 @@ function measure(cmd: string[], env: NodeJS.ProcessEnv, cwd: string, tree = fals
         } catch {
           /* time wrote nothing: the command did not start */
         }
+        rmSync(timeOut, { force: true })
       }
       resolve({ wallMs, peakRssKb: peak, code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() })
     })
