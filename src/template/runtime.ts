@@ -448,6 +448,25 @@ function makeCallCtx(frame: Frame, line: number, col: number): CallCtx {
   }
 }
 
+/** A filter or test call: the value, then positional and keyword arguments, errors at the call's position. */
+function compilePluginCall(
+  fn: (v: unknown, args: unknown[], kwargs: Record<string, unknown>, ctx: ReturnType<typeof makeCallCtx>) => unknown,
+  node: (f: Frame) => unknown,
+  e: { line: number; col: number; args: Expr[]; kwargs: [string, Expr][] },
+  undefOk: boolean,
+): (f: Frame) => unknown {
+  const args = e.args.map(compileExpr)
+  const kwargs = e.kwargs.map(([k, x]) => [k, compileExpr(x)] as const)
+  return (f) => {
+    const v = node(f)
+    if (v instanceof Undefined && !undefOk) fail(v)
+    const av = args.map((a) => a(f))
+    const kw: Record<string, unknown> = Object.create(null)
+    for (const [k, x] of kwargs) kw[k] = x(f)
+    return withPos(e.line, e.col, () => fn(v, av, kw, makeCallCtx(f, e.line, e.col)))
+  }
+}
+
 export function compileExpr(e: Expr): Ev {
   switch (e.k) {
     case 'const': {
@@ -494,37 +513,11 @@ export function compileExpr(e: Expr): Ev {
       }
     }
     case 'filter': {
-      const name = resolvePluginName(e.name)
-      const fn = getFilter(e.name, e.line, e.col)
       const node = e.node ? compileExpr(e.node) : () => null
-      const args = e.args.map(compileExpr)
-      const kwargs = e.kwargs.map(([k, x]) => [k, compileExpr(x)] as const)
-      const undefOk = UNDEFINED_OK_FILTERS.has(name)
-      return (f) => {
-        const v = node(f)
-        if (v instanceof Undefined && !undefOk) fail(v)
-        const av = args.map((a) => a(f))
-        const kw: Record<string, unknown> = Object.create(null)
-        for (const [k, x] of kwargs) kw[k] = x(f)
-        return withPos(e.line, e.col, () => fn(v, av, kw, makeCallCtx(f, e.line, e.col)))
-      }
+      return compilePluginCall(getFilter(e.name, e.line, e.col), node, e, UNDEFINED_OK_FILTERS.has(resolvePluginName(e.name)))
     }
-    case 'test': {
-      const name = resolvePluginName(e.name)
-      const fn = getTest(e.name, e.line, e.col)
-      const node = compileExpr(e.node)
-      const args = e.args.map(compileExpr)
-      const kwargs = e.kwargs.map(([k, x]) => [k, compileExpr(x)] as const)
-      const undefOk = UNDEFINED_OK_TESTS.has(name)
-      return (f) => {
-        const v = node(f)
-        if (v instanceof Undefined && !undefOk) fail(v)
-        const av = args.map((a) => a(f))
-        const kw: Record<string, unknown> = Object.create(null)
-        for (const [k, x] of kwargs) kw[k] = x(f)
-        return withPos(e.line, e.col, () => fn(v, av, kw, makeCallCtx(f, e.line, e.col)))
-      }
-    }
+    case 'test':
+      return compilePluginCall(getTest(e.name, e.line, e.col), compileExpr(e.node), e, UNDEFINED_OK_TESTS.has(resolvePluginName(e.name)))
     case 'not': {
       const n = compileExpr(e.node)
       return (f) => !truthy(n(f))
