@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 import { Diagnostics, formatDiagnostic } from '../errors.js'
 // main.ts is the entry module and awaits this one: importing EXIT from it would deadlock the
 // top-level await, so the codes it defines are repeated here.
-const EXIT = { ok: 0, invalid: 5 } as const
+import { EXIT } from '../exit.js'
 
 const collect = (v: string, prev: string[] = []) => [...prev, v]
 

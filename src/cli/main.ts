@@ -3,7 +3,7 @@
 import { Command } from 'commander'
 import { readFileSync } from 'node:fs'
 import { K3sbookError } from '../errors.js'
-import { EXIT } from './exit.js'
+import { EXIT } from '../exit.js'
 
 export { EXIT }
 

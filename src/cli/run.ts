@@ -13,7 +13,7 @@ import { Redactor, SECRET_NAME, type Reporter } from '../output/common.js'
 import { JsonReporter } from '../output/json.js'
 import { PlainReporter } from '../output/plain.js'
 import { vaultSecrets } from '../vault.js'
-import { EXIT } from './exit.js'
+import { EXIT } from '../exit.js'
 import { addVaultOptions, setupVault, type VaultCliOptions } from './vaultopts.js'
 
 export interface RunCliOptions extends VaultCliOptions {

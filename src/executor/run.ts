@@ -19,6 +19,7 @@ import { makeReader, Overlay } from './reader.js'
 import { Prefetcher, type LookAheadHooks } from './prefetch.js'
 import { ControllerCache } from './ctlfiles.js'
 import { tagSelected } from './tags.js'
+import { EXIT } from '../exit.js'
 import { hostvarsProxy, lazyVars, mergeLayers } from './vars.js'
 import { coerceArgs } from './coerce.js'
 
@@ -66,7 +67,6 @@ export interface RunSummary {
   exitCode: number
 }
 
-export const EXIT_CODES = { ok: 0, failed: 2, unreachable: 4, invalid: 5, interrupted: 130 } as const
 
 interface HostState {
   name: string
@@ -195,12 +195,12 @@ export class Runner {
     const unreachable = [...this.hosts.values()].some((s) => s.counts.unreachable > 0)
     const changed = [...this.hosts.values()].some((s) => s.counts.changed > 0)
     const exitCode = this.interrupted
-      ? EXIT_CODES.interrupted
+      ? EXIT.interrupted
       : failed
-        ? EXIT_CODES.failed
+        ? EXIT.failed
         : unreachable
-          ? EXIT_CODES.unreachable
-          : EXIT_CODES.ok
+          ? EXIT.unreachable
+          : EXIT.ok
     this.emit({ type: 'run:end', recap, durationMs: Date.now() - t0, check: this.check, interrupted: this.interrupted, roundTrips, exitCode })
     return { recap, changed, failed, unreachable, interrupted: this.interrupted, roundTrips, exitCode }
   }
@@ -725,9 +725,7 @@ export class Runner {
       const done = task.until.every((c) => evalCondition(c, rv, srcPos(task.src, ['until'])))
       out.result.attempts = attempt
       if (done) {
-        if (out.status === 'failed' && !task.failedWhen) {
-          // until satisfied: the last attempt's result stands (it may still have failed).
-        }
+        // until satisfied: the last attempt's result stands (it may still have failed).
         return out
       }
       if (attempt <= retries) {
@@ -991,10 +989,6 @@ export async function runPlaybook(project: Project, opts: RunOptions, emit: Emit
   return new Runner(project, opts, emit).run()
 }
 
-/** The executor's connection factory for hosts whose inventory says `ansible_connection: local`. */
-export function localFactory(host: string): Connection {
-  return new LocalConnection(host)
-}
 
 // ------------------------------------------------------------------ helpers
 
@@ -1196,4 +1190,3 @@ async function defaultApply(plan: ActionablePlan, ctx: ApplyContext): Promise<St
   return out
 }
 
-export { RemoteError }

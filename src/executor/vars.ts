@@ -6,8 +6,6 @@ import type { Vars } from '../model.js'
 import { isTemplated, templateValue } from '../template/index.js'
 import { UnsafeString } from '../yamlfile.js'
 
-const RAW = Symbol('k3sbook.raw')
-
 /** Merge layers, low precedence first. Dicts are replaced, not merged (Ansible's default hash_behaviour). */
 export function mergeLayers(layers: ReadonlyArray<Vars | undefined>): Vars {
   const out: Vars = {}
@@ -37,7 +35,6 @@ export function lazyVars(vars: Vars): Vars {
   }
   root = new Proxy(vars, {
     get(target, key) {
-      if (key === RAW) return target
       if (typeof key !== 'string') return Reflect.get(target, key)
       if (!Object.prototype.hasOwnProperty.call(target, key)) return undefined
       return resolve(key, target[key])
@@ -75,10 +72,6 @@ function needsWork(v: unknown): boolean {
   return false
 }
 
-/** The plain object behind a lazy view (for adding a layer on top without re-wrapping). */
-export function rawVars(v: Vars): Vars {
-  return ((v as Record<symbol, unknown>)[RAW] as Vars | undefined) ?? v
-}
 
 /** `hostvars`: every host's variables, built on first access. */
 export function hostvarsProxy(hosts: string[], build: (host: string) => Vars): Vars {
