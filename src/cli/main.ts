@@ -4,6 +4,9 @@ import { Command } from 'commander'
 import { readFileSync } from 'node:fs'
 import { K3sbookError } from '../errors.js'
 import { EXIT } from '../exit.js'
+import { trace } from '../trace.js'
+
+trace('cli loaded')
 
 export { EXIT }
 

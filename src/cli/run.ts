@@ -14,6 +14,7 @@ import { JsonReporter } from '../output/json.js'
 import { PlainReporter } from '../output/plain.js'
 import { vaultSecrets } from '../vault.js'
 import { EXIT } from '../exit.js'
+import { trace } from '../trace.js'
 import { addVaultOptions, setupVault, type VaultCliOptions } from './vaultopts.js'
 
 export interface RunCliOptions extends VaultCliOptions {
@@ -76,7 +77,9 @@ function splitList(s: string | undefined): string[] {
 }
 
 export async function runCommand(playbook: string, o: RunCliOptions, isCheckCommand = false): Promise<number> {
+  trace('run command')
   const { loadProject } = await import('../playbook/project.js')
+  trace('loader loaded')
   const diags = new Diagnostics()
   try {
     await setupVault(o)
@@ -104,6 +107,7 @@ export async function runCommand(playbook: string, o: RunCliOptions, isCheckComm
     { playbook, inventories: inventories ?? [], extraVars: o.extraVars ?? [], limit: o.limit, tags: splitList(o.tags), skipTags: splitList(o.skipTags) },
     diags,
   )) as Project | undefined
+  trace('project loaded and validated')
   // Diagnostics may quote a decrypted value: mask what is known so far (vault values, secret names).
   const early = project && !diags.hasErrors ? undefined : vaultRedactor()
   const mask = (t: string) => (early ?? secretsOf(project!)).text(t)
@@ -174,9 +178,11 @@ async function execute(project: Project, opts: RunOptions, o: RunCliOptions, red
   const reporter = await makeReporter(o, redactor)
   const emit = (e: RunEvent) => reporter.handle(e)
   try {
+    trace('executor loaded')
     return await runPlaybook(project, opts, emit)
   } finally {
     await reporter.close()
+    trace('run done')
   }
 }
 

@@ -14,6 +14,7 @@ import { ConnectionError, RemoteError, tail } from '../errors.js'
 import type { Become, Connection, ConnectionStats, ExecOptions, ExecResult } from './types.js'
 import { ExecTimeoutError } from './types.js'
 import { shQuote } from './quote.js'
+import { trace } from '../trace.js'
 import {
   decideHostKey,
   loadKnownHosts,
@@ -334,7 +335,9 @@ export class SshConnection implements Connection {
         sock = undefined
       }
       if (via) sock = await this.forward(via, t.hostName, t.port, t)
+      trace(`${this.host}: connecting`)
       this.client = await this.login(t, sock, describe(t))
+      trace(`${this.host}: logged in`)
       this.client.on('error', (e) => this.fail(e))
       this.client.on('close', () => this.fail(new Error('connection closed')))
       for (const j of this.jumpClients) {
@@ -342,6 +345,7 @@ export class SshConnection implements Connection {
         j.on('close', () => this.fail(new Error('jump host connection closed')))
       }
       await this.openShell()
+      trace(`${this.host}: shell ready`)
     } catch (e) {
       await this.teardown()
       const proxyFailure = await this.proxyFailure()

@@ -13,8 +13,9 @@ import { getModule } from '../modules/registry.js'
 import type { ControllerFiles, FileInfo, HostReader, Module, PlanContext } from '../modules/types.js'
 import { evalCondition, stripOmitted, templateValue } from '../template/index.js'
 import { coerceArgs } from './coerce.js'
-import { makeReader, parseFilesProbe, type Overlay } from './reader.js'
+import { makeReader, mergedFilesProbe, parseFilesProbe, type FilesQuestion, type Overlay } from './reader.js'
 import { loopItems } from './run.js'
+import { trace } from '../trace.js'
 
 /** Modules whose plan() only reads files and package/state listings: safe and useful to plan ahead. */
 export const PREFETCH_MODULES = new Set(['file', 'copy', 'template', 'lineinfile', 'blockinfile', 'stat', 'command', 'shell', 'apt', 'package', 'sysctl', 'hostname', 'user', 'group'])
@@ -85,6 +86,8 @@ const MISS = Object.freeze({ miss: 'not fetched ahead' })
 interface Wanted {
   script: string
   opts: ProbeOptions
+  /** Set when the script is a files() question: the batch then merges it with the others (see mergedFilesProbe). */
+  files?: FilesQuestion
 }
 
 export class Prefetcher {
@@ -318,6 +321,12 @@ async function speculate(inp: PlanInput, conn: Connection, h: HostCache, wanted:
       lastMiss = undefined
       const p = real.files(paths, o)
       const key = lastMiss as string | undefined
+      if (key !== undefined) {
+        const q: FilesQuestion = { paths: [...paths], opts: { sha256: o?.sha256, content: o?.content, follow: o?.follow } }
+        const w = wanted.get(key)
+        if (w) w.files = q
+        for (const m of mine) if (keyOf(m.script, m.opts) === key) m.files = q
+      }
       return p.catch((e) => {
         if (e !== MISS || key === undefined) throw e
         const infos = paths.map((q) => guess(q, module.name, args, !!o?.follow))
@@ -357,38 +366,41 @@ function guess(path: string, module: string, args: Vars, follow: boolean): FileI
 
 /**
  * One script that runs every probe in its own subshell (stdin closed, as a direct probe runs) and
- * frames each one's stdout, exit code and stderr with a random nonce. stderr goes to a temp file
- * and is copied out only when there is some: one fork per probe, no extra process.
+ * frames each one's stdout (with its exit code) and its stderr with a random nonce, each on its own
+ * stream: no temp file, no process beyond the probes' own.
  */
 export function batchScript(probes: { script: string; env?: Record<string, string> }[], nonce: string): string {
-  const lines = ['k3sb_e=$(mktemp) || exit 1', `trap 'rm -f -- "$k3sb_e"' EXIT`]
+  const lines: string[] = []
   probes.forEach((p, i) => {
     lines.push(
-      `( eval ${shQuote(innerScript(p.script, { env: p.env }))} ) </dev/null 2>"$k3sb_e"`,
+      `( eval ${shQuote(innerScript(p.script, { env: p.env }))} ) </dev/null`,
       `printf '\\n@@${nonce} %d %d\\n' ${i} $?`,
-      `if [ -s "$k3sb_e" ]; then cat -- "$k3sb_e"; fi`,
-      `printf '\\n@@${nonce}.\\n'`,
+      `printf '\\n@@${nonce} %d\\n' ${i} >&2`,
     )
   })
   return lines.join('\n') + '\n'
 }
 
-export function parseBatch(out: Buffer, count: number, nonce: string): (ExecResult | undefined)[] {
+/** Each probe's result from the batch's stdout and stderr; undefined for probes the output does not cover. */
+export function parseBatch(out: Buffer, err: Buffer, count: number, nonce: string): (ExecResult | undefined)[] {
   const s = out.toString('latin1')
+  const e = err.toString('latin1')
   const results: (ExecResult | undefined)[] = new Array(count).fill(undefined)
-  const endMark = `\n@@${nonce}.\n`
   let pos = 0
+  let epos = 0
   for (let i = 0; i < count; i++) {
     const head = `\n@@${nonce} ${i} `
     const at = s.indexOf(head, pos)
     if (at < 0) break
     const eol = s.indexOf('\n', at + head.length)
-    const end = eol < 0 ? -1 : s.indexOf(endMark, eol)
-    if (end < 0) break
+    if (eol < 0) break
+    const emark = `\n@@${nonce} ${i}\n`
+    const eat = e.indexOf(emark, epos)
+    if (eat < 0) break
     const rc = Number(s.slice(at + head.length, eol))
-    // stderr is followed by the newline printed before the end mark
-    if (Number.isInteger(rc)) results[i] = { rc, stdout: Buffer.from(s.slice(pos, at), 'latin1'), stderr: Buffer.from(s.slice(eol + 1, end), 'latin1') }
-    pos = end + endMark.length
+    if (Number.isInteger(rc)) results[i] = { rc, stdout: Buffer.from(s.slice(pos, at), 'latin1'), stderr: Buffer.from(e.slice(epos, eat), 'latin1') }
+    pos = eol + 1
+    epos = eat + emark.length
   }
   return results
 }
@@ -404,9 +416,21 @@ async function fetchBatch(conn: Connection, wanted: Wanted[]): Promise<{ results
   await Promise.all(
     [...groups.values()].map(async (idx) => {
       const nonce = randomBytes(12).toString('hex')
-      const script = batchScript(idx.map((i) => ({ script: wanted[i].script, env: wanted[i].opts.env })), nonce)
+      // files() questions (no environment of their own) go into one merged probe, asked last.
+      const merge = idx.filter((i) => wanted[i].files && !wanted[i].opts.env)
+      const alone = idx.filter((i) => !merge.includes(i))
+      const merged = merge.length ? mergedFilesProbe(merge.map((i) => wanted[i].files!)) : undefined
+      const probes = alone.map((i) => ({ script: wanted[i].script, env: wanted[i].opts.env }))
+      if (merged) probes.push({ script: merged.script, env: undefined })
+      const script = batchScript(probes, nonce)
+      if (process.env.K3SBOOK_TRACE_DUMP) (await import('node:fs')).writeFileSync(`${process.env.K3SBOOK_TRACE_DUMP}.${conn.host}.sh`, script)
+      trace(`${conn.host}: read-ahead sends ${idx.length} probes as ${probes.length} (${script.length} bytes)`)
       const r = await conn.exec(script, { become: wanted[idx[0]].opts.become })
-      parseBatch(r.stdout, idx.length, nonce).forEach((res, j) => (results[idx[j]] = res))
+      trace(`${conn.host}: read-ahead answered (${r.stdout.length} bytes)`)
+      const out = parseBatch(r.stdout, r.stderr, probes.length, nonce)
+      alone.forEach((i, j) => (results[i] = out[j]))
+      const m = merged && out[alone.length]
+      if (merged && m && m.rc === 0) merged.split(m.stdout, m.stderr).forEach((res, j) => (results[merge[j]] = res))
     }),
   )
   return { results, trips: groups.size }

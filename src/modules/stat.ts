@@ -58,7 +58,7 @@ export const stat: Module<StatArgs> = {
 }
 
 /** The probe: one line of `stat` fields, then tagged lines for access, links, checksum, mime, attributes. */
-export function statScript(path: string, o: { follow: boolean; checksum?: string; mime: boolean; attributes: boolean }): string {
+export function statScript(path: string, o: { follow: boolean; checksum?: string; sha256?: boolean; mime: boolean; attributes: boolean }): string {
   const q = shQuote(path)
   const L = o.follow ? '-L ' : ''
   return [
@@ -68,9 +68,10 @@ export function statScript(path: string, o: { follow: boolean; checksum?: string
     `stat ${L}-c 'S %f|%u|%g|%s|%i|%d|%h|%X|%Y|%Z|%U|%G|%b|%B|%t|%T' -- "$p" || exit 1`,
     `[ -r "$p" ] && echo R; [ -w "$p" ] && echo W; [ -x "$p" ] && echo X`,
     `if [ -L "$p" ]; then printf 'T %s\\n' "$(readlink -- "$p")"; printf 'A %s\\n' "$(readlink -f -- "$p")"; fi`,
-    o.checksum ? `if [ -f "$p" ] && [ -r "$p" ]; then printf 'C %s\\n' "$(${o.checksum}sum < "$p" | cut -d' ' -f1)"; printf 'H %s\\n' "$(sha256sum < "$p" | cut -d' ' -f1)"; fi` : ':',
-    o.mime ? `if command -v file >/dev/null 2>&1; then printf 'M %s\\n' "$(file ${o.follow ? '-L ' : ''}-b --mime -- "$p" 2>/dev/null)"; fi` : ':',
-    o.attributes ? `if command -v lsattr >/dev/null 2>&1; then a=$(lsattr -vd -- "$p" 2>/dev/null) && printf 'B %s\\n' "$a"; fi` : ':',
+    // No $(…) or cut: each costs a fork; "<hex>  -" is split here. A failing tool leaves an empty tag.
+    o.checksum ? `if [ -f "$p" ] && [ -r "$p" ]; then printf 'C '; ${o.checksum}sum < "$p" || echo;${o.sha256 && o.checksum !== 'sha256' ? ` printf 'H '; sha256sum < "$p" || echo;` : ''} fi` : ':',
+    o.mime ? `if command -v file >/dev/null 2>&1; then printf 'M '; file ${o.follow ? '-L ' : ''}-b --mime -- "$p" 2>/dev/null || echo; fi` : ':',
+    o.attributes ? `if command -v lsattr >/dev/null 2>&1; then printf 'B '; lsattr -vd -- "$p" 2>/dev/null || echo; fi` : ':',
     'exit 0',
   ].join('\n') + '\n'
 }
@@ -80,6 +81,12 @@ export function parseStat(path: string, out: string): Vars {
   const lines = out.split('\n')
   if (lines[0] === 'absent') return { exists: false }
   const tag = (t: string) => lines.find((l) => l.startsWith(t + ' '))?.slice(t.length + 1)
+  // Tools that may fail (checksum, file, lsattr) leave their tag empty.
+  const tool = (t: string) => {
+    const v = tag(t)
+    return v === undefined || v.trim() === '' ? undefined : v
+  }
+  const digest = (t: string) => tool(t)?.trim().split(/\s+/)[0]
   const has = (t: string) => lines.includes(t)
   const [rawMode, uid, gid, size, inode, dev, nlink, atime, mtime, ctime, pw, gr, blocks, bsize, major, minor] = (tag('S') ?? '').split('|')
   const m = parseInt(rawMode, 16)
@@ -124,15 +131,15 @@ export function parseStat(path: string, out: string): Vars {
     st.lnk_target = lt
     st.lnk_source = tag('A') ?? lt
   }
-  const c = tag('C')
+  const c = digest('C')
   if (c !== undefined) st.checksum = c
-  const mime = tag('M')
+  const mime = tool('M')
   if (mime !== undefined) {
     const mm = /^([^;]+)(?:;\s*charset=(\S+))?/.exec(mime)
     st.mimetype = mm?.[1] ?? 'unknown'
     st.charset = mm?.[2] ?? 'unknown'
   }
-  const lsattr = tag('B')
+  const lsattr = tool('B')
   if (lsattr !== undefined) {
     // `lsattr -vd`: "VERSION FLAGS PATH"
     const [version, attrs] = lsattr.trim().split(/\s+/)
@@ -158,7 +165,8 @@ async function planStat(args: StatArgs, ctx: PlanContext): Promise<Plan> {
     // With nothing pending from earlier planned steps the probe alone answers (one round trip).
     const pending = typeof ctx.reader.hasPending === 'function' ? ctx.reader.hasPending() : true
     const [probe, seen] = await Promise.all([
-      ctx.reader.probe(statScript(path, { follow, checksum: getChecksum ? algo : undefined, mime, attributes })),
+      // sha256 (besides the checksum asked for) only to compare with what a planned step would write.
+      ctx.reader.probe(statScript(path, { follow, checksum: getChecksum ? algo : undefined, sha256: pending, mime, attributes })),
       pending ? ctx.reader.files([path], { follow, sha256: getChecksum }) : undefined,
     ])
     if (probe.rc !== 0) return { status: 'fail', msg: `stat ${path}: ${probe.stderr.toString().trim()}` }
@@ -167,7 +175,7 @@ async function planStat(args: StatArgs, ctx: PlanContext): Promise<Plan> {
     if (!seen) return { status: 'ok', result: { stat: st } }
     const info = seen.get(path)!
     if (info.unknown) return { status: 'unknown', reason: `${path}: ${info.unknown}`, steps: [], result: { stat: st } }
-    const hostSha = /^H (.*)$/m.exec(out)?.[1]
+    const hostSha = (algo === 'sha256' ? /^C (.*)$/m : /^H (.*)$/m).exec(out)?.[1].trim().split(/\s+/)[0]
     // In check mode an earlier planned step may have changed the path: report what it would be.
     const overlaid = info.exists !== st.exists || (info.exists && (info.mode !== st.mode || info.sha256 !== hostSha || (info.type === 'directory') !== st.isdir))
     return { status: 'ok', result: { stat: overlaid ? fromInfo(info, st, algo, getChecksum) : st } }

@@ -12,6 +12,7 @@ import { Diagnostics, formatDiagnostic } from '../../src/errors.js'
 import type { HostResultEvent, RunEvent } from '../../src/executor/events.js'
 import { ControllerCache } from '../../src/executor/ctlfiles.js'
 import { batchScript, parseBatch } from '../../src/executor/prefetch.js'
+import { filesProbeScript, mergedFilesProbe, parseFilesProbe, type FilesQuestion } from '../../src/executor/reader.js'
 import { runPlaybook, type RunSummary } from '../../src/executor/run.js'
 import { loadProject } from '../../src/playbook/project.js'
 
@@ -42,8 +43,8 @@ test('a batch gives each probe the stdout, stderr and exit code it gives alone',
   const nonce = 'abcdef0123456789abcdef01'
   const tmp = tempDir()
   const r = await conn.exec(batchScript(probes, nonce), { env: { TMPDIR: tmp } })
-  const batched = parseBatch(r.stdout, probes.length, nonce)
-  assert.deepEqual(readdirSync(tmp), [], 'the batch removes its temp file')
+  const batched = parseBatch(r.stdout, r.stderr, probes.length, nonce)
+  assert.deepEqual(readdirSync(tmp), [], 'the batch leaves no temp file')
   for (const [i, p] of probes.entries()) {
     const alone = await conn.exec(p.script, { env: p.env })
     const b = batched[i]
@@ -58,10 +59,76 @@ test('a batch gives each probe the stdout, stderr and exit code it gives alone',
 
 test('a batch cut short keeps the probes that finished', () => {
   const nonce = 'n1'
-  const out = Buffer.from(`one\n@@n1 0 0\n\n@@n1.\ntwo`)
-  const r = parseBatch(out, 2, nonce)
+  const out = Buffer.from(`one\n@@n1 0 0\ntwo`)
+  const r = parseBatch(out, Buffer.from('\n@@n1 0\n'), 2, nonce)
   assert.equal(r[0]?.stdout.toString(), 'one')
   assert.equal(r[1], undefined)
+})
+
+test('files() questions merged into one probe get the answers their own probes give', async () => {
+  const conn = new LocalConnection('local')
+  const d = tempDir()
+  mkdirSync(join(d, 'dir'))
+  mkdirSync(join(d, 'locked'), { mode: 0o700 })
+  writeFileSync(join(d, 'file'), 'hello\n')
+  writeFileSync(join(d, 'empty'), '')
+  writeFileSync(join(d, 'with space'), 'x')
+  writeFileSync(join(d, 'new\nline'), 'nl')
+  writeFileSync(join(d, 'back\\slash'), 'bs')
+  writeFileSync(join(d, '-dash'), 'dash')
+  writeFileSync(join(d, "quo'te"), 'q')
+  writeFileSync(join(d, 'locked', 'inside'), 'secret')
+  const { symlinkSync } = await import('node:fs')
+  symlinkSync('file', join(d, 'link'))
+  symlinkSync('nowhere', join(d, 'dangling'))
+  symlinkSync('dir', join(d, 'dirlink'))
+  symlinkSync('new\nline', join(d, 'oddlink'))
+  const names = ['dir', 'locked', 'file', 'empty', 'with space', 'new\nline', 'back\\slash', '-dash', "quo'te", 'link', 'dangling', 'dirlink', 'oddlink', 'missing', 'dir/missing', 'file/under-a-file']
+  const p = (n: string) => join(d, n)
+  const questions: FilesQuestion[] = [
+    { paths: names.map(p), opts: {} },
+    { paths: names.map(p), opts: { follow: true } },
+    { paths: names.map(p), opts: { sha256: true } },
+    { paths: names.map(p), opts: { sha256: true, content: true, follow: true } },
+    { paths: [p('file'), p('dir')], opts: { content: true } },
+    { paths: [p('link')], opts: { sha256: true } },
+    { paths: [], opts: {} },
+  ]
+  const merged = mergedFilesProbe(questions)
+  const r = await conn.exec(merged.script)
+  assert.equal(r.rc, 0, r.stderr.toString())
+  const answers = merged.split(r.stdout, r.stderr)
+  for (const [i, q] of questions.entries()) {
+    const alone = await conn.exec(filesProbeScript(q.paths, q.opts))
+    const want = parseFilesProbe(q.paths, alone.stdout.toString('latin1'))
+    const got = parseFilesProbe(q.paths, answers[i].stdout.toString('latin1'))
+    assert.deepEqual(got, want, `question ${i} ${JSON.stringify(q.opts)}`)
+  }
+  // Stat once per path (and once more with -L), sha256sum once for all: far fewer processes.
+  assert.equal((merged.script.match(/\bstat -/g) ?? []).length, 4, 'stat runs once per mode (and once more per mode only on failure)')
+  assert.equal((merged.script.match(/sha256sum/g) ?? []).length, 2)
+})
+
+test('a merged files probe cut short or failing gives no answer it cannot vouch for', async () => {
+  const conn = new LocalConnection('local')
+  const d = tempDir()
+  writeFileSync(join(d, 'a'), 'a')
+  writeFileSync(join(d, 'b'), 'b')
+  const q: FilesQuestion[] = [{ paths: [join(d, 'a'), join(d, 'b')], opts: { sha256: true } }]
+  const merged = mergedFilesProbe(q)
+  const r = await conn.exec(merged.script)
+  const full = r.stdout.toString('latin1')
+  // Cut before the end: the reader sees no line for the paths, so it says it cannot stat them.
+  const cut = merged.split(Buffer.from(full.slice(0, full.indexOf('@@follow')), 'latin1'), Buffer.alloc(0))
+  assert.deepEqual([...parseFilesProbe(q[0].paths, cut[0].stdout.toString('latin1')).keys()], [])
+  // A path removed between the test and the stat: stat is re-run per path, the gone one is unknown.
+  const raced = merged.script.replace(/(echo\n)(if \[ \$# -gt 0 \]; then stat -c)/, `$1rm -f -- ${JSON.stringify(join(d, 'a'))}\n$2`)
+  assert.notEqual(raced, merged.script)
+  const rr = await conn.exec(raced)
+  const got = parseFilesProbe(q[0].paths, merged.split(rr.stdout, rr.stderr)[0].stdout.toString('latin1'))
+  assert.equal(got.has(join(d, 'a')), false, 'the vanished path has no answer')
+  assert.equal(got.get(join(d, 'b'))?.exists, true)
+  assert.equal(got.get(join(d, 'b'))?.sha256, '3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d')
 })
 
 // ------------------------------------------------------------------ runs
