@@ -1,21 +1,18 @@
 // Entry point. Each command lives in its own file and is imported only when used, so
 // `k3sbook --version` loads almost nothing.
 import { Command } from 'commander'
-import { readFileSync } from 'node:fs'
 import { K3sbookError } from '../errors.js'
 import { EXIT } from '../exit.js'
 import { trace } from '../trace.js'
+import { packageVersion } from '../paths.js'
 
 trace('cli loaded')
 
 export { EXIT }
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-
-
 const program = new Command('k3sbook')
   .description('Declarative playbooks that build and keep K3S clusters over SSH (Ansible-compatible).')
-  .version(pkg.version, '-V, --version')
+  .version(packageVersion(), '-V, --version')
   .showHelpAfterError()
 
 type Loader = () => Promise<{ register(cmd: Command): void }>
@@ -29,20 +26,32 @@ const commands: Record<string, [string, Loader]> = {
   lab: ['real SSH test hosts on this machine (network + mount namespaces, root only)', () => import('./lab.js')],
 }
 
-const wanted = process.argv.slice(2).find((a) => !a.startsWith('-'))
-if (wanted && commands[wanted]) {
-  const mod = await commands[wanted][1]()
-  mod.register(program)
-} else {
-  for (const [name, [summary]] of Object.entries(commands)) program.command(name).description(summary)
+// A reader that goes away (`k3sbook run … | head`) must not crash a run half-way through its
+// hosts: output stops, the run finishes and its exit code stands.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e
+  })
 }
 
-try {
-  await program.parseAsync(process.argv)
-} catch (e) {
-  if (e instanceof K3sbookError) {
-    process.stderr.write(`error: ${e.format()}\n`)
-    process.exit(EXIT.invalid)
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2).find((a) => !a.startsWith('-'))
+  if (wanted && commands[wanted]) {
+    const mod = await commands[wanted][1]()
+    mod.register(program)
+  } else {
+    for (const [name, [summary]] of Object.entries(commands)) program.command(name).description(summary)
   }
-  throw e
+  try {
+    await program.parseAsync(process.argv)
+  } catch (e) {
+    if (e instanceof K3sbookError) {
+      process.stderr.write(`error: ${e.format()}\n`)
+      process.exit(EXIT.invalid)
+    }
+    throw e
+  }
 }
+
+// No top-level await: the same code is bundled as CommonJS (dist/k3sbook.cjs, see scripts/bundle.mjs).
+export const done = main()

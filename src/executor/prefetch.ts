@@ -4,6 +4,7 @@
 // and exec options, so a wrong guess (arguments that depend on a result registered in between) only
 // costs the round trip it would have cost anyway; any step applied on the host drops the cache.
 import { randomBytes } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
 import type { Become, Connection, ExecResult } from '../connection/types.js'
 import { shQuote } from '../connection/quote.js'
 import { innerScript } from '../connection/ssh.js'
@@ -423,7 +424,7 @@ async function fetchBatch(conn: Connection, wanted: Wanted[]): Promise<{ results
       const probes = alone.map((i) => ({ script: wanted[i].script, env: wanted[i].opts.env }))
       if (merged) probes.push({ script: merged.script, env: undefined })
       const script = batchScript(probes, nonce)
-      if (process.env.K3SBOOK_TRACE_DUMP) (await import('node:fs')).writeFileSync(`${process.env.K3SBOOK_TRACE_DUMP}.${conn.host}.sh`, script)
+      if (process.env.K3SBOOK_TRACE_DUMP) writeFileSync(`${process.env.K3SBOOK_TRACE_DUMP}.${conn.host}.sh`, script)
       trace(`${conn.host}: read-ahead sends ${idx.length} probes as ${probes.length} (${script.length} bytes)`)
       const r = await conn.exec(script, { become: wanted[idx[0]].opts.become })
       trace(`${conn.host}: read-ahead answered (${r.stdout.length} bytes)`)

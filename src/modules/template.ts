@@ -2,6 +2,8 @@
 // with the host's variables and writes the result like `copy`: compared by sha256, written
 // atomically only when it differs.
 import { posix } from 'node:path'
+import { hostname } from 'node:os'
+import { stat } from 'node:fs/promises'
 import type { Module, Plan, PlanContext } from './types.js'
 import { argFail, bool, choice, groupSchema, md5, modeSchema, moduleSchema, optStr, ownerSchema, pick, sha1, str } from './util.js'
 import { planWrites, writeResult } from './copy.js'
@@ -98,7 +100,7 @@ async function planTemplate(args: TemplateArgs, ctx: PlanContext): Promise<Plan>
       template_path: found.path,
       template_fullpath: found.path,
       template_destpath: target,
-      template_host: (await import('node:os')).hostname(),
+      template_host: hostname(),
       template_uid: String(process.getuid?.() ?? ''),
       template_run_date: new Date().toISOString(),
     }
@@ -109,7 +111,6 @@ async function planTemplate(args: TemplateArgs, ctx: PlanContext): Promise<Plan>
     const content = Buffer.from(text, 'utf8')
     let srcMode: string | undefined
     if (args.mode === 'preserve') {
-      const { stat } = await import('node:fs/promises')
       srcMode = ((await stat(found.path)).mode & 0o7777).toString(8).padStart(4, '0')
     }
     return await planWrites([{ dest: target, content, srcMode }], [], args, ctx, { dest: target, src: found.path, checksum: sha1(content), md5sum: md5(content) })

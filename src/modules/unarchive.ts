@@ -5,7 +5,7 @@
 // Listing reads the archive without writing anywhere (tar --to-command, unzip -p); an archive
 // from the control machine is listed there once per run and uploaded only when something differs.
 import { spawn } from 'node:child_process'
-import { stat } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { shQuote } from '../connection/quote.js'
 import type { Module, Plan, Step, StepResult } from './types.js'
 import { ArgError, bool, sha256, guardPlan, modeSchema, normalizeMode, objectSchema, sections, str, strList, toBool, toList } from './provision-util.js'
@@ -370,7 +370,6 @@ export const unarchiveModule: Module<any> = {
       await ctx.upload(p.localPath, tmp)
       return [mk, await ctx.run({ ...unpack, script: `set -- ${shQuote(tmp)}\n${unpack.script}` })]
     }
-    const { readFile } = await import('node:fs/promises')
     return [mk, await ctx.run({ ...unpack, script: `set -- ${shQuote(tmp)}\ncat > "$1"\n${unpack.script}`, stdin: await readFile(p.localPath) })]
   },
 }

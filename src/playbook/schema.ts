@@ -5,9 +5,10 @@ import type { Ajv as AjvT, ErrorObject, SchemaObject, ValidateFunction } from 'a
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { didYouMean, type Diagnostics, type SourcePos } from '../errors.js'
 import { isTemplated } from '../template/index.js'
+import { packageRoot } from '../paths.js'
 import type { YamlFile, YamlPath } from '../yamlfile.js'
 
 const TEMPLATE = '(\\{\\{|\\{%)'
@@ -188,14 +189,15 @@ export function schemaKey(schema: SchemaObject): string {
   return createHash('sha256').update(JSON.stringify(schema)).digest('hex').slice(0, 32)
 }
 
-const PREBUILT = new URL('./validators/', import.meta.url)
+let prebuilt: string | undefined
+const PREBUILT = () => (prebuilt ??= join(packageRoot(), 'dist', 'playbook', 'validators'))
 const compiled = new WeakMap<object, ValidateFunction>()
 export function compile(schema: SchemaObject): ValidateFunction {
   let v = compiled.get(schema)
   if (!v) {
     // Compiling a schema costs tens of milliseconds per module at start-up; the prebuilt code is
     // ajv's own output for the same schema text, so errors (with parentSchema) come out the same.
-    const file = fileURLToPath(new URL(`${schemaKey(schema)}.cjs`, PREBUILT))
+    const file = join(PREBUILT(), `${schemaKey(schema)}.cjs`)
     v = existsSync(file) ? (require(file) as ValidateFunction) : getAjv().compile(schema)
     compiled.set(schema, v)
   }

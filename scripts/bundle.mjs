@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// Bundles the compiled CLI (dist/cli/main.js and everything it imports, packages included) into
+// ONE CommonJS file, dist/k3sbook.cjs. Loading one file instead of ~200 ESM modules roughly halves
+// start-up, and as CommonJS it can be loaded through vm.Script with V8's code cache (bin/k3sbook.js),
+// which Node 20 offers for nothing else. Native addons (ssh2's optional crypto binding and
+// cpu-features) stay outside and are required from node_modules at run time, as ssh2 does itself.
+import { build } from 'esbuild'
+import { readFileSync, rmSync } from 'node:fs'
+import { dirname, join, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const outfile = join(root, 'dist', 'k3sbook.cjs')
+
+/** `require('./x.node')`: kept as a require relative to the bundle, pointing into node_modules. */
+const nativeAddons = {
+  name: 'native-addons',
+  setup(b) {
+    b.onResolve({ filter: /\.node$/ }, (args) => {
+      const abs = resolve(args.resolveDir, args.path)
+      return { path: './' + relative(dirname(outfile), abs), external: true }
+    })
+  },
+}
+
+await build({
+  entryPoints: [join(root, 'dist', 'cli', 'main.js')],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  // import.meta.url is where a module finds its package (src/paths.ts) and creates a require.
+  define: { 'import.meta.url': '__k3sbook_bundle_url' },
+  banner: { js: "'use strict';\nconst __k3sbook_bundle_url = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [nativeAddons],
+  logLevel: 'warning',
+  legalComments: 'none',
+})
+// bin/k3sbook.js runs the bundle as a vm.Script, where a real import() would need Node's
+// experimental loader hook: every import must have become a require (node: builtins are imported
+// statically in src/ for that reason).
+const left = [...readFileSync(outfile, 'utf8').matchAll(/[^\w$.]import\(["'`]([^"'`]*)/g)].map((m) => m[1])
+if (left.length) {
+  process.stderr.write(`bundle: dynamic import() left in dist/k3sbook.cjs: ${left.join(', ')}; import these statically\n`)
+  process.exit(1)
+}
+// Code caches of earlier bundles can never be used again (bin/k3sbook.js keys them by size and mtime).
+rmSync(join(root, 'dist', '.code-cache'), { recursive: true, force: true })
+process.stdout.write(`bundled the CLI into ${relative(root, outfile)}\n`)
