@@ -38,4 +38,6 @@ for (const s of schemas) {
   renameSync(tmp, join(out, `${key}.cjs`))
   written.add(key)
 }
+// The current set, for the bundle (scripts/bundle.mjs), which carries these and no others.
+writeFileSync(join(out, 'manifest.json'), JSON.stringify([...written].sort()) + '\n')
 process.stdout.write(`prebuilt ${written.size} schema validators in dist/playbook/validators\n`)

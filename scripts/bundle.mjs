@@ -5,7 +5,7 @@
 // which Node 20 offers for nothing else. Native addons (ssh2's optional crypto binding and
 // cpu-features) stay outside and are required from node_modules at run time, as ssh2 does itself.
 import { build } from 'esbuild'
-import { readFileSync, rmSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -23,8 +23,19 @@ const nativeAddons = {
   },
 }
 
+// The entry: the prebuilt schema validators (scripts/build-validators.mjs) as lazy requires the
+// bundle carries (src/playbook/schema.ts looks there first), then the CLI.
+const manifest = join(root, 'dist', 'playbook', 'validators', 'manifest.json')
+const keys = existsSync(manifest) ? JSON.parse(readFileSync(manifest, 'utf8')) : []
+const entry = [
+  'const v = {}',
+  ...keys.map((k) => `v[${JSON.stringify(k)}] = () => require(${JSON.stringify(`./playbook/validators/${k}.cjs`)})`),
+  'globalThis.__k3sbookValidators = v',
+  "require('./cli/main.js')",
+].join('\n')
+
 await build({
-  entryPoints: [join(root, 'dist', 'cli', 'main.js')],
+  stdin: { contents: entry, resolveDir: join(root, 'dist'), sourcefile: 'k3sbook-entry.js', loader: 'js' },
   outfile,
   bundle: true,
   platform: 'node',

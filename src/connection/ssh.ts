@@ -287,6 +287,17 @@ function describe(ep: Pick<SshEndpoint, 'user' | 'hostName' | 'port'>): string {
 
 const closedClients = new WeakSet<Client>()
 
+/** Parsed private keys, shared by every connection that uses the same key file (parsing costs ms each). */
+const keyCache = new Map<string, { data: Buffer; parsed: ReturnType<typeof sshUtils.parseKey> }>()
+function parsedKey(file: string, data: Buffer, passphrase?: string): ReturnType<typeof sshUtils.parseKey> {
+  const k = `${file}\u0000${passphrase ?? ''}`
+  const hit = keyCache.get(k)
+  if (hit && hit.data.equals(data)) return hit.parsed
+  const parsed = sshUtils.parseKey(data, passphrase)
+  keyCache.set(k, { data, parsed })
+  return parsed
+}
+
 export class SshConnection implements Connection {
   readonly stats: ConnectionStats = { roundTrips: 0, bytesSent: 0, bytesReceived: 0 }
   private target?: SshTarget
@@ -396,12 +407,12 @@ export class SshConnection implements Connection {
           if (code !== 'ENOENT') notes.push(`key ${a.file}: ${code}`)
           continue
         }
-        const parsed = sshUtils.parseKey(data, a.passphrase)
+        const parsed = parsedKey(a.file, data, a.passphrase)
         if (parsed instanceof Error) {
           notes.push(`key ${a.file}: ${/encrypt|passphrase/i.test(parsed.message) ? 'needs a passphrase (load it into ssh-agent)' : parsed.message}`)
           continue
         }
-        list.push({ type: 'publickey', username: ep.user, key: data, passphrase: a.passphrase })
+        list.push({ type: 'publickey', username: ep.user, key: parsed, passphrase: a.passphrase })
         notes.push(`key ${a.file}`)
       } else if (a.type === 'agent') {
         list.push({ type: 'agent', username: ep.user, agent: a.socket })

@@ -189,9 +189,10 @@ export class Prefetcher {
       // guess the host now contradicts. Plans that ran to the end have nothing more to ask.
       inputs = inputs!.filter((inp) => {
         const o = outcomes.get(inp)
-        return o && (o.stopped || o.guesses.some((g) => !guessHolds(g, h.results.get(g.key))))
+        return o && ((o.stopped && !inp.module.probeIsLast) || o.guesses.some((g) => !guessHolds(g, h.results.get(g.key))))
       })
       if (inputs.length === 0) return
+      trace(`${host}: read-ahead plans again: ${inputs.map((i) => `${i.task.name ?? i.task.module}${outcomes.get(i)?.stopped ? ' (stopped)' : ' (guess)'}`).join(', ')}`)
     }
   }
 
@@ -362,6 +363,12 @@ function guess(path: string, module: string, args: Vars, follow: boolean): FileI
   const base: FileInfo = { path, exists: true, type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: 0 }
   const own = args.path ?? args.dest ?? args.name
   if (module === 'file' && !follow && args.state === 'link' && own === path && typeof args.src === 'string') return { ...base, type: 'link', mode: '0777', linkTarget: args.src }
+  const dir: FileInfo = { ...base, type: 'directory', mode: '0755', size: 4096 }
+  if (typeof own === 'string') {
+    if (own === path && module === 'file' && args.state === 'directory') return dir
+    // A folder above the path the task manages (a copy asks whether dest's folder exists).
+    if (own !== path && own.startsWith(path.replace(/\/+$/, '') + '/')) return dir
+  }
   return base
 }
 

@@ -45,15 +45,30 @@ export interface DpkgState {
   version?: string
 }
 
-/** Parses `dpkg-query -W -f='${Package}\t${db:Status-Abbrev}\t${Version}\n'`: `ii ` means installed. */
+/** The listing of every package dpkg knows, one per line: name, architecture, status, version. */
+export const DPKG_LIST = `dpkg-query -W -f='\${Package}\\t\${Architecture}\\t\${db:Status-Abbrev}\\t\${Version}\\n' 2>/dev/null`
+
+/**
+ * Parses dpkg-query output, either DPKG_LIST's four fields or `${Package}\t${db:Status-Abbrev}\t${Version}`
+ * (names possibly arch-qualified): `ii ` means installed. Keyed by name and by name:arch.
+ */
 export function parseDpkgQuery(out: string): Map<string, DpkgState> {
   const m = new Map<string, DpkgState>()
+  const put = (key: string, s: DpkgState) => {
+    if (!m.get(key)?.installed) m.set(key, s)
+  }
   for (const line of out.split('\n')) {
-    const [pkg, status, version] = line.split('\t')
+    const f = line.split('\t')
+    let pkg: string, arch: string | undefined, status: string | undefined, version: string | undefined
+    if (f.length >= 4) [pkg, arch, status, version] = f
+    else [pkg, status, version] = f
     if (!pkg || status === undefined) continue
-    const name = pkg.replace(/:[a-z0-9]+$/, '') // multiarch suffix
+    const qual = /^(.*):([a-z0-9]+)$/.exec(pkg) // multiarch suffix
+    if (qual) [pkg, arch] = [qual[1], qual[2]]
     const installed = /^.i/.test(status)
-    if (!m.get(name)?.installed) m.set(name, { installed, version: installed ? version : undefined })
+    const s = { installed, version: installed ? version : undefined }
+    put(pkg, s)
+    if (arch) put(`${pkg}:${arch}`, s)
   }
   return m
 }
@@ -74,19 +89,37 @@ function globMatch(glob: string, s: string): boolean {
   return re.test(s)
 }
 
+/**
+ * dpkg's state of one package (`name` or `name:arch`), from only the lines about it: the listing
+ * of every package has a thousand or more lines, and an apt task asks about a few names.
+ */
+export function dpkgState(dpkgOut: string, pkg: string): DpkgState | undefined {
+  const base = pkg.replace(/:[a-z0-9]+$/, '')
+  const lines: string[] = []
+  for (const prefix of [`${base}\t`, `${base}:`]) {
+    let at = dpkgOut.startsWith(prefix) ? 0 : -1
+    if (at < 0) at = dpkgOut.indexOf('\n' + prefix) + 1 || -1
+    while (at >= 0) {
+      const end = dpkgOut.indexOf('\n', at)
+      lines.push(dpkgOut.slice(at, end < 0 ? undefined : end))
+      if (end < 0) break
+      at = dpkgOut.indexOf('\n' + prefix, end) + 1 || -1
+    }
+  }
+  return lines.length ? parseDpkgQuery(lines.join('\n')).get(pkg) : undefined
+}
+
 /** Packages (as given, with their pins) not installed, or installed at a version that does not match the pin. */
 export function missingPackages(dpkgOut: string, wanted: string[]): string[] {
-  const st = parseDpkgQuery(dpkgOut)
   return wanted.filter((w) => {
     const { name, version } = parseWanted(w)
-    const s = st.get(name)
+    const s = dpkgState(dpkgOut, name)
     return !s?.installed || (version !== undefined && !globMatch(version, s.version ?? ''))
   })
 }
 
 export function installedPackages(dpkgOut: string, wanted: string[]): string[] {
-  const st = parseDpkgQuery(dpkgOut)
-  return wanted.filter((w) => st.get(parseWanted(w).name)?.installed)
+  return wanted.filter((w) => dpkgState(dpkgOut, parseWanted(w).name)?.installed)
 }
 
 /** Parses `apt-cache policy A B …` into installed and candidate versions ('(none)' → undefined). */
@@ -131,7 +164,9 @@ function probeScript(names: string[], wantPolicy: boolean, deb?: string): string
   return [
     'LC_ALL=C; export LC_ALL',
     'echo @@dpkg',
-    names.length ? `dpkg-query -W -f='\${Package}\\t\${db:Status-Abbrev}\\t\${Version}\\n' ${q} 2>/dev/null` : ':',
+    // Every package, not just these names: the script is then the same for every apt task, and
+    // a read-ahead asks it once per host (dpkg-query costs the same either way: it loads its database).
+    names.length || deb ? DPKG_LIST : ':',
     'echo @@policy',
     wantPolicy && names.length ? `apt-cache policy ${q} 2>/dev/null` : ':',
     'echo @@stamp',
@@ -157,6 +192,7 @@ function aptGet(args: string[], o: { lockTimeout: number; dpkgOptions: string[];
 const ENV = { DEBIAN_FRONTEND: 'noninteractive', NEEDRESTART_MODE: 'a', LC_ALL: 'C' }
 
 export const aptModule: Module<any> = {
+  probeIsLast: true,
   name: 'apt',
   aliases: ['package'],
   description: 'Installs, upgrades or removes Debian packages with apt-get (one probe, one install command).',
@@ -209,11 +245,8 @@ export const aptModule: Module<any> = {
       if (deb) {
         const f = Object.fromEntries((s.deb ?? '').split('\n').map((l) => /^(\w+): (.*)$/.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => [m[1], m[2]]))
         if (!f.Package) return { status: 'fail', msg: `apt: cannot read the package file ${deb}: ${(s.deb ?? '').replace('k3sbook:nodeb', '').trim()}` }
-        {
-          const q = await ctx.reader.probe(`dpkg-query -W -f='\${Package}\\t\${db:Status-Abbrev}\\t\${Version}\\n' ${shQuote(f.Package)} 2>/dev/null`)
-          const cur = parseDpkgQuery(q.stdout.toString()).get(f.Package)
-          if (!cur?.installed || cur.version !== f.Version) toInstall.push(deb)
-        }
+        const cur = dpkgState(dpkgOut, f.Package)
+        if (!cur?.installed || cur.version !== f.Version) toInstall.push(deb)
       }
       if (toInstall.length) {
         changes.push({ summary: `install ${toInstall.join(' ')}` })

@@ -40,6 +40,7 @@ export function groupCommand(name: string, want: { gid?: number; system?: boolea
 }
 
 export const groupModule: Module<any> = {
+  probeIsLast: true,
   name: 'group',
   description: 'Creates or removes a local group.',
   schema: groupSchema,

@@ -29,6 +29,7 @@ export interface StatArgs {
 const ALGOS = ['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512'] as const
 
 export const stat: Module<StatArgs> = {
+  probeIsLast: true,
   name: 'stat',
   description: 'Get facts about a path (exists, type, mode, owner, size, checksum, ...) to use in `when:` conditions. Changes nothing.',
   schema: moduleSchema({

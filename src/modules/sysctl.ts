@@ -65,6 +65,7 @@ export function sysctlEdit(text: string, name: string, value: string | undefined
 }
 
 export const sysctlModule: Module<any> = {
+  probeIsLast: true,
   name: 'sysctl',
   description: 'Sets a kernel parameter in a sysctl file and, when asked, in the running kernel.',
   schema: sysctlSchema,

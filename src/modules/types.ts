@@ -145,6 +145,11 @@ export interface Module<A = Vars> {
   readonly controllerOnly?: boolean
   /** Relative `src:` files (kind) that must exist on the controller, for validate. */
   readonly sourceArgs?: Readonly<Record<string, 'templates' | 'files'>>
+  /**
+   * plan() asks nothing after a probe() is answered (its files() questions come before or beside
+   * it): once a read-ahead has fetched that probe, planning again could only repeat the work.
+   */
+  readonly probeIsLast?: boolean
   plan(args: A, ctx: PlanContext): Promise<Plan>
   /** Default: run plan.steps in order, stopping at the first failing step. */
   apply?(plan: ActionablePlan, args: A, ctx: ApplyContext): Promise<StepResult[]>

@@ -153,6 +153,7 @@ export function usermodArgs(w: UserWant, cur: PasswdEntry, shadow: ShadowEntry |
 }
 
 export const userModule: Module<any> = {
+  probeIsLast: true,
   name: 'user',
   description: 'Creates, changes or removes a local user account.',
   schema: userSchema,

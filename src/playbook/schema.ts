@@ -197,8 +197,10 @@ export function compile(schema: SchemaObject): ValidateFunction {
   if (!v) {
     // Compiling a schema costs tens of milliseconds per module at start-up; the prebuilt code is
     // ajv's own output for the same schema text, so errors (with parentSchema) come out the same.
-    const file = join(PREBUILT(), `${schemaKey(schema)}.cjs`)
-    v = existsSync(file) ? (require(file) as ValidateFunction) : getAjv().compile(schema)
+    const key = schemaKey(schema)
+    const bundled = (globalThis as { __k3sbookValidators?: Record<string, () => ValidateFunction> }).__k3sbookValidators?.[key]
+    const file = bundled ? '' : join(PREBUILT(), `${key}.cjs`)
+    v = bundled ? bundled() : existsSync(file) ? (require(file) as ValidateFunction) : getAjv().compile(schema)
     compiled.set(schema, v)
   }
   return v

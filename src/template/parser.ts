@@ -1,13 +1,11 @@
 // Jinja2 templates parsed with nunjucks' tokenizer and statement parser, with the expression grammar
 // replaced by Jinja2's own (precedence, tests with bare arguments, slices, `not in`, Python string
 // escapes), so templates written for Ansible mean here what they mean there.
-import { createRequire } from 'node:module'
-
-const require = createRequire(import.meta.url)
+// Static imports (not createRequire) so that the bundle (scripts/bundle.mjs) carries them.
 /* eslint-disable @typescript-eslint/no-explicit-any */
-const lexer: any = require('nunjucks/src/lexer.js')
-const parserMod: any = require('nunjucks/src/parser.js')
-const nodes: any = require('nunjucks/src/nodes.js')
+import lexer from 'nunjucks/src/lexer.js'
+import parserMod from 'nunjucks/src/parser.js'
+import nodes from 'nunjucks/src/nodes.js'
 
 export interface Pos {
   line: number // 0-based, in the template text

@@ -24,6 +24,13 @@ test('dpkg-query: installed only for ii, multiarch suffix dropped, pins compared
   assert.deepEqual(installedPackages(DPKG, ['curl', 'jq']), ['curl'])
 })
 
+test('dpkg-query listing of every package: matched by name or name:arch, foreign arches kept apart', () => {
+  const all = 'bash\tamd64\tii \t5.2.15-2\nlibc6\tamd64\tii \t2.36-9\nlibc6\ti386\tun \t\nzlib1g\ti386\tii \t1:1.2.13\njq\tamd64\trc \t1.6\n'
+  assert.deepEqual(missingPackages(all, ['bash', 'libc6', 'libc6:amd64', 'libc6:i386', 'zlib1g', 'zlib1g:amd64', 'jq', 'nope']), ['libc6:i386', 'zlib1g:amd64', 'jq', 'nope'])
+  assert.deepEqual(installedPackages(all, ['libc6', 'libc6:i386', 'zlib1g:i386']), ['libc6', 'zlib1g:i386'])
+  assert.deepEqual(missingPackages(all, ['bash=5.2*', 'bash=5.3*']), ['bash=5.3*'])
+})
+
 test('apt-cache policy: installed vs candidate decides latest', () => {
   const out = `curl:\n  Installed: 7.88.1-10\n  Candidate: 7.88.1-10+deb12u5\n  Version table:\n     7.88.1-10+deb12u5 500\njq:\n  Installed: (none)\n  Candidate: 1.6-2.1\nzstd:\n  Installed: 1.5.4\n  Candidate: 1.5.4\n`
   const p = parseAptPolicy(out)
