@@ -65,6 +65,8 @@ interface HostCache {
   lastSeenGen: number
   /** Tasks in a row that changed nothing on the host: how far ahead it pays to look. */
   streak: number
+  /** The read-ahead of the current stretch, until its answers are in. */
+  inflight?: Promise<void>
 }
 
 function keyOf(script: string, o: ProbeOptions): string | undefined {
@@ -151,7 +153,12 @@ export class Prefetcher {
     else h.streak++
     h.lastSeenGen = h.gen
     const task = items[from] as Task
-    if (h.coveredGen === h.gen && h.covered.has(task)) return
+    if (h.coveredGen === h.gen && h.covered.has(task)) {
+      // Planned ahead already (maybe still on the wire: a play's first stretch is planned while
+      // the connections are being made): its answers are what this task waits for.
+      await h.inflight
+      return
+    }
     if (h.streak === 0) return
     const size = Math.min(MAX_WINDOW, h.streak >= 6 ? MAX_WINDOW : 2 ** h.streak)
     const window: Task[] = []
@@ -166,7 +173,13 @@ export class Prefetcher {
       h.coveredGen = gen
     }
     for (const t of window) h.covered.add(t)
-    const conn = await hooks.conn(host)
+    const work = this.fetchAhead(window, host, hooks, h, gen)
+    h.inflight = work.catch(() => undefined)
+    await work
+  }
+
+  private async fetchAhead(window: Task[], host: string, hooks: LookAheadHooks, h: HostCache, gen: number): Promise<void> {
+    let conn: Connection | undefined
     let inputs: PlanInput[] | undefined
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const wanted = new Map<string, Wanted>()
@@ -175,9 +188,11 @@ export class Prefetcher {
       const memo = round === 0 && h.results.size === 0 ? this.memo : undefined
       await this.serially(async () => {
         inputs ??= window.flatMap((t) => planInputs(t, host, hooks))
-        await Promise.allSettled(inputs.map((inp) => speculate(inp, conn, h, wanted, hooks, memo).then((o) => outcomes.set(inp, o))))
+        await Promise.allSettled(inputs.map((inp) => speculate(inp, host, h, wanted, hooks, memo).then((o) => outcomes.set(inp, o))))
       })
       if (wanted.size === 0 || h.gen !== gen) return
+      // Planning needs no connection: only sending does (the host may still be connecting).
+      conn ??= await hooks.conn(host)
       const fetched = await fetchBatch(conn, [...wanted.values()])
       this.batches.set(host, (this.batches.get(host) ?? 0) + fetched.trips)
       if (h.gen !== gen) return
@@ -197,7 +212,9 @@ export class Prefetcher {
   }
 
   private serially<T>(f: () => Promise<T>): Promise<T> {
-    const run = this.cpu.then(f)
+    // A turn of the event loop before each host's planning: handshakes and answers in flight are
+    // handled in between instead of waiting for every host to be planned.
+    const run = this.cpu.then(() => new Promise<void>((r) => setImmediate(r))).then(f)
     this.cpu = run.catch(() => undefined)
     return run
   }
@@ -265,7 +282,7 @@ function guessHolds(g: Guess, r: ExecResult | undefined): boolean {
  * A files() question not answered yet gets a guess (see guess()) so the plan goes on to ask its
  * next question in the same round: a copy asks whether dest is a directory, then about dest itself.
  */
-async function speculate(inp: PlanInput, conn: Connection, h: HostCache, wanted: Map<string, Wanted>, hooks: LookAheadHooks, memo?: SpecMemo): Promise<Speculation> {
+async function speculate(inp: PlanInput, host: string, h: HostCache, wanted: Map<string, Wanted>, hooks: LookAheadHooks, memo?: SpecMemo): Promise<Speculation> {
   const out: Speculation = { stopped: false, guesses: [] }
   let lastMiss: string | undefined
   const { task, module, vars } = inp
@@ -276,7 +293,7 @@ async function speculate(inp: PlanInput, conn: Connection, h: HostCache, wanted:
   if (memo) {
     try {
       const check = hooks.check(task)
-      memoKey = JSON.stringify([args, base, check, check && hooks.overlay(conn.host).hasAny, hooks.diff(task)])
+      memoKey = JSON.stringify([args, base, check, check && hooks.overlay(host).hasAny, hooks.diff(task)])
     } catch {
       memoKey = undefined
     }
@@ -288,8 +305,8 @@ async function speculate(inp: PlanInput, conn: Connection, h: HostCache, wanted:
   }
   const mine: Wanted[] = []
   const recorder: Connection = {
-    host: conn.host,
-    stats: conn.stats,
+    host,
+    stats: { roundTrips: 0, bytesSent: 0, bytesReceived: 0 },
     connect: async () => {},
     exec: (script, o = {}) => {
       const opts = mergeOpts(base, o)
@@ -310,7 +327,7 @@ async function speculate(inp: PlanInput, conn: Connection, h: HostCache, wanted:
     download: () => Promise.reject(MISS),
     close: async () => {},
   }
-  const real = makeReader(recorder, hooks.check(task) ? hooks.overlay(conn.host) : undefined)
+  const real = makeReader(recorder, hooks.check(task) ? hooks.overlay(host) : undefined)
   const reader: HostReader = {
     ...real,
     probe: (script, o) =>
@@ -337,7 +354,7 @@ async function speculate(inp: PlanInput, conn: Connection, h: HostCache, wanted:
       })
     },
   }
-  const ctx: PlanContext = { host: conn.host, vars, reader, diff: hooks.diff(task), controller: hooks.controller(task, vars), become: base.become, task }
+  const ctx: PlanContext = { host, vars, reader, diff: hooks.diff(task), controller: hooks.controller(task, vars), become: base.become, task }
   try {
     await module.plan(args, ctx)
   } catch {

@@ -240,9 +240,15 @@ export class Runner {
     for (const h of hosts) this.state(h).ended = false
     // Connect to every host of the play at once: handshakes overlap instead of queueing per task.
     const needsHost = !allControllerOnly(play)
-    if (needsHost) await Promise.all(hosts.map((h) => this.conn(h).catch(() => undefined)))
-
     const batches = serialBatches(hosts, play.serial)
+    if (needsHost) {
+      const connecting = hosts.map((h) => this.conn(h).catch(() => undefined))
+      // While the handshakes are in flight, plan the first tasks ahead: each host's probes go out
+      // as soon as that host is connected (the first task waits for them; see Prefetcher).
+      if (!play.gatherFacts && !this.opts.startAtTask) this.readAheadFirst(play, batches[0] ?? [], hosts)
+      await Promise.all(connecting)
+    }
+
     for (const [bi, batch] of batches.entries()) {
       if (this.interrupted) break
       if (batches.length > 1) this.emit({ type: 'batch:start', play: play.name, hosts: batch, batch: bi + 1, batches: batches.length })
@@ -270,6 +276,16 @@ export class Runner {
       if (play.maxFailPercentage !== undefined && (failedInBatch / states.length) * 100 > play.maxFailPercentage) break
     }
     this.emit({ type: 'play:end', play: play.name, durationMs: Date.now() - t0 })
+  }
+
+  private readAheadFirst(play: Play, batch: string[], hosts: string[]): void {
+    const items = [play.preTasks, play.roleTasks, play.tasks].find((l) => l.length > 0)
+    const first = items?.[0]
+    if (!items || !first || first.kind !== 'task') return
+    const states = batch.map((h) => this.state(h))
+    const ctx: PlayCtx = { play, batch: states, allHosts: hosts }
+    const names = states.filter((s) => !s.failed && !s.unreachable && !s.ended).map((s) => s.name)
+    this.prefetcher.ahead(items, first, names, this.lookAhead(ctx, ROOT_SCOPE)).catch(() => undefined)
   }
 
   private async runSections(ctx: PlayCtx): Promise<void> {
