@@ -1,6 +1,7 @@
 // A project = a playbook, its inventories and extra vars, loaded and checked together before any
 // host is contacted. Also where defaults come from: the playbook looked up in playbooks/, the
 // inventory from k3sbook.yml or ansible.cfg, roles_path from ANSIBLE_ROLES_PATH or ansible.cfg.
+import { trace } from '../trace.js'
 import { readFileSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { Diagnostics, ValidationError, formatDiagnostic, type SourcePos } from '../errors.js'
@@ -48,8 +49,10 @@ export function loadProject(opts: ProjectOptions, diags: Diagnostics): Project |
   const beforeInv = diags.errors.length
   const inventory = loadInventory(opts.inventories.map((i) => (i.includes(',') && !isFile(resolve(cwd, i)) ? i : resolve(cwd, i))), diags)
   const inventoryBroken = diags.errors.length > beforeInv
+  trace('inventory loaded')
   const playbook = loadPlaybook(file, diags, { rolesPath: rolesPath(cwd), extraVars })
   if (!playbook) return undefined
+  trace('playbook loaded')
   // without an inventory, patterns can't be resolved and inventory variables are unknown
   if (!opts.inventories.length) diags.warn('no inventory given: host patterns and undefined variables are not checked', undefined, 'pass -i INVENTORY')
   checkProject({ playbook, inventory: opts.inventories.length && !inventoryBroken ? inventory : undefined, extraVars, varsIncomplete: extraVarsBroken || inventoryBroken }, diags)

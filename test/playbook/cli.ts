@@ -30,7 +30,7 @@ function cliEntry(): string {
   const walk = (dir: string): string[] =>
     readdirSync(dir).flatMap((n) => {
       const p = join(dir, n)
-      return statSync(p).isDirectory() ? walk(p) : n.endsWith('.ts') && !n.startsWith('.') ? [p] : []
+      return statSync(p).isDirectory() ? walk(p) : n.endsWith('.ts') && !n.endsWith('.d.ts') && !n.startsWith('.') ? [p] : []
     })
   for (const file of walk(src)) {
     const out = join(top, 'dist', relative(src, file)).replace(/\.ts$/, '.js')
