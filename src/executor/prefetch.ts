@@ -16,10 +16,16 @@ import { evalCondition, stripOmitted, templateValue } from '../template/index.js
 import { coerceArgs } from './coerce.js'
 import { makeReader, mergedFilesProbe, parseFilesProbe, type FilesQuestion, type Overlay } from './reader.js'
 import { loopItems } from './run.js'
-import { trace } from '../trace.js'
+import { TRACE, trace } from '../trace.js'
 
 /** Modules whose plan() only reads files and package/state listings: safe and useful to plan ahead. */
-export const PREFETCH_MODULES = new Set(['file', 'copy', 'template', 'lineinfile', 'blockinfile', 'stat', 'command', 'shell', 'apt', 'package', 'sysctl', 'hostname', 'user', 'group'])
+// Not here: modules whose plan waits (wait_for), reaches the network (get_url, uri, unarchive) or
+// runs on the controller.
+export const PREFETCH_MODULES = new Set([
+  'file', 'copy', 'template', 'lineinfile', 'blockinfile', 'stat', 'slurp', 'fetch', 'command', 'shell',
+  'apt', 'sysctl', 'hostname', 'user', 'group', 'service', 'systemd', 'modprobe', 'mount',
+  'kube_manifest', 'zpool', 'zfs', 'filesystem',
+])
 
 /** Speculative planning rounds per stretch: a copy with `src` asks twice (is dest a directory? then dest). */
 const MAX_ROUNDS = 3
@@ -153,6 +159,7 @@ export class Prefetcher {
     else h.streak++
     h.lastSeenGen = h.gen
     const task = items[from] as Task
+    if (TRACE) trace(`${host}: ahead at "${task.name ?? task.module}": ${h.coveredGen === h.gen && h.covered.has(task) ? 'covered' : `streak ${h.streak}`}`)
     if (h.coveredGen === h.gen && h.covered.has(task)) {
       // Planned ahead already (maybe still on the wire: a play's first stretch is planned while
       // the connections are being made): its answers are what this task waits for.
@@ -187,8 +194,28 @@ export class Prefetcher {
       // Answers recorded with nothing in the cache depend on the arguments only: shareable.
       const memo = round === 0 && h.results.size === 0 ? this.memo : undefined
       await this.serially(async () => {
-        inputs ??= window.flatMap((t) => planInputs(t, host, hooks))
-        await Promise.allSettled(inputs.map((inp) => speculate(inp, host, h, wanted, hooks, memo).then((o) => outcomes.set(inp, o))))
+        if (!inputs) {
+          inputs = []
+          for (const t of window) {
+            const got = planInputs(t, host, hooks)
+            // Not known yet: planned again when its turn comes (a new stretch starts there).
+            if (got === undefined) {
+              h.covered.delete(t)
+              trace(`${host}: read-ahead cannot plan "${t.name ?? t.module}" yet`)
+            }
+            else inputs.push(...got)
+          }
+        }
+        await Promise.allSettled(
+          inputs!.map((inp) =>
+            speculate(inp, host, h, wanted, hooks, memo).then(
+              (o) => outcomes.set(inp, o),
+              // Its arguments cannot be rendered yet (they use a result registered later): left
+              // for a stretch that starts at its turn.
+              () => h.covered.delete(inp.task),
+            ),
+          ),
+        )
       })
       if (wanted.size === 0 || h.gen !== gen) return
       // Planning needs no connection: only sending does (the host may still be connecting).
@@ -226,8 +253,11 @@ interface PlanInput {
   vars: Vars
 }
 
-/** The per-item variables plan() would see, or nothing when they cannot be known ahead. */
-function planInputs(task: Task, host: string, hooks: LookAheadHooks): PlanInput[] {
+/**
+ * The per-item variables plan() would see (none when the task's conditions rule it out), or
+ * undefined when they cannot be known yet: they use a result registered (or a fact set) later.
+ */
+function planInputs(task: Task, host: string, hooks: LookAheadHooks): PlanInput[] | undefined {
   const module = getModule(task.module)
   if (!module || module.controllerOnly) return []
   try {
@@ -237,6 +267,7 @@ function planInputs(task: Task, host: string, hooks: LookAheadHooks): PlanInput[
     const loop = task.loop
     const items = loopItems(loop.kind, templateValue(loop.items, vars, srcPos(task.src, [loop.kind])), task).slice(0, MAX_ITEMS)
     const out: PlanInput[] = []
+    let unknown = false
     items.forEach((item, i) => {
       const extra: Vars = { [loop.loopVar]: item, ansible_loop_var: loop.loopVar }
       if (loop.indexVar) extra[loop.indexVar] = i
@@ -246,12 +277,12 @@ function planInputs(task: Task, host: string, hooks: LookAheadHooks): PlanInput[
         const iv = hooks.vars(task, host, extra)
         if (conds.every((c) => evalCondition(c, iv))) out.push({ task, module, vars: iv })
       } catch {
-        /* this item depends on something not known yet */
+        unknown = true // this item depends on something not known yet
       }
     })
-    return out
+    return unknown ? undefined : out
   } catch {
-    return [] // depends on a result registered later, or fails: the real run will say so
+    return undefined // depends on a result registered later, or fails: the real run will say so
   }
 }
 

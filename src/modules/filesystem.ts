@@ -119,6 +119,7 @@ async function planFilesystem(args: Vars, reader: HostReader): Promise<Plan> {
 }
 
 export const filesystemModule: Module<any> = {
+  probeIsLast: true,
   name: 'filesystem',
   description: 'Makes a file system on a device when it has none (mkfs); never reformats one of another type unless forced.',
   schema: filesystemSchema,

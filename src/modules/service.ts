@@ -204,6 +204,7 @@ function effectOf(name: string, a: string) {
 }
 
 export const serviceModule: Module<any> = {
+  probeIsLast: true,
   name: 'service',
   description: 'Starts, stops, restarts or reloads a service and sets whether it starts at boot (systemd or SysV init).',
   schema: serviceSchema,
@@ -211,6 +212,7 @@ export const serviceModule: Module<any> = {
 }
 
 export const systemdModule: Module<any> = {
+  probeIsLast: true,
   name: 'systemd',
   aliases: ['systemd_service'],
   description: 'Controls a systemd unit: started/stopped/restarted/reloaded, enabled, masked, daemon-reload.',

@@ -286,6 +286,7 @@ async function planZfs(args: Vars, reader: HostReader): Promise<Plan> {
 }
 
 export const zfsModule: Module<any> = {
+  probeIsLast: true,
   name: 'zfs',
   description: 'Creates a ZFS file system, volume, snapshot or clone when missing and sets the properties asked for; never destroys one.',
   schema: zfsSchema,

@@ -262,6 +262,7 @@ async function planZpool(args: Vars, reader: HostReader): Promise<Plan> {
 }
 
 export const zpoolModule: Module<any> = {
+  probeIsLast: true,
   name: 'zpool',
   description: 'Makes a ZFS pool exist: created from its vdevs when it exists nowhere, imported when it is on disk, properties set when they differ; never destroyed.',
   schema: zpoolSchema,
