@@ -186,10 +186,52 @@ async function execute(project: Project, opts: RunOptions, o: RunCliOptions, red
   }
 }
 
+/**
+ * Output for the plain and JSON reporters, written once per turn of the event loop: a line per
+ * host per task would otherwise be a write(2) each (stdout to a pipe or file is synchronous).
+ */
+function bufferedStdout(): { write(s: string): void; flush(): void } {
+  let buf: string[] = []
+  let scheduled = false
+  const flush = () => {
+    scheduled = false
+    if (buf.length === 0) return
+    const text = buf.join('')
+    buf = []
+    process.stdout.write(text)
+  }
+  // A forced exit (a second Ctrl-C) or a crash still prints what was reported.
+  process.once('exit', flush)
+  return {
+    write(s) {
+      buf.push(s)
+      if (!scheduled) {
+        scheduled = true
+        setImmediate(flush)
+      }
+    },
+    flush,
+  }
+}
+
+function withFlush(r: Reporter, out: { flush(): void }): Reporter {
+  return {
+    handle: (e) => r.handle(e),
+    close: async () => {
+      try {
+        await r.close()
+      } finally {
+        out.flush()
+      }
+    },
+  }
+}
+
 export async function makeReporter(o: Pick<RunCliOptions, 'output' | 'diff' | 'verbose'>, redactor: Redactor): Promise<Reporter> {
-  const write = (s: string) => process.stdout.write(s)
   const mode = o.output === 'auto' || !o.output ? (process.stdout.isTTY ? 'tty' : 'plain') : o.output
-  if (mode === 'json') return new JsonReporter(write, redactor)
+  const out = mode === 'tty' ? undefined : bufferedStdout()
+  const write = out ? out.write : (s: string) => process.stdout.write(s)
+  if (mode === 'json') return withFlush(new JsonReporter(write, redactor), out!)
   if (mode === 'tty') {
     // A pseudo-terminal that never had its size set reports 0 columns: listr2 would wrap every character.
     if (!process.stdout.columns) Object.defineProperty(process.stdout, 'columns', { value: 80, configurable: true })
@@ -197,7 +239,7 @@ export async function makeReporter(o: Pick<RunCliOptions, 'output' | 'diff' | 'v
     const { TtyReporter } = await import('../output/tty.js')
     return new TtyReporter(write, { diff: o.diff, verbosity: o.verbose, redactor })
   }
-  return new PlainReporter(write, { diff: o.diff, verbosity: o.verbose, redactor })
+  return withFlush(new PlainReporter(write, { diff: o.diff, verbosity: o.verbose, redactor }), out!)
 }
 
 function vaultRedactor(): Redactor {

@@ -1,8 +1,8 @@
 // The SSH connection: one ssh2 connection per host for the whole run, and on it ONE long-lived
 // /bin/sh whose stdin carries every command, framed by a random nonce, so a command costs one
 // round trip and no new session. Big payloads (uploads, downloads, large stdin) use extra channels.
-import ssh2 from 'ssh2'
 import type { Client as ClientT, ClientChannel, ConnectConfig } from 'ssh2'
+import { connect as tcpConnect, type Socket } from 'node:net'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createReadStream, constants as fsConstants } from 'node:fs'
@@ -13,7 +13,9 @@ import { Duplex } from 'node:stream'
 import { ConnectionError, RemoteError, tail } from '../errors.js'
 import type { Become, Connection, ConnectionStats, ExecOptions, ExecResult } from './types.js'
 import { ExecTimeoutError } from './types.js'
-import { shQuote } from './quote.js'
+import { innerScript, shQuote } from './quote.js'
+
+export { innerScript }
 import { TRACE, trace } from '../trace.js'
 import {
   decideHostKey,
@@ -24,9 +26,27 @@ import {
   type HostKeyPolicy,
 } from './knownhosts.js'
 
-// ssh2 is CommonJS: its named exports are not all visible to ESM, so take them off the default.
-const { Client, utils: sshUtils } = ssh2
 type Client = ClientT
+type Ssh2 = typeof import('ssh2')
+
+/**
+ * ssh2, loaded on first use (its start-up costs milliseconds of CPU): by then the TCP connections
+ * are already opening, so the servers' work overlaps with ours. CommonJS: its named exports are
+ * not all visible to ESM, so they are taken off the default export.
+ */
+let ssh2: Ssh2 | undefined
+let ssh2Loading: Promise<Ssh2> | undefined
+function loadSsh2(): Promise<Ssh2> {
+  if (ssh2) return Promise.resolve(ssh2)
+  ssh2Loading ??= (async () => {
+    // One turn of the event loop first: the other hosts open their sockets before this CPU work.
+    await new Promise<void>((r) => setImmediate(r))
+    const m = (await import('ssh2')) as Ssh2 & { default?: Ssh2 }
+    ssh2 = m.default ?? m
+    return ssh2
+  })()
+  return ssh2Loading
+}
 
 export type AuthMethod =
   | { type: 'key'; file: string; passphrase?: string }
@@ -178,20 +198,6 @@ function markerLines(nonce: string): string {
   return `printf '${MARK}%s:%d\\n' ${nonce} $?; printf '${MARK}%s:\\n' ${nonce} >&2\n`
 }
 
-function validEnvName(k: string): boolean {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(k)
-}
-
-/** The script with its cwd and environment applied first, as one string for `sh -c`. */
-export function innerScript(script: string, opts: Pick<ExecOptions, 'cwd' | 'env'>): string {
-  let pre = ''
-  if (opts.cwd !== undefined) pre += `cd -- ${shQuote(opts.cwd)} || exit 1\n`
-  for (const [k, v] of Object.entries(opts.env ?? {})) {
-    if (!validEnvName(k)) throw new Error(`invalid environment variable name: ${JSON.stringify(k)}`)
-    pre += `export ${k}=${shQuote(v)}\n`
-  }
-  return pre + script
-}
 
 export interface CommandContext {
   loginUser: string
@@ -288,12 +294,13 @@ function describe(ep: Pick<SshEndpoint, 'user' | 'hostName' | 'port'>): string {
 const closedClients = new WeakSet<Client>()
 
 /** Parsed private keys, shared by every connection that uses the same key file (parsing costs ms each). */
-const keyCache = new Map<string, { data: Buffer; parsed: ReturnType<typeof sshUtils.parseKey> }>()
-function parsedKey(file: string, data: Buffer, passphrase?: string): ReturnType<typeof sshUtils.parseKey> {
+type ParsedKey = ReturnType<Ssh2['utils']['parseKey']>
+const keyCache = new Map<string, { data: Buffer; parsed: ParsedKey }>()
+function parsedKey(file: string, data: Buffer, passphrase?: string): ParsedKey {
   const k = `${file}\u0000${passphrase ?? ''}`
   const hit = keyCache.get(k)
   if (hit && hit.data.equals(data)) return hit.parsed
-  const parsed = sshUtils.parseKey(data, passphrase)
+  const parsed = ssh2!.utils.parseKey(data, passphrase)
   keyCache.set(k, { data, parsed })
   return parsed
 }
@@ -338,6 +345,18 @@ export class SshConnection implements Connection {
         child.on('error', () => {})
         sock = childSocket(child)
       }
+      // A direct connection starts its TCP handshake now, before ssh2 is loaded (see loadSsh2);
+      // an error it meets before ssh2 takes the socket over is reported as ssh2 would.
+      let early: (() => Error | undefined) | undefined
+      if (!sock && t.jumps.length === 0) {
+        const tcp: Socket = tcpConnect({ host: t.hostName, port: t.port })
+        tcp.setNoDelay(true)
+        let err: Error | undefined
+        tcp.on('error', (e) => (err ??= e))
+        early = () => err ?? (tcp.destroyed ? new Error('connection closed') : undefined)
+        sock = tcp
+      }
+      await loadSsh2()
       let via: Client | undefined
       for (const hop of t.jumps) {
         const hopSock = via ? await this.forward(via, hop.hostName, hop.port, hop) : sock
@@ -347,7 +366,7 @@ export class SshConnection implements Connection {
       }
       if (via) sock = await this.forward(via, t.hostName, t.port, t)
       trace(`${this.host}: connecting`)
-      this.client = await this.login(t, sock, describe(t))
+      this.client = await this.login(t, sock, describe(t), early)
       trace(`${this.host}: logged in`)
       this.client.on('error', (e) => this.fail(e))
       this.client.on('close', () => this.fail(new Error('connection closed')))
@@ -427,7 +446,7 @@ export class SshConnection implements Connection {
   }
 
   /** Handshake, host key check and authentication for one endpoint; the socket gets TCP_NODELAY. */
-  private async login(ep: SshEndpoint, sock: Duplex | undefined, label: string): Promise<Client> {
+  private async login(ep: SshEndpoint, sock: Duplex | undefined, label: string, early?: () => Error | undefined): Promise<Client> {
     const keyName = ep.hostKeys.alias ?? ep.hostName
     const entries = await loadKnownHosts([...ep.hostKeys.userFiles, ...ep.hostKeys.globalFiles])
     const notes: string[] = []
@@ -438,7 +457,7 @@ export class SshConnection implements Connection {
       })
     }
     let decision: HostKeyDecision | undefined
-    const client = new Client()
+    const client = new ssh2!.Client()
     client.once('close', () => closedClients.add(client))
     const algorithms = preferredHostKeyAlgorithms(entries, keyName, ep.port)
     const cfg: ConnectConfig = {
@@ -490,6 +509,13 @@ export class SshConnection implements Connection {
       client.once('ready', onReady)
       client.on('error', onError)
       client.once('close', () => onError(new Error('connection closed during handshake')))
+      const failedEarly = early?.()
+      if (failedEarly) {
+        ;(sock as Socket | undefined)?.destroy()
+        settled = true
+        reject(new ConnectionError(this.host, `${label}: ${failedEarly.message}`, { cause: failedEarly }))
+        return
+      }
       client.connect(cfg)
     })
   }
