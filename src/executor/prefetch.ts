@@ -201,9 +201,8 @@ export class Prefetcher {
             // Not known yet: planned again when its turn comes (a new stretch starts there).
             if (got === undefined) {
               h.covered.delete(t)
-              trace(`${host}: read-ahead cannot plan "${t.name ?? t.module}" yet`)
-            }
-            else inputs.push(...got)
+              if (TRACE) trace(`${host}: read-ahead cannot plan "${t.name ?? t.module}" yet`)
+            } else inputs.push(...got)
           }
         }
         await Promise.allSettled(
@@ -234,7 +233,7 @@ export class Prefetcher {
         return o && ((o.stopped && !inp.module.probeIsLast) || o.guesses.some((g) => !guessHolds(g, h.results.get(g.key))))
       })
       if (inputs.length === 0) return
-      trace(`${host}: read-ahead plans again: ${inputs.map((i) => `${i.task.name ?? i.task.module}${outcomes.get(i)?.stopped ? ' (stopped)' : ' (guess)'}`).join(', ')}`)
+      if (TRACE) trace(`${host}: read-ahead plans again: ${inputs.map((i) => `${i.task.name ?? i.task.module}${outcomes.get(i)?.stopped ? ' (stopped)' : ' (guess)'}`).join(', ')}`)
     }
   }
 
@@ -480,9 +479,9 @@ async function fetchBatch(conn: Connection, wanted: Wanted[]): Promise<{ results
       if (merged) probes.push({ script: merged.script, env: undefined })
       const script = batchScript(probes, nonce)
       if (process.env.K3SBOOK_TRACE_DUMP) writeFileSync(`${process.env.K3SBOOK_TRACE_DUMP}.${conn.host}.sh`, script)
-      trace(`${conn.host}: read-ahead sends ${idx.length} probes as ${probes.length} (${script.length} bytes)`)
+      if (TRACE) trace(`${conn.host}: read-ahead sends ${idx.length} probes as ${probes.length} (${script.length} bytes)`)
       const r = await conn.exec(script, { become: wanted[idx[0]].opts.become })
-      trace(`${conn.host}: read-ahead answered (${r.stdout.length} bytes)`)
+      if (TRACE) trace(`${conn.host}: read-ahead answered (${r.stdout.length} bytes)`)
       const out = parseBatch(r.stdout, r.stderr, probes.length, nonce)
       alone.forEach((i, j) => (results[i] = out[j]))
       const m = merged && out[alone.length]

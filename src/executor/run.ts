@@ -16,7 +16,7 @@ import { groupsMap, hostInventoryVars, limitHosts, resolvePattern } from '../inv
 import { emptyCounts, type Emit, type HostCounts, type HostResultEvent, type HostStatus } from './events.js'
 import { gatherFacts } from './facts.js'
 import { makeReader, Overlay } from './reader.js'
-import { trace } from '../trace.js'
+import { TRACE, trace } from '../trace.js'
 import { Prefetcher, type LookAheadHooks } from './prefetch.js'
 import { ControllerCache } from './ctlfiles.js'
 import { tagSelected } from './tags.js'
@@ -446,7 +446,7 @@ export class Runner {
   }
 
   private async runTask(task: Task, hosts: HostState[], ctx: PlayCtx, scope: Scope, handler = false): Promise<void> {
-    trace(`task ${task.name ?? task.module}`)
+    if (TRACE) trace(`task ${task.name ?? task.module}`)
     if (!handler && !tagSelected(task.tags, this.opts.tags ?? [], this.opts.skipTags ?? [])) return
     const name = this.renderName(task, hosts[0], ctx, scope)
     if (!this.startAtReached) {

@@ -280,6 +280,37 @@ test('arguments that depend on a result registered in between are planned with t
   assert.equal(again.summary.changed, false)
 })
 
+test('a loop whose arguments use a fact set in between costs one round trip at its turn, not one per item', async () => {
+  const dir = project({})
+  writeFileSync(join(dir, 'inventory.yml'), inventory(dir))
+  writeFileSync(
+    join(dir, 'site.yml'),
+    `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - file: { path: "{{ root }}/conf", state: directory }
+    - stat: { path: "{{ root }}/conf" }
+      register: conf
+    - set_fact: { conf_dir: "{{ conf.stat.path }}" }
+    - copy:
+        content: "{{ item }}\\n"
+        dest: "{{ conf_dir }}/{{ item }}"
+      loop: [a, b, c, d, e]
+    - file: { path: "{{ conf_dir }}/{{ item }}", mode: "0600" }
+      loop: [a, b, c, d, e]
+`,
+  )
+  const first = await runIn(dir, 'site.yml')
+  assert.equal(failures(first), '')
+  assert.equal(readFileSync(join(dir, 'two', 'conf', 'c'), 'utf8'), 'c\n')
+  const again = await runIn(dir, 'site.yml')
+  assert.equal(failures(again), '')
+  assert.equal(again.summary.changed, false)
+  // The first stretch (file, stat) and the stretch that starts at the copy loop, once the fact is set.
+  for (const [host, trips] of Object.entries(again.summary.roundTrips)) assert.ok(trips <= 2, `${host}: ${trips} round trips`)
+})
+
 // ------------------------------------------------------------------ controller files
 
 test('a controller file is read again when it changes', () => {
