@@ -97,11 +97,30 @@ function treeRssKb(pid: number): number {
 }
 
 /**
+ * Waits (at most 5 s) until the machine's CPUs are mostly idle, before every timed run of either
+ * tool: the end of the previous run (ansible's workers exiting, sshd sessions closing on the lab
+ * hosts) must not be timed as part of the next one. Reads /proc/stat over 250 ms windows.
+ */
+async function settle(): Promise<void> {
+  const sample = () => {
+    const f = readFileSync('/proc/stat', 'latin1').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+    return { idle: f[3] + (f[4] ?? 0), total: f.reduce((a, b) => a + b, 0) }
+  }
+  for (let i = 0; i < 20; i++) {
+    const a = sample()
+    await new Promise((r) => setTimeout(r, 250))
+    const b = sample()
+    if ((b.idle - a.idle) / Math.max(1, b.total - a.total) >= 0.85) return
+  }
+}
+
+/**
  * Runs a command under /usr/bin/time (its "max RSS" is the biggest single process); with `tree`,
  * also polls the process tree's summed RSS (ansible forks a worker per host) and keeps the larger.
  * Polling reads all of /proc, which costs CPU on a small machine: only for multi-process tools.
  */
-function measure(cmd: string[], env: NodeJS.ProcessEnv, cwd: string, tree = false): Promise<Measured> {
+async function measure(cmd: string[], env: NodeJS.ProcessEnv, cwd: string, tree = false): Promise<Measured> {
+  await settle()
   const timeOut = join(tmpdir(), `k3sbook-bench-time-${process.pid}`)
   const useTime = existsSync('/usr/bin/time')
   const argv = useTime ? ['/usr/bin/time', '-f', '%M', '-o', timeOut, ...cmd] : cmd

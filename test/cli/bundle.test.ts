@@ -1,0 +1,74 @@
+// The CLI as installed runs from dist/k3sbook.cjs (scripts/bundle.mjs) through bin/k3sbook.js
+// with V8's code cache. The bundle must behave exactly as the modules it is made of: the whole
+// bad-input corpus gives the same output through it, and a damaged or stale cache changes nothing.
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+const ROOT = join(import.meta.dirname, '..', '..')
+const BIN = join(ROOT, 'bin', 'k3sbook.js')
+const BUNDLE = join(ROOT, 'dist', 'k3sbook.cjs')
+const CACHE_DIR = join(ROOT, 'dist', '.code-cache')
+const FORBID = join(ROOT, 'test', 'playbook', 'forbid-net.mjs')
+const BAD = join(ROOT, 'test', 'fixtures', 'bad')
+
+function cli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', FORBID, BIN, ...args], {
+      cwd,
+      env: { ...process.env, K3SBOOK_FORBID_CONNECT: '1', ANSIBLE_CONFIG: '', ANSIBLE_INVENTORY: '', NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+function cacheFile(): string {
+  const st = statSync(BUNDLE)
+  return join(CACHE_DIR, `${st.size}-${Math.floor(st.mtimeMs)}-${process.versions.v8}.bin`)
+}
+
+it('npm run build made the bundle (npm test builds first)', () => {
+  assert.ok(existsSync(BUNDLE), `${BUNDLE} is missing`)
+  assert.doesNotMatch(readFileSync(BUNDLE, 'latin1'), /[^\x00-\x7f]/, 'the bundle is ASCII (bin reads it as latin1)')
+})
+
+describe('the bad-input corpus through the bundle', { concurrency: 4 }, () => {
+  for (const name of readdirSync(BAD).sort()) {
+    it(name, async () => {
+      const dir = join(BAD, name)
+      const argsFile = join(dir, 'args')
+      const args = existsSync(argsFile) ? readFileSync(argsFile, 'utf8').split('\n').filter(Boolean) : ['site.yml', '-i', 'inventory.yml']
+      const exitFile = join(dir, 'exit')
+      const r = await cli(['validate', ...args], dir)
+      assert.doesNotMatch(r.stderr, /FORBIDDEN/, 'validate must not contact any host')
+      assert.equal(r.stdout, readFileSync(join(dir, 'expected.txt'), 'utf8'), `stderr: ${r.stderr}`)
+      assert.equal(r.code, existsSync(exitFile) ? Number(readFileSync(exitFile, 'utf8').trim()) : 5)
+    })
+  }
+})
+
+it('the code cache is written once, and a damaged one is refused by V8 and replaced', async () => {
+  const dir = join(BAD, 'action-forms')
+  const want = readFileSync(join(dir, 'expected.txt'), 'utf8')
+  const first = await cli(['validate', 'site.yml', '-i', 'inventory.yml'], dir)
+  assert.equal(first.stdout, want)
+  const file = cacheFile()
+  assert.ok(existsSync(file), 'a validate run leaves a code cache for this bundle')
+  // Marked as written by a `run` (level 2): only V8 refusing it makes the launcher write it again.
+  writeFileSync(file, Buffer.concat([Buffer.from([2]), Buffer.alloc(4096, 0x5a)]))
+  const damaged = await cli(['validate', 'site.yml', '-i', 'inventory.yml'], dir)
+  assert.equal(damaged.stdout, want, `stderr: ${damaged.stderr}`)
+  assert.equal(damaged.code, first.code)
+  const after = readFileSync(file)
+  assert.ok(after.length > 4097 && after.subarray(1, 64).some((b) => b !== 0x5a), 'the damaged cache was replaced')
+  const plain = await cli(['validate', 'site.yml', '-i', 'inventory.yml'], dir, { K3SBOOK_NO_CODE_CACHE: '1', K3SBOOK_NO_BUNDLE: '1' })
+  assert.equal(plain.stdout, want, 'the compiled modules without the bundle say the same')
+})
