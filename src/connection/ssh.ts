@@ -41,8 +41,10 @@ function loadSsh2(): Promise<Ssh2> {
   ssh2Loading ??= (async () => {
     // One turn of the event loop first: the other hosts open their sockets before this CPU work.
     await new Promise<void>((r) => setImmediate(r))
+    trace('loading ssh2')
     const m = (await import('ssh2')) as Ssh2 & { default?: Ssh2 }
     ssh2 = m.default ?? m
+    trace('ssh2 loaded')
     return ssh2
   })()
   return ssh2Loading
@@ -335,6 +337,7 @@ export class SshConnection implements Connection {
     try {
       const t = typeof this.resolveTarget === 'function' ? await this.resolveTarget() : this.resolveTarget
       this.target = t
+      if (TRACE) trace(`${this.host}: target resolved`)
       let sock: Duplex | undefined
       if (t.proxyCommand) {
         const child = spawn('/bin/sh', ['-c', t.proxyCommand], { stdio: ['pipe', 'pipe', 'pipe'] })

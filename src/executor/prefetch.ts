@@ -194,6 +194,7 @@ export class Prefetcher {
       // Answers recorded with nothing in the cache depend on the arguments only: shareable.
       const memo = round === 0 && h.results.size === 0 ? this.memo : undefined
       await this.serially(async () => {
+        if (TRACE) trace(`${host}: planning ahead`)
         if (!inputs) {
           inputs = []
           for (const t of window) {

@@ -242,6 +242,7 @@ export class Runner {
     const needsHost = !allControllerOnly(play)
     const batches = serialBatches(hosts, play.serial)
     if (needsHost) {
+      if (TRACE) trace('play: connecting')
       const connecting = hosts.map((h) => this.conn(h).catch(() => undefined))
       // While the handshakes are in flight, plan the first tasks ahead: each host's probes go out
       // as soon as that host is connected (the first task waits for them; see Prefetcher).
