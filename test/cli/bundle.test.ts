@@ -3,31 +3,18 @@
 // bad-input corpus gives the same output through it, and a damaged or stale cache changes nothing.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { runEntry } from '../playbook/cli.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const BIN = join(ROOT, 'bin', 'k3sbook.js')
 const BUNDLE = join(ROOT, 'dist', 'k3sbook.cjs')
 const CACHE_DIR = join(ROOT, 'dist', '.code-cache')
-const FORBID = join(ROOT, 'test', 'playbook', 'forbid-net.mjs')
 const BAD = join(ROOT, 'test', 'fixtures', 'bad')
 
-function cli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', FORBID, BIN, ...args], {
-      cwd,
-      env: { ...process.env, K3SBOOK_FORBID_CONNECT: '1', ANSIBLE_CONFIG: '', ANSIBLE_INVENTORY: '', NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
+function cli(args: string[], cwd: string, env: Record<string, string> = {}) {
+  return runEntry(BIN, args, cwd, env)
 }
 
 function cacheFile(): string {

@@ -253,11 +253,16 @@ test('what a step changes is seen by the next task, never a probe fetched before
   }
 })
 
-test('arguments that depend on a result registered in between are planned with that result', async () => {
+/** A project of the two local hosts below its own folder, with this site.yml. */
+function siteProject(site: string): string {
   const dir = project({})
   writeFileSync(join(dir, 'inventory.yml'), inventory(dir))
-  writeFileSync(
-    join(dir, 'site.yml'),
+  writeFileSync(join(dir, 'site.yml'), site)
+  return dir
+}
+
+test('arguments that depend on a result registered in between are planned with that result', async () => {
+  const dir = siteProject(
     `
 - hosts: all
   gather_facts: false
@@ -281,10 +286,7 @@ test('arguments that depend on a result registered in between are planned with t
 })
 
 test('a loop whose arguments use a fact set in between costs one round trip at its turn, not one per item', async () => {
-  const dir = project({})
-  writeFileSync(join(dir, 'inventory.yml'), inventory(dir))
-  writeFileSync(
-    join(dir, 'site.yml'),
+  const dir = siteProject(
     `
 - hosts: all
   gather_facts: false

@@ -49,7 +49,11 @@ function cliEntry(): string {
 }
 
 export function runCli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliResult> {
-  const entry = cliEntry()
+  return runEntry(cliEntry(), args, cwd, env)
+}
+
+/** `entry` (a CLI entry point: the transpiled sources, or bin/k3sbook.js) run with connections forbidden. */
+export function runEntry(entry: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', FORBID, entry, ...args], {
       cwd,
