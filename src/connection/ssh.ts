@@ -334,6 +334,7 @@ export class SshConnection implements Connection {
   async connect(): Promise<void> {
     if (this.client) return
     if (this.broken) throw this.broken
+    let tcp: Socket | undefined
     try {
       const t = typeof this.resolveTarget === 'function' ? await this.resolveTarget() : this.resolveTarget
       this.target = t
@@ -352,12 +353,12 @@ export class SshConnection implements Connection {
       // an error it meets before ssh2 takes the socket over is reported as ssh2 would.
       let early: (() => Error | undefined) | undefined
       if (!sock && t.jumps.length === 0) {
-        const tcp: Socket = tcpConnect({ host: t.hostName, port: t.port })
-        tcp.setNoDelay(true)
+        const s = (tcp = tcpConnect({ host: t.hostName, port: t.port }))
+        s.setNoDelay(true)
         let err: Error | undefined
-        tcp.on('error', (e) => (err ??= e))
-        early = () => err ?? (tcp.destroyed ? new Error('connection closed') : undefined)
-        sock = tcp
+        s.on('error', (e) => (err ??= e))
+        early = () => err ?? (s.destroyed ? new Error('connection closed') : undefined)
+        sock = s
       }
       await loadSsh2()
       let via: Client | undefined
@@ -380,6 +381,8 @@ export class SshConnection implements Connection {
       await this.openShell()
       trace(`${this.host}: shell ready`)
     } catch (e) {
+      // Failed before ssh2 took the socket (no usable key, unreadable known_hosts): it is ours to close.
+      tcp?.destroy()
       await this.teardown()
       const proxyFailure = await this.proxyFailure()
       if (proxyFailure) throw new ConnectionError(this.host, `cannot connect to ${this.host}: ${proxyFailure}`, { cause: e })

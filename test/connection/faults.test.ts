@@ -114,3 +114,26 @@ test('close() leaves no handle behind: a child node process that connects and cl
     await d.stop()
   }
 })
+
+test('a connection that fails before logging in leaves no socket behind: the process exits by itself', async () => {
+  const d = await startSshd()
+  try {
+    const kh = join(d.dir, 'known_hosts')
+    writeFileSync(kh, d.knownHostsLine)
+    const { spawnSync } = await import('node:child_process')
+    // No usable key: refused before the handshake, while the TCP connection is already open.
+    const script = `
+      import { openConnection } from ${JSON.stringify(new URL('../../src/connection/index.ts', import.meta.url).pathname)}
+      const c = openConnection('x', { host: '127.0.0.1', port: ${d.port}, user: 'root', privateKeyFile: ${JSON.stringify(join(d.dir, 'missing'))}, connection: 'ssh' },
+        { knownHostsFile: ${JSON.stringify(kh)}, sshConfigFile: false, systemSshConfigFile: false, home: ${JSON.stringify(d.dir)} })
+      await c.connect().catch((e) => console.log('refused:', e.message.includes('no way to log in')))
+    `
+    const t0 = Date.now()
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20000 })
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal(r.stdout.trim(), 'refused: true')
+    assert.ok(Date.now() - t0 < 10000, `the process took ${Date.now() - t0} ms to exit`)
+  } finally {
+    await d.stop()
+  }
+})
