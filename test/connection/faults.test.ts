@@ -89,7 +89,11 @@ test('a key the server does not accept: authentication failure names what was tr
   }
 })
 
-test('close() leaves no handle behind: a child node process that connects and closes exits by itself', async () => {
+/**
+ * Runs `body` in a child Node process with `c`, a connection to the test sshd using `key`, and
+ * returns what it printed once it exited by itself: a handle left open would keep it alive.
+ */
+async function inChild(key: string, body: string): Promise<string> {
   const d = await startSshd()
   try {
     const kh = join(d.dir, 'known_hosts')
@@ -97,43 +101,33 @@ test('close() leaves no handle behind: a child node process that connects and cl
     const { spawnSync } = await import('node:child_process')
     const script = `
       import { openConnection } from ${JSON.stringify(new URL('../../src/connection/index.ts', import.meta.url).pathname)}
-      const c = openConnection('x', { host: '127.0.0.1', port: ${d.port}, user: 'root', privateKeyFile: ${JSON.stringify(d.clientKey)}, connection: 'ssh' },
-        { knownHostsFile: ${JSON.stringify(kh)}, sshConfigFile: false, systemSshConfigFile: false })
-      await c.connect()
-      await c.exec('echo hi')
-      await c.download('/etc/hostname')
-      await c.close()
-      console.log('closed')
-    `
-    const t0 = Date.now()
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 15000 })
-    assert.equal(r.status, 0, r.stderr)
-    assert.equal(r.stdout.trim(), 'closed')
-    assert.ok(Date.now() - t0 < 10000)
-  } finally {
-    await d.stop()
-  }
-})
-
-test('a connection that fails before logging in leaves no socket behind: the process exits by itself', async () => {
-  const d = await startSshd()
-  try {
-    const kh = join(d.dir, 'known_hosts')
-    writeFileSync(kh, d.knownHostsLine)
-    const { spawnSync } = await import('node:child_process')
-    // No usable key: refused before the handshake, while the TCP connection is already open.
-    const script = `
-      import { openConnection } from ${JSON.stringify(new URL('../../src/connection/index.ts', import.meta.url).pathname)}
-      const c = openConnection('x', { host: '127.0.0.1', port: ${d.port}, user: 'root', privateKeyFile: ${JSON.stringify(join(d.dir, 'missing'))}, connection: 'ssh' },
+      const c = openConnection('x', { host: '127.0.0.1', port: ${d.port}, user: 'root', privateKeyFile: ${JSON.stringify(key || d.clientKey)}, connection: 'ssh' },
         { knownHostsFile: ${JSON.stringify(kh)}, sshConfigFile: false, systemSshConfigFile: false, home: ${JSON.stringify(d.dir)} })
-      await c.connect().catch((e) => console.log('refused:', e.message.includes('no way to log in')))
+      ${body}
     `
     const t0 = Date.now()
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20000 })
     assert.equal(r.status, 0, r.stderr)
-    assert.equal(r.stdout.trim(), 'refused: true')
     assert.ok(Date.now() - t0 < 10000, `the process took ${Date.now() - t0} ms to exit`)
+    return r.stdout.trim()
   } finally {
     await d.stop()
   }
+}
+
+test('close() leaves no handle behind: a child node process that connects and closes exits by itself', async () => {
+  const out = await inChild('', `
+      await c.connect()
+      await c.exec('echo hi')
+      await c.download('/etc/hostname')
+      await c.close()
+      console.log('closed')`)
+  assert.equal(out, 'closed')
+})
+
+test('a connection that fails before logging in leaves no socket behind: the process exits by itself', async () => {
+  // No usable key: refused before the handshake, while the TCP connection is already open.
+  const out = await inChild('/nonexistent/k3sbook-missing-key', `
+      await c.connect().catch((e) => console.log('refused:', e.message.includes('no way to log in')))`)
+  assert.equal(out, 'refused: true')
 })

@@ -14,6 +14,15 @@ import { tree } from './helpers.js'
 /** Short timeouts, so faults show within seconds: connect 3 s, keepalive 1 s × 3. */
 const connect = makeConnectionFactory({ connectTimeoutMs: 3000, keepaliveIntervalMs: 1000, keepaliveCountMax: 3 })
 
+/** The last task of every fault play: it must run on every host but the victim. */
+const MARKER = `    - name: Marker
+      file:
+        path: /opt/fault.marker
+        state: touch
+        modification_time: preserve
+        access_time: preserve
+`
+
 const PLAY = (tasks: string, vars = '') => `- name: fault play
   hosts: all
   gather_facts: false
@@ -28,13 +37,7 @@ const BASIC = PLAY(`    - name: Config
     - name: Pause
       command: sleep 4
       changed_when: false
-    - name: Marker
-      file:
-        path: /opt/fault.marker
-        state: touch
-        modification_time: preserve
-        access_time: preserve
-`)
+${MARKER}`)
 
 describe('faults on lab hosts', () => {
   let lab: LabInfo & { stop(): Promise<void> }
@@ -110,13 +113,7 @@ describe('faults on lab hosts', () => {
       command: sleep 120
       timeout: 2
       when: inventory_hostname == victim
-    - name: Marker
-      file:
-        path: /opt/fault.marker
-        state: touch
-        modification_time: preserve
-        access_time: preserve
-`, `  vars:\n    victim: ${victim}\n`)
+${MARKER}`, `  vars:\n    victim: ${victim}\n`)
     const d = tree({ 'hang.yml': pb })
     const t0 = Date.now()
     const r = await run(join(d, 'hang.yml'), [lab.inventoryPath], { connect })
@@ -141,13 +138,7 @@ describe('faults on lab hosts', () => {
         content: "{{ 'x' * 200000 }}"
         dest: /srv/full/data.txt
       when: inventory_hostname == victim
-    - name: Marker
-      file:
-        path: /opt/fault.marker
-        state: touch
-        modification_time: preserve
-        access_time: preserve
-`, `  vars:\n    victim: ${h.name}\n`)
+${MARKER}`, `  vars:\n    victim: ${h.name}\n`)
       const d = tree({ 'full.yml': pb })
       const r = await run(join(d, 'full.yml'), [lab.inventoryPath], { connect })
       assert.equal(statuses(r, h.name).get('Big file'), 'failed')
