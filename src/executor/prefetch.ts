@@ -5,18 +5,21 @@
 // costs the round trip it would have cost anyway; any step applied on the host drops the cache.
 import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
-import type { Become, Connection, ExecResult } from '../connection/types.js'
+import type { Connection, ExecResult } from '../connection/types.js'
 import { shQuote } from '../connection/quote.js'
 import { innerScript } from '../connection/quote.js'
 import type { Task, TaskItem, Vars } from '../model.js'
-import { srcPos } from '../model.js'
 import { getModule } from '../modules/registry.js'
-import type { ControllerFiles, FileInfo, HostReader, Module, PlanContext } from '../modules/types.js'
-import { evalCondition, stripOmitted, templateValue } from '../template/index.js'
-import { coerceArgs } from './coerce.js'
-import { makeReader, mergedFilesProbe, parseFilesProbe, type FilesQuestion, type Overlay } from './reader.js'
-import { loopItems } from './run.js'
+import type { FileInfo, HostReader, Module } from '../modules/types.js'
+import { evalCondition } from '../template/index.js'
+import { loopVars, renderLoopItems } from './loop.js'
+import type { CachedProbes, ProbeCache, ProbeOptions } from './probe-cache.js'
+import { makeReader, mergedFilesProbe, parseFilesProbe, type FilesQuestion } from './reader.js'
+import { planContext, renderArgs } from './task.js'
+import type { TaskContext } from './task-context.js'
 import { TRACE, trace } from '../trace.js'
+
+export type { CachedProbes, ProbeOptions } from './probe-cache.js'
 
 /** Modules whose plan() only reads files and package/state listings: safe and useful to plan ahead. */
 // Not here: modules whose plan waits (wait_for), reaches the network (get_url, uri, unarchive) or
@@ -34,33 +37,13 @@ const MAX_WINDOW = 64
 /** Loop items planned ahead per task, at most. */
 const MAX_ITEMS = 64
 
-export interface ProbeOptions {
-  stdin?: unknown
-  env?: Record<string, string>
-  become?: Become
-}
-
-/** Probe results fetched ahead for one host and one task's exec context (become, environment). */
-export interface CachedProbes {
-  /** The result for exactly this script and options, when it was fetched ahead and is still valid. */
-  lookup(script: string, o: ProbeOptions): ExecResult | undefined
-}
-
-/** What the executor gives plan() for a task on a host, as the look-ahead needs to rebuild it. */
-export interface LookAheadHooks {
-  vars(task: Task, host: string, extra?: Vars): Vars
-  /** Conditions the task runs under (the block's and its own). */
-  conditions(task: Task): string[]
-  /** Chosen by --tags / --skip-tags. */
-  selected(task: Task): boolean
-  execContext(task: Task, vars: Vars): { become?: Become; env?: Record<string, string> }
-  check(task: Task): boolean
-  diff(task: Task): boolean
-  delegated(task: Task): boolean
-  overlay(host: string): Overlay
-  controller(task: Task, vars: Vars): ControllerFiles
-  conn(host: string): Promise<Connection>
-}
+/**
+ * The task as the runner will run it on a host (variables, conditions, tags, become, check and
+ * diff, delegation, controller files, connection): the look-ahead plans through the same context
+ * and the same render and plan functions as the pipeline (task.ts), so a guess is planned exactly
+ * as the real run will plan it.
+ */
+export type TaskAt = (task: Task) => TaskContext
 
 interface HostCache {
   results: Map<string, ExecResult>
@@ -99,7 +82,7 @@ interface Wanted {
   files?: FilesQuestion
 }
 
-export class Prefetcher {
+export class Prefetcher implements ProbeCache {
   private readonly hosts = new Map<string, HostCache>()
   /**
    * Speculative planning is CPU on this one thread: done one host at a time, the first host's
@@ -144,14 +127,16 @@ export class Prefetcher {
    * Called before `items[from]` runs on `hosts`: for each host whose cache does not cover that task,
    * plan a window of upcoming tasks ahead and fetch what they will read in one round trip.
    */
-  async ahead(items: TaskItem[], task: Task, hosts: string[], hooks: LookAheadHooks): Promise<void> {
-    if (!PREFETCH_MODULES.has(task.module) || hooks.delegated(task) || !hooks.selected(task)) return
+  async ahead(items: TaskItem[], task: Task, hosts: string[], at: TaskAt): Promise<void> {
+    if (!PREFETCH_MODULES.has(task.module)) return
+    const tc = at(task)
+    if (tc.delegated || !tc.selected) return
     const from = items.indexOf(task)
     if (from < 0) return
-    await Promise.all(hosts.map((h) => this.aheadOnHost(items, from, h, hooks).catch(() => undefined)))
+    await Promise.all(hosts.map((h) => this.aheadOnHost(items, from, h, at).catch(() => undefined)))
   }
 
-  private async aheadOnHost(items: TaskItem[], from: number, host: string, hooks: LookAheadHooks): Promise<void> {
+  private async aheadOnHost(items: TaskItem[], from: number, host: string, at: TaskAt): Promise<void> {
     const h = this.host(host)
     // The task before this one changed the host: this one plans directly; look further the
     // longer the host stays unchanged (a first run changes nearly everything, a re-run nothing).
@@ -168,10 +153,12 @@ export class Prefetcher {
     }
     if (h.streak === 0) return
     const size = Math.min(MAX_WINDOW, h.streak >= 6 ? MAX_WINDOW : 2 ** h.streak)
-    const window: Task[] = []
+    const window: TaskContext[] = []
     for (let i = from; i < items.length && window.length < size; i++) {
       const t = items[i]
-      if (t.kind === 'task' && PREFETCH_MODULES.has(t.module) && !t.until?.length && !hooks.delegated(t) && hooks.selected(t)) window.push(t)
+      if (t.kind !== 'task' || !PREFETCH_MODULES.has(t.module) || t.until?.length) continue
+      const tc = at(t)
+      if (!tc.delegated && tc.selected) window.push(tc)
     }
     if (window.length === 0) return
     const gen = h.gen
@@ -179,13 +166,13 @@ export class Prefetcher {
       h.covered = new Set()
       h.coveredGen = gen
     }
-    for (const t of window) h.covered.add(t)
-    const work = this.fetchAhead(window, host, hooks, h, gen)
+    for (const tc of window) h.covered.add(tc.task)
+    const work = this.fetchAhead(window, host, h, gen)
     h.inflight = work.catch(() => undefined)
     await work
   }
 
-  private async fetchAhead(window: Task[], host: string, hooks: LookAheadHooks, h: HostCache, gen: number): Promise<void> {
+  private async fetchAhead(window: TaskContext[], host: string, h: HostCache, gen: number): Promise<void> {
     let conn: Connection | undefined
     let inputs: PlanInput[] | undefined
     for (let round = 0; round < MAX_ROUNDS; round++) {
@@ -197,8 +184,9 @@ export class Prefetcher {
         if (TRACE) trace(`${host}: planning ahead`)
         if (!inputs) {
           inputs = []
-          for (const t of window) {
-            const got = planInputs(t, host, hooks)
+          for (const tc of window) {
+            const t = tc.task
+            const got = planInputs(tc, host)
             // Not known yet: planned again when its turn comes (a new stretch starts there).
             if (got === undefined) {
               h.covered.delete(t)
@@ -208,7 +196,7 @@ export class Prefetcher {
         }
         await Promise.allSettled(
           inputs!.map((inp) =>
-            speculate(inp, host, h, wanted, hooks, memo).then(
+            speculate(inp, host, h, wanted, memo).then(
               (o) => outcomes.set(inp, o),
               // Its arguments cannot be rendered yet (they use a result registered later): left
               // for a stretch that starts at its turn.
@@ -219,7 +207,7 @@ export class Prefetcher {
       })
       if (wanted.size === 0 || h.gen !== gen) return
       // Planning needs no connection: only sending does (the host may still be connecting).
-      conn ??= await hooks.conn(host)
+      conn ??= await window[0].conn(host)
       const fetched = await fetchBatch(conn, [...wanted.values()])
       this.batches.set(host, (this.batches.get(host) ?? 0) + fetched.trips)
       if (h.gen !== gen) return
@@ -248,6 +236,7 @@ export class Prefetcher {
 }
 
 interface PlanInput {
+  tc: TaskContext
   task: Task
   module: Module
   vars: Vars
@@ -257,25 +246,21 @@ interface PlanInput {
  * The per-item variables plan() would see (none when the task's conditions rule it out), or
  * undefined when they cannot be known yet: they use a result registered (or a fact set) later.
  */
-function planInputs(task: Task, host: string, hooks: LookAheadHooks): PlanInput[] | undefined {
+function planInputs(tc: TaskContext, host: string): PlanInput[] | undefined {
+  const task = tc.task
   const module = getModule(task.module)
   if (!module || module.controllerOnly) return []
   try {
-    const vars = hooks.vars(task, host)
-    const conds = hooks.conditions(task)
-    if (!task.loop) return conds.every((c) => evalCondition(c, vars)) ? [{ task, module, vars }] : []
-    const loop = task.loop
-    const items = loopItems(loop.kind, templateValue(loop.items, vars, srcPos(task.src, [loop.kind])), task).slice(0, MAX_ITEMS)
+    const vars = tc.vars(host)
+    const conds = tc.conditions
+    if (!task.loop) return conds.every((c) => evalCondition(c, vars)) ? [{ tc, task, module, vars }] : []
+    const items = renderLoopItems(task, vars).slice(0, MAX_ITEMS)
     const out: PlanInput[] = []
     let unknown = false
-    items.forEach((item, i) => {
-      const extra: Vars = { [loop.loopVar]: item, ansible_loop_var: loop.loopVar }
-      if (loop.indexVar) extra[loop.indexVar] = i
-      if (loop.extended)
-        extra.ansible_loop = { index: i + 1, index0: i, first: i === 0, last: i === items.length - 1, length: items.length, revindex: items.length - i, revindex0: items.length - i - 1, allitems: items }
+    items.forEach((_item, i) => {
       try {
-        const iv = hooks.vars(task, host, extra)
-        if (conds.every((c) => evalCondition(c, iv))) out.push({ task, module, vars: iv })
+        const iv = tc.vars(host, loopVars(task.loop!, items, i))
+        if (conds.every((c) => evalCondition(c, iv))) out.push({ tc, task, module, vars: iv })
       } catch {
         unknown = true // this item depends on something not known yet
       }
@@ -313,18 +298,19 @@ function guessHolds(g: Guess, r: ExecResult | undefined): boolean {
  * A files() question not answered yet gets a guess (see guess()) so the plan goes on to ask its
  * next question in the same round: a copy asks whether dest is a directory, then about dest itself.
  */
-async function speculate(inp: PlanInput, host: string, h: HostCache, wanted: Map<string, Wanted>, hooks: LookAheadHooks, memo?: SpecMemo): Promise<Speculation> {
+async function speculate(inp: PlanInput, host: string, h: HostCache, wanted: Map<string, Wanted>, memo?: SpecMemo): Promise<Speculation> {
   const out: Speculation = { stopped: false, guesses: [] }
   let lastMiss: string | undefined
-  const { task, module, vars } = inp
-  const args = coerceArgs(module.schema, stripOmitted(templateValue(task.args, vars, srcPos(task.src, [task.moduleKey]))) as Vars)
-  const base = hooks.execContext(task, vars)
+  const { tc, task, module, vars } = inp
+  const args = renderArgs(task, module, vars)
+  const { become, env } = tc.exec(vars)
+  const base: ProbeOptions = { become, env }
   // Hosts given the same arguments ask the same first questions: plan once, reuse on the others.
   let memoKey: string | undefined
   if (memo) {
     try {
-      const check = hooks.check(task)
-      memoKey = JSON.stringify([args, base, check, check && hooks.overlay(host).hasAny, hooks.diff(task)])
+      const check = tc.check
+      memoKey = JSON.stringify([args, base, check, check && tc.overlay(host).hasAny, tc.diff])
     } catch {
       memoKey = undefined
     }
@@ -358,7 +344,7 @@ async function speculate(inp: PlanInput, host: string, h: HostCache, wanted: Map
     download: () => Promise.reject(MISS),
     close: async () => {},
   }
-  const real = makeReader(recorder, hooks.check(task) ? hooks.overlay(host) : undefined)
+  const real = makeReader(recorder, tc.check ? tc.overlay(host) : undefined)
   const reader: HostReader = {
     ...real,
     probe: (script, o) =>
@@ -385,7 +371,7 @@ async function speculate(inp: PlanInput, host: string, h: HostCache, wanted: Map
       })
     },
   }
-  const ctx: PlanContext = { host, vars, reader, diff: hooks.diff(task), controller: hooks.controller(task, vars), become: base.become, task }
+  const ctx = planContext(tc, host, vars, reader, base.become)
   try {
     await module.plan(args, ctx)
   } catch {

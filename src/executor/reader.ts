@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import type { Connection, ExecOptions, ExecResult } from '../connection/types.js'
 import { shQuote } from '../connection/quote.js'
 import type { Effect, PathEffect, FileInfo, FileType, HostReader } from '../modules/types.js'
-import type { CachedProbes } from './prefetch.js'
+import type { CachedProbes } from './probe-cache.js'
 
 export interface ReaderOptions {
   become?: ExecOptions['become']

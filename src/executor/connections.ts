@@ -1,0 +1,65 @@
+// Connections and become: one connection per host for the whole run (opened on first use, shared by
+// every task and the read-ahead), and the view of it a task gets, whose every exec carries the
+// task's become, environment and timeout.
+import type { Connection, ExecOptions } from '../connection/types.js'
+import { LocalConnection } from '../connection/local.js'
+import type { Vars } from '../model.js'
+import { lazyVars, mergeLayers } from './vars.js'
+import type { Project, RunOptions } from './state.js'
+
+/** What every exec of a task carries. */
+export interface ExecContext {
+  become?: ExecOptions['become']
+  env?: Record<string, string>
+  timeoutMs?: number
+}
+
+// The implicit localhost (delegate_to: localhost without an inventory entry) is this machine.
+const IMPLICIT_LOCALHOST = new Set(['localhost', '127.0.0.1', '::1'])
+
+export class Connections {
+  private readonly conns = new Map<string, Promise<Connection>>()
+  /** Every connection opened, in order (closed at the end of the run; round trips come from them). */
+  readonly opened: Connection[] = []
+
+  constructor(
+    private readonly project: Project,
+    private readonly connect: RunOptions['connect'],
+    private readonly invVars: (host: string) => Vars,
+  ) {}
+
+  get(host: string): Promise<Connection> {
+    let p = this.conns.get(host)
+    if (!p) {
+      p = (async () => {
+        const vars = lazyVars(mergeLayers([this.invVars(host), this.project.extraVars]))
+        const implicitLocal = !this.project.inventory.hosts.has(host) && IMPLICIT_LOCALHOST.has(host)
+        const c = implicitLocal ? new LocalConnection(host) : await this.connect(host, vars)
+        await c.connect()
+        this.opened.push(c)
+        return c
+      })()
+      this.conns.set(host, p)
+    }
+    return p
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.allSettled(this.opened.map((c) => c.close()))
+  }
+}
+
+/** A connection whose every exec carries the task's become, environment and timeout. */
+export function scoped(conn: Connection, extra: ExecContext): Connection {
+  if (!extra.become && !extra.env && !extra.timeoutMs) return conn
+  return {
+    host: conn.host,
+    stats: conn.stats,
+    connect: () => conn.connect(),
+    exec: (script, o = {}) =>
+      conn.exec(script, { ...o, become: o.become ?? extra.become, env: extra.env || o.env ? { ...extra.env, ...o.env } : undefined, timeoutMs: o.timeoutMs ?? extra.timeoutMs }),
+    upload: (l, r, o = {}) => conn.upload(l, r, { ...o, become: o.become ?? extra.become }),
+    download: (r, o = {}) => conn.download(r, { ...o, become: o.become ?? extra.become }),
+    close: () => conn.close(),
+  }
+}

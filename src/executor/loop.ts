@@ -1,0 +1,117 @@
+// Loops: the items a `loop:`/`with_*:` yields, the variables each item sees (loop_var, index_var,
+// ansible_loop), and how the items' outcomes add up to the task's. The runner and the read-ahead
+// both expand loops here, so they see the same items with the same variables.
+import { TemplateError } from '../errors.js'
+import type { Task, LoopSpec, Vars } from '../model.js'
+import { srcPos } from '../model.js'
+import type { StepResult } from '../modules/types.js'
+import { templateValue } from '../template/index.js'
+import type { HostStatus } from './events.js'
+import type { TaskOutcome } from './state.js'
+
+/** The loop's items, templated with the task's variables. */
+export function renderLoopItems(task: Task, vars: Vars): unknown[] {
+  const loop = task.loop!
+  return loopItems(loop.kind, templateValue(loop.items, vars, srcPos(task.src, [loop.kind])), task)
+}
+
+/** What one item adds to the task's variables: the loop variable, the index, ansible_loop. */
+export function loopVars(loop: LoopSpec, items: unknown[], i: number): Vars {
+  const item = items[i]
+  const out: Vars = { [loop.loopVar]: item, ansible_loop_var: loop.loopVar }
+  if (loop.indexVar) out[loop.indexVar] = i
+  if (loop.extended)
+    out.ansible_loop = { index: i + 1, index0: i, first: i === 0, last: i === items.length - 1, length: items.length, revindex: items.length - i, revindex0: items.length - i - 1, allitems: items }
+  return out
+}
+
+/** One item's turn: its label and its outcome. */
+export interface ItemOutcome {
+  item: unknown
+  label: string
+  out: TaskOutcome
+}
+
+/** The task's outcome from its items' (registered as `results`, as in Ansible). */
+export function loopOutcome(loop: LoopSpec, done: ItemOutcome[]): TaskOutcome {
+  const results: Vars[] = []
+  let anyChanged = false
+  let anyFailed = false
+  let anyUnknown = false
+  let anyNotRun = false
+  const changes: string[] = []
+  const diffs: NonNullable<TaskOutcome['diff']> = []
+  const msgs: string[] = []
+  let lastFailedStep: StepResult | undefined
+  for (const { item, label, out } of done) {
+    results.push({ ...out.result, [loop.loopVar]: item, ansible_loop_var: loop.loopVar, item_label: label })
+    if (out.status === 'changed') anyChanged = true
+    if (out.status === 'unknown') anyUnknown = true
+    if (out.notRun) anyNotRun = true
+    if (out.status === 'failed') {
+      anyFailed = true
+      lastFailedStep = out.failedStep ?? lastFailedStep
+      msgs.push(`${label}: ${out.msg ?? 'failed'}`)
+    }
+    for (const c of out.changes) changes.push(`${label}: ${c}`)
+    if (out.diff) diffs.push(...out.diff)
+  }
+  const allSkipped = results.length > 0 && results.every((r) => r.skipped)
+  const result: Vars = { results, changed: anyChanged || anyUnknown, msg: anyFailed ? 'One or more items failed' : 'All items completed', skipped: allSkipped || results.length === 0 }
+  if (anyFailed) result.failed = true
+  const status: HostStatus = anyFailed ? 'failed' : anyUnknown ? 'unknown' : anyChanged ? 'changed' : allSkipped || results.length === 0 ? 'skipped' : 'ok'
+  return { status, result, changes, diff: diffs.length ? diffs : undefined, msg: anyFailed ? msgs.join('; ') : undefined, failedStep: lastFailedStep, notRun: anyNotRun }
+}
+
+export function loopItems(kind: string, value: unknown, task: Task): unknown[] {
+  const pos = srcPos(task.src, [kind])
+  switch (kind) {
+    case 'with_dict': {
+      if (!value || typeof value !== 'object' || Array.isArray(value)) throw new TemplateError('with_dict expects a dict', { pos })
+      return Object.entries(value as Vars).map(([key, v]) => ({ key, value: v }))
+    }
+    case 'with_indexed_items':
+      return asList(value, pos).flat().map((v, i) => [i, v])
+    case 'with_items':
+      // with_items flattens one level, loop does not.
+      return asList(value, pos).flatMap((v) => (Array.isArray(v) ? v : [v]))
+    case 'with_together': {
+      const lists = asList(value, pos) as unknown[][]
+      const n = Math.max(...lists.map((l) => l.length))
+      return Array.from({ length: n }, (_, i) => lists.map((l) => l[i] ?? null))
+    }
+    case 'with_nested': {
+      const lists = asList(value, pos) as unknown[][]
+      return lists.reduce<unknown[][]>((acc, l) => acc.flatMap((a) => asList(l, pos).map((x) => [...a, x])), [[]])
+    }
+    case 'with_sequence': {
+      const spec = String(value)
+      const m = /^(?:start=)?(-?\d+)?\s*(?:end=|-)?(-?\d+)(?:\s*stride=(-?\d+))?(?:\s*format=(.*))?$/.exec(spec)
+      const kv: Record<string, string> = {}
+      for (const part of spec.split(/\s+/)) {
+        const [k, v] = part.split('=')
+        if (v !== undefined) kv[k] = v
+      }
+      const start = Number(kv.start ?? m?.[1] ?? 1)
+      const end = Number(kv.end ?? (kv.count !== undefined ? start + Number(kv.count) - 1 : m?.[2]))
+      const stride = Number(kv.stride ?? 1)
+      const fmt = kv.format
+      const out: unknown[] = []
+      for (let i = start; stride > 0 ? i <= end : i >= end; i += stride) out.push(fmt ? fmt.replace(/%0?(\d*)d/, (_s, w) => String(i).padStart(Number(w) || 0, '0')) : String(i))
+      return out
+    }
+    default:
+      return asList(value, pos)
+  }
+}
+
+function asList(v: unknown, pos: ReturnType<typeof srcPos>): unknown[] {
+  if (Array.isArray(v)) return v
+  if (v === undefined || v === null) return []
+  if (typeof v === 'string') return [v]
+  throw new TemplateError(`loop expects a list, got ${typeof v}`, { pos, hint: 'use dict2items to loop over a dict' })
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}

@@ -1,0 +1,24 @@
+// The contract between the read-ahead (prefetch.ts), which fetches probe answers before a task
+// runs, and the readers and the pipeline that consume them. Its own file so that neither side
+// imports the other (reader.ts reads the cache; prefetch.ts fills it and uses the reader).
+import type { Become, ExecResult } from '../connection/types.js'
+
+export interface ProbeOptions {
+  stdin?: unknown
+  env?: Record<string, string>
+  become?: Become
+}
+
+/** Probe results fetched ahead for one host and one task's exec context (become, environment). */
+export interface CachedProbes {
+  /** The result for exactly this script and options, when it was fetched ahead and is still valid. */
+  lookup(script: string, o: ProbeOptions): ExecResult | undefined
+}
+
+/** What the pipeline asks of the read-ahead: fetched answers for a task, and "a step ran here". */
+export interface ProbeCache {
+  /** Probes of `module` on `host`, run with this exec context; undefined for modules not planned ahead. */
+  view(host: string, module: string, base: ProbeOptions): CachedProbes | undefined
+  /** A step ran on the host (or may have): nothing fetched before it can be trusted. */
+  invalidate(host: string): void
+}

@@ -1,0 +1,154 @@
+// What a task's outcome on a host leaves behind: its result checked against changed_when and
+// failed_when, registered (register, set_fact), counted in the recap, notified handlers, and the
+// host:result event that reporters draw (no_log hides everything but the name and the status).
+import { K3sbookError, formatPos, tail } from '../errors.js'
+import type { Task, Vars } from '../model.js'
+import { srcPos } from '../model.js'
+import type { StepResult } from '../modules/types.js'
+import { evalCondition } from '../template/index.js'
+import type { HostResultEvent, HostStatus } from './events.js'
+import type { HostState, TaskOutcome } from './state.js'
+import { lazyVars } from './vars.js'
+
+export function errorText(e: unknown): string {
+  if (e instanceof K3sbookError) return e.pos ? `${formatPos(e.pos)}: ${e.message}${e.hint ? ` (${e.hint})` : ''}` : e.message + (e.hint ? ` (${e.hint})` : '')
+  return e instanceof Error ? e.message : String(e)
+}
+
+/** Variables plus a result (under the register name, and at the top as Ansible's conditions see it). */
+export function withResult(vars: Vars, extra: Vars): Vars {
+  // Spread of a lazy proxy yields resolved values, which is what conditions need.
+  const out: Vars = {}
+  for (const k of Object.keys(vars)) {
+    Object.defineProperty(out, k, { get: () => vars[k], enumerable: true, configurable: true })
+  }
+  return lazyVars({ ...out, ...extra })
+}
+
+function condList(c: string[] | boolean): string[] {
+  if (typeof c === 'boolean') return [c ? 'True' : 'False']
+  return c
+}
+
+export interface Judged {
+  status: HostStatus
+  msg?: string
+  failedStep?: StepResult
+}
+
+/**
+ * changed_when / failed_when, which see the result under the register name. `canEvaluate` is false
+ * for a checked task whose result only a run produces: only a literal `changed_when: false` holds.
+ */
+export function judgeResult(task: Task, vars: Vars, result: Vars, j: Judged, canEvaluate: boolean): Judged {
+  if (task.changedWhen === undefined && task.failedWhen === undefined) return j
+  let { status, msg, failedStep } = j
+  const rv = withResult(vars, { ...(task.register ? { [task.register]: result } : {}), ...result })
+  if (task.failedWhen !== undefined && canEvaluate) {
+    const f = condList(task.failedWhen).some((c) => evalCondition(c, rv, srcPos(task.src, ['failed_when'])))
+    if (f) {
+      status = 'failed'
+      result.failed = true
+      msg = msg ?? 'failed_when condition was true'
+    } else if (status === 'failed') {
+      status = result.changed ? 'changed' : 'ok'
+      result.failed = false
+      failedStep = undefined
+      msg = undefined
+    }
+  }
+  if (task.changedWhen !== undefined && status !== 'failed') {
+    if (canEvaluate) {
+      const c = condList(task.changedWhen).every((x) => evalCondition(x, rv, srcPos(task.src, ['changed_when'])))
+      status = c ? 'changed' : 'ok'
+      result.changed = c
+    } else if (condList(task.changedWhen).every((x) => x === 'false' || x === 'False')) {
+      status = 'ok'
+      result.changed = false
+    }
+  }
+  return { status, msg, failedStep }
+}
+
+function pickFacts(result: Vars): Vars {
+  const f = result.ansible_facts
+  return f && typeof f === 'object' ? (f as Vars) : {}
+}
+
+/** register and set_fact: what the outcome leaves in the host's variables. */
+export function registerOutcome(h: HostState, task: Task, outcome: TaskOutcome): void {
+  if (task.register) {
+    h.hostFacts[task.register] = outcome.result
+    if (outcome.status === 'unknown' || outcome.notRun) h.unknownRegs.add(task.register)
+    else h.unknownRegs.delete(task.register)
+  }
+  if (task.module === 'set_fact' && outcome.status !== 'failed' && outcome.status !== 'skipped') Object.assign(h.hostFacts, pickFacts(outcome.result))
+}
+
+/** run_once: every other host gets the registered result and facts, as in Ansible. */
+export function shareRunOnce(task: Task, src: HostState, outcome: TaskOutcome, others: HostState[]): void {
+  for (const h of others) {
+    // A failed run_once task fails every host of the play (counted once, on the host it ran on).
+    if (src.failed && outcome.status === 'failed') h.failed = true
+    if (task.register && src.hostFacts[task.register] !== undefined) h.hostFacts[task.register] = src.hostFacts[task.register]
+    if (task.module === 'set_fact') Object.assign(h.hostFacts, pickFacts(outcome.result))
+    if (outcome.status === 'changed') for (const n of task.notify) h.notified.add(n)
+  }
+}
+
+/** The recap's counts and notified handlers; returns whether a failure was ignored. */
+export function countOutcome(h: HostState, task: Task, outcome: TaskOutcome, ignoreErrors: boolean): boolean {
+  switch (outcome.status) {
+    case 'ok':
+      h.counts.ok++
+      break
+    case 'changed':
+    case 'unknown':
+      h.counts.ok++
+      h.counts.changed++
+      for (const n of task.notify) h.notified.add(String(n))
+      break
+    case 'skipped':
+      h.counts.skipped++
+      break
+    case 'failed':
+      if (ignoreErrors) {
+        // Ansible counts an ignored failure as ok too.
+        h.counts.ok++
+        h.counts.ignored++
+        return true
+      }
+      h.counts.failed++
+      h.failed = true
+      break
+  }
+  return false
+}
+
+export type ResultBase = Pick<HostResultEvent, 'type' | 'play' | 'task' | 'pos' | 'host' | 'check' | 'handler'>
+
+/** The host:result event; with no_log, nothing but the task's name and status. */
+export function resultEvent(base: ResultBase, outcome: TaskOutcome, o: { noLog: boolean; ignored: boolean; verbosity: number; durationMs: number }): HostResultEvent {
+  const { noLog } = o
+  const ev: HostResultEvent = {
+    ...base,
+    status: outcome.status,
+    ignored: o.ignored || undefined,
+    changes: outcome.changes.length ? outcome.changes : undefined,
+    diff: noLog ? undefined : outcome.diff,
+    msg: noLog ? 'the output has been hidden due to the no_log: true specified for this result' : outcome.msg ?? outcome.unknownReason,
+    durationMs: o.durationMs,
+  }
+  if (!noLog && (outcome.status === 'failed' || o.verbosity > 0)) {
+    const r = outcome.result
+    if (typeof r.rc === 'number') ev.rc = r.rc
+    if (typeof r.stdout === 'string' && r.stdout) ev.stdout = tail(r.stdout, 20)
+    if (typeof r.stderr === 'string' && r.stderr) ev.stderr = tail(r.stderr, 20)
+    if (outcome.failedStep) {
+      ev.command = outcome.failedStep.step.describe
+      ev.rc = outcome.failedStep.rc
+      ev.stderr = tail(outcome.failedStep.stderr.toString(), 20)
+    }
+  }
+  return ev
+}

@@ -1,0 +1,141 @@
+// What the executor keeps while it runs: the project and options it was given, each host's state
+// through the plays, what a block passes down to the tasks inside it, and one task's outcome on
+// one host. Plain types: the functions that use them live beside the job they do.
+import type { Connection } from '../connection/types.js'
+import type { Block, Include, Inventory, Play, Playbook, TaskItem, Vars } from '../model.js'
+import type { StepResult } from '../modules/types.js'
+import { emptyCounts, type HostCounts, type HostResultEvent, type HostStatus } from './events.js'
+import { Overlay } from './reader.js'
+
+export interface Project {
+  playbook: Playbook
+  inventory: Inventory
+  extraVars: Vars
+}
+
+export type ConnectionFactory = (host: string, vars: Vars) => Connection | Promise<Connection>
+
+export interface RunOptions {
+  check?: boolean
+  diff?: boolean
+  limit?: string
+  tags?: string[]
+  skipTags?: string[]
+  /** Concurrent hosts (default 50). */
+  forks?: number
+  startAtTask?: string
+  verbosity?: number
+  /** Opens a connection for a host from its variables (ansible_host, ansible_port, ...). */
+  connect: ConnectionFactory
+  /** Aborting stops scheduling new tasks; running steps finish; the recap says interrupted. */
+  signal?: AbortSignal
+  /**
+   * Plan pinning for `--confirm`: a check pass fills `record` with the changes it planned (per host
+   * and task); the apply pass given them as `expect` applies exactly those and stops before
+   * anything that differs (the host changed in between). See confirm.ts.
+   */
+  record?: Map<string, string[][]>
+  expect?: Map<string, string[][]>
+  /** Loads the tasks of a dynamic include_tasks file at run time. */
+  loadTasks?: (file: string, include: Include) => TaskItem[]
+}
+
+export interface RunSummary {
+  recap: Record<string, HostCounts>
+  /** Anything changed (or, in check mode, would change). */
+  changed: boolean
+  failed: boolean
+  unreachable: boolean
+  interrupted: boolean
+  roundTrips: Record<string, number>
+  exitCode: number
+}
+
+export interface HostState {
+  name: string
+  /** Gathered facts (ansible_*), below play vars in precedence. */
+  facts: Vars
+  /** set_fact and register results: above play, role and task vars. */
+  hostFacts: Vars
+  failed: boolean
+  unreachable: boolean
+  /** end_host / end_play: out of this play only. */
+  ended: boolean
+  notified: Set<string>
+  overlay: Overlay
+  counts: HostCounts
+  /** Registered results produced in check mode without running (their values are unknown). */
+  unknownRegs: Set<string>
+}
+
+export function newHostState(name: string): HostState {
+  return {
+    name,
+    facts: {},
+    hostFacts: {},
+    failed: false,
+    unreachable: false,
+    ended: false,
+    notified: new Set(),
+    overlay: new Overlay(),
+    counts: emptyCounts(),
+    unknownRegs: new Set(),
+  }
+}
+
+/** What a block passes down to the tasks inside it. */
+export interface Scope {
+  when: string[]
+  vars: Vars
+  become?: boolean
+  becomeUser?: string
+  environment: unknown[]
+  ignoreErrors?: boolean | string
+  delegateTo?: string
+  noLog?: boolean | string
+  checkMode?: boolean
+}
+
+export const ROOT_SCOPE: Scope = { when: [], vars: {}, environment: [] }
+
+export function childScope(scope: Scope, b: Block | Include): Scope {
+  return {
+    when: [...scope.when, ...b.when],
+    vars: { ...scope.vars, ...b.vars },
+    become: b.become ?? scope.become,
+    becomeUser: b.becomeUser ?? scope.becomeUser,
+    environment: b.environment !== undefined ? [...scope.environment, b.environment] : scope.environment,
+    ignoreErrors: b.ignoreErrors ?? scope.ignoreErrors,
+    delegateTo: b.delegateTo ?? scope.delegateTo,
+    noLog: b.noLog ?? scope.noLog,
+    checkMode: b.checkMode ?? scope.checkMode,
+  }
+}
+
+/** The play being run and the batch of hosts it runs on now (serial). */
+export interface PlayCtx {
+  play: Play
+  batch: HostState[]
+  allHosts: string[]
+}
+
+/** One task's outcome on one host. */
+export interface TaskOutcome {
+  status: HostStatus
+  result: Vars
+  changes: string[]
+  diff: HostResultEvent['diff']
+  msg?: string
+  failedStep?: StepResult
+  unknownReason?: string
+  /** Check mode: the module's result (stdout, rc, content) only exists once it runs. */
+  notRun?: boolean
+}
+
+/** any_errors_fatal / max_fail_percentage: the rest of this play's batch is skipped. */
+export class PlayAbort extends Error {}
+
+/** Hosts still running in this play (among the given ones, or the batch). */
+export function activeHosts(ctx: PlayCtx, among?: HostState[]): HostState[] {
+  return (among ?? ctx.batch).filter((s) => !s.failed && !s.unreachable && !s.ended)
+}

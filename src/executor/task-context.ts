@@ -1,0 +1,255 @@
+// Everything a task on a host is run with: its variables in Ansible's precedence order, the
+// conditions it runs under, whether tags select it, become and environment, check and diff, where
+// it runs (delegate_to), controller files. RunContext holds what the whole run shares; TaskContext
+// is one task under one block scope in one play: the runner and the read-ahead both ask it.
+import { isAbsolute, join, resolve } from 'node:path'
+import type { Connection } from '../connection/types.js'
+import { K3sbookError } from '../errors.js'
+import type { Include, Task, TaskItem, Vars } from '../model.js'
+import { srcPos } from '../model.js'
+import type { ControllerFiles } from '../modules/types.js'
+import { groupsMap, hostInventoryVars } from '../inventory/index.js'
+import { tagSelected } from './tags.js'
+import { render, templateValue } from '../template/index.js'
+import { checkModeFor } from './check.js'
+import { Pinning } from './confirm.js'
+import { Connections, type ExecContext } from './connections.js'
+import { ControllerCache } from './ctlfiles.js'
+import type { Emit } from './events.js'
+import type { ProbeCache } from './probe-cache.js'
+import type { Overlay } from './reader.js'
+import { newHostState, type HostState, type PlayCtx, type Project, type RunOptions, type Scope } from './state.js'
+import { hostvarsProxy, lazyVars, mergeLayers } from './vars.js'
+
+export class RunContext {
+  readonly hosts = new Map<string, HostState>()
+  readonly groups: Record<string, string[]>
+  readonly conns: Connections
+  readonly ctl = new ControllerCache()
+  readonly pinning: Pinning
+  /** Set once the run is interrupted (signal) or stopped (--confirm saw a different plan). */
+  interrupted = false
+  private readonly invVarsCache = new Map<string, Vars>()
+
+  constructor(
+    readonly project: Project,
+    readonly opts: RunOptions,
+    readonly emit: Emit,
+    /** The read-ahead's answers (prefetch.ts), consulted by plan() and dropped when a step runs. */
+    readonly probes: ProbeCache,
+  ) {
+    this.groups = groupsMap(project.inventory)
+    this.conns = new Connections(project, opts.connect, (h) => this.invVars(h))
+    this.pinning = new Pinning(opts.record, opts.expect, () => (this.interrupted = true))
+    opts.signal?.addEventListener('abort', () => {
+      this.interrupted = true
+    })
+  }
+
+  /** The run is a check (--check). Whether one task is checked is checkModeFor's to say. */
+  get check(): boolean {
+    return !!this.opts.check
+  }
+
+  state(host: string): HostState {
+    let s = this.hosts.get(host)
+    if (!s) this.hosts.set(host, (s = newHostState(host)))
+    return s
+  }
+
+  invVars(host: string): Vars {
+    let v = this.invVarsCache.get(host)
+    if (!v) {
+      v = this.project.inventory.hosts.has(host)
+        ? hostInventoryVars(this.project.inventory, host, this.project.playbook.dir)
+        : { inventory_hostname: host, inventory_hostname_short: host.split('.')[0], group_names: [] }
+      this.invVarsCache.set(host, v)
+    }
+    return v
+  }
+
+  /** Chosen by --tags / --skip-tags. */
+  selected(task: Task): boolean {
+    return tagSelected(task.tags, this.opts.tags ?? [], this.opts.skipTags ?? [])
+  }
+
+  /** One task under one block scope in one play. */
+  at(ctx: PlayCtx, scope: Scope, task: Task): TaskContext {
+    return new TaskContext(this, ctx, scope, task)
+  }
+
+  /** All variables for one task on one host, in Ansible's precedence order, templated lazily. */
+  taskVars(ctx: PlayCtx, task: TaskItem | Include, h: HostState, scope: Scope, extra?: Vars): Vars {
+    const play = ctx.play
+    const role = task.role
+    const roleDefaults: Vars[] = []
+    const roleVars: Vars[] = []
+    for (const r of play.roles) {
+      roleDefaults.push(r.defaults)
+      roleVars.push(r.vars)
+    }
+    // The task's own role chain wins over other roles of the play.
+    const chain: NonNullable<typeof role>[] = []
+    for (let r = role; r; r = r.parent) chain.unshift(r)
+    for (const r of chain) roleDefaults.push(r.defaults)
+    for (const r of chain) roleVars.push(r.vars)
+    const magic: Vars = {
+      inventory_hostname: h.name,
+      groups: this.groups,
+      play_hosts: ctx.batch.filter((s) => !s.failed && !s.unreachable).map((s) => s.name),
+      ansible_play_hosts: ctx.batch.filter((s) => !s.failed && !s.unreachable).map((s) => s.name),
+      ansible_play_batch: ctx.batch.map((s) => s.name),
+      ansible_play_hosts_all: ctx.allHosts,
+      ansible_play_name: play.name,
+      playbook_dir: this.project.playbook.dir,
+      inventory_dir: this.project.inventory.sources[0] ? resolve(this.project.inventory.sources[0], '..') : undefined,
+      ansible_check_mode: this.check,
+      ansible_diff_mode: !!this.opts.diff,
+      ansible_run_tags: this.opts.tags?.length ? this.opts.tags : ['all'],
+      ansible_skip_tags: this.opts.skipTags ?? [],
+      ansible_verbosity: this.opts.verbosity ?? 0,
+      ansible_limit: this.opts.limit,
+      ansible_version: { full: '2.14.0', major: 2, minor: 14, revision: 0, string: '2.14.0 (k3sbook)' },
+      role_name: role?.name,
+      role_path: role?.path,
+      hostvars: hostvarsProxy([...this.project.inventory.hostOrder, ...[...this.hosts.keys()].filter((k) => !this.project.inventory.hosts.has(k))], (other) =>
+        lazyVars(mergeLayers([this.invVars(other), this.hosts.get(other)?.facts, this.hosts.get(other)?.hostFacts, { inventory_hostname: other }])),
+      ),
+    }
+    const layers: (Vars | undefined)[] = [
+      ...roleDefaults,
+      this.invVars(h.name),
+      h.facts,
+      play.vars,
+      ...play.varsFiles.map((f) => f.vars),
+      ...roleVars,
+      scope.vars,
+      task.vars,
+      h.hostFacts,
+      ...chain.map((r) => r.params),
+      extra,
+      this.project.extraVars,
+      magic,
+    ]
+    return lazyVars(mergeLayers(layers))
+  }
+
+  /** Templates and files on the controller, looked up the way Ansible does (role first). */
+  controllerFiles(task: Task, vars: Vars): ControllerFiles {
+    const dirs = (kind: 'templates' | 'files'): string[] => {
+      const out: string[] = []
+      for (let r = task.role; r; r = r.parent) out.push(join(r.path, kind), r.path)
+      out.push(join(task.baseDir, kind), task.baseDir, join(this.project.playbook.dir, kind), this.project.playbook.dir)
+      return out
+    }
+    const ctl = this.ctl
+    return {
+      async find(name, kind) {
+        const candidates = isAbsolute(name) ? [name] : dirs(kind).map((d) => join(d, name))
+        for (const p of candidates) {
+          const content = ctl.read(p)
+          if (content) return { path: p, content }
+        }
+        throw new K3sbookError(`could not find ${kind === 'templates' ? 'template' : 'file'} "${name}"`, {
+          pos: srcPos(task.src),
+          hint: `looked in ${dirs(kind).slice(0, 4).join(', ')}`,
+        })
+      },
+      render(text, v, file) {
+        return ctl.render(text, v ?? vars, file, () => render(text, v ?? vars, { file, source: 'file', searchPath: dirs('templates').filter((d) => !d.endsWith('/templates')) }))
+      },
+    }
+  }
+}
+
+/** One task under one block scope in one play: what the runner and the read-ahead plan it with. */
+export class TaskContext {
+  constructor(
+    readonly rc: RunContext,
+    readonly ctx: PlayCtx,
+    readonly scope: Scope,
+    readonly task: Task,
+  ) {}
+
+  vars(host: string, extra?: Vars): Vars {
+    return this.rc.taskVars(this.ctx, this.task, this.rc.state(host), this.scope, extra)
+  }
+
+  /** Conditions the task runs under (its blocks' and its own). */
+  get conditions(): string[] {
+    return [...this.scope.when, ...this.task.when]
+  }
+
+  get selected(): boolean {
+    return this.rc.selected(this.task)
+  }
+
+  /** Planned and predicted, never applied (see check.ts). */
+  get check(): boolean {
+    return checkModeFor(this.task, this.scope, this.ctx.play, this.rc.check)
+  }
+
+  get diff(): boolean {
+    return this.task.diff ?? this.ctx.play.diff ?? !!this.rc.opts.diff
+  }
+
+  get delegated(): boolean {
+    return (this.task.delegateTo ?? this.scope.delegateTo) !== undefined
+  }
+
+  /** The host the task's steps run on: its own, or the one it is delegated to. */
+  target(host: string, vars: Vars): string {
+    const delegate = this.task.delegateTo ?? this.scope.delegateTo
+    return delegate ? String(templateValue(delegate, vars)) : host
+  }
+
+  exec(vars: Vars): ExecContext {
+    const task = this.task
+    return { become: becomeFor(task, this.scope, this.ctx, vars), env: environmentFor(task, this.scope, this.ctx, vars), timeoutMs: task.timeout ? task.timeout * 1000 : undefined }
+  }
+
+  overlay(host: string): Overlay {
+    return this.rc.state(host).overlay
+  }
+
+  controller(vars: Vars): ControllerFiles {
+    return this.rc.controllerFiles(this.task, vars)
+  }
+
+  conn(host: string): Promise<Connection> {
+    return this.rc.conns.get(host)
+  }
+}
+
+function becomeFor(task: Task, scope: Scope, { play }: PlayCtx, vars: Vars): ExecContext['become'] {
+  const on = task.become ?? scope.become ?? play.become ?? (vars.ansible_become !== undefined ? isTrue(vars.ansible_become as never) : false)
+  if (!on) return undefined
+  const user = task.becomeUser ?? scope.becomeUser ?? play.becomeUser ?? (vars.ansible_become_user as string | undefined) ?? 'root'
+  const password = (vars.ansible_become_password ?? vars.ansible_become_pass) as string | undefined
+  const method = (task.becomeMethod ?? play.becomeMethod ?? (vars.ansible_become_method as string | undefined) ?? 'sudo') as 'sudo' | 'su'
+  return { user: String(user), password: password === undefined ? undefined : String(password), method }
+}
+
+function environmentFor(task: Task, scope: Scope, { play }: PlayCtx, vars: Vars): Record<string, string> | undefined {
+  const parts = [play.environment, ...scope.environment, task.environment].filter((e) => e !== undefined)
+  if (parts.length === 0) return undefined
+  const env: Record<string, string> = {}
+  for (const p of parts) {
+    const v = templateValue(p, vars)
+    if (v && typeof v === 'object') for (const [k, x] of Object.entries(v as Vars)) env[k] = String(x)
+  }
+  return env
+}
+
+/** The name a task is shown under: its own, else the module (and role). */
+export function taskName(task: Task | Include): string {
+  if (task.name) return task.name
+  if (task.kind === 'task') return task.module + (task.role ? ` (${task.role.name})` : '')
+  return `include_${task.what}`
+}
+
+export function isTrue(v: boolean | string | undefined): boolean {
+  if (typeof v === 'boolean') return v
+  if (v === undefined) return false
+  return ['yes', 'true', 'on', '1', 'y'].includes(String(v).toLowerCase())
+}

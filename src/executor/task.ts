@@ -1,0 +1,292 @@
+// The per-task pipeline: render → plan → (checked: predict | apply) → result. The runner runs every
+// module through runTaskModule, the read-ahead plans through renderArgs and planContext, and the
+// module tests run modules through executeModule: one pipeline, not copies of it.
+// Whether a task is checked is decided by checkModeFor (check.ts) alone; this file only takes the
+// answer. `--confirm` pinning is a gate handed in from outside (confirm.ts).
+import type { Become, Connection } from '../connection/types.js'
+import { shQuote } from '../connection/quote.js'
+import { ConnectionError, K3sbookError, RemoteError, tail } from '../errors.js'
+import type { Task, Vars } from '../model.js'
+import { srcPos } from '../model.js'
+import { getModule } from '../modules/registry.js'
+import type { ActionablePlan, ApplyContext, ControllerFiles, FileDiff, HostReader, Module, Plan, PlanContext, Step, StepResult } from '../modules/types.js'
+import { evalCondition, stripOmitted, templateValue } from '../template/index.js'
+import { realRunInCheck, resultOnlyAfterRun, stopRetrying } from './check.js'
+import { coerceArgs } from './coerce.js'
+import type { PlanGate } from './confirm.js'
+import { scoped } from './connections.js'
+import type { HostStatus } from './events.js'
+import type { CachedProbes } from './probe-cache.js'
+import { makeReader, type Overlay } from './reader.js'
+import { loopOutcome, loopVars, renderLoopItems, sleep, type ItemOutcome } from './loop.js'
+import { errorText, judgeResult, withResult } from './result.js'
+import type { HostState, TaskOutcome } from './state.js'
+import { taskName, type TaskContext } from './task-context.js'
+
+/** The module's arguments for this host: templated, omitted values dropped, coerced to its schema. */
+export function renderArgs(task: Task, mod: Module, vars: Vars): Vars {
+  return coerceArgs(mod.schema, stripOmitted(templateValue(task.args, vars, srcPos(task.src, [task.moduleKey]))) as Vars)
+}
+
+/** What plan() is given for a task on a host. */
+export function planContext(tc: TaskContext, host: string, vars: Vars, reader: HostReader, become?: Become): PlanContext {
+  return { host, vars, reader, diff: tc.diff, controller: tc.controller(vars), become, task: tc.task }
+}
+
+/** One module call on one host: the pipeline's input once the task is rendered. */
+export interface ModuleCall {
+  mod: Module<any>
+  args: Vars
+  /** The inventory host the task runs for (delegate_to changes `conn`, not this). */
+  host: string
+  task: Task
+  vars: Vars
+  /** The connection the steps run on; none for controller-only modules. */
+  conn?: Connection
+  /** Predict instead of applying (checkModeFor's answer). */
+  check: boolean
+  diff: boolean
+  controller: ControllerFiles
+  become?: Become
+  /** The target's check-mode overlay: read through when checked, recorded into when predicting. */
+  overlay?: Overlay
+  /** Answers the read-ahead fetched for this task. */
+  cache?: CachedProbes
+  /** Between plan and predict/apply (--confirm pinning). */
+  gate?: PlanGate
+  /** Steps are about to run on the host (the read-ahead drops what it fetched). */
+  applying?: () => void
+}
+
+export interface ModuleOutcome {
+  plan: Plan
+  status: HostStatus
+  result: Vars
+  changes: string[]
+  diffs: FileDiff[]
+  msg?: string
+  steps?: StepResult[]
+  failedStep?: StepResult
+  /** Checked and would change: predicted, not run, so the module has no result of its own. */
+  notRun: boolean
+}
+
+/** render is done; plan → (check: predict | apply) → result. */
+export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
+  const { mod, args, check, conn } = c
+  const reader = conn ? makeReader(conn, check ? c.overlay : undefined, { cache: c.cache }) : noReader(c.host)
+  const plan = await mod.plan(args, { host: c.host, vars: c.vars, reader, diff: c.diff, controller: c.controller, become: c.become, task: c.task })
+  const changes = 'changes' in plan && plan.changes ? plan.changes.map((x) => x.summary) : []
+  const diffs = 'changes' in plan && plan.changes ? plan.changes.flatMap((x) => (x.diff ? [x.diff] : [])) : []
+  let steps: StepResult[] | undefined
+  let status: HostStatus
+  let failedStep: StepResult | undefined
+  let msg: string | undefined
+  switch (plan.status) {
+    case 'ok':
+    case 'skip':
+      status = 'ok'
+      msg = plan.status === 'skip' ? plan.reason : plan.note
+      break
+    case 'fail':
+      status = 'failed'
+      msg = plan.msg
+      break
+    case 'change':
+    case 'unknown':
+      c.gate?.(plan.status, changes)
+      if (check) {
+        // predict: later plans on this host read what these steps would have written
+        for (const s of plan.steps) c.overlay?.record(s.effects)
+        status = plan.status === 'unknown' ? 'unknown' : 'changed'
+        if (plan.status === 'unknown') msg = plan.reason
+      } else {
+        if (!conn) throw new K3sbookError(`${mod.name}: has steps to run but no host to run them on`, { pos: srcPos(c.task.src) })
+        const applyCtx: ApplyContext = { host: c.host, task: c.task, run: (step) => runStep(conn, step), upload: (src, remote, o) => uploadTo(conn, src, remote, o) }
+        c.applying?.()
+        steps = mod.apply ? await mod.apply(plan, args, applyCtx) : await defaultApply(plan, applyCtx)
+        failedStep = steps.find((r) => !(r.step.okCodes ?? [0]).includes(r.rc))
+        status = failedStep ? 'failed' : 'changed'
+        if (failedStep) msg = `${failedStep.step.describe}: exit code ${failedStep.rc}${failedStep.stderr.length ? `: ${tail(failedStep.stderr.toString(), 3)}` : ''}${untouchedNote(failedStep.step)}`
+      }
+      break
+  }
+  let result: Vars = { ...(plan.result ?? {}) }
+  // A plan not applied (check mode) has no step results: the module's result would describe a
+  // run that never happened, so only what planning learned is registered.
+  const notRun = check && (plan.status === 'change' || plan.status === 'unknown')
+  if (mod.result && !notRun) {
+    const own = mod.result(plan, steps, args)
+    result = { ...result, ...own }
+    // A module may find after applying that nothing changed (identical bytes downloaded again).
+    if (status === 'changed' && own.changed === false) status = 'ok'
+  }
+  // A module's own result may say it failed (e.g. command with a non-zero rc).
+  if (result.failed === true && status !== 'failed') {
+    status = 'failed'
+    msg = String(result.msg ?? 'failed')
+  }
+  result.changed = status === 'changed' || status === 'unknown'
+  if (status === 'failed') {
+    result.failed = true
+    if (msg && result.msg === undefined) result.msg = msg
+  } else result.failed = false
+  if (msg && result.msg === undefined) result.msg = msg
+  if (diffs.length) result.diff = diffs.map((d) => ({ before: d.before, after: d.after, before_header: d.path, after_header: d.path }))
+  if (notRun) result.check_mode = true
+  return { plan, status, result, changes, diffs, msg, steps, failedStep, notRun }
+}
+
+/** The runner's module step for a task on a host, with its variables (an item's, in a loop). */
+export async function runTaskModule(tc: TaskContext, h: HostState, vars: Vars): Promise<TaskOutcome> {
+  const { task, rc } = tc
+  const mod = getModule(task.module)
+  if (!mod) throw new K3sbookError(`unknown module "${task.moduleKey}"`, { pos: srcPos(task.src) })
+  const args = renderArgs(task, mod, vars)
+  const check = tc.check
+  const target = tc.target(h.name, vars)
+  const targetState = target === h.name ? h : rc.state(target)
+  const exec = tc.exec(vars)
+  const conn = mod.controllerOnly ? undefined : scoped(await rc.conns.get(target), exec)
+  const out = await executeModule({
+    mod,
+    args,
+    host: h.name,
+    task,
+    vars,
+    conn,
+    check,
+    diff: tc.diff,
+    controller: tc.controller(vars),
+    become: exec.become,
+    overlay: targetState.overlay,
+    cache: conn ? rc.probes.view(target, task.module, { become: exec.become, env: exec.env }) : undefined,
+    gate: rc.pinning.gate(h.name, task, check),
+    applying: () => rc.probes.invalidate(target),
+  })
+  const { result, changes } = out
+  const diff = out.diffs.length ? out.diffs : undefined
+  let stale = false
+  if (rc.check && !check) {
+    const real = realRunInCheck({ status: out.status, result, changes, diff, msg: out.msg }, targetState)
+    if (real.outcome) return real.outcome
+    stale = real.stale
+  }
+  const j = judgeResult(task, vars, result, { status: out.status, msg: out.msg, failedStep: out.failedStep }, !(out.notRun && resultOnlyAfterRun(task)))
+  const { status } = j
+  const shown = status === 'changed' || status === 'unknown'
+  return { status, result, changes: shown ? changes : [], diff: diff && shown ? diff : undefined, msg: j.msg, failedStep: j.failedStep, notRun: (out.notRun && resultOnlyAfterRun(task)) || stale }
+}
+
+/** The task on one host: `when`, then the loop's items or the task once, each with until/retries. */
+export async function taskOutcome(tc: TaskContext, h: HostState, vars: Vars): Promise<TaskOutcome> {
+  const { task } = tc
+  const conds = tc.conditions
+  const when = (v: Vars) => conds.every((c) => evalCondition(c, v, srcPos(task.src, ['when'])))
+  if (!task.loop) return when(vars) ? withRetries(tc, h, vars) : SKIPPED()
+  const loop = task.loop
+  const items = renderLoopItems(task, vars)
+  const done: ItemOutcome[] = []
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]
+    const iv = tc.vars(h.name, loopVars(loop, items, i))
+    let label: string
+    try {
+      label = loop.label !== undefined ? String(templateValue(loop.label, iv)) : typeof item === 'string' ? item : JSON.stringify(item)
+    } catch {
+      label = JSON.stringify(item)
+    }
+    let out: TaskOutcome
+    if (!when(iv)) out = SKIPPED()
+    else {
+      try {
+        out = await withRetries(tc, h, iv)
+      } catch (e) {
+        if (e instanceof ConnectionError) throw e
+        out = { status: 'failed', result: { failed: true, msg: errorText(e) }, changes: [], diff: undefined, msg: errorText(e) }
+      }
+    }
+    done.push({ item, label, out })
+    if (loop.pause) await sleep(loop.pause * 1000)
+  }
+  return loopOutcome(loop, done)
+}
+
+function SKIPPED(): TaskOutcome {
+  return { status: 'skipped', result: { changed: false, skipped: true, skip_reason: 'Conditional result was False' }, changes: [], diff: undefined }
+}
+
+/** until/retries/delay around the module pipeline. */
+async function withRetries(tc: TaskContext, h: HostState, vars: Vars): Promise<TaskOutcome> {
+  const { task, rc } = tc
+  if (!task.until?.length) return runTaskModule(tc, h, vars)
+  const retries = Number(task.retries !== undefined ? templateValue(task.retries, vars) : 3)
+  const delay = Number(task.delay !== undefined ? templateValue(task.delay, vars) : 5)
+  let out: TaskOutcome | undefined
+  for (let attempt = 1; attempt <= retries + 1; attempt++) {
+    out = await runTaskModule(tc, h, vars)
+    if (rc.check && stopRetrying(out)) return out
+    const rv = task.register ? withResult(vars, { [task.register]: out.result }) : vars
+    const done = task.until.every((c) => evalCondition(c, rv, srcPos(task.src, ['until'])))
+    out.result.attempts = attempt
+    if (done) {
+      // until satisfied: the last attempt's result stands (it may still have failed).
+      return out
+    }
+    if (attempt <= retries) {
+      rc.emit({ type: 'verbose', level: 1, host: h.name, message: `FAILED - RETRYING: ${taskName(task)} (${retries - attempt + 1} retries left)` })
+      if (rc.interrupted) break
+      await sleep(delay * 1000)
+    }
+  }
+  out!.status = 'failed'
+  out!.result.failed = true
+  out!.msg = out!.msg ?? `retries exhausted (${retries}): until condition never true`
+  return out!
+}
+
+/** A reader for controller-only modules: they never ask the host anything. */
+function noReader(host: string): HostReader {
+  return { host, probe: () => Promise.reject(new Error('no connection')), files: () => Promise.reject(new Error('no connection')), pending: () => undefined, hasPending: () => false }
+}
+
+export async function runStep(conn: Connection, step: Step): Promise<StepResult> {
+  const t0 = Date.now()
+  const r = await conn.exec(step.script, { stdin: step.stdin, env: step.env, timeoutMs: step.timeoutMs })
+  return { ...r, step, durationMs: Date.now() - t0 }
+}
+
+/** Bytes or a local file to a remote path, atomically (temp file beside the target, then rename). */
+export async function uploadTo(conn: Connection, src: string | Buffer, remote: string, o: { mode?: string } = {}): Promise<void> {
+  if (typeof src === 'string') return conn.upload(src, remote, { mode: o.mode })
+  const tmp = `${remote}.k3sbook-${process.pid}-${Date.now()}.tmp`
+  const r = await conn.exec(
+    // the size check: a truncated transfer (controller killed mid-way) must not replace the target
+    `set -e; umask 077; t=${shQuote(tmp)}; trap 'rm -f -- "$t"' EXIT; trap 'exit 129' HUP INT TERM PIPE; cat > "$t"; [ $(wc -c < "$t") -eq ${src.length} ]; ${o.mode ? `chmod ${shQuote(o.mode)} "$t"; ` : ''}mv -f -- "$t" ${shQuote(remote)}; trap - EXIT`,
+    { stdin: src },
+  )
+  if (r.rc !== 0) {
+    await conn.exec(`rm -f ${shQuote(tmp)}`)
+    throw new RemoteError(conn.host, `upload ${remote}`, r.rc, r.stderr.toString())
+  }
+}
+
+/** Each step in turn, stopping at the first that exits outside its okCodes. */
+async function defaultApply(plan: ActionablePlan, ctx: ApplyContext): Promise<StepResult[]> {
+  const out: StepResult[] = []
+  for (const step of plan.steps) {
+    const r = await ctx.run(step)
+    out.push(r)
+    if (!(step.okCodes ?? [0]).includes(r.rc)) break
+  }
+  return out
+}
+
+/**
+ * A failed whole-file write (temp file beside the target, then rename) never reached the rename:
+ * say that the target is as it was, so nobody goes looking for a half-written file.
+ */
+function untouchedNote(step: Step): string {
+  const writes = (step.effects ?? []).filter((e) => 'state' in e && e.state === 'file' && ('content' in e || 'sha256' in e) && /\bmv -Tf -- "\$t"/.test(step.script))
+  return writes.length ? ` (${writes.map((e) => (e as { path: string }).path).join(', ')} was left as it was: files are replaced atomically)` : ''
+}
