@@ -346,7 +346,7 @@ test('a template is rendered once per distinct input, and never shared when it r
   c.render(t, { port: 1, tls: null }, 'f', render('F'))
   assert.equal(renders, 4)
   for (const impure of ["{{ lookup('pipe', 'date') }}", '{{ now() }}', "{% include 'x.j2' %}", '{{ hostvars[inventory_hostname].x }}', '{{ vars["port"] }}', '{{ 10 | random }}']) {
-    const before = renders
+    const before: number = renders
     c.render(impure, { port: 1, inventory_hostname: 'a' }, 'f', render('x'))
     c.render(impure, { port: 1, inventory_hostname: 'a' }, 'f', render('x'))
     assert.equal(renders, before + 2, impure)

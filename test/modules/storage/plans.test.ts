@@ -20,6 +20,7 @@ function ctx(out: string, pending: Record<string, unknown> = {}): PlanContext & 
     },
     files: () => Promise.reject(new Error('not used')),
     pending: (k) => pending[k],
+    hasPending: () => Object.keys(pending).length > 0,
   }
   return { host: 'h1', vars: {}, reader, diff: false, controller: { find: () => Promise.reject(new Error('x')), render: (t) => t }, task: {} as Task, scripts }
 }

@@ -13,6 +13,7 @@ import { zpoolModule } from '../../../src/modules/zpool.js'
 import { zfsModule } from '../../../src/modules/zfs.js'
 import { filesystemModule } from '../../../src/modules/filesystem.js'
 import type { Plan } from '../../../src/modules/types.js'
+import type { Vars } from '../../../src/model.js'
 
 const DIR = '/var/lib/k3sbook-test'
 const D0 = `${DIR}/vdev0.img`
@@ -40,7 +41,7 @@ function fingerprint(): Promise<string> {
 }
 
 /** plan() alone, counting the round trips it costs. */
-async function planOnly(mod: typeof zfsModule, args: object, overlay?: Overlay): Promise<{ plan: Plan; trips: number }> {
+async function planOnly(mod: typeof zfsModule, args: Vars, overlay?: Overlay): Promise<{ plan: Plan; trips: number }> {
   const before = conn.stats.roundTrips
   const { plan } = await runModule(mod, args, conn, { check: true, overlay })
   return { plan, trips: conn.stats.roundTrips - before }
@@ -55,7 +56,7 @@ function scripts(p: Plan): string[] {
 }
 
 /** The four module tests for one set of arguments, from a state where it must change. */
-async function fourWay(mod: typeof zfsModule, args: object): Promise<Plan> {
+async function fourWay(mod: typeof zfsModule, args: Vars): Promise<Plan> {
   const fresh = await fingerprint()
   const { plan, trips } = await planOnly(mod, args)
   assert.equal(plan.status, 'change', JSON.stringify(plan))
