@@ -9,7 +9,7 @@ import type { Include, Task, TaskItem, Vars } from '../model.js'
 import { srcPos } from '../model.js'
 import type { ControllerFiles } from '../modules/types.js'
 import { groupsMap, hostInventoryVars } from '../inventory/index.js'
-import { tagSelected } from './tags.js'
+import { tagsMatch } from '../playbook/tags.js'
 import { render, templateValue } from '../template/index.js'
 import { checkModeFor } from './check.js'
 import { Pinning } from './confirm.js'
@@ -70,7 +70,7 @@ export class RunContext {
 
   /** Chosen by --tags / --skip-tags. */
   selected(task: Task): boolean {
-    return tagSelected(task.tags, this.opts.tags ?? [], this.opts.skipTags ?? [])
+    return tagsMatch(task.tags, this.opts.tags ?? [], this.opts.skipTags ?? [])
   }
 
   /** One task under one block scope in one play. */

@@ -1,6 +1,7 @@
-// Ansible's --tags/--skip-tags selection (Taggable.evaluate_tags) and the flattening that
-// `ansible-playbook --list-tasks` does: blocks opened, static imports already inlined, dynamic
-// includes listed as themselves.
+// Ansible's --tags/--skip-tags selection (Taggable.evaluate_tags, checked against ansible-playbook in
+// test/executor/tags.test.ts): the one selector, used by the executor and by `k3sbook tasks`; and
+// the flattening that `ansible-playbook --list-tasks` does: blocks opened, static imports already
+// inlined, dynamic includes listed as themselves.
 import type { Include, Play, Task, TaskItem } from '../model.js'
 
 /** Whether an item with these (effective) tags runs under --tags `only` / --skip-tags `skip`. */
