@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// The unit tier: test files that need no root, no lab and no built dist/ (checked by running them
+// as uid 65534 on a copy of the tree; see CONTRIBUTING.md). Under a minute; run it before pushing.
+// A new test file that needs none of those belongs here.
+// Usage: npm run test:unit [-- FILTER...]
+import { spawnSync } from 'node:child_process'
+
+export const UNIT = [
+  'test/architecture/imports.test.ts',
+  'test/connection/sshconfig.test.ts',
+  'test/executor/prefetch.test.ts',
+  'test/inventory/connection.test.ts',
+  'test/inventory/load.test.ts',
+  'test/inventory/parsing.test.ts',
+  'test/inventory/patterns.test.ts',
+  'test/inventory/vars.test.ts',
+  'test/lab/net.test.ts',
+  'test/modules/commands.test.ts',
+  'test/modules/controller.test.ts',
+  'test/modules/edit-oracle.test.ts',
+  'test/modules/provision/helpers.test.ts',
+  'test/modules/provision/local.test.ts',
+  'test/modules/provision/pure.test.ts',
+  'test/modules/provision/schemas.test.ts',
+  'test/modules/roundtrips.test.ts',
+  'test/modules/schema.test.ts',
+  'test/modules/storage/parsers.test.ts',
+  'test/modules/storage/plans.test.ts',
+  'test/playbook/kv.test.ts',
+  'test/playbook/load.test.ts',
+  'test/playbook/tags.test.ts',
+  'test/reliability/paths.test.ts',
+  'test/reliability/vault-load.test.ts',
+  'test/template/template.test.ts',
+]
+
+const filters = process.argv.slice(2)
+const files = UNIT.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${process.env.K3SBOOK_TEST_CONCURRENCY ?? '4'}`, ...files], { stdio: 'inherit' })
+process.exit(r.status ?? 1)
