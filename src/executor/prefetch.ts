@@ -18,14 +18,10 @@ import { makeReader, mergedFilesProbe, parseFilesProbe, type FilesQuestion, type
 import { loopItems } from './run.js'
 import { TRACE, trace } from '../trace.js'
 
-/** Modules whose plan() only reads files and package/state listings: safe and useful to plan ahead. */
-// Not here: modules whose plan waits (wait_for), reaches the network (get_url, uri, unarchive) or
-// runs on the controller.
-export const PREFETCH_MODULES = new Set([
-  'file', 'copy', 'template', 'lineinfile', 'blockinfile', 'stat', 'slurp', 'fetch', 'command', 'shell',
-  'apt', 'sysctl', 'hostname', 'user', 'group', 'service', 'systemd', 'modprobe', 'mount',
-  'kube_manifest', 'zpool', 'zfs', 'filesystem',
-])
+/** Modules whose plan() only reads files and package/state listings say so (Module.readAhead). */
+function readAhead(module: string): boolean {
+  return getModule(module)?.readAhead === true
+}
 
 /** Speculative planning rounds per stretch: a copy with `src` asks twice (is dest a directory? then dest). */
 const MAX_ROUNDS = 3
@@ -121,7 +117,7 @@ export class Prefetcher {
 
   /** Probes of `module` on `host`, run with this exec context; undefined for modules not planned ahead. */
   view(host: string, module: string, base: ProbeOptions): CachedProbes | undefined {
-    if (!PREFETCH_MODULES.has(module)) return undefined
+    if (!readAhead(module)) return undefined
     const h = this.host(host)
     return {
       lookup: (script, o) => {
@@ -145,7 +141,7 @@ export class Prefetcher {
    * plan a window of upcoming tasks ahead and fetch what they will read in one round trip.
    */
   async ahead(items: TaskItem[], task: Task, hosts: string[], hooks: LookAheadHooks): Promise<void> {
-    if (!PREFETCH_MODULES.has(task.module) || hooks.delegated(task) || !hooks.selected(task)) return
+    if (!readAhead(task.module) || hooks.delegated(task) || !hooks.selected(task)) return
     const from = items.indexOf(task)
     if (from < 0) return
     await Promise.all(hosts.map((h) => this.aheadOnHost(items, from, h, hooks).catch(() => undefined)))
@@ -171,7 +167,7 @@ export class Prefetcher {
     const window: Task[] = []
     for (let i = from; i < items.length && window.length < size; i++) {
       const t = items[i]
-      if (t.kind === 'task' && PREFETCH_MODULES.has(t.module) && !t.until?.length && !hooks.delegated(t) && hooks.selected(t)) window.push(t)
+      if (t.kind === 'task' && readAhead(t.module) && !t.until?.length && !hooks.delegated(t) && hooks.selected(t)) window.push(t)
     }
     if (window.length === 0) return
     const gen = h.gen
@@ -379,7 +375,7 @@ async function speculate(inp: PlanInput, host: string, h: HostCache, wanted: Map
       }
       return p.catch((e) => {
         if (e !== MISS || key === undefined) throw e
-        const infos = paths.map((q) => guess(q, module.name, args, !!o?.follow))
+        const infos = paths.map((q) => module.readAheadGuess?.(q, args, !!o?.follow) ?? guess(q, args))
         out.guesses.push({ key, paths, infos })
         return new Map(infos.map((i): [string, FileInfo] => [i.path, i]))
       })
@@ -403,20 +399,14 @@ async function speculate(inp: PlanInput, host: string, h: HostCache, wanted: Map
 type SpecMemo = WeakMap<Task, Map<string, { wanted: Wanted[]; out: Speculation }>>
 
 /**
- * What a path not fetched yet most likely is, so the plan goes on as it will on a converged host:
- * the link a `file` task with state=link manages is a link (then its target is asked about too);
- * anything else a plain file.
+ * What a path not fetched yet most likely is, so the plan goes on as it will on a converged host
+ * (a module may know better: Module.readAheadGuess): a folder above the path the task manages is
+ * a directory (a copy asks whether dest's folder exists), anything else a plain file.
  */
-function guess(path: string, module: string, args: Vars, follow: boolean): FileInfo {
+function guess(path: string, args: Vars): FileInfo {
   const base: FileInfo = { path, exists: true, type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: 0 }
   const own = args.path ?? args.dest ?? args.name
-  if (module === 'file' && !follow && args.state === 'link' && own === path && typeof args.src === 'string') return { ...base, type: 'link', mode: '0777', linkTarget: args.src }
-  const dir: FileInfo = { ...base, type: 'directory', mode: '0755', size: 4096 }
-  if (typeof own === 'string') {
-    if (own === path && module === 'file' && args.state === 'directory') return dir
-    // A folder above the path the task manages (a copy asks whether dest's folder exists).
-    if (own !== path && own.startsWith(path.replace(/\/+$/, '') + '/')) return dir
-  }
+  if (typeof own === 'string' && own !== path && own.startsWith(path.replace(/\/+$/, '') + '/')) return { ...base, type: 'directory', mode: '0755', size: 4096 }
   return base
 }
 

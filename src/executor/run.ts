@@ -3,16 +3,18 @@
 // decided (runModule: plan, then apply unless checking). It emits typed events; it draws nothing.
 import { isAbsolute, join, resolve } from 'node:path'
 import pLimit from 'p-limit'
+import { asBool } from '../bool.js'
 import { ConnectionError, K3sbookError, RemoteError, TemplateError, formatPos, tail } from '../errors.js'
 import type { Connection, ExecOptions } from '../connection/types.js'
 import { LocalConnection } from '../connection/local.js'
+import { atomicWriteScript } from '../connection/atomic.js'
 import { shQuote } from '../connection/quote.js'
 import type { Block, Handler, Include, Inventory, Play, Playbook, Task, TaskItem, Vars } from '../model.js'
 import { srcPos } from '../model.js'
 import { getModule } from '../modules/registry.js'
 import type { ActionablePlan, ApplyContext, ControllerFiles, Plan, PlanContext, Step, StepResult } from '../modules/types.js'
 import { evalCondition, render, templateValue, stripOmitted } from '../template/index.js'
-import { groupsMap, hostInventoryVars, limitHosts, resolvePattern } from '../inventory/index.js'
+import { groupsMap, hostInventoryVars, isImplicitLocalhost, limitHosts, resolvePattern } from '../inventory/index.js'
 import { emptyCounts, type Emit, type HostCounts, type HostResultEvent, type HostStatus } from './events.js'
 import { gatherFacts } from './facts.js'
 import { makeReader, Overlay } from './reader.js'
@@ -465,7 +467,7 @@ export class Runner {
         // A failed run_once task fails every host of the play (counted once, on the host it ran on).
         if (src.failed && outcomes[0].status === 'failed') h.failed = true
         if (task.register && src.hostFacts[task.register] !== undefined) h.hostFacts[task.register] = src.hostFacts[task.register]
-        if (task.module === 'set_fact') Object.assign(h.hostFacts, pickFacts(outcomes[0].result))
+        if (getModule(task.module)?.setsVars) Object.assign(h.hostFacts, pickFacts(outcomes[0].result))
         if (outcomes[0].status === 'changed') for (const n of task.notify) h.notified.add(n)
       }
     }
@@ -590,8 +592,9 @@ export class Runner {
       const why = outcome.status === 'failed' ? `: ${outcome.msg ?? ''}` : ''
       outcome = { status: 'unknown', result: { changed: true }, changes: [], diff: undefined, unknownReason: `depends on a result not known in check mode${why}` }
     }
-    if (this.check && outcome.status === 'unknown' && (task.module === 'set_fact' || task.module === 'include_vars')) {
-      for (const k of Object.keys(task.args)) h.unknownRegs.add(k)
+    const mod = getModule(task.module)
+    if (this.check && outcome.status === 'unknown' && mod?.setsVars) {
+      for (const k of mod.setsVars(task.args)) h.unknownRegs.add(k)
     }
     if (this.opts.record && outcome.status === 'unknown') {
       const key = planKey(h.name, task)
@@ -602,9 +605,9 @@ export class Runner {
       if (outcome.status === 'unknown' || outcome.notRun) h.unknownRegs.add(task.register)
       else h.unknownRegs.delete(task.register)
     }
-    if (task.module === 'set_fact' && outcome.status !== 'failed' && outcome.status !== 'skipped') Object.assign(h.hostFacts, pickFacts(outcome.result))
+    if (mod?.setsVars && outcome.status !== 'failed' && outcome.status !== 'skipped') Object.assign(h.hostFacts, pickFacts(outcome.result))
     const meta = outcome.result._meta as string | undefined
-    if (task.module === 'meta' && outcome.status !== 'failed') {
+    if (mod?.playControl && outcome.status !== 'failed') {
       // Like Ansible, meta tasks act but are not results: no line, nothing in the recap.
       if (meta) await this.runMeta(meta, h, ctx)
       return outcome
@@ -656,7 +659,7 @@ export class Runner {
       }
     }
     this.emit(ev)
-    if (task.module === 'debug' && outcome.status === 'ok' && !noLog) this.emit({ type: 'debug', host: h.name, task: name, msg: outcome.result.msg ?? outcome.result[String(outcome.result._var)] })
+    if (mod?.printsResult && outcome.status === 'ok' && !noLog) this.emit({ type: 'debug', host: h.name, task: name, msg: outcome.result.msg ?? outcome.result[String(outcome.result._var)] })
     if (meta) await this.runMeta(meta, h, ctx)
     return outcome
   }
@@ -865,7 +868,7 @@ export class Runner {
     // changed_when / failed_when see the result under the register name.
     if (task.changedWhen !== undefined || task.failedWhen !== undefined) {
       const rv = lazyVars({ ...rawOf(vars), ...(task.register ? { [task.register]: result } : {}), ...result })
-      const canEvaluate = !(check && (plan.status === 'change' || plan.status === 'unknown') && UNKNOWN_RESULT_MODULES.has(task.module))
+      const canEvaluate = !(check && (plan.status === 'change' || plan.status === 'unknown') && mod.resultAfterRun)
       if (task.failedWhen !== undefined && canEvaluate) {
         const f = condList(task.failedWhen).some((c) => evalCondition(c, rv, srcPos(task.src, ['failed_when'])))
         if (f) {
@@ -893,7 +896,7 @@ export class Runner {
     // A real run during a check, while earlier changes on this host are only planned, observed the
     // host as it is now, not as it will be: what it registers may differ in the real run.
     const stale = this.check && !check && targetState.overlay.hasAny
-    return { status, result, changes: status === 'changed' || status === 'unknown' ? changes : [], diff: diffs.length && (status === 'changed' || status === 'unknown') ? diffs : undefined, msg, failedStep, notRun: (notRun && UNKNOWN_RESULT_MODULES.has(task.module)) || stale }
+    return { status, result, changes: status === 'changed' || status === 'unknown' ? changes : [], diff: diffs.length && (status === 'changed' || status === 'unknown') ? diffs : undefined, msg, failedStep, notRun: (notRun && !!mod.resultAfterRun) || stale }
   }
 
   private becomeFor(task: Task, scope: Scope, play: Play, vars: Vars): ExecOptions['become'] {
@@ -980,7 +983,7 @@ export class Runner {
       p = (async () => {
         const vars = lazyVars(mergeLayers([this.invVars(host), this.project.extraVars]))
         // The implicit localhost (delegate_to: localhost without an inventory entry) is this machine.
-        const implicitLocal = !this.project.inventory.hosts.has(host) && IMPLICIT_LOCALHOST.has(host)
+        const implicitLocal = isImplicitLocalhost(this.project.inventory, host)
         const c = implicitLocal ? new LocalConnection(host) : await this.opts.connect(host, vars)
         await c.connect()
         this.opened.push(c)
@@ -1013,8 +1016,6 @@ export async function runPlaybook(project: Project, opts: RunOptions, emit: Emit
 
 // ------------------------------------------------------------------ helpers
 
-const IMPLICIT_LOCALHOST = new Set(['localhost', '127.0.0.1', '::1'])
-
 const UNKNOWN_MARK = '\u0000unknown'
 
 function planKey(host: string, task: Task): string {
@@ -1022,7 +1023,6 @@ function planKey(host: string, task: Task): string {
 }
 
 /** Modules whose result (stdout, rc) only exists after they run: unknown in check mode. */
-const UNKNOWN_RESULT_MODULES = new Set(['command', 'shell', 'uri', 'slurp', 'fetch', 'get_url', 'unarchive', 'script', 'raw'])
 
 /** A template failed in check mode on a value that reads a result not produced (a command not run). */
 function isUnknownDependency(e: unknown, h: HostState, task: Task): boolean {
@@ -1055,10 +1055,9 @@ function evalLoose(v: boolean | string, vars: Vars): boolean {
   return evalCondition(v, vars)
 }
 
+/** An Ansible boolean keyword's value (no_log, become): anything but a boolean word is false. */
 export function isTrue(v: boolean | string | undefined): boolean {
-  if (typeof v === 'boolean') return v
-  if (v === undefined) return false
-  return ['yes', 'true', 'on', '1', 'y'].includes(String(v).toLowerCase())
+  return asBool(v) ?? false
 }
 
 function pickFacts(result: Vars): Vars {
@@ -1189,16 +1188,9 @@ async function runStep(conn: Connection, step: Step): Promise<StepResult> {
 /** Bytes or a local file to a remote path, atomically (temp file beside the target, then rename). */
 async function uploadTo(conn: Connection, src: string | Buffer, remote: string, o: { mode?: string } = {}): Promise<void> {
   if (typeof src === 'string') return conn.upload(src, remote, { mode: o.mode })
-  const tmp = `${remote}.k3sbook-${process.pid}-${Date.now()}.tmp`
-  const r = await conn.exec(
-    // the size check: a truncated transfer (controller killed mid-way) must not replace the target
-    `set -e; umask 077; t=${shQuote(tmp)}; trap 'rm -f -- "$t"' EXIT; trap 'exit 129' HUP INT TERM PIPE; cat > "$t"; [ $(wc -c < "$t") -eq ${src.length} ]; ${o.mode ? `chmod ${shQuote(o.mode)} "$t"; ` : ''}mv -f -- "$t" ${shQuote(remote)}; trap - EXIT`,
-    { stdin: src },
-  )
-  if (r.rc !== 0) {
-    await conn.exec(`rm -f ${shQuote(tmp)}`)
-    throw new RemoteError(conn.host, `upload ${remote}`, r.rc, r.stderr.toString())
-  }
+  // The shared atomic write (size check, temp file removed on a hang-up).
+  const r = await conn.exec(atomicWriteScript(remote, { size: src.length, beforeRename: o.mode ? [`chmod ${shQuote(o.mode)} "$t"`] : [] }), { stdin: src })
+  if (r.rc !== 0) throw new RemoteError(conn.host, `upload ${remote}`, r.rc, r.stderr.toString())
 }
 
 async function defaultApply(plan: ActionablePlan, ctx: ApplyContext): Promise<StepResult[]> {
