@@ -14,7 +14,7 @@ import { getModule } from '../modules/registry.js'
 import type { ControllerFiles, FileInfo, HostReader, Module, PlanContext } from '../modules/types.js'
 import { evalCondition, stripOmitted, templateValue } from '../template/index.js'
 import { coerceArgs } from './coerce.js'
-import { makeReader, mergedFilesProbe, parseFilesProbe, type FilesQuestion, type Overlay } from './reader.js'
+import { filesKey, filesProbe, makeReader, type CachedProbes, type FilesQuestion, type Overlay } from './reader.js'
 import { loopItems } from './run.js'
 import { TRACE, trace } from '../trace.js'
 
@@ -36,11 +36,6 @@ export interface ProbeOptions {
   become?: Become
 }
 
-/** Probe results fetched ahead for one host and one task's exec context (become, environment). */
-export interface CachedProbes {
-  /** The result for exactly this script and options, when it was fetched ahead and is still valid. */
-  lookup(script: string, o: ProbeOptions): ExecResult | undefined
-}
 
 /** What the executor gives plan() for a task on a host, as the look-ahead needs to rebuild it. */
 export interface LookAheadHooks {
@@ -60,6 +55,8 @@ export interface LookAheadHooks {
 
 interface HostCache {
   results: Map<string, ExecResult>
+  /** files() answers, by question (filesKey). */
+  files: Map<string, Map<string, FileInfo>>
   /** Bumped by every invalidation: a fetch started in an older generation is thrown away. */
   gen: number
   covered: Set<Task>
@@ -91,8 +88,12 @@ const MISS = Object.freeze({ miss: 'not fetched ahead' })
 interface Wanted {
   script: string
   opts: ProbeOptions
-  /** Set when the script is a files() question: the batch then merges it with the others (see mergedFilesProbe). */
+  /** A files() question instead of a script: the batch merges them all into one probe (filesProbe). */
   files?: FilesQuestion
+}
+
+function wantedKey(w: Wanted): string {
+  return w.files ? 'files:' + filesKey(w.files, w.opts.become) : keyOf(w.script, w.opts)!
 }
 
 export class Prefetcher {
@@ -109,7 +110,7 @@ export class Prefetcher {
   private host(name: string): HostCache {
     let h = this.hosts.get(name)
     if (!h) {
-      h = { results: new Map(), gen: 0, covered: new Set(), coveredGen: -1, lastSeenGen: 0, streak: Number.POSITIVE_INFINITY }
+      h = { results: new Map(), files: new Map(), gen: 0, covered: new Set(), coveredGen: -1, lastSeenGen: 0, streak: Number.POSITIVE_INFINITY }
       this.hosts.set(name, h)
     }
     return h
@@ -125,6 +126,7 @@ export class Prefetcher {
         const r = k === undefined ? undefined : h.results.get(k)
         return r && copyResult(r)
       },
+      files: (q, become) => h.files.get(filesKey(q, become ?? base.become)),
     }
   }
 
@@ -134,6 +136,7 @@ export class Prefetcher {
     if (!h) return
     h.gen++
     h.results.clear()
+    h.files.clear()
   }
 
   /**
@@ -188,7 +191,7 @@ export class Prefetcher {
       const wanted = new Map<string, Wanted>()
       const outcomes = new Map<PlanInput, Speculation>()
       // Answers recorded with nothing in the cache depend on the arguments only: shareable.
-      const memo = round === 0 && h.results.size === 0 ? this.memo : undefined
+      const memo = round === 0 && h.results.size === 0 && h.files.size === 0 ? this.memo : undefined
       await this.serially(async () => {
         if (TRACE) trace(`${host}: planning ahead`)
         if (!inputs) {
@@ -221,13 +224,15 @@ export class Prefetcher {
       if (h.gen !== gen) return
       for (const [i, w] of [...wanted.values()].entries()) {
         const r = fetched.results[i]
-        if (r) h.results.set(keyOf(w.script, w.opts)!, r)
+        const f = fetched.files[i]
+        if (w.files && f) h.files.set(filesKey(w.files, w.opts.become), f)
+        else if (!w.files && r) h.results.set(keyOf(w.script, w.opts)!, r)
       }
       // Planned again only where the plan may ask more: it stopped at a probe, or went on with a
       // guess the host now contradicts. Plans that ran to the end have nothing more to ask.
       inputs = inputs!.filter((inp) => {
         const o = outcomes.get(inp)
-        return o && ((o.stopped && !inp.module.probeIsLast) || o.guesses.some((g) => !guessHolds(g, h.results.get(g.key))))
+        return o && ((o.stopped && !inp.module.probeIsLast) || o.guesses.some((g) => !guessHolds(g, h.files.get(g.key))))
       })
       if (inputs.length === 0) return
       if (TRACE) trace(`${host}: read-ahead plans again: ${inputs.map((i) => `${i.task.name ?? i.task.module}${outcomes.get(i)?.stopped ? ' (stopped)' : ' (guess)'}`).join(', ')}`)
@@ -295,9 +300,8 @@ interface Speculation {
 }
 
 /** Whether what the host answered matches what the plan was told (exists, type, link target). */
-function guessHolds(g: Guess, r: ExecResult | undefined): boolean {
-  if (!r || r.rc !== 0) return false
-  const real = parseFilesProbe(g.paths, r.stdout.toString('latin1'))
+function guessHolds(g: Guess, real: Map<string, FileInfo> | undefined): boolean {
+  if (!real) return false
   return g.infos.every((i) => {
     const x = real.get(i.path)
     return !!x && x.exists === i.exists && x.type === i.type && (i.type !== 'link' || x.linkTarget === i.linkTarget)
@@ -311,7 +315,6 @@ function guessHolds(g: Guess, r: ExecResult | undefined): boolean {
  */
 async function speculate(inp: PlanInput, host: string, h: HostCache, wanted: Map<string, Wanted>, hooks: LookAheadHooks, memo?: SpecMemo): Promise<Speculation> {
   const out: Speculation = { stopped: false, guesses: [] }
-  let lastMiss: string | undefined
   const { task, module, vars } = inp
   const args = coerceArgs(module.schema, stripOmitted(templateValue(task.args, vars, srcPos(task.src, [task.moduleKey]))) as Vars)
   const base = hooks.execContext(task, vars)
@@ -326,7 +329,7 @@ async function speculate(inp: PlanInput, host: string, h: HostCache, wanted: Map
     }
     const hit = memoKey === undefined ? undefined : memo.get(task)?.get(memoKey)
     if (hit) {
-      for (const w of hit.wanted) wanted.set(keyOf(w.script, w.opts)!, w)
+      for (const w of hit.wanted) wanted.set(wantedKey(w), w)
       return hit.out
     }
   }
@@ -340,7 +343,6 @@ async function speculate(inp: PlanInput, host: string, h: HostCache, wanted: Map
       const k = keyOf(script, opts)
       const hit = k === undefined ? undefined : h.results.get(k)
       if (hit) return Promise.resolve(copyResult(hit))
-      lastMiss = k
       if (k === undefined) out.stopped = true
       else {
         mine.push({ script, opts })
@@ -354,7 +356,10 @@ async function speculate(inp: PlanInput, host: string, h: HostCache, wanted: Map
     download: () => Promise.reject(MISS),
     close: async () => {},
   }
-  const real = makeReader(recorder, hooks.check(task) ? hooks.overlay(host) : undefined)
+  const real = makeReader(recorder, hooks.check(task) ? hooks.overlay(host) : undefined, {
+    become: base.become,
+    cache: { lookup: () => undefined, files: (q, become) => h.files.get(filesKey(q, become)) },
+  })
   const reader: HostReader = {
     ...real,
     probe: (script, o) =>
@@ -363,22 +368,16 @@ async function speculate(inp: PlanInput, host: string, h: HostCache, wanted: Map
         throw e
       }),
     files: (paths, o) => {
-      // makeReader runs the files probe synchronously from here: a miss is recorded under lastMiss.
-      lastMiss = undefined
-      const p = real.files(paths, o)
-      const key = lastMiss as string | undefined
-      if (key !== undefined) {
-        const q: FilesQuestion = { paths: [...paths], opts: { sha256: o?.sha256, content: o?.content, follow: o?.follow } }
-        const w = wanted.get(key)
-        if (w) w.files = q
-        for (const m of mine) if (keyOf(m.script, m.opts) === key) m.files = q
-      }
-      return p.catch((e) => {
-        if (e !== MISS || key === undefined) throw e
-        const infos = paths.map((q) => module.readAheadGuess?.(q, args, !!o?.follow) ?? guess(q, args))
-        out.guesses.push({ key, paths, infos })
-        return new Map(infos.map((i): [string, FileInfo] => [i.path, i]))
-      })
+      const q: FilesQuestion = { paths: [...paths], opts: { sha256: o?.sha256, content: o?.content, follow: o?.follow } }
+      const key = filesKey(q, base.become)
+      if (paths.length === 0 || h.files.has(key)) return real.files(paths, o)
+      // Not fetched yet: ask for it in the batch, and go on with a guess.
+      const w: Wanted = { script: '', opts: { become: base.become }, files: q }
+      mine.push(w)
+      if (!wanted.has(wantedKey(w))) wanted.set(wantedKey(w), w)
+      const infos = paths.map((p) => module.readAheadGuess?.(p, args, !!o?.follow) ?? guess(p, args))
+      out.guesses.push({ key, paths, infos })
+      return Promise.resolve(new Map(infos.map((i): [string, FileInfo] => [i.path, i])))
     },
   }
   const ctx: PlanContext = { host, vars, reader, diff: hooks.diff(task), controller: hooks.controller(task, vars), become: base.become, task }
@@ -451,8 +450,9 @@ export function parseBatch(out: Buffer, err: Buffer, count: number, nonce: strin
   return results
 }
 
-async function fetchBatch(conn: Connection, wanted: Wanted[]): Promise<{ results: (ExecResult | undefined)[]; trips: number }> {
+async function fetchBatch(conn: Connection, wanted: Wanted[]): Promise<{ results: (ExecResult | undefined)[]; files: (Map<string, FileInfo> | undefined)[]; trips: number }> {
   const results: (ExecResult | undefined)[] = new Array(wanted.length).fill(undefined)
+  const files: (Map<string, FileInfo> | undefined)[] = new Array(wanted.length).fill(undefined)
   const groups = new Map<string, number[]>()
   wanted.forEach((w, i) => {
     const g = JSON.stringify(w.opts.become ?? null)
@@ -462,10 +462,10 @@ async function fetchBatch(conn: Connection, wanted: Wanted[]): Promise<{ results
   await Promise.all(
     [...groups.values()].map(async (idx) => {
       const nonce = randomBytes(12).toString('hex')
-      // files() questions (no environment of their own) go into one merged probe, asked last.
-      const merge = idx.filter((i) => wanted[i].files && !wanted[i].opts.env)
-      const alone = idx.filter((i) => !merge.includes(i))
-      const merged = merge.length ? mergedFilesProbe(merge.map((i) => wanted[i].files!)) : undefined
+      // files() questions go into one merged probe, asked last.
+      const merge = idx.filter((i) => wanted[i].files)
+      const alone = idx.filter((i) => !wanted[i].files)
+      const merged = merge.length ? filesProbe(merge.map((i) => wanted[i].files!)) : undefined
       const probes = alone.map((i) => ({ script: wanted[i].script, env: wanted[i].opts.env }))
       if (merged) probes.push({ script: merged.script, env: undefined })
       const script = batchScript(probes, nonce)
@@ -476,8 +476,8 @@ async function fetchBatch(conn: Connection, wanted: Wanted[]): Promise<{ results
       const out = parseBatch(r.stdout, r.stderr, probes.length, nonce)
       alone.forEach((i, j) => (results[i] = out[j]))
       const m = merged && out[alone.length]
-      if (merged && m && m.rc === 0) merged.split(m.stdout, m.stderr).forEach((res, j) => (results[merge[j]] = res))
+      if (merged && m && m.rc === 0) merged.parse(m.stdout).forEach((res, j) => (files[merge[j]] = res))
     }),
   )
-  return { results, trips: groups.size }
+  return { results, files, trips: groups.size }
 }
