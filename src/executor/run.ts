@@ -558,10 +558,19 @@ export class Runner {
     const t0 = Date.now()
     const pos = srcPos(task.src)
     const base = { type: 'host:result' as const, play: ctx.play.name, task: name, pos, host: h.name, check: this.check, handler: handler || undefined }
-    const noLog = isTrue(task.noLog ?? scope.noLog)
+    let noLog = isTrue(task.noLog ?? scope.noLog)
     const ignoreErrors = task.ignoreErrors ?? scope.ignoreErrors
     let outcome: TaskOutcome
     let vars = this.taskVars(ctx, task, h, scope)
+    const noLogRaw = task.noLog ?? scope.noLog
+    if (typeof noLogRaw === 'string' && asBool(noLogRaw) === undefined) {
+      // A templated no_log: rendered with the task's variables; what can't be rendered hides (fails closed).
+      try {
+        noLog = isTrue(String(templateValue(noLogRaw, vars)))
+      } catch {
+        noLog = true
+      }
+    }
     try {
       const conds = [...scope.when, ...task.when]
       if (task.loop) {

@@ -70,7 +70,7 @@ export function dict(description: string): SchemaObject {
 }
 
 export const modeSchema = (extra = ''): SchemaObject => ({
-  type: ['string', 'integer'],
+  anyOf: [{ type: 'string' }, { type: 'integer' }],
   description:
     "Permissions: octal as a quoted string ('0644', '644'), symbolic ('u=rw,g=r,o=r', 'u+x'), or a YAML octal number (0644)." +
     ' An unquoted 644 is the decimal number 644, as in Ansible: quote modes.' +
