@@ -7,7 +7,7 @@ import { asBool } from '../bool.js'
 import { ConnectionError, K3sbookError, RemoteError, TemplateError, formatPos, tail } from '../errors.js'
 import type { Connection, ExecOptions } from '../connection/types.js'
 import { LocalConnection } from '../connection/local.js'
-import { atomicWriteScript } from '../connection/atomic.js'
+import { atomicWriteScript, isAtomicWrite } from '../connection/atomic.js'
 import { shQuote } from '../connection/quote.js'
 import type { Block, Handler, Include, Inventory, Play, Playbook, Task, TaskItem, Vars } from '../model.js'
 import { srcPos } from '../model.js'
@@ -1084,7 +1084,7 @@ function errorText(e: unknown): string {
  * say that the target is as it was, so nobody goes looking for a half-written file.
  */
 function untouchedNote(step: Step): string {
-  const writes = (step.effects ?? []).filter((e) => 'state' in e && e.state === 'file' && ('content' in e || 'sha256' in e) && /\bmv -Tf -- "\$t"/.test(step.script))
+  const writes = (step.effects ?? []).filter((e) => 'state' in e && e.state === 'file' && ('content' in e || 'sha256' in e) && isAtomicWrite(step.script))
   return writes.length ? ` (${writes.map((e) => (e as { path: string }).path).join(', ')} was left as it was: files are replaced atomically)` : ''
 }
 
