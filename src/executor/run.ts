@@ -558,19 +558,10 @@ export class Runner {
     const t0 = Date.now()
     const pos = srcPos(task.src)
     const base = { type: 'host:result' as const, play: ctx.play.name, task: name, pos, host: h.name, check: this.check, handler: handler || undefined }
-    let noLog = isTrue(task.noLog ?? scope.noLog)
     const ignoreErrors = task.ignoreErrors ?? scope.ignoreErrors
     let outcome: TaskOutcome
     let vars = this.taskVars(ctx, task, h, scope)
-    const noLogRaw = task.noLog ?? scope.noLog
-    if (typeof noLogRaw === 'string' && asBool(noLogRaw) === undefined) {
-      // A templated no_log: rendered with the task's variables; what can't be rendered hides (fails closed).
-      try {
-        noLog = isTrue(String(templateValue(noLogRaw, vars)))
-      } catch {
-        noLog = true
-      }
-    }
+    const noLog = noLogOn(task.noLog ?? scope.noLog, vars)
     try {
       const conds = [...scope.when, ...task.when]
       if (task.loop) {
@@ -1062,6 +1053,16 @@ function condList(c: string[] | boolean): string[] {
 function evalLoose(v: boolean | string, vars: Vars): boolean {
   if (typeof v === 'boolean') return v
   return evalCondition(v, vars)
+}
+
+/** no_log's value; a template is rendered with the task's variables, and one that can't be hides (fails closed). */
+function noLogOn(v: boolean | string | undefined, vars: Vars): boolean {
+  if (typeof v !== 'string' || asBool(v) !== undefined) return isTrue(v)
+  try {
+    return isTrue(String(templateValue(v, vars)))
+  } catch {
+    return true
+  }
 }
 
 /** An Ansible boolean keyword's value (no_log, become): anything but a boolean word is false. */
