@@ -56,6 +56,13 @@ export class RemoteError extends K3sbookError {
   }
 }
 
+/**
+ * A module argument that is wrong in a way only seen once the task's values are known (a bad mode,
+ * a regular expression that does not compile, two arguments that exclude each other): the task
+ * fails with this message instead of the run crashing. Plans turn it into a `fail` plan.
+ */
+export class ArgError extends K3sbookError {}
+
 /** The lab could not be made or removed (not root, no unshare, address range in use, ...). */
 export class LabError extends K3sbookError {}
 

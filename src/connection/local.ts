@@ -9,6 +9,7 @@ import { dirname, basename, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import type { Become, Connection, ConnectionStats, ExecOptions, ExecResult } from './types.js'
 import { ExecTimeoutError } from './types.js'
+import { atomicWriteScript } from './atomic.js'
 import { shQuote } from './quote.js'
 import { RemoteError } from '../errors.js'
 
@@ -76,9 +77,9 @@ export class LocalConnection implements Connection {
     const needsSwitch = opts.become && !((opts.become.user ?? 'root') === 'root' && process.getuid?.() === 0)
     if (needsSwitch) {
       // Another user writes the file: the same atomic script as over SSH, run through exec.
-      const tmpl = join(dirname(remotePath), `.${basename(remotePath)}.k3sbook.XXXXXX`)
-      const script = `d=${shQuote(remotePath)}; t=$(mktemp ${shQuote(tmpl)}) || exit 1; trap 'rm -f -- "$t"' EXIT; cat > "$t" && chmod ${opts.mode ?? '644'} "$t" && mv -f -- "$t" "$d" && trap - EXIT`
-      const r = await this.exec(script, { become: opts.become, stdin: await readFile(localPath) })
+      const data = await readFile(localPath)
+      const script = atomicWriteScript(remotePath, { size: data.length, beforeRename: opts.mode ? [`chmod ${shQuote(opts.mode)} "$t"`] : [] })
+      const r = await this.exec(script, { become: opts.become, stdin: data })
       if (r.rc !== 0) throw new RemoteError(this.host, `upload ${localPath} → ${remotePath}`, r.rc, r.stderr.toString())
       return
     }

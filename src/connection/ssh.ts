@@ -13,6 +13,7 @@ import { Duplex } from 'node:stream'
 import { ConnectionError, RemoteError, tail } from '../errors.js'
 import type { Become, Connection, ConnectionStats, ExecOptions, ExecResult } from './types.js'
 import { ExecTimeoutError } from './types.js'
+import { atomicWriteScript } from './atomic.js'
 import { innerScript, shQuote } from './quote.js'
 
 export { innerScript }
@@ -759,25 +760,10 @@ export class SshConnection implements Connection {
     this.ensureUsable()
     if (!this.ctx) await this.openShell()
     if (opts.mode !== undefined && !/^[0-7]{3,4}$/.test(opts.mode)) throw new Error(`bad file mode: ${opts.mode}`)
-    const dir = posix.dirname(remotePath)
-    const base = posix.basename(remotePath)
-    // Checked on the host before the rename: a controller killed mid-transfer still ends the
-    // channel's input, and a truncated temp file must never replace the target.
+    // The shared atomic write: checked on the host before the rename (a controller killed
+    // mid-transfer still ends the channel's input: a truncated temp file never replaces the target).
     const size = (await stat(localPath)).size
-    const keepMode = opts.mode
-      ? `chmod ${opts.mode} "$t"`
-      : `if [ -e "$d" ]; then chmod "$(stat -L -c %a -- "$d")" "$t"; else chmod 644 "$t"; fi`
-    const script = [
-      `d=${shQuote(remotePath)}`,
-      `t=$(mktemp ${shQuote(`${dir}/.${base}.k3sbook.XXXXXX`)}) || exit 1`,
-      `trap 'rm -f -- "$t"' EXIT`,
-      `trap 'exit 129' HUP INT TERM PIPE`,
-      `cat > "$t" || exit 1`,
-      `[ $(wc -c < "$t") -eq ${size} ] || { echo "short write: the file did not arrive whole" >&2; exit 1; }`,
-      keepMode + ' || exit 1',
-      `mv -f -- "$t" "$d" || exit 1`,
-      `trap - EXIT`,
-    ].join('\n')
+    const script = atomicWriteScript(remotePath, { size, beforeRename: opts.mode ? [`chmod ${opts.mode} "$t"`] : [] })
     await this.askpassReady(opts.become)
     const cmd = commandLine(script, { become: opts.become }, this.ctx!, false)
     await access(localPath, fsConstants.R_OK)

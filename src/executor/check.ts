@@ -13,12 +13,10 @@ export function checkModeFor(task: Task, scope: Scope, play: Play, runIsCheck: b
   return task.checkMode ?? scope.checkMode ?? play.checkMode ?? runIsCheck
 }
 
-/** Modules whose result (stdout, rc) only exists after they run: unknown in check mode. */
-const UNKNOWN_RESULT_MODULES = new Set(['command', 'shell', 'uri', 'slurp', 'fetch', 'get_url', 'unarchive', 'script', 'raw'])
 
 /** A checked module that was not run has no result of its own (stdout, rc) to judge. */
 export function resultOnlyAfterRun(task: Task): boolean {
-  return UNKNOWN_RESULT_MODULES.has(task.module)
+  return !!getModule(task.module)?.resultAfterRun
 }
 
 /** The task reads a registered result or fact that check mode could not produce. */
@@ -51,8 +49,9 @@ export function settleChecked(outcome: TaskOutcome, task: Task, h: HostState): T
     const why = outcome.status === 'failed' ? `: ${outcome.msg ?? ''}` : ''
     outcome = { status: 'unknown', result: { changed: true }, changes: [], diff: undefined, unknownReason: `depends on a result not known in check mode${why}` }
   }
-  if (outcome.status === 'unknown' && (task.module === 'set_fact' || task.module === 'include_vars')) {
-    for (const k of Object.keys(task.args)) h.unknownRegs.add(k)
+  const sets = getModule(task.module)?.setsVars
+  if (outcome.status === 'unknown' && sets) {
+    for (const k of sets(task.args)) h.unknownRegs.add(k)
   }
   return outcome
 }

@@ -2,10 +2,9 @@
 // "0644" stays a string for modes, "3" → 3). Templated arguments arrive as strings, so do the same
 // against each module's JSON Schema before planning.
 import type { SchemaObject } from 'ajv'
+import { asBool } from '../bool.js'
 import type { Vars } from '../model.js'
 
-const TRUE = new Set(['yes', 'on', 'true', '1', 'y', 't'])
-const FALSE = new Set(['no', 'off', 'false', '0', 'n', 'f', ''])
 
 function types(schema: SchemaObject | undefined): string[] {
   if (!schema) return []
@@ -20,14 +19,14 @@ export function coerceValue(schema: SchemaObject | undefined, v: unknown): unkno
   if (t.length === 0) return v
   if (typeof v === 'string') {
     if (t.includes('string')) return v
-    const low = v.trim().toLowerCase()
-    if (t.includes('boolean') && (TRUE.has(low) || FALSE.has(low))) return TRUE.has(low)
+    const b = t.includes('boolean') ? asBool(v) : undefined
+    if (b !== undefined) return b
     if ((t.includes('integer') || t.includes('number')) && /^-?\d+(\.\d+)?$/.test(v.trim())) return Number(v)
     if (t.includes('array')) return v.split(',').map((x) => x.trim()).filter((x) => x !== '')
   }
   if (typeof v === 'number' && !t.includes('number') && !t.includes('integer')) {
     if (t.includes('string')) return String(v)
-    if (t.includes('boolean')) return v !== 0
+    if (t.includes('boolean') && asBool(v) !== undefined) return asBool(v)
   }
   if (typeof v === 'boolean' && !t.includes('boolean') && t.includes('string')) return v ? 'True' : 'False'
   if (v !== null && !Array.isArray(v) && typeof v !== 'object' && t.includes('array') && !t.includes(typeof v)) return [v]

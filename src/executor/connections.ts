@@ -4,6 +4,7 @@
 import type { Connection, ExecOptions } from '../connection/types.js'
 import { LocalConnection } from '../connection/local.js'
 import type { Vars } from '../model.js'
+import { isImplicitLocalhost } from '../inventory/index.js'
 import { lazyVars, mergeLayers } from './vars.js'
 import type { Project, RunOptions } from './state.js'
 
@@ -14,8 +15,6 @@ export interface ExecContext {
   timeoutMs?: number
 }
 
-// The implicit localhost (delegate_to: localhost without an inventory entry) is this machine.
-const IMPLICIT_LOCALHOST = new Set(['localhost', '127.0.0.1', '::1'])
 
 export class Connections {
   private readonly conns = new Map<string, Promise<Connection>>()
@@ -33,7 +32,7 @@ export class Connections {
     if (!p) {
       p = (async () => {
         const vars = lazyVars(mergeLayers([this.invVars(host), this.project.extraVars]))
-        const implicitLocal = !this.project.inventory.hosts.has(host) && IMPLICIT_LOCALHOST.has(host)
+        const implicitLocal = isImplicitLocalhost(this.project.inventory, host)
         const c = implicitLocal ? new LocalConnection(host) : await this.connect(host, vars)
         await c.connect()
         this.opened.push(c)

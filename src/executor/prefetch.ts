@@ -14,21 +14,17 @@ import type { FileInfo, HostReader, Module } from '../modules/types.js'
 import { evalCondition } from '../template/index.js'
 import { loopVars, renderLoopItems } from './loop.js'
 import type { CachedProbes, ProbeCache, ProbeOptions } from './probe-cache.js'
-import { makeReader, mergedFilesProbe, parseFilesProbe, type FilesQuestion } from './reader.js'
+import { filesKey, filesProbe, makeReader, type FilesQuestion } from './reader.js'
 import { planContext, renderArgs } from './task.js'
 import type { TaskContext } from './task-context.js'
 import { TRACE, trace } from '../trace.js'
 
 export type { CachedProbes, ProbeOptions } from './probe-cache.js'
 
-/** Modules whose plan() only reads files and package/state listings: safe and useful to plan ahead. */
-// Not here: modules whose plan waits (wait_for), reaches the network (get_url, uri, unarchive) or
-// runs on the controller.
-export const PREFETCH_MODULES = new Set([
-  'file', 'copy', 'template', 'lineinfile', 'blockinfile', 'stat', 'slurp', 'fetch', 'command', 'shell',
-  'apt', 'sysctl', 'hostname', 'user', 'group', 'service', 'systemd', 'modprobe', 'mount',
-  'kube_manifest', 'zpool', 'zfs', 'filesystem',
-])
+/** Modules whose plan() only reads files and package/state listings say so (Module.readAhead). */
+function readAhead(module: string): boolean {
+  return getModule(module)?.readAhead === true
+}
 
 /** Speculative planning rounds per stretch: a copy with `src` asks twice (is dest a directory? then dest). */
 const MAX_ROUNDS = 3
@@ -47,6 +43,8 @@ export type TaskAt = (task: Task) => TaskContext
 
 interface HostCache {
   results: Map<string, ExecResult>
+  /** files() answers, by question (filesKey). */
+  files: Map<string, Map<string, FileInfo>>
   /** Bumped by every invalidation: a fetch started in an older generation is thrown away. */
   gen: number
   covered: Set<Task>
@@ -78,8 +76,12 @@ const MISS = Object.freeze({ miss: 'not fetched ahead' })
 interface Wanted {
   script: string
   opts: ProbeOptions
-  /** Set when the script is a files() question: the batch then merges it with the others (see mergedFilesProbe). */
+  /** A files() question instead of a script: the batch merges them all into one probe (filesProbe). */
   files?: FilesQuestion
+}
+
+function wantedKey(w: Wanted): string {
+  return w.files ? 'files:' + filesKey(w.files, w.opts.become) : keyOf(w.script, w.opts)!
 }
 
 export class Prefetcher implements ProbeCache {
@@ -96,7 +98,7 @@ export class Prefetcher implements ProbeCache {
   private host(name: string): HostCache {
     let h = this.hosts.get(name)
     if (!h) {
-      h = { results: new Map(), gen: 0, covered: new Set(), coveredGen: -1, lastSeenGen: 0, streak: Number.POSITIVE_INFINITY }
+      h = { results: new Map(), files: new Map(), gen: 0, covered: new Set(), coveredGen: -1, lastSeenGen: 0, streak: Number.POSITIVE_INFINITY }
       this.hosts.set(name, h)
     }
     return h
@@ -104,7 +106,7 @@ export class Prefetcher implements ProbeCache {
 
   /** Probes of `module` on `host`, run with this exec context; undefined for modules not planned ahead. */
   view(host: string, module: string, base: ProbeOptions): CachedProbes | undefined {
-    if (!PREFETCH_MODULES.has(module)) return undefined
+    if (!readAhead(module)) return undefined
     const h = this.host(host)
     return {
       lookup: (script, o) => {
@@ -112,6 +114,7 @@ export class Prefetcher implements ProbeCache {
         const r = k === undefined ? undefined : h.results.get(k)
         return r && copyResult(r)
       },
+      files: (q, become) => h.files.get(filesKey(q, become ?? base.become)),
     }
   }
 
@@ -121,6 +124,7 @@ export class Prefetcher implements ProbeCache {
     if (!h) return
     h.gen++
     h.results.clear()
+    h.files.clear()
   }
 
   /**
@@ -128,7 +132,7 @@ export class Prefetcher implements ProbeCache {
    * plan a window of upcoming tasks ahead and fetch what they will read in one round trip.
    */
   async ahead(items: TaskItem[], task: Task, hosts: string[], at: TaskAt): Promise<void> {
-    if (!PREFETCH_MODULES.has(task.module)) return
+    if (!readAhead(task.module)) return
     const tc = at(task)
     if (tc.delegated || !tc.selected) return
     const from = items.indexOf(task)
@@ -156,7 +160,7 @@ export class Prefetcher implements ProbeCache {
     const window: TaskContext[] = []
     for (let i = from; i < items.length && window.length < size; i++) {
       const t = items[i]
-      if (t.kind !== 'task' || !PREFETCH_MODULES.has(t.module) || t.until?.length) continue
+      if (t.kind !== 'task' || !readAhead(t.module) || t.until?.length) continue
       const tc = at(t)
       if (!tc.delegated && tc.selected) window.push(tc)
     }
@@ -179,7 +183,7 @@ export class Prefetcher implements ProbeCache {
       const wanted = new Map<string, Wanted>()
       const outcomes = new Map<PlanInput, Speculation>()
       // Answers recorded with nothing in the cache depend on the arguments only: shareable.
-      const memo = round === 0 && h.results.size === 0 ? this.memo : undefined
+      const memo = round === 0 && h.results.size === 0 && h.files.size === 0 ? this.memo : undefined
       await this.serially(async () => {
         if (TRACE) trace(`${host}: planning ahead`)
         if (!inputs) {
@@ -213,13 +217,15 @@ export class Prefetcher implements ProbeCache {
       if (h.gen !== gen) return
       for (const [i, w] of [...wanted.values()].entries()) {
         const r = fetched.results[i]
-        if (r) h.results.set(keyOf(w.script, w.opts)!, r)
+        const f = fetched.files[i]
+        if (w.files && f) h.files.set(filesKey(w.files, w.opts.become), f)
+        else if (!w.files && r) h.results.set(keyOf(w.script, w.opts)!, r)
       }
       // Planned again only where the plan may ask more: it stopped at a probe, or went on with a
       // guess the host now contradicts. Plans that ran to the end have nothing more to ask.
       inputs = inputs!.filter((inp) => {
         const o = outcomes.get(inp)
-        return o && ((o.stopped && !inp.module.probeIsLast) || o.guesses.some((g) => !guessHolds(g, h.results.get(g.key))))
+        return o && ((o.stopped && !inp.module.probeIsLast) || o.guesses.some((g) => !guessHolds(g, h.files.get(g.key))))
       })
       if (inputs.length === 0) return
       if (TRACE) trace(`${host}: read-ahead plans again: ${inputs.map((i) => `${i.task.name ?? i.task.module}${outcomes.get(i)?.stopped ? ' (stopped)' : ' (guess)'}`).join(', ')}`)
@@ -284,9 +290,8 @@ interface Speculation {
 }
 
 /** Whether what the host answered matches what the plan was told (exists, type, link target). */
-function guessHolds(g: Guess, r: ExecResult | undefined): boolean {
-  if (!r || r.rc !== 0) return false
-  const real = parseFilesProbe(g.paths, r.stdout.toString('latin1'))
+function guessHolds(g: Guess, real: Map<string, FileInfo> | undefined): boolean {
+  if (!real) return false
   return g.infos.every((i) => {
     const x = real.get(i.path)
     return !!x && x.exists === i.exists && x.type === i.type && (i.type !== 'link' || x.linkTarget === i.linkTarget)
@@ -300,7 +305,6 @@ function guessHolds(g: Guess, r: ExecResult | undefined): boolean {
  */
 async function speculate(inp: PlanInput, host: string, h: HostCache, wanted: Map<string, Wanted>, memo?: SpecMemo): Promise<Speculation> {
   const out: Speculation = { stopped: false, guesses: [] }
-  let lastMiss: string | undefined
   const { tc, task, module, vars } = inp
   const args = renderArgs(task, module, vars)
   const { become, env } = tc.exec(vars)
@@ -316,7 +320,7 @@ async function speculate(inp: PlanInput, host: string, h: HostCache, wanted: Map
     }
     const hit = memoKey === undefined ? undefined : memo.get(task)?.get(memoKey)
     if (hit) {
-      for (const w of hit.wanted) wanted.set(keyOf(w.script, w.opts)!, w)
+      for (const w of hit.wanted) wanted.set(wantedKey(w), w)
       return hit.out
     }
   }
@@ -330,7 +334,6 @@ async function speculate(inp: PlanInput, host: string, h: HostCache, wanted: Map
       const k = keyOf(script, opts)
       const hit = k === undefined ? undefined : h.results.get(k)
       if (hit) return Promise.resolve(copyResult(hit))
-      lastMiss = k
       if (k === undefined) out.stopped = true
       else {
         mine.push({ script, opts })
@@ -344,7 +347,10 @@ async function speculate(inp: PlanInput, host: string, h: HostCache, wanted: Map
     download: () => Promise.reject(MISS),
     close: async () => {},
   }
-  const real = makeReader(recorder, tc.check ? tc.overlay(host) : undefined)
+  const real = makeReader(recorder, tc.check ? tc.overlay(host) : undefined, {
+    become: base.become,
+    cache: { lookup: () => undefined, files: (q, become) => h.files.get(filesKey(q, become)) },
+  })
   const reader: HostReader = {
     ...real,
     probe: (script, o) =>
@@ -353,22 +359,16 @@ async function speculate(inp: PlanInput, host: string, h: HostCache, wanted: Map
         throw e
       }),
     files: (paths, o) => {
-      // makeReader runs the files probe synchronously from here: a miss is recorded under lastMiss.
-      lastMiss = undefined
-      const p = real.files(paths, o)
-      const key = lastMiss as string | undefined
-      if (key !== undefined) {
-        const q: FilesQuestion = { paths: [...paths], opts: { sha256: o?.sha256, content: o?.content, follow: o?.follow } }
-        const w = wanted.get(key)
-        if (w) w.files = q
-        for (const m of mine) if (keyOf(m.script, m.opts) === key) m.files = q
-      }
-      return p.catch((e) => {
-        if (e !== MISS || key === undefined) throw e
-        const infos = paths.map((q) => guess(q, module.name, args, !!o?.follow))
-        out.guesses.push({ key, paths, infos })
-        return new Map(infos.map((i): [string, FileInfo] => [i.path, i]))
-      })
+      const q: FilesQuestion = { paths: [...paths], opts: { sha256: o?.sha256, content: o?.content, follow: o?.follow } }
+      const key = filesKey(q, base.become)
+      if (paths.length === 0 || h.files.has(key)) return real.files(paths, o)
+      // Not fetched yet: ask for it in the batch, and go on with a guess.
+      const w: Wanted = { script: '', opts: { become: base.become }, files: q }
+      mine.push(w)
+      if (!wanted.has(wantedKey(w))) wanted.set(wantedKey(w), w)
+      const infos = paths.map((p) => module.readAheadGuess?.(p, args, !!o?.follow) ?? guess(p, args))
+      out.guesses.push({ key, paths, infos })
+      return Promise.resolve(new Map(infos.map((i): [string, FileInfo] => [i.path, i])))
     },
   }
   const ctx = planContext(tc, host, vars, reader, base.become)
@@ -389,20 +389,14 @@ async function speculate(inp: PlanInput, host: string, h: HostCache, wanted: Map
 type SpecMemo = WeakMap<Task, Map<string, { wanted: Wanted[]; out: Speculation }>>
 
 /**
- * What a path not fetched yet most likely is, so the plan goes on as it will on a converged host:
- * the link a `file` task with state=link manages is a link (then its target is asked about too);
- * anything else a plain file.
+ * What a path not fetched yet most likely is, so the plan goes on as it will on a converged host
+ * (a module may know better: Module.readAheadGuess): a folder above the path the task manages is
+ * a directory (a copy asks whether dest's folder exists), anything else a plain file.
  */
-function guess(path: string, module: string, args: Vars, follow: boolean): FileInfo {
+function guess(path: string, args: Vars): FileInfo {
   const base: FileInfo = { path, exists: true, type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: 0 }
   const own = args.path ?? args.dest ?? args.name
-  if (module === 'file' && !follow && args.state === 'link' && own === path && typeof args.src === 'string') return { ...base, type: 'link', mode: '0777', linkTarget: args.src }
-  const dir: FileInfo = { ...base, type: 'directory', mode: '0755', size: 4096 }
-  if (typeof own === 'string') {
-    if (own === path && module === 'file' && args.state === 'directory') return dir
-    // A folder above the path the task manages (a copy asks whether dest's folder exists).
-    if (own !== path && own.startsWith(path.replace(/\/+$/, '') + '/')) return dir
-  }
+  if (typeof own === 'string' && own !== path && own.startsWith(path.replace(/\/+$/, '') + '/')) return { ...base, type: 'directory', mode: '0755', size: 4096 }
   return base
 }
 
@@ -447,8 +441,9 @@ export function parseBatch(out: Buffer, err: Buffer, count: number, nonce: strin
   return results
 }
 
-async function fetchBatch(conn: Connection, wanted: Wanted[]): Promise<{ results: (ExecResult | undefined)[]; trips: number }> {
+async function fetchBatch(conn: Connection, wanted: Wanted[]): Promise<{ results: (ExecResult | undefined)[]; files: (Map<string, FileInfo> | undefined)[]; trips: number }> {
   const results: (ExecResult | undefined)[] = new Array(wanted.length).fill(undefined)
+  const files: (Map<string, FileInfo> | undefined)[] = new Array(wanted.length).fill(undefined)
   const groups = new Map<string, number[]>()
   wanted.forEach((w, i) => {
     const g = JSON.stringify(w.opts.become ?? null)
@@ -458,10 +453,10 @@ async function fetchBatch(conn: Connection, wanted: Wanted[]): Promise<{ results
   await Promise.all(
     [...groups.values()].map(async (idx) => {
       const nonce = randomBytes(12).toString('hex')
-      // files() questions (no environment of their own) go into one merged probe, asked last.
-      const merge = idx.filter((i) => wanted[i].files && !wanted[i].opts.env)
-      const alone = idx.filter((i) => !merge.includes(i))
-      const merged = merge.length ? mergedFilesProbe(merge.map((i) => wanted[i].files!)) : undefined
+      // files() questions go into one merged probe, asked last.
+      const merge = idx.filter((i) => wanted[i].files)
+      const alone = idx.filter((i) => !wanted[i].files)
+      const merged = merge.length ? filesProbe(merge.map((i) => wanted[i].files!)) : undefined
       const probes = alone.map((i) => ({ script: wanted[i].script, env: wanted[i].opts.env }))
       if (merged) probes.push({ script: merged.script, env: undefined })
       const script = batchScript(probes, nonce)
@@ -472,8 +467,8 @@ async function fetchBatch(conn: Connection, wanted: Wanted[]): Promise<{ results
       const out = parseBatch(r.stdout, r.stderr, probes.length, nonce)
       alone.forEach((i, j) => (results[i] = out[j]))
       const m = merged && out[alone.length]
-      if (merged && m && m.rc === 0) merged.split(m.stdout, m.stderr).forEach((res, j) => (results[merge[j]] = res))
+      if (merged && m && m.rc === 0) merged.parse(m.stdout).forEach((res, j) => (files[merge[j]] = res))
     }),
   )
-  return { results, trips: groups.size }
+  return { results, files, trips: groups.size }
 }

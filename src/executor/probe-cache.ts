@@ -2,6 +2,8 @@
 // runs, and the readers and the pipeline that consume them. Its own file so that neither side
 // imports the other (reader.ts reads the cache; prefetch.ts fills it and uses the reader).
 import type { Become, ExecResult } from '../connection/types.js'
+import type { FileInfo } from '../modules/types.js'
+import type { FilesQuestion } from '../modules/lib/files.js'
 
 export interface ProbeOptions {
   stdin?: unknown
@@ -13,6 +15,8 @@ export interface ProbeOptions {
 export interface CachedProbes {
   /** The result for exactly this script and options, when it was fetched ahead and is still valid. */
   lookup(script: string, o: ProbeOptions): ExecResult | undefined
+  /** The answers to exactly this files() question, asked with this become, when fetched ahead and still valid. */
+  files?(q: FilesQuestion, become: Become | undefined): Map<string, FileInfo> | undefined
 }
 
 /** What the pipeline asks of the read-ahead: fetched answers for a task, and "a step ran here". */

@@ -5,6 +5,7 @@ import { K3sbookError, formatPos, tail } from '../errors.js'
 import type { Task, Vars } from '../model.js'
 import { srcPos } from '../model.js'
 import type { StepResult } from '../modules/types.js'
+import { getModule } from '../modules/registry.js'
 import { evalCondition } from '../template/index.js'
 import type { HostResultEvent, HostStatus } from './events.js'
 import type { HostState, TaskOutcome } from './state.js'
@@ -82,7 +83,7 @@ export function registerOutcome(h: HostState, task: Task, outcome: TaskOutcome):
     if (outcome.status === 'unknown' || outcome.notRun) h.unknownRegs.add(task.register)
     else h.unknownRegs.delete(task.register)
   }
-  if (task.module === 'set_fact' && outcome.status !== 'failed' && outcome.status !== 'skipped') Object.assign(h.hostFacts, pickFacts(outcome.result))
+  if (getModule(task.module)?.setsVars && outcome.status !== 'failed' && outcome.status !== 'skipped') Object.assign(h.hostFacts, pickFacts(outcome.result))
 }
 
 /** run_once: every other host gets the registered result and facts, as in Ansible. */
@@ -91,7 +92,7 @@ export function shareRunOnce(task: Task, src: HostState, outcome: TaskOutcome, o
     // A failed run_once task fails every host of the play (counted once, on the host it ran on).
     if (src.failed && outcome.status === 'failed') h.failed = true
     if (task.register && src.hostFacts[task.register] !== undefined) h.hostFacts[task.register] = src.hostFacts[task.register]
-    if (task.module === 'set_fact') Object.assign(h.hostFacts, pickFacts(outcome.result))
+    if (getModule(task.module)?.setsVars) Object.assign(h.hostFacts, pickFacts(outcome.result))
     if (outcome.status === 'changed') for (const n of task.notify) h.notified.add(n)
   }
 }

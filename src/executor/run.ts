@@ -18,7 +18,8 @@ import { Prefetcher } from './prefetch.js'
 import { countOutcome, errorText, registerOutcome, resultEvent, shareRunOnce } from './result.js'
 import { activeHosts, childScope, PlayAbort, ROOT_SCOPE, type HostState, type PlayCtx, type Project, type RunOptions, type RunSummary, type Scope, type TaskOutcome } from './state.js'
 import { taskOutcome } from './task.js'
-import { isTrue, RunContext, taskName } from './task-context.js'
+import { noLogOn, RunContext, taskName } from './task-context.js'
+import { getModule } from '../modules/registry.js'
 
 export type { ConnectionFactory, Project, RunOptions, RunSummary } from './state.js'
 export { serialBatches } from './play.js'
@@ -296,7 +297,8 @@ export class Runner {
     if (outcome.status === 'unknown') rc.pinning.unknown(h.name, task)
     registerOutcome(h, task, outcome)
     const meta = outcome.result._meta as string | undefined
-    if (task.module === 'meta' && outcome.status !== 'failed') {
+    const mod = getModule(task.module)
+    if (mod?.playControl && outcome.status !== 'failed') {
       // Like Ansible, meta tasks act but are not results: no line, nothing in the recap.
       if (meta) this.runMeta(meta, h, ctx)
       return outcome
@@ -304,10 +306,10 @@ export class Runner {
     const ignoreErrors = task.ignoreErrors ?? scope.ignoreErrors
     const ignore = outcome.status === 'failed' && ignoreErrors !== undefined && (typeof ignoreErrors === 'boolean' ? ignoreErrors : evalCondition(ignoreErrors, vars))
     const ignored = countOutcome(h, task, outcome, ignore)
-    const noLog = isTrue(task.noLog ?? scope.noLog)
+    const noLog = noLogOn(task.noLog ?? scope.noLog, vars)
     const base = { type: 'host:result' as const, play: ctx.play.name, task: name, pos, host: h.name, check: rc.check, handler: handler || undefined }
     rc.emit(resultEvent(base, outcome, { noLog, ignored, verbosity: rc.opts.verbosity ?? 0, durationMs: Date.now() - t0 }))
-    if (task.module === 'debug' && outcome.status === 'ok' && !noLog) rc.emit({ type: 'debug', host: h.name, task: name, msg: outcome.result.msg ?? outcome.result[String(outcome.result._var)] })
+    if (mod?.printsResult && outcome.status === 'ok' && !noLog) rc.emit({ type: 'debug', host: h.name, task: name, msg: outcome.result.msg ?? outcome.result[String(outcome.result._var)] })
     if (meta) this.runMeta(meta, h, ctx)
     return outcome
   }

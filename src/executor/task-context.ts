@@ -4,6 +4,7 @@
 // is one task under one block scope in one play: the runner and the read-ahead both ask it.
 import { isAbsolute, join, resolve } from 'node:path'
 import type { Connection } from '../connection/types.js'
+import { asBool } from '../bool.js'
 import { K3sbookError } from '../errors.js'
 import type { Include, Task, TaskItem, Vars } from '../model.js'
 import { srcPos } from '../model.js'
@@ -248,8 +249,17 @@ export function taskName(task: Task | Include): string {
   return `include_${task.what}`
 }
 
+/** An Ansible boolean keyword's value (no_log, become): anything but a boolean word is false. */
 export function isTrue(v: boolean | string | undefined): boolean {
-  if (typeof v === 'boolean') return v
-  if (v === undefined) return false
-  return ['yes', 'true', 'on', '1', 'y'].includes(String(v).toLowerCase())
+  return asBool(v) ?? false
+}
+
+/** no_log's value; a template is rendered with the task's variables, and one that can't be hides (fails closed). */
+export function noLogOn(v: boolean | string | undefined, vars: Vars): boolean {
+  if (typeof v !== 'string' || asBool(v) !== undefined) return isTrue(v)
+  try {
+    return isTrue(String(templateValue(v, vars)))
+  } catch {
+    return true
+  }
 }

@@ -5,6 +5,7 @@
 // answer. `--confirm` pinning is a gate handed in from outside (confirm.ts).
 import type { Become, Connection } from '../connection/types.js'
 import { shQuote } from '../connection/quote.js'
+import { atomicWriteScript, isAtomicWrite } from '../connection/atomic.js'
 import { ConnectionError, K3sbookError, RemoteError, tail } from '../errors.js'
 import type { Task, Vars } from '../model.js'
 import { srcPos } from '../model.js'
@@ -259,16 +260,9 @@ export async function runStep(conn: Connection, step: Step): Promise<StepResult>
 /** Bytes or a local file to a remote path, atomically (temp file beside the target, then rename). */
 export async function uploadTo(conn: Connection, src: string | Buffer, remote: string, o: { mode?: string } = {}): Promise<void> {
   if (typeof src === 'string') return conn.upload(src, remote, { mode: o.mode })
-  const tmp = `${remote}.k3sbook-${process.pid}-${Date.now()}.tmp`
-  const r = await conn.exec(
-    // the size check: a truncated transfer (controller killed mid-way) must not replace the target
-    `set -e; umask 077; t=${shQuote(tmp)}; trap 'rm -f -- "$t"' EXIT; trap 'exit 129' HUP INT TERM PIPE; cat > "$t"; [ $(wc -c < "$t") -eq ${src.length} ]; ${o.mode ? `chmod ${shQuote(o.mode)} "$t"; ` : ''}mv -f -- "$t" ${shQuote(remote)}; trap - EXIT`,
-    { stdin: src },
-  )
-  if (r.rc !== 0) {
-    await conn.exec(`rm -f ${shQuote(tmp)}`)
-    throw new RemoteError(conn.host, `upload ${remote}`, r.rc, r.stderr.toString())
-  }
+  // The shared atomic write (size check, temp file removed on a hang-up).
+  const r = await conn.exec(atomicWriteScript(remote, { size: src.length, beforeRename: o.mode ? [`chmod ${shQuote(o.mode)} "$t"`] : [] }), { stdin: src })
+  if (r.rc !== 0) throw new RemoteError(conn.host, `upload ${remote}`, r.rc, r.stderr.toString())
 }
 
 /** Each step in turn, stopping at the first that exits outside its okCodes. */
@@ -287,6 +281,6 @@ async function defaultApply(plan: ActionablePlan, ctx: ApplyContext): Promise<St
  * say that the target is as it was, so nobody goes looking for a half-written file.
  */
 function untouchedNote(step: Step): string {
-  const writes = (step.effects ?? []).filter((e) => 'state' in e && e.state === 'file' && ('content' in e || 'sha256' in e) && /\bmv -Tf -- "\$t"/.test(step.script))
+  const writes = (step.effects ?? []).filter((e) => 'state' in e && e.state === 'file' && ('content' in e || 'sha256' in e) && isAtomicWrite(step.script))
   return writes.length ? ` (${writes.map((e) => (e as { path: string }).path).join(', ')} was left as it was: files are replaced atomically)` : ''
 }

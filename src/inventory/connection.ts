@@ -1,6 +1,7 @@
 // How to reach a host, read from its (already templated) variables under Ansible's names,
 // including the older ansible_ssh_* aliases. The implicit localhost carries ansible_connection=local.
 import { userInfo } from 'node:os'
+import { asBool } from '../bool.js'
 import { ValidationError } from '../errors.js'
 import type { Vars } from '../model.js'
 
@@ -31,13 +32,10 @@ function str(vars: Vars, names: string[]): string | undefined {
   return String(v)
 }
 
-/** Ansible's boolean(): yes/on/true/1/y/t and their opposites, case-insensitive. */
+/** Ansible's boolean() (src/bool.ts) for an inventory variable; anything else is an error naming it. */
 export function ansibleBool(v: unknown, name: string): boolean {
-  if (typeof v === 'boolean') return v
-  if (typeof v === 'number') return v !== 0
-  const s = String(v).trim().toLowerCase()
-  if (['yes', 'on', '1', 'true', 't', 'y', '1.0'].includes(s)) return true
-  if (['no', 'off', '0', 'false', 'f', 'n', '0.0', ''].includes(s)) return false
+  const b = asBool(v)
+  if (b !== undefined) return b
   throw new ValidationError(`${name} must be a boolean, got ${JSON.stringify(v)}`, { hint: 'use true or false' })
 }
 

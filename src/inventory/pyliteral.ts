@@ -1,63 +1,11 @@
 // The two Python helpers Ansible's INI inventory leans on: shlex.split(posix, comments) for host
 // lines and ast.literal_eval for values, so `port=22` is a number and `x="a b"` a string, as in Ansible.
 
+import { pythonShlexError, shlexSplit as shlex } from '../shlex.js'
+
 /** Python's shlex.split(line, comments=True, posix=True). Throws on an unclosed quote or trailing escape. */
 export function shlexSplit(line: string): string[] {
-  const out: string[] = []
-  let token = ''
-  let inToken = false
-  let quoted = false
-  let i = 0
-  const ws = ' \t\r\n'
-  while (i < line.length) {
-    const c = line[i]
-    if (ws.includes(c)) {
-      if (inToken) {
-        out.push(token)
-        token = ''
-        inToken = false
-        quoted = false
-      }
-      i++
-    } else if (c === '#') {
-      // shlex drops the rest of the line, even in the middle of a word
-      break
-    } else if (c === "'" || c === '"') {
-      inToken = true
-      quoted = true
-      const q = c
-      i++
-      for (;;) {
-        if (i >= line.length) throw new Error('No closing quotation')
-        const d = line[i]
-        if (d === q) {
-          i++
-          break
-        }
-        if (q === '"' && d === '\\') {
-          if (i + 1 >= line.length) throw new Error('No escaped character')
-          const e = line[i + 1]
-          if (e !== '"' && e !== '\\') token += '\\'
-          token += e
-          i += 2
-          continue
-        }
-        token += d
-        i++
-      }
-    } else if (c === '\\') {
-      if (i + 1 >= line.length) throw new Error('No escaped character')
-      token += line[i + 1]
-      inToken = true
-      i += 2
-    } else {
-      token += c
-      inToken = true
-      i++
-    }
-  }
-  if (inToken || quoted) out.push(token)
-  return out
+  return shlex(line, pythonShlexError, { comments: true })
 }
 
 export type PyLiteral = { ok: true; value: unknown } | { ok: false }

@@ -3,11 +3,11 @@
 // all packages are there costs one round trip and changes nothing.
 import { shQuote } from '../connection/quote.js'
 import type { Module, Step, Plan } from './types.js'
-import { alias, bool, choice, guardPlan, int, objectSchema, pick, sections, stepOutput, str, strList, toBool, toInt, toList, ArgError } from './provision-util.js'
+import { alias, bool, choice, guardPlan, int, moduleSchema, pick, sections, stepOutput, str, strList, toBool, toInt, toList, ArgError, effectKey, defineModule } from './lib/index.js'
 
 const name = strList('Package names (a list, or one string with commas). `foo=1.2*` pins a version. Ansible also calls it `pkg` and `package`.')
 
-export const aptSchema = objectSchema({
+export const aptSchema = moduleSchema({
   name,
   pkg: alias('name', name),
   package: alias('name', name),
@@ -191,7 +191,8 @@ function aptGet(args: string[], o: { lockTimeout: number; dpkgOptions: string[];
 
 const ENV = { DEBIAN_FRONTEND: 'noninteractive', NEEDRESTART_MODE: 'a', LC_ALL: 'C' }
 
-export const aptModule: Module<any> = {
+export const aptModule = defineModule({
+  readAhead: true,
   probeIsLast: true,
   name: 'apt',
   aliases: ['package'],
@@ -229,12 +230,12 @@ export const aptModule: Module<any> = {
       const env = ENV
       const timeoutMs = (lockTimeout + 1800) * 1000
       const needUpdate = updateCache && !cacheIsFresh(lastUpdate, now, validTime)
-      if (needUpdate) steps.push({ describe: 'apt-get update', script: aptGet(['update'], { ...o, extra: [] }), env, timeoutMs, effects: [{ key: 'apt:cache', value: 'updated' }] })
+      if (needUpdate) steps.push({ describe: 'apt-get update', script: aptGet(['update'], { ...o, extra: [] }), env, timeoutMs, effects: [{ key: effectKey.aptCache(), value: 'updated' }] })
       let toInstall: string[] = []
       let toRemove: string[] = []
       if (state === 'present' || state === 'latest') {
         // In check mode, a package an earlier task would install counts as installed.
-        toInstall = missingPackages(dpkgOut, names).filter((n) => ctx.reader.pending(`pkg:${parseWanted(n).name}`) !== 'present')
+        toInstall = missingPackages(dpkgOut, names).filter((n) => ctx.reader.pending(effectKey.pkg(parseWanted(n).name)) !== 'present')
         if (state === 'latest') {
           const up = upgradablePackages(s.policy ?? '', bare).filter((n) => !toInstall.some((t) => parseWanted(t).name === n))
           toInstall.push(...up)
@@ -255,12 +256,12 @@ export const aptModule: Module<any> = {
           script: aptGet(['install', ...toInstall], o),
           env,
           timeoutMs,
-          effects: toInstall.map((n) => ({ key: `pkg:${n === deb ? n : parseWanted(n).name}`, value: 'present' })),
+          effects: toInstall.map((n) => ({ key: effectKey.pkg(n === deb ? n : parseWanted(n).name), value: 'present' })),
         })
       }
       if (toRemove.length) {
         changes.push({ summary: `remove ${toRemove.join(' ')}` })
-        steps.push({ describe: `apt-get remove ${toRemove.join(' ')}`, script: aptGet([toBool(args.purge, false) ? 'purge' : 'remove', ...toRemove], o), env, timeoutMs, effects: toRemove.map((n) => ({ key: `pkg:${n}`, value: 'absent' })) })
+        steps.push({ describe: `apt-get remove ${toRemove.join(' ')}`, script: aptGet([toBool(args.purge, false) ? 'purge' : 'remove', ...toRemove], o), env, timeoutMs, effects: toRemove.map((n) => ({ key: effectKey.pkg(n), value: 'absent' })) })
       }
       if (upgrade !== 'no') {
         changes.push({ summary: `upgrade (${upgrade})` })
@@ -285,4 +286,4 @@ export const aptModule: Module<any> = {
     const idle = steps.every((s) => s.step.describe === 'apt-get update' || /\b0 upgraded, 0 newly installed, 0 to remove\b/.test(s.stdout.toString()))
     return { ...base, ...o, cache_updated: updated, cache_update_time: updated ? Math.floor(Date.now() / 1000) : base.cache_update_time, changed: !idle || (updated && steps.length === 1) }
   },
-}
+})

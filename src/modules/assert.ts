@@ -2,7 +2,7 @@
 // the host when one is false. Never contacts the host, never a change.
 import type { Vars } from '../model.js'
 import type { Module, Plan } from './types.js'
-import { bool, moduleSchema, optBool } from './util.js'
+import { bool, moduleSchema, optBool, defineModule } from './lib/index.js'
 
 export interface AssertArgs {
   that?: unknown
@@ -34,7 +34,7 @@ export function runAssert(args: AssertArgs, evaluate: (cond: string) => boolean)
   return { status: 'ok', result: quiet ? { msg, _ansible_verbose_always: false } : { msg, _ansible_verbose_always: true } }
 }
 
-export const assert: Module<AssertArgs> = {
+export const assert = defineModule<AssertArgs>({
   name: 'assert',
   description: 'Fail the host unless every condition in `that` is true (conditions are Jinja2 expressions, as in `when:`).',
   controllerOnly: true,
@@ -60,4 +60,4 @@ export const assert: Module<AssertArgs> = {
     if (plan.status === 'fail') return { changed: false, failed: true, ...base, msg: base.msg ?? plan.msg }
     return { changed: false, failed: false, ...base }
   },
-}
+})

@@ -2,7 +2,7 @@
 // or removed). The edit is Ansible's (editBlock, on text); the file is written atomically and only
 // when the result differs, so re-runs are no-ops.
 import type { Module, Plan, PlanContext } from './types.js'
-import { argFail, ArgError, bin, bool, choice, groupSchema, modeSchema, moduleSchema, optBool, optStr, ownerSchema, pick, pyRegex, str } from './util.js'
+import { argFail, ArgError, bin, bool, choice, groupSchema, modeSchema, moduleSchema, optBool, optStr, ownerSchema, pick, pyRegex, str, defineModule } from './lib/index.js'
 import { editResult, planTextEdit, type EditResult } from './lineinfile.js'
 
 export interface BlockArgs {
@@ -95,7 +95,8 @@ export function editBlock(text: string | undefined, a: BlockEdit): EditResult {
   return { text: result, changed: true, msg: 'Block inserted' }
 }
 
-export const blockinfile: Module<BlockArgs> = {
+export const blockinfile = defineModule<BlockArgs>({
+  readAhead: true,
   name: 'blockinfile',
   description: 'Insert, update or remove a block of lines between marker lines in a file. Re-runs change nothing.',
   schema: moduleSchema({
@@ -121,7 +122,7 @@ export const blockinfile: Module<BlockArgs> = {
   }),
   plan: planBlockinfile,
   result: (plan, steps) => editResult(plan, steps, 'backup_file'),
-}
+})
 
 async function planBlockinfile(args: BlockArgs, ctx: PlanContext): Promise<Plan> {
   try {

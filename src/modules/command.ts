@@ -5,7 +5,7 @@ import { shlexSplit as shlex } from '../shlex.js'
 import { shQuote } from '../connection/quote.js'
 import type { Vars } from '../model.js'
 import type { Module, Plan, PlanContext, Step, StepResult } from './types.js'
-import { ArgError, argFail, bool, moduleSchema, optBool, optStr, splitLines, str } from './util.js'
+import { ArgError, argFail, bool, moduleSchema, optBool, optStr, splitLines, str, defineModule } from './lib/index.js'
 
 export interface CommandArgs {
   _raw_params?: string
@@ -32,15 +32,21 @@ export const commandProps = {
   strip_empty_ends: bool('Strip newlines from the end of stdout and stderr in the registered result (default true).'),
 }
 
-export const command: Module<CommandArgs> = {
+/** Keys Ansible pulls out of a command/shell free-form string (everything else stays in the command). */
+export const COMMAND_OPTIONS: ReadonlySet<string> = new Set(['creates', 'removes', 'chdir', 'executable', 'warn', 'stdin', 'stdin_add_newline', 'strip_empty_ends'])
+
+export const command = defineModule<CommandArgs>({
+  readAhead: true,
+  resultAfterRun: true,
   name: 'command',
   description: 'Run a command on the host without a shell. Reports changed unless `creates`/`removes` say it is not needed.',
   freeForm: true,
+  freeFormOptions: COMMAND_OPTIONS,
   schema: moduleSchema({ ...commandProps, executable: str('Ignored by `command` (as in Ansible, with a warning); use `shell` to pick a shell.') }),
   plan: (args, ctx) => planCommand(args, ctx, false),
   apply: async (plan, _args, ctx) => [await ctx.run(plan.steps[0])],
   result: (plan, steps, args) => commandResult(plan, steps, args, false),
-}
+})
 
 // ---------------------------------------------------------------- word splitting and expansion
 

@@ -6,10 +6,7 @@ import { join, posix } from 'node:path'
 import { shQuote } from '../connection/quote.js'
 import type { Vars } from '../model.js'
 import type { Change, FileInfo, Module, Plan, PlanContext, Step, StepResult } from './types.js'
-import {
-  argFail, ArgError, attrChanges, attrLines, attrStep, backupFromSteps, bool, fileDiff, groupSchema, md5, modeSchema, moduleSchema,
-  normalizeMode, optBool, optStr, ownerSchema, sha1, sha256, statFromSteps, statLine, str, writeFileStep,
-} from './util.js'
+import { argFail, ArgError, attrChanges, attrLines, attrStep, backupFromSteps, bool, fileDiff, groupSchema, md5, modeSchema, moduleSchema, normalizeMode, optBool, optStr, ownerSchema, sha1, sha256, statFromSteps, statLine, str, writeFileStep, defineModule } from './lib/index.js'
 
 export interface CopyArgs {
   src?: string
@@ -30,7 +27,8 @@ export interface CopyArgs {
   unsafe_writes?: unknown
 }
 
-export const copy: Module<CopyArgs> = {
+export const copy = defineModule<CopyArgs>({
+  readAhead: true,
   name: 'copy',
   description: 'Copy a file or directory from the controller (or a file already on the host) to the host, or write `content` to a file. Writes only what differs, atomically.',
   sourceArgs: { src: 'files' },
@@ -54,7 +52,7 @@ export const copy: Module<CopyArgs> = {
   }),
   plan: planCopy,
   result: writeResult,
-}
+})
 
 /** Python's json.dumps defaults (", " and ": "), which is how Ansible writes non-string content. */
 export function pyJson(v: unknown): string {

@@ -14,4 +14,4 @@ import { shell } from './shell.js'
 import { stat } from './stat.js'
 import { template } from './template.js'
 
-export const coreModules: Module<any>[] = [command, shell, copy, template, file, lineinfile, blockinfile, stat, debug, set_fact, assert, fail, meta]
+export const coreModules: Module[] = [command, shell, copy, template, file, lineinfile, blockinfile, stat, debug, set_fact, assert, fail, meta]

@@ -2,7 +2,7 @@
 // never changes anything. `var` is evaluated as an expression, as Ansible does.
 import type { Vars } from '../model.js'
 import type { Module } from './types.js'
-import { int, moduleSchema, scalar } from './util.js'
+import { int, moduleSchema, scalar, defineModule } from './lib/index.js'
 
 export interface DebugArgs {
   msg?: unknown
@@ -10,7 +10,8 @@ export interface DebugArgs {
   verbosity?: number | string
 }
 
-export const debug: Module<DebugArgs> = {
+export const debug = defineModule<DebugArgs>({
+  printsResult: true,
   name: 'debug',
   description: "Print a message (`msg`) or a variable (`var`) in the run's output. Changes nothing.",
   controllerOnly: true,
@@ -39,4 +40,4 @@ export const debug: Module<DebugArgs> = {
     return { status: 'ok', result: { msg: args.msg ?? 'Hello world!' } }
   },
   result: (plan) => ({ changed: false, failed: false, ...((plan.result ?? {}) as Vars) }),
-}
+})

@@ -1,9 +1,9 @@
 // `fail`: fails the host with a message (usually under `when:`). Controller only.
 import type { Vars } from '../model.js'
 import type { Module } from './types.js'
-import { moduleSchema } from './util.js'
+import { moduleSchema, defineModule } from './lib/index.js'
 
-export const fail: Module<{ msg?: unknown }> = {
+export const fail = defineModule<{ msg?: unknown }>({
   name: 'fail',
   description: 'Fail the host with a custom message (usually with `when:`).',
   controllerOnly: true,
@@ -15,4 +15,4 @@ export const fail: Module<{ msg?: unknown }> = {
     return { status: 'fail', msg: typeof msg === 'string' ? msg : JSON.stringify(msg), result: { msg } }
   },
   result: (plan) => ({ changed: false, failed: true, ...((plan.result ?? {}) as Vars) }),
-}
+})

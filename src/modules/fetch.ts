@@ -6,9 +6,9 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { shQuote } from '../connection/quote.js'
 import type { Module, Plan, StepResult } from './types.js'
-import { bool, guardPlan, objectSchema, pick, sha256, str, toBool } from './provision-util.js'
+import { bool, guardPlan, moduleSchema, pick, sha256, str, toBool, defineModule } from './lib/index.js'
 
-export const fetchSchema = objectSchema(
+export const fetchSchema = moduleSchema(
   {
     src: str('File on the host to fetch (not a directory).'),
     dest: str('Directory on the control machine; the file lands in DEST/HOSTNAME/SRC (or, with `flat`, at DEST, or in DEST when it ends with /). Relative to the playbook\'s folder.'),
@@ -39,7 +39,9 @@ interface FetchPlan {
 }
 const pending = new WeakMap<Plan, FetchPlan>()
 
-export const fetchModule: Module<any> = {
+export const fetchModule = defineModule({
+  readAhead: true,
+  resultAfterRun: true,
   name: 'fetch',
   description: 'Copies a file from the host to the control machine (DEST/HOSTNAME/PATH, or DEST with flat).',
   schema: fetchSchema,
@@ -96,7 +98,7 @@ export const fetchModule: Module<any> = {
     if (!bytes) return { ...base, changed: plan.status === 'change' }
     return { ...base, changed: true, checksum: sha1(bytes), md5sum: md5(bytes), remote_checksum: sha1(bytes), remote_md5sum: null }
   },
-}
+})
 const fetched = new WeakMap<StepResult, Buffer>()
 
 /** No group or other permission bits: the host keeps this file to its owner. */

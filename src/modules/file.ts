@@ -6,7 +6,7 @@ import { posix } from 'node:path'
 import { shQuote } from '../connection/quote.js'
 import type { Vars } from '../model.js'
 import type { Change, Effect, FileDiff, FileInfo, Module, Plan, PlanContext, Step, StepResult } from './types.js'
-import { argFail, ArgError, attrChanges, attrLines, statFromSteps, statLine, bool, choice, groupSchema, modeSchema, moduleSchema, normalizeMode, oneOf, optBool, optStr, ownerSchema, pick, str, type AttrPlan } from './util.js'
+import { argFail, ArgError, attrChanges, attrLines, statFromSteps, statLine, bool, choice, groupSchema, modeSchema, moduleSchema, normalizeMode, oneOf, optBool, optStr, ownerSchema, pick, str, type AttrPlan, defineModule } from './lib/index.js'
 
 export interface FileArgs {
   path?: string
@@ -30,7 +30,18 @@ export interface FileArgs {
 const STATES = ['file', 'directory', 'touch', 'absent', 'link', 'hard'] as const
 type State = (typeof STATES)[number]
 
-export const file: Module<FileArgs> = {
+export const file = defineModule<FileArgs>({
+  readAhead: true,
+  // The link a state=link task manages is most likely a link already (then its target is asked
+  // about too); the directory a state=directory task manages, a directory.
+  readAheadGuess(path, args, follow) {
+    const own = args.path ?? args.dest ?? args.name
+    if (own !== path) return undefined
+    const base: FileInfo = { path, exists: true, owner: 'root', group: 'root', uid: 0, gid: 0 }
+    if (!follow && args.state === 'link' && typeof args.src === 'string') return { ...base, type: 'link', mode: '0777', size: 0, linkTarget: args.src }
+    if (args.state === 'directory') return { ...base, type: 'directory', mode: '0755', size: 4096 }
+    return undefined
+  },
   name: 'file',
   description: 'Manage a path: directory (with parents), attributes of an existing file, symlink, hard link, empty file (touch) or absent; plus its mode and owner.',
   schema: moduleSchema({
@@ -53,7 +64,7 @@ export const file: Module<FileArgs> = {
   }),
   plan: planFile,
   result: fileModuleResult,
-}
+})
 
 /** `touch -t` takes [[CC]YY]MMDDhhmm[.ss], which is Ansible's default format. */
 function timeArg(v: string | undefined, fmt: string | undefined, def: 'now' | 'preserve'): string {

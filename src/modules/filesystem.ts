@@ -4,7 +4,7 @@
 import { shJoin, shQuote } from '../connection/quote.js'
 import type { Vars } from '../model.js'
 import type { HostReader, Module, Plan } from './types.js'
-import { ArgError, alias, bool, choice, guardPlan, objectSchema, requireOneOf, sections, str, toBool } from './provision-util.js'
+import { ArgError, alias, bool, choice, guardPlan, moduleSchema, requireOneOf, sections, str, toBool, effectKey, defineModule } from './lib/index.js'
 
 /** mkfs command and the flag that makes it write over what blkid did not recognize (Ansible's table). */
 const MKFS: Record<string, { cmd: string; force: string[]; same: string }> = {
@@ -26,7 +26,7 @@ const MKFS: Record<string, { cmd: string; force: string[]; same: string }> = {
 const dev = str('Block device or regular file to put the file system on, e.g. `/dev/zvol/tank/longhorn`, `/dev/sdb1`.')
 const fstype = choice(Object.keys(MKFS), 'File system type to create (required with state=present).')
 
-export const filesystemSchema = objectSchema(
+export const filesystemSchema = moduleSchema(
   {
     dev,
     device: alias('dev', dev),
@@ -84,13 +84,13 @@ async function planFilesystem(args: Vars, reader: HostReader): Promise<Plan> {
     return {
       status: 'change',
       changes: [{ summary: `create ${fstype} on ${device}${why ? ` (${why})` : ''}` }],
-      steps: [{ describe: summary, script: mkfsScript(fstype!, device, opts), effects: [{ key: `fs:${device}`, value: fstype }] }],
+      steps: [{ describe: summary, script: mkfsScript(fstype!, device, opts), effects: [{ key: effectKey.fs(device), value: fstype }] }],
       result: { changed: true },
     }
   }
   if (s.missing !== undefined) {
     // An earlier task (e.g. a zfs volume) may create the device in this run.
-    if (state === 'present' && reader.pending(`dev:${device}`) === 'present') return mkfs('the device is created by an earlier task')
+    if (state === 'present' && reader.pending(effectKey.dev(device)) === 'present') return mkfs('the device is created by an earlier task')
     if (state === 'absent') return { status: 'ok', note: `Device ${device} not found.`, result: { changed: false } }
     return { status: 'fail', msg: `filesystem: device ${device} not found` }
   }
@@ -99,7 +99,7 @@ async function planFilesystem(args: Vars, reader: HostReader): Promise<Plan> {
   // blkid exits 2 when it finds nothing it knows.
   if (rc !== '0' && rc !== '2') return { status: 'fail', msg: `filesystem: blkid ${device} failed (exit ${rc}): ${(s.type ?? '').trim()}` }
   const found = rc === '0' ? (s.type ?? '').trim().split('\n')[0] : ''
-  const pendingFs = reader.pending(`fs:${device}`) as string | undefined
+  const pendingFs = reader.pending(effectKey.fs(device)) as string | undefined
 
   // In check mode an earlier task's mkfs or wipefs decides what this one would find.
   const current = pendingFs === 'absent' ? '' : pendingFs ? (MKFS[pendingFs]?.same ?? pendingFs) : found
@@ -108,7 +108,7 @@ async function planFilesystem(args: Vars, reader: HostReader): Promise<Plan> {
     return {
       status: 'change',
       changes: [{ summary: `wipe ${current} signatures from ${device}` }],
-      steps: [{ describe: `wipefs --all ${device}`, script: shJoin(['wipefs', '--all', device]), effects: [{ key: `fs:${device}`, value: 'absent' }] }],
+      steps: [{ describe: `wipefs --all ${device}`, script: shJoin(['wipefs', '--all', device]), effects: [{ key: effectKey.fs(device), value: 'absent' }] }],
       result: { changed: true },
     }
   }
@@ -118,10 +118,11 @@ async function planFilesystem(args: Vars, reader: HostReader): Promise<Plan> {
   return mkfs(kind === 'other' ? `replacing ${current}` : undefined)
 }
 
-export const filesystemModule: Module<any> = {
+export const filesystemModule = defineModule({
+  readAhead: true,
   probeIsLast: true,
   name: 'filesystem',
   description: 'Makes a file system on a device when it has none (mkfs); never reformats one of another type unless forced.',
   schema: filesystemSchema,
   plan: (args, ctx) => guardPlan(() => planFilesystem(args, ctx.reader)),
-}
+})

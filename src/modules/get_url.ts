@@ -12,9 +12,9 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { shQuote } from '../connection/quote.js'
 import type { Module, Plan, Step, StepResult, Change } from './types.js'
-import { ArgError, attrChanges, attrCommands, bool, choice, dict, guardPlan, int, modeSchema, normalizeMode, objectSchema, str, toBool, toInt } from './provision-util.js'
+import { ArgError, bool, choice, dict, guardPlan, int, modeSchema, moduleSchema, str, toBool, toInt, modeArg, attrSummaries, attrLines, defineModule, backupLines, atomicWriteScript } from './lib/index.js'
 
-export const getUrlSchema = objectSchema(
+export const getUrlSchema = moduleSchema(
   {
     url: str('http, https or ftp URL to download.'),
     dest: str('Where to put the file on the host. An existing directory keeps the URL\'s file name.'),
@@ -197,7 +197,10 @@ interface Pending {
 }
 const pendingPlans = new WeakMap<Plan, Pending>()
 
-/** The last step: verify the downloaded temp file on the host, set attributes, rename over dest. */
+/**
+ * The last step: verify the downloaded temp file on the host, then the shared atomic write with
+ * that temp file as its content (attributes, backup, rename over dest).
+ */
 function finishScript(p: Pending, tmpExpr: string, backup: boolean): string {
   const c = p.checksum
   return [
@@ -208,16 +211,16 @@ function finishScript(p: Pending, tmpExpr: string, backup: boolean): string {
       : ':',
     // Without a checksum a forced download may bring the same bytes: then nothing changes.
     `if [ -f "$dst" ] && cmp -s "$tmp" "$dst"; then echo "k3sbook:unchanged"; exit 0; fi`,
-    `if [ -e "$dst" ]; then chmod "$(stat -c %a -- "$dst")" "$tmp"; chown "$(stat -c %u:%g -- "$dst")" "$tmp" 2>/dev/null || :; else chmod 0644 "$tmp"; fi`,
-    ...attrCommands('"$tmp"', p.attrs),
-    backup ? `[ -f "$dst" ] && cp -p -- "$dst" "$dst.$(date +%Y-%m-%d@%H:%M:%S)~"` : ':',
-    'mv -f -- "$tmp" "$dst" || exit 1',
-    'trap - EXIT',
-    'echo "k3sbook:written"',
+    atomicWriteScript(p.dest, {
+      tempFile: '"$tmp"',
+      beforeRename: [...attrLines('"$t"', p.attrs), ...(backup ? backupLines(p.dest, '"$d"') : [])],
+      after: ['echo "k3sbook:written"'],
+    }),
   ].join('\n')
 }
 
-export const getUrlModule: Module<any> = {
+export const getUrlModule = defineModule({
+  resultAfterRun: true,
   name: 'get_url',
   description: 'Downloads a file from a URL onto the host, verified by checksum; skips the download when the file already matches.',
   schema: getUrlSchema,
@@ -241,7 +244,7 @@ export const getUrlModule: Module<any> = {
         if (!hex) return { status: 'fail', msg: `get_url: no line for ${urlFileName(url)} in the checksum file ${spec.sumsUrl}` }
         checksum = { algo: spec.algo, hex }
       } else if (spec?.hex) checksum = { algo: spec.algo, hex: spec.hex }
-      const attrs = { mode: normalizeMode(args.mode), owner: args.owner as string | undefined, group: args.group as string | undefined }
+      const attrs = { mode: modeArg(args.mode), owner: args.owner as string | undefined, group: args.group as string | undefined }
       let current: string | undefined
       if (info.exists && checksum) {
         current = checksum.algo === 'sha256' ? info.sha256 : await hostDigest(ctx.reader.probe, dest, checksum.algo)
@@ -250,12 +253,12 @@ export const getUrlModule: Module<any> = {
       const force = toBool(args.force, false)
       const contentOk = info.exists && info.type === 'file' && (checksum ? current === checksum.hex : !force)
       if (contentOk) {
-        const changes = attrChanges(info, attrs)
+        const changes = attrSummaries(info, attrs)
         if (changes.length === 0) return { status: 'ok', result: { ...result, msg: checksum ? 'file already matches the checksum' : 'file already exists', changed: false } }
         return {
           status: 'change',
           changes: changes.map((summary) => ({ summary })),
-          steps: [{ describe: `set attributes of ${dest}`, script: ['set -e', ...attrCommands(shQuote(dest), attrs)].join('\n'), effects: [{ path: dest, state: 'file', sha256: info.sha256, ...attrs }] }],
+          steps: [{ describe: `set attributes of ${dest}`, script: ['set -e', ...attrLines(shQuote(dest), attrs)].join('\n'), effects: [{ path: dest, state: 'file', sha256: info.sha256, ...attrs }] }],
           result,
         }
       }
@@ -303,7 +306,9 @@ export const getUrlModule: Module<any> = {
       return [mk, await ctx.run({ ...finish, script: `set -- ${shQuote(tmp)}\n${finish.script}` })]
     }
     // No upload channel: the bytes ride on the finishing step's stdin.
-    return [mk, await ctx.run({ ...finish, script: `set -- ${shQuote(tmp)}\ncat > "$1" || exit 1\n${finish.script}`, stdin: await readFile(file.path) })]
+    const bytes = await readFile(file.path)
+    const whole = `[ $(wc -c < "$1") -eq ${bytes.length} ] || { echo "short write: the download did not arrive whole" >&2; exit 1; }`
+    return [mk, await ctx.run({ ...finish, script: `set -- ${shQuote(tmp)}\ncat > "$1" || exit 1\n${whole}\n${finish.script}`, stdin: bytes })]
   },
   result(plan, steps) {
     const base = { ...(plan.result ?? {}) }
@@ -314,7 +319,7 @@ export const getUrlModule: Module<any> = {
     const failed = steps.some((s) => !(s.step.okCodes ?? [0]).includes(s.rc))
     return { ...base, changed: !failed && !unchanged, msg: failed ? steps[steps.length - 1].stderr.toString().trim() : unchanged ? 'file already has the downloaded content' : 'OK', status_code: failed ? undefined : 200 }
   },
-}
+})
 
 async function controllerText(url: string, o: FetchOpts): Promise<string> {
   const f = await controllerDownload(url, o)

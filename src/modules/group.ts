@@ -2,9 +2,9 @@
 // probe; changed with groupadd/groupmod/groupdel, so a second run plans nothing.
 import { shQuote } from '../connection/quote.js'
 import type { Module } from './types.js'
-import { bool, choice, guardPlan, int, objectSchema, str, toBool, toInt, ArgError } from './provision-util.js'
+import { bool, choice, guardPlan, int, moduleSchema, str, toBool, toInt, ArgError, effectKey, defineModule } from './lib/index.js'
 
-export const groupSchema = objectSchema(
+export const groupSchema = moduleSchema(
   {
     name: str('Group name.'),
     state: choice(['present', 'absent'], 'Default: present.'),
@@ -39,7 +39,8 @@ export function groupCommand(name: string, want: { gid?: number; system?: boolea
   return undefined
 }
 
-export const groupModule: Module<any> = {
+export const groupModule = defineModule({
+  readAhead: true,
   probeIsLast: true,
   name: 'group',
   description: 'Creates or removes a local group.',
@@ -52,17 +53,17 @@ export const groupModule: Module<any> = {
       const gid = toInt(args.gid)
       const r = await ctx.reader.probe(`getent group ${shQuote(name)}; :`)
       let cur = parseGroups(r.stdout.toString('utf8')).get(name)
-      const pend = ctx.reader.pending(`group:${name}`)
+      const pend = ctx.reader.pending(effectKey.group(name))
       if (pend === 'absent') cur = undefined
       else if (pend === 'present' && !cur) cur = { name, gid: gid ?? -1, members: [] }
       const result = { name, state, system: toBool(args.system, false), ...(cur ? { gid: cur.gid } : {}) }
       if (state === 'absent') {
         if (!cur) return { status: 'ok', result: { ...result, changed: false } }
-        return { status: 'change', changes: [{ summary: `remove group ${name}` }], steps: [{ describe: `groupdel ${name}`, script: `groupdel ${shQuote(name)}`, effects: [{ key: `group:${name}`, value: 'absent' }] }], result: { ...result, changed: true } }
+        return { status: 'change', changes: [{ summary: `remove group ${name}` }], steps: [{ describe: `groupdel ${name}`, script: `groupdel ${shQuote(name)}`, effects: [{ key: effectKey.group(name), value: 'absent' }] }], result: { ...result, changed: true } }
       }
       const cmd = groupCommand(name, { gid, system: toBool(args.system, false), nonUnique: toBool(args.non_unique, false) }, cur)
       if (!cmd) return { status: 'ok', result: { ...result, changed: false } }
       const summary = cur ? `gid ${cur.gid} → ${gid}` : `create group ${name}${gid !== undefined ? ` (gid ${gid})` : ''}`
-      return { status: 'change', changes: [{ summary }], steps: [{ describe: cmd.join(' '), script: cmd.map(shQuote).join(' '), effects: [{ key: `group:${name}`, value: 'present' }] }], result: { ...result, ...(gid !== undefined ? { gid } : {}), changed: true } }
+      return { status: 'change', changes: [{ summary }], steps: [{ describe: cmd.join(' '), script: cmd.map(shQuote).join(' '), effects: [{ key: effectKey.group(name), value: 'present' }] }], result: { ...result, ...(gid !== undefined ? { gid } : {}), changed: true } }
     }),
-}
+})

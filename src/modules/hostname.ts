@@ -3,9 +3,9 @@
 // sets both, elsewhere /etc/hostname is written atomically and `hostname NAME` sets the running one.
 import { shQuote } from '../connection/quote.js'
 import type { Change, Module, Step } from './types.js'
-import { ArgError, atomicWriteScript, choice, guardPlan, objectSchema, sections, str } from './provision-util.js'
+import { ArgError, choice, guardPlan, moduleSchema, sections, str, writeFileStep, effectKey, defineModule } from './lib/index.js'
 
-export const hostnameSchema = objectSchema(
+export const hostnameSchema = moduleSchema(
   {
     name: str('The host name (a FQDN is allowed; /etc/hostname gets it as written).'),
     use: choice(['systemd', 'debian', 'generic', 'alpine', 'file'], 'Strategy: `systemd` uses hostnamectl; `debian`/`generic`/`file`/`alpine` write /etc/hostname and run `hostname NAME`. Default: systemd when it runs, else file.'),
@@ -31,7 +31,8 @@ export function hostnameFacts(name: string): Record<string, string> {
 
 const FILE = '/etc/hostname'
 
-export const hostnameModule: Module<any> = {
+export const hostnameModule = defineModule({
+  readAhead: true,
   name: 'hostname',
   description: 'Sets the host name, now and at boot.',
   schema: hostnameSchema,
@@ -51,7 +52,7 @@ export const hostnameModule: Module<any> = {
       const use = args.use === undefined ? ((s.systemd ?? '').trim() === 'yes' ? 'systemd' : 'file') : String(args.use)
       let current = (s.current ?? '').trim()
       let fileText = s.file ?? ''
-      const pend = ctx.reader.pending('hostname')
+      const pend = ctx.reader.pending(effectKey.hostname())
       if (typeof pend === 'string') current = pend
       if (ctx.reader.hasPending()) {
         const f = (await ctx.reader.files([FILE], { content: true, follow: true })).get(FILE)!
@@ -65,20 +66,20 @@ export const hostnameModule: Module<any> = {
       if (use === 'systemd') {
         if (current !== name || permanent !== name) {
           changes.push({ summary: `hostname ${current} → ${name}${permanent !== current ? ` (static ${permanent || '(none)'})` : ''}` })
-          steps.push({ describe: `hostnamectl set-hostname ${name}`, script: `hostnamectl set-hostname ${shQuote(name)}`, effects: [{ key: 'hostname', value: name }, { path: FILE, state: 'file', content: Buffer.from(`${name}\n`) }] })
+          steps.push({ describe: `hostnamectl set-hostname ${name}`, script: `hostnamectl set-hostname ${shQuote(name)}`, effects: [{ key: effectKey.hostname(), value: name }, { path: FILE, state: 'file', content: Buffer.from(`${name}\n`) }] })
         }
       } else {
         if (permanent !== name) {
           const after = `${name}\n`
           changes.push({ summary: `${FILE}: ${permanent || '(none)'} → ${name}`, ...(ctx.diff ? { diff: { path: FILE, before: fileText, after } } : {}) })
-          steps.push({ describe: `write ${FILE}`, script: atomicWriteScript(FILE), stdin: after, effects: [{ path: FILE, state: 'file', content: Buffer.from(after) }] })
+          steps.push(writeFileStep(FILE, Buffer.from(after), {}))
         }
         if (current !== name) {
           changes.push({ summary: `running hostname ${current} → ${name}` })
-          steps.push({ describe: `hostname ${name}`, script: `hostname ${shQuote(name)}`, effects: [{ key: 'hostname', value: name }] })
+          steps.push({ describe: `hostname ${name}`, script: `hostname ${shQuote(name)}`, effects: [{ key: effectKey.hostname(), value: name }] })
         }
       }
       if (steps.length === 0) return { status: 'ok', result: { ...result, changed: false } }
       return { status: 'change', changes, steps, result: { ...result, changed: true } }
     }),
-}
+})

@@ -6,11 +6,11 @@
 import { parseAllDocuments, stringify } from 'yaml'
 import { shQuote } from '../connection/quote.js'
 import type { Module } from './types.js'
-import { ArgError, atomicWriteScript, attrChanges, bool, dict, guardPlan, modeSchema, normalizeMode, objectSchema, sha256, str } from './provision-util.js'
+import { ArgError, bool, dict, guardPlan, modeSchema, moduleSchema, sha256, str, modeArg, attrSummaries, writeFileStep, defineModule, toBool } from './lib/index.js'
 
 export const MANIFESTS_DIR = '/var/lib/rancher/k3s/server/manifests'
 
-export const kubeManifestSchema = objectSchema({
+export const kubeManifestSchema = moduleSchema({
   name: str('File name without .yaml (lower-case letters, digits, `-`, `.`), written to DEST/NAME.yaml; K3S names its AddOn after it. Default: the HelmChart\'s name, or the single object\'s metadata.name.'),
   content: { description: 'Manifests: YAML text (documents separated by ---), one object, or a list of objects.' },
   src: str('A template (role\'s templates/) that renders to the manifests.'),
@@ -27,7 +27,7 @@ export const kubeManifestSchema = objectSchema({
   release_name: str('HelmChart object name (the Helm release name). Default: the chart name.'),
   state: { type: 'string', enum: ['present', 'absent'], description: 'Default: present. `absent` removes the file (K3S then uninstalls what it deployed).' },
   dest: str(`Directory for the manifest file. Default ${MANIFESTS_DIR}.`),
-  mode: modeSchema('Permissions of the manifest file. Default 0600.'),
+  mode: modeSchema(' Default 0600.'),
 })
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/
@@ -76,9 +76,9 @@ export function helmChart(args: Record<string, any>): KubeObject {
   if (args.repo) spec.repo = String(args.repo)
   if (args.version !== undefined) spec.version = String(args.version)
   if (args.target_namespace) spec.targetNamespace = String(args.target_namespace)
-  if (args.create_namespace !== undefined) spec.createNamespace = args.create_namespace === true || args.create_namespace === 'yes' || args.create_namespace === 'true'
+  if (args.create_namespace !== undefined) spec.createNamespace = toBool(args.create_namespace, false, 'create_namespace')
   if (args.helm_version) spec.helmVersion = String(args.helm_version)
-  if (args.bootstrap !== undefined) spec.bootstrap = args.bootstrap === true || args.bootstrap === 'yes' || args.bootstrap === 'true'
+  if (args.bootstrap !== undefined) spec.bootstrap = toBool(args.bootstrap, false, 'bootstrap')
   if (args.set) spec.set = Object.fromEntries(Object.entries(args.set).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]))
   if (args.values !== undefined) spec.valuesContent = typeof args.values === 'string' ? args.values : stringify(args.values)
   return { apiVersion: 'helm.cattle.io/v1', kind: 'HelmChart', metadata: { name, namespace: String(args.namespace ?? 'kube-system') }, spec }
@@ -89,14 +89,15 @@ export function renderManifests(objs: KubeObject[]): string {
   return objs.map((o) => stringify(o)).join('---\n')
 }
 
-export const kubeManifestModule: Module<any> = {
+export const kubeManifestModule = defineModule({
+  readAhead: true,
   name: 'kube_manifest',
   description: 'Places Kubernetes manifests (text, template or a K3S HelmChart) into K3S\'s auto-deploy folder, validated first.',
   schema: kubeManifestSchema,
   sourceArgs: { src: 'templates' },
   plan: (args, ctx) =>
     guardPlan(async () => {
-      const sources = ['content', 'src', 'chart'].filter((k) => args[k] !== undefined)
+      const sources = (['content', 'src', 'chart'] as const).filter((k) => args[k] !== undefined)
       const state = String(args.state ?? 'present')
       if (state === 'present' && sources.length !== 1) throw new ArgError(`kube_manifest: give exactly one of content, src or chart (got ${sources.join(', ') || 'none'})`)
       let objs: KubeObject[] = []
@@ -121,17 +122,17 @@ export const kubeManifestModule: Module<any> = {
         return { status: 'change', changes: [{ summary: `remove ${path}` }], steps: [{ describe: `remove ${path}`, script: `rm -f -- ${shQuote(path)}`, effects: [{ path, state: 'absent' }] }], result: { changed: true, path } }
       }
       const text = renderManifests(objs)
-      const mode = normalizeMode(args.mode) ?? '0600'
+      const mode = modeArg(args.mode) ?? '0600'
       const result = { path, objects: objs.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace })), checksum: sha256(text) }
       const sameContent = info.exists && info.sha256 === sha256(text)
-      const attrs = attrChanges(info, { mode })
+      const attrs = attrSummaries(info, { mode })
       if (sameContent && attrs.length === 0) return { status: 'ok', result: { ...result, changed: false } }
       const changes = sameContent ? attrs.map((summary) => ({ summary })) : [{ summary: info.exists ? `update ${path}` : `create ${path}`, ...(ctx.diff ? { diff: { path, before: info.content?.toString('utf8') ?? '', after: text } } : {}) }]
       return {
         status: 'change',
         changes,
-        steps: [{ describe: `write ${path}`, script: atomicWriteScript(path, { mode }, { mkdir: true }), stdin: text, effects: [{ path, state: 'file', content: Buffer.from(text), mode }] }],
+        steps: [writeFileStep(path, Buffer.from(text), { mode, mkdirParent: true })],
         result: { ...result, changed: true },
       }
     }),
-}
+})

@@ -3,10 +3,7 @@
 // rules, in editLines) and written atomically only when the result differs, so re-runs are no-ops.
 import type { Vars } from '../model.js'
 import type { FileInfo, Module, Plan, PlanContext, Step, StepResult } from './types.js'
-import {
-  argFail, ArgError, attrChanges, attrStep, backupFromSteps, bin, bool, choice, fileDiff, groupSchema, modeSchema,
-  moduleSchema, optBool, optStr, ownerSchema, pick, pyExpand, pyRegex, sha256, str, unbin, writeFileStep,
-} from './util.js'
+import { argFail, ArgError, attrChanges, attrStep, backupFromSteps, bin, bool, choice, fileDiff, groupSchema, modeSchema, moduleSchema, optBool, optStr, ownerSchema, pick, pyExpand, pyRegex, sha256, str, unbin, writeFileStep, defineModule } from './lib/index.js'
 
 export interface LineArgs {
   path?: string
@@ -178,7 +175,8 @@ export function editLines(text: string, a: LineEdit): EditResult {
   return { text: lines.join(''), changed, msg }
 }
 
-export const lineinfile: Module<LineArgs> = {
+export const lineinfile = defineModule<LineArgs>({
+  readAhead: true,
   name: 'lineinfile',
   description: 'Ensure a line is present in a file (replacing the line a regexp or search_string matches), or absent. Re-runs change nothing.',
   schema: moduleSchema({
@@ -206,7 +204,7 @@ export const lineinfile: Module<LineArgs> = {
   }),
   plan: planLineinfile,
   result: (plan, steps) => editResult(plan, steps, 'backup'),
-}
+})
 
 async function planLineinfile(args: LineArgs, ctx: PlanContext): Promise<Plan> {
   try {

@@ -1,11 +1,12 @@
 // `meta`: asks the executor to act on the play itself (run notified handlers now, end the play or the
 // host, ...). The plan only names the action in `result._meta`; the executor carries it out.
 import type { Module } from './types.js'
-import { moduleSchema, str } from './util.js'
+import { moduleSchema, str, defineModule } from './lib/index.js'
 
 export const META_ACTIONS = ['flush_handlers', 'end_play', 'end_host', 'end_batch', 'noop', 'clear_facts', 'clear_host_errors', 'refresh_inventory', 'reset_connection', 'role_complete'] as const
 
-export const meta: Module<{ _raw_params?: string }> = {
+export const meta = defineModule<{ _raw_params?: string }>({
+  playControl: true,
   name: 'meta',
   description: `Act on the play: ${META_ACTIONS.join(', ')} (e.g. \`meta: flush_handlers\`).`,
   controllerOnly: true,
@@ -20,4 +21,4 @@ export const meta: Module<{ _raw_params?: string }> = {
     return { status: 'ok', result: { _meta: action } }
   },
   result: (plan) => ({ changed: false, failed: plan.status === 'fail', ...(plan.result ?? {}) }),
-}
+})

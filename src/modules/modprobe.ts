@@ -4,9 +4,9 @@
 // state differs, so a kernel module that is already there (or built in) is never touched.
 import { shQuote } from '../connection/quote.js'
 import type { Change, Module, Step } from './types.js'
-import { ArgError, atomicWriteScript, choice, guardPlan, objectSchema, str } from './provision-util.js'
+import { ArgError, choice, guardPlan, moduleSchema, str, writeFileStep, effectKey, defineModule } from './lib/index.js'
 
-export const modprobeSchema = objectSchema(
+export const modprobeSchema = moduleSchema(
   {
     name: str('Kernel module name, e.g. `br_netfilter`.'),
     state: choice(['present', 'absent'], 'Loaded (`present`) or unloaded (`absent`). Default: present.'),
@@ -84,7 +84,8 @@ export function commentOut(text: string, name: string, kind: 'load' | 'options')
 
 const normParams = (p: string) => p.trim().split(/\s+/).filter(Boolean).join(' ')
 
-export const modprobeModule: Module<any> = {
+export const modprobeModule = defineModule({
+  readAhead: true,
   name: 'modprobe',
   description: 'Loads or unloads a kernel module, and makes it load at boot via /etc/modules-load.d.',
   schema: modprobeSchema,
@@ -110,7 +111,7 @@ export const modprobeModule: Module<any> = {
       const out = r.stdout.toString('utf8')
       const part = (a: string, b: string) => out.slice(out.indexOf(`@@${a}\n`) + a.length + 3, out.indexOf(`@@${b}\n`))
       let loaded = moduleLoaded(part('proc', 'builtin'), part('builtin', 'sys'), part('sys', 'conf').trim() === 'yes', name)
-      const pend = ctx.reader.pending(`kmod:${k}`)
+      const pend = ctx.reader.pending(effectKey.kmod(k))
       if (pend !== undefined) loaded = pend === 'present'
       let files = parseConfDump(part('conf', 'end'))
       if (ctx.reader.hasPending()) {
@@ -126,7 +127,7 @@ export const modprobeModule: Module<any> = {
       const steps: Step[] = []
       const write = (path: string, before: string | undefined, after: string) => {
         changes.push({ summary: before === undefined ? `create ${path}` : `edit ${path}`, ...(ctx.diff ? { diff: { path, before: before ?? '', after } } : {}) })
-        steps.push({ describe: `write ${path}`, script: atomicWriteScript(path, {}, { mkdir: true }), stdin: after, effects: [{ path, state: 'file', content: Buffer.from(after) }] })
+        steps.push(writeFileStep(path, Buffer.from(after), { mkdirParent: true }))
       }
       const remove = (path: string) => {
         changes.push({ summary: `remove ${path}` })
@@ -135,10 +136,10 @@ export const modprobeModule: Module<any> = {
 
       if (state === 'present' && !loaded) {
         changes.push({ summary: `load ${name}${params ? ` ${params}` : ''}` })
-        steps.push({ describe: `modprobe ${name}`, script: ['modprobe', name, ...(params ? params.split(' ') : [])].map(shQuote).join(' '), effects: [{ key: `kmod:${k}`, value: 'present' }] })
+        steps.push({ describe: `modprobe ${name}`, script: ['modprobe', name, ...(params ? params.split(' ') : [])].map(shQuote).join(' '), effects: [{ key: effectKey.kmod(k), value: 'present' }] })
       } else if (state === 'absent' && loaded) {
         changes.push({ summary: `unload ${name}` })
-        steps.push({ describe: `modprobe -r ${name}`, script: `modprobe -r ${shQuote(name)}`, effects: [{ key: `kmod:${k}`, value: 'absent' }] })
+        steps.push({ describe: `modprobe -r ${name}`, script: `modprobe -r ${shQuote(name)}`, effects: [{ key: effectKey.kmod(k), value: 'absent' }] })
       }
 
       const ownLoad = `${LOAD_DIR}/${name}.conf`
@@ -169,4 +170,4 @@ export const modprobeModule: Module<any> = {
       if (steps.length === 0) return { status: 'ok', result: { ...result, changed: false } }
       return { status: 'change', changes, steps, result: { ...result, changed: true } }
     }),
-}
+})

@@ -3,19 +3,19 @@
 // differs is changed, so a second run plans nothing (except `remounted`, which always acts).
 import { shQuote } from '../connection/quote.js'
 import type { Change, Effect, Module, Step } from './types.js'
-import { alias, ArgError, atomicWriteScript, bool, choice, guardPlan, objectSchema, pick, requireOneOf, scalar, sections, str, toBool } from './provision-util.js'
+import { alias, ArgError, bool, choice, guardPlan, moduleSchema, pick, requireOneOf, sections, str, toBool, looseScalar, writeFileStep, effectKey, defineModule } from './lib/index.js'
 
 const path = str('Mount point, e.g. /var/lib/longhorn.')
 
-export const mountSchema = objectSchema(
+export const mountSchema = moduleSchema(
   {
     path,
     name: alias('path', path),
     src: str('Device, `UUID=…`, `LABEL=…`, `host:/export` or dataset to mount (required for present and mounted).'),
     fstype: str('Filesystem type (required for present and mounted).'),
     opts: str('Mount options, comma-separated. Default: defaults.'),
-    dump: scalar('fstab dump field. Default 0.'),
-    passno: scalar('fstab pass field. Default 0.'),
+    dump: looseScalar('fstab dump field. Default 0.'),
+    passno: looseScalar('fstab pass field. Default 0.'),
     state: choice(['mounted', 'present', 'absent', 'unmounted', 'remounted', 'absent_from_fstab', 'ephemeral'], '`present`: in fstab only; `mounted`: in fstab and mounted (creates the mount point); `unmounted`: unmounted, fstab kept; `absent`: unmounted, removed from fstab and the (empty) mount point removed; `absent_from_fstab`: removed from fstab only; `remounted`: remount now (always changes); `ephemeral`: mounted without touching fstab.'),
     fstab: str('fstab file to edit. Default /etc/fstab.'),
     boot: bool('When false, adds `noauto` so the filesystem is not mounted at boot. Default true.'),
@@ -110,7 +110,8 @@ function mountCmd(e: FstabEntry): string {
   return ['mount', ...(e.fstype && e.fstype !== 'auto' ? ['-t', e.fstype] : []), ...(opts ? ['-o', opts] : []), '--', e.src, e.path].map(shQuote).join(' ')
 }
 
-export const mountModule: Module<any> = {
+export const mountModule = defineModule({
+  readAhead: true,
   name: 'mount',
   description: 'Manages a filesystem\'s fstab line and whether it is mounted.',
   schema: mountSchema,
@@ -138,7 +139,7 @@ export const mountModule: Module<any> = {
         before = f.content?.toString('utf8') ?? (f.exists ? before : '')
       }
       let mounted = mountedAt(s.mounts ?? '', mp)
-      const pending = ctx.reader.pending(`mount:${mp}`)
+      const pending = ctx.reader.pending(effectKey.mount(mp))
       if (pending === 'mounted' && !mounted && entry) mounted = entry
       if (pending === 'unmounted') mounted = undefined
       const dirExists = (s.dir ?? '').trim() === 'yes'
@@ -149,10 +150,12 @@ export const mountModule: Module<any> = {
         if (after === before) return false
         changes.push({ summary: `${fstab}: ${entry ? formatFstabLine(entry) : `remove ${mp}`}`, ...(ctx.diff ? { diff: { path: fstab, before, after } } : {}) })
         const backup = toBool(args.backup, false) ? `cp -p -- ${shQuote(fstab)} ${shQuote(fstab)}."$(date +%Y-%m-%d@%H:%M:%S)~"\n` : ''
-        steps.push({ describe: `write ${fstab}`, script: backup + atomicWriteScript(fstab), stdin: after, effects: [{ path: fstab, state: 'file', content: Buffer.from(after) }] })
+        const write = writeFileStep(fstab, Buffer.from(after), {})
+        write.script = backup + write.script
+        steps.push(write)
         return true
       }
-      const mountEffects = (v: 'mounted' | 'unmounted'): Effect[] => [{ key: `mount:${mp}`, value: v }]
+      const mountEffects = (v: 'mounted' | 'unmounted'): Effect[] => [{ key: effectKey.mount(mp), value: v }]
       const doMount = () => {
         if (!dirExists) {
           changes.push({ summary: `create mount point ${mp}` })
@@ -207,4 +210,4 @@ export const mountModule: Module<any> = {
       if (steps.length === 0) return { status: 'ok', result: { ...result, changed: false } }
       return { status: 'change', changes, steps, result: { ...result, changed: true } }
     }),
-}
+})

@@ -16,7 +16,7 @@ import { fetchModule } from './fetch.js'
 import { uriModule } from './uri.js'
 import { kubeManifestModule } from './kube_manifest.js'
 
-export const provisionModules: Module<any>[] = [
+export const provisionModules: Module[] = [
   aptModule,
   serviceModule,
   systemdModule,

@@ -4,7 +4,7 @@ import { coreModules } from './core.js'
 import { provisionModules } from './provision.js'
 import { storageModules } from './storage.js'
 
-const byName = new Map<string, Module<any>>()
+const byName = new Map<string, Module>()
 for (const m of [...coreModules, ...provisionModules, ...storageModules]) {
   for (const n of [m.name, ...(m.aliases ?? [])]) {
     if (byName.has(n)) throw new Error(`module ${n} registered twice`)
@@ -20,7 +20,7 @@ export function canonicalModuleName(key: string): string {
   return key
 }
 
-export function getModule(key: string): Module<any> | undefined {
+export function getModule(key: string): Module | undefined {
   return byName.get(canonicalModuleName(key))
 }
 

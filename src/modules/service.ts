@@ -3,12 +3,12 @@
 // task works on both; the current state comes from one probe parsed by pure functions.
 import { shQuote } from '../connection/quote.js'
 import type { Module, Step, PlanContext } from './types.js'
-import { alias, ArgError, bool, choice, guardPlan, int, objectSchema, parseKeyValues, pick, requireOneOf, sections, str, toBool, toInt } from './provision-util.js'
+import { alias, ArgError, bool, choice, guardPlan, int, moduleSchema, parseKeyValues, pick, requireOneOf, sections, str, toBool, toInt, effectKey, defineModule } from './lib/index.js'
 
 const name = str('Service (unit) name, e.g. `ssh` or `k3s.service`.')
 const state = choice(['started', 'stopped', 'restarted', 'reloaded'], '`started`/`stopped` change only when needed; `restarted` and `reloaded` always act.')
 
-export const serviceSchema = objectSchema(
+export const serviceSchema = moduleSchema(
   {
     name,
     state,
@@ -26,7 +26,7 @@ export const serviceSchema = objectSchema(
   requireOneOf('name'),
 )
 
-export const systemdSchema = objectSchema(
+export const systemdSchema = moduleSchema(
   {
     name,
     unit: alias('name', name),
@@ -161,7 +161,7 @@ async function planService(args: Record<string, any>, ctx: PlanContext, systemdO
   if (init === 'systemd') {
     const u = parseSystemctlShow(s.show ?? '')
     status = u.props
-    const pending = ctx.reader.pending(`service:${name}`)
+    const pending = ctx.reader.pending(effectKey.service(name))
     if (!u.loaded && !u.masked && !pending) return { status: 'fail' as const, msg: `Could not find the requested service ${name}: systemd has no such unit` }
     cur = { running: ['active', 'activating', 'reloading'].includes(u.active), enabled: u.unitFileState.startsWith('enabled') ? true : ['disabled', 'masked'].includes(u.unitFileState) ? false : undefined, masked: u.masked }
     if (pending === 'started' || pending === 'stopped') cur.running = pending === 'started'
@@ -171,7 +171,7 @@ async function planService(args: Record<string, any>, ctx: PlanContext, systemdO
     }
   } else {
     if (systemdOnly) return { status: 'fail' as const, msg: `systemd: the host does not run systemd (no /run/systemd/system); use the service module` }
-    if ((s.script ?? '').trim() !== 'yes' && !ctx.reader.pending(`service:${name}`)) return { status: 'fail' as const, msg: `Could not find the requested service ${name}: no /etc/init.d/${name}` }
+    if ((s.script ?? '').trim() !== 'yes' && !ctx.reader.pending(effectKey.service(name))) return { status: 'fail' as const, msg: `Could not find the requested service ${name}: no /etc/init.d/${name}` }
     const running = sysvRunning(Number((s.status ?? '4').trim()), s.pgrep === undefined ? undefined : Number(s.pgrep.trim()))
     if (running === undefined && (want.state === 'started' || want.state === 'stopped')) return { status: 'unknown' as const, reason: `cannot tell whether ${name} runs (its init script has no status; give pattern)`, steps: [sysvStep(name, want.state === 'started' ? 'start' : 'stop', args)] }
     if (want.masked !== undefined) return { status: 'fail' as const, msg: 'service: masked needs systemd' }
@@ -198,24 +198,26 @@ function sysvStep(name: string, verb: string, args: Record<string, any>): Step {
 }
 
 function effectOf(name: string, a: string) {
-  if (a === 'start' || a === 'restart' || a === 'reload') return [{ key: `service:${name}`, value: 'started' }]
-  if (a === 'stop') return [{ key: `service:${name}`, value: 'stopped' }]
-  return [{ key: `service-boot:${name}`, value: a }]
+  if (a === 'start' || a === 'restart' || a === 'reload') return [{ key: effectKey.service(name), value: 'started' }]
+  if (a === 'stop') return [{ key: effectKey.service(name), value: 'stopped' }]
+  return [{ key: effectKey.serviceBoot(name), value: a }]
 }
 
-export const serviceModule: Module<any> = {
+export const serviceModule = defineModule({
+  readAhead: true,
   probeIsLast: true,
   name: 'service',
   description: 'Starts, stops, restarts or reloads a service and sets whether it starts at boot (systemd or SysV init).',
   schema: serviceSchema,
   plan: (args, ctx) => guardPlan(() => planService(args, ctx, false)),
-}
+})
 
-export const systemdModule: Module<any> = {
+export const systemdModule = defineModule({
+  readAhead: true,
   probeIsLast: true,
   name: 'systemd',
   aliases: ['systemd_service'],
   description: 'Controls a systemd unit: started/stopped/restarted/reloaded, enabled, masked, daemon-reload.',
   schema: systemdSchema,
   plan: (args, ctx) => guardPlan(() => planService(args, ctx, true)),
-}
+})

@@ -2,15 +2,16 @@
 // the returned `ansible_facts` into the host's facts. Controller only, never a change.
 import type { Vars } from '../model.js'
 import type { Module } from './types.js'
-import { bool, optBool } from './util.js'
+import { bool, optBool, defineModule } from './lib/index.js'
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
-export const set_fact: Module<Vars> = {
+export const set_fact = defineModule<Vars>({
   name: 'set_fact',
   description: 'Set variables for the current host (visible to later tasks and, through hostvars, to other hosts).',
   controllerOnly: true,
   freeForm: true,
+  setsVars: (args) => Object.keys(args).filter((k) => k !== 'cacheable' && k !== '_raw_params'),
   schema: {
     type: 'object',
     description: 'Each key is a variable name, its value the value to set.',
@@ -31,4 +32,4 @@ export const set_fact: Module<Vars> = {
     return { status: 'ok', result: { ansible_facts: facts, _ansible_facts_cacheable: optBool(args.cacheable, false, 'cacheable') } }
   },
   result: (plan) => ({ changed: false, failed: plan.status === 'fail', ...((plan.result ?? {}) as Vars), ...(plan.status === 'fail' ? { msg: plan.msg } : {}) }),
-}
+})

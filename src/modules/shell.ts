@@ -1,13 +1,16 @@
 // `shell`: runs a command line through a shell on the host (pipes, redirections, globs, `$VAR`).
 // Idempotent only through `creates`/`removes`; otherwise it reports changed, like Ansible.
 import type { Module } from './types.js'
-import { moduleSchema, str } from './util.js'
-import { commandProps, planCommand, commandResult, type CommandArgs } from './command.js'
+import { moduleSchema, str, defineModule } from './lib/index.js'
+import { COMMAND_OPTIONS, commandProps, planCommand, commandResult, type CommandArgs } from './command.js'
 
-export const shell: Module<CommandArgs> = {
+export const shell = defineModule<CommandArgs>({
+  readAhead: true,
+  resultAfterRun: true,
   name: 'shell',
   description: 'Run a command line through a shell on the host (/bin/sh unless `executable` names another). Reports changed unless `creates`/`removes` say it is not needed.',
   freeForm: true,
+  freeFormOptions: COMMAND_OPTIONS,
   schema: moduleSchema({
     ...commandProps,
     _raw_params: str('The command line (free form: `shell: grep web /etc/hosts | wc -l`), run by the shell.'),
@@ -17,4 +20,4 @@ export const shell: Module<CommandArgs> = {
   plan: (args, ctx) => planCommand(args, ctx, true),
   apply: async (plan, _args, ctx) => [await ctx.run(plan.steps[0])],
   result: (plan, steps, args) => commandResult(plan, steps, args, true),
-}
+})

@@ -1,13 +1,15 @@
 // slurp: reads a file on the host into a registered variable (base64, as Ansible returns it).
 // Read-only: always ok, never changed.
 import type { Module } from './types.js'
-import { alias, guardPlan, objectSchema, pick, requireOneOf, str } from './provision-util.js'
+import { alias, guardPlan, moduleSchema, pick, requireOneOf, str, defineModule } from './lib/index.js'
 
 const src = str('File on the host to read.')
 
-export const slurpSchema = objectSchema({ src, path: alias('src', src) }, requireOneOf('src', 'path'))
+export const slurpSchema = moduleSchema({ src, path: alias('src', src) }, requireOneOf('src', 'path'))
 
-export const slurpModule: Module<any> = {
+export const slurpModule = defineModule({
+  readAhead: true,
+  resultAfterRun: true,
   name: 'slurp',
   description: 'Reads a file from the host into a variable (base64 `content`).',
   schema: slurpSchema,
@@ -20,4 +22,4 @@ export const slurpModule: Module<any> = {
       if (!info.content) return { status: 'fail', msg: info.unknown ?? `file is not readable: ${src}` }
       return { status: 'ok', result: { content: info.content.toString('base64'), encoding: 'base64', source: src, changed: false } }
     }),
-}
+})

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import { shQuote } from '../connection/quote.js'
 import type { Vars } from '../model.js'
 import type { FileInfo, Module, Plan, PlanContext } from './types.js'
-import { argFail, bool, choice, moduleSchema, oneOf, optBool, optStr, pick, str } from './util.js'
+import { argFail, bool, choice, moduleSchema, oneOf, optBool, optStr, pick, str, defineModule } from './lib/index.js'
 
 export interface StatArgs {
   path?: string
@@ -28,7 +28,8 @@ export interface StatArgs {
 
 const ALGOS = ['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512'] as const
 
-export const stat: Module<StatArgs> = {
+export const stat = defineModule<StatArgs>({
+  readAhead: true,
   probeIsLast: true,
   name: 'stat',
   description: 'Get facts about a path (exists, type, mode, owner, size, checksum, ...) to use in `when:` conditions. Changes nothing.',
@@ -56,7 +57,7 @@ export const stat: Module<StatArgs> = {
     if (plan.status === 'fail') return { changed: false, failed: true, ...base, msg: plan.msg }
     return { changed: false, failed: false, ...base }
   },
-}
+})
 
 /** The probe: one line of `stat` fields, then tagged lines for access, links, checksum, mime, attributes. */
 export function statScript(path: string, o: { follow: boolean; checksum?: string; sha256?: boolean; mime: boolean; attributes: boolean }): string {

@@ -4,4 +4,4 @@ import { zpoolModule } from './zpool.js'
 import { zfsModule } from './zfs.js'
 import { filesystemModule } from './filesystem.js'
 
-export const storageModules: Module<any>[] = [zpoolModule, zfsModule, filesystemModule]
+export const storageModules: Module[] = [zpoolModule, zfsModule, filesystemModule]

@@ -3,12 +3,12 @@
 // comes from `sysctl -n` in the same probe, so a run with nothing to do costs one round trip.
 import { shQuote } from '../connection/quote.js'
 import type { Module, Step } from './types.js'
-import { alias, atomicWriteScript, bool, choice, guardPlan, objectSchema, requireOneOf, scalar, sections, str, toBool, ArgError } from './provision-util.js'
+import { alias, bool, choice, guardPlan, moduleSchema, requireOneOf, sections, str, toBool, ArgError, looseScalar, writeFileStep, effectKey, defineModule } from './lib/index.js'
 
 const name = str('Dotted parameter name, e.g. `net.ipv4.ip_forward`.')
-const value = scalar('Desired value (required with state=present).')
+const value = looseScalar('Desired value (required with state=present).')
 
-export const sysctlSchema = objectSchema(
+export const sysctlSchema = moduleSchema(
   {
     name,
     key: alias('name', name),
@@ -64,7 +64,8 @@ export function sysctlEdit(text: string, name: string, value: string | undefined
   return out.length ? out.join('\n') + '\n' : ''
 }
 
-export const sysctlModule: Module<any> = {
+export const sysctlModule = defineModule({
+  readAhead: true,
   probeIsLast: true,
   name: 'sysctl',
   description: 'Sets a kernel parameter in a sysctl file and, when asked, in the running kernel.',
@@ -99,14 +100,14 @@ export const sysctlModule: Module<any> = {
       const changes = []
       if (!fileOk) {
         changes.push({ summary: value === undefined ? `remove ${key} from ${file}` : `${key}=${value} in ${file}`, ...(ctx.diff ? { diff: { path: file, before, after } } : {}) })
-        steps.push({ describe: `write ${file}`, script: atomicWriteScript(file), stdin: after, effects: [{ path: file, state: 'file', content: Buffer.from(after) }] })
+        steps.push(writeFileStep(file, Buffer.from(after), {}))
       }
       if (!liveOk) {
         changes.push({ summary: `${key}: ${live} → ${value} (running kernel)` })
-        steps.push({ describe: `sysctl -w ${key}=${value}`, script: `sysctl -w ${shQuote(`${key}=${value}`)}`, effects: [{ key: `sysctl:${key}`, value }] })
+        steps.push({ describe: `sysctl -w ${key}=${value}`, script: `sysctl -w ${shQuote(`${key}=${value}`)}`, effects: [{ key: effectKey.sysctl(key), value }] })
       }
       if (!fileOk && reload && value !== undefined)
         steps.push({ describe: `sysctl -p ${file}`, script: `sysctl ${toBool(args.ignoreerrors, false) ? '-e ' : ''}-p ${shQuote(file)} >/dev/null` })
       return { status: 'change', changes, steps, result: { ...result, changed: true } }
     }),
-}
+})

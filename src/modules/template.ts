@@ -5,7 +5,7 @@ import { posix } from 'node:path'
 import { hostname } from 'node:os'
 import { stat } from 'node:fs/promises'
 import type { Module, Plan, PlanContext } from './types.js'
-import { argFail, bool, choice, groupSchema, md5, modeSchema, moduleSchema, optStr, ownerSchema, pick, sha1, str } from './util.js'
+import { argFail, bool, choice, groupSchema, md5, modeSchema, moduleSchema, optStr, ownerSchema, pick, sha1, str, defineModule, toBool } from './lib/index.js'
 import { planWrites, writeResult } from './copy.js'
 
 export interface TemplateArgs {
@@ -33,7 +33,8 @@ export interface TemplateArgs {
 
 const NEWLINES = ['\\n', '\\r', '\\r\\n'] as const
 
-export const template: Module<TemplateArgs> = {
+export const template = defineModule<TemplateArgs>({
+  readAhead: true,
   name: 'template',
   description: "Render a Jinja2 template from the controller with the host's variables and write it to the host. Writes only when the result differs.",
   sourceArgs: { src: 'templates' },
@@ -61,7 +62,7 @@ export const template: Module<TemplateArgs> = {
   }),
   plan: planTemplate,
   result: writeResult,
-}
+})
 
 const OVERRIDES = ['trim_blocks', 'lstrip_blocks', 'variable_start_string', 'variable_end_string', 'block_start_string', 'block_end_string', 'comment_start_string', 'comment_end_string'] as const
 
@@ -80,8 +81,7 @@ export function withOverrides(text: string, args: TemplateArgs): string {
 }
 
 function toPyBool(v: unknown): string {
-  const s = String(v).toLowerCase()
-  return v === true || ['yes', 'true', 'on', '1', 'y'].includes(s) ? 'True' : 'False'
+  return toBool(v, false, 'trim_blocks/lstrip_blocks') ? 'True' : 'False'
 }
 
 async function planTemplate(args: TemplateArgs, ctx: PlanContext): Promise<Plan> {

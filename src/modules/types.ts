@@ -4,6 +4,7 @@
 import type { SchemaObject } from 'ajv'
 import type { Become, ExecResult } from '../connection/types.js'
 import type { Task, Vars } from '../model.js'
+import type { EffectKey } from './lib/effects.js'
 
 export type FileType = 'file' | 'directory' | 'link' | 'other'
 
@@ -39,8 +40,8 @@ export type PathEffect =
 
 export type Effect =
   | PathEffect
-  /** Anything else (a package installed, a service state): key is free-form, e.g. 'pkg:curl'. */
-  | { key: string; value: unknown }
+  /** Anything else (a package installed, a service state): keys are built with lib/effects.ts's effectKey. */
+  | { key: EffectKey; value: unknown }
 
 export interface Step {
   /** One line for -v output and errors: "write /etc/hosts", "apt-get install curl". */
@@ -92,7 +93,7 @@ export interface HostReader {
   /** Facts about paths in one round trip; in check mode overlaid with what earlier planned steps would write. */
   files(paths: string[], opts?: { sha256?: boolean; content?: boolean; follow?: boolean }): Promise<Map<string, FileInfo>>
   /** A non-file effect recorded by an earlier planned step in check mode (e.g. 'pkg:curl'). */
-  pending(key: string): unknown
+  pending(key: EffectKey): unknown
   /**
    * True when earlier planned steps on this host were not applied (check mode): state the module
    * is about to wait for or compare against may be about to change. A module that would wait
@@ -141,6 +142,12 @@ export interface Module<A = Vars> {
   readonly schema: SchemaObject
   /** Accepts Ansible's free-form string (`command: ls -l`), stored in `_raw_params`. */
   readonly freeForm?: boolean
+  /**
+   * With freeForm: the only `key=value` words taken out of the free-form text as options (command's
+   * creates, chdir, ...); every other word stays in the text. Not given: every `key=value` word is
+   * an option (set_fact, meta).
+   */
+  readonly freeFormOptions?: ReadonlySet<string>
   /** Runs on the control machine only (debug, set_fact, assert, fail, meta): no host is contacted. */
   readonly controllerOnly?: boolean
   /** Relative `src:` files (kind) that must exist on the controller, for validate. */
@@ -150,6 +157,33 @@ export interface Module<A = Vars> {
    * it): once a read-ahead has fetched that probe, planning again could only repeat the work.
    */
   readonly probeIsLast?: boolean
+
+  // What the executor and the checker need to know about a module: they read these properties,
+  // never a module's name.
+
+  /** plan() only reads files and package/state listings: safe and useful to plan ahead (read-ahead). */
+  readonly readAhead?: boolean
+  /**
+   * What it registers is only known after a run (a command's output, a response, a download):
+   * in check mode a planned run's result is "not run", and failed_when/changed_when can't judge it.
+   */
+  readonly resultAfterRun?: boolean
+  /**
+   * The read-ahead's guess for a path it has not fetched yet, when this module knows better than
+   * "a plain file" (file with state=link manages a link): so the plan goes on to ask its next
+   * question in the same round trip. A wrong guess costs only a round trip.
+   */
+  readAheadGuess?(path: string, args: A, follow: boolean): FileInfo | undefined
+  /**
+   * The variables a task of this module defines for later tasks (set_fact): the checker knows
+   * them, the result's ansible_facts become host variables, and in check mode an unknown outcome
+   * makes them unknown.
+   */
+  setsVars?(args: A): string[]
+  /** Acts on the play (meta): its result's `_meta` is carried out; it is not a result line. */
+  readonly playControl?: boolean
+  /** Its result is a message for the user (debug): the executor emits a `debug` event. */
+  readonly printsResult?: boolean
   plan(args: A, ctx: PlanContext): Promise<Plan>
   /** Default: run plan.steps in order, stopping at the first failing step. */
   apply?(plan: ActionablePlan, args: A, ctx: ApplyContext): Promise<StepResult[]>

@@ -8,10 +8,10 @@ import { spawn } from 'node:child_process'
 import { readFile, stat } from 'node:fs/promises'
 import { shQuote } from '../connection/quote.js'
 import type { Module, Plan, Step, StepResult } from './types.js'
-import { ArgError, bool, sha256, guardPlan, modeSchema, normalizeMode, objectSchema, sections, str, strList, toBool, toList } from './provision-util.js'
+import { ArgError, bool, sha256, guardPlan, modeSchema, moduleSchema, sections, str, strList, toBool, toList, modeArg, defineModule } from './lib/index.js'
 import type { Vars } from '../model.js'
 
-export const unarchiveSchema = objectSchema(
+export const unarchiveSchema = moduleSchema(
   {
     src: str('The archive: a file on the control machine (looked up in the role\'s files/), a path on the host with `remote_src`, or a URL (downloaded by the host).'),
     dest: str('Existing directory on the host to unpack into.'),
@@ -22,7 +22,7 @@ export const unarchiveSchema = objectSchema(
     include: strList('Only these members are unpacked.'),
     extra_opts: strList('Extra options for tar (e.g. `--strip-components=1`) or unzip; for tar they apply to the comparison too.'),
     keep_newer: bool('Do not replace files in dest newer than the archive\'s (tar only).'),
-    mode: modeSchema('Permissions applied to every unpacked member.'),
+    mode: modeSchema(' Applied to every unpacked member.'),
     owner: str('Owner of every unpacked member.'),
     group: str('Group of every unpacked member.'),
     copy: bool('Deprecated inverse of `remote_src`.'),
@@ -282,7 +282,8 @@ interface Pending {
 }
 const pendingPlans = new WeakMap<Plan, Pending>()
 
-export const unarchiveModule: Module<any> = {
+export const unarchiveModule = defineModule({
+  resultAfterRun: true,
   name: 'unarchive',
   description: 'Unpacks a tar or zip archive (from the control machine or the host) into a directory on the host.',
   schema: unarchiveSchema,
@@ -293,7 +294,7 @@ export const unarchiveModule: Module<any> = {
       const dest = String(args.dest)
       const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(src)
       const remote = isUrl || toBool(args.remote_src, false) || toBool(args.copy, true) === false
-      const attrs = { mode: normalizeMode(args.mode), owner: args.owner as string | undefined, group: args.group as string | undefined }
+      const attrs = { mode: modeArg(args.mode), owner: args.owner as string | undefined, group: args.group as string | undefined }
       const base = { extra: toList(args.extra_opts), exclude: toList(args.exclude), include: toList(args.include) }
       const keepNewer = toBool(args.keep_newer, false)
       const listFiles = toBool(args.list_files, false)
@@ -372,4 +373,4 @@ export const unarchiveModule: Module<any> = {
     }
     return [mk, await ctx.run({ ...unpack, script: `set -- ${shQuote(tmp)}\ncat > "$1"\n${unpack.script}`, stdin: await readFile(p.localPath) })]
   },
-}
+})

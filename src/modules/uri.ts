@@ -4,10 +4,10 @@
 // plan() as a probe and give real results in check mode too; other methods run only when applied.
 import { shQuote } from '../connection/quote.js'
 import type { Module, Plan, Step, StepResult } from './types.js'
-import { alias, ArgError, atomicWriteScript, bool, choice, dict, guardPlan, int, intList, objectSchema, pick, sha256, str, toBool, toInt, toList } from './provision-util.js'
+import { alias, ArgError, bool, choice, dict, guardPlan, int, intList, moduleSchema, pick, sha256, str, toBool, toInt, toList, writeFileStep, defineModule } from './lib/index.js'
 import type { Vars } from '../model.js'
 
-export const uriSchema = objectSchema(
+export const uriSchema = moduleSchema(
   {
     url: str('http or https URL to request.'),
     method: str('HTTP method, one upper-case word. Default GET.'),
@@ -198,7 +198,8 @@ interface Pending {
 }
 const pendingPlans = new WeakMap<Plan, Pending>()
 
-export const uriModule: Module<any> = {
+export const uriModule = defineModule({
+  resultAfterRun: true,
   name: 'uri',
   description: 'Makes an HTTP request from the host and checks the status; returns status, content and parsed json.',
   schema: uriSchema,
@@ -238,7 +239,7 @@ export const uriModule: Module<any> = {
       return {
         status: 'change',
         changes: [{ summary: `write the response body (${resp.body.length} bytes) to ${dest}` }],
-        steps: [{ describe: `write ${dest}`, script: atomicWriteScript(dest), stdin: resp.body, effects: [{ path: dest, state: 'file', content: resp.body }] }],
+        steps: [writeFileStep(dest, resp.body, {})],
         result: { ...withPath, changed: true },
       }
     }),
@@ -250,4 +251,4 @@ export const uriModule: Module<any> = {
     if (s.rc === 3) return { failed: true, msg: s.stderr.toString().trim(), changed: false }
     return uriResult(parseCurlOutput(s.stdout), p.req, p.statusCodes, p.returnContent, s.stderr.toString())
   },
-}
+})

@@ -3,12 +3,12 @@
 // pure helpers decide the useradd/usermod arguments, so only what differs is changed.
 import { shQuote } from '../connection/quote.js'
 import type { Module, Step } from './types.js'
-import { alias, ArgError, bool, choice, guardPlan, int, num, objectSchema, pick, requireOneOf, sections, str, strList, toBool, toInt, toList } from './provision-util.js'
+import { alias, ArgError, bool, choice, guardPlan, int, num, moduleSchema, pick, requireOneOf, sections, str, strList, toBool, toInt, toList, effectKey, defineModule } from './lib/index.js'
 import { parseGroups, type GroupEntry } from './group.js'
 
 const name = str('Login name.')
 
-export const userSchema = objectSchema(
+export const userSchema = moduleSchema(
   {
     name,
     user: alias('name', name),
@@ -152,7 +152,8 @@ export function usermodArgs(w: UserWant, cur: PasswdEntry, shadow: ShadowEntry |
   return { args: a, summary: s }
 }
 
-export const userModule: Module<any> = {
+export const userModule = defineModule({
+  readAhead: true,
   probeIsLast: true,
   name: 'user',
   description: 'Creates, changes or removes a local user account.',
@@ -169,12 +170,12 @@ export const userModule: Module<any> = {
       const groups = parseGroups(s.group ?? '')
       // Check mode: groups and users that earlier planned tasks would create or remove.
       const groupExists = (g: string) => {
-        const p = ctx.reader.pending(`group:${g}`)
+        const p = ctx.reader.pending(effectKey.group(g))
         if (p === 'present') return true
         if (p === 'absent') return false
         return groups.has(g) || (/^\d+$/.test(g) && [...groups.values()].some((e) => e.gid === Number(g)))
       }
-      const pendUser = ctx.reader.pending(`user:${name}`)
+      const pendUser = ctx.reader.pending(effectKey.user(name))
       if (pendUser === 'absent') cur = undefined
       const predicted = pendUser === 'present' && !cur
 
@@ -182,7 +183,7 @@ export const userModule: Module<any> = {
         const result = { name, state, force: toBool(args.force, false), remove: toBool(args.remove, false) }
         if (!cur && !predicted) return { status: 'ok', result: { ...result, changed: false } }
         const cmd = ['userdel', ...(toBool(args.force, false) ? ['-f'] : []), ...(toBool(args.remove, false) ? ['-r'] : []), name]
-        return { status: 'change', changes: [{ summary: `remove user ${name}` }], steps: [{ describe: cmd.join(' '), script: cmd.map(shQuote).join(' '), effects: [{ key: `user:${name}`, value: 'absent' }] }], result: { ...result, changed: true } }
+        return { status: 'change', changes: [{ summary: `remove user ${name}` }], steps: [{ describe: cmd.join(' '), script: cmd.map(shQuote).join(' '), effects: [{ key: effectKey.user(name), value: 'absent' }] }], result: { ...result, changed: true } }
       }
 
       const group = args.group === undefined ? undefined : String(args.group)
@@ -216,15 +217,15 @@ export const userModule: Module<any> = {
       if (!cur && !predicted) {
         const cmd = useraddArgs(w, groupExists(name))
         summary = [`create user ${name}`]
-        step = { describe: `useradd ${name}`, script: script(cmd), env, effects: [{ key: `user:${name}`, value: 'present' }, ...(w.createHome ? [{ path: w.home ?? `/home/${name}`, state: 'directory' as const }] : [])] }
+        step = { describe: `useradd ${name}`, script: script(cmd), env, effects: [{ key: effectKey.user(name), value: 'present' }, ...(w.createHome ? [{ path: w.home ?? `/home/${name}`, state: 'directory' as const }] : [])] }
       } else {
         if (!cur) return { status: 'unknown', reason: `user ${name} is created by an earlier task; its attributes are known only once that runs`, steps: [] }
         Object.assign(result, { uid: cur.uid, group: cur.gid, home: cur.home, shell: cur.shell, comment: cur.comment })
         const m = usermodArgs(w, cur, shadow, memberOf(groups, name))
         if (m.args.length === 0) return { status: 'ok', result: { ...result, changed: false } }
         summary = m.summary
-        step = { describe: `usermod ${name} (${m.summary.join('; ')})`, script: script(['usermod', ...m.args, name]), env, effects: [{ key: `user:${name}`, value: 'present' }] }
+        step = { describe: `usermod ${name} (${m.summary.join('; ')})`, script: script(['usermod', ...m.args, name]), env, effects: [{ key: effectKey.user(name), value: 'present' }] }
       }
       return { status: 'change', changes: summary.map((x) => ({ summary: x })), steps: [step], result: { ...result, changed: true } }
     }),
-}
+})

@@ -5,9 +5,9 @@
 // python3, else nc; a host with none of them fails with that said.
 import { shQuote } from '../connection/quote.js'
 import type { Module } from './types.js'
-import { choice, guardPlan, int, objectSchema, str, strList, toInt, ArgError, parseKeyValues } from './provision-util.js'
+import { choice, guardPlan, int, moduleSchema, str, strList, toInt, ArgError, parseKeyValues, defineModule } from './lib/index.js'
 
-export const waitForSchema = objectSchema({
+export const waitForSchema = moduleSchema({
   host: str('Host name or address to connect to, seen from the target host. Default 127.0.0.1.'),
   port: int('TCP port to wait for.'),
   path: str('File to wait for (present, or containing `search_regex`), or to go away with state=absent.'),
@@ -109,7 +109,7 @@ export function awaited(w: WaitSpec): string {
   return 'the condition is not met yet'
 }
 
-export const waitForModule: Module<any> = {
+export const waitForModule = defineModule({
   name: 'wait_for',
   description: 'Waits on the host for a port to open or close, a file to appear or go, or text to show up in a file.',
   schema: waitForSchema,
@@ -127,4 +127,4 @@ export const waitForModule: Module<any> = {
       if (r.rc === 1) return { status: 'fail', msg: args.msg ? String(args.msg) : timeoutMessage(w), result }
       return { status: 'fail', msg: r.stderr.toString().trim() || `wait_for: probe failed with exit code ${r.rc}`, result }
     }),
-}
+})

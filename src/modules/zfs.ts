@@ -5,7 +5,7 @@
 import { shJoin, shQuote } from '../connection/quote.js'
 import type { Vars } from '../model.js'
 import type { Change, HostReader, Module, Plan, Step } from './types.js'
-import { ArgError, choice, dict, guardPlan, objectSchema, sections, str } from './provision-util.js'
+import { ArgError, choice, dict, guardPlan, moduleSchema, sections, str, effectKey, defineModule } from './lib/index.js'
 
 // ---------------------------------------------------------------- values as ZFS prints them
 
@@ -132,8 +132,11 @@ export function checkDatasetName(name: string): void {
   if (!ok) throw new ArgError(`"${name}" is not a valid ZFS dataset name (pool/path[@snapshot])`)
 }
 
-/** Check-mode keys an earlier task records when it installs or starts ZFS. */
-const ZFS_SETUP_KEYS = ['pkg:zfsutils-linux', 'pkg:zfs-fuse', 'pkg:zfsutils', 'service:zfs-fuse', 'service:zfs-import-cache', 'service:zfs.target']
+/** Check-mode keys an earlier task records when it installs ZFS's packages or starts its services. */
+const ZFS_SETUP_KEYS = [
+  ...['zfsutils-linux', 'zfs-fuse', 'zfsutils'].map(effectKey.pkg),
+  ...['zfs-fuse', 'zfs-import-cache', 'zfs.target'].map(effectKey.service),
+]
 
 /** Which earlier planned task (check mode) makes ZFS usable, if any. */
 export function zfsSetupPending(reader: HostReader): string | undefined {
@@ -158,7 +161,7 @@ export function isMissingDataset(out: string): boolean {
 
 // ---------------------------------------------------------------- the zfs module
 
-export const zfsSchema = objectSchema(
+export const zfsSchema = moduleSchema(
   {
     name: str('Dataset, volume or snapshot name, e.g. `tank/data`, `tank/vol`, `tank/data@before-upgrade`.'),
     state: choice(['present', 'absent'], '`present`: created when missing, properties set when they differ. `absent` is refused: k3sbook never destroys a dataset.'),
@@ -215,8 +218,8 @@ function describeTarget(t: ZfsTarget): string {
 }
 
 function createEffects(t: ZfsTarget): Step['effects'] {
-  const eff: NonNullable<Step['effects']> = [{ key: `zfs:${t.name}`, value: 'present' }]
-  if (t.kind === 'volume') eff.push({ key: `dev:/dev/zvol/${t.name}`, value: 'present' })
+  const eff: NonNullable<Step['effects']> = [{ key: effectKey.zfs(t.name), value: 'present' }]
+  if (t.kind === 'volume') eff.push({ key: effectKey.dev(`/dev/zvol/${t.name}`), value: 'present' })
   return eff
 }
 
@@ -255,7 +258,7 @@ async function planZfs(args: Vars, reader: HostReader): Promise<Plan> {
     }
     const dep = name.includes('@') ? name.split('@')[0] : poolOf(name)
     if (s.deprc?.trim() === '0') return create()
-    const depPending = reader.pending(`zfs:${dep}`) === 'present' || reader.pending(`zpool:${poolOf(name)}`) === 'present'
+    const depPending = reader.pending(effectKey.zfs(dep)) === 'present' || reader.pending(effectKey.zpool(poolOf(name))) === 'present'
     if (depPending) return create(`${name.includes('@') ? 'dataset' : 'pool'} ${dep} is created by an earlier task`)
     if (name.includes('@')) return { status: 'fail', msg: `zfs: cannot snapshot ${dep}: it does not exist` }
     return { status: 'fail', msg: `zfs: pool ${dep} does not exist (or is not imported); create it first, e.g. with the zpool module` }
@@ -275,7 +278,7 @@ async function planZfs(args: Vars, reader: HostReader): Promise<Plan> {
   const steps: Step[] = diff.set.map((d) => ({
     describe: `zfs set ${d.prop}=${d.value} ${name}`,
     script: shJoin(['zfs', 'set', `${d.prop}=${d.value}`, name]),
-    effects: [{ key: `zfs:${name}:${d.prop}`, value: d.value }],
+    effects: [{ key: effectKey.zfs(name, d.prop), value: d.value }],
   }))
   return {
     status: 'change',
@@ -285,10 +288,11 @@ async function planZfs(args: Vars, reader: HostReader): Promise<Plan> {
   }
 }
 
-export const zfsModule: Module<any> = {
+export const zfsModule = defineModule({
+  readAhead: true,
   probeIsLast: true,
   name: 'zfs',
   description: 'Creates a ZFS file system, volume, snapshot or clone when missing and sets the properties asked for; never destroys one.',
   schema: zfsSchema,
   plan: (args, ctx) => guardPlan(() => planZfs(args, ctx.reader)),
-}
+})

@@ -4,7 +4,7 @@
 import { shJoin, shQuote } from '../connection/quote.js'
 import type { Vars } from '../model.js'
 import type { Change, HostReader, Module, Plan, Step } from './types.js'
-import { ArgError, choice, dict, guardPlan, int, objectSchema, sections, str, toInt } from './provision-util.js'
+import { ArgError, choice, dict, guardPlan, int, moduleSchema, sections, str, toInt, effectKey, defineModule } from './lib/index.js'
 import { parseZfsGet, zfsError, zfsPropertyDiff, zfsProps, zfsSetupPending, type PropValue } from './zfs.js'
 
 const VDEV_TYPES = ['mirror', 'raidz', 'raidz1', 'raidz2', 'raidz3', 'draid', 'spare', 'log', 'cache', 'special', 'dedup']
@@ -25,7 +25,7 @@ const vdevItem = {
   ],
 }
 
-export const zpoolSchema = objectSchema(
+export const zpoolSchema = moduleSchema(
   {
     name: str('Pool name, e.g. `tank`.'),
     vdevs: {
@@ -162,8 +162,8 @@ export function zpoolImportScript(w: ZpoolWant): string {
 
 function presentEffects(name: string): Step['effects'] {
   return [
-    { key: `zpool:${name}`, value: 'present' },
-    { key: `zfs:${name}`, value: 'present' },
+    { key: effectKey.zpool(name), value: 'present' },
+    { key: effectKey.zfs(name), value: 'present' },
   ]
 }
 
@@ -243,7 +243,7 @@ async function planZpool(args: Vars, reader: HostReader): Promise<Plan> {
       const cur = have.get(k)?.value
       if (cur === v) continue
       changes.push({ summary: `pool ${k}: ${cur ?? '(unknown)'} → ${v}` })
-      steps.push({ describe: `zpool set ${k}=${v} ${name}`, script: shJoin(['zpool', 'set', `${k}=${v}`, name]), effects: [{ key: `zpool:${name}:${k}`, value: v }] })
+      steps.push({ describe: `zpool set ${k}=${v} ${name}`, script: shJoin(['zpool', 'set', `${k}=${v}`, name]), effects: [{ key: effectKey.zpool(name, k), value: v }] })
     }
   }
   if (fsProps.length) {
@@ -252,7 +252,7 @@ async function planZpool(args: Vars, reader: HostReader): Promise<Plan> {
     notes.push(...diff.notes)
     for (const d of diff.set) {
       changes.push({ summary: `${d.prop}: ${d.before} → ${d.value}` })
-      steps.push({ describe: `zfs set ${d.prop}=${d.value} ${name}`, script: shJoin(['zfs', 'set', `${d.prop}=${d.value}`, name]), effects: [{ key: `zfs:${name}:${d.prop}`, value: d.value }] })
+      steps.push({ describe: `zfs set ${d.prop}=${d.value} ${name}`, script: shJoin(['zfs', 'set', `${d.prop}=${d.value}`, name]), effects: [{ key: effectKey.zfs(name, d.prop), value: d.value }] })
     }
   }
   const note = notes.length ? notes.join('; ') : undefined
@@ -261,10 +261,11 @@ async function planZpool(args: Vars, reader: HostReader): Promise<Plan> {
   return { status: 'change', changes, steps, result: { ...result, changed: true } }
 }
 
-export const zpoolModule: Module<any> = {
+export const zpoolModule = defineModule({
+  readAhead: true,
   probeIsLast: true,
   name: 'zpool',
   description: 'Makes a ZFS pool exist: created from its vdevs when it exists nowhere, imported when it is on disk, properties set when they differ; never destroyed.',
   schema: zpoolSchema,
   plan: (args, ctx) => guardPlan(() => planZpool(args, ctx.reader)),
-}
+})

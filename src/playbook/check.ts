@@ -389,9 +389,7 @@ function definedNames(input: CheckInput, diags: Diagnostics): Set<string> {
         out.add(it.loop.loopVar)
         if (it.loop.indexVar) out.add(it.loop.indexVar)
       }
-      if (it.module === 'set_fact') for (const k of Object.keys(it.args)) if (k !== 'cacheable') out.add(k)
-      // modules that return facts (e.g. a module's ansible_facts) make every ansible_* name possible
-      if (it.module === 'setup' || it.module === 'gather_facts') out.add('ansible_facts')
+      for (const k of getModule(it.module)?.setsVars?.(it.args) ?? []) out.add(k)
     }
   }
   return out

@@ -57,17 +57,8 @@ export function unquote(s: string): string {
   return s
 }
 
-/** Keys Ansible pulls out of a command/shell free-form string (everything else stays in the command). */
-export const RAW_OPTION_KEYS = new Set([
-  'creates',
-  'removes',
-  'chdir',
-  'executable',
-  'warn',
-  'stdin',
-  'stdin_add_newline',
-  'strip_empty_ends',
-])
+/** command's and shell's free-form options (kept here under its old name for parseKv's callers). */
+export { COMMAND_OPTIONS as RAW_OPTION_KEYS } from '../modules/command.js'
 
 /**
  * Ansible's parse_kv. With `rawKeys` (free-form modules), only those keys are taken out and the

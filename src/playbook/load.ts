@@ -2,6 +2,7 @@
 // and their dependencies, vars_files) into the model, reporting every problem with its position
 // instead of stopping at the first. Templated parts (include_tasks with a "{{ }}" file) stay dynamic.
 import { dirname, isAbsolute, join, resolve } from 'node:path'
+import { asBool } from '../bool.js'
 import { didYouMean, type Diagnostics, type SourcePos } from '../errors.js'
 import type { Block, Handler, Include, LoopSpec, Play, Playbook, RoleContext, Task, TaskItem, Vars } from '../model.js'
 import { canonicalModuleName, getModule, moduleNames } from '../modules/registry.js'
@@ -9,7 +10,7 @@ import type { Module } from '../modules/types.js'
 import { isTemplated, templateValue } from '../template/index.js'
 import type { YamlFile, YamlPath } from '../yamlfile.js'
 import { FileCache, findRole, firstFile, knownRoles, roleEscape, roleMainFiles, roleSearchDirs, shown, shownList } from './files.js'
-import { parseKv, RAW_OPTION_KEYS } from './kv.js'
+import { parseKv } from './kv.js'
 import {
   blockValidator,
   compile,
@@ -575,8 +576,7 @@ class Loader {
     if (raw === null || raw === undefined) args = {}
     else if (fromString) {
       const text = String(raw)
-      const canon = mod.name
-      args = parseKv(text, canon === 'command' || canon === 'shell' ? RAW_OPTION_KEYS : undefined)
+      args = parseKv(text, mod.freeFormOptions)
       if (args._raw_params !== undefined && !mod.freeForm) {
         this.diags.error(`${modKey}: takes no free-form text, got "${args._raw_params}"`, modPos([], {}), 'write its arguments as a mapping or as key=value pairs')
         return undefined
@@ -785,15 +785,9 @@ function condOrBool(v: unknown): string[] | boolean | undefined {
   return toCond(v)
 }
 
+/** A boolean keyword's value (Ansible's boolean(), src/bool.ts); undefined when not given or not a boolean. */
 export function optBool(v: unknown): boolean | undefined {
-  if (typeof v === 'boolean') return v
-  if (typeof v === 'number') return v !== 0
-  if (typeof v === 'string') {
-    const s = v.trim().toLowerCase()
-    if (['yes', 'y', 'true', 't', 'on', '1'].includes(s)) return true
-    if (['no', 'n', 'false', 'f', 'off', '0'].includes(s)) return false
-  }
-  return undefined
+  return asBool(v)
 }
 
 function optStr(v: unknown): string | undefined {

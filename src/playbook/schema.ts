@@ -6,13 +6,14 @@ import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
+import { BOOL_PATTERN } from '../bool.js'
 import { didYouMean, type Diagnostics, type SourcePos } from '../errors.js'
 import { isTemplated } from '../template/index.js'
 import { packageRoot } from '../paths.js'
 import type { YamlFile, YamlPath } from '../yamlfile.js'
 
 const TEMPLATE = '(\\{\\{|\\{%)'
-const BOOL_STRING = `^(?:[Yy][Ee][Ss]|[Nn][Oo]|[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|[Oo][Nn]|[Oo][Ff][Ff]|[YyNnTtFf]|0|1)$|${TEMPLATE}`
+const BOOL_STRING = `${BOOL_PATTERN}|${TEMPLATE}`
 
 // Keyword value shapes. `expected` is ours (not JSON Schema): the phrase used when a value is wrong.
 const str = { type: ['string', 'number'], expected: 'a string' }

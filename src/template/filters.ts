@@ -138,6 +138,10 @@ function toFloat(v: unknown, dflt: unknown = new PyFloat(0)): unknown {
   return dflt
 }
 
+/**
+ * The Jinja `bool` filter: Ansible's own looser rule (yes/on/1/true are true, anything else false),
+ * not convert_bool's boolean() that arguments and keywords use (src/bool.ts).
+ */
 export function toBool(a: unknown): unknown {
   if (a === null || a === undefined || typeof a === 'boolean') return a ?? null
   let v: unknown = a

@@ -1,5 +1,6 @@
 // Jinja2's and Ansible's tests (`x is defined`, `result is changed`, `v is version('1.2', '>=')`),
 // plus ansible.utils' address tests, with Python semantics.
+import { asBool } from '../bool.js'
 import { VaultString } from '../yamlfile.js'
 import { networkInNetwork, parseIp } from './ipaddr.js'
 import { pyRegex } from './pyregex.js'
@@ -184,11 +185,9 @@ T(['subset', 'issubset'], (v, a) => asSet(v).every((x) => asSet(a[0]).some((y) =
 T(['superset', 'issuperset'], (v, a) => asSet(a[0]).every((x) => asSet(v).some((y) => pyEq(x, y))))
 T('truthy', (v, a, k) => truthy(v) && (!truthy(k.convert_bool ?? a[0] ?? false) || truthy(boolish(v))))
 T('falsy', (v, a, k) => !(truthy(k.convert_bool ?? a[0] ?? false) ? truthy(boolish(v)) : truthy(v)))
+/** truthy/falsy(convert_bool=true): Ansible's boolean(), and the value itself where that raises. */
 function boolish(v: unknown): unknown {
-  const s = isStr(v) ? sv(v).toLowerCase() : v
-  if (s === 'yes' || s === 'on' || s === '1' || s === 'true' || s === 1 || s === true) return true
-  if (s === 'no' || s === 'off' || s === '0' || s === 'false' || s === 0 || s === false) return false
-  return v
+  return asBool(isStr(v) ? sv(v) : isNum(v) ? num(v) : v) ?? v
 }
 T('any', (v) => iterate(v).some((x) => truthy(x)))
 T('all', (v) => iterate(v).every((x) => truthy(x)))

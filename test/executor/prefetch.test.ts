@@ -12,7 +12,7 @@ import { Diagnostics, formatDiagnostic } from '../../src/errors.js'
 import type { HostResultEvent, RunEvent } from '../../src/executor/events.js'
 import { ControllerCache } from '../../src/executor/ctlfiles.js'
 import { batchScript, parseBatch } from '../../src/executor/prefetch.js'
-import { filesProbeScript, mergedFilesProbe, parseFilesProbe, type FilesQuestion } from '../../src/executor/reader.js'
+import { filesProbe, type FilesQuestion } from '../../src/executor/reader.js'
 import { runPlaybook, type RunSummary } from '../../src/executor/run.js'
 import { loadProject } from '../../src/playbook/project.js'
 
@@ -94,14 +94,15 @@ test('files() questions merged into one probe get the answers their own probes g
     { paths: [p('link')], opts: { sha256: true } },
     { paths: [], opts: {} },
   ]
-  const merged = mergedFilesProbe(questions)
+  const merged = filesProbe(questions)
   const r = await conn.exec(merged.script)
   assert.equal(r.rc, 0, r.stderr.toString())
-  const answers = merged.split(r.stdout, r.stderr)
+  const answers = merged.parse(r.stdout)
   for (const [i, q] of questions.entries()) {
-    const alone = await conn.exec(filesProbeScript(q.paths, q.opts))
-    const want = parseFilesProbe(q.paths, alone.stdout.toString('latin1'))
-    const got = parseFilesProbe(q.paths, answers[i].stdout.toString('latin1'))
+    const own = filesProbe([q])
+    const alone = await conn.exec(own.script)
+    const want = own.parse(alone.stdout)[0]
+    const got = answers[i]
     assert.deepEqual(got, want, `question ${i} ${JSON.stringify(q.opts)}`)
   }
   // Stat once per path (and once more with -L), sha256sum once for all: far fewer processes.
@@ -115,17 +116,17 @@ test('a merged files probe cut short or failing gives no answer it cannot vouch 
   writeFileSync(join(d, 'a'), 'a')
   writeFileSync(join(d, 'b'), 'b')
   const q: FilesQuestion[] = [{ paths: [join(d, 'a'), join(d, 'b')], opts: { sha256: true } }]
-  const merged = mergedFilesProbe(q)
+  const merged = filesProbe(q)
   const r = await conn.exec(merged.script)
   const full = r.stdout.toString('latin1')
   // Cut before the end: the reader sees no line for the paths, so it says it cannot stat them.
-  const cut = merged.split(Buffer.from(full.slice(0, full.indexOf('@@follow')), 'latin1'), Buffer.alloc(0))
-  assert.deepEqual([...parseFilesProbe(q[0].paths, cut[0].stdout.toString('latin1')).keys()], [])
+  const cut = merged.parse(Buffer.from(full.slice(0, full.indexOf('@@follow')), 'latin1'))
+  assert.deepEqual([...cut[0].keys()], [])
   // A path removed between the test and the stat: stat is re-run per path, the gone one is unknown.
   const raced = merged.script.replace(/(echo\n)(if \[ \$# -gt 0 \]; then stat -c)/, `$1rm -f -- ${JSON.stringify(join(d, 'a'))}\n$2`)
   assert.notEqual(raced, merged.script)
   const rr = await conn.exec(raced)
-  const got = parseFilesProbe(q[0].paths, merged.split(rr.stdout, rr.stderr)[0].stdout.toString('latin1'))
+  const got = merged.parse(rr.stdout)[0]
   assert.equal(got.has(join(d, 'a')), false, 'the vanished path has no answer')
   assert.equal(got.get(join(d, 'b'))?.exists, true)
   assert.equal(got.get(join(d, 'b'))?.sha256, '3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d')

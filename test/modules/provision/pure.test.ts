@@ -8,7 +8,7 @@ import { sysctlEdit, sysctlFileValue } from '../../../src/modules/sysctl.js'
 import { helmChart, parseManifests, validateObjects } from '../../../src/modules/kube_manifest.js'
 import { fetchDestPath } from '../../../src/modules/fetch.js'
 import { waitSpec, timeoutMessage } from '../../../src/modules/wait_for.js'
-import { normalizeMode, toBool, toList } from '../../../src/modules/provision-util.js'
+import { modeArg, toBool, toList } from '../../../src/modules/lib/index.js'
 import { parse } from 'yaml'
 
 const DPKG = 'curl\tii \t7.88.1-10+deb12u5\nlibc6:amd64\tii \t2.36-9\njq\tun \t\nvim\trc \t2:9.0\n'
@@ -132,7 +132,7 @@ test('argument coercion: Ansible booleans, lists, modes read as YAML 1.1 numbers
   assert.equal(toBool('off', true), false)
   assert.throws(() => toBool('maybe'), /not a boolean/)
   assert.deepEqual(toList('a, b,c'), ['a', 'b', 'c'])
-  assert.equal(normalizeMode(0o644), '0644')
-  assert.equal(normalizeMode('755'), '0755')
-  assert.equal(normalizeMode('u=rw,g=r'), 'u=rw,g=r')
+  assert.equal(modeArg(0o644), '0644')
+  assert.equal(modeArg('755'), '0755')
+  assert.equal(modeArg('u=rw,g=r'), 'u=rw,g=r')
 })

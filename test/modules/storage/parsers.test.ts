@@ -9,7 +9,7 @@ import { importDirs, parseZpoolGet, parseZpoolImport, parseZpoolList, vdevWords,
 import { classifyFs, mkfsScript } from '../../../src/modules/filesystem.js'
 import { storageModules } from '../../../src/modules/storage.js'
 import { getModule } from '../../../src/modules/registry.js'
-import { ArgError } from '../../../src/modules/provision-util.js'
+import { ArgError } from '../../../src/errors.js'
 
 test('sizes: zfs(8) units, fractions, none', () => {
   assert.equal(parseZfsSize('1G'), 1073741824)
