@@ -97,6 +97,7 @@ const LAYERS: Record<string, number> = {
   trace: 0,
   exit: 0,
   shlex: 0,
+  bool: 0,
   yamlfile: 0,
   vault: 0,
   connection: 1,
