@@ -1,7 +1,7 @@
 // Host key checking against OpenSSH known_hosts files: parsing (hashed names, [host]:port, patterns,
 // @revoked / @cert-authority markers), the yes / accept-new / no policies of StrictHostKeyChecking,
 // SHA256 fingerprints in OpenSSH's format, and appending newly accepted keys.
-import { createHash, createHmac } from 'node:crypto'
+import { createHash, createHmac, randomBytes } from 'node:crypto'
 import { readFile, appendFile, mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 
@@ -165,8 +165,14 @@ export function preferredHostKeyAlgorithms(entries: KnownHostEntry[], host: stri
   return [...all.filter((a) => known.has(typeOf(a))), ...all.filter((a) => !known.has(typeOf(a)))]
 }
 
-export function knownHostsLine(host: string, port: number, blob: Buffer): string {
-  return `${knownHostsName(host, port)} ${blobKeyType(blob)} ${blob.toString('base64')}\n`
+/** A known_hosts line; hashed (`|1|salt|hash`, as HashKnownHosts writes it) when asked. */
+export function knownHostsLine(host: string, port: number, blob: Buffer, hashed = false): string {
+  let name = knownHostsName(host, port)
+  if (hashed) {
+    const salt = randomBytes(20)
+    name = `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update(name).digest('base64')}`
+  }
+  return `${name} ${blobKeyType(blob)} ${blob.toString('base64')}\n`
 }
 
 /** Reads and parses the files that exist (a missing known_hosts is an empty one). */
@@ -234,9 +240,22 @@ export function decideHostKey(
       }
     }
     case 'unknown': {
+      if (v.otherTypes.length) {
+        // As OpenSSH's accept-new: a host with any known key is never new. A key of another type
+        // than the ones recorded is a changed key until the user says otherwise.
+        const old = v.otherTypes.map((e) => `${keyLabel(e.keyType)} key ${fingerprint(e.key)} at ${e.file}:${e.line}`).join(', ')
+        return {
+          accept: false,
+          message: `HOST KEY CHANGED for ${where}: it now offers only ${label} key ${fp}, known_hosts has ${old}; refusing to connect (a host with a known key is never new, even with --accept-new-host-keys; this can be a man-in-the-middle attack)`,
+          hint: `if the change is expected, remove the old key with: ssh-keygen -R '${where}' -f ${v.otherTypes[0].file}`,
+          pos: { file: v.otherTypes[0].file, line: v.otherTypes[0].line, col: 1 },
+        }
+      }
       if (policy.strict !== 'yes') {
         const file = policy.userFiles[0]
-        return { accept: true, append: file ? { file, line: knownHostsLine(host, port, blob) } : undefined }
+        // never an unhashed name in a file that hashes its names (HashKnownHosts)
+        const hashed = entries.some((e) => e.file === file && e.hashed)
+        return { accept: true, append: file ? { file, line: knownHostsLine(host, port, blob, hashed) } : undefined }
       }
       const files = [...policy.userFiles, ...policy.globalFiles].join(', ') || '(none)'
       const other = v.otherTypes.length

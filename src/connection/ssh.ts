@@ -221,10 +221,19 @@ export function needsBecome(b: Become | undefined, ctx: Pick<CommandContext, 'lo
 
 /**
  * One shell command line (no trailing newline) that runs `inner` with the timeout and the user
- * switch asked for. A sudo password is given through SUDO_ASKPASS, never on stdin: with NOPASSWD
- * or cached credentials sudo would not read it and the command would receive the password.
+ * switch asked for. A sudo password is given through SUDO_ASKPASS, never on the command's stdin:
+ * with NOPASSWD or cached credentials sudo would not read it and the command would receive it.
+ *
+ * The password is never in the argv or the environment of any process on the host (`ps`, and
+ * /proc/PID/environ, show those): a shell builtin (`printf`, no process of its own) writes it into
+ * a 0600 file in the connection's private 0700 folder; the askpass helper prints it and removes
+ * it (a retry with the same password could not succeed anyway), and so does the line when sudo
+ * returns without having asked (NOPASSWD, cached credentials).
+ * `passwordFrom`: 'text' puts the password in the line itself, for the long-lived shell, which
+ * reads its commands on stdin; 'stdin' reads it from the first line of the command's stdin, for
+ * commands that run as `sh -c LINE` on their own channel (their LINE is an argv).
  */
-export function commandLine(inner: string, opts: ExecOptions, ctx: CommandContext, fast = true): string {
+export function commandLine(inner: string, opts: ExecOptions, ctx: CommandContext, fast = true, passwordFrom: 'text' | 'stdin' = 'text'): string {
   const wantTimeout = opts.timeoutMs !== undefined && opts.timeoutMs > 0 && ctx.hasTimeout
   let core = `/bin/sh -c ${shQuote(inner)}`
   if (wantTimeout) core = `timeout -k 2 ${(opts.timeoutMs! / 1000).toFixed(3)} ${core}`
@@ -241,11 +250,26 @@ export function commandLine(inner: string, opts: ExecOptions, ctx: CommandContex
     return `su -s /bin/sh -c ${shQuote(core)} ${shQuote(user)}`
   }
   const password = b.password
-  const sudo = password
-    ? `K3SBOOK_BECOME_PASS=${shQuote(password)} SUDO_ASKPASS=${shQuote(ctx.askpass ?? '/nonexistent')} sudo -A -u ${shQuote(user)} -- /bin/sh -c ${shQuote(core)}`
-    : `sudo -n -u ${shQuote(user)} -- /bin/sh -c ${shQuote(core)}`
+  const sudo = password ? sudoWithPassword(user, core, password, ctx, passwordFrom) : `sudo -n -u ${shQuote(user)} -- /bin/sh -c ${shQuote(core)}`
   const missing = `k3sbook: become needs sudo on ${ctx.host}, and sudo is not installed there (or not in PATH)`
   return `if command -v sudo >/dev/null 2>&1; then ${sudo}; else printf '%s\\n' ${shQuote(missing)} >&2; (exit 127); fi`
+}
+
+/** The askpass helper: prints the file named in its environment (a path, no secret) and removes it. */
+const ASKPASS_HELPER = `#!/bin/sh\ncat -- "$K3SBOOK_ASKPASS_FILE" 2>/dev/null\nrm -f -- "$K3SBOOK_ASKPASS_FILE"\n`
+
+function sudoWithPassword(user: string, core: string, password: string, ctx: CommandContext, from: 'text' | 'stdin'): string {
+  if (/[\n\0]/.test(password)) throw new Error('a become password cannot contain a newline or a NUL byte')
+  const askpass = ctx.askpass ?? '/nonexistent'
+  const file = shQuote(`${posix.dirname(askpass)}/p${randomBytes(6).toString('hex')}`)
+  // `read` takes the line byte by byte, so the rest of stdin is left whole for the command.
+  const take = from === 'stdin' ? 'IFS= read -r K3SBOOK_P || exit 1; ' : ''
+  const value = from === 'stdin' ? '"$K3SBOOK_P"' : shQuote(password)
+  return (
+    `${take}( umask 077 && printf '%s\\n' ${value} > ${file} ) && { ${from === 'stdin' ? 'unset K3SBOOK_P; ' : ''}` +
+    `K3SBOOK_ASKPASS_FILE=${file} SUDO_ASKPASS=${shQuote(askpass)} sudo -A -u ${shQuote(user)} -- /bin/sh -c ${shQuote(core)}; ` +
+    `k3sbook_r=$?; rm -f ${file}; (exit $k3sbook_r); }`
+  )
 }
 
 function b64Lines(data: Buffer): string {
@@ -634,6 +658,12 @@ export class SshConnection implements Connection {
     }
   }
 
+  /** The first line of a channel command's stdin when commandLine reads the become password there. */
+  private passwordLine(b: Become | undefined): Buffer | undefined {
+    if (!b?.password || b.method === 'su' || !needsBecome(b, this.ctx!)) return undefined
+    return Buffer.from(b.password + '\n')
+  }
+
   private needsAskpass(b: Become | undefined): boolean {
     return !!b?.password && b.method !== 'su' && !this.ctx!.askpass && needsBecome(b, this.ctx!)
   }
@@ -654,8 +684,7 @@ export class SshConnection implements Connection {
   private async ensureAskpass(b: Become | undefined): Promise<void> {
     if (!this.needsAskpass(b)) return
     const nonce = randomBytes(12).toString('hex')
-    const helper = `#!/bin/sh\nprintf '%s\\n' "$K3SBOOK_BECOME_PASS"\n`
-    const script = `d=$(mktemp -d) && printf '%s' ${shQuote(helper)} > "$d/askpass" && chmod 700 "$d/askpass" && printf '%s' "$d/askpass"`
+    const script = `d=$(mktemp -d) && printf '%s' ${shQuote(ASKPASS_HELPER)} > "$d/askpass" && chmod 700 "$d/askpass" && printf '%s' "$d/askpass"`
     const r = await this.shell!.run(`( ${script} ) </dev/null; ${markerLines(nonce)}`, nonce)
     if (r.trailer !== '0') throw new RemoteError(this.host, script, Number(r.trailer), r.stderr.toString(), { message: `cannot prepare sudo password helper on ${this.host}` })
     this.ctx!.askpass = r.stdout.toString()
@@ -679,6 +708,8 @@ export class SshConnection implements Connection {
     command: string,
     input: Buffer | (() => NodeJS.ReadableStream) | undefined,
     timeoutMs?: number,
+    /** Sent before `input`: the become password's line (see commandLine's passwordFrom). */
+    preamble?: Buffer,
   ): Promise<ExecResult> {
     this.ensureUsable()
     if (!this.ctx) await this.openShell()
@@ -724,6 +755,7 @@ export class SshConnection implements Connection {
             this.stats.bytesReceived += stdout.length
             resolve({ rc: rc ?? 255, stdout, stderr: Buffer.concat(errb) })
           })
+          if (preamble) ch.write(preamble)
           if (input === undefined) ch.end()
           else if (Buffer.isBuffer(input)) {
             this.stats.bytesSent += input.length
@@ -746,9 +778,9 @@ export class SshConnection implements Connection {
     this.ensureUsable()
     if (!this.ctx) await this.openShell()
     await this.askpassReady(opts.become)
-    const cmd = commandLine(innerScript(script, opts), opts, this.ctx!, false)
+    const cmd = commandLine(innerScript(script, opts), opts, this.ctx!, false, 'stdin')
     const started = Date.now()
-    const r = await this.channelRun(cmd, stdin, opts.timeoutMs)
+    const r = await this.channelRun(cmd, stdin, opts.timeoutMs, this.passwordLine(opts.become))
     if (opts.timeoutMs && this.ctx!.hasTimeout && (r.rc === 124 || r.rc === 137) && Date.now() - started >= opts.timeoutMs * 0.9) {
       throw new ExecTimeoutError(this.host, script, opts.timeoutMs, r.stderr.toString())
     }
@@ -765,9 +797,9 @@ export class SshConnection implements Connection {
     const size = (await stat(localPath)).size
     const script = atomicWriteScript(remotePath, { size, beforeRename: opts.mode ? [`chmod ${opts.mode} "$t"`] : [] })
     await this.askpassReady(opts.become)
-    const cmd = commandLine(script, { become: opts.become }, this.ctx!, false)
+    const cmd = commandLine(script, { become: opts.become }, this.ctx!, false, 'stdin')
     await access(localPath, fsConstants.R_OK)
-    const r = await this.channelRun(cmd, () => createReadStream(localPath))
+    const r = await this.channelRun(cmd, () => createReadStream(localPath), undefined, this.passwordLine(opts.become))
     if (r.rc !== 0) {
       throw new RemoteError(this.host, `upload ${localPath} → ${remotePath}`, r.rc, r.stderr.toString(), {
         message: `upload to ${remotePath} failed (exit ${r.rc}): ${tail(r.stderr.toString(), 5) || '(no stderr)'}; the target was left as it was`,
@@ -779,8 +811,8 @@ export class SshConnection implements Connection {
     this.ensureUsable()
     if (!this.ctx) await this.openShell()
     await this.askpassReady(opts.become)
-    const cmd = commandLine(`cat -- ${shQuote(remotePath)}`, { become: opts.become }, this.ctx!, false)
-    const r = await this.channelRun(cmd, undefined)
+    const cmd = commandLine(`cat -- ${shQuote(remotePath)}`, { become: opts.become }, this.ctx!, false, 'stdin')
+    const r = await this.channelRun(cmd, undefined, undefined, this.passwordLine(opts.become))
     if (r.rc !== 0) {
       throw new RemoteError(this.host, `cat ${remotePath}`, r.rc, r.stderr.toString(), {
         message: `cannot read ${remotePath} (exit ${r.rc}): ${tail(r.stderr.toString(), 5) || '(no stderr)'}`,

@@ -9,7 +9,7 @@ import './tests.js'
 import { literalEval } from './literal.js'
 import { parseExpressionText, parseTemplate, TemplateSyntaxError, type Expr, type LexOptions } from './parser.js'
 import { assertDefined, isDict, NO_OBJ, PyError, PyFloat, PyFunc, pyStr, setKey, truthy, Undefined, UndefinedError, type Dict } from './pyvalues.js'
-import { compileBody, compileExpr, concat, Env, Frame, NativeText, OMIT, readFileText, RenderError, type LookupOptions, type RenderHooks } from './runtime.js'
+import { compileBody, compileExpr, concat, Env, Frame, NativeText, OMIT, readFileText, RenderError, withRenderBudget, type LookupOptions, type RenderHooks } from './runtime.js'
 
 import { analyzeExpr, analyzeRoot, type NameUse, type TemplateAnalysis } from './names.js'
 
@@ -231,7 +231,7 @@ function makeHooks(opts: TemplateOptions | undefined): RenderHooks {
 function runPieces(compiled: Compiled, env: Env, opts: TemplateOptions | undefined): unknown[] {
   const out: unknown[] = []
   try {
-    compiled.run(new Frame(env, null), out)
+    withRenderBudget(() => compiled.run(new Frame(env, null), out))
   } catch (e) {
     const err = toTemplateError(e, opts, compiled.lineOffset)
     if (e instanceof UndefinedError) throw new TemplateError(err.message, { pos: err.pos, hint: err.hint, cause: e })
@@ -422,7 +422,7 @@ function evaluateIn(expr: unknown, env: Env, opts: TemplateOptions | undefined):
   // a YAML folded or block condition ends in a newline: Jinja2 ignores whitespace around an expression
   const { ev } = compileExpression(text.trim(), opts)
   try {
-    return ev(new Frame(env, null))
+    return withRenderBudget(() => ev(new Frame(env, null)))
   } catch (e) {
     throw toTemplateError(e, opts)
   }

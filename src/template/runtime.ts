@@ -92,6 +92,41 @@ export class RenderError extends Error {
   }
 }
 
+/**
+ * Rendering is synchronous: while a template runs, nothing else does, signals included. So one
+ * render (with the variables it templates on the way) gets a time budget, checked every 1024
+ * loop turns, macro, filter and function calls; past it, it stops with an error at the template
+ * position it had reached. Ansible has no such limit; no sane template comes near it.
+ */
+export const RENDER_BUDGET = { ms: 2000 }
+let renderDepth = 0
+let renderDeadline = 0
+let renderTicks = 0
+
+/** Runs one render (the outermost call sets the deadline; nested renders share it). */
+export function withRenderBudget<T>(fn: () => T): T {
+  if (renderDepth++ === 0) {
+    renderDeadline = Date.now() + RENDER_BUDGET.ms
+    renderTicks = 0
+  }
+  try {
+    return fn()
+  } finally {
+    renderDepth--
+  }
+}
+
+/** One unit of work at line:col; throws once the render's time budget is spent. */
+export function tick(line: number, col: number): void {
+  if ((++renderTicks & 1023) !== 0 || renderDepth === 0) return
+  if (Date.now() > renderDeadline)
+    throw new RenderError(
+      `template stopped: rendering took longer than ${RENDER_BUDGET.ms / 1000} s (a loop or recursion too large?); nothing was written`,
+      line,
+      col,
+    )
+}
+
 export type FilterFn = (value: unknown, args: unknown[], kwargs: Record<string, unknown>, ctx: CallCtx) => unknown
 export type TestFn = (value: unknown, args: unknown[], kwargs: Record<string, unknown>, ctx: CallCtx) => boolean
 
@@ -242,6 +277,7 @@ function compileOwnStmt(s: Stmt): Run {
         }
         let last: unknown = NOT_FOUND
         for (let i = 0; i < n; i++) {
+          tick(s.line, s.col)
           const sub = new Frame(f.env, f)
           at(() => unpack(targets, items[i], sub))
           const loop: Dict = {
@@ -458,6 +494,7 @@ function compilePluginCall(
   const args = e.args.map(compileExpr)
   const kwargs = e.kwargs.map(([k, x]) => [k, compileExpr(x)] as const)
   return (f) => {
+    tick(e.line, e.col)
     const v = node(f)
     if (v instanceof Undefined && !undefOk) fail(v)
     const av = args.map((a) => a(f))
@@ -505,6 +542,7 @@ export function compileExpr(e: Expr): Ev {
       const args = e.args.map(compileExpr)
       const kwargs = e.kwargs.map(([k, x]) => [k, compileExpr(x)] as const)
       return (f) => {
+        tick(e.line, e.col)
         const target = fn(f)
         const av = args.map((a) => a(f))
         const kw: Record<string, unknown> = Object.create(null)

@@ -67,4 +67,42 @@ describe('host keys through the run command', () => {
       assert.equal(readFileSync(kh, 'utf8'), wrong)
     }
   })
+
+  test('a host known by a key of another type is not new: refused with both fingerprints, even with --accept-new-host-keys', async () => {
+    const other = tree({})
+    execFileSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', join(other, 'k')])
+    const rsaFp = execFileSync('ssh-keygen', ['-lf', join(other, 'k.pub')]).toString().split(' ')[1]
+    const known = `${lab.hosts[0].address} ${readFileSync(join(other, 'k.pub'), 'utf8').split(' ').slice(0, 2).join(' ')}\n`
+    writeFileSync(kh, known)
+    for (const flags of [[], ['--accept-new-host-keys']]) {
+      const r = await go(...flags)
+      assert.equal(r.code, 4, r.stdout + r.stderr)
+      assert.ok(r.stdout.includes(fingerprint), `the offered key's ${fingerprint} is not in:\n${r.stdout}`)
+      assert.ok(r.stdout.includes(rsaFp), `the known key's ${rsaFp} is not in:\n${r.stdout}`)
+      assert.match(r.stdout, /HOST KEY CHANGED/)
+      assert.equal(readFileSync(kh, 'utf8'), known, 'known_hosts was changed')
+    }
+  })
+
+  test('--accept-new-host-keys writes a hashed name into a hashed known_hosts', async () => {
+    const other = tree({})
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(other, 'k')])
+    // one hashed entry for another host: the file hashes its names
+    writeFileSync(join(other, 'plain'), `192.0.2.1 ${readFileSync(join(other, 'k.pub'), 'utf8').split(' ').slice(0, 2).join(' ')}\n`)
+    execFileSync('ssh-keygen', ['-q', '-H', '-f', join(other, 'plain')])
+    const hashedBefore = readFileSync(join(other, 'plain'), 'utf8')
+    assert.match(hashedBefore, /^\|1\|/)
+    writeFileSync(kh, hashedBefore)
+    const r = await go('--accept-new-host-keys')
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    const after = readFileSync(kh, 'utf8')
+    assert.ok(after.startsWith(hashedBefore), after)
+    const added = after.slice(hashedBefore.length)
+    assert.match(added, /^\|1\|[^ ]+ ssh-ed25519 /, `appended unhashed: ${added}`)
+    assert.equal(added.includes(lab.hosts[0].address), false, added)
+    // OpenSSH finds the host by its hashed name, and the next run needs no flag
+    const found = execFileSync('ssh-keygen', ['-F', lab.hosts[0].address, '-f', kh]).toString()
+    assert.ok(found.includes(hostKey), found)
+    assert.equal((await go()).code, 0)
+  })
 })
