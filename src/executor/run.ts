@@ -55,6 +55,10 @@ export interface RunOptions {
   expect?: Map<string, string[][]>
   /** Loads the tasks of a dynamic include_tasks file at run time. */
   loadTasks?: (file: string, include: Include) => TaskItem[]
+  /** --step: asked before each task starts; false skips the task. */
+  beforeTask?: (task: string) => Promise<boolean>
+  /** --force-handlers: notified handlers run at the end of the play even on hosts that failed later. */
+  forceHandlers?: boolean
 }
 
 export interface RunSummary {
@@ -290,6 +294,25 @@ export class Runner {
   }
 
   private async runSections(ctx: PlayCtx): Promise<void> {
+    try {
+      await this.runSectionsInOrder(ctx)
+    } finally {
+      if (this.opts.forceHandlers && !this.interrupted) await this.forceFlush(ctx)
+    }
+  }
+
+  /** --force-handlers: hosts that failed after being notified still run their handlers. */
+  private async forceFlush(ctx: PlayCtx): Promise<void> {
+    const failed = ctx.batch.filter((s) => s.failed && !s.unreachable && s.notified.size > 0)
+    for (const s of failed) s.failed = false
+    try {
+      await this.flushHandlers(ctx)
+    } finally {
+      for (const s of failed) s.failed = true
+    }
+  }
+
+  private async runSectionsInOrder(ctx: PlayCtx): Promise<void> {
     const { play } = ctx
     await this.runItems(play.preTasks, ctx, ROOT_SCOPE)
     await this.flushHandlers(ctx)
@@ -454,6 +477,7 @@ export class Runner {
       if (!globMatch(this.opts.startAtTask!, name)) return
       this.startAtReached = true
     }
+    if (!handler && this.opts.beforeTask && !(await this.opts.beforeTask(name))) return
     const t0 = Date.now()
     this.emit({ type: 'task:start', play: ctx.play.name, task: name, module: task.module, hosts: hosts.map((h) => h.name), pos: srcPos(task.src), handler })
     const runOn = task.runOnce ? hosts.slice(0, 1) : hosts

@@ -26,7 +26,7 @@ export class TtyReporter implements Reporter {
 
   constructor(
     private readonly write: (s: string) => void,
-    private readonly opts: { diff?: boolean; verbosity?: number; redactor?: Redactor; rendererOptions?: Record<string, unknown> } = {},
+    private readonly opts: { diff?: boolean; verbosity?: number; redactor?: Redactor; rendererOptions?: Record<string, unknown>; listChanges?: boolean } = {},
   ) {}
 
   private r(s: string): string {
