@@ -361,12 +361,15 @@ function vaultRedactor(): Redactor {
   return r
 }
 
+const FILE_NAME = /_(file|path|dir)$/i
+
 /** Values of variables whose names mark them secret, anywhere in the inventory, play vars or extra vars. */
 export function secretsOf(project: Project): Redactor {
   const r = new Redactor()
   const scan = (vars: Vars | undefined) => {
     for (const [k, v] of Object.entries(vars ?? {})) {
-      if (SECRET_NAME.test(k) && typeof v === 'string' && !v.includes('{{')) r.add(v)
+      // a key file's or password file's path names where the secret is; it is not the secret
+      if (SECRET_NAME.test(k) && !FILE_NAME.test(k) && typeof v === 'string' && !v.includes('{{')) r.add(v)
     }
   }
   for (const v of vaultSecrets()) r.add(v)
