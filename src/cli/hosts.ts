@@ -5,9 +5,10 @@ import { Diagnostics, formatDiagnostic, K3sbookError } from '../errors.js'
 // top-level await, so the codes it defines are repeated here.
 import { EXIT } from '../exit.js'
 import { collect, inventoriesFor } from './common.js'
+import { addVaultOptions, setupVault, type VaultCliOptions } from './vaultopts.js'
 import { closest } from './select.js'
 
-export interface HostsOptions {
+export interface HostsOptions extends VaultCliOptions {
   inventory?: string[]
   limit?: string
   extraVars?: string[]
@@ -15,8 +16,8 @@ export interface HostsOptions {
 }
 
 export function register(program: Command): void {
-  program
-    .command('hosts')
+  addVaultOptions(program
+    .command('hosts'))
     .description('list the hosts each play would run on')
     .argument('<playbook>', 'playbook file (a bare name is also looked up in playbooks/)')
     .option('-i, --inventory <path>', 'inventory file, directory or host list (repeatable)', collect)
@@ -34,6 +35,7 @@ export async function hostsCommand(playbook: string, o: HostsOptions): Promise<n
   const diags = new Diagnostics()
   let inventories: string[]
   try {
+    await setupVault(o)
     inventories = await inventoriesFor(o, undefined, { autoLab: false })
   } catch (e) {
     process.stderr.write(`error: ${e instanceof K3sbookError ? e.format() : (e as Error).message}\n`)

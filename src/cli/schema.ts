@@ -43,6 +43,19 @@ function clean<T>(v: T): T {
   return v
 }
 
+/** A template in any argument is checked when rendered (as validate does): the editor accepts it. */
+function templatesAllowed(schema: Json): Json {
+  const props = schema.properties as Record<string, Json> | undefined
+  if (!props) return schema
+  const TEMPLATE = { type: 'string', pattern: '\\{\\{|\\{%' }
+  return {
+    ...schema,
+    properties: Object.fromEntries(
+      Object.entries(props).map(([k, v]) => [k, { ...(v.description ? { description: v.description } : {}), anyOf: [v, TEMPLATE] }]),
+    ),
+  }
+}
+
 const PREFIXES = ['', 'ansible.builtin.', 'ansible.legacy.']
 const ref = (name: string) => ({ $ref: `#/definitions/${name}` })
 const listOf = (name: string) => ({ type: 'array', items: ref(name) })
@@ -52,17 +65,15 @@ export async function buildSchemas(): Promise<Record<Kind, Json>> {
   const { getModule, moduleNames } = await import('../modules/registry.js')
   const loopKeys = { '^with_[a-z_]+$': {} }
 
-  const taskBranches: Json[] = []
-  const handlerBranches: Json[] = []
+  // One mapping with every module as an optional key (not one anyOf branch per module: ~150
+  // branches make validators overflow their stack); that a task names exactly one module is
+  // validate's to say.
+  const moduleArgs: Json = {}
+  const argDefs: Json = {}
   for (const name of moduleNames()) {
     const mod = getModule(name)!
-    const args = { description: mod.description, anyOf: [clean(mod.schema), { type: 'string', description: 'key=value arguments' + (mod.freeForm ? ' or the free-form command' : '') }, { type: 'null' }] }
-    for (const p of PREFIXES) {
-      const key = p + name
-      const branch = (kw: Json) => ({ type: 'object', required: [key], properties: { ...clean(kw), [key]: args }, patternProperties: loopKeys, additionalProperties: false })
-      taskBranches.push(branch(s.TASK_KEYWORDS))
-      handlerBranches.push(branch(s.HANDLER_KEYWORDS))
-    }
+    argDefs[`module_${name}`] = { description: mod.description, anyOf: [templatesAllowed(clean(mod.schema) as Json), { type: 'string', description: 'key=value arguments' + (mod.freeForm ? ' or the free-form command' : '') }, { type: 'null' }] }
+    for (const p of PREFIXES) moduleArgs[p + name] = { description: mod.description, ...ref(`module_${name}`) }
   }
   const includeArgs = {
     tasks: { anyOf: [{ type: 'string' }, { type: 'object', properties: { file: { type: 'string' }, apply: { type: 'object' } }, additionalProperties: false }] },
@@ -75,21 +86,15 @@ export async function buildSchemas(): Promise<Record<Kind, Json>> {
       additionalProperties: false,
     },
   }
-  for (const what of ['include_tasks', 'import_tasks', 'include_role', 'import_role']) {
-    for (const p of PREFIXES) {
-      const key = p + what
-      taskBranches.push({
-        type: 'object',
-        required: [key],
-        properties: { ...clean(s.TASK_KEYWORDS), [key]: what.endsWith('tasks') ? includeArgs.tasks : includeArgs.role },
-        patternProperties: loopKeys,
-        additionalProperties: false,
-      })
-    }
-  }
-  for (const legacy of ['action', 'local_action']) {
-    taskBranches.push({ type: 'object', required: [legacy], properties: clean(s.TASK_KEYWORDS), patternProperties: loopKeys, additionalProperties: true })
-  }
+  for (const what of ['include_tasks', 'import_tasks', 'include_role', 'import_role'])
+    for (const p of PREFIXES) moduleArgs[p + what] = what.endsWith('tasks') ? includeArgs.tasks : includeArgs.role
+  const legacy = { action: { anyOf: [{ type: 'string' }, { type: 'object' }] }, local_action: { anyOf: [{ type: 'string' }, { type: 'object' }] } }
+  const taskBranches: Json[] = [
+    { type: 'object', not: { required: ['block'] }, properties: { ...clean(s.TASK_KEYWORDS), ...legacy, ...moduleArgs }, patternProperties: loopKeys, additionalProperties: false },
+  ]
+  const handlerBranches: Json[] = [
+    { type: 'object', not: { required: ['block'] }, properties: { ...clean(s.HANDLER_KEYWORDS), ...legacy, ...moduleArgs }, patternProperties: loopKeys, additionalProperties: false },
+  ]
   const block = {
     type: 'object',
     required: ['block'],
@@ -133,6 +138,7 @@ export async function buildSchemas(): Promise<Record<Kind, Json>> {
     handlerBlock,
     role,
     play,
+    ...argDefs,
   }
   const meta = (title: string, root: Json) => ({ $schema: 'http://json-schema.org/draft-07/schema#', title, ...root, definitions })
   const group: Json = {

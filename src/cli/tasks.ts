@@ -8,10 +8,11 @@ import { Diagnostics, formatDiagnostic, K3sbookError } from '../errors.js'
 import { EXIT } from '../exit.js'
 import type { Playbook } from '../model.js'
 import { collect, inventoriesFor } from './common.js'
+import { addVaultOptions, setupVault, type VaultCliOptions } from './vaultopts.js'
 
 const split = (s: string | undefined) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : [])
 
-export interface TasksOptions {
+export interface TasksOptions extends VaultCliOptions {
   inventory?: string[]
   tags?: string
   skipTags?: string
@@ -22,8 +23,8 @@ export interface TasksOptions {
 }
 
 export function register(program: Command): void {
-  program
-    .command('tasks')
+  addVaultOptions(program
+    .command('tasks'))
     .description('list the tasks each play would run, with their source positions')
     .argument('<playbook>', 'playbook file (a bare name is also looked up in playbooks/)')
     .option('-i, --inventory <path>', 'inventory file, directory or host list (repeatable)', collect)
@@ -44,6 +45,7 @@ export async function tasksCommand(playbook: string, o: TasksOptions): Promise<n
   const diags = new Diagnostics()
   let inventories: string[]
   try {
+    await setupVault(o)
     inventories = await inventoriesFor(o, undefined, { autoLab: false })
   } catch (e) {
     process.stderr.write(`error: ${e instanceof K3sbookError ? e.format() : (e as Error).message}\n`)
