@@ -55,3 +55,10 @@ step "npm run build"
 npm run build
 
 step "set-up done"
+
+# `k3sbook` on PATH: the README's commands call it bare. A symlink to this checkout's bin (what
+# `npm link` makes, without npm's global folder), so a rebuild is picked up at once.
+step "k3sbook on PATH"
+bindir=/usr/local/bin
+ln -sfn "$(pwd)/bin/k3sbook.js" "$bindir/k3sbook"
+k3sbook --version >/dev/null

@@ -30,7 +30,9 @@ function labFor(host: string, name?: string): LabInfo {
 }
 
 export function register(program: Command): void {
-  const lab = program.command('lab').description('real SSH test hosts on this machine (network + mount namespaces, root only)')
+  // `lab exec HOST sh -c '…'`: everything after the host is the command, options included
+  program.enablePositionalOptions()
+  const lab = program.command('lab').description('real SSH test hosts on this machine (network + mount namespaces, root only)').enablePositionalOptions()
 
   lab
     .command('up')
@@ -99,8 +101,9 @@ export function register(program: Command): void {
     .command('ssh')
     .description('open ssh to a lab host (with the lab key and known_hosts), or run a command there')
     .argument('<host>', 'host name, number or address')
-    .argument('[command...]', 'command to run instead of a shell')
-    .option('-n, --name <name>', 'lab name')
+    .argument('[command...]', 'command to run instead of a shell (everything after the host, options included; or after --)')
+    .option('-n, --name <name>', 'lab name (before the host)')
+    .passThroughOptions()
     .action((host: string, command: string[], o: { name?: string }) => {
       const info = labFor(host, o.name)
       const h = info.hosts.find((x) => x.name === host || x.address === host || String(x.index) === host)
@@ -113,11 +116,15 @@ export function register(program: Command): void {
     .command('exec')
     .description('run a command inside a lab host without SSH (nsenter)')
     .argument('<host>', 'host name, number or address')
-    .argument('<command...>', 'command and arguments')
-    .option('-n, --name <name>', 'lab name')
+    .argument('<command...>', "command and arguments: everything after the host, options included (`lab exec HOST sh -c 'cmd'`); one argument with spaces runs with sh -c; `--` before the command is allowed")
+    .option('-n, --name <name>', 'lab name (before the host)')
+    .passThroughOptions()
     .action(async (host: string, command: string[], o: { name?: string }) => {
       const info = labFor(host, o.name)
       const key = /^\d+$/.test(host) ? Number(host) : host
+      if (command[0] === '--') command = command.slice(1)
+      // `lab exec HOST 'k3s kubectl get nodes'`: one word with spaces is a shell command line
+      if (command.length === 1 && /\s/.test(command[0])) command = ['sh', '-c', command[0]]
       const r = await labExec(info, key, command)
       process.stdout.write(r.stdout)
       process.stderr.write(r.stderr)

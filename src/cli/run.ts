@@ -4,7 +4,7 @@ import type { Command } from 'commander'
 import { createInterface } from 'node:readline/promises'
 import { existsSync } from 'node:fs'
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
-import { basename, extname, join, resolve } from 'node:path'
+import { basename, extname, join, relative, resolve } from 'node:path'
 import { Diagnostics, K3sbookError, formatDiagnostic } from '../errors.js'
 import type { RunEvent } from '../executor/events.js'
 import { runPlaybook, type Project, type RunOptions } from '../executor/run.js'
@@ -16,8 +16,20 @@ import { vaultSecrets } from '../vault.js'
 import { EXIT } from '../exit.js'
 import { trace } from '../trace.js'
 import { addVaultOptions, setupVault, type VaultCliOptions } from './vaultopts.js'
+import {
+  addConnectionOptions,
+  addUnsupportedOptions,
+  applyConnectionDefaults,
+  CliError,
+  collect,
+  connectionSettings,
+  inventoriesFor,
+  type ConnCliOptions,
+  type ConnectionSettings,
+} from './common.js'
+import { checkSelection } from './select.js'
 
-export interface RunCliOptions extends VaultCliOptions {
+export interface RunCliOptions extends VaultCliOptions, ConnCliOptions {
   retryFailed?: boolean
   inventory?: string[]
   limit?: string
@@ -25,68 +37,125 @@ export interface RunCliOptions extends VaultCliOptions {
   diff?: boolean
   tags?: string
   skipTags?: string
-  forks?: string
   extraVars?: string[]
   startAtTask?: string
   output?: 'auto' | 'tty' | 'plain' | 'json'
   verbose?: number
   confirm?: boolean
-  acceptNewHostKeys?: boolean
-  connectTimeout?: string
   lab?: string
+  step?: boolean
+  forceHandlers?: boolean
+  listHosts?: boolean
+  listTasks?: boolean
+  listTags?: boolean
+  syntaxCheck?: boolean
+  /** The check pass of --confirm: the view lists every change and diff before the question. */
+  confirmPreview?: boolean
 }
 
-const collect = (v: string, prev: string[] = []) => [...prev, v]
+/** What an ad-hoc run changes in the run path: its play is generated, not a file the user wrote. */
+export interface RunExtras {
+  /** Replaces the generated playbook's path in messages. */
+  display?: { file: string; as: string }
+  /** The executor's verbosity when it differs from the view's (ad-hoc results carry their output). */
+  executorVerbosity?: number
+  /** A pattern that matches no host is bad input (exit 5), not an empty run. */
+  requireHosts?: boolean
+  /** Wraps the reporter the output mode chose. */
+  wrapReporter?: (r: Reporter, mode: OutputMode) => Reporter
+}
+
+export type OutputMode = 'tty' | 'plain' | 'json'
+
 const count = (_v: string, prev = 0) => prev + 1
 
+/** Options of every command that runs tasks on hosts (run, check, adhoc). */
+export function addExecOptions(cmd: Command): Command {
+  return addUnsupportedOptions(
+    addConnectionOptions(
+      addVaultOptions(cmd)
+        .option('-i, --inventory <path>', 'inventory file, directory or host list (repeatable)', collect)
+        .option('-l, --limit <pattern>', 'further limit the hosts with an Ansible host pattern')
+        .option('-C, --check', 'plan only: show what would change, change nothing')
+        .option('-D, --diff', 'show the differences in files that change')
+        .option('-f, --forks <n>', 'hosts run in parallel (default 50; also forks in ansible.cfg)')
+        .option('-e, --extra-vars <vars>', 'k=v pairs, @file.yml or JSON; highest precedence (repeatable)', collect)
+        .option('-o, --output <mode>', 'auto | tty | plain | json', 'auto')
+        .option('-v, --verbose', 'more output (repeat: -vv, -vvv)', count)
+        .option('--lab <name>', 'use the inventory of this running lab when no -i is given'),
+    ),
+  )
+}
+
 function addRunOptions(cmd: Command): Command {
-  return cmd
+  return addExecOptions(cmd)
     .argument('<playbook>', 'playbook file (a bare name is also looked up in playbooks/)')
-    .option('-i, --inventory <path>', 'inventory file, directory or host list (repeatable)', collect)
-    .option('-l, --limit <pattern>', 'further limit the hosts with an Ansible host pattern')
-    .option('-C, --check', 'plan only: show what would change, change nothing')
-    .option('-D, --diff', 'show the differences in files that change')
     .option('-t, --tags <tags>', 'only run tasks with these tags (comma-separated)')
     .option('--skip-tags <tags>', 'skip tasks with these tags (comma-separated)')
-    .option('-f, --forks <n>', 'hosts run in parallel (default 50)')
-    .option('-e, --extra-vars <vars>', 'k=v pairs, @file.yml or JSON; highest precedence (repeatable)', collect)
     .option('--start-at-task <name>', 'start at the first task whose name matches (globs allowed)')
-    .option('-o, --output <mode>', 'auto | tty | plain | json', 'auto')
-    .option('-v, --verbose', 'more output (repeat: -vv, -vvv)', count)
+    .option('--step', 'ask before each task: (y)es, (n)o, (c)ontinue without asking')
+    .option('--force-handlers', 'run notified handlers even on hosts where a later task failed')
     .option('--confirm', 'check first on every host, show the changes, ask once, then apply')
-    .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts (changed keys are always refused)')
-    .option('--connect-timeout <seconds>', 'SSH connect timeout', '10')
-    .option('--lab <name>', 'use the inventory of this running lab when no -i is given')
     .option('--retry-failed', 'run only the hosts that failed or were unreachable in the last run of this playbook (from .k3sbook/retry/)')
+    .option('--list-hosts', 'list the hosts each play would run on and stop (= k3sbook hosts)')
+    .option('--list-tasks', 'list the tasks each play would run and stop (= k3sbook tasks)')
+    .option('--list-tags', 'list the tags of each play and its tasks and stop')
+    .option('--syntax-check', 'check everything without contacting a host and stop (= k3sbook validate)')
     .addHelpText('after', '\nFailed and unreachable hosts of a run are listed in .k3sbook/retry/<playbook>.retry (also usable as --limit @FILE).')
 }
 
 export function register(program: Command): void {
-  addRunOptions(addVaultOptions(program.command('run')).description('run a playbook')).action(async (playbook: string, o: RunCliOptions) => {
-    process.exitCode = await runCommand(playbook, o)
+  addRunOptions(program.command('run').description('run a playbook')).action(async (playbook: string, o: RunCliOptions) => {
+    process.exitCode = await runOrList(playbook, o)
   })
   addRunOptions(
-    addVaultOptions(program.command('check')).description('show what a run would change (= run --check --diff); exit 2 when anything would change, 0 when nothing would'),
+    program.command('check').description('show what a run would change (= run --check --diff); exit 2 when anything would change, 0 when nothing would'),
   ).action(async (playbook: string, o: RunCliOptions) => {
-    process.exitCode = await runCommand(playbook, { ...o, check: true, diff: true }, true)
+    process.exitCode = await runOrList(playbook, { ...o, check: true, diff: true }, true)
   })
+}
+
+/** ansible-playbook's --list-hosts, --list-tasks, --list-tags and --syntax-check lead to the k3sbook commands that do it. */
+async function runOrList(playbook: string, o: RunCliOptions, isCheckCommand = false): Promise<number> {
+  if (o.syntaxCheck) {
+    const { validateCommand } = await import('./validate.js')
+    return validateCommand(playbook, o, (s) => process.stdout.write(s))
+  }
+  if (o.listHosts) {
+    const { hostsCommand } = await import('./hosts.js')
+    return hostsCommand(playbook, o)
+  }
+  if (o.listTasks || o.listTags) {
+    const { tasksCommand } = await import('./tasks.js')
+    return tasksCommand(playbook, { ...o, positions: true, listTags: o.listTags })
+  }
+  return runCommand(playbook, o, isCheckCommand)
 }
 
 function splitList(s: string | undefined): string[] {
   return s ? s.split(',').map((x) => x.trim()).filter(Boolean) : []
 }
 
-export async function runCommand(playbook: string, o: RunCliOptions, isCheckCommand = false): Promise<number> {
+export async function runCommand(playbook: string, o: RunCliOptions, isCheckCommand = false, extras: RunExtras = {}): Promise<number> {
   trace('run command')
   const { loadProject } = await import('../playbook/project.js')
   trace('loader loaded')
   const diags = new Diagnostics()
+  const shown = (t: string) => {
+    const d = extras.display
+    return d ? t.split(d.file).join(d.as).split(relative(process.cwd(), d.file)).join(d.as) : t
+  }
+  let settings: ConnectionSettings
+  let inventories: string[]
   try {
     await setupVault(o)
+    settings = await connectionSettings(o)
+    inventories = await inventoriesFor(o)
   } catch (e) {
     process.stderr.write(`error: ${e instanceof K3sbookError ? e.format() : (e as Error).message}\nno host was contacted\n`)
     return EXIT.invalid
   }
+  for (const w of settings.warnings) process.stderr.write(`warning: ${w}\n`)
   const retryFile = retryPath(playbook)
   let limit = o.limit
   if (o.retryFailed) {
@@ -101,23 +170,37 @@ export async function runCommand(playbook: string, o: RunCliOptions, isCheckComm
     limit = '@' + retryFile
   }
   o = { ...o, limit }
-  let inventories = o.inventory
-  if (!inventories?.length) inventories = await defaultInventories(o.lab)
   const project = (await loadProject(
-    { playbook, inventories: inventories ?? [], extraVars: o.extraVars ?? [], limit: o.limit, tags: splitList(o.tags), skipTags: splitList(o.skipTags) },
+    { playbook, inventories, extraVars: o.extraVars ?? [], limit: o.limit, tags: splitList(o.tags), skipTags: splitList(o.skipTags) },
     diags,
   )) as Project | undefined
   trace('project loaded and validated')
   // Diagnostics may quote a decrypted value: mask what is known so far (vault values, secret names).
   const early = project && !diags.hasErrors ? undefined : vaultRedactor()
-  const mask = (t: string) => (early ?? secretsOf(project!)).text(t)
+  const mask = (t: string) => shown((early ?? secretsOf(project!)).text(t))
   for (const d of diags.sorted()) process.stderr.write(mask(formatDiagnostic(d)) + '\n')
   if (!project || diags.hasErrors) {
     process.stderr.write(`${diags.errors.length} error(s); no host was contacted\n`)
     return EXIT.invalid
   }
+  const selection = checkSelection(project, {
+    limit: o.limit,
+    tags: splitList(o.tags),
+    skipTags: splitList(o.skipTags),
+    startAtTask: o.startAtTask,
+    noInventory: inventories.length === 0,
+    requireHosts: extras.requireHosts,
+  })
+  for (const w of selection.warnings) process.stderr.write(mask(`warning: ${w}`) + '\n')
+  if (selection.errors.length) {
+    for (const e of selection.errors) process.stderr.write(mask(`error: ${e}`) + '\n')
+    process.stderr.write('nothing would run; no host was contacted\n')
+    return EXIT.invalid
+  }
+  applyConnectionDefaults(project, settings.defaults)
 
   const redactor = secretsOf(project)
+  for (const s of settings.secrets) redactor.add(s)
   const controller = new AbortController()
   let interrupts = 0
   const onSignal = () => {
@@ -131,8 +214,8 @@ export async function runCommand(playbook: string, o: RunCliOptions, isCheckComm
   try {
     const { makeConnectionFactory } = await import('../connection/index.js')
     const connect = makeConnectionFactory({
-      acceptNewHostKeys: !!o.acceptNewHostKeys,
-      connectTimeoutMs: Number(o.connectTimeout ?? 10) * 1000,
+      acceptNewHostKeys: settings.acceptNewHostKeys,
+      connectTimeoutMs: settings.connectTimeoutMs,
     })
     const base: RunOptions = {
       check: !!o.check,
@@ -140,17 +223,19 @@ export async function runCommand(playbook: string, o: RunCliOptions, isCheckComm
       limit: o.limit,
       tags: splitList(o.tags),
       skipTags: splitList(o.skipTags),
-      forks: o.forks ? Number(o.forks) : undefined,
+      forks: settings.forks,
       startAtTask: o.startAtTask,
-      verbosity: o.verbose ?? 0,
+      verbosity: extras.executorVerbosity ?? o.verbose ?? 0,
       connect,
       signal: controller.signal,
       loadTasks: await taskLoader(),
     }
+    if (o.step) base.beforeTask = stepper()
+    if (o.forceHandlers) base.forceHandlers = true
     let lastPlanned: Map<string, string[][]> | undefined
     if (o.confirm && !o.check) {
       const planned = new Map<string, string[][]>()
-      const preview = await execute(project, { ...base, check: true, diff: true, record: planned }, o, redactor)
+      const preview = await execute(project, { ...base, check: true, diff: true, record: planned }, { ...o, diff: true, confirmPreview: true }, redactor, extras)
       if (preview.interrupted) return EXIT.interrupted
       if (!preview.changed) {
         process.stdout.write('nothing to change\n')
@@ -163,8 +248,8 @@ export async function runCommand(playbook: string, o: RunCliOptions, isCheckComm
         return EXIT.ok
       }
     }
-    const summary = await execute(project, o.confirm && !o.check ? { ...base, expect: lastPlanned } : base, o, redactor)
-    if (!base.check) await recordRetry(retryFile, summary.recap, redactor)
+    const summary = await execute(project, o.confirm && !o.check ? { ...base, expect: lastPlanned } : base, o, redactor, extras)
+    if (!base.check && !extras.display) await recordRetry(retryFile, summary.recap, redactor)
     if (isCheckCommand && summary.exitCode === 0) return summary.changed ? EXIT.changes : EXIT.ok
     if (isCheckCommand && summary.exitCode === EXIT.failed) return EXIT.checkFailed
     return summary.exitCode
@@ -174,8 +259,31 @@ export async function runCommand(playbook: string, o: RunCliOptions, isCheckComm
   }
 }
 
-async function execute(project: Project, opts: RunOptions, o: RunCliOptions, redactor: Redactor) {
-  const reporter = await makeReporter(o, redactor)
+/** --step: asks on the terminal before each task, as ansible-playbook does. */
+function stepper(): (task: string) => Promise<boolean> {
+  let all = false
+  return async (task) => {
+    if (all) return true
+    if (!process.stdin.isTTY) throw new CliError('--step needs a terminal to ask on')
+    const rl = createInterface({ input: process.stdin, output: process.stderr })
+    try {
+      for (;;) {
+        const a = (await rl.question(`Perform task: ${task} (N)o/(y)es/(c)ontinue: `)).trim().toLowerCase()
+        if (a === 'c' || a === 'continue') {
+          all = true
+          return true
+        }
+        if (a === 'y' || a === 'yes') return true
+        if (a === '' || a === 'n' || a === 'no') return false
+      }
+    } finally {
+      rl.close()
+    }
+  }
+}
+
+async function execute(project: Project, opts: RunOptions, o: RunCliOptions, redactor: Redactor, extras: RunExtras) {
+  const reporter = await makeReporter(o, redactor, extras.wrapReporter)
   const emit = (e: RunEvent) => reporter.handle(e)
   try {
     trace('executor loaded')
@@ -227,19 +335,24 @@ function withFlush(r: Reporter, out: { flush(): void }): Reporter {
   }
 }
 
-export async function makeReporter(o: Pick<RunCliOptions, 'output' | 'diff' | 'verbose'>, redactor: Redactor): Promise<Reporter> {
-  const mode = o.output === 'auto' || !o.output ? (process.stdout.isTTY ? 'tty' : 'plain') : o.output
+export async function makeReporter(
+  o: Pick<RunCliOptions, 'output' | 'diff' | 'verbose' | 'confirmPreview'>,
+  redactor: Redactor,
+  wrap: (r: Reporter, mode: OutputMode) => Reporter = (r) => r,
+): Promise<Reporter> {
+  const mode: OutputMode = o.output === 'auto' || !o.output ? (process.stdout.isTTY ? 'tty' : 'plain') : o.output
+  if (!['tty', 'plain', 'json'].includes(mode)) throw new CliError(`--output ${mode}: use auto, tty, plain or json`)
   const out = mode === 'tty' ? undefined : bufferedStdout()
   const write = out ? out.write : (s: string) => process.stdout.write(s)
-  if (mode === 'json') return withFlush(new JsonReporter(write, redactor), out!)
+  if (mode === 'json') return withFlush(wrap(new JsonReporter(write, redactor), mode), out!)
   if (mode === 'tty') {
     // A pseudo-terminal that never had its size set reports 0 columns: listr2 would wrap every character.
     if (!process.stdout.columns) Object.defineProperty(process.stdout, 'columns', { value: 80, configurable: true })
     // listr2 is loaded only for a terminal: plain and JSON runs start faster without it.
     const { TtyReporter } = await import('../output/tty.js')
-    return new TtyReporter(write, { diff: o.diff, verbosity: o.verbose, redactor })
+    return wrap(new TtyReporter(write, { diff: o.diff, verbosity: o.verbose, redactor, listChanges: o.confirmPreview }), mode)
   }
-  return withFlush(new PlainReporter(write, { diff: o.diff, verbosity: o.verbose, redactor }), out!)
+  return withFlush(wrap(new PlainReporter(write, { diff: o.diff, verbosity: o.verbose, redactor }), mode), out!)
 }
 
 function vaultRedactor(): Redactor {
@@ -248,12 +361,15 @@ function vaultRedactor(): Redactor {
   return r
 }
 
+const FILE_NAME = /_(file|path|dir)$/i
+
 /** Values of variables whose names mark them secret, anywhere in the inventory, play vars or extra vars. */
 export function secretsOf(project: Project): Redactor {
   const r = new Redactor()
   const scan = (vars: Vars | undefined) => {
     for (const [k, v] of Object.entries(vars ?? {})) {
-      if (SECRET_NAME.test(k) && typeof v === 'string' && !v.includes('{{')) r.add(v)
+      // a key file's or password file's path names where the secret is; it is not the secret
+      if (SECRET_NAME.test(k) && !FILE_NAME.test(k) && typeof v === 'string' && !v.includes('{{')) r.add(v)
     }
   }
   for (const v of vaultSecrets()) r.add(v)
@@ -296,23 +412,6 @@ export async function recordRetry(file: string, recap: Record<string, { failed: 
   } catch (e) {
     process.stderr.write(`warning: could not write the retry file ${file}: ${(e as Error).message}\n`)
   }
-}
-
-async function defaultInventories(lab?: string): Promise<string[] | undefined> {
-  const { defaultInventory } = await import('../playbook/project.js')
-  const fromConfig = defaultInventory(process.cwd())
-  if (fromConfig?.length && !lab) return fromConfig
-  try {
-    const { findRunningLab } = await import('../lab/index.js')
-    const found = await findRunningLab(lab)
-    if (found) {
-      process.stderr.write(`using the inventory of the running lab "${found.name}": ${found.inventoryPath}\n`)
-      return [found.inventoryPath]
-    }
-  } catch {
-    /* no lab support on this machine */
-  }
-  return undefined
 }
 
 async function taskLoader(): Promise<RunOptions['loadTasks']> {

@@ -1,17 +1,30 @@
 // `k3sbook tasks`: the tasks each play would run (after --tags/--skip-tags), in ansible-playbook
-// --list-tasks' format with each task's `file:line:col` at the end of its line.
+// --list-tasks' format with each task's `file:line:col` at the end of its line; `--list-tags`
+// prints each play's tags as ansible-playbook --list-tags does.
 import type { Command } from 'commander'
-import { Diagnostics, formatDiagnostic } from '../errors.js'
+import { Diagnostics, formatDiagnostic, K3sbookError } from '../errors.js'
 // main.ts is the entry module and awaits this one: importing EXIT from it would deadlock the
 // top-level await, so the codes it defines are repeated here.
 import { EXIT } from '../exit.js'
+import type { Playbook } from '../model.js'
+import { collect, inventoriesFor } from './common.js'
+import { addVaultOptions, setupVault, type VaultCliOptions } from './vaultopts.js'
 
-const collect = (v: string, prev: string[] = []) => [...prev, v]
 const split = (s: string | undefined) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : [])
 
+export interface TasksOptions extends VaultCliOptions {
+  inventory?: string[]
+  tags?: string
+  skipTags?: string
+  extraVars?: string[]
+  positions: boolean
+  lab?: string
+  listTags?: boolean
+}
+
 export function register(program: Command): void {
-  program
-    .command('tasks')
+  addVaultOptions(program
+    .command('tasks'))
     .description('list the tasks each play would run, with their source positions')
     .argument('<playbook>', 'playbook file (a bare name is also looked up in playbooks/)')
     .option('-i, --inventory <path>', 'inventory file, directory or host list (repeatable)', collect)
@@ -19,17 +32,46 @@ export function register(program: Command): void {
     .option('--skip-tags <tags>', 'leave out tasks with these tags (comma-separated)')
     .option('-e, --extra-vars <vars>', 'k=v pairs, @file.yml or JSON (repeatable)', collect)
     .option('--no-positions', 'leave out file:line:col (output as ansible-playbook --list-tasks)')
-    .action(async (playbook: string, o: { inventory?: string[]; tags?: string; skipTags?: string; extraVars?: string[]; positions: boolean }) => {
-      const { loadProject, defaultInventory } = await import('../playbook/project.js')
-      const { listTasks } = await import('../playbook/report.js')
-      const diags = new Diagnostics()
-      const inventories = o.inventory?.length ? o.inventory : (defaultInventory(process.cwd()) ?? [])
-      const project = loadProject({ playbook, inventories, extraVars: o.extraVars ?? [] }, diags)
-      for (const d of diags.sorted()) if (d.severity === 'error') process.stderr.write(formatDiagnostic(d) + '\n')
-      if (!project || diags.hasErrors) {
-        process.exitCode = EXIT.invalid
-        return
-      }
-      process.stdout.write(listTasks(project.playbook, { tags: split(o.tags), skipTags: split(o.skipTags), positions: o.positions }))
+    .option('--list-tags', 'print the tags of each play and its tasks instead (as ansible-playbook --list-tags)')
+    .option('--lab <name>', 'use the inventory of this running lab when no -i is given')
+    .action(async (playbook: string, o: TasksOptions) => {
+      process.exitCode = await tasksCommand(playbook, o)
     })
+}
+
+export async function tasksCommand(playbook: string, o: TasksOptions): Promise<number> {
+  const { loadProject } = await import('../playbook/project.js')
+  const { listTasks } = await import('../playbook/report.js')
+  const diags = new Diagnostics()
+  let inventories: string[]
+  try {
+    await setupVault(o)
+    inventories = await inventoriesFor(o, undefined, { autoLab: false })
+  } catch (e) {
+    process.stderr.write(`error: ${e instanceof K3sbookError ? e.format() : (e as Error).message}\n`)
+    return EXIT.invalid
+  }
+  const project = loadProject({ playbook, inventories, extraVars: o.extraVars ?? [] }, diags)
+  for (const d of diags.sorted()) if (d.severity === 'error') process.stderr.write(formatDiagnostic(d) + '\n')
+  if (!project || diags.hasErrors) return EXIT.invalid
+  if (o.listTags) {
+    process.stdout.write(await listTags(project.playbook, split(o.tags), split(o.skipTags)))
+    return EXIT.ok
+  }
+  process.stdout.write(listTasks(project.playbook, { tags: split(o.tags), skipTags: split(o.skipTags), positions: o.positions }))
+  return EXIT.ok
+}
+
+/** ansible-playbook --list-tags: per play, its own tags and the tags of the tasks that would run. */
+async function listTags(pb: Playbook, only: string[], skip: string[]): Promise<string> {
+  const { selectByTags, playTaskLists } = await import('../playbook/tags.js')
+  const { displayPath } = await import('../yamlfile.js')
+  const list = (t: Iterable<string>) => `[${[...new Set(t)].sort().join(', ')}]`
+  const lines = ['', `playbook: ${displayPath(pb.file)}`]
+  pb.plays.forEach((play, i) => {
+    const tags = new Set<string>()
+    for (const t of selectByTags(playTaskLists(play), only, skip)) for (const x of t.tags) tags.add(x)
+    lines.push('', `  play #${i + 1} (${play.hosts}): ${play.name}\tTAGS: ${list(play.tags)}`, `      TASK TAGS: ${list(tags)}`)
+  })
+  return lines.join('\n') + '\n'
 }

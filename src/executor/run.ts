@@ -131,6 +131,25 @@ export class Runner {
   }
 
   private async runSections(ctx: PlayCtx): Promise<void> {
+    try {
+      await this.runSectionsInOrder(ctx)
+    } finally {
+      if (this.rc.opts.forceHandlers && !this.rc.interrupted) await this.forceFlush(ctx)
+    }
+  }
+
+  /** --force-handlers: hosts that failed after being notified still run their handlers. */
+  private async forceFlush(ctx: PlayCtx): Promise<void> {
+    const failed = ctx.batch.filter((s) => s.failed && !s.unreachable && s.notified.size > 0)
+    for (const s of failed) s.failed = false
+    try {
+      await this.flushHandlers(ctx)
+    } finally {
+      for (const s of failed) s.failed = true
+    }
+  }
+
+  private async runSectionsInOrder(ctx: PlayCtx): Promise<void> {
     const { play } = ctx
     await this.runItems(play.preTasks, ctx, ROOT_SCOPE)
     await this.flushHandlers(ctx)
@@ -244,6 +263,7 @@ export class Runner {
       if (!globMatch(rc.opts.startAtTask!, name)) return
       this.startAtReached = true
     }
+    if (!handler && rc.opts.beforeTask && !(await rc.opts.beforeTask(name))) return
     const t0 = Date.now()
     rc.emit({ type: 'task:start', play: ctx.play.name, task: name, module: task.module, hosts: hosts.map((h) => h.name), pos: srcPos(task.src), handler })
     const runOn = task.runOnce ? hosts.slice(0, 1) : hosts

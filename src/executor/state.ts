@@ -38,6 +38,10 @@ export interface RunOptions {
   expect?: Map<string, string[][]>
   /** Loads the tasks of a dynamic include_tasks file at run time. */
   loadTasks?: (file: string, include: Include) => TaskItem[]
+  /** --step: asked before each task starts; false skips the task. */
+  beforeTask?: (task: string) => Promise<boolean>
+  /** --force-handlers: notified handlers run at the end of the play even on hosts that failed later. */
+  forceHandlers?: boolean
 }
 
 export interface RunSummary {

@@ -1,11 +1,12 @@
 // The explicit module registry: a module exists when it is listed here (no discovery by file name).
 import type { Module } from './types.js'
 import { coreModules } from './core.js'
+import { ping } from './ping.js'
 import { provisionModules } from './provision.js'
 import { storageModules } from './storage.js'
 
 const byName = new Map<string, Module>()
-for (const m of [...coreModules, ...provisionModules, ...storageModules]) {
+for (const m of [...coreModules, ping, ...provisionModules, ...storageModules]) {
   for (const n of [m.name, ...(m.aliases ?? [])]) {
     if (byName.has(n)) throw new Error(`module ${n} registered twice`)
     byName.set(n, m)

@@ -26,7 +26,7 @@ export class TtyReporter implements Reporter {
 
   constructor(
     private readonly write: (s: string) => void,
-    private readonly opts: { diff?: boolean; verbosity?: number; redactor?: Redactor; rendererOptions?: Record<string, unknown> } = {},
+    private readonly opts: { diff?: boolean; verbosity?: number; redactor?: Redactor; rendererOptions?: Record<string, unknown>; listChanges?: boolean } = {},
   ) {}
 
   private r(s: string): string {
@@ -104,6 +104,9 @@ export class TtyReporter implements Reporter {
     const list = new Listr(tasks, {
       concurrent: true,
       exitOnError: false,
+      // listr2's own SIGINT handler calls process.exit (exit 127, no recap): the run's handler in
+      // src/cli/run.ts lets the steps in flight finish, prints the recap and exits 130.
+      registerSignalListeners: false,
       renderer: 'default',
       rendererOptions: { collapseErrors: false, showErrorMessage: true, ...(this.opts.rendererOptions ?? {}) },
     } as never)

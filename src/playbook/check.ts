@@ -1,6 +1,7 @@
 // Checks that need the whole loaded project (playbook + inventory + extra vars) and still touch no
 // host: host patterns, notify targets, template/file sources, template syntax, and variables that
 // no source defines anywhere. Conservative by design: a valid Ansible playbook must pass.
+import { checkAnsibleHabits } from './habits.js'
 import { readFileSync } from 'node:fs'
 import { isAbsolute, join } from 'node:path'
 import { didYouMean, K3sbookError, type Diagnostics, type SourcePos } from '../errors.js'
@@ -117,6 +118,7 @@ export function checkProject(input: CheckInput, diags: Diagnostics): void {
   const { playbook } = input
   if (input.inventory) checkPatterns(input.playbook, input.inventory, diags)
   for (const play of playbook.plays) checkNotify(play, diags)
+  checkAnsibleHabits(playbook, diags)
   const texts: TextUse[] = []
   const templateFiles: { file: string; pos: SourcePos }[] = []
   let dynamic = false

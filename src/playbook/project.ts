@@ -2,7 +2,7 @@
 // host is contacted. Also where defaults come from: the playbook looked up in playbooks/, the
 // inventory from k3sbook.yml or ansible.cfg, roles_path from ANSIBLE_ROLES_PATH or ansible.cfg.
 import { trace } from '../trace.js'
-import { readFileSync } from 'node:fs'
+import { loadAnsibleCfg } from '../config/ansible.js'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { Diagnostics, ValidationError, formatDiagnostic, type SourcePos } from '../errors.js'
 import { loadInventory } from '../inventory/index.js'
@@ -149,29 +149,9 @@ function expandHome(p: string): string {
   return p.startsWith('~/') ? join(process.env.HOME ?? '/', p.slice(2)) : p
 }
 
-/** The INI file Ansible would read (ANSIBLE_CONFIG, else ./ansible.cfg); sections → keys → values. */
+/** The ansible.cfg Ansible would read (see src/config/ansible.ts); sections → lower-cased keys → values. */
 export function ansibleCfg(cwd: string): { file: string; values: Record<string, Record<string, string>> } | undefined {
-  const file = process.env.ANSIBLE_CONFIG ? resolve(cwd, process.env.ANSIBLE_CONFIG) : join(cwd, 'ansible.cfg')
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch {
-    return undefined
-  }
-  const values: Record<string, Record<string, string>> = {}
-  let section = ''
-  for (const raw of text.split('\n')) {
-    const line = raw.trim()
-    if (!line || line.startsWith('#') || line.startsWith(';')) continue
-    const sec = /^\[(.+)\]$/.exec(line)
-    if (sec) {
-      section = sec[1].trim()
-      continue
-    }
-    const kv = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(line)
-    if (kv) (values[section] ??= {})[kv[1].trim()] = kv[2].replace(/\s+[#;].*$/, '').trim()
-  }
-  return { file, values }
+  return loadAnsibleCfg(cwd)
 }
 
 // ---------------------------------------------------------------- run time
