@@ -98,6 +98,7 @@ const LAYERS: Record<string, number> = {
   exit: 0,
   shlex: 0,
   bool: 0,
+  config: 0,
   yamlfile: 0,
   vault: 0,
   connection: 1,
