@@ -11,7 +11,8 @@ import type { Block, Handler, Include, Inventory, Play, Playbook, Task, TaskItem
 import { srcPos } from '../model.js'
 import { getModule } from '../modules/registry.js'
 import type { ActionablePlan, ApplyContext, ControllerFiles, Plan, PlanContext, Step, StepResult } from '../modules/types.js'
-import { evalCondition, render, templateValue, stripOmitted } from '../template/index.js'
+import { pyRepr } from '../template/pyvalues.js'
+import { evalCondition, isTemplated, render, templateValue, stripOmitted } from '../template/index.js'
 import { groupsMap, hostInventoryVars, limitHosts, resolvePattern } from '../inventory/index.js'
 import { emptyCounts, type Emit, type HostCounts, type HostResultEvent, type HostStatus } from './events.js'
 import { gatherFacts } from './facts.js'
@@ -239,6 +240,8 @@ export class Runner {
     for (const h of hosts) this.inPlay.add(h)
     for (const h of hosts) this.state(h).ended = false
     // Connect to every host of the play at once: handshakes overlap instead of queueing per task.
+    // a templated gather_facts is decided now, with play and extra vars (Ansible: the play's vars, no host)
+    const gather = typeof play.gatherFacts === 'string' ? gatherDecided(play, this.project.extraVars) : play.gatherFacts
     const needsHost = !allControllerOnly(play)
     const batches = serialBatches(hosts, play.serial)
     if (needsHost) {
@@ -246,7 +249,7 @@ export class Runner {
       const connecting = hosts.map((h) => this.conn(h).catch(() => undefined))
       // While the handshakes are in flight, plan the first tasks ahead: each host's probes go out
       // as soon as that host is connected (the first task waits for them; see Prefetcher).
-      if (!play.gatherFacts && !this.opts.startAtTask) this.readAheadFirst(play, batches[0] ?? [], hosts)
+      if (!gather && !this.opts.startAtTask) this.readAheadFirst(play, batches[0] ?? [], hosts)
       await Promise.all(connecting)
     }
 
@@ -265,7 +268,7 @@ export class Runner {
       }
       const ctx: PlayCtx = { play, batch: states, allHosts: hosts }
       try {
-        if (play.gatherFacts) await this.gather(ctx)
+        if (gather) await this.gather(ctx)
         if (play.strategy === 'free') {
           await Promise.all(states.map((s) => this.runSections({ ...ctx, batch: [s] })))
         } else await this.runSections(ctx)
@@ -680,7 +683,23 @@ export class Runner {
 
   private async runLoop(task: Task, h: HostState, ctx: PlayCtx, scope: Scope, vars: Vars, conds: string[]): Promise<TaskOutcome> {
     const loop = task.loop!
-    const items = loopItems(loop.kind, templateValue(loop.items, vars, srcPos(task.src, [loop.kind])), task)
+    let items: unknown[]
+    try {
+      items = loopItems(loop.kind, templateValue(loop.items, vars, srcPos(task.src, [loop.kind])), task, vars)
+    } catch (e) {
+      // Ansible decides the task's `when` before it reports a loop it could not evaluate
+      // (`loop: "{{ x }}"` with `when: x is defined`); a condition that itself fails reports the loop's error.
+      let run: boolean
+      try {
+        run = conds.every((c) => evalCondition(c, vars, srcPos(task.src, ['when'])))
+      } catch {
+        throw e
+      }
+      if (!run) return { status: 'skipped', result: { changed: false, skipped: true, skip_reason: 'Conditional result was False' }, changes: [], diff: undefined }
+      throw e
+    }
+    // loop_control.loop_var may be a template, rendered per host
+    const loopVar = isTemplated(loop.loopVar) ? String(templateValue(loop.loopVar, vars, srcPos(task.src, ['loop_control', 'loop_var']))) : loop.loopVar
     const results: Vars[] = []
     let anyChanged = false
     let anyFailed = false
@@ -692,7 +711,7 @@ export class Runner {
     let lastFailedStep: StepResult | undefined
     for (let i = 0; i < items.length; i++) {
       const item = items[i]
-      const loopVars: Vars = { [loop.loopVar]: item, ansible_loop_var: loop.loopVar }
+      const loopVars: Vars = { [loopVar]: item, ansible_loop_var: loopVar }
       if (loop.indexVar) loopVars[loop.indexVar] = i
       if (loop.extended)
         loopVars.ansible_loop = { index: i + 1, index0: i, first: i === 0, last: i === items.length - 1, length: items.length, revindex: items.length - i, revindex0: items.length - i - 1, allitems: items }
@@ -714,7 +733,7 @@ export class Runner {
           out = { status: 'failed', result: { failed: true, msg: errorText(e) }, changes: [], diff: undefined, msg: errorText(e) }
         }
       }
-      results.push({ ...out.result, [loop.loopVar]: item, ansible_loop_var: loop.loopVar, item_label: label })
+      results.push({ ...out.result, [loopVar]: item, ansible_loop_var: loopVar, item_label: label })
       if (out.status === 'changed') anyChanged = true
       if (out.status === 'unknown') anyUnknown = true
       if (out.notRun) anyNotRun = true
@@ -1090,6 +1109,14 @@ function globMatch(pattern: string, s: string): boolean {
   return re.test(s)
 }
 
+function gatherDecided(play: Play, extraVars: Vars): boolean {
+  const vars = { ...play.vars, ...Object.assign({}, ...play.varsFiles.map((f) => f.vars)), ...extraVars }
+  const v = templateValue(play.gatherFacts, vars, srcPos(play.src, ['gather_facts']))
+  if (typeof v === 'boolean') return v
+  const s = String(v).trim().toLowerCase()
+  return !['', 'false', 'no', 'off', 'n', 'f', '0', 'none'].includes(s)
+}
+
 function allControllerOnly(play: Play): boolean {
   if (play.gatherFacts) return false
   const items = [...play.preTasks, ...play.roleTasks, ...play.tasks, ...play.postTasks, ...play.handlers]
@@ -1116,8 +1143,19 @@ export function serialBatches(hosts: string[], serial: (number | string)[] | und
   return batches
 }
 
-export function loopItems(kind: string, value: unknown, task: Task): unknown[] {
+/** The with_* forms with their own item shapes here; any other with_NAME is the lookup NAME. */
+const LEGACY_LOOPS = new Set(['loop', 'with_items', 'with_list', 'with_dict', 'with_indexed_items', 'with_sequence', 'with_fileglob', 'with_subelements', 'with_nested', 'with_together'])
+
+export function loopItems(kind: string, value: unknown, task: Task, vars?: Vars): unknown[] {
   const pos = srcPos(task.src, [kind])
+  if (!LEGACY_LOOPS.has(kind)) {
+    // with_NAME: TERMS is lookup('NAME', *TERMS, wantlist=True), as Ansible runs it
+    if (!vars) throw new TemplateError(`${kind}: the lookup runs with the task's variables only`, { pos })
+    // the terms, already rendered, go in as literals: never templated a second time
+    const terms = Array.isArray(value) ? value : [value]
+    const args = terms.map((t) => `, ${pyRepr(t)}`).join('')
+    return asList(templateValue(`{{ query(${pyRepr(kind.slice(5))}${args}) }}`, vars, pos), pos)
+  }
   switch (kind) {
     case 'with_dict': {
       if (!value || typeof value !== 'object' || Array.isArray(value)) throw new TemplateError('with_dict expects a dict', { pos })

@@ -6,9 +6,12 @@ import { didYouMean, type Diagnostics, type SourcePos } from '../errors.js'
 import type { Block, Handler, Include, LoopSpec, Play, Playbook, RoleContext, Task, TaskItem, Vars } from '../model.js'
 import { canonicalModuleName, getModule, moduleNames } from '../modules/registry.js'
 import type { Module } from '../modules/types.js'
+import { LOOKUPS } from '../template/filters.js'
+import { hasLookup } from '../template/plugins.js'
 import { isTemplated, templateValue } from '../template/index.js'
 import type { YamlFile, YamlPath } from '../yamlfile.js'
 import { FileCache, findRole, firstFile, knownRoles, roleEscape, roleMainFiles, roleSearchDirs, shown, shownList } from './files.js'
+import { ansibleModuleWhere } from './ansiblemods.js'
 import { parseKv, RAW_OPTION_KEYS } from './kv.js'
 import {
   blockValidator,
@@ -34,10 +37,11 @@ export interface LoadOptions {
 /** Statement keys that are not modules. */
 const INCLUDES = new Set(['include_tasks', 'import_tasks', 'include_role', 'import_role'])
 const LOOP_KINDS = new Set(['items', 'list', 'dict', 'indexed_items', 'sequence', 'fileglob', 'subelements', 'nested', 'together'])
-const DYNAMIC_LOOKUPS_OK = new Set(['items', 'list', 'dict', 'indexed_items', 'sequence', 'fileglob', 'subelements', 'nested', 'together', 'first_found', 'file', 'lines', 'env', 'random_choice', 'inventory_hostnames', 'flattened', 'cartesian'])
 
 interface PlayBuild {
   handlers: Handler[]
+  /** Handlers refused by an error of their own: a notify naming them is not a second error. */
+  refusedHandlers?: string[]
   roles: RoleContext[]
   /** name + params → already included in this play (a role runs once unless allow_duplicates). */
   seenRoles: Set<string>
@@ -155,7 +159,7 @@ class Loader {
     }
     const plays = this.playbookFile(abs, stack, yf.pos([...path, 'import_playbook'])) ?? []
     const tags = toStrList(item.tags)
-    const vars = isMap(item.vars) ? item.vars : {}
+    const vars = varsOf(item.vars)
     const when = toCond(item.when)
     for (const p of plays) {
       if (tags.length) {
@@ -179,7 +183,7 @@ class Loader {
     else if (typeof item.hosts === 'string') hosts = item.hosts
     const playDir = dirname(yf.file)
     const tags = toStrList(item.tags)
-    const build: PlayBuild = { handlers: [], roles: [], seenRoles: new Set(), vars: isMap(item.vars) ? item.vars : {} }
+    const build: PlayBuild = { handlers: [], roles: [], seenRoles: new Set(), vars: varsOf(item.vars) }
     const ctx: Ctx = { playDir, fileDir: playDir, tags, when: [], vars: {}, handlers: false, play: build, stack: [yf.file] }
     const play: Play = {
       name: typeof item.name === 'string' || typeof item.name === 'number' ? String(item.name) : hosts,
@@ -191,13 +195,19 @@ class Loader {
       tasks: [],
       postTasks: [],
       handlers: build.handlers,
+      get refusedHandlers() {
+        return build.refusedHandlers
+      },
       roles: build.roles,
       become: optBool(item.become),
       becomeUser: optStr(item.become_user),
       becomeMethod: optStr(item.become_method),
-      gatherFacts: optBool(item.gather_facts) ?? true,
-      serial: item.serial === undefined || item.serial === null ? undefined : (Array.isArray(item.serial) ? item.serial : [item.serial]).filter((s): s is number | string => typeof s === 'number' || typeof s === 'string'),
-      strategy: item.strategy === 'free' || item.strategy === 'host_pinned' ? 'free' : 'linear',
+      gatherFacts: this.playBool(item.gather_facts, build.vars) ?? true,
+      serial:
+        item.serial === undefined || item.serial === null
+          ? undefined
+          : (Array.isArray(item.serial) ? item.serial : [item.serial]).filter((s): s is number | string => typeof s === 'number' || typeof s === 'string').map((s) => (typeof s === 'string' ? this.playTemplate(s, build.vars) : s)),
+      strategy: ['free', 'host_pinned'].includes(typeof item.strategy === 'string' ? this.playTemplate(item.strategy, build.vars) : '') ? 'free' : 'linear',
       anyErrorsFatal: optBool(item.any_errors_fatal) ?? false,
       maxFailPercentage: typeof item.max_fail_percentage === 'number' ? item.max_fail_percentage : typeof item.max_fail_percentage === 'string' && /^\s*[\d.]+\s*$/.test(item.max_fail_percentage) ? Number(item.max_fail_percentage) : undefined,
       tags,
@@ -263,6 +273,18 @@ class Loader {
     }
   }
 
+  /** A templated play keyword rendered with play and extra vars, as Ansible does when the play starts; as written when that needs more. */
+  playTemplate(v: string, vars: Vars): string {
+    return isTemplated(v) ? (this.staticName(v, undefined, vars) ?? v) : v
+  }
+
+  /** A play's boolean keyword: a template that needs more than play and extra vars stays a template (the executor decides). */
+  playBool(v: unknown, vars: Vars): boolean | string | undefined {
+    if (typeof v !== 'string' || !isTemplated(v)) return optBool(v)
+    const r = this.playTemplate(v, vars)
+    return isTemplated(r) ? r : (optBool(r) ?? r !== '')
+  }
+
   // ---------------------------------------------------------------- roles
 
   roleList(list: unknown[], yf: YamlFile, path: YamlPath, ctx: Ctx): TaskItem[] {
@@ -283,7 +305,7 @@ class Loader {
         if (k === 'role' || k === 'name') continue
         if (k in ROLE_ENTRY_KEYWORDS && k !== 'vars') kw[k] = v
         else if (k === 'vars') {
-          if (isMap(v)) params = { ...params, ...v }
+          if (isMap(v) || (Array.isArray(v) && v.every(isMap))) params = { ...params, ...varsOf(v) }
           else this.diags.error('"vars" must be a mapping', yf.pos([...path, k]), `got ${jsType(v)}`)
         } else params[k] = v
       }
@@ -421,7 +443,9 @@ class Loader {
         if (b) out.push(b)
         return
       }
-      out.push(...this.task(item, yf, p, ctx))
+      const got = this.task(item, yf, p, ctx)
+      if (ctx.handlers && !got.length) (ctx.play.refusedHandlers ??= []).push(...[item.name, ...toStrList(item.listen)].filter((n): n is string => typeof n === 'string'))
+      out.push(...got)
     })
     return out
   }
@@ -434,7 +458,7 @@ class Loader {
       become: optBool(item.become) ?? ctx.become,
       becomeUser: optStr(item.become_user) ?? ctx.becomeUser,
       becomeMethod: optStr(item.become_method) ?? ctx.becomeMethod,
-      vars: { ...ctx.vars, ...(isMap(item.vars) ? item.vars : {}) },
+      vars: { ...ctx.vars, ...varsOf(item.vars) },
       environment: item.environment,
       noLog: typeof item.no_log === 'string' && isTemplated(item.no_log) ? item.no_log : optBool(item.no_log),
       checkMode: optBool(item.check_mode),
@@ -535,24 +559,44 @@ class Loader {
       this.diags.error('import_playbook is only allowed at the top level of a playbook', posOf([modKey], { key: true }))
       return []
     }
-    const mod = getModule(modKey)
-    if (!mod) {
-      const hint = didYouMean(canon, [...moduleNames(), ...INCLUDES]) ?? didYouMean(modKey, Object.keys(keywords))
-      this.diags.error(`unknown module "${modKey}"`, posOf([modKey], { key: true }), hint ?? 'run "k3sbook doc" for the list of modules')
-      return []
+    let mod = getModule(modKey)
+    let templatedModule = false
+    if (!mod && isTemplated(modKey)) {
+      // `action: {module: "{{ m }}"}`: known before any host when play or extra vars say
+      const name = this.staticName(modKey, undefined, ctx.play.vars)
+      if (name !== undefined && getModule(name)) mod = getModule(name)
+      else templatedModule = true
     }
-    const args = this.moduleArgs(mod, modKey, rawArgs, item.args, yf, argsPath, path, modPos)
-    if (!args) return []
+    const keyPos = action === undefined ? posOf([modKey], { key: true }) : posOf([action === item.action ? 'action' : 'local_action'], {})
+    let args: Vars | undefined
+    if (mod) {
+      args = this.moduleArgs(mod, modKey, rawArgs, item.args, yf, argsPath, path, modPos)
+      if (!args) return []
+    } else {
+      const where = templatedModule ? 'unknown' : ansibleModuleWhere(modKey, roleDirs(ctx.role))
+      if (where === 'nowhere') {
+        const hint = didYouMean(canon, [...moduleNames(), ...INCLUDES]) ?? didYouMean(modKey, Object.keys(keywords))
+        this.diags.error(`unknown module "${modKey}"`, keyPos, hint ?? 'neither k3sbook nor the installed ansible-core and collections have it ("k3sbook doc" lists k3sbook\'s modules)')
+        return []
+      }
+      this.diags.warn(
+        templatedModule ? `module name "${modKey}" is known only at run time: its arguments are not checked` : `module "${modKey}" is not implemented by k3sbook: this task fails if it runs`,
+        keyPos,
+        templatedModule ? undefined : where === 'ansible' ? 'Ansible has it; k3sbook does not run it' : 'run "k3sbook doc" for the list of modules',
+      )
+      args = this.rawArgs(rawArgs, item.args)
+    }
 
     const common = this.common(item, yf, path, ctx)
     const task: Task = {
       kind: 'task',
       ...common,
       delegateTo: delegate ?? common.delegateTo,
-      module: mod.name,
+      module: mod ? mod.name : canon,
       moduleKey: modKey,
       args,
-      loop: this.loop(item, yf, path),
+      unsupported: mod ? undefined : true,
+      loop: this.loop(item, yf, path, ctx.play.vars),
       register: typeof item.register === 'string' ? item.register : undefined,
       notify: item.notify !== undefined ? toStrList(item.notify) : (ctx.notify ?? []),
       changedWhen: condOrBool(item.changed_when),
@@ -566,6 +610,15 @@ class Loader {
     if (ctx.handlers) (task as Handler).listen = toStrList(item.listen)
     if (item.async !== undefined || item.poll !== undefined) this.diags.warn('"async"/"poll" are not supported: the task runs to completion', posOf([item.async !== undefined ? 'async' : 'poll'], { key: true }))
     return [task]
+  }
+
+  /** Arguments of a module k3sbook does not know, unchecked: a mapping or `k=v` text, merged with `args:`. */
+  rawArgs(raw: unknown, extra: unknown): Vars {
+    let args: Vars = {}
+    if (typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean') args = parseKv(String(raw))
+    else if (isMap(raw)) args = { ...raw }
+    if (isMap(extra)) args = { ...extra, ...args }
+    return args
   }
 
   /** The module's arguments from a mapping or a `k=v` string, merged with `args:`, checked against its schema. */
@@ -587,6 +640,7 @@ class Loader {
       return undefined
     }
     if (isMap(extra)) args = { ...extra, ...args }
+    args = coerceStrings(mod, args)
     const inline = isMap(raw) ? raw : {}
     const posOf: PosOf = (p, o) => {
       if (p.length === 0) return modPos([], o)
@@ -599,7 +653,7 @@ class Loader {
     return ok ? args : undefined
   }
 
-  loop(item: Vars, yf: YamlFile, path: YamlPath): LoopSpec | undefined {
+  loop(item: Vars, yf: YamlFile, path: YamlPath, playVars: Vars = {}): LoopSpec | undefined {
     const withKeys = Object.keys(item).filter((k) => k.startsWith('with_'))
     const hasLoop = 'loop' in item
     if (withKeys.length + (hasLoop ? 1 : 0) > 1) {
@@ -611,10 +665,11 @@ class Loader {
     if (hasLoop) items = item.loop
     else if (withKeys.length) {
       const lookup = withKeys[0].slice(5)
-      if (!LOOP_KINDS.has(lookup)) {
-        const hint = didYouMean(withKeys[0], [...LOOP_KINDS].map((k) => `with_${k}`))
-        if (DYNAMIC_LOOKUPS_OK.has(lookup)) this.diags.error(`"${withKeys[0]}" is not supported`, yf.pos([...path, withKeys[0]], { key: true }), 'use loop: with a lookup or filter')
-        else this.diags.error(`unknown loop "${withKeys[0]}"`, yf.pos([...path, withKeys[0]], { key: true }), hint ?? `supported: ${[...LOOP_KINDS].map((k) => `with_${k}`).join(', ')}`)
+      // with_NAME is the lookup NAME: any lookup k3sbook's templates have
+      if (!LOOP_KINDS.has(lookup) && !hasLookup(lookup)) {
+        const known = [...new Set([...LOOP_KINDS, ...Object.keys(LOOKUPS)])].map((k) => `with_${k}`)
+        const hint = didYouMean(withKeys[0], known)
+        this.diags.error(`unknown loop "${withKeys[0]}": k3sbook has no lookup "${lookup}"`, yf.pos([...path, withKeys[0]], { key: true }), hint ?? `supported: ${known.join(', ')}`)
         return undefined
       }
       kind = `with_${lookup}` as LoopSpec['kind']
@@ -627,7 +682,7 @@ class Loader {
     return {
       items,
       kind,
-      loopVar: typeof lc.loop_var === 'string' ? lc.loop_var : 'item',
+      loopVar: typeof lc.loop_var === 'string' ? this.playTemplate(lc.loop_var, playVars) : 'item',
       indexVar: typeof lc.index_var === 'string' ? lc.index_var : undefined,
       label: typeof lc.label === 'string' ? lc.label : undefined,
       pause: typeof lc.pause === 'number' ? lc.pause : undefined,
@@ -691,7 +746,7 @@ class Loader {
       what: isRole ? 'role' : 'tasks',
       target,
       options: opts,
-      loop: this.loop(item, yf, path),
+      loop: this.loop(item, yf, path, ctx.play.vars),
       baseDir: ctx.fileDir,
     }
     if (!isTemplated(target)) {
@@ -760,6 +815,13 @@ export function isMap(v: unknown): v is Vars {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype
 }
 
+/** `vars:` as a mapping, or (as Ansible also reads it) a list of mappings merged in order. */
+export function varsOf(v: unknown): Vars {
+  if (isMap(v)) return v
+  if (Array.isArray(v)) return Object.assign({}, ...v.filter(isMap))
+  return {}
+}
+
 function withoutInvalidKeys(v: Vars): Vars {
   return v
 }
@@ -802,6 +864,45 @@ function optStr(v: unknown): string | undefined {
 
 function numOrStr(v: unknown): number | string | undefined {
   return typeof v === 'number' || typeof v === 'string' ? v : undefined
+}
+
+/** Does a (sub)schema accept this JSON type? */
+function accepts(schema: unknown, type: string): boolean {
+  if (!schema || typeof schema !== 'object') return false
+  const sc = schema as { type?: string | string[]; anyOf?: unknown[]; oneOf?: unknown[] }
+  if (sc.type !== undefined) return ([sc.type].flat() as string[]).includes(type) || (type === 'integer' && ([sc.type].flat() as string[]).includes('number'))
+  return [...(sc.anyOf ?? []), ...(sc.oneOf ?? [])].some((b) => accepts(b, type))
+}
+
+function pyScalar(v: unknown): unknown {
+  return typeof v === 'boolean' ? (v ? 'True' : 'False') : typeof v === 'number' ? String(v) : v
+}
+
+/**
+ * Ansible turns a literal boolean or number given to a string argument into its text
+ * (`creates: yes` is the path "True"), so only certainly wrong types are refused.
+ * assert's `that:` items are conditions: a null one is true (Ansible's Conditional).
+ */
+function coerceStrings(mod: Module, args: Vars): Vars {
+  const props = (mod.schema as { properties?: Record<string, unknown> }).properties ?? {}
+  const out: Vars = { ...args }
+  for (const [k, v] of Object.entries(args)) {
+    const p = props[k] as { items?: unknown } | undefined
+    if (!p) continue
+    if ((typeof v === 'boolean' || typeof v === 'number') && accepts(p, 'string') && !accepts(p, typeof v === 'number' ? (Number.isInteger(v) ? 'integer' : 'number') : 'boolean')) out[k] = pyScalar(v)
+    else if (Array.isArray(v)) {
+      const items = (p.items ?? (p as { anyOf?: { items?: unknown }[] }).anyOf?.find((b) => b.items)?.items) as unknown
+      if (mod.name === 'assert' && k === 'that') out[k] = v.map((x) => (x === null ? 'True' : pyScalar(x)))
+      else if (items && accepts(items, 'string')) out[k] = v.map((x) => ((typeof x === 'boolean' || typeof x === 'number') && !accepts(items, typeof x === 'number' ? 'number' : 'boolean') ? pyScalar(x) : x))
+    }
+  }
+  return out
+}
+
+function roleDirs(role: RoleContext | undefined): string[] {
+  const out: string[] = []
+  for (let r = role; r; r = r.parent) out.push(r.path)
+  return out
 }
 
 function uniq<T>(a: T[]): T[] {
