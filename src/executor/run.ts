@@ -685,7 +685,7 @@ export class Runner {
     const loop = task.loop!
     let items: unknown[]
     try {
-      items = loopItems(loop.kind, templateValue(loop.items, vars, srcPos(task.src, [loop.kind])), task, vars)
+      items = loopItems(loop.kind, templateValue(loop.items, vars, { ...srcPos(task.src, [loop.kind]), searchPath: this.lookupPath(task) }), task, vars, this.lookupPath(task))
     } catch (e) {
       // Ansible decides the task's `when` before it reports a loop it could not evaluate
       // (`loop: "{{ x }}"` with `when: x is defined`); a condition that itself fails reports the loop's error.
@@ -753,6 +753,14 @@ export class Runner {
     return { status, result, changes, diff: diffs.length ? diffs : undefined, msg: anyFailed ? msgs.join('; ') : undefined, failedStep: lastFailedStep, notRun: anyNotRun }
   }
 
+  /** Where a task's lookups (file, first_found, pipe's folder …) look: its roles, its file's folder, the playbook's. */
+  private lookupPath(task: Task): string[] {
+    const out: string[] = []
+    for (let r = task.role; r; r = r.parent) out.push(r.path)
+    out.push(task.baseDir, this.project.playbook.dir)
+    return [...new Set(out)]
+  }
+
   private async runModuleWithRetries(task: Task, h: HostState, ctx: PlayCtx, scope: Scope, vars: Vars): Promise<TaskOutcome> {
     if (!task.until?.length) return this.runModule(task, h, ctx, scope, vars)
     const retries = Number(task.retries !== undefined ? templateValue(task.retries, vars) : 3)
@@ -785,7 +793,7 @@ export class Runner {
     const mod = getModule(task.module)
     if (!mod) throw new K3sbookError(`unknown module "${task.moduleKey}"`, { pos: srcPos(task.src) })
     const pos = srcPos(task.src, [task.moduleKey])
-    let args = stripOmitted(templateValue(task.args, vars, pos)) as Vars
+    let args = stripOmitted(templateValue(task.args, vars, { ...pos, searchPath: this.lookupPath(task) })) as Vars
     args = coerceArgs(mod.schema, args)
     const check = task.checkMode ?? scope.checkMode ?? ctx.play.checkMode ?? this.check
     const diff = task.diff ?? ctx.play.diff ?? !!this.opts.diff
@@ -1146,7 +1154,7 @@ export function serialBatches(hosts: string[], serial: (number | string)[] | und
 /** The with_* forms with their own item shapes here; any other with_NAME is the lookup NAME. */
 const LEGACY_LOOPS = new Set(['loop', 'with_items', 'with_list', 'with_dict', 'with_indexed_items', 'with_sequence', 'with_fileglob', 'with_subelements', 'with_nested', 'with_together'])
 
-export function loopItems(kind: string, value: unknown, task: Task, vars?: Vars): unknown[] {
+export function loopItems(kind: string, value: unknown, task: Task, vars?: Vars, searchPath?: string[]): unknown[] {
   const pos = srcPos(task.src, [kind])
   if (!LEGACY_LOOPS.has(kind)) {
     // with_NAME: TERMS is lookup('NAME', *TERMS, wantlist=True), as Ansible runs it
@@ -1154,7 +1162,7 @@ export function loopItems(kind: string, value: unknown, task: Task, vars?: Vars)
     // the terms, already rendered, go in as literals: never templated a second time
     const terms = Array.isArray(value) ? value : [value]
     const args = terms.map((t) => `, ${pyRepr(t)}`).join('')
-    return asList(templateValue(`{{ query(${pyRepr(kind.slice(5))}${args}) }}`, vars, pos), pos)
+    return asList(templateValue(`{{ query(${pyRepr(kind.slice(5))}${args}) }}`, vars, { ...pos, searchPath }), pos)
   }
   switch (kind) {
     case 'with_dict': {

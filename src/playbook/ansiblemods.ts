@@ -61,7 +61,7 @@ function moduleFile(dir: string, name: string): boolean {
 export function ansibleModuleWhere(key: string, roleDirs: string[]): ModuleWhere {
   const parts = key.split('.')
   const name = parts[parts.length - 1]
-  if (parts.length === 1 && roleDirs.some((d) => moduleFile(join(d, 'library'), name))) return 'ansible'
+  if (parts.length === 1 && roleDirs.some((d) => moduleFile(join(d, 'library'), name) || moduleFile(join(d, 'action_plugins'), name))) return 'ansible'
   const pkg = ansiblePackage()
   if (!pkg) return 'unknown'
   const builtin = () => moduleFile(join(pkg, 'modules'), name) || routedModules(join(pkg, 'config', 'ansible_builtin_runtime.yml')).has(name)

@@ -649,7 +649,9 @@ class Loader {
       if (typeof first === 'string' && !(first in inline) && isMap(extra) && first in extra) return yf.pos([...taskPath, 'args', ...p], o)
       return yf.pos([...argsPath, ...p], o)
     }
-    const ok = reportSchema(compile(mod.schema), args, posOf, this.diags, { prefix: `${modKey}: `, noun: 'argument', templatesUnknown: true })
+    // set_fact's variable names may be templates (`"path_{{ idx }}": …`): known only at run time
+    const checked = mod.name === 'set_fact' ? Object.fromEntries(Object.entries(args).filter(([k]) => !isTemplated(k))) : args
+    const ok = reportSchema(compile(mod.schema), checked, posOf, this.diags, { prefix: `${modKey}: `, noun: 'argument', templatesUnknown: true })
     return ok ? args : undefined
   }
 
@@ -714,8 +716,11 @@ class Loader {
       if (!allowedOpts.includes(k)) this.diags.error(`${modKey}: unknown argument "${k}"`, yf.pos(isMap(raw) ? [...argsPath, k] : argsPath, { key: true }), didYouMean(k, [targetKey, ...allowedOpts]))
 
     if (ctx.handlers && !kind.startsWith('import_')) {
-      this.diags.error(`${modKey} is not supported in handlers`, yf.pos([...path, modKey], { key: true }), kind === 'include_tasks' ? 'use import_tasks' : 'use import_role')
-      return []
+      // valid Ansible that k3sbook does not run yet: the handler fails if it is notified
+      this.diags.warn(`${modKey} in a handler is not supported by k3sbook: this handler fails if it runs`, yf.pos([...path, modKey], { key: true }), kind === 'include_tasks' ? 'use import_tasks' : 'use import_role')
+      const common = this.common(item, yf, path, ctx)
+      const h: Handler = { kind: 'task', ...common, module: kind, moduleKey: modKey, args: opts, unsupported: true, notify: [], baseDir: ctx.fileDir, listen: toStrList(item.listen) }
+      return [h]
     }
     const fakeItem = { ...item }
     delete fakeItem[modKey]

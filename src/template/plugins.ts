@@ -94,7 +94,16 @@ function baseDir(env: Env): string {
   return sp[sp.length - 1] ?? process.cwd()
 }
 
-/** Host data is never run on the controller: a term marked unsafe (registered results, facts) is refused. */
+/**
+ * Host data is never run on the controller: a term marked unsafe (registered results, facts) is
+ * refused. And only a playbook's own tasks may run commands (or write files) on the controller:
+ * a template rendered without a playbook's folders (the sandbox: inventories, bare renders) may not.
+ */
+function controllerOnly(name: string, env: Env): void {
+  if (!env.lookupOpts.searchPath?.length)
+    throw new PyError(`lookup plugin '${name}' is not supported by k3sbook templates outside a playbook's tasks (running commands on the controller from a template is refused here)`, 'AnsibleError')
+}
+
 function controllerCommand(name: string, t: unknown): string {
   if (t instanceof UnsafeString) throw new PyError(`lookup('${name}'): the command comes from a host (unsafe data) and is not run on the controller`, 'AnsibleError')
   return str(t)
@@ -108,8 +117,8 @@ function runCommand(name: string, cmd: string, env: Env): string {
   return r.stdout
 }
 
-L('pipe', (terms, _k, { frame }) => terms.map((t) => runCommand('pipe', controllerCommand('pipe', t), frame.env).replace(/\n$/, '')), false)
-L('lines', (terms, _k, { frame }) => terms.flatMap((t) => runCommand('lines', controllerCommand('lines', t), frame.env).split(/\r?\n/).filter((l, i, all) => i < all.length - 1 || l !== '')), false)
+L('pipe', (terms, _k, { frame }) => (controllerOnly('pipe', frame.env), terms).map((t) => runCommand('pipe', controllerCommand('pipe', t), frame.env).replace(/\n$/, '')), false)
+L('lines', (terms, _k, { frame }) => (controllerOnly('lines', frame.env), terms).flatMap((t) => runCommand('lines', controllerCommand('lines', t), frame.env).split(/\r?\n/).filter((l, i, all) => i < all.length - 1 || l !== '')), false)
 
 L('varnames', (terms, _k, { frame }) => {
   const names = Object.keys(frame.env.vars)
@@ -306,7 +315,7 @@ const CHARSETS: Record<string, string> = {
 
 /** password: the file's password when it exists, else a new random one written there (as Ansible). */
 L('password', (terms, k, { frame }) =>
-  terms.map((t) => {
+  (controllerOnly('password', frame.env), terms).map((t) => {
     const { first, params } = termParams(str(t))
     const opt = (n: string) => params[n] ?? (k[n] !== undefined ? str(k[n]) : undefined)
     const length = Number(opt('length') ?? 20)
