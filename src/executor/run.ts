@@ -790,8 +790,10 @@ export class Runner {
 
   /** The one place that decides check mode: plan, then apply unless checking. */
   private async runModule(task: Task, h: HostState, ctx: PlayCtx, scope: Scope, vars: Vars): Promise<TaskOutcome> {
-    const mod = getModule(task.module)
-    if (!mod) throw new K3sbookError(`unknown module "${task.moduleKey}"`, { pos: srcPos(task.src) })
+    // `action: {module: "{{ m }}"}` names its module only now
+    const modName = isTemplated(task.moduleKey) ? String(templateValue(task.moduleKey, vars, srcPos(task.src))) : task.moduleKey
+    const mod = getModule(modName)
+    if (!mod) throw new K3sbookError(`module "${modName}" is not implemented by k3sbook`, { pos: srcPos(task.src), hint: 'validate warned about it; the task fails where it runs' })
     const pos = srcPos(task.src, [task.moduleKey])
     let args = stripOmitted(templateValue(task.args, vars, { ...pos, searchPath: this.lookupPath(task) })) as Vars
     args = coerceArgs(mod.schema, args)
