@@ -12,6 +12,7 @@ import { srcPos } from '../model.js'
 import { getModule } from '../modules/registry.js'
 import type { ActionablePlan, ApplyContext, ControllerFiles, Plan, PlanContext, Step, StepResult } from '../modules/types.js'
 import { pyRepr } from '../template/pyvalues.js'
+import { parseKv } from '../playbook/kv.js'
 import { evalCondition, isTemplated, render, templateValue, stripOmitted } from '../template/index.js'
 import { groupsMap, hostInventoryVars, limitHosts, resolvePattern } from '../inventory/index.js'
 import { emptyCounts, type Emit, type HostCounts, type HostResultEvent, type HostStatus } from './events.js'
@@ -411,7 +412,7 @@ export class Runner {
       const vars = this.taskVars(ctx, inc, h, inner)
       try {
         if (!inc.when.every((c) => evalCondition(c, vars, srcPos(inc.src, ['when'])))) continue
-        const file = String(templateValue(inc.target, vars))
+        const file = String(templateValue(inc.target, vars, { ...srcPos(inc.src), searchPath: this.lookupPath(inc) }))
         const path = isAbsolute(file) ? file : resolve(inc.baseDir, file)
         byFile.set(path, [...(byFile.get(path) ?? []), h])
       } catch (e) {
@@ -754,7 +755,7 @@ export class Runner {
   }
 
   /** Where a task's lookups (file, first_found, pipe's folder …) look: its roles, its file's folder, the playbook's. */
-  private lookupPath(task: Task): string[] {
+  private lookupPath(task: Pick<Task, 'role' | 'baseDir'>): string[] {
     const out: string[] = []
     for (let r = task.role; r; r = r.parent) out.push(r.path)
     out.push(task.baseDir, this.project.playbook.dir)
@@ -796,6 +797,11 @@ export class Runner {
     if (!mod) throw new K3sbookError(`module "${modName}" is not implemented by k3sbook`, { pos: srcPos(task.src), hint: 'validate warned about it; the task fails where it runs' })
     const pos = srcPos(task.src, [task.moduleKey])
     let args = stripOmitted(templateValue(task.args, vars, { ...pos, searchPath: this.lookupPath(task) })) as Vars
+    // `set_fact: "{{ name }}=value"`: the k=v text names its variables only once rendered
+    if (mod.name === 'set_fact' && typeof args._raw_params === 'string') {
+      const { _raw_params: text, ...rest } = args
+      args = { ...rest, ...parseKv(text as string) }
+    }
     args = coerceArgs(mod.schema, args)
     const check = task.checkMode ?? scope.checkMode ?? ctx.play.checkMode ?? this.check
     const diff = task.diff ?? ctx.play.diff ?? !!this.opts.diff

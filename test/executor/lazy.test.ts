@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { useLab } from '../helpers/lab.js'
 import { run, statuses } from './helpers.js'
+import { loadTasksAtRuntime } from '../../src/playbook/project.js'
 
 describe('lazy evaluation as Ansible does it', () => {
   it('when before loop, templated gather_facts false, templated loop_var, unsupported module only where it runs', async (t) => {
@@ -41,9 +42,18 @@ describe('lazy evaluation as Ansible does it', () => {
       ignore_errors: true
     - name: unsupported that runs
       ansible.builtin.ping: {}
+      ignore_errors: true
+    - name: set_fact with a templated k=v name
+      set_fact: "{{ item }}=moo"
+      with_items: [foo, bar]
+    - name: include found by first_found
+      include_tasks: "{{ lookup('first_found', names) }}"
+      vars:
+        names: [nope.yml, inc.yml]
 `,
     )
-    const r = await run(pb, [lab.inventoryPath])
+    writeFileSync(join(dir, 'inc.yml'), '- name: included\n  debug: { msg: found }\n')
+    const r = await run(pb, [lab.inventoryPath], { loadTasks: loadTasksAtRuntime })
     const host = lab.hosts[0].name
     const st = statuses(r, host)
     assert.equal(st.get('guarded loop'), 'skipped')
@@ -53,6 +63,8 @@ describe('lazy evaluation as Ansible does it', () => {
     assert.equal(st.get('unguarded loop'), 'failed')
     assert.equal(st.get('unsupported that runs'), 'failed')
     assert.match(r.results.find((e) => e.task === 'unsupported that runs')!.msg ?? '', /not implemented by k3sbook/)
+    assert.equal(st.get('set_fact with a templated k=v name'), 'ok', JSON.stringify(r.results.filter((e) => e.status === 'failed')))
+    assert.equal(st.get('included'), 'ok')
     assert.ok(!r.events.some((e) => e.type === 'host:result' && e.task === 'Gathering Facts'))
   })
 })
