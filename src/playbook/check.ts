@@ -115,6 +115,8 @@ interface TextUse {
   expression: boolean
   /** Under `when`, `ignore_errors`, `failed_when`, a rescue, a handler or a dynamic include: may never be evaluated. */
   guarded?: boolean
+  /** The keyword a condition came from (when, changed_when, …). */
+  cond?: string
 }
 
 export function checkProject(input: CheckInput, diags: Diagnostics): void {
@@ -131,10 +133,12 @@ export function checkProject(input: CheckInput, diags: Diagnostics): void {
         if (it.kind === 'include' && !it.preloaded) dynamic = true
         // variables some task sets under names not known before it runs
         if (it.kind === 'task' && (it.unsupported || FACT_MODULES.has(it.module) || it.module.endsWith('_facts') || (it.module === 'set_fact' && Object.keys(it.args).some(isTemplated)))) dynamic = true
-        const g = guarded || it.when.length > 0 || (it.ignoreErrors !== undefined && it.ignoreErrors !== false) || (it.kind === 'task' && it.failedWhen !== undefined)
+        const ignored = it.ignoreErrors !== undefined && it.ignoreErrors !== false
+        const g = guarded || it.when.length > 0 || ignored || (it.kind === 'task' && it.failedWhen !== undefined)
         const n = texts.length
         collectTexts(it, texts)
-        for (let i = n; i < texts.length; i++) texts[i].guarded = g
+        // a task's own `when` is evaluated whenever the task is reached: guarded only from outside
+        for (let i = n; i < texts.length; i++) texts[i].guarded = texts[i].cond === 'when' ? guarded || ignored || inheritedWhen(it, texts[i].text) : g
         if (it.kind === 'task') templateFiles.push(...checkSources(it, playbook.dir, diags).map((f) => ({ ...f, guarded: g })))
         if (it.kind === 'block') {
           visit(it.block, g || it.rescue.length > 0)
@@ -195,6 +199,12 @@ export function checkProject(input: CheckInput, diags: Diagnostics): void {
     if (dynamic || u.guarded) diags.warn(`undefined variable "${u.name}"${dynamic ? ' (unless a task defines it at run time)' : ' (where it is evaluated)'}`, u.pos, hint)
     else diags.error(`undefined variable "${u.name}"`, u.pos, hint)
   }
+}
+
+/** A condition the item inherits from a block, role or import around it (those guard it). */
+function inheritedWhen(it: TaskItem, text: string): boolean {
+  const own = toCond(valueAt(it.src.yf, [...it.src.path, 'when']))
+  return !own.includes(text) || it.when.indexOf(text) < it.when.length - own.length
 }
 
 /** Modules that define variables under names known only when they run. */
@@ -298,7 +308,7 @@ function collectTexts(it: TaskItem, out: TextUse[]): void {
     const list = Array.isArray(raw[key])
     conds.forEach((c, i) => {
       const pos = yf.pos(list ? [...path, key, i] : [...path, key])
-      out.push({ text: c, pos, expression: !isTemplated(c) })
+      out.push({ text: c, pos, expression: !isTemplated(c), cond: key })
     })
   }
   if (it.kind === 'block') return

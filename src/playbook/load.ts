@@ -567,7 +567,7 @@ class Loader {
       if (name !== undefined && getModule(name)) mod = getModule(name)
       else templatedModule = true
     }
-    const keyPos = action === undefined ? posOf([modKey], { key: true }) : posOf([action === item.action ? 'action' : 'local_action'], {})
+    const keyPos = posOf([modKey], { key: true })
     let args: Vars | undefined
     if (mod) {
       args = this.moduleArgs(mod, modKey, rawArgs, item.args, yf, argsPath, path, modPos)
@@ -576,7 +576,7 @@ class Loader {
       const where = templatedModule ? 'unknown' : ansibleModuleWhere(modKey, roleDirs(ctx.role))
       if (where === 'nowhere') {
         const hint = didYouMean(canon, [...moduleNames(), ...INCLUDES]) ?? didYouMean(modKey, Object.keys(keywords))
-        this.diags.error(`unknown module "${modKey}"`, keyPos, hint ?? 'neither k3sbook nor the installed ansible-core and collections have it ("k3sbook doc" lists k3sbook\'s modules)')
+        this.diags.error(`unknown module "${modKey}"`, keyPos, hint ?? 'run "k3sbook doc" for the list of modules')
         return []
       }
       this.diags.warn(
@@ -671,7 +671,7 @@ class Loader {
       if (!LOOP_KINDS.has(lookup) && !hasLookup(lookup)) {
         const known = [...new Set([...LOOP_KINDS, ...Object.keys(LOOKUPS)])].map((k) => `with_${k}`)
         const hint = didYouMean(withKeys[0], known)
-        this.diags.error(`unknown loop "${withKeys[0]}": k3sbook has no lookup "${lookup}"`, yf.pos([...path, withKeys[0]], { key: true }), hint ?? `supported: ${known.join(', ')}`)
+        this.diags.error(`unknown loop "${withKeys[0]}"`, yf.pos([...path, withKeys[0]], { key: true }), hint ?? `supported: ${known.join(', ')}`)
         return undefined
       }
       kind = `with_${lookup}` as LoopSpec['kind']
