@@ -104,6 +104,29 @@ controller that is also the target, an HTTP test server, or packages the lab has
 |---|---|---|---|---|
 ${rows.join('\n')}
 
+## k3s-io/k3s-ansible 1.2.2
+
+As written (checkout at its \`1.2.2\` tag), with a 3-host lab inventory (\`server\`: host 1,
+\`agent\`: hosts 2 and 3, the sample inventory's variables; lab addresses and key added).
+Measured on this machine by hand (the commands are in the report of the work that added this
+section); ansible-playbook is Debian's ansible-core 2.14.18.
+
+| | before | after |
+|---|---|---|
+| \`validate playbooks/site.yml\` | 24 errors (17 unknown modules, 2 \`with_first_found\`, a cascaded "no handler named", …) | passes; 21 warnings (modules k3sbook lacks: dnf, pacman, ufw, firewalld, service_facts, package_facts, reboot, pause, replace …, each in tasks for other OSes or options) |
+| \`validate playbooks/upgrade.yml\` | 4 errors | passes; 1 warning |
+| \`validate playbooks/reboot.yml\` | 2 errors (\`reboot\`) | passes; 2 warnings |
+| \`validate playbooks/reset.yml\` | passes | passes |
+
+\`check\` (and \`run\`): both tools stop at the same place with the same status on all three hosts:
+task 1, "Enforce minimum Ansible version", fails (\`ansible_version.full is version('2.15', '>=')\`,
+"Minimum ansible-core version required is 2.15"): k3s-ansible 1.2.2 needs ansible-core 2.15 and
+the controller's is 2.14, which is also the version k3sbook reports. Past that check (k3sbook only,
+\`--start-at-task "Install Dependent Ubuntu Packages"\`): facts ok, the three distribution-specific
+package tasks skipped, "Enable IPv4 forwarding" changed, then "Enable IPv6 forwarding" fails:
+k3sbook's facts have no \`ansible_all_ipv6_addresses\` (issue 14, item 6). A second run was not
+measured.
+
 ## Not tried
 
 Targets driven by a \`runme.sh\` (\`blocks\`, \`handlers\`, \`tags\`, \`includes\`, \`check_mode\`,
