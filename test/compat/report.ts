@@ -11,7 +11,7 @@ function load(dir: string, label: string, target: string): ToolResult | undefine
 }
 
 function short(s: string | undefined, n = 160): string {
-  return (s ?? '').replace(/\s+/g, ' ').replace(/\|/g, '\\|').replace(/^.*\/targets\//, '').slice(0, n)
+  return (s ?? '').replace(/\s+/g, ' ').replace(/\|/g, '\\|').replace(/^[^ ]*?\/targets\//, '').slice(0, n)
 }
 
 function verdict(a: ToolResult | undefined, k: ToolResult | undefined): { text: string; same: boolean; reason: string } {
