@@ -139,7 +139,9 @@ export function checkProject(input: CheckInput, diags: Diagnostics): void {
         collectTexts(it, texts)
         // a task's own `when` is evaluated whenever the task is reached: guarded only from outside
         for (let i = n; i < texts.length; i++) texts[i].guarded = texts[i].cond === 'when' ? guarded || ignored || inheritedWhen(it, texts[i].text) : g
-        if (it.kind === 'task') templateFiles.push(...checkSources(it, playbook.dir, diags).map((f) => ({ ...f, guarded: g })))
+        // a missing src under a guard (ignore_errors, when, rescue …) may be the point of the task
+        const sink = g ? ({ error: (m: string, p?: SourcePos, h?: string) => diags.warn(`${m} (where it runs)`, p, h) } as Diagnostics) : diags
+        if (it.kind === 'task') templateFiles.push(...checkSources(it, playbook.dir, sink).map((f) => ({ ...f, guarded: g })))
         if (it.kind === 'block') {
           visit(it.block, g || it.rescue.length > 0)
           visit(it.rescue, true)

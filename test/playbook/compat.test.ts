@@ -92,6 +92,11 @@ describe('validate refuses only what is certainly wrong', () => {
     assert.deepEqual(r.errors.split('\n').map((l) => l.replace(/^.*?: /, '')), ['undefined variable "nope_e" (no inventory, group_vars, role defaults, play vars, register or -e defines "nope_e")'])
     for (const n of ['a', 'b', 'c', 'd']) assert.match(r.warnings, new RegExp(`undefined variable "nope_${n}"`))
   })
+  it('a missing copy src under ignore_errors is a warning (the task may be there to fail)', () => {
+    const r = validate(play('    - copy: { src: no_such_file, dest: /tmp/x }\n      ignore_errors: true\n    - copy: { src: no_such_file2, dest: /tmp/x }\n'))
+    assert.match(r.warnings, /copy: src "no_such_file" not found \(where it runs\)/)
+    assert.match(r.errors, /copy: src "no_such_file2" not found/)
+  })
   it('a task that defines names at run time (include_vars, *_facts) makes undefined names warnings', () => {
     const r = validate(play('    - include_vars: { file: x.yml }\n    - debug: { msg: "{{ from_file }}" }\n'), { 'x.yml': 'from_file: 1\n' })
     assert.equal(r.errors, '')
