@@ -90,7 +90,8 @@ export interface LoopSpec {
   /** The list, or a template string that yields it, after with_* forms are normalized. */
   items: unknown
   /** with_dict → dict2items, with_together, ... recorded for faithful item shapes. */
-  kind: 'loop' | 'with_items' | 'with_list' | 'with_dict' | 'with_indexed_items' | 'with_sequence' | 'with_fileglob' | 'with_subelements' | 'with_nested' | 'with_together'
+  kind: 'loop' | 'with_items' | 'with_list' | 'with_dict' | 'with_indexed_items' | 'with_sequence' | 'with_fileglob' | 'with_subelements' | 'with_nested' | 'with_together' | `with_${string}`
+  /** A variable name, or a template rendered per host at run time. */
   loopVar: string
   indexVar?: string
   label?: string
@@ -106,6 +107,8 @@ export interface Task extends TaskCommon {
   moduleKey: string
   /** Arguments: the module's mapping merged with `args:`; free-form text goes to `_raw_params`. */
   args: Vars
+  /** A module k3sbook does not implement (it exists in Ansible, or may): the task fails if it runs. */
+  unsupported?: boolean
   loop?: LoopSpec
   register?: string
   notify: string[]
@@ -161,11 +164,14 @@ export interface Play {
   postTasks: TaskItem[]
   /** Play handlers and the handlers of every role in the play. */
   handlers: Handler[]
+  /** Names (and listen topics) of handlers that could not be loaded: notify still finds them. */
+  refusedHandlers?: string[]
   roles: RoleContext[]
   become?: boolean
   becomeUser?: string
   becomeMethod?: string
-  gatherFacts: boolean
+  /** A template (`gather_facts: "{{ x }}"`) is decided when the play starts, with play and extra vars. */
+  gatherFacts: boolean | string
   serial?: (number | string)[]
   strategy: 'linear' | 'free'
   anyErrorsFatal: boolean

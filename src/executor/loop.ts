@@ -5,14 +5,22 @@ import { TemplateError } from '../errors.js'
 import type { Task, LoopSpec, Vars } from '../model.js'
 import { srcPos } from '../model.js'
 import type { StepResult } from '../modules/types.js'
-import { templateValue } from '../template/index.js'
+import { isTemplated, templateValue } from '../template/index.js'
+import { pyRepr } from '../template/pyvalues.js'
 import type { HostStatus } from './events.js'
 import type { TaskOutcome } from './state.js'
 
 /** The loop's items, templated with the task's variables. */
-export function renderLoopItems(task: Task, vars: Vars): unknown[] {
+export function renderLoopItems(task: Task, vars: Vars, searchPath?: string[]): unknown[] {
   const loop = task.loop!
-  return loopItems(loop.kind, templateValue(loop.items, vars, srcPos(task.src, [loop.kind])), task)
+  return loopItems(loop.kind, templateValue(loop.items, vars, { ...srcPos(task.src, [loop.kind]), searchPath }), task, vars, searchPath)
+}
+
+/** The loop as it runs on a host: `loop_control.loop_var` may be a template, rendered with the host's variables. */
+export function loopOnHost(task: Task, vars: Vars): LoopSpec {
+  const loop = task.loop!
+  if (!isTemplated(loop.loopVar)) return loop
+  return { ...loop, loopVar: String(templateValue(loop.loopVar, vars, srcPos(task.src, ['loop_control', 'loop_var']))) }
 }
 
 /** What one item adds to the task's variables: the loop variable, the index, ansible_loop. */
@@ -63,8 +71,19 @@ export function loopOutcome(loop: LoopSpec, done: ItemOutcome[]): TaskOutcome {
   return { status, result, changes, diff: diffs.length ? diffs : undefined, msg: anyFailed ? msgs.join('; ') : undefined, failedStep: lastFailedStep, notRun: anyNotRun }
 }
 
-export function loopItems(kind: string, value: unknown, task: Task): unknown[] {
+/** The with_* forms with their own item shapes here; any other with_NAME is the lookup NAME. */
+const LEGACY_LOOPS = new Set(['loop', 'with_items', 'with_list', 'with_dict', 'with_indexed_items', 'with_sequence', 'with_fileglob', 'with_subelements', 'with_nested', 'with_together'])
+
+export function loopItems(kind: string, value: unknown, task: Task, vars?: Vars, searchPath?: string[]): unknown[] {
   const pos = srcPos(task.src, [kind])
+  if (!LEGACY_LOOPS.has(kind)) {
+    // with_NAME: TERMS is lookup('NAME', *TERMS, wantlist=True), as Ansible runs it
+    if (!vars) throw new TemplateError(`${kind}: the lookup runs with the task's variables only`, { pos })
+    // the terms, already rendered, go in as literals: never templated a second time
+    const terms = Array.isArray(value) ? value : [value]
+    const args = terms.map((t) => `, ${pyRepr(t)}`).join('')
+    return asList(templateValue(`{{ query(${pyRepr(kind.slice(5))}${args}) }}`, vars, { ...pos, searchPath }), pos)
+  }
   switch (kind) {
     case 'with_dict': {
       if (!value || typeof value !== 'object' || Array.isArray(value)) throw new TemplateError('with_dict expects a dict', { pos })

@@ -1,7 +1,8 @@
 // Plays: which hosts a play runs on (its pattern, --limit, hosts that failed earlier stay out), in
 // which serial batches, whether it needs the hosts at all, and the implicit fact gathering.
 import { ConnectionError } from '../errors.js'
-import type { Play, TaskItem } from '../model.js'
+import type { Play, TaskItem, Vars } from '../model.js'
+import { asBool } from '../bool.js'
 import { srcPos } from '../model.js'
 import { getModule } from '../modules/registry.js'
 import { limitHosts, resolvePattern } from '../inventory/index.js'
@@ -90,4 +91,15 @@ export async function gather(rc: RunContext, ctx: PlayCtx, limit: <T>(f: () => P
     ),
   )
   rc.emit({ type: 'task:end', play: ctx.play.name, task: name, durationMs: Date.now() - t0 })
+}
+
+/** gather_facts, rendered when templated, with the play's and extra vars (Ansible has no host vars there). */
+export function gatherDecided(play: Play, extraVars: Vars): boolean {
+  if (typeof play.gatherFacts !== 'string') return !!play.gatherFacts
+  const vars = { ...play.vars, ...Object.assign({}, ...play.varsFiles.map((f) => f.vars)), ...extraVars }
+  const v = templateValue(play.gatherFacts, vars, srcPos(play.src, ['gather_facts']))
+  if (typeof v === 'boolean') return v
+  // Ansible's boolean(): its false words, and an empty or None value, are false
+  const s = String(v).trim()
+  return !(s === '' || s === 'None' || asBool(s) === false)
 }

@@ -260,7 +260,7 @@ function planInputs(tc: TaskContext, host: string): PlanInput[] | undefined {
     const vars = tc.vars(host)
     const conds = tc.conditions
     if (!task.loop) return conds.every((c) => evalCondition(c, vars)) ? [{ tc, task, module, vars }] : []
-    const items = renderLoopItems(task, vars).slice(0, MAX_ITEMS)
+    const items = renderLoopItems(task, vars, tc.rc.lookupPath(task)).slice(0, MAX_ITEMS)
     const out: PlanInput[] = []
     let unknown = false
     items.forEach((_item, i) => {
@@ -306,7 +306,7 @@ function guessHolds(g: Guess, real: Map<string, FileInfo> | undefined): boolean 
 async function speculate(inp: PlanInput, host: string, h: HostCache, wanted: Map<string, Wanted>, memo?: SpecMemo): Promise<Speculation> {
   const out: Speculation = { stopped: false, guesses: [] }
   const { tc, task, module, vars } = inp
-  const args = renderArgs(task, module, vars)
+  const args = renderArgs(task, module, vars, tc.rc.lookupPath(task))
   const { become, env } = tc.exec(vars)
   const base: ProbeOptions = { become, env }
   // Hosts given the same arguments ask the same first questions: plan once, reuse on the others.

@@ -13,7 +13,7 @@ import { TRACE, trace } from '../trace.js'
 import { settleChecked, unknownFromError } from './check.js'
 import type { Emit, HostCounts } from './events.js'
 import { dueHandlers } from './handlers.js'
-import { allControllerOnly, gather, markUnreachable, playHosts, serialBatches } from './play.js'
+import { allControllerOnly, gather, gatherDecided, markUnreachable, playHosts, serialBatches } from './play.js'
 import { Prefetcher } from './prefetch.js'
 import { countOutcome, errorText, registerOutcome, resultEvent, shareRunOnce } from './result.js'
 import { activeHosts, childScope, PlayAbort, ROOT_SCOPE, type HostState, type PlayCtx, type Project, type RunOptions, type RunSummary, type Scope, type TaskOutcome } from './state.js'
@@ -81,6 +81,8 @@ export class Runner {
     for (const h of hosts) this.inPlay.add(h)
     for (const h of hosts) rc.state(h).ended = false
     // Connect to every host of the play at once: handshakes overlap instead of queueing per task.
+    // a templated gather_facts is decided now, with play and extra vars (Ansible: the play's vars, no host)
+    const gatherOn = gatherDecided(play, rc.project.extraVars)
     const needsHost = !allControllerOnly(play)
     const batches = serialBatches(hosts, play.serial)
     if (needsHost) {
@@ -88,7 +90,7 @@ export class Runner {
       const connecting = hosts.map((h) => rc.conns.get(h).catch(() => undefined))
       // While the handshakes are in flight, plan the first tasks ahead: each host's probes go out
       // as soon as that host is connected (the first task waits for them; see Prefetcher).
-      if (!play.gatherFacts && !rc.opts.startAtTask) this.readAheadFirst(play, batches[0] ?? [], hosts)
+      if (!gatherOn && !rc.opts.startAtTask) this.readAheadFirst(play, batches[0] ?? [], hosts)
       await Promise.all(connecting)
     }
 
@@ -107,7 +109,7 @@ export class Runner {
       }
       const ctx: PlayCtx = { play, batch: states, allHosts: hosts }
       try {
-        if (play.gatherFacts) await gather(rc, ctx, this.limit)
+        if (gatherOn) await gather(rc, ctx, this.limit)
         if (play.strategy === 'free') {
           await Promise.all(states.map((s) => this.runSections({ ...ctx, batch: [s] })))
         } else await this.runSections(ctx)
@@ -232,7 +234,7 @@ export class Runner {
       const vars = rc.taskVars(ctx, inc, h, inner)
       try {
         if (!inc.when.every((c) => evalCondition(c, vars, srcPos(inc.src, ['when'])))) continue
-        const file = String(templateValue(inc.target, vars))
+        const file = String(templateValue(inc.target, vars, { ...srcPos(inc.src), searchPath: rc.lookupPath(inc) }))
         const path = isAbsolute(file) ? file : resolve(inc.baseDir, file)
         byFile.set(path, [...(byFile.get(path) ?? []), h])
       } catch (e) {

@@ -32,6 +32,14 @@ export class RunContext {
   interrupted = false
   private readonly invVarsCache = new Map<string, Vars>()
 
+  /** Where a task's lookups (file, first_found, pipe's folder …) look: its roles, its file's folder, the playbook's. */
+  lookupPath(task: Pick<Task, 'role' | 'baseDir'>): string[] {
+    const out: string[] = []
+    for (let r = task.role; r; r = r.parent) out.push(r.path)
+    out.push(task.baseDir, this.project.playbook.dir)
+    return [...new Set(out)]
+  }
+
   constructor(
     readonly project: Project,
     readonly opts: RunOptions,

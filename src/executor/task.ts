@@ -11,7 +11,7 @@ import type { Task, Vars } from '../model.js'
 import { srcPos } from '../model.js'
 import { getModule } from '../modules/registry.js'
 import type { ActionablePlan, ApplyContext, ControllerFiles, FileDiff, HostReader, Module, Plan, PlanContext, Step, StepResult } from '../modules/types.js'
-import { evalCondition, stripOmitted, templateValue } from '../template/index.js'
+import { evalCondition, isTemplated, stripOmitted, templateValue } from '../template/index.js'
 import { realRunInCheck, resultOnlyAfterRun, stopRetrying } from './check.js'
 import { coerceArgs } from './coerce.js'
 import type { PlanGate } from './confirm.js'
@@ -19,14 +19,21 @@ import { scoped } from './connections.js'
 import type { HostStatus } from './events.js'
 import type { CachedProbes } from './probe-cache.js'
 import { makeReader, type Overlay } from './reader.js'
-import { loopOutcome, loopVars, renderLoopItems, sleep, type ItemOutcome } from './loop.js'
+import { loopOnHost, loopOutcome, loopVars, renderLoopItems, sleep, type ItemOutcome } from './loop.js'
+import { parseKv } from '../playbook/kv.js'
 import { errorText, judgeResult, withResult } from './result.js'
 import type { HostState, TaskOutcome } from './state.js'
 import { taskName, type TaskContext } from './task-context.js'
 
 /** The module's arguments for this host: templated, omitted values dropped, coerced to its schema. */
-export function renderArgs(task: Task, mod: Module, vars: Vars): Vars {
-  return coerceArgs(mod.schema, stripOmitted(templateValue(task.args, vars, srcPos(task.src, [task.moduleKey]))) as Vars)
+export function renderArgs(task: Task, mod: Module, vars: Vars, searchPath?: string[]): Vars {
+  let args = stripOmitted(templateValue(task.args, vars, { ...srcPos(task.src, [task.moduleKey]), searchPath })) as Vars
+  // `set_fact: "{{ name }}=value"`: the k=v text names its variables only once rendered
+  if (mod.setsVars && typeof args._raw_params === 'string') {
+    const { _raw_params: text, ...rest } = args
+    args = { ...rest, ...parseKv(text as string) }
+  }
+  return coerceArgs(mod.schema, args)
 }
 
 /** What plan() is given for a task on a host. */
@@ -141,9 +148,11 @@ export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
 /** The runner's module step for a task on a host, with its variables (an item's, in a loop). */
 export async function runTaskModule(tc: TaskContext, h: HostState, vars: Vars): Promise<TaskOutcome> {
   const { task, rc } = tc
-  const mod = getModule(task.module)
-  if (!mod) throw new K3sbookError(`unknown module "${task.moduleKey}"`, { pos: srcPos(task.src) })
-  const args = renderArgs(task, mod, vars)
+  // `action: {module: "{{ m }}"}` names its module only now
+  const modName = isTemplated(task.moduleKey) ? String(templateValue(task.moduleKey, vars, srcPos(task.src))) : task.moduleKey
+  const mod = getModule(modName)
+  if (!mod) throw new K3sbookError(`module "${modName}" is not implemented by k3sbook`, { pos: srcPos(task.src), hint: 'validate warned about it; the task fails where it runs' })
+  const args = renderArgs(task, mod, vars, rc.lookupPath(task))
   const check = tc.check
   const target = tc.target(h.name, vars)
   const targetState = target === h.name ? h : rc.state(target)
@@ -185,8 +194,22 @@ export async function taskOutcome(tc: TaskContext, h: HostState, vars: Vars): Pr
   const conds = tc.conditions
   const when = (v: Vars) => conds.every((c) => evalCondition(c, v, srcPos(task.src, ['when'])))
   if (!task.loop) return when(vars) ? withRetries(tc, h, vars) : SKIPPED()
-  const loop = task.loop
-  const items = renderLoopItems(task, vars)
+  let items: unknown[]
+  try {
+    items = renderLoopItems(task, vars, tc.rc.lookupPath(task))
+  } catch (e) {
+    // Ansible decides the task's `when` before it reports a loop it could not evaluate
+    // (`loop: "{{ x }}"` with `when: x is defined`); a condition that itself fails reports the loop's error.
+    let run: boolean
+    try {
+      run = when(vars)
+    } catch {
+      throw e
+    }
+    if (!run) return SKIPPED()
+    throw e
+  }
+  const loop = loopOnHost(task, vars)
   const done: ItemOutcome[] = []
   for (let i = 0; i < items.length; i++) {
     const item = items[i]

@@ -8,7 +8,9 @@ import { didYouMean, K3sbookError, type Diagnostics, type SourcePos } from '../e
 import { hostInventoryVars, resolvePattern } from '../inventory/index.js'
 import type { Include, Inventory, Play, Playbook, Task, TaskItem, Vars } from '../model.js'
 import { getModule } from '../modules/registry.js'
-import { isTemplated, templateNames } from '../template/index.js'
+import { LOOKUPS } from '../template/filters.js'
+import { analyzeTemplate, isTemplated } from '../template/index.js'
+import { hasLookup, REFUSED_FILTERS } from '../template/plugins.js'
 import { displayPath, type YamlFile, type YamlPath } from '../yamlfile.js'
 import { firstFile, isDir, shownList } from './files.js'
 import { isMap, optBool, playItems, toCond, walkItems } from './load.js'
@@ -112,6 +114,10 @@ interface TextUse {
   text: string
   pos: SourcePos
   expression: boolean
+  /** Under `when`, `ignore_errors`, `failed_when`, a rescue, a handler or a dynamic include: may never be evaluated. */
+  guarded?: boolean
+  /** The keyword a condition came from (when, changed_when, …). */
+  cond?: string
 }
 
 export function checkProject(input: CheckInput, diags: Diagnostics): void {
@@ -120,26 +126,46 @@ export function checkProject(input: CheckInput, diags: Diagnostics): void {
   for (const play of playbook.plays) checkNotify(play, diags)
   checkAnsibleHabits(playbook, diags)
   const texts: TextUse[] = []
-  const templateFiles: { file: string; pos: SourcePos }[] = []
+  const templateFiles: { file: string; pos: SourcePos; guarded?: boolean }[] = []
   let dynamic = false
   for (const play of playbook.plays) {
     for (const f of play.varsFiles) if (isTemplated(f.path)) dynamic = true
-    for (const it of walkItems([...playItems(play), ...play.handlers])) {
-      if (it.kind === 'include' && !it.preloaded) dynamic = true
-      collectTexts(it, texts)
-      if (it.kind === 'task') templateFiles.push(...checkSources(it, playbook.dir, diags))
+    const visit = (items: TaskItem[], guarded: boolean): void => {
+      for (const it of items) {
+        if (it.kind === 'include' && !it.preloaded) dynamic = true
+        // variables some task sets under names not known before it runs
+        if (it.kind === 'task' && (it.unsupported || FACT_MODULES.has(it.module) || it.module.endsWith('_facts') || (it.module === 'set_fact' && Object.keys(it.args).some(isTemplated)))) dynamic = true
+        const ignored = it.ignoreErrors !== undefined && it.ignoreErrors !== false
+        const g = guarded || it.when.length > 0 || ignored || (it.kind === 'task' && it.failedWhen !== undefined)
+        const n = texts.length
+        collectTexts(it, texts)
+        // a task's own `when` is evaluated whenever the task is reached: guarded only from outside
+        for (let i = n; i < texts.length; i++) texts[i].guarded = texts[i].cond === 'when' ? guarded || ignored || inheritedWhen(it, texts[i].text) : g
+        // a missing src under a guard (ignore_errors, when, rescue …) may be the point of the task
+        const sink = g ? ({ error: (m: string, p?: SourcePos, h?: string) => diags.warn(`${m} (where it runs)`, p, h) } as Diagnostics) : diags
+        if (it.kind === 'task') templateFiles.push(...checkSources(it, playbook.dir, sink).map((f) => ({ ...f, guarded: g })))
+        if (it.kind === 'block') {
+          visit(it.block, g || it.rescue.length > 0)
+          visit(it.rescue, true)
+          visit(it.always, g)
+        }
+        if (it.kind === 'include' && it.preloaded) visit(it.preloaded, true)
+      }
     }
+    visit(playItems(play), false)
+    visit(play.handlers, true)
   }
-  const used: { name: string; pos: SourcePos }[] = []
+  const used: { name: string; pos: SourcePos; guarded?: boolean }[] = []
   for (const t of texts) {
-    let names: Set<string>
+    let a: ReturnType<typeof analyzeTemplate>
     try {
-      names = templateNames(t.text, { expression: t.expression, file: t.pos.file, line: t.pos.line, col: t.pos.col, source: 'yaml' })
+      a = analyzeTemplate(t.text, { expression: t.expression, file: t.pos.file, line: t.pos.line, col: t.pos.col, source: 'yaml' })
     } catch (e) {
       reportTemplateError(e, t.pos, undefined, diags)
       continue
     }
-    for (const n of names) used.push({ name: n, pos: t.pos })
+    for (const n of a.required.keys()) used.push({ name: n, pos: t.pos, guarded: t.guarded })
+    checkPlugins(a, t.pos, !!t.guarded, diags)
   }
   const fileTexts: string[] = []
   const seenFiles = new Set<string>()
@@ -153,26 +179,49 @@ export function checkProject(input: CheckInput, diags: Diagnostics): void {
       continue
     }
     fileTexts.push(text)
-    let names: Set<string>
+    let a: ReturnType<typeof analyzeTemplate>
     try {
-      names = templateNames(text, { file: displayPath(tf.file), source: 'file' })
+      a = analyzeTemplate(text, { file: displayPath(tf.file), source: 'file' })
     } catch (e) {
       reportTemplateError(e, { file: displayPath(tf.file), line: 1, col: 1 }, displayPath(tf.file), diags)
       continue
     }
-    for (const n of names) {
+    checkPlugins(a, tf.pos, !!tf.guarded, diags)
+    for (const n of a.required.keys()) {
       if (TEMPLATE_FILE_VARS.includes(n)) continue
-      used.push({ name: n, pos: namePos(text, n, displayPath(tf.file)) })
+      used.push({ name: n, pos: namePos(text, n, displayPath(tf.file)), guarded: tf.guarded })
     }
   }
-  if (dynamic || !input.inventory || input.varsIncomplete) return // a file we can't read before run time, or an unknown inventory, may define anything
+  if (!input.inventory || input.varsIncomplete) return // an unknown inventory may define anything
   const defined = definedNames(input, diags)
   const guarded = guardedNames([...texts.map((t) => t.text), ...fileTexts])
   for (const u of used) {
     if (defined.has(u.name) || guarded.has(u.name) || MAGIC_VARS.has(u.name)) continue
     if (u.name.startsWith('ansible_') && defined.has('ansible_facts')) continue
-    diags.error(`undefined variable "${u.name}"`, u.pos, didYouMean(u.name, defined) ?? `no inventory, group_vars, role defaults, play vars, register or -e defines "${u.name}"`)
+    const hint = didYouMean(u.name, defined) ?? `no inventory, group_vars, role defaults, play vars, register or -e defines "${u.name}"`
+    // certainly wrong only when nothing can define it at run time and the use is always evaluated
+    if (dynamic || u.guarded) diags.warn(`undefined variable "${u.name}"${dynamic ? ' (unless a task defines it at run time)' : ' (where it is evaluated)'}`, u.pos, hint)
+    else diags.error(`undefined variable "${u.name}"`, u.pos, hint)
   }
+}
+
+/** A condition the item inherits from a block, role or import around it (those guard it). */
+function inheritedWhen(it: TaskItem, text: string): boolean {
+  const own = toCond(valueAt(it.src.yf, [...it.src.path, 'when']))
+  return !own.includes(text) || it.when.indexOf(text) < it.when.length - own.length
+}
+
+/** Modules that define variables under names known only when they run. */
+const FACT_MODULES = new Set(['include_vars', 'setup', 'gather_facts', 'add_host', 'group_by'])
+
+/** A filter or lookup k3sbook refuses is reported before any host (an error when always evaluated). */
+function checkPlugins(a: ReturnType<typeof analyzeTemplate>, pos: SourcePos, guarded: boolean, diags: Diagnostics): void {
+  const report = (msg: string, hint: string) => (guarded ? diags.warn(`${msg} (where it is evaluated)`, pos, hint) : diags.error(msg, pos, hint))
+  for (const f of a.filters ?? []) {
+    const name = f.replace(/^(ansible\.builtin|ansible\.utils|community\.general)\./, '')
+    if (REFUSED_FILTERS.has(name)) report(`filter "${f}" is not supported by k3sbook`, 'it reads the controller\'s state; pass the value in a variable')
+  }
+  for (const l of a.lookups ?? []) if (!hasLookup(l)) report(`lookup "${l}" is not supported by k3sbook`, `supported: ${Object.keys(LOOKUPS).sort().join(', ')}`)
 }
 
 // ---------------------------------------------------------------- host patterns
@@ -201,6 +250,7 @@ function checkNotify(play: Play, diags: Diagnostics): void {
     }
     for (const l of h.listen) names.add(l)
   }
+  for (const n of play.refusedHandlers ?? []) names.add(n)
   const dynamicNames = play.handlers.some((h) => (h.name && isTemplated(h.name)) || h.listen.some(isTemplated))
   for (const it of walkItems([...playItems(play), ...play.handlers])) {
     if (it.kind !== 'task') continue
@@ -262,7 +312,7 @@ function collectTexts(it: TaskItem, out: TextUse[]): void {
     const list = Array.isArray(raw[key])
     conds.forEach((c, i) => {
       const pos = yf.pos(list ? [...path, key, i] : [...path, key])
-      out.push({ text: c, pos, expression: !isTemplated(c) })
+      out.push({ text: c, pos, expression: !isTemplated(c), cond: key })
     })
   }
   if (it.kind === 'block') return

@@ -7,10 +7,13 @@ import { didYouMean, type Diagnostics, type SourcePos } from '../errors.js'
 import type { Block, Handler, Include, LoopSpec, Play, Playbook, RoleContext, Task, TaskItem, Vars } from '../model.js'
 import { canonicalModuleName, getModule, moduleNames } from '../modules/registry.js'
 import type { Module } from '../modules/types.js'
+import { LOOKUPS } from '../template/filters.js'
+import { hasLookup } from '../template/plugins.js'
 import { isTemplated, templateValue } from '../template/index.js'
 import type { YamlFile, YamlPath } from '../yamlfile.js'
 import { FileCache, findRole, firstFile, knownRoles, roleEscape, roleMainFiles, roleSearchDirs, shown, shownList } from './files.js'
-import { parseKv } from './kv.js'
+import { ansibleModuleWhere } from './ansiblemods.js'
+import { parseKv, RAW_OPTION_KEYS } from './kv.js'
 import {
   blockValidator,
   compile,
@@ -35,10 +38,11 @@ export interface LoadOptions {
 /** Statement keys that are not modules. */
 const INCLUDES = new Set(['include_tasks', 'import_tasks', 'include_role', 'import_role'])
 const LOOP_KINDS = new Set(['items', 'list', 'dict', 'indexed_items', 'sequence', 'fileglob', 'subelements', 'nested', 'together'])
-const DYNAMIC_LOOKUPS_OK = new Set(['items', 'list', 'dict', 'indexed_items', 'sequence', 'fileglob', 'subelements', 'nested', 'together', 'first_found', 'file', 'lines', 'env', 'random_choice', 'inventory_hostnames', 'flattened', 'cartesian'])
 
 interface PlayBuild {
   handlers: Handler[]
+  /** Handlers refused by an error of their own: a notify naming them is not a second error. */
+  refusedHandlers?: string[]
   roles: RoleContext[]
   /** name + params → already included in this play (a role runs once unless allow_duplicates). */
   seenRoles: Set<string>
@@ -156,7 +160,7 @@ class Loader {
     }
     const plays = this.playbookFile(abs, stack, yf.pos([...path, 'import_playbook'])) ?? []
     const tags = toStrList(item.tags)
-    const vars = isMap(item.vars) ? item.vars : {}
+    const vars = varsOf(item.vars)
     const when = toCond(item.when)
     for (const p of plays) {
       if (tags.length) {
@@ -180,7 +184,7 @@ class Loader {
     else if (typeof item.hosts === 'string') hosts = item.hosts
     const playDir = dirname(yf.file)
     const tags = toStrList(item.tags)
-    const build: PlayBuild = { handlers: [], roles: [], seenRoles: new Set(), vars: isMap(item.vars) ? item.vars : {} }
+    const build: PlayBuild = { handlers: [], roles: [], seenRoles: new Set(), vars: varsOf(item.vars) }
     const ctx: Ctx = { playDir, fileDir: playDir, tags, when: [], vars: {}, handlers: false, play: build, stack: [yf.file] }
     const play: Play = {
       name: typeof item.name === 'string' || typeof item.name === 'number' ? String(item.name) : hosts,
@@ -192,13 +196,19 @@ class Loader {
       tasks: [],
       postTasks: [],
       handlers: build.handlers,
+      get refusedHandlers() {
+        return build.refusedHandlers
+      },
       roles: build.roles,
       become: optBool(item.become),
       becomeUser: optStr(item.become_user),
       becomeMethod: optStr(item.become_method),
-      gatherFacts: optBool(item.gather_facts) ?? true,
-      serial: item.serial === undefined || item.serial === null ? undefined : (Array.isArray(item.serial) ? item.serial : [item.serial]).filter((s): s is number | string => typeof s === 'number' || typeof s === 'string'),
-      strategy: item.strategy === 'free' || item.strategy === 'host_pinned' ? 'free' : 'linear',
+      gatherFacts: this.playBool(item.gather_facts, build.vars) ?? true,
+      serial:
+        item.serial === undefined || item.serial === null
+          ? undefined
+          : (Array.isArray(item.serial) ? item.serial : [item.serial]).filter((s): s is number | string => typeof s === 'number' || typeof s === 'string').map((s) => (typeof s === 'string' ? this.playTemplate(s, build.vars) : s)),
+      strategy: ['free', 'host_pinned'].includes(typeof item.strategy === 'string' ? this.playTemplate(item.strategy, build.vars) : '') ? 'free' : 'linear',
       anyErrorsFatal: optBool(item.any_errors_fatal) ?? false,
       maxFailPercentage: typeof item.max_fail_percentage === 'number' ? item.max_fail_percentage : typeof item.max_fail_percentage === 'string' && /^\s*[\d.]+\s*$/.test(item.max_fail_percentage) ? Number(item.max_fail_percentage) : undefined,
       tags,
@@ -264,6 +274,18 @@ class Loader {
     }
   }
 
+  /** A templated play keyword rendered with play and extra vars, as Ansible does when the play starts; as written when that needs more. */
+  playTemplate(v: string, vars: Vars): string {
+    return isTemplated(v) ? (this.staticName(v, undefined, vars) ?? v) : v
+  }
+
+  /** A play's boolean keyword: a template that needs more than play and extra vars stays a template (the executor decides). */
+  playBool(v: unknown, vars: Vars): boolean | string | undefined {
+    if (typeof v !== 'string' || !isTemplated(v)) return optBool(v)
+    const r = this.playTemplate(v, vars)
+    return isTemplated(r) ? r : (optBool(r) ?? r !== '')
+  }
+
   // ---------------------------------------------------------------- roles
 
   roleList(list: unknown[], yf: YamlFile, path: YamlPath, ctx: Ctx): TaskItem[] {
@@ -284,7 +306,7 @@ class Loader {
         if (k === 'role' || k === 'name') continue
         if (k in ROLE_ENTRY_KEYWORDS && k !== 'vars') kw[k] = v
         else if (k === 'vars') {
-          if (isMap(v)) params = { ...params, ...v }
+          if (isMap(v) || (Array.isArray(v) && v.every(isMap))) params = { ...params, ...varsOf(v) }
           else this.diags.error('"vars" must be a mapping', yf.pos([...path, k]), `got ${jsType(v)}`)
         } else params[k] = v
       }
@@ -422,7 +444,9 @@ class Loader {
         if (b) out.push(b)
         return
       }
-      out.push(...this.task(item, yf, p, ctx))
+      const got = this.task(item, yf, p, ctx)
+      if (ctx.handlers && !got.length) (ctx.play.refusedHandlers ??= []).push(...[item.name, ...toStrList(item.listen)].filter((n): n is string => typeof n === 'string'))
+      out.push(...got)
     })
     return out
   }
@@ -435,7 +459,7 @@ class Loader {
       become: optBool(item.become) ?? ctx.become,
       becomeUser: optStr(item.become_user) ?? ctx.becomeUser,
       becomeMethod: optStr(item.become_method) ?? ctx.becomeMethod,
-      vars: { ...ctx.vars, ...(isMap(item.vars) ? item.vars : {}) },
+      vars: { ...ctx.vars, ...varsOf(item.vars) },
       environment: item.environment,
       noLog: typeof item.no_log === 'string' && isTemplated(item.no_log) ? item.no_log : optBool(item.no_log),
       checkMode: optBool(item.check_mode),
@@ -536,24 +560,44 @@ class Loader {
       this.diags.error('import_playbook is only allowed at the top level of a playbook', posOf([modKey], { key: true }))
       return []
     }
-    const mod = getModule(modKey)
-    if (!mod) {
-      const hint = didYouMean(canon, [...moduleNames(), ...INCLUDES]) ?? didYouMean(modKey, Object.keys(keywords))
-      this.diags.error(`unknown module "${modKey}"`, posOf([modKey], { key: true }), hint ?? 'run "k3sbook doc" for the list of modules')
-      return []
+    let mod = getModule(modKey)
+    let templatedModule = false
+    if (!mod && isTemplated(modKey)) {
+      // `action: {module: "{{ m }}"}`: known before any host when play or extra vars say
+      const name = this.staticName(modKey, undefined, ctx.play.vars)
+      if (name !== undefined && getModule(name)) mod = getModule(name)
+      else templatedModule = true
     }
-    const args = this.moduleArgs(mod, modKey, rawArgs, item.args, yf, argsPath, path, modPos)
-    if (!args) return []
+    const keyPos = posOf([modKey], { key: true })
+    let args: Vars | undefined
+    if (mod) {
+      args = this.moduleArgs(mod, modKey, rawArgs, item.args, yf, argsPath, path, modPos)
+      if (!args) return []
+    } else {
+      const where = templatedModule ? 'unknown' : ansibleModuleWhere(modKey, roleDirs(ctx.role))
+      if (where === 'nowhere') {
+        const hint = didYouMean(canon, [...moduleNames(), ...INCLUDES]) ?? didYouMean(modKey, Object.keys(keywords))
+        this.diags.error(`unknown module "${modKey}"`, keyPos, hint ?? 'run "k3sbook doc" for the list of modules')
+        return []
+      }
+      this.diags.warn(
+        templatedModule ? `module name "${modKey}" is known only at run time: its arguments are not checked` : `module "${modKey}" is not implemented by k3sbook: this task fails if it runs`,
+        keyPos,
+        templatedModule ? undefined : where === 'ansible' ? 'Ansible has it; k3sbook does not run it' : 'run "k3sbook doc" for the list of modules',
+      )
+      args = this.rawArgs(rawArgs, item.args)
+    }
 
     const common = this.common(item, yf, path, ctx)
     const task: Task = {
       kind: 'task',
       ...common,
       delegateTo: delegate ?? common.delegateTo,
-      module: mod.name,
+      module: mod ? mod.name : canon,
       moduleKey: modKey,
       args,
-      loop: this.loop(item, yf, path),
+      unsupported: mod ? undefined : true,
+      loop: this.loop(item, yf, path, ctx.play.vars),
       register: typeof item.register === 'string' ? item.register : undefined,
       notify: item.notify !== undefined ? toStrList(item.notify) : (ctx.notify ?? []),
       changedWhen: condOrBool(item.changed_when),
@@ -567,6 +611,15 @@ class Loader {
     if (ctx.handlers) (task as Handler).listen = toStrList(item.listen)
     if (item.async !== undefined || item.poll !== undefined) this.diags.warn('"async"/"poll" are not supported: the task runs to completion', posOf([item.async !== undefined ? 'async' : 'poll'], { key: true }))
     return [task]
+  }
+
+  /** Arguments of a module k3sbook does not know, unchecked: a mapping or `k=v` text, merged with `args:`. */
+  rawArgs(raw: unknown, extra: unknown): Vars {
+    let args: Vars = {}
+    if (typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean') args = parseKv(String(raw))
+    else if (isMap(raw)) args = { ...raw }
+    if (isMap(extra)) args = { ...extra, ...args }
+    return args
   }
 
   /** The module's arguments from a mapping or a `k=v` string, merged with `args:`, checked against its schema. */
@@ -587,6 +640,7 @@ class Loader {
       return undefined
     }
     if (isMap(extra)) args = { ...extra, ...args }
+    args = coerceStrings(mod, args)
     const inline = isMap(raw) ? raw : {}
     const posOf: PosOf = (p, o) => {
       if (p.length === 0) return modPos([], o)
@@ -595,11 +649,13 @@ class Loader {
       if (typeof first === 'string' && !(first in inline) && isMap(extra) && first in extra) return yf.pos([...taskPath, 'args', ...p], o)
       return yf.pos([...argsPath, ...p], o)
     }
-    const ok = reportSchema(compile(mod.schema), args, posOf, this.diags, { prefix: `${modKey}: `, noun: 'argument', templatesUnknown: true })
+    // set_fact's variable names may be templates (`"path_{{ idx }}": …`): known only at run time
+    const checked = mod.name === 'set_fact' ? Object.fromEntries(Object.entries(args).filter(([k]) => !isTemplated(k))) : args
+    const ok = reportSchema(compile(mod.schema), checked, posOf, this.diags, { prefix: `${modKey}: `, noun: 'argument', templatesUnknown: true })
     return ok ? args : undefined
   }
 
-  loop(item: Vars, yf: YamlFile, path: YamlPath): LoopSpec | undefined {
+  loop(item: Vars, yf: YamlFile, path: YamlPath, playVars: Vars = {}): LoopSpec | undefined {
     const withKeys = Object.keys(item).filter((k) => k.startsWith('with_'))
     const hasLoop = 'loop' in item
     if (withKeys.length + (hasLoop ? 1 : 0) > 1) {
@@ -611,10 +667,11 @@ class Loader {
     if (hasLoop) items = item.loop
     else if (withKeys.length) {
       const lookup = withKeys[0].slice(5)
-      if (!LOOP_KINDS.has(lookup)) {
-        const hint = didYouMean(withKeys[0], [...LOOP_KINDS].map((k) => `with_${k}`))
-        if (DYNAMIC_LOOKUPS_OK.has(lookup)) this.diags.error(`"${withKeys[0]}" is not supported`, yf.pos([...path, withKeys[0]], { key: true }), 'use loop: with a lookup or filter')
-        else this.diags.error(`unknown loop "${withKeys[0]}"`, yf.pos([...path, withKeys[0]], { key: true }), hint ?? `supported: ${[...LOOP_KINDS].map((k) => `with_${k}`).join(', ')}`)
+      // with_NAME is the lookup NAME: any lookup k3sbook's templates have
+      if (!LOOP_KINDS.has(lookup) && !hasLookup(lookup)) {
+        const known = [...new Set([...LOOP_KINDS, ...Object.keys(LOOKUPS)])].map((k) => `with_${k}`)
+        const hint = didYouMean(withKeys[0], known)
+        this.diags.error(`unknown loop "${withKeys[0]}"`, yf.pos([...path, withKeys[0]], { key: true }), hint ?? `supported: ${known.join(', ')}`)
         return undefined
       }
       kind = `with_${lookup}` as LoopSpec['kind']
@@ -627,7 +684,7 @@ class Loader {
     return {
       items,
       kind,
-      loopVar: typeof lc.loop_var === 'string' ? lc.loop_var : 'item',
+      loopVar: typeof lc.loop_var === 'string' ? this.playTemplate(lc.loop_var, playVars) : 'item',
       indexVar: typeof lc.index_var === 'string' ? lc.index_var : undefined,
       label: typeof lc.label === 'string' ? lc.label : undefined,
       pause: typeof lc.pause === 'number' ? lc.pause : undefined,
@@ -659,8 +716,11 @@ class Loader {
       if (!allowedOpts.includes(k)) this.diags.error(`${modKey}: unknown argument "${k}"`, yf.pos(isMap(raw) ? [...argsPath, k] : argsPath, { key: true }), didYouMean(k, [targetKey, ...allowedOpts]))
 
     if (ctx.handlers && !kind.startsWith('import_')) {
-      this.diags.error(`${modKey} is not supported in handlers`, yf.pos([...path, modKey], { key: true }), kind === 'include_tasks' ? 'use import_tasks' : 'use import_role')
-      return []
+      // valid Ansible that k3sbook does not run yet: the handler fails if it is notified
+      this.diags.warn(`${modKey} in a handler is not supported by k3sbook: this handler fails if it runs`, yf.pos([...path, modKey], { key: true }), kind === 'include_tasks' ? 'use import_tasks' : 'use import_role')
+      const common = this.common(item, yf, path, ctx)
+      const h: Handler = { kind: 'task', ...common, module: kind, moduleKey: modKey, args: opts, unsupported: true, notify: [], baseDir: ctx.fileDir, listen: toStrList(item.listen) }
+      return [h]
     }
     const fakeItem = { ...item }
     delete fakeItem[modKey]
@@ -691,7 +751,7 @@ class Loader {
       what: isRole ? 'role' : 'tasks',
       target,
       options: opts,
-      loop: this.loop(item, yf, path),
+      loop: this.loop(item, yf, path, ctx.play.vars),
       baseDir: ctx.fileDir,
     }
     if (!isTemplated(target)) {
@@ -760,6 +820,13 @@ export function isMap(v: unknown): v is Vars {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype
 }
 
+/** `vars:` as a mapping, or (as Ansible also reads it) a list of mappings merged in order. */
+export function varsOf(v: unknown): Vars {
+  if (isMap(v)) return v
+  if (Array.isArray(v)) return Object.assign({}, ...v.filter(isMap))
+  return {}
+}
+
 function withoutInvalidKeys(v: Vars): Vars {
   return v
 }
@@ -796,6 +863,45 @@ function optStr(v: unknown): string | undefined {
 
 function numOrStr(v: unknown): number | string | undefined {
   return typeof v === 'number' || typeof v === 'string' ? v : undefined
+}
+
+/** Does a (sub)schema accept this JSON type? */
+function accepts(schema: unknown, type: string): boolean {
+  if (!schema || typeof schema !== 'object') return false
+  const sc = schema as { type?: string | string[]; anyOf?: unknown[]; oneOf?: unknown[] }
+  if (sc.type !== undefined) return ([sc.type].flat() as string[]).includes(type) || (type === 'integer' && ([sc.type].flat() as string[]).includes('number'))
+  return [...(sc.anyOf ?? []), ...(sc.oneOf ?? [])].some((b) => accepts(b, type))
+}
+
+function pyScalar(v: unknown): unknown {
+  return typeof v === 'boolean' ? (v ? 'True' : 'False') : typeof v === 'number' ? String(v) : v
+}
+
+/**
+ * Ansible turns a literal boolean or number given to a string argument into its text
+ * (`creates: yes` is the path "True"), so only certainly wrong types are refused.
+ * assert's `that:` items are conditions: a null one is true (Ansible's Conditional).
+ */
+function coerceStrings(mod: Module, args: Vars): Vars {
+  const props = (mod.schema as { properties?: Record<string, unknown> }).properties ?? {}
+  const out: Vars = { ...args }
+  for (const [k, v] of Object.entries(args)) {
+    const p = props[k] as { items?: unknown } | undefined
+    if (!p) continue
+    if ((typeof v === 'boolean' || typeof v === 'number') && accepts(p, 'string') && !accepts(p, typeof v === 'number' ? (Number.isInteger(v) ? 'integer' : 'number') : 'boolean')) out[k] = pyScalar(v)
+    else if (Array.isArray(v)) {
+      const items = (p.items ?? (p as { anyOf?: { items?: unknown }[] }).anyOf?.find((b) => b.items)?.items) as unknown
+      if (mod.name === 'assert' && k === 'that') out[k] = v.map((x) => (x === null ? 'True' : pyScalar(x)))
+      else if (items && accepts(items, 'string')) out[k] = v.map((x) => ((typeof x === 'boolean' || typeof x === 'number') && !accepts(items, typeof x === 'number' ? 'number' : 'boolean') ? pyScalar(x) : x))
+    }
+  }
+  return out
+}
+
+function roleDirs(role: RoleContext | undefined): string[] {
+  const out: string[] = []
+  for (let r = role; r; r = r.parent) out.push(r.path)
+  return out
 }
 
 function uniq<T>(a: T[]): T[] {

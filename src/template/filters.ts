@@ -886,9 +886,9 @@ GLOBALS.set(
 GLOBALS.set('lipsum', new PyFunc('lipsum', () => 'Lorem ipsum dolor sit amet.'))
 
 // The lookup plugins a template may use; everything else (pipe, password, url, …) is refused.
-type LookupFn = (terms: unknown[], k: Record<string, unknown>, ctx: { frame: import('./runtime.js').Frame }) => unknown[]
+export type LookupFn = (terms: unknown[], k: Record<string, unknown>, ctx: { frame: import('./runtime.js').Frame }) => unknown[]
 
-const LOOKUPS: Record<string, LookupFn> = {
+export const LOOKUPS: Record<string, LookupFn> = {
   env(terms, k) {
     return terms.map((t) => {
       const v = process.env[str(t)]
@@ -964,7 +964,7 @@ function lookupCall(name: string, wantlist: boolean, frame: import('./runtime.js
   for (const a of args) if (a instanceof Undefined) fail(a)
   let ran: unknown[]
   try {
-    ran = fn(args.flatMap((a) => (Array.isArray(a) && short !== 'items' && short !== 'list' ? a : [a])), opts, { frame })
+    ran = fn(args.flatMap((a) => (Array.isArray(a) && !RAW_TERMS.has(short) ? a : [a])), opts, { frame })
   } catch (e) {
     if (errors === 'ignore' || errors === 'warn') return wantlist ? [] : null
     throw e
@@ -976,6 +976,8 @@ function lookupCall(name: string, wantlist: boolean, frame: import('./runtime.js
 }
 
 export const LOOKUP_NAMES = Object.keys(LOOKUPS)
+/** Lookups that get their terms as written (a list argument stays one term). */
+export const RAW_TERMS = new Set(['items', 'list'])
 
 /** lookup/query need the calling frame, so they are bound per call in runtime's name lookup. */
 export function lookupGlobal(frame: import('./runtime.js').Frame, wantlist: boolean): PyFunc {

@@ -5,6 +5,7 @@ import { TemplateError, type SourcePos } from '../errors.js'
 import type { Vars } from '../model.js'
 import { UnsafeString } from '../yamlfile.js'
 import './filters.js'
+import './plugins.js'
 import './tests.js'
 import { literalEval } from './literal.js'
 import { parseExpressionText, parseTemplate, TemplateSyntaxError, type Expr, type LexOptions } from './parser.js'
@@ -468,7 +469,7 @@ export function checkSyntax(text: string, opts?: TemplateOptions): void {
  * under `is defined` or `| default` are in `guarded`, not `required`. Positions are file
  * positions when opts.file is given. Throws TemplateError on syntax errors and unknown filters/tests.
  */
-export function analyzeTemplate(text: string, opts?: TemplateOptions): { required: Map<string, SourcePos>; guarded: Set<string> } {
+export function analyzeTemplate(text: string, opts?: TemplateOptions): { required: Map<string, SourcePos>; guarded: Set<string>; filters?: Set<string>; lookups?: Set<string> } {
   let a: TemplateAnalysis
   let lineOffset = 0
   if (opts?.expression) {
@@ -486,7 +487,7 @@ export function analyzeTemplate(text: string, opts?: TemplateOptions): { require
   }
   const required = new Map<string, SourcePos>()
   for (const [name, use] of a.required) required.set(name, posOf(opts, use.line, use.col, lineOffset))
-  return { required, guarded: a.guarded }
+  return { required, guarded: a.guarded, filters: a.filters, lookups: a.lookups }
 }
 
 /** The names a template needs defined (see analyzeTemplate); guarded names are left out. */

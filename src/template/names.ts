@@ -15,6 +15,9 @@ export interface TemplateAnalysis {
   required: Map<string, NameUse>
   /** Names read only under `is defined` / `| default` guards. */
   guarded: Set<string>
+  /** Filters applied, and lookups called by a constant name (`lookup('pipe', …)`). */
+  filters?: Set<string>
+  lookups?: Set<string>
 }
 
 type Scope = Set<string>
@@ -22,6 +25,8 @@ type Scope = Set<string>
 class Walker {
   readonly required = new Map<string, NameUse>()
   readonly guarded = new Set<string>()
+  readonly filters = new Set<string>()
+  readonly lookups = new Set<string>()
 
   use(name: string, pos: NameUse, scope: Scope, guards: Set<string>, soft: boolean): void {
     if (scope.has(name)) return
@@ -58,11 +63,13 @@ class Walker {
         this.expr(e.step, scope, guards)
         return
       case 'call':
+        if (e.fn?.k === 'name' && ['lookup', 'query', 'q'].includes(e.fn.name) && !scope.has(e.fn.name) && e.args[0]?.k === 'const' && typeof e.args[0].v === 'string') this.lookups.add(e.args[0].v as string)
         this.expr(e.fn, scope, guards)
         e.args.forEach((a) => this.expr(a, scope, guards))
         e.kwargs.forEach(([, a]) => this.expr(a, scope, guards))
         return
       case 'filter':
+        this.filters.add(e.name)
         this.expr(e.node, scope, guards, soft || UNDEFINED_OK_FILTERS.has(resolvePluginName(e.name)))
         e.args.forEach((a) => this.expr(a, scope, guards))
         e.kwargs.forEach(([, a]) => this.expr(a, scope, guards))
@@ -244,11 +251,11 @@ function withGuards(guards: Set<string>, cond: Expr): Set<string> {
 export function analyzeRoot(root: any): TemplateAnalysis {
   const w = new Walker()
   w.body(root, new Set(), new Set())
-  return { required: w.required, guarded: w.guarded }
+  return { required: w.required, guarded: w.guarded, filters: w.filters, lookups: w.lookups }
 }
 
 export function analyzeExpr(e: Expr): TemplateAnalysis {
   const w = new Walker()
   w.expr(e, new Set(), new Set())
-  return { required: w.required, guarded: w.guarded }
+  return { required: w.required, guarded: w.guarded, filters: w.filters, lookups: w.lookups }
 }
