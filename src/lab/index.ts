@@ -2,7 +2,7 @@
 // sshd inside), joined by a bridge on a private range. Up is idempotent and grows a lab; down removes
 // every process, link and file it recorded, even when the processes are already dead.
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { LabError, tail } from '../errors.js'
 import { etcHosts, inventoryYaml, knownHosts, sshConfig, sshdConfig, STOCK_BASHRC, STOCK_PROFILE, type HostEntry } from './files.js'
@@ -547,7 +547,20 @@ export async function setHostLink(lab: LabInfo, host: string | number | LabHost,
   else if (state === 'drop') await runOk('bridge', ['link', 'set', 'dev', h.veth, 'state', '0'])
   else {
     await runOk('ip', ['link', 'set', 'dev', h.veth, 'up'])
+    // The bridge refuses a forwarding state on a port without carrier ("RTNETLINK answers: Network
+    // is down"), and a veth set up gets its carrier a moment later, from the kernel's link-watch
+    // work (up to a second on a busy machine): wait for it.
+    const until = Date.now() + 5000
+    while (operState(h.veth) !== 'up' && Date.now() < until) await new Promise((r) => setTimeout(r, 10))
     await runOk('bridge', ['link', 'set', 'dev', h.veth, 'state', '3'])
+  }
+}
+
+function operState(dev: string): string {
+  try {
+    return readFileSync(`/sys/class/net/${dev}/operstate`, 'utf8').trim()
+  } catch {
+    return 'missing'
   }
 }
 
