@@ -12,7 +12,9 @@ import { writeLabClusterInventory } from './lab-cluster.js'
 
 const name = process.env.K3SBOOK_LAB ?? 'k3sbook'
 const hosts = Number(process.env.K3SBOOK_LAB_HOSTS ?? 4)
-const lab = await labUp({ name, hosts })
+// systemd as each host's pid 1, as on every real target; K3SBOOK_LAB_INIT=none for init-less hosts
+const init = process.env.K3SBOOK_LAB_INIT === 'none' ? 'none' : 'systemd'
+const lab = await labUp({ name, hosts, init })
 process.stderr.write(`lab "${lab.name}": ${lab.hosts.map((h) => `${h.name} ${h.address}`).join(', ')}\n`)
 
 // Secrets for the lab cluster: made once per lab, kept in the lab's folder (mode 0600), passed to

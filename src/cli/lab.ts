@@ -2,7 +2,12 @@
 import type { Command } from 'commander'
 import { spawnSync } from 'node:child_process'
 import { LabError } from '../errors.js'
-import { DEFAULT_LAB, findRunningLab, labDown, labExec, labStatus, labUp, listLabs, type LabInfo } from '../lab/index.js'
+import { DEFAULT_LAB, findRunningLab, labDown, labExec, labStatus, labUp, listLabs, type LabInfo, type LabInit } from '../lab/index.js'
+
+function initKind(v: string): LabInit {
+  if (v !== 'systemd' && v !== 'none') throw new LabError(`--init must be systemd or none, got "${v}"`)
+  return v
+}
 
 function positiveInt(v: string): number {
   const n = Number(v)
@@ -40,17 +45,18 @@ export function register(program: Command): void {
     .argument('[N]', 'number of hosts', positiveInt)
     .option('-n, --name <name>', 'lab name (hosts are NAME-1..NAME-N)', DEFAULT_LAB)
     .option('--subnet <cidr>', 'IPv4 range for the lab (default: a free /24 in 172.31.0.0/16)')
+    .option('--init <init>', "pid 1 of each host: 'systemd' (boots systemd, sshd is ssh.service) or 'none' (no init system: sshd under a reaper; SysV-style services); fixed when the lab is made (default: none, or what the lab has)", initKind)
     .option('--json', 'print the lab as JSON')
-    .action(async (n: number | undefined, o: { name: string; subnet?: string; json?: boolean }) => {
+    .action(async (n: number | undefined, o: { name: string; subnet?: string; json?: boolean; init?: LabInit }) => {
       const t0 = Date.now()
-      const info = await labUp({ name: o.name, hosts: n, subnet: o.subnet })
+      const info = await labUp({ name: o.name, hosts: n, subnet: o.subnet, init: o.init })
       if (o.json) {
         process.stdout.write(JSON.stringify(info, null, 2) + '\n')
         return
       }
       const w = Math.max(...info.hosts.map((h) => h.name.length))
       const lines = [
-        `lab ${info.name}: ${info.hosts.length} hosts on ${info.bridge} ${info.subnet} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+        `lab ${info.name}: ${info.hosts.length} hosts on ${info.bridge} ${info.subnet}, init ${info.init} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
         ...info.hosts.map((h) => `  ${h.name.padEnd(w)}  ${h.address}`),
         `inventory   ${info.inventoryPath}`,
         `ssh         ssh -F ${info.sshConfigPath} ${info.hosts[0].name}`,
@@ -76,9 +82,9 @@ export function register(program: Command): void {
       }
       for (const l of labs) {
         const up = l.hosts.filter((h) => h.running && h.sshd).length
-        process.stdout.write(`lab ${l.name}: ${up}/${l.hosts.length} hosts up, ${l.bridge}${l.bridgeUp ? '' : ' (missing)'} ${l.subnet}, ${l.dir}\n`)
+        process.stdout.write(`lab ${l.name}: ${up}/${l.hosts.length} hosts up, init ${l.init}, ${l.bridge}${l.bridgeUp ? '' : ' (missing)'} ${l.subnet}, ${l.dir}\n`)
         for (const h of l.hosts)
-          process.stdout.write(`  ${h.name}  ${h.address}  ${h.running ? `pid ${h.pid}` : 'dead'}  sshd ${h.sshd ? 'up' : 'down'}\n`)
+          process.stdout.write(`  ${h.name}  ${h.address}  ${h.running ? `pid ${h.pid}` : 'dead'}  sshd ${h.sshd ? 'up' : 'down'}${h.system ? `  systemd ${h.system}` : ''}\n`)
       }
     })
 

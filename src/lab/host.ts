@@ -13,9 +13,11 @@ export const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 
 // Runs inside the new namespaces, still seeing the machine's root until pivot_root.
 // $1 tmpfs mount point, $2 hostname, $3 address, $4 prefix length, $5 staging tree copied over /, $6 dir to hide,
-// $7 space-separated disk mounts below / that need their own overlay.
+// $7 space-separated disk mounts below / that need their own overlay, $8 the init ('none' or
+// 'systemd'), $9 for systemd: the cgroup hierarchies to mount inside (MOUNTPOINT=TYPE:OPTIONS words;
+// the host is in a cgroup namespace of its own, so they are rooted at the host's cgroup).
 const SETUP = String.raw`set -eu
-T=$1 NAME=$2 ADDR=$3 PREFIX=$4 STAGE=$5 HIDE=$6 EXTRA=$7
+T=$1 NAME=$2 ADDR=$3 PREFIX=$4 STAGE=$5 HIDE=$6 EXTRA=$7 INIT=$8 CGROUPS=$9
 mount -t tmpfs -o mode=0755 "k3sbook-$NAME" "$T"
 mkdir "$T/upper" "$T/work" "$T/root"
 mount -t overlay "k3sbook-$NAME" -o "lowerdir=/,upperdir=$T/upper,workdir=$T/work" "$T/root"
@@ -30,7 +32,13 @@ for m in $EXTRA; do
 done
 mount -t proc proc "$R/proc"
 mount -t sysfs sysfs "$R/sys"
-if [ -d /sys/fs/cgroup ] && [ -d "$R/sys/fs/cgroup" ]; then mount --rbind /sys/fs/cgroup "$R/sys/fs/cgroup" || echo "warning: no cgroups in $NAME" >&2; fi
+if [ "$INIT" = systemd ]; then
+  mount -t tmpfs -o mode=0755,nosuid,nodev,noexec cgroup "$R/sys/fs/cgroup"
+  printf '%s\n' $CGROUPS | while IFS='=:' read -r mp type opts; do
+    mkdir -p "$R$mp"
+    if [ "$type" = cgroup2 ]; then mount -t cgroup2 cgroup2 "$R$mp"; else mount -t cgroup -o "$opts" cgroup "$R$mp"; fi
+  done
+elif [ -d /sys/fs/cgroup ] && [ -d "$R/sys/fs/cgroup" ]; then mount --rbind /sys/fs/cgroup "$R/sys/fs/cgroup" || echo "warning: no cgroups in $NAME" >&2; fi
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$R/tmp"
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$R/run"
 mkdir -m 0755 "$R/run/sshd"
@@ -52,6 +60,35 @@ ln -s /proc/self/fd/1 "$R/dev/stdout"
 ln -s /proc/self/fd/2 "$R/dev/stderr"
 cp -a "$STAGE/." "$R/"
 if [ -n "$HIDE" ] && [ -d "$R$HIDE" ]; then mount -t tmpfs -o ro,mode=0755,size=4k k3sbook-hidden "$R$HIDE"; fi
+if [ "$INIT" = systemd ]; then
+  # A host boots like a freshly installed machine with only sshd enabled: services of packages
+  # installed on this machine (PostgreSQL, Docker, zfs-fuse, timers, ...) start only when a
+  # playbook enables them. Devices, consoles and networking are the lab's, not systemd's.
+  S=$R/etc/systemd/system
+  for w in "$S"/*.wants/*; do
+    case "$w" in */ssh.service) ;; *) rm -f "$w" ;; esac
+  done
+  for u in systemd-udevd.service systemd-udevd-control.socket systemd-udevd-kernel.socket systemd-udev-trigger.service \
+    systemd-udev-settle.service getty@tty1.service console-getty.service serial-getty@.service systemd-networkd.service \
+    systemd-networkd.socket systemd-networkd-wait-online.service systemd-resolved.service run-rpc_pipefs.mount \
+    systemd-logind.service systemd-timesyncd.service systemd-firstboot.service systemd-sysusers.service \
+    ldconfig.service systemd-hwdb-update.service systemd-journal-catalog-update.service systemd-update-done.service \
+    dev-hugepages.mount dev-mqueue.mount sys-kernel-debug.mount sys-kernel-tracing.mount sys-kernel-config.mount \
+    sys-fs-fuse-connections.mount modprobe@.service kmod-static-nodes.service systemd-modules-load.service \
+    systemd-pstore.service systemd-boot-system-token.service systemd-remount-fs.service systemd-journal-flush.service \
+    systemd-update-utmp.service systemd-update-utmp-runlevel.service; do
+    ln -sfn /dev/null "$S/$u"
+  done
+  # generators for hardware a lab host has none of (disks, TPM, consoles): each one is a fork on
+  # every boot and every daemon-reload
+  for g in cryptsetup gpt-auto hibernate-resume integritysetup veritysetup system-update getty debug; do
+    rm -f "$R/lib/systemd/system-generators/systemd-$g-generator"
+  done
+  rm -f "$R/lib/systemd/system-generators/rpc-pipefs-generator"
+  mkdir -p "$S/multi-user.target.wants"
+  ln -sfn /lib/systemd/system/ssh.service "$S/multi-user.target.wants/ssh.service"
+  ln -sfn /lib/systemd/system/multi-user.target "$S/default.target"
+fi
 hostname "$NAME"
 echo MOUNTED
 read -r go
@@ -63,6 +100,12 @@ cd "$R"
 pivot_root . .
 umount -l .
 cd /
+if [ "$INIT" = systemd ]; then
+  # systemd as pid 1; it starts ssh.service (the caller waits for port 22)
+  echo READY
+  exec </dev/null >/dev/null 2>&1
+  exec /usr/bin/env -i container=k3sbook-lab PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 /lib/systemd/systemd --system
+fi
 /usr/sbin/sshd
 echo READY
 exec perl -e '$0 = "k3sbook-lab-init"; while (1) { sleep 1 if wait() == -1 }' </dev/null >/dev/null 2>&1
@@ -84,7 +127,13 @@ export interface HostSpec {
   hideDir: string
   /** files copied over the host's `/` before sshd starts: path (relative) → [content, mode] */
   files: Record<string, [string, number]>
+  /** 'none': a reaper as pid 1 starts sshd; 'systemd': systemd boots as pid 1 and starts ssh.service */
+  init?: LabInit
+  /** systemd hosts: the host's cgroup.procs files (one per hierarchy) and the hierarchies to mount inside */
+  cgroups?: { procs: string[]; mounts: string }
 }
+
+export type LabInit = 'none' | 'systemd'
 
 export interface StartedHost {
   unshare: ProcRef
@@ -122,17 +171,22 @@ function stage(spec: HostSpec): string {
 export async function startHost(
   spec: HostSpec,
   onSpawn: (unshare: ProcRef) => void,
-  timeoutMs = 20_000,
+  timeoutMs = spec.init === 'systemd' ? 90_000 : 20_000,
 ): Promise<StartedHost> {
   const mountPoint = join(spec.labDir, 'hosts', spec.name)
   mkdirSync(mountPoint, { recursive: true })
   const stageDir = stage(spec)
-  const child = spawn(
-    'unshare',
-    ['--net', '--mount', '--uts', '--ipc', '--pid', '--fork', '--propagation', 'private', '--', '/bin/sh', '-c', SETUP,
-      'k3sbook-lab-host', mountPoint, spec.name, spec.address, String(spec.prefix), stageDir, spec.hideDir, diskSubmounts().join(' ')],
-    { detached: true, stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: HOST_PATH, LANG: 'C' } },
-  )
+  const init = spec.init ?? 'none'
+  const unshareArgv = [
+    'unshare', ...(init === 'systemd' ? ['--cgroup'] : []), '--net', '--mount', '--uts', '--ipc', '--pid', '--fork', '--propagation', 'private', '--', '/bin/sh', '-c', SETUP,
+    'k3sbook-lab-host', mountPoint, spec.name, spec.address, String(spec.prefix), stageDir, spec.hideDir, diskSubmounts().join(' '), init, spec.cgroups?.mounts ?? '',
+  ]
+  // a systemd host first enters its own cgroups, so that its cgroup namespace is rooted there
+  const procs = init === 'systemd' ? spec.cgroups?.procs ?? [] : []
+  const argv = procs.length
+    ? ['/bin/sh', '-c', 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1"; shift; n=$((n - 1)); done; exec "$@"', 'k3sbook-lab-cgroup', String(procs.length), ...procs, ...unshareArgv]
+    : unshareArgv
+  const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: HOST_PATH, LANG: 'C' } })
   const unsharePid = child.pid
   if (unsharePid === undefined) throw new LabError(`${spec.name}: cannot start unshare`)
   const unshare = procRef(unsharePid) ?? { pid: unsharePid, start: '' }

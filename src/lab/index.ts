@@ -1,16 +1,18 @@
 // The lab: real SSH hosts on this machine (network + mount + UTS + pid namespaces, an overlay root,
 // sshd inside), joined by a bridge on a private range. Up is idempotent and grows a lab; down removes
 // every process, link and file it recorded, even when the processes are already dead.
+import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { LabError, tail } from '../errors.js'
 import { etcHosts, inventoryYaml, knownHosts, sshConfig, sshdConfig, STOCK_BASHRC, STOCK_PROFILE, type HostEntry } from './files.js'
-import { findSshd, HOST_PATH, startHost, waitForPort } from './host.js'
+import { findSshd, HOST_PATH, startHost, waitForPort, type LabInit } from './host.js'
+import { innerMounts, labCgroups, machineHierarchies, makeHostCgroups, removeHostCgroups } from './cgroup.js'
 import {
   bridgeAddress as bridgeAddressOf, candidateSubnets, capacity, conflictFor, formatCidr, hostAddress, parseCidr, requireSubnet, usedRanges,
   type Cidr,
 } from './net.js'
-import { isAlive, killAndWait, nsInode, procRef, processesInNetns, run, runOk, runSync, which, withLock, children, type ProcRef, type RunResult } from './proc.js'
+import { isAlive, killAndWait, nsInode, procRef, processesInNetns, run, runOk, runSync, sleepSync, which, withLock, children, type ProcRef, type RunResult } from './proc.js'
 import {
   bridgeName, checkName, DEFAULT_LAB, hostName, linkTag, macAddress, labDir, labsBase, listLabNames, readState, vethName, writeFileAtomic, writeState,
   type HostState, type LabState,
@@ -18,6 +20,7 @@ import {
 
 export { DEFAULT_LAB, labsBase } from './state.js'
 export type { RunResult } from './proc.js'
+export type { LabInit } from './host.js'
 
 export interface LabHost {
   name: string
@@ -41,6 +44,8 @@ export interface LabInfo {
   keyPath: string
   knownHostsPath: string
   hosts: LabHost[]
+  /** what runs as each host's pid 1 */
+  init: LabInit
 }
 
 export interface LabUpOptions {
@@ -53,6 +58,12 @@ export interface LabUpOptions {
   owner?: number
   /** hosts started at once (default 8) */
   parallel?: number
+  /**
+   * 'none' (default): a reaper is pid 1 and starts sshd, hosts have no init system (SysV-style
+   * scripts). 'systemd': systemd boots as pid 1 in each host, sshd runs as ssh.service. Fixed when
+   * the lab is made.
+   */
+  init?: LabInit
 }
 
 const LOCKS = () => join(labsBase(), '.locks')
@@ -112,6 +123,7 @@ function toInfo(state: LabState): LabInfo {
     hosts: [...state.hosts]
       .sort((a, b) => a.index - b.index)
       .map((h) => ({ name: h.name, index: h.index, address: h.address, netns: `/proc/${h.init?.pid ?? 0}/ns/net`, pid: h.init?.pid ?? 0, veth: h.veth })),
+    init: state.init ?? 'none',
   }
 }
 
@@ -186,13 +198,15 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
     const isNew = !state
     if (state && opts.subnet && formatCidr(requireSubnet(opts.subnet)) !== state.subnet)
       throw new LabError(`lab "${name}" already uses ${state.subnet}, not ${opts.subnet}`, { hint: `\`k3sbook lab down --name ${name}\` first to change its range` })
+    if (state && opts.init && opts.init !== (state.init ?? 'none'))
+      throw new LabError(`lab "${name}" runs hosts with init ${state.init ?? 'none'}, not ${opts.init}`, { hint: `\`k3sbook lab down --name ${name}\` first to change it` })
     const made: HostState[] = []
     try {
       if (!state || !(await linkExists(state.bridge))) {
         const { subnet, bridge } = await makeBridge(name, opts.subnet, state?.subnet)
         state ??= {
           version: 1, name, subnet: formatCidr(subnet), bridge, bridgeAddress: bridgeAddressOf(subnet), hosts: [],
-          owner: opts.owner ? procRef(opts.owner) : undefined, createdAt: new Date().toISOString(),
+          owner: opts.owner ? procRef(opts.owner) : undefined, createdAt: new Date().toISOString(), init: opts.init ?? 'none',
         }
         writeState(state)
         // a bridge made again after it was removed by hand: put the surviving hosts back on it
@@ -203,9 +217,11 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
       const total = Math.max(want, ...st.hosts.map((h) => h.index))
       if (total > capacity(subnet)) throw new LabError(`${st.subnet} holds at most ${capacity(subnet)} lab hosts, ${total} asked`, { hint: 'choose a larger --subnet' })
 
-      // hosts that died (or whose sshd died) are removed and made again
-      for (const h of st.hosts.filter((h) => !isAlive(h.init) || !isAlive(h.sshd))) {
-        removeHosts([h])
+      // hosts that died (or whose sshd died) are removed and made again; systemd restarts its own
+      // sshd (a new pid), so there only the host's pid 1 counts
+      const initKind: LabInit = st.init ?? 'none'
+      for (const h of st.hosts.filter((h) => !isAlive(h.init) || (initKind === 'none' && !isAlive(h.sshd)))) {
+        removeHosts([h], st.name)
         st.hosts = st.hosts.filter((x) => x !== h)
       }
       writeState(st)
@@ -224,6 +240,9 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
       made.push(...todo)
       writeState(st)
       const all = hostEntries(st)
+      const hierarchies = initKind === 'systemd' ? machineHierarchies() : []
+      if (initKind === 'systemd' && !hierarchies.some((x) => x.options.includes('name=systemd') || x.type === 'cgroup2'))
+        throw new LabError('systemd lab hosts need a cgroup hierarchy for systemd (name=systemd or cgroup2) mounted under /sys/fs/cgroup')
 
       const limit = Math.max(1, opts.parallel ?? 8)
       let next = 0
@@ -246,7 +265,10 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
                     'root/.ssh/authorized_keys': [clientPub, 0o600],
                     'root/.bashrc': [STOCK_BASHRC, 0o644],
                     'root/.profile': [STOCK_PROFILE, 0o644],
+                    ...(initKind === 'systemd' ? systemdFiles() : {}),
                   },
+                  init: initKind,
+                  cgroups: initKind === 'systemd' ? { procs: makeHostCgroups(hierarchies, name, h.name), mounts: innerMounts(hierarchies) } : undefined,
                 },
                 (unshare) => {
                   h.unshare = unshare
@@ -279,7 +301,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
       return toInfo(st)
     } catch (e) {
       // leave nothing half-made: the hosts of this call, and the whole lab if this call created it
-      removeHosts(made)
+      removeHosts(made, name)
       if (state) {
         state.hosts = state.hosts.filter((h) => !made.includes(h))
         if (isNew) downState(state)
@@ -299,7 +321,7 @@ function writeFileAtomicIn(init: ProcRef, path: string, text: string): void {
  * Kill everything in the given hosts (a host's pid 1 takes its whole pid namespace with it) and
  * delete their veths. All hosts at once: one /proc scan, one wait, one `ip -batch`.
  */
-function removeHosts(hosts: HostState[]): void {
+function removeHosts(hosts: HostState[], lab: string): void {
   if (hosts.length === 0) return
   const inits: ProcRef[] = []
   const rest: ProcRef[] = []
@@ -324,11 +346,31 @@ function removeHosts(hosts: HostState[]): void {
   const left = killAndWait(rest)
   if (left.length) throw new LabError(`processes ${left.map((r) => r.pid).join(' ')} of lab hosts survived SIGKILL`)
   runSync('ip', ['-force', '-batch', '-'], hosts.map((h) => `link del dev ${h.veth}\n`).join(''))
+  removeCgroups(lab, hosts.map((h) => h.name))
+}
+
+/** A systemd host's cgroups go once its last process is reaped, which may lag the kill a little. */
+function removeCgroups(lab: string, hosts: string[] | 'all'): void {
+  const until = Date.now() + 5000
+  let left = removeHostCgroups(lab, hosts)
+  while (left.length && Date.now() < until) {
+    sleepSync(20)
+    left = removeHostCgroups(lab, hosts)
+  }
+  if (left.length) throw new LabError(`cgroups of lab ${lab} still busy after its processes were killed: ${left.slice(0, 3).join(', ')}`)
+}
+
+/** Files only a systemd host has: its own machine id, and a journal kept in memory and bounded. */
+function systemdFiles(): Record<string, [string, number]> {
+  return {
+    'etc/machine-id': [randomBytes(16).toString('hex') + '\n', 0o444],
+    'etc/systemd/journald.conf.d/k3sbook-lab.conf': ['[Journal]\nStorage=volatile\nRuntimeMaxUse=16M\n', 0o644],
+  }
 }
 
 /** Remove every resource the state records, then the state itself. Synchronous, so exit handlers can use it. */
 function downState(state: LabState): void {
-  removeHosts(state.hosts)
+  removeHosts(state.hosts, state.name)
   runSync('ip', ['link', 'del', 'dev', state.bridge])
   // links named for this lab but never recorded (a crash between create and record)
   const tagged = runSync('ip', ['-o', 'link', 'show'])
@@ -343,6 +385,8 @@ function downState(state: LabState): void {
     .map((l) => l.split(' ')[1])
     .filter((m) => m && (m === dir || m.startsWith(dir + '/')))
   for (const m of mounts.reverse()) runSync('umount', ['-l', m])
+  // cgroups of hosts never recorded (a crash between making them and recording the host)
+  if (labCgroups(state.name).length) removeCgroups(state.name, 'all')
   rmSync(dir, { recursive: true, force: true })
 }
 
@@ -378,6 +422,8 @@ export interface HostStatus {
   pid: number
   running: boolean
   sshd: boolean
+  /** systemd hosts: what `systemctl is-system-running` says (running, degraded, starting, ...) */
+  system?: string
 }
 export interface LabStatus {
   name: string
@@ -385,6 +431,7 @@ export interface LabStatus {
   subnet: string
   bridge: string
   bridgeUp: boolean
+  init: LabInit
   hosts: HostStatus[]
 }
 
@@ -394,16 +441,21 @@ export async function labStatus(name?: string): Promise<LabStatus[]> {
   for (const n of names) {
     const st = readState(n)
     if (!st) continue
-    out.push({
-      name: n,
-      dir: labDir(n),
-      subnet: st.subnet,
-      bridge: st.bridge,
-      bridgeUp: await linkExists(st.bridge),
-      hosts: [...st.hosts]
+    const init: LabInit = st.init ?? 'none'
+    const hosts = await Promise.all(
+      [...st.hosts]
         .sort((a, b) => a.index - b.index)
-        .map((h) => ({ name: h.name, address: h.address, pid: h.init?.pid ?? 0, running: isAlive(h.init), sshd: isAlive(h.sshd) })),
-    })
+        .map(async (h): Promise<HostStatus> => {
+          const running = isAlive(h.init)
+          if (init !== 'systemd') return { name: h.name, address: h.address, pid: h.init?.pid ?? 0, running, sshd: isAlive(h.sshd) }
+          if (!running) return { name: h.name, address: h.address, pid: h.init?.pid ?? 0, running, sshd: false, system: 'dead' }
+          // systemd restarts sshd under a new pid: ask systemd, not the recorded pid
+          const r = await nsenterRun(h.init!, ['/bin/sh', '-c', 'systemctl is-system-running; systemctl is-active ssh.service'])
+          const [system = 'unknown', ssh = ''] = r.stdout.trim().split('\n')
+          return { name: h.name, address: h.address, pid: h.init!.pid, running, sshd: ssh === 'active', system }
+        }),
+    )
+    out.push({ name: n, dir: labDir(n), subnet: st.subnet, bridge: st.bridge, bridgeUp: await linkExists(st.bridge), init, hosts })
   }
   return out
 }
@@ -472,8 +524,12 @@ export async function labExec(
   argv: string[],
   opts: { input?: string } = {},
 ): Promise<RunResult> {
-  const init = hostInit(lab, pickHost(lab, host))
-  return run('nsenter', ['-t', String(init.pid), '-m', '-u', '-i', '-n', '-p', '-r', '-w', '--',
+  return nsenterRun(hostInit(lab, pickHost(lab, host)), argv, opts)
+}
+
+function nsenterRun(init: ProcRef, argv: string[], opts: { input?: string } = {}): Promise<RunResult> {
+  // -C: a systemd host has a cgroup namespace of its own (the same as the machine's otherwise)
+  return run('nsenter', ['-t', String(init.pid), '-m', '-u', '-i', '-n', '-p', '-C', '-r', '-w', '--',
     '/usr/bin/env', '-i', `PATH=${HOST_PATH}`, 'HOME=/root', 'USER=root', 'LOGNAME=root', 'LANG=C.UTF-8', ...argv], opts)
 }
 
@@ -491,7 +547,20 @@ export async function setHostLink(lab: LabInfo, host: string | number | LabHost,
   else if (state === 'drop') await runOk('bridge', ['link', 'set', 'dev', h.veth, 'state', '0'])
   else {
     await runOk('ip', ['link', 'set', 'dev', h.veth, 'up'])
+    // The bridge refuses a forwarding state on a port without carrier ("RTNETLINK answers: Network
+    // is down"), and a veth set up gets its carrier a moment later, from the kernel's link-watch
+    // work (up to a second on a busy machine): wait for it.
+    const until = Date.now() + 5000
+    while (operState(h.veth) !== 'up' && Date.now() < until) await new Promise((r) => setTimeout(r, 10))
     await runOk('bridge', ['link', 'set', 'dev', h.veth, 'state', '3'])
+  }
+}
+
+function operState(dev: string): string {
+  try {
+    return readFileSync(`/sys/class/net/${dev}/operstate`, 'utf8').trim()
+  } catch {
+    return 'missing'
   }
 }
 

@@ -71,6 +71,8 @@ export interface LabState {
   /** pid + start of the process that owns the lab (the test helper sets it; a dead owner's lab may be swept) */
   owner?: ProcRef
   createdAt: string
+  /** what runs as each host's pid 1 (absent in records written before systemd hosts: 'none') */
+  init?: 'none' | 'systemd'
 }
 
 export function statePath(name: string): string {

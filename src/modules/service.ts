@@ -113,7 +113,7 @@ export function sysvRunning(statusRc: number, pgrepRc?: number): boolean | undef
   return undefined
 }
 
-const SHOW_PROPS = 'Id,Names,LoadState,ActiveState,SubState,UnitFileState,MainPID,FragmentPath,Description'
+const SHOW_PROPS = 'Id,Names,LoadState,ActiveState,SubState,UnitFileState,MainPID,FragmentPath,Description,NeedDaemonReload'
 
 function probe(name: string, use: string, pattern?: string): string {
   const n = shQuote(name)
@@ -183,6 +183,9 @@ async function planService(args: Record<string, any>, ctx: PlanContext, systemdO
   }
   const result = { name, state: want.state ?? (cur.running ? 'started' : 'stopped'), enabled: want.enabled ?? cur.enabled ?? false, status }
   if (steps.length === 0) return { status: 'ok' as const, result: { ...result, changed: false } }
+  // daemon_reload alone changes nothing when systemd already has the unit's file as it is on disk
+  // (Ansible runs the reload anyway and reports no change either): a re-run stays changed=0
+  if (changes.length === 0 && !daemonReexec && init === 'systemd' && status.NeedDaemonReload === 'no') return { status: 'ok' as const, result: { ...result, changed: false } }
   if (changes.length === 0) changes.push({ summary: 'daemon-reload' })
   return { status: 'change' as const, changes, steps, result: { ...result, changed: true } }
 }

@@ -3,7 +3,7 @@
 // so test files can run in parallel; labs left by a killed test run are swept on the next call.
 import type { TestContext } from 'node:test'
 import { spawn } from 'node:child_process'
-import { labDown, labDownSync, labUp, sweepOrphanLabs, type LabHost, type LabInfo } from '../../src/lab/index.js'
+import { labDown, labDownSync, labUp, sweepOrphanLabs, type LabHost, type LabInfo, type LabInit } from '../../src/lab/index.js'
 
 export type { LabHost, LabInfo } from '../../src/lab/index.js'
 
@@ -38,6 +38,8 @@ export interface UseLabOptions {
   subnet?: string
   /** a readable part of the lab name (letters, digits, dashes; kept short) */
   tag?: string
+  /** 'systemd': systemd boots as each host's pid 1 (default 'none') */
+  init?: LabInit
 }
 
 /** A unique, valid lab name: the test process's pid and a counter. */
@@ -54,7 +56,7 @@ export async function startLab(opts: UseLabOptions = {}): Promise<LabInfo & { st
   live.add(name)
   let lab: LabInfo
   try {
-    lab = await labUp({ name, hosts: opts.hosts ?? 1, subnet: opts.subnet, owner: process.pid })
+    lab = await labUp({ name, hosts: opts.hosts ?? 1, subnet: opts.subnet, owner: process.pid, init: opts.init })
   } catch (e) {
     live.delete(name)
     throw e

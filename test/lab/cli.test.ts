@@ -2,16 +2,18 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { labDown, labsBase } from '../../src/lab/index.js'
 import { linkTag } from '../../src/lab/state.js'
 import { uniqueLabName } from '../helpers/lab.js'
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'k3sbook.js')
+const ROOT = join(import.meta.dirname, '..', '..')
+const BIN = join(ROOT, 'bin', 'k3sbook.js')
 
-function k3sbook(args: string[], opts: { env?: NodeJS.ProcessEnv; prefix?: string[] } = {}) {
-  const argv = [...(opts.prefix ?? []), process.execPath, BIN, ...args]
+function k3sbook(args: string[], opts: { env?: NodeJS.ProcessEnv; prefix?: string[]; bin?: string } = {}) {
+  const argv = [...(opts.prefix ?? []), process.execPath, opts.bin ?? BIN, ...args]
   const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', env: opts.env ?? process.env, timeout: 120_000 })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
@@ -77,8 +79,21 @@ test('lab up / status / ssh / exec / down from the command line', async (t) => {
 
 test('lab errors are clear and exit 5: not root, no unshare, range in use, bad count', () => {
   const name = uniqueLabName('err')
-  const notRoot = k3sbook(['lab', 'up', '1', '--name', name], { prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] })
-  assert.equal(notRoot.code, 5)
+  const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']
+  // a checkout under a 0700 folder (/root/k3sbook, a mktemp -d) is unreadable to nobody: run a copy
+  // of the CLI (bin/ and the built dist/) from a folder nobody can read instead
+  let bin = BIN
+  let copy: string | undefined
+  if (spawnSync(asNobody[0], [...asNobody.slice(1), 'test', '-r', BIN]).status !== 0) {
+    copy = mkdtempSync(join(tmpdir(), 'k3sbook-cli-'))
+    chmodSync(copy, 0o755)
+    for (const d of ['bin', 'dist']) cpSync(join(ROOT, d), join(copy, d), { recursive: true })
+    cpSync(join(ROOT, 'package.json'), join(copy, 'package.json'))
+    bin = join(copy, 'bin', 'k3sbook.js')
+  }
+  const notRoot = k3sbook(['lab', 'up', '1', '--name', name], { prefix: asNobody, bin })
+  if (copy) rmSync(copy, { recursive: true, force: true })
+  assert.equal(notRoot.code, 5, notRoot.stderr)
   assert.match(notRoot.stderr, /^error: the lab must run as root .*sudo/m)
 
   const noTools = k3sbook(['lab', 'up', '1', '--name', name], { env: { ...process.env, PATH: '/nonexistent' } })

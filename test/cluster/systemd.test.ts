@@ -1,0 +1,80 @@
+// playbooks/site.yml on 4 lab hosts that boot systemd as pid 1 (`lab up --init systemd`), as every
+// real target does: the roles' systemd paths run for real (k3s.service / k3s-agent.service unit
+// files with their environment file, daemon-reload, enabled, tinc@NET.service). A re-run changes
+// nothing; a killed k3s or tincd is started again by systemd, and the next run says ok.
+// (test/cluster/site.test.ts keeps the init-less, SysV path tested.)
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { startLab, type LabInfo } from '../helpers/lab.js'
+import { serveK3sDouble, type ReleaseServer } from '../k3s-double/serve.js'
+import { writeLabClusterInventory } from '../../scripts/lab-cluster.js'
+import { changedTasks, run, sh } from '../executor/helpers.js'
+
+const SITE = join(import.meta.dirname, '../../playbooks/site.yml')
+
+describe('site.yml on 4 systemd lab hosts', () => {
+  let lab: LabInfo & { stop(): Promise<void> }
+  let release: ReleaseServer
+  let inventories: string[]
+  const saved = { ...process.env }
+
+  before(async () => {
+    lab = await startLab({ hosts: 4, tag: 'sdsite', init: 'systemd' })
+    release = await serveK3sDouble(lab.bridgeAddress)
+    inventories = [lab.inventoryPath, writeLabClusterInventory(lab, { releaseUrl: release.url })]
+    process.env.K3SBOOK_K3S_TOKEN = `tok-${randomBytes(16).toString('hex')}`
+    process.env.K3SBOOK_DATASTORE_ENDPOINT = `postgres://k3s:pw-${randomBytes(12).toString('hex')}@10.10.0.1:5432/k3s?sslmode=disable`
+  })
+  after(async () => {
+    process.env = saved
+    await release?.close()
+    await lab?.stop()
+  })
+
+  const names = () => lab.hosts.map((h) => h.name)
+  const mainPid = async (i: number, unit: string) => (await sh(lab, i, `systemctl show -p MainPID --value ${unit}`)).trim()
+  async function restartedBySystemd(i: number, unit: string, old: string): Promise<string> {
+    const until = Date.now() + 30_000
+    for (;;) {
+      const pid = await mainPid(i, unit)
+      const active = (await sh(lab, i, `systemctl is-active ${unit} || true`)).trim()
+      if (pid !== old && pid !== '0' && active === 'active') return pid
+      if (Date.now() > until) assert.fail(`${unit} on host ${i} was not restarted by systemd (MainPID ${pid}, ${active})`)
+      await new Promise((r) => setTimeout(r, 200))
+    }
+  }
+
+  test('the run converges through systemd units; a second run changes nothing', async () => {
+    const first = await run(SITE, inventories)
+    assert.equal(first.summary.exitCode, 0, JSON.stringify(first.results.filter((r) => r.status === 'failed' || r.status === 'unreachable'), null, 1))
+    for (const [i, unit] of [[1, 'k3s.service'], [2, 'k3s.service'], [3, 'k3s-agent.service'], [4, 'k3s-agent.service']] as const) {
+      assert.equal((await sh(lab, i, `systemctl is-active ${unit} tinc@k3s.service; systemctl is-enabled ${unit} tinc@k3s.service`)).trim(), 'active\nactive\nenabled\nenabled')
+      // the unit runs the K3S double with the environment file, Restart= as K3S's own unit
+      const show = await sh(lab, i, `systemctl show -p ExecStart -p EnvironmentFiles -p Restart ${unit}`)
+      assert.match(show, /ExecStart=\{ path=\/usr\/local\/bin\/k3s /)
+      assert.match(show, new RegExp(`EnvironmentFiles=/etc/systemd/system/${unit}\\.env`))
+      assert.match(show, /Restart=always/)
+    }
+    const rec = JSON.parse(await sh(lab, 1, 'cat /var/lib/rancher/k3s/test-double/server.json'))
+    assert.match(rec.env.K3S_TOKEN, /^sha256:/, 'the token came through the environment file')
+    const second = await run(SITE, inventories)
+    assert.equal(second.summary.exitCode, 0)
+    for (const h of names()) assert.equal(second.summary.recap[h].changed, 0, `second run changed on ${h}: ${changedTasks(second, h)}`)
+  })
+
+  test('a killed k3s and a killed tincd are started again by systemd; the next run says ok', async () => {
+    const k3s = await mainPid(1, 'k3s.service')
+    const tinc = await mainPid(3, 'tinc@k3s.service')
+    await sh(lab, 1, `kill -KILL ${k3s}`)
+    await sh(lab, 3, `kill -KILL ${tinc}`)
+    await restartedBySystemd(1, 'k3s.service', k3s)
+    await restartedBySystemd(3, 'tinc@k3s.service', tinc)
+    // the mesh comes back through the restarted tincd (its peers reconnect within their retry time)
+    await sh(lab, 1, 'i=0; until ping -c 1 -W 1 10.10.0.3 >/dev/null; do i=$((i + 1)); [ $i -lt 45 ] || exit 1; sleep 1; done')
+    const r = await run(SITE, inventories)
+    assert.equal(r.summary.exitCode, 0, JSON.stringify(r.results.filter((e) => e.status === 'failed'), null, 1))
+    for (const h of names()) assert.equal(r.summary.recap[h].changed, 0, `${h}: ${changedTasks(r, h)}`)
+  })
+})
