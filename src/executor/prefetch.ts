@@ -12,7 +12,7 @@ import type { Task, TaskItem, Vars } from '../model.js'
 import { srcPos } from '../model.js'
 import { getModule } from '../modules/registry.js'
 import type { ControllerFiles, FileInfo, HostReader, Module, PlanContext } from '../modules/types.js'
-import { evalCondition, stripOmitted, templateValue } from '../template/index.js'
+import { evalCondition, stripOmitted, templateArgs, templateValue } from '../template/index.js'
 import { coerceArgs } from './coerce.js'
 import { makeReader, mergedFilesProbe, parseFilesProbe, type FilesQuestion, type Overlay } from './reader.js'
 import { loopItems } from './run.js'
@@ -317,7 +317,7 @@ async function speculate(inp: PlanInput, host: string, h: HostCache, wanted: Map
   const out: Speculation = { stopped: false, guesses: [] }
   let lastMiss: string | undefined
   const { task, module, vars } = inp
-  const args = coerceArgs(module.schema, stripOmitted(templateValue(task.args, vars, srcPos(task.src, [task.moduleKey]))) as Vars)
+  const args = coerceArgs(module.schema, stripOmitted(templateArgs(task.args, vars, srcPos(task.src, [task.moduleKey]))) as Vars)
   const base = hooks.execContext(task, vars)
   // Hosts given the same arguments ask the same first questions: plan once, reuse on the others.
   let memoKey: string | undefined

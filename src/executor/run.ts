@@ -11,12 +11,14 @@ import type { Block, Handler, Include, Inventory, Play, Playbook, Task, TaskItem
 import { srcPos } from '../model.js'
 import { getModule } from '../modules/registry.js'
 import type { ActionablePlan, ApplyContext, ControllerFiles, Plan, PlanContext, Step, StepResult } from '../modules/types.js'
-import { evalCondition, render, templateValue, stripOmitted } from '../template/index.js'
+import { evalCondition, render, templateArgs, templateValue, stripOmitted } from '../template/index.js'
+import { unwrapUnsafe, wrapUnsafe } from '../template/taint.js'
+import { markNoLogResult } from './nolog.js'
 import { groupsMap, hostInventoryVars, limitHosts, resolvePattern } from '../inventory/index.js'
-import { emptyCounts, type Emit, type HostCounts, type HostResultEvent, type HostStatus } from './events.js'
+import { emptyCounts, type Emit, type HostCounts, type HostResultEvent, type HostStatus, type RunEvent } from './events.js'
 import { gatherFacts } from './facts.js'
 import { makeReader, Overlay } from './reader.js'
-import { TRACE, trace } from '../trace.js'
+import { noLogScope, TRACE, trace } from '../trace.js'
 import { Prefetcher, type LookAheadHooks } from './prefetch.js'
 import { ControllerCache } from './ctlfiles.js'
 import { tagSelected } from './tags.js'
@@ -317,7 +319,8 @@ export class Runner {
           try {
             const conn = await this.conn(s.name)
             const { ansible_facts, vars } = await gatherFacts(conn)
-            s.facts = { ...vars, ansible_facts }
+            // what the host reports is data, never a template (Ansible's AnsibleUnsafe)
+            s.facts = wrapUnsafe({ ...vars, ansible_facts }) as Vars
             s.counts.ok++
             this.emit({ type: 'host:result', play: ctx.play.name, task: name, pos: srcPos(ctx.play.src), host: s.name, status: 'ok', check: this.check, durationMs: Date.now() - st })
           } catch (e) {
@@ -457,7 +460,10 @@ export class Runner {
     const t0 = Date.now()
     this.emit({ type: 'task:start', play: ctx.play.name, task: name, module: task.module, hosts: hosts.map((h) => h.name), pos: srcPos(task.src), handler })
     const runOn = task.runOnce ? hosts.slice(0, 1) : hosts
-    const outcomes = await Promise.all(runOn.map((h) => this.limit(() => this.runTaskOnHost(task, name, h, ctx, scope, handler))))
+    const noLog = isTrue(task.noLog ?? scope.noLog)
+    const outcomes = await Promise.all(
+      runOn.map((h) => this.limit(() => (noLog ? noLogScope.run(true, () => this.runTaskOnHost(task, name, h, ctx, scope, handler)) : this.runTaskOnHost(task, name, h, ctx, scope, handler)))),
+    )
     if (task.runOnce && outcomes[0]) {
       // run_once: every host gets the registered result and facts, as in Ansible.
       const src = hosts[0]
@@ -597,8 +603,11 @@ export class Runner {
       const key = planKey(h.name, task)
       this.opts.record.set(key, [...(this.opts.record.get(key) ?? []), [UNKNOWN_MARK]])
     }
+    // A no_log task's result is secret, whatever it holds (masked wherever it is used later).
+    if (noLog) markNoLogResult(outcome.result)
     if (task.register) {
-      h.hostFacts[task.register] = outcome.result
+      // registered results came from the host: unsafe, never rendered again (Ansible's wrap_var)
+      h.hostFacts[task.register] = wrapUnsafe(outcome.result) as Vars
       if (outcome.status === 'unknown' || outcome.notRun) h.unknownRegs.add(task.register)
       else h.unknownRegs.delete(task.register)
     }
@@ -635,13 +644,14 @@ export class Runner {
         }
         break
     }
+    // no_log: the task's name and status, nothing else (no change summary, item labels, diff, output)
     const ev: HostResultEvent = {
       ...base,
       status: outcome.status,
       ignored: ignored || undefined,
-      changes: outcome.changes.length ? outcome.changes : undefined,
+      changes: outcome.changes.length && !noLog ? outcome.changes : undefined,
       diff: noLog ? undefined : outcome.diff,
-      msg: noLog ? 'the output has been hidden due to the no_log: true specified for this result' : outcome.msg ?? outcome.unknownReason,
+      msg: noLog ? NO_LOG_MSG : outcome.msg ?? outcome.unknownReason,
       durationMs: Date.now() - t0,
     }
     if (!noLog && (outcome.status === 'failed' || (this.opts.verbosity ?? 0) > 0)) {
@@ -656,7 +666,7 @@ export class Runner {
       }
     }
     this.emit(ev)
-    if (task.module === 'debug' && outcome.status === 'ok' && !noLog) this.emit({ type: 'debug', host: h.name, task: name, msg: outcome.result.msg ?? outcome.result[String(outcome.result._var)] })
+    if (task.module === 'debug' && outcome.status === 'ok' && !noLog) this.emit(debugEvent(h.name, name, outcome.result))
     if (meta) await this.runMeta(meta, h, ctx)
     return outcome
   }
@@ -680,6 +690,7 @@ export class Runner {
 
   private async runLoop(task: Task, h: HostState, ctx: PlayCtx, scope: Scope, vars: Vars, conds: string[]): Promise<TaskOutcome> {
     const loop = task.loop!
+    // items keep their taint: an item from host data is never rendered as a template
     const items = loopItems(loop.kind, templateValue(loop.items, vars, srcPos(task.src, [loop.kind])), task)
     const results: Vars[] = []
     let anyChanged = false
@@ -699,9 +710,10 @@ export class Runner {
       const iv = this.taskVars(ctx, task, h, scope, loopVars)
       let label: string
       try {
-        label = loop.label !== undefined ? String(templateValue(loop.label, iv)) : typeof item === 'string' ? item : JSON.stringify(item)
+        const plain = unwrapUnsafe(item)
+        label = loop.label !== undefined ? String(templateValue(loop.label, iv)) : typeof plain === 'string' ? plain : JSON.stringify(plain)
       } catch {
-        label = JSON.stringify(item)
+        label = JSON.stringify(unwrapUnsafe(item))
       }
       let out: TaskOutcome
       if (!conds.every((c) => evalCondition(c, iv, srcPos(task.src, ['when'])))) {
@@ -742,7 +754,7 @@ export class Runner {
     for (let attempt = 1; attempt <= retries + 1; attempt++) {
       out = await this.runModule(task, h, ctx, scope, vars)
       if (this.check && out.status !== 'ok' && out.status !== 'failed') return out
-      const rv = task.register ? lazyVars({ ...rawOf(vars), [task.register]: out.result }) : vars
+      const rv = task.register ? lazyVars({ ...rawOf(vars), [task.register]: wrapUnsafe(out.result) }) : vars
       const done = task.until.every((c) => evalCondition(c, rv, srcPos(task.src, ['until'])))
       out.result.attempts = attempt
       if (done) {
@@ -766,7 +778,8 @@ export class Runner {
     const mod = getModule(task.module)
     if (!mod) throw new K3sbookError(`unknown module "${task.moduleKey}"`, { pos: srcPos(task.src) })
     const pos = srcPos(task.src, [task.moduleKey])
-    let args = stripOmitted(templateValue(task.args, vars, pos)) as Vars
+    // set_fact stores what it is given: values computed from host data stay unsafe there
+    let args = stripOmitted(task.module === 'set_fact' ? templateValue(task.args, vars, pos) : templateArgs(task.args, vars, pos)) as Vars
     args = coerceArgs(mod.schema, args)
     const check = task.checkMode ?? scope.checkMode ?? ctx.play.checkMode ?? this.check
     const diff = task.diff ?? ctx.play.diff ?? !!this.opts.diff
@@ -864,7 +877,8 @@ export class Runner {
     }
     // changed_when / failed_when see the result under the register name.
     if (task.changedWhen !== undefined || task.failedWhen !== undefined) {
-      const rv = lazyVars({ ...rawOf(vars), ...(task.register ? { [task.register]: result } : {}), ...result })
+      const unsafe = wrapUnsafe(result) as Vars
+      const rv = lazyVars({ ...rawOf(vars), ...(task.register ? { [task.register]: unsafe } : {}), ...unsafe })
       const canEvaluate = !(check && (plan.status === 'change' || plan.status === 'unknown') && UNKNOWN_RESULT_MODULES.has(task.module))
       if (task.failedWhen !== undefined && canEvaluate) {
         const f = condList(task.failedWhen).some((c) => evalCondition(c, rv, srcPos(task.src, ['failed_when'])))
@@ -1059,6 +1073,15 @@ export function isTrue(v: boolean | string | undefined): boolean {
   if (typeof v === 'boolean') return v
   if (v === undefined) return false
   return ['yes', 'true', 'on', '1', 'y'].includes(String(v).toLowerCase())
+}
+
+const NO_LOG_MSG = 'the output has been hidden due to the no_log: true specified for this result'
+
+/** A debug task's output: `msg`, or with `var:` the variable's name and value (as Ansible prints `x: value`). */
+function debugEvent(host: string, task: string, result: Vars): Extract<RunEvent, { type: 'debug' }> {
+  const name = result._var
+  if (typeof name === 'string') return { type: 'debug', host, task, msg: result[name], var: name, value: result[name] }
+  return { type: 'debug', host, task, msg: result.msg }
 }
 
 function pickFacts(result: Vars): Vars {
