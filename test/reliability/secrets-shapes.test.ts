@@ -42,6 +42,7 @@ const PLAYBOOK = `- name: Secret shapes
   vars_files:
     - secrets.yml
   vars:
+    greeting: hello world
     inline_value: !vault |
 ${indent(encryptVault(INLINE, PASSWORD), 6)}
   tasks:
@@ -71,6 +72,11 @@ ${indent(encryptVault(INLINE, PASSWORD), 6)}
     - name: Show it as a var
       debug:
         var: shouted_b64
+    - name: A plain var (debug var=, item 9)
+      debug: var=greeting
+    - name: An undefined var
+      debug:
+        var: nope
     - name: A failing command whose stderr holds the key
       shell: printf '%s' "$KEY" >&2; exit 4
       environment:
@@ -118,6 +124,8 @@ describe('every secret shape in every output mode', () => {
     // the run did what it should, and says so with the secrets masked
     assert.match(plain.stdout, /\+\*{8}/, 'the PEM diff is shown, masked')
     assert.match(plain.stdout, /shouted_b64: \*{8}/)
+    assert.match(plain.stdout, /debug +\S+ +greeting: hello world\n/)
+    assert.match(plain.stdout, /debug +\S+ +nope: VARIABLE IS NOT DEFINED!\n/)
     assert.match(plain.stdout, /the output has been hidden due to the no_log/)
     assert.equal(await sh(lab, 1, 'cat /etc/shapes/key.pem'), PEM)
     assert.match(await sh(lab, 1, 'cat /etc/shapes/derived'), new RegExp(`upper ${FORMS.upper}\\n`))
@@ -127,6 +135,7 @@ describe('every secret shape in every output mode', () => {
     clean('json', json.stdout + json.stderr)
     const events = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; var?: string; value?: unknown; task?: string; changes?: unknown; msg?: string })
     assert.ok(events.some((e) => e.type === 'debug' && e.var === 'shouted_b64' && e.value === '********'), 'the debug event carries the (masked) value')
+    assert.ok(events.some((e) => e.type === 'debug' && e.var === 'greeting' && e.value === 'hello world'), 'the debug event carries the value')
     for (const e of events.filter((e) => e.type === 'host:result' && (e.task === 'Hidden loop' || e.task === 'Hidden failure'))) {
       assert.deepEqual(Object.keys(e).filter((k) => !['type', 'play', 'task', 'pos', 'host', 'check', 'status', 'msg', 'durationMs', 'ignored'].includes(k)), [], 'a no_log result carries its name and status only')
     }
