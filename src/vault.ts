@@ -5,6 +5,7 @@ import { createCipheriv, createDecipheriv, createHmac, pbkdf2Sync, randomBytes, 
 import { execFileSync } from 'node:child_process'
 import { readFileSync, statSync } from 'node:fs'
 import { K3sbookError } from './errors.js'
+import { markSecret } from './secrets.js'
 
 export class VaultError extends K3sbookError {}
 
@@ -78,6 +79,7 @@ export function vaultSecrets(): ReadonlySet<string> {
 
 export function recordVaultSecret(value: string): void {
   if (value) decrypted.add(value)
+  markSecret(value)
 }
 
 /** Where the three ways of giving a password are described, for error hints. */

@@ -631,7 +631,7 @@ export class SshConnection implements Connection {
     } else text = `${cmd} </dev/null; ${markerLines(nonce)}`
     this.stats.roundTrips++
     this.stats.bytesSent += text.length
-    if (TRACE) trace(`${this.host}: round trip ${this.stats.roundTrips}: ${script.replace(/^LC_ALL=C; export LC_ALL\n/, '').slice(0, 100).replace(/\n/g, ' | ')}`)
+    if (TRACE) trace(`${this.host}: round trip ${this.stats.roundTrips}`, script.replace(/^LC_ALL=C; export LC_ALL\n/, '').replace(/\n/g, ' | '))
     const started = Date.now()
     const timeoutMs = opts.timeoutMs && opts.timeoutMs > 0 ? opts.timeoutMs : undefined
     let timer: NodeJS.Timeout | undefined

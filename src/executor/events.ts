@@ -57,7 +57,8 @@ export type RunEvent =
   | { type: 'task:end'; play: string; task: string; durationMs: number }
   | { type: 'play:end'; play: string; durationMs: number }
   | { type: 'warning'; message: string; pos?: SourcePos; host?: string }
-  | { type: 'debug'; host: string; task: string; msg: unknown }
+  /** `debug`: `msg`, or for `var:` the variable's name and value (msg holds the value too). */
+  | { type: 'debug'; host: string; task: string; msg: unknown; var?: string; value?: unknown }
   | { type: 'verbose'; level: number; host?: string; message: string }
   | {
       type: 'run:end'

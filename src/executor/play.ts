@@ -7,6 +7,7 @@ import { srcPos } from '../model.js'
 import { getModule } from '../modules/registry.js'
 import { limitHosts, resolvePattern } from '../inventory/index.js'
 import { templateValue } from '../template/index.js'
+import { wrapUnsafe } from '../template/taint.js'
 import { gatherFacts } from './facts.js'
 import { errorText } from './result.js'
 import { activeHosts, type HostState, type PlayCtx } from './state.js'
@@ -80,7 +81,8 @@ export async function gather(rc: RunContext, ctx: PlayCtx, limit: <T>(f: () => P
         try {
           const conn = await rc.conns.get(s.name)
           const { ansible_facts, vars } = await gatherFacts(conn)
-          s.facts = { ...vars, ansible_facts }
+          // what the host reports is data, never a template (Ansible's AnsibleUnsafe)
+          s.facts = wrapUnsafe({ ...vars, ansible_facts }) as Vars
           s.counts.ok++
           rc.emit({ type: 'host:result', play: ctx.play.name, task: name, pos: srcPos(ctx.play.src), host: s.name, status: 'ok', check: rc.check, durationMs: Date.now() - st })
         } catch (e) {

@@ -7,7 +7,8 @@ import { srcPos } from '../model.js'
 import type { StepResult } from '../modules/types.js'
 import { getModule } from '../modules/registry.js'
 import { evalCondition } from '../template/index.js'
-import type { HostResultEvent, HostStatus } from './events.js'
+import type { HostResultEvent, HostStatus, RunEvent } from './events.js'
+import { wrapUnsafe } from '../template/taint.js'
 import type { HostState, TaskOutcome } from './state.js'
 import { lazyVars } from './vars.js'
 
@@ -44,7 +45,8 @@ export interface Judged {
 export function judgeResult(task: Task, vars: Vars, result: Vars, j: Judged, canEvaluate: boolean): Judged {
   if (task.changedWhen === undefined && task.failedWhen === undefined) return j
   let { status, msg, failedStep } = j
-  const rv = withResult(vars, { ...(task.register ? { [task.register]: result } : {}), ...result })
+  const unsafe = wrapUnsafe(result) as Vars
+  const rv = withResult(vars, { ...(task.register ? { [task.register]: unsafe } : {}), ...unsafe })
   if (task.failedWhen !== undefined && canEvaluate) {
     const f = condList(task.failedWhen).some((c) => evalCondition(c, rv, srcPos(task.src, ['failed_when'])))
     if (f) {
@@ -79,7 +81,8 @@ function pickFacts(result: Vars): Vars {
 /** register and set_fact: what the outcome leaves in the host's variables. */
 export function registerOutcome(h: HostState, task: Task, outcome: TaskOutcome): void {
   if (task.register) {
-    h.hostFacts[task.register] = outcome.result
+    // registered results came from the host: unsafe, never rendered again (Ansible's wrap_var)
+    h.hostFacts[task.register] = wrapUnsafe(outcome.result) as Vars
     if (outcome.status === 'unknown' || outcome.notRun) h.unknownRegs.add(task.register)
     else h.unknownRegs.delete(task.register)
   }
@@ -135,9 +138,10 @@ export function resultEvent(base: ResultBase, outcome: TaskOutcome, o: { noLog: 
     ...base,
     status: outcome.status,
     ignored: o.ignored || undefined,
-    changes: outcome.changes.length ? outcome.changes : undefined,
+    // no_log: the task's name and status, nothing else (no change summary, item labels, diff, output)
+    changes: outcome.changes.length && !noLog ? outcome.changes : undefined,
     diff: noLog ? undefined : outcome.diff,
-    msg: noLog ? 'the output has been hidden due to the no_log: true specified for this result' : outcome.msg ?? outcome.unknownReason,
+    msg: noLog ? NO_LOG_MSG : outcome.msg ?? outcome.unknownReason,
     durationMs: o.durationMs,
   }
   if (!noLog && (outcome.status === 'failed' || o.verbosity > 0)) {
@@ -152,4 +156,13 @@ export function resultEvent(base: ResultBase, outcome: TaskOutcome, o: { noLog: 
     }
   }
   return ev
+}
+
+const NO_LOG_MSG = 'the output has been hidden due to the no_log: true specified for this result'
+
+/** A debug task's output: `msg`, or with `var:` the variable's name and value (as Ansible prints `x: value`). */
+export function debugEvent(host: string, task: string, result: Vars): Extract<RunEvent, { type: 'debug' }> {
+  const name = result._var
+  if (typeof name === 'string') return { type: 'debug', host, task, msg: result[name], var: name, value: result[name] }
+  return { type: 'debug', host, task, msg: result.msg }
 }

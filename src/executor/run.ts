@@ -9,16 +9,18 @@ import type { Block, Handler, Include, Play, Task, TaskItem } from '../model.js'
 import { srcPos } from '../model.js'
 import { evalCondition, templateValue } from '../template/index.js'
 import { EXIT } from '../exit.js'
-import { TRACE, trace } from '../trace.js'
+import { noLogScope, TRACE, trace } from '../trace.js'
+import { asBool } from '../bool.js'
+import { markNoLogResult } from './nolog.js'
 import { settleChecked, unknownFromError } from './check.js'
 import type { Emit, HostCounts } from './events.js'
 import { dueHandlers } from './handlers.js'
 import { allControllerOnly, gather, gatherDecided, markUnreachable, playHosts, serialBatches } from './play.js'
 import { Prefetcher } from './prefetch.js'
-import { countOutcome, errorText, registerOutcome, resultEvent, shareRunOnce } from './result.js'
+import { countOutcome, debugEvent, errorText, registerOutcome, resultEvent, shareRunOnce } from './result.js'
 import { activeHosts, childScope, PlayAbort, ROOT_SCOPE, type HostState, type PlayCtx, type Project, type RunOptions, type RunSummary, type Scope, type TaskOutcome } from './state.js'
 import { taskOutcome } from './task.js'
-import { noLogOn, RunContext, taskName } from './task-context.js'
+import { isTrue, noLogOn, RunContext, taskName } from './task-context.js'
 import { getModule } from '../modules/registry.js'
 
 export type { ConnectionFactory, Project, RunOptions, RunSummary } from './state.js'
@@ -269,7 +271,11 @@ export class Runner {
     const t0 = Date.now()
     rc.emit({ type: 'task:start', play: ctx.play.name, task: name, module: task.module, hosts: hosts.map((h) => h.name), pos: srcPos(task.src), handler })
     const runOn = task.runOnce ? hosts.slice(0, 1) : hosts
-    const outcomes = await Promise.all(runOn.map((h) => this.limit(() => this.runTaskOnHost(task, name, h, ctx, scope, handler))))
+    // traces of a no_log task (or one whose no_log is templated) show no script text
+    const nl = task.noLog ?? scope.noLog
+    const hideTraces = typeof nl === 'string' && asBool(nl) === undefined ? true : isTrue(nl)
+    const onHost = (h: HostState) => (hideTraces ? noLogScope.run(true, () => this.runTaskOnHost(task, name, h, ctx, scope, handler)) : this.runTaskOnHost(task, name, h, ctx, scope, handler))
+    const outcomes = await Promise.all(runOn.map((h) => this.limit(() => onHost(h))))
     if (task.runOnce && outcomes[0]) shareRunOnce(task, hosts[0], outcomes[0], hosts.slice(1))
     rc.emit({ type: 'task:end', play: ctx.play.name, task: name, durationMs: Date.now() - t0 })
     if (outcomes.some((o) => o?.result._meta === 'flush_handlers')) await this.flushHandlers(ctx)
@@ -317,6 +323,9 @@ export class Runner {
     }
     if (rc.check) outcome = settleChecked(outcome, task, h)
     if (outcome.status === 'unknown') rc.pinning.unknown(h.name, task)
+    const noLog = noLogOn(task.noLog ?? scope.noLog, vars)
+    // A no_log task's result is secret, whatever it holds (masked wherever it is used later).
+    if (noLog) markNoLogResult(outcome.result)
     registerOutcome(h, task, outcome)
     const meta = outcome.result._meta as string | undefined
     const mod = getModule(task.module)
@@ -328,10 +337,9 @@ export class Runner {
     const ignoreErrors = task.ignoreErrors ?? scope.ignoreErrors
     const ignore = outcome.status === 'failed' && ignoreErrors !== undefined && (typeof ignoreErrors === 'boolean' ? ignoreErrors : evalCondition(ignoreErrors, vars))
     const ignored = countOutcome(h, task, outcome, ignore)
-    const noLog = noLogOn(task.noLog ?? scope.noLog, vars)
     const base = { type: 'host:result' as const, play: ctx.play.name, task: name, pos, host: h.name, check: rc.check, handler: handler || undefined }
     rc.emit(resultEvent(base, outcome, { noLog, ignored, verbosity: rc.opts.verbosity ?? 0, durationMs: Date.now() - t0 }))
-    if (mod?.printsResult && outcome.status === 'ok' && !noLog) rc.emit({ type: 'debug', host: h.name, task: name, msg: outcome.result.msg ?? outcome.result[String(outcome.result._var)] })
+    if (mod?.printsResult && outcome.status === 'ok' && !noLog) rc.emit(debugEvent(h.name, name, outcome.result))
     if (meta) this.runMeta(meta, h, ctx)
     return outcome
   }

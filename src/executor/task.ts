@@ -11,7 +11,8 @@ import type { Task, Vars } from '../model.js'
 import { srcPos } from '../model.js'
 import { getModule } from '../modules/registry.js'
 import type { ActionablePlan, ApplyContext, ControllerFiles, FileDiff, HostReader, Module, Plan, PlanContext, Step, StepResult } from '../modules/types.js'
-import { evalCondition, isTemplated, stripOmitted, templateValue } from '../template/index.js'
+import { evalCondition, isTemplated, stripOmitted, templateArgs, templateValue } from '../template/index.js'
+import { unwrapUnsafe, wrapUnsafe } from '../template/taint.js'
 import { realRunInCheck, resultOnlyAfterRun, stopRetrying } from './check.js'
 import { coerceArgs } from './coerce.js'
 import type { PlanGate } from './confirm.js'
@@ -27,7 +28,10 @@ import { taskName, type TaskContext } from './task-context.js'
 
 /** The module's arguments for this host: templated, omitted values dropped, coerced to its schema. */
 export function renderArgs(task: Task, mod: Module, vars: Vars, searchPath?: string[]): Vars {
-  let args = stripOmitted(templateValue(task.args, vars, { ...srcPos(task.src, [task.moduleKey]), searchPath })) as Vars
+  // set_fact stores what it is given: values computed from host data stay unsafe there; every
+  // other module gets plain strings
+  const render = mod.setsVars ? templateValue : templateArgs
+  let args = stripOmitted(render(task.args, vars, { ...srcPos(task.src, [task.moduleKey]), searchPath })) as Vars
   // `set_fact: "{{ name }}=value"`: the k=v text names its variables only once rendered
   if (mod.setsVars && typeof args._raw_params === 'string') {
     const { _raw_params: text, ...rest } = args
@@ -216,9 +220,10 @@ export async function taskOutcome(tc: TaskContext, h: HostState, vars: Vars): Pr
     const iv = tc.vars(h.name, loopVars(loop, items, i))
     let label: string
     try {
-      label = loop.label !== undefined ? String(templateValue(loop.label, iv)) : typeof item === 'string' ? item : JSON.stringify(item)
+      const plain = unwrapUnsafe(item)
+      label = loop.label !== undefined ? String(templateValue(loop.label, iv)) : typeof plain === 'string' ? plain : JSON.stringify(plain)
     } catch {
-      label = JSON.stringify(item)
+      label = JSON.stringify(unwrapUnsafe(item))
     }
     let out: TaskOutcome
     if (!when(iv)) out = SKIPPED()
@@ -250,7 +255,7 @@ async function withRetries(tc: TaskContext, h: HostState, vars: Vars): Promise<T
   for (let attempt = 1; attempt <= retries + 1; attempt++) {
     out = await runTaskModule(tc, h, vars)
     if (rc.check && stopRetrying(out)) return out
-    const rv = task.register ? withResult(vars, { [task.register]: out.result }) : vars
+    const rv = task.register ? withResult(vars, { [task.register]: wrapUnsafe(out.result) }) : vars
     const done = task.until.every((c) => evalCondition(c, rv, srcPos(task.src, ['until'])))
     out.result.attempts = attempt
     if (done) {

@@ -4,6 +4,7 @@
 import { TemplateError } from '../errors.js'
 import type { Vars } from '../model.js'
 import { isTemplated, templateValue } from '../template/index.js'
+import { OPAQUE } from '../secrets.js'
 import { UnsafeString } from '../yamlfile.js'
 
 /** Merge layers, low precedence first. Dicts are replaced, not merged (Ansible's default hash_behaviour). */
@@ -46,11 +47,13 @@ export function lazyVars(vars: Vars): Vars {
       throw new Error('variables are read-only here')
     },
   })
+  OPAQUE.add(root)
   return root
 }
 
+// Host data (UnsafeString) stays wrapped: the template engine reads it as text and never renders it.
 function deepResolve(value: unknown, root: Vars): unknown {
-  if (value instanceof UnsafeString) return value.value
+  if (value instanceof UnsafeString) return value
   if (typeof value === 'string') return isTemplated(value) ? templateValue(value, root) : value
   if (Array.isArray(value)) {
     return value.some(needsWork) ? value.map((v) => deepResolve(v, root)) : value
@@ -66,7 +69,6 @@ function deepResolve(value: unknown, root: Vars): unknown {
 
 function needsWork(v: unknown): boolean {
   if (typeof v === 'string') return isTemplated(v)
-  if (v instanceof UnsafeString) return true
   if (Array.isArray(v)) return v.some(needsWork)
   if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v).some(needsWork)
   return false
@@ -77,7 +79,7 @@ function needsWork(v: unknown): boolean {
 export function hostvarsProxy(hosts: string[], build: (host: string) => Vars): Vars {
   const cache = new Map<string, Vars>()
   const set = new Set(hosts)
-  return new Proxy({} as Vars, {
+  const proxy = new Proxy({} as Vars, {
     get(_t, key) {
       if (typeof key !== 'string' || !set.has(key)) return undefined
       let v = cache.get(key)
@@ -97,4 +99,6 @@ export function hostvarsProxy(hosts: string[], build: (host: string) => Vars): V
       return typeof key === 'string' && set.has(key) ? { enumerable: true, configurable: true } : undefined
     },
   })
+  OPAQUE.add(proxy)
+  return proxy
 }

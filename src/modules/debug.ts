@@ -35,7 +35,8 @@ export const debug = defineModule<DebugArgs>({
       } catch {
         value = 'VARIABLE IS NOT DEFINED!'
       }
-      return { status: 'ok', result: { [name]: value } }
+      // `_var` tells the executor which key holds the value (printed as Ansible does: `name: value`)
+      return { status: 'ok', result: { [name]: value, _var: name } }
     }
     return { status: 'ok', result: { msg: args.msg ?? 'Hello world!' } }
   },

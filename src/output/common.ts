@@ -3,6 +3,7 @@ import { createTwoFilesPatch } from 'diff'
 import { formatPos } from '../errors.js'
 import type { HostCounts, RunEvent } from '../executor/events.js'
 import type { FileDiff } from '../modules/types.js'
+import { MIN_REDACT_LENGTH, redactionForms, SECRET_NAME } from '../secrets.js'
 
 export interface Reporter {
   handle(e: RunEvent): void
@@ -29,34 +30,55 @@ export function recapLines(recap: Record<string, HostCounts>): string[] {
   })
 }
 
+/** A debug line: the message, or `name: value` for `debug: var=name` (as Ansible prints it). */
+export function debugText(e: Extract<RunEvent, { type: 'debug' }>): string {
+  const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v) ?? 'undefined')
+  return e.var !== undefined ? `${e.var}: ${show(e.value)}` : show(e.msg)
+}
+
 export function pos(p: { file: string; line: number; col: number } | undefined): string {
   return p ? formatPos(p) : ''
 }
 
 /**
- * Replaces every secret value with "********" in all text a reporter prints. Secrets are the values
- * of variables marked secret (by name or from an encrypted vars file); short values are ignored to
- * avoid masking common words.
+ * Replaces every secret with "********" in all text a reporter prints. What is secret is decided
+ * upstream, by taint (src/secrets.ts): vault values, variables named like secrets, no_log results,
+ * and everything the template engine computed from one of these. Multi-line secrets are masked
+ * line by line (a diff prefixes each line, a stderr tail cuts the last newline), and values shorter
+ * than MIN_REDACT_LENGTH are left alone so common words are not blanked.
  */
 export class Redactor {
-  private secrets: string[] = []
+  private own = new Set<string>()
+  private seen = -1
+  private ownChanged = true
+  private list: string[] = []
   add(value: unknown): void {
-    if (typeof value === 'string' && value.length >= 4 && !this.secrets.includes(value)) {
-      this.secrets.push(value)
-      this.secrets.sort((a, b) => b.length - a.length)
+    if (typeof value !== 'string') return
+    const before = this.own.size
+    for (const f of [value, value.trim(), ...(value.includes('\n') ? value.split(/\r?\n/).flatMap((l) => [l, l.trim()]) : [])])
+      if (f.length >= MIN_REDACT_LENGTH) this.own.add(f)
+    if (this.own.size !== before) this.ownChanged = true
+  }
+  private secrets(): string[] {
+    const g = redactionForms()
+    if (g.version !== this.seen || this.ownChanged) {
+      this.seen = g.version
+      this.ownChanged = false
+      this.list = [...new Set([...g.list(), ...this.own])].sort((a, b) => b.length - a.length)
     }
+    return this.list
   }
   get size(): number {
-    return this.secrets.length
+    return this.secrets().length
   }
   text(s: string): string {
     let out = s
-    for (const v of this.secrets) if (out.includes(v)) out = out.split(v).join('********')
+    for (const v of this.secrets()) if (out.includes(v)) out = out.split(v).join('********')
     return out
   }
   /** Deep copy of any event-like value with secrets masked in every string. */
   value<T>(v: T): T {
-    if (this.secrets.length === 0) return v
+    if (this.secrets().length === 0) return v
     if (typeof v === 'string') return this.text(v) as T
     if (Array.isArray(v)) return v.map((x) => this.value(x)) as T
     if (v && typeof v === 'object' && !(v instanceof Buffer)) {
@@ -68,5 +90,4 @@ export class Redactor {
   }
 }
 
-/** Variable names that mark a value as secret (besides values loaded from encrypted vars files). */
-export const SECRET_NAME = /(pass(word|wd)?|secret|token|private_key|datastore_endpoint|api_key|vault)/i
+export { SECRET_NAME }

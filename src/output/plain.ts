@@ -1,7 +1,7 @@
 // Plain lines for CI logs and pipes: one line per host per task, with status and source position;
 // failures carry the command and the tail of stderr; the run ends with the PLAY RECAP.
 import type { HostResultEvent, RunEvent } from '../executor/events.js'
-import { pos, recapLines, Redactor, unifiedDiff, type Reporter } from './common.js'
+import { debugText, pos, recapLines, Redactor, unifiedDiff, type Reporter } from './common.js'
 
 export class PlainReporter implements Reporter {
   private check = false
@@ -39,7 +39,7 @@ export class PlainReporter implements Reporter {
         this.out(`[WARNING]: ${e.host ? `${e.host}: ` : ''}${e.message}${e.pos ? `  ${pos(e.pos)}` : ''}`)
         break
       case 'debug':
-        this.out(`  debug    ${e.host}  ${typeof e.msg === 'string' ? e.msg : JSON.stringify(e.msg)}`)
+        this.out(`  debug    ${e.host}  ${debugText(e)}`)
         break
       case 'verbose':
         if ((this.opts.verbosity ?? 0) >= e.level) this.out(`  ${e.host ? `${e.host}: ` : ''}${e.message}`)

@@ -4,7 +4,7 @@
 // it ends, then the PLAY RECAP.
 import { Listr, type ListrTaskWrapper } from 'listr2'
 import type { HostResultEvent, RunEvent } from '../executor/events.js'
-import { pos, recapLines, Redactor, unifiedDiff, type Reporter } from './common.js'
+import { debugText, pos, recapLines, Redactor, unifiedDiff, type Reporter } from './common.js'
 
 interface HostLine {
   host: string
@@ -70,7 +70,7 @@ export class TtyReporter implements Reporter {
         this.details.push(this.r(`[WARNING]: ${e.message}${e.pos ? `  ${pos(e.pos)}` : ''}`))
         break
       case 'debug':
-        this.details.push(this.r(`debug ${e.host}: ${typeof e.msg === 'string' ? e.msg : JSON.stringify(e.msg)}`))
+        this.details.push(this.r(`debug ${e.host}: ${debugText(e)}`))
         break
       case 'play:end':
         this.endPlay()

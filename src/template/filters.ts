@@ -43,6 +43,7 @@ import {
   type Dict,
 } from './pyvalues.js'
 import { FILTERS, FRAME_GLOBALS, GLOBALS, OMIT, findFile, makeNamespace, readFileText, type CallCtx, type FilterFn } from './runtime.js'
+import { noteRead } from './taint.js'
 
 const F = (name: string | string[], fn: FilterFn) => {
   for (const n of Array.isArray(name) ? name : [name]) FILTERS.set(n, fn)
@@ -914,7 +915,7 @@ export const LOOKUPS: Record<string, LookupFn> = {
     return terms.map((t) => {
       const name = str(t)
       const env = ctx.frame.env
-      if (hasKey(env.vars, name)) return env.hooks.templateVar(name, env.vars[name], env)
+      if (hasKey(env.vars, name)) return noteRead(env.taint, name, env.hooks.templateVar(name, env.vars[name], env))
       if (hasKey(k, 'default')) return k.default
       throw new PyError(`No variable found with this name: ${name}`, 'AnsibleUndefinedVariable')
     })

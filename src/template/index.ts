@@ -13,6 +13,8 @@ import { assertDefined, isDict, NO_OBJ, PyError, PyFloat, PyFunc, pyStr, setKey,
 import { compileBody, compileExpr, concat, Env, Frame, NativeText, OMIT, readFileText, RenderError, withRenderBudget, type LookupOptions, type RenderHooks } from './runtime.js'
 
 import { analyzeExpr, analyzeRoot, type NameUse, type TemplateAnalysis } from './names.js'
+import { markSecret, markSecretRendered } from '../secrets.js'
+import { noteRead, unwrapUnsafe, wrapUnsafe } from './taint.js'
 
 export type { NameUse, TemplateAnalysis }
 
@@ -339,7 +341,11 @@ function newEnv(vars: Vars, opts: TemplateOptions | undefined): Env {
 export function render(text: string, vars: Vars, opts?: TemplateOptions): string {
   if (!isTemplated(text) && !text.startsWith('#jinja2:')) return text
   const compiled = compileTemplate(text, opts)
-  return ansibleConcat(runPieces(compiled, newEnv(vars, opts), opts), text, true)
+  const env = newEnv(vars, opts)
+  const out = ansibleConcat(runPieces(compiled, env, opts), text, true)
+  // What a template computed from a secret is secret (its literal lines stay readable in diffs).
+  if (env.taint.secret) markSecretRendered(out, text)
+  return out
 }
 
 const SINGLE_VAR = /^\{\{\s*(\w*)\s*\}\}$/
@@ -352,13 +358,29 @@ function templateString(s: string, env: Env, opts: TemplateOptions | undefined):
     const v = env.vars[m[1]]
     if (typeof v === 'number' || typeof v === 'boolean') return v
     if (v === null || v === undefined) return null
+    // and an unsafe string as the very same value (noting what it taints)
+    if (v instanceof UnsafeString) {
+      noteRead(env.taint, m[1], v)
+      return v
+    }
   }
   const compiled = compileTemplate(s, opts)
   return evalConcat(runPieces(compiled, env, opts), s, true)
 }
 
 function templateValueIn(value: unknown, env: Env, opts: TemplateOptions | undefined): unknown {
-  if (typeof value === 'string') return templateString(value, env, opts)
+  if (typeof value === 'string') {
+    // Taint is decided per string: one argument that reads a secret does not make its siblings secret.
+    const t = env.taint
+    const before = { unsafe: t.unsafe, secret: t.secret }
+    t.unsafe = t.secret = false
+    let r = templateString(value, env, opts)
+    if (t.secret) markSecret(r)
+    if (t.unsafe) r = wrapUnsafe(r)
+    t.unsafe ||= before.unsafe
+    t.secret ||= before.secret
+    return r
+  }
   if (value instanceof UnsafeString) return value
   if (Array.isArray(value)) return value.map((v) => templateValueIn(v, env, opts))
   if (isDict(value)) {
@@ -376,13 +398,20 @@ function templateValueIn(value: unknown, env: Env, opts: TemplateOptions | undef
 /**
  * Template a value from YAML, recursively through lists and dicts. A string that is one `{{ expr }}`
  * keeps the value's type where Ansible keeps it (lists, dicts, bools; a lone variable holding a
- * number); other strings render to text. `!unsafe` values come back untouched.
+ * number); other strings render to text. `!unsafe` values come back untouched, and a string
+ * computed from host data comes back as an UnsafeString (taint.ts), so it is never rendered again
+ * wherever it is stored (variables, loop items, set_fact).
  */
 export function templateValue(value: unknown, vars: Vars, opts?: TemplateOptions): unknown {
   if (typeof value === 'string') {
     if (!isTemplated(value)) return value
   } else if (value === null || typeof value !== 'object' || value instanceof UnsafeString) return value
   return toPlain(templateValueIn(value, newEnv(vars, { source: 'yaml', ...opts }), { source: 'yaml', ...opts }))
+}
+
+/** templateValue for a module's arguments: plain strings (modules never see UnsafeString). */
+export function templateArgs(value: unknown, vars: Vars, opts?: TemplateOptions): unknown {
+  return unwrapUnsafe(templateValue(value, vars, opts))
 }
 
 // ---------- expressions and conditions ----------
@@ -432,9 +461,12 @@ function evaluateIn(expr: unknown, env: Env, opts: TemplateOptions | undefined):
 /** Evaluate a bare Jinja2 expression (`when:`, `changed_when:`, `until:` …) to its value. */
 export function evaluate(expr: string, vars: Vars, opts?: TemplateOptions): unknown {
   const o: TemplateOptions = { source: 'yaml', ...opts }
-  const v = evaluateIn(expr, newEnv(vars, o), o)
+  const env = newEnv(vars, o)
+  const v = evaluateIn(expr, env, o)
   assertDefinedAt(v, o)
-  return toPlain(v)
+  const out = unwrapUnsafe(toPlain(v))
+  if (env.taint.secret) markSecret(out)
+  return out
 }
 
 function assertDefinedAt(v: unknown, opts: TemplateOptions): void {

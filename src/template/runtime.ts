@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 import { UnsafeString } from '../yamlfile.js'
+import { noteRead, type Taint } from './taint.js'
 import type { Expr, Stmt } from './parser.js'
 import { PyFloatConst } from './parser.js'
 import {
@@ -52,14 +53,17 @@ export class Env {
   /** Top-level variables already templated during this render (Ansible templates a var when it is read). */
   readonly resolved: Map<string, unknown>
   readonly resolving: Set<string>
+  /** What this render read: host data (unsafe) or a secret (see taint.ts). */
+  readonly taint: Taint
   constructor(
     readonly vars: Dict,
     readonly hooks: RenderHooks,
     readonly lookupOpts: LookupOptions,
-    shared?: { resolved: Map<string, unknown>; resolving: Set<string> },
+    shared?: { resolved: Map<string, unknown>; resolving: Set<string>; taint?: Taint },
   ) {
     this.resolved = shared?.resolved ?? new Map()
     this.resolving = shared?.resolving ?? new Set()
+    this.taint = shared?.taint ?? { unsafe: false, secret: false }
   }
 }
 
@@ -519,7 +523,7 @@ export function compileExpr(e: Expr): Ev {
       const obj = compileExpr(e.obj)
       const name = e.name
       const pos = { line: e.line, col: e.col }
-      return (f) => getAttr(obj(f), name, pos)
+      return (f) => noteRead(f.env.taint, name, getAttr(obj(f), name, pos))
     }
     case 'getitem': {
       const obj = compileExpr(e.obj)
@@ -529,7 +533,7 @@ export function compileExpr(e: Expr): Ev {
         const o = obj(f)
         const k = key(f)
         if (k instanceof Undefined) fail(k)
-        return withPos(pos.line, pos.col, () => getItem(o, k, pos))
+        return noteRead(f.env.taint, typeof k === 'string' ? k : undefined, withPos(pos.line, pos.col, () => getItem(o, k, pos)))
       }
     }
     case 'slice': {
@@ -647,11 +651,12 @@ export function lookupName(f: Frame, name: string, line: number, col: number): u
   if (local !== NOT_FOUND) return local
   const env = f.env
   if (hasKey(env.vars, name)) {
-    if (env.resolved.has(name)) return env.resolved.get(name)
+    // the cache keeps the value as stored (host data still wrapped): every read notes its taint
+    if (env.resolved.has(name)) return noteRead(env.taint, name, env.resolved.get(name))
     const raw = env.vars[name]
     const v = env.hooks.templateVar(name, raw, env)
     env.resolved.set(name, v)
-    return v
+    return noteRead(env.taint, name, v)
   }
   const g = GLOBALS.get(name)
   if (g !== undefined) return g

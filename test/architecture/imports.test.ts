@@ -99,6 +99,7 @@ const LAYERS: Record<string, number> = {
   shlex: 0,
   bool: 0,
   config: 0,
+  secrets: 0,
   yamlfile: 0,
   vault: 0,
   connection: 1,

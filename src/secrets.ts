@@ -1,0 +1,115 @@
+// The run's secrets, kept by taint rather than by guessing from output: a value is secret because
+// of where it came from (a vault, a variable named like a secret, a no_log task) or because it was
+// computed from one (the template engine marks what a render produces when the render read a
+// secret; see src/template/index.ts). Every output path (reporters, traces, diagnostics, files
+// k3sbook writes) masks the marked values through a Redactor (src/output/common.ts), which reads
+// this registry as it grows during the run.
+
+/** Variable names that mark a value as secret (besides values from a vault and no_log results). */
+export const SECRET_NAME = /(pass(word|wd)?|secret|token|private_key|datastore_endpoint|api_key|vault)/i
+
+/**
+ * Values shorter than this are not masked in output: a two- or five-letter secret cannot be told
+ * apart from common words ("yes", "admin", "true") and masking it would blank those everywhere.
+ * They still taint what is computed from them, so a longer value derived from one (its base64, a
+ * URL holding it) is masked.
+ */
+export const MIN_REDACT_LENGTH = 6
+
+/** Exact values known to be secret: a template that reads one of these is tainted. */
+const values = new Set<string>()
+/** Texts the Redactor masks (whole values, each line, with and without surrounding white space). */
+const forms = new Set<string>()
+let version = 0
+
+function addForm(s: string): void {
+  if (s.length >= MIN_REDACT_LENGTH && !forms.has(s)) {
+    forms.add(s)
+    version++
+  }
+}
+
+function addText(s: string, lines: Iterable<string>, whole = true): void {
+  if (s === '') return
+  values.add(s)
+  if (whole) {
+    addForm(s)
+    addForm(s.trim())
+  }
+  for (const l of lines) {
+    addForm(l)
+    addForm(l.trim())
+  }
+}
+
+function splitLines(s: string): string[] {
+  return s.includes('\n') ? s.split(/\r?\n/) : []
+}
+
+/** Objects never walked (lazy variable views: walking them would render every variable). */
+export const OPAQUE = new WeakSet<object>()
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || OPAQUE.has(v)) return false
+  const p = Object.getPrototypeOf(v)
+  return p === Object.prototype || p === null
+}
+
+/** Strings in a value (lists and mappings walked, wrapped strings unwrapped), up to a depth. */
+function eachString(v: unknown, fn: (s: string) => void, depth = 0): void {
+  if (typeof v === 'string') fn(v)
+  else if (v !== null && typeof v === 'object' && 'value' in v && typeof (v as { value: unknown }).value === 'string' && !isPlainObject(v) && !Array.isArray(v))
+    fn((v as { value: string }).value)
+  else if (depth > 64) return
+  else if (Array.isArray(v)) for (const x of v) eachString(x, fn, depth + 1)
+  else if (isPlainObject(v)) for (const x of Object.values(v)) eachString(x, fn, depth + 1)
+}
+
+/** Mark every string in a value secret (a multi-line string also line by line). */
+export function markSecret(v: unknown): void {
+  eachString(v, (s) => addText(s, splitLines(s)))
+}
+
+/**
+ * Mark a rendered template file secret: the whole text taints what reads it; in output, the lines
+ * that came from the template's own literal text (not from any expression) stay readable, every
+ * other line is masked.
+ */
+export function markSecretRendered(out: string, templateText: string): void {
+  const literal = new Set(templateText.split(/\r?\n/).filter((l) => !/\{\{|\{%|\{#/.test(l)))
+  const lines = splitLines(out)
+  addText(out, lines.filter((l) => !literal.has(l)), lines.length === 0)
+}
+
+/** Does the value hold a string marked secret? */
+export function isSecret(v: unknown): boolean {
+  if (values.size === 0) return false
+  if (typeof v === 'string') return values.has(v)
+  let found = false
+  eachString(v, (s) => {
+    if (!found && values.has(s)) found = true
+  })
+  return found
+}
+
+/** What to mask, longest first (a version number tells a Redactor when to read it again). */
+export function redactionForms(): { version: number; list: () => string[] } {
+  return { version, list: () => [...forms].sort((a, b) => b.length - a.length) }
+}
+
+/** Does the value hold any string at all (a name-marked variable holding a bool taints nothing)? */
+export function hasString(v: unknown): boolean {
+  let found = false
+  eachString(v, () => (found = true))
+  return found
+}
+
+let masked = { version: -1, list: [] as string[] }
+
+/** Text with every marked secret replaced by "********" (for output outside the reporters: traces). */
+export function maskSecrets(text: string): string {
+  if (masked.version !== version) masked = { version, list: redactionForms().list() }
+  let out = text
+  for (const v of masked.list) if (out.includes(v)) out = out.split(v).join('********')
+  return out
+}

@@ -1,0 +1,90 @@
+// Taint of values as the template engine reads them (Ansible's AnsibleUnsafe, and the same idea
+// for secrets). Host data (registered results, facts) is stored with every string wrapped in
+// UnsafeString; a wrapped string is never rendered as a template. Inside a render the engine works
+// on plain strings: each variable read (a name, an attribute, an item, lookup('vars')) notes whether
+// it read unsafe or secret data, then hands the plain value on. The render's result is then unsafe
+// (wrapped again) or secret (marked in src/secrets.ts) as a whole: what is computed from host data
+// or from a secret, through any filter, loop or concatenation, stays so.
+import { UnsafeString } from '../yamlfile.js'
+import { hasString, isSecret, markSecret, OPAQUE, SECRET_NAME } from '../secrets.js'
+
+export interface Taint {
+  unsafe: boolean
+  secret: boolean
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || OPAQUE.has(v)) return false
+  const p = Object.getPrototypeOf(v)
+  return p === Object.prototype || p === null
+}
+
+function setOwn(out: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true })
+  else out[k] = v
+}
+
+const unsafeCache = new WeakMap<object, boolean>()
+
+/** Does the value hold an UnsafeString (lists and mappings walked; lazy views are not)? */
+export function containsUnsafe(v: unknown, depth = 0): boolean {
+  if (v instanceof UnsafeString) return true
+  if (v === null || typeof v !== 'object' || depth > 64) return false
+  const c = unsafeCache.get(v)
+  if (c !== undefined) return c
+  let r = false
+  if (Array.isArray(v)) r = v.some((x) => containsUnsafe(x, depth + 1))
+  else if (isPlainObject(v)) r = Object.values(v).some((x) => containsUnsafe(x, depth + 1))
+  unsafeCache.set(v, r)
+  return r
+}
+
+/** Every string in the value wrapped as UnsafeString (a new value; the argument is not changed). */
+export function wrapUnsafe(v: unknown, depth = 0): unknown {
+  if (typeof v === 'string') return new UnsafeString(v)
+  if (v === null || typeof v !== 'object' || v instanceof UnsafeString || depth > 64) return v
+  if (Array.isArray(v)) return v.map((x) => wrapUnsafe(x, depth + 1))
+  if (isPlainObject(v)) {
+    const out: Record<string, unknown> = Object.getPrototypeOf(v) === null ? Object.create(null) : {}
+    for (const [k, x] of Object.entries(v)) setOwn(out, k, wrapUnsafe(x, depth + 1))
+    return out
+  }
+  return v
+}
+
+const plainCache = new WeakMap<object, unknown>()
+
+/** The value with every UnsafeString replaced by its text (a copy only where one was found). */
+export function unwrapUnsafe(v: unknown, depth = 0): unknown {
+  if (v instanceof UnsafeString) return v.value
+  if (v === null || typeof v !== 'object' || depth > 64 || !containsUnsafe(v)) return v
+  const hit = plainCache.get(v)
+  if (hit !== undefined) return hit
+  let out: unknown = v
+  if (Array.isArray(v)) out = v.map((x) => unwrapUnsafe(x, depth + 1))
+  else if (isPlainObject(v)) {
+    const o: Record<string, unknown> = Object.getPrototypeOf(v) === null ? Object.create(null) : {}
+    for (const [k, x] of Object.entries(v)) setOwn(o, k, unwrapUnsafe(x, depth + 1))
+    out = o
+  }
+  plainCache.set(v, out)
+  return out
+}
+
+/**
+ * One read of a variable (or of an attribute or item) during a render: note what it taints and
+ * return the plain value the engine computes with. A value is secret when it holds a string marked
+ * secret, or when it is read under a name that marks secrets (SECRET_NAME) and holds text; such a
+ * value is itself marked, so what it is copied into later stays secret.
+ */
+export function noteRead(t: Taint, name: string | undefined, v: unknown): unknown {
+  if (v === null || v === undefined || typeof v === 'number' || typeof v === 'boolean') return v
+  if (OPAQUE.has(v as object)) return v
+  if (containsUnsafe(v)) t.unsafe = true
+  const plain = unwrapUnsafe(v)
+  if (name !== undefined && SECRET_NAME.test(name) && hasString(plain)) {
+    t.secret = true
+    markSecret(plain)
+  } else if (isSecret(plain)) t.secret = true
+  return plain
+}
