@@ -70,6 +70,11 @@ export function markSecret(v: unknown): void {
   eachString(v, (s) => addText(s, splitLines(s)))
 }
 
+/** The text taints what reads it, but is not itself masked (its secret parts were marked on their own). */
+export function taintOnly(s: string): void {
+  if (s !== '') values.add(s)
+}
+
 /**
  * Mark a rendered template file secret: the whole text taints what reads it; in output, the lines
  * that came from the template's own literal text (not from any expression) stay readable, every

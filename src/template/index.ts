@@ -13,7 +13,7 @@ import { assertDefined, isDict, NO_OBJ, PyError, PyFloat, PyFunc, pyStr, setKey,
 import { compileBody, compileExpr, concat, Env, Frame, NativeText, OMIT, readFileText, RenderError, withRenderBudget, type LookupOptions, type RenderHooks } from './runtime.js'
 
 import { analyzeExpr, analyzeRoot, type NameUse, type TemplateAnalysis } from './names.js'
-import { markSecret, markSecretRendered } from '../secrets.js'
+import { markSecret, markSecretRendered, taintOnly } from '../secrets.js'
 import { noteRead, unwrapUnsafe, wrapUnsafe } from './taint.js'
 
 export type { NameUse, TemplateAnalysis }
@@ -344,7 +344,9 @@ export function render(text: string, vars: Vars, opts?: TemplateOptions): string
   const env = newEnv(vars, opts)
   const out = ansibleConcat(runPieces(compiled, env, opts), text, true)
   // What a template computed from a secret is secret (its literal lines stay readable in diffs).
+  // (a secret read outside any `{{ }}` — `{% for %}`, `{% set %}` — masks every computed line)
   if (env.taint.secret) markSecretRendered(out, text)
+  else if (env.taint.pieceSecret) taintOnly(out)
   return out
 }
 
@@ -372,13 +374,14 @@ function templateValueIn(value: unknown, env: Env, opts: TemplateOptions | undef
   if (typeof value === 'string') {
     // Taint is decided per string: one argument that reads a secret does not make its siblings secret.
     const t = env.taint
-    const before = { unsafe: t.unsafe, secret: t.secret }
-    t.unsafe = t.secret = false
+    const before = { unsafe: t.unsafe, secret: t.secret, pieceSecret: t.pieceSecret }
+    t.unsafe = t.secret = t.pieceSecret = false
     let r = templateString(value, env, opts)
-    if (t.secret) markSecret(r)
+    if (t.secret || t.pieceSecret) markSecret(r)
     if (t.unsafe) r = wrapUnsafe(r)
     t.unsafe ||= before.unsafe
     t.secret ||= before.secret
+    t.pieceSecret ||= before.pieceSecret
     return r
   }
   if (value instanceof UnsafeString) return value

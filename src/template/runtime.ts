@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 import { UnsafeString } from '../yamlfile.js'
 import { noteRead, type Taint } from './taint.js'
+import { markSecret } from '../secrets.js'
 import type { Expr, Stmt } from './parser.js'
 import { PyFloatConst } from './parser.js'
 import {
@@ -205,13 +206,22 @@ function compileStmt(node: any): Run {
         }
         const ev = compileExpr(c as Expr)
         const e = c as Expr
-        if (e.k === 'filter' && STRING_TYPE_FILTERS.has(resolvePluginName(e.name)))
-          // Ansible returns these filters' text as it is, never read back as a list or dict
-          return (f: Frame, out: Out) => {
-            const v = finalize(ev(f))
-            out.push(typeof v === 'string' ? new NativeText(v) : v)
+        // Ansible returns these filters' text as it is, never read back as a list or dict
+        const native = e.k === 'filter' && STRING_TYPE_FILTERS.has(resolvePluginName(e.name))
+        return (f: Frame, out: Out) => {
+          // a piece that reads a secret is marked on its own, so a diff masks that text and not
+          // the literal text around it (`K3S_TOKEN=********`)
+          const t = f.env.taint
+          const before = t.secret
+          t.secret = false
+          const v = finalize(ev(f))
+          if (t.secret) {
+            markSecret(concat([v]))
+            t.pieceSecret = true
           }
-        return (f: Frame, out: Out) => out.push(finalize(ev(f)))
+          t.secret = before
+          out.push(native && typeof v === 'string' ? new NativeText(v) : v)
+        }
       })
       return parts.length === 1 ? parts[0] : (f: Frame, out: Out) => parts.forEach((p: Run) => p(f, out))
     }

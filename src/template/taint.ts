@@ -11,6 +11,8 @@ import { hasString, isSecret, markSecret, OPAQUE, SECRET_NAME } from '../secrets
 export interface Taint {
   unsafe: boolean
   secret: boolean
+  /** A `{{ }}` of the output read a secret: that piece's text was marked on its own (see runtime.ts Output). */
+  pieceSecret?: boolean
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

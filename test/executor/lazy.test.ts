@@ -41,7 +41,7 @@ describe('lazy evaluation as Ansible does it', () => {
       loop: "{{ missing_list }}"
       ignore_errors: true
     - name: unsupported that runs
-      ansible.builtin.ping: {}
+      ansible.builtin.dnf: { name: curl }
       ignore_errors: true
     - name: set_fact with a templated k=v name
       set_fact: "{{ item }}=moo"
