@@ -377,7 +377,10 @@ function templateValueIn(value: unknown, env: Env, opts: TemplateOptions | undef
     const before = { unsafe: t.unsafe, secret: t.secret, pieceSecret: t.pieceSecret }
     t.unsafe = t.secret = t.pieceSecret = false
     let r = templateString(value, env, opts)
-    if (t.secret || t.pieceSecret) markSecret(r)
+    // the pieces that read a secret are masked on their own; the whole value taints what reads it
+    if (t.secret) markSecret(r)
+    else if (t.pieceSecret && typeof r === 'string') taintOnly(r)
+    else if (t.pieceSecret) markSecret(r)
     if (t.unsafe) r = wrapUnsafe(r)
     t.unsafe ||= before.unsafe
     t.secret ||= before.secret
