@@ -7,22 +7,24 @@ import { join } from 'node:path'
 import { parseDocument } from 'yaml'
 
 const SUMMARY = {
-  common: 'Base of every node: hostname, /etc/hosts entries for every node\'s tinc address, kernel modules and sysctls for routing, swap off, base packages.',
-  tinc: 'One tinc network in switch mode (layer 2, as flannel host-gw needs): keys generated on each node when missing, every node\'s host file on every node, ConnectTo the public nodes, the node\'s mesh address on the tinc interface.',
+  common: "Base of every node: hostname, /etc/hosts entries for every node's tinc address, kernel modules and sysctls for routing, swap off, base packages.",
+  tinc: "One tinc network in switch mode (layer 2, as flannel host-gw needs): keys generated on each node when missing, every node's host file on every node, ConnectTo the public nodes, the node's mesh address on the tinc interface.",
   zfs: 'ZFS on the storage nodes: pools created when missing (imported when they exist on disk), datasets with properties, and an ext4 zvol for Longhorn. Never destroys a pool or dataset.',
-  docker: 'Docker from the distribution\'s packages, for K3S\'s `docker: true` runtime.',
-  'k3s-install': 'The k3s binary (downloaded on the node or on the control machine, checked against the release\'s sha256 file) and the service definition (systemd unit, or a SysV init script on hosts without systemd). Used by k3s-server and k3s-agent.',
-  'k3s-server': 'K3S servers on the external datastore with a shared token (HA): config.yaml from variables, secrets in a 0600 environment file, restart only on change, waits for the API and the node token, hands the token to the agents, fetches the kubeconfig.',
+  docker: "Docker from the distribution's packages, for K3S's `docker: true` runtime.",
+  'k3s-install':
+    "The k3s binary (downloaded on the node or on the control machine, checked against the release's sha256 file) and the service definition (systemd unit, or a SysV init script on hosts without systemd). Used by k3s-server and k3s-agent.",
+  'k3s-server':
+    'K3S servers on the external datastore with a shared token (HA): config.yaml from variables, secrets in a 0600 environment file, restart only on change, waits for the API and the node token, hands the token to the agents, fetches the kubeconfig.',
   'k3s-agent': 'K3S agents joining the first server over its tinc address with the token handed over in the same run.',
   metallb: 'MetalLB as a K3S HelmChart, then its IPAddressPool and L2Advertisement once the webhook answers.',
   traefik: 'Traefik v2 (chart below 28.x) as a K3S HelmChart, scheduled on the ingress nodes and exposed through MetalLB.',
-  'longhorn-node': 'Longhorn\'s node prerequisites on every node: open-iscsi with iscsid running, the NFS client.',
+  'longhorn-node': "Longhorn's node prerequisites on every node: open-iscsi with iscsid running, the NFS client.",
   longhorn: 'Longhorn as a K3S HelmChart with its data path on the zfs-backed mount.',
   verify: 'End-of-run checks with diagnostics: every node pings every other over tinc; every node is registered with the cluster.',
 }
 
 const REQUIRED = {
-  tinc: ['`tinc_address` (per host): the node\'s address on the mesh, from 10.10.0.0/18.'],
+  tinc: ["`tinc_address` (per host): the node's address on the mesh, from 10.10.0.0/18."],
   common: ['`tinc_address` (per host) for the /etc/hosts entries.'],
   'k3s-server': ['`tinc_address` (per host): the node-ip.', '`k3s_token` and `k3s_datastore_endpoint`: secrets, from the environment or a vault file.'],
   'k3s-agent': ['`tinc_address` (per host): the node-ip.'],
@@ -37,7 +39,11 @@ for (const role of readdirSync('roles').sort()) {
     const doc = parseDocument(readFileSync(defaults, 'utf8'))
     for (const pair of doc.contents?.items ?? []) {
       const name = String(pair.key.value ?? pair.key)
-      const comment = (pair.key.commentBefore ?? '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ')
+      const comment = (pair.key.commentBefore ?? '')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .join(' ')
       const value = JSON.stringify(pair.value?.toJSON?.() ?? pair.value ?? null)
       rows.push(`| \`${name}\` | \`${value.replace(/\|/g, '\\|')}\` | ${comment.replace(/\|/g, '\\|')} |`)
     }

@@ -36,5 +36,7 @@ export const UNIT = [
 
 const filters = process.argv.slice(2)
 const files = UNIT.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${process.env.K3SBOOK_TEST_CONCURRENCY ?? '4'}`, ...files], { stdio: 'inherit' })
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${process.env.K3SBOOK_TEST_CONCURRENCY ?? '4'}`, ...files], {
+  stdio: 'inherit',
+})
 process.exit(r.status ?? 1)

@@ -16,7 +16,9 @@ function walk(dir) {
   return out
 }
 const filters = process.argv.slice(2)
-const files = walk('test').filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort()
+const files = walk('test')
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort()
 if (files.length === 0) {
   console.error('no test files matched')
   process.exit(1)
@@ -27,5 +29,7 @@ if (build.status !== 0) process.exit(build.status ?? 1)
 // Test files run 3 at a time: most of their time is spent waiting on lab hosts and ansible, and
 // every lab test makes its own uniquely named lab. K3SBOOK_TEST_CONCURRENCY overrides.
 const concurrency = process.env.K3SBOOK_TEST_CONCURRENCY ?? '3'
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], { stdio: 'inherit' })
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
+  stdio: 'inherit',
+})
 process.exit(r.status ?? 1)

@@ -90,7 +90,18 @@ export interface LoopSpec {
   /** The list, or a template string that yields it, after with_* forms are normalized. */
   items: unknown
   /** with_dict → dict2items, with_together, ... recorded for faithful item shapes. */
-  kind: 'loop' | 'with_items' | 'with_list' | 'with_dict' | 'with_indexed_items' | 'with_sequence' | 'with_fileglob' | 'with_subelements' | 'with_nested' | 'with_together' | `with_${string}`
+  kind:
+    | 'loop'
+    | 'with_items'
+    | 'with_list'
+    | 'with_dict'
+    | 'with_indexed_items'
+    | 'with_sequence'
+    | 'with_fileglob'
+    | 'with_subelements'
+    | 'with_nested'
+    | 'with_together'
+    | `with_${string}`
   /** A variable name, or a template rendered per host at run time. */
   loopVar: string
   indexVar?: string

@@ -83,7 +83,11 @@ export function taintOnly(s: string): void {
 export function markSecretRendered(out: string, templateText: string): void {
   const literal = new Set(templateText.split(/\r?\n/).filter((l) => !/\{\{|\{%|\{#/.test(l)))
   const lines = splitLines(out)
-  addText(out, lines.filter((l) => !literal.has(l)), lines.length === 0)
+  addText(
+    out,
+    lines.filter((l) => !literal.has(l)),
+    lines.length === 0,
+  )
 }
 
 /** Does the value hold a string marked secret? */

@@ -22,7 +22,10 @@ function keys(password: string, salt: Buffer): { cipherKey: Buffer; hmacKey: Buf
 
 /** Decrypts a vault text (a whole file or a `!vault |` value). Throws VaultError on a wrong password or a damaged file. */
 export function decryptVault(text: string, password: string): string {
-  const lines = text.trim().split(/\r?\n/).map((l) => l.trim())
+  const lines = text
+    .trim()
+    .split(/\r?\n/)
+    .map((l) => l.trim())
   const header = lines[0].split(';')
   if (header[0] !== HEADER || (header[1] !== '1.1' && header[1] !== '1.2') || header[2] !== 'AES256')
     throw new VaultError(`not an Ansible Vault AES256 text (header "${lines[0]}")`)
@@ -34,7 +37,8 @@ export function decryptVault(text: string, password: string): string {
   const { cipherKey, hmacKey, iv } = keys(password, salt)
   const mac = createHmac('sha256', hmacKey).update(data).digest()
   const want = Buffer.from(hmacHex, 'hex')
-  if (want.length !== mac.length || !timingSafeEqual(mac, want)) throw new VaultError('vault password is wrong (HMAC mismatch)', { hint: 'check --vault-password-file' })
+  if (want.length !== mac.length || !timingSafeEqual(mac, want))
+    throw new VaultError('vault password is wrong (HMAC mismatch)', { hint: 'check --vault-password-file' })
   const dec = createDecipheriv('aes-256-ctr', cipherKey, iv)
   const padded = Buffer.concat([dec.update(data), dec.final()])
   const pad = padded[padded.length - 1]

@@ -93,7 +93,10 @@ class AdhocOutput implements Reporter {
 /** The host's output under its status line (`rc=N >>` first when the module ran a command). */
 function adhocText(e: HostResultEvent): string | undefined {
   if (e.status === 'failed' || e.status === 'unreachable' || e.status === 'skipped') return undefined
-  const body = [e.stdout, e.stderr].filter((x) => x && x.length).join('\n').replace(/\n$/, '')
+  const body = [e.stdout, e.stderr]
+    .filter((x) => x && x.length)
+    .join('\n')
+    .replace(/\n$/, '')
   if (!body && e.rc === undefined) return undefined
   return `${e.rc !== undefined ? `rc=${e.rc} ` : ''}>>${body ? '\n' + body : ''}`
 }

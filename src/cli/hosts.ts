@@ -16,8 +16,7 @@ export interface HostsOptions extends VaultCliOptions {
 }
 
 export function register(program: Command): void {
-  addVaultOptions(program
-    .command('hosts'))
+  addVaultOptions(program.command('hosts'))
     .description('list the hosts each play would run on')
     .argument('<playbook>', 'playbook file (a bare name is also looked up in playbooks/)')
     .option('-i, --inventory <path>', 'inventory file, directory or host list (repeatable)', collect)
@@ -51,7 +50,9 @@ export async function hostsCommand(playbook: string, o: HostsOptions): Promise<n
       // as ansible-playbook: a limit that leaves nothing to run on is a mistake, not an empty run
       const names = [...project.inventory.hostOrder, ...project.inventory.groups.keys()]
       const near = closest(o.limit.replace(/^[&!~]/, ''), names)
-      process.stderr.write(`error: --limit "${o.limit}" leaves no hosts to run on${near.length ? ` (closest names: ${near.map((n) => `"${n}"`).join(', ')})` : ''}\n`)
+      process.stderr.write(
+        `error: --limit "${o.limit}" leaves no hosts to run on${near.length ? ` (closest names: ${near.map((n) => `"${n}"`).join(', ')})` : ''}\n`,
+      )
       return EXIT.invalid
     }
     process.stdout.write(text)

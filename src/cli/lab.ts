@@ -45,7 +45,11 @@ export function register(program: Command): void {
     .argument('[N]', 'number of hosts', positiveInt)
     .option('-n, --name <name>', 'lab name (hosts are NAME-1..NAME-N)', DEFAULT_LAB)
     .option('--subnet <cidr>', 'IPv4 range for the lab (default: a free /24 in 172.31.0.0/16)')
-    .option('--init <init>', "pid 1 of each host: 'systemd' (boots systemd, sshd is ssh.service) or 'none' (no init system: sshd under a reaper; SysV-style services); fixed when the lab is made (default: none, or what the lab has)", initKind)
+    .option(
+      '--init <init>',
+      "pid 1 of each host: 'systemd' (boots systemd, sshd is ssh.service) or 'none' (no init system: sshd under a reaper; SysV-style services); fixed when the lab is made (default: none, or what the lab has)",
+      initKind,
+    )
     .option('--json', 'print the lab as JSON')
     .action(async (n: number | undefined, o: { name: string; subnet?: string; json?: boolean; init?: LabInit }) => {
       const t0 = Date.now()
@@ -82,9 +86,13 @@ export function register(program: Command): void {
       }
       for (const l of labs) {
         const up = l.hosts.filter((h) => h.running && h.sshd).length
-        process.stdout.write(`lab ${l.name}: ${up}/${l.hosts.length} hosts up, init ${l.init}, ${l.bridge}${l.bridgeUp ? '' : ' (missing)'} ${l.subnet}, ${l.dir}\n`)
+        process.stdout.write(
+          `lab ${l.name}: ${up}/${l.hosts.length} hosts up, init ${l.init}, ${l.bridge}${l.bridgeUp ? '' : ' (missing)'} ${l.subnet}, ${l.dir}\n`,
+        )
         for (const h of l.hosts)
-          process.stdout.write(`  ${h.name}  ${h.address}  ${h.running ? `pid ${h.pid}` : 'dead'}  sshd ${h.sshd ? 'up' : 'down'}${h.system ? `  systemd ${h.system}` : ''}\n`)
+          process.stdout.write(
+            `  ${h.name}  ${h.address}  ${h.running ? `pid ${h.pid}` : 'dead'}  sshd ${h.sshd ? 'up' : 'down'}${h.system ? `  systemd ${h.system}` : ''}\n`,
+          )
       }
     })
 
@@ -122,7 +130,10 @@ export function register(program: Command): void {
     .command('exec')
     .description('run a command inside a lab host without SSH (nsenter)')
     .argument('<host>', 'host name, number or address')
-    .argument('<command...>', "command and arguments: everything after the host, options included (`lab exec HOST sh -c 'cmd'`); one argument with spaces runs with sh -c; `--` before the command is allowed")
+    .argument(
+      '<command...>',
+      "command and arguments: everything after the host, options included (`lab exec HOST sh -c 'cmd'`); one argument with spaces runs with sh -c; `--` before the command is allowed",
+    )
     .option('-n, --name <name>', 'lab name (before the host)')
     .passThroughOptions()
     .action(async (host: string, command: string[], o: { name?: string }) => {

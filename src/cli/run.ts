@@ -133,7 +133,12 @@ async function runOrList(playbook: string, o: RunCliOptions, isCheckCommand = fa
 }
 
 function splitList(s: string | undefined): string[] {
-  return s ? s.split(',').map((x) => x.trim()).filter(Boolean) : []
+  return s
+    ? s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+    : []
 }
 
 export async function runCommand(playbook: string, o: RunCliOptions, isCheckCommand = false, extras: RunExtras = {}): Promise<number> {
@@ -235,7 +240,13 @@ export async function runCommand(playbook: string, o: RunCliOptions, isCheckComm
     let lastPlanned: Map<string, string[][]> | undefined
     if (o.confirm && !o.check) {
       const planned = new Map<string, string[][]>()
-      const preview = await execute(project, { ...base, check: true, diff: true, record: planned }, { ...o, diff: true, confirmPreview: true }, redactor, extras)
+      const preview = await execute(
+        project,
+        { ...base, check: true, diff: true, record: planned },
+        { ...o, diff: true, confirmPreview: true },
+        redactor,
+        extras,
+      )
       if (preview.interrupted) return EXIT.interrupted
       if (!preview.changed) {
         process.stdout.write('nothing to change\n')
@@ -398,7 +409,9 @@ export function retryPath(playbook: string, cwd = process.cwd()): string {
  * with mode 0600; a run where every host succeeded removes the file.
  */
 export async function recordRetry(file: string, recap: Record<string, { failed: number; unreachable: number }>, redactor?: Redactor): Promise<void> {
-  const bad = Object.keys(recap).filter((h) => recap[h].failed > 0 || recap[h].unreachable > 0).sort()
+  const bad = Object.keys(recap)
+    .filter((h) => recap[h].failed > 0 || recap[h].unreachable > 0)
+    .sort()
   try {
     if (bad.length === 0) {
       await rm(file, { force: true })

@@ -72,11 +72,20 @@ export async function buildSchemas(): Promise<Record<Kind, Json>> {
   const argDefs: Json = {}
   for (const name of moduleNames()) {
     const mod = getModule(name)!
-    argDefs[`module_${name}`] = { description: mod.description, anyOf: [templatesAllowed(clean(mod.schema) as Json), { type: 'string', description: 'key=value arguments' + (mod.freeForm ? ' or the free-form command' : '') }, { type: 'null' }] }
+    argDefs[`module_${name}`] = {
+      description: mod.description,
+      anyOf: [
+        templatesAllowed(clean(mod.schema) as Json),
+        { type: 'string', description: 'key=value arguments' + (mod.freeForm ? ' or the free-form command' : '') },
+        { type: 'null' },
+      ],
+    }
     for (const p of PREFIXES) moduleArgs[p + name] = { description: mod.description, ...ref(`module_${name}`) }
   }
   const includeArgs = {
-    tasks: { anyOf: [{ type: 'string' }, { type: 'object', properties: { file: { type: 'string' }, apply: { type: 'object' } }, additionalProperties: false }] },
+    tasks: {
+      anyOf: [{ type: 'string' }, { type: 'object', properties: { file: { type: 'string' }, apply: { type: 'object' } }, additionalProperties: false }],
+    },
     role: {
       type: 'object',
       required: ['name'],
@@ -90,10 +99,22 @@ export async function buildSchemas(): Promise<Record<Kind, Json>> {
     for (const p of PREFIXES) moduleArgs[p + what] = what.endsWith('tasks') ? includeArgs.tasks : includeArgs.role
   const legacy = { action: { anyOf: [{ type: 'string' }, { type: 'object' }] }, local_action: { anyOf: [{ type: 'string' }, { type: 'object' }] } }
   const taskBranches: Json[] = [
-    { type: 'object', not: { required: ['block'] }, properties: { ...clean(s.TASK_KEYWORDS), ...legacy, ...moduleArgs }, patternProperties: loopKeys, additionalProperties: false },
+    {
+      type: 'object',
+      not: { required: ['block'] },
+      properties: { ...clean(s.TASK_KEYWORDS), ...legacy, ...moduleArgs },
+      patternProperties: loopKeys,
+      additionalProperties: false,
+    },
   ]
   const handlerBranches: Json[] = [
-    { type: 'object', not: { required: ['block'] }, properties: { ...clean(s.HANDLER_KEYWORDS), ...legacy, ...moduleArgs }, patternProperties: loopKeys, additionalProperties: false },
+    {
+      type: 'object',
+      not: { required: ['block'] },
+      properties: { ...clean(s.HANDLER_KEYWORDS), ...legacy, ...moduleArgs },
+      patternProperties: loopKeys,
+      additionalProperties: false,
+    },
   ]
   const block = {
     type: 'object',
@@ -126,7 +147,14 @@ export async function buildSchemas(): Promise<Record<Kind, Json>> {
       {
         type: 'object',
         anyOf: [{ required: ['import_playbook'] }, { required: ['ansible.builtin.import_playbook'] }],
-        properties: { import_playbook: { type: 'string' }, 'ansible.builtin.import_playbook': { type: 'string' }, name: {}, vars: { type: 'object' }, when: {}, tags: {} },
+        properties: {
+          import_playbook: { type: 'string' },
+          'ansible.builtin.import_playbook': { type: 'string' },
+          name: {},
+          vars: { type: 'object' },
+          when: {},
+          tags: {},
+        },
         additionalProperties: false,
       },
     ],

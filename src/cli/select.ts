@@ -44,7 +44,14 @@ function taskName(it: TaskItem): string | undefined {
 
 function globMatch(pattern: string, s: string): boolean {
   if (pattern === s) return true
-  return new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$').test(s)
+  return new RegExp(
+    '^' +
+      pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
+  ).test(s)
 }
 
 /** Errors (the run must not start) and warnings about selectors that match nothing. */
@@ -76,7 +83,9 @@ export function checkSelection(project: Project, sel: Selection): { errors: stri
       .filter((w) => w && !w.startsWith('@') && !/[*?[\]]/.test(w))
     const names = [...inventory.hostOrder, ...inventory.groups.keys()]
     const near = [...new Set(words.flatMap((w) => closest(w, names)))]
-    const inPlays = playHostNames.size ? `the plays run on ${playHostNames.size} host(s): ${[...playHostNames].slice(0, 8).join(', ')}${playHostNames.size > 8 ? ', …' : ''}` : 'the plays match no host of the inventory'
+    const inPlays = playHostNames.size
+      ? `the plays run on ${playHostNames.size} host(s): ${[...playHostNames].slice(0, 8).join(', ')}${playHostNames.size > 8 ? ', …' : ''}`
+      : 'the plays match no host of the inventory'
     errors.push(
       `--limit "${sel.limit}" matches no host the playbook runs on (${inPlays}; inventory: ${inventory.hostOrder.length} host(s), ${inventory.groups.size} group(s))` +
         (near.length ? `; closest names: ${quoteList(near)}` : ''),
@@ -86,8 +95,18 @@ export function checkSelection(project: Project, sel: Selection): { errors: stri
   } else if (!sel.limit && totalUnlimited === 0 && sel.requireHosts) {
     const pattern = playbook.plays.map((p) => p.hosts).join(', ')
     const names = [...inventory.hostOrder, ...inventory.groups.keys()]
-    const near = [...new Set(pattern.split(/[,:]/).map((w) => w.replace(/^[&!~]/, '').trim()).filter(Boolean).flatMap((w) => closest(w, names)))]
-    errors.push(`"${pattern}" matches no host (inventory: ${inventory.hostOrder.length} host(s), ${inventory.groups.size} group(s))${near.length ? `; closest names: ${quoteList(near)}` : ''}`)
+    const near = [
+      ...new Set(
+        pattern
+          .split(/[,:]/)
+          .map((w) => w.replace(/^[&!~]/, '').trim())
+          .filter(Boolean)
+          .flatMap((w) => closest(w, names)),
+      ),
+    ]
+    errors.push(
+      `"${pattern}" matches no host (inventory: ${inventory.hostOrder.length} host(s), ${inventory.groups.size} group(s))${near.length ? `; closest names: ${quoteList(near)}` : ''}`,
+    )
   }
 
   // tags
@@ -98,7 +117,9 @@ export function checkSelection(project: Project, sel: Selection): { errors: stri
     const asked = (list ?? []).filter((t) => !SPECIAL_TAGS.has(t))
     const unknown = asked.filter((t) => !known.has(t))
     if (unknown.length === 0) return
-    const where = known.size ? `tags in the playbook: ${[...known].sort().slice(0, 12).join(', ')}${known.size > 12 ? ', …' : ''}` : 'no task in the playbook has a tag'
+    const where = known.size
+      ? `tags in the playbook: ${[...known].sort().slice(0, 12).join(', ')}${known.size > 12 ? ', …' : ''}`
+      : 'no task in the playbook has a tag'
     const near = [...new Set(unknown.flatMap((t) => closest(t, known)))]
     const msg = `${flag} ${unknown.map((t) => `"${t}"`).join(', ')}: no task has ${unknown.length === 1 ? 'this tag' : 'these tags'} (${where})${near.length ? `; closest: ${quoteList(near)}` : ''}`
     if (strict && unknown.length === asked.length && asked.length > 0 && !dynamic) errors.push(msg)

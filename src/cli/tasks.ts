@@ -10,7 +10,13 @@ import type { Playbook } from '../model.js'
 import { collect, inventoriesFor } from './common.js'
 import { addVaultOptions, setupVault, type VaultCliOptions } from './vaultopts.js'
 
-const split = (s: string | undefined) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : [])
+const split = (s: string | undefined) =>
+  s
+    ? s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+    : []
 
 export interface TasksOptions extends VaultCliOptions {
   inventory?: string[]
@@ -23,8 +29,7 @@ export interface TasksOptions extends VaultCliOptions {
 }
 
 export function register(program: Command): void {
-  addVaultOptions(program
-    .command('tasks'))
+  addVaultOptions(program.command('tasks'))
     .description('list the tasks each play would run, with their source positions')
     .argument('<playbook>', 'playbook file (a bare name is also looked up in playbooks/)')
     .option('-i, --inventory <path>', 'inventory file, directory or host list (repeatable)', collect)

@@ -133,7 +133,11 @@ export function register(program: Command): void {
       const values = strings.length ? strings.map((v, i) => ({ name: o.name?.[i], v })) : [{ name: o.stdinName ?? o.name?.[0], v: readFileSync(0, 'utf8') }]
       const out = values
         .map(({ name, v }) => {
-          const body = encrypt(v, pw, label).trimEnd().split('\n').map((l) => `  ${l}`).join('\n')
+          const body = encrypt(v, pw, label)
+            .trimEnd()
+            .split('\n')
+            .map((l) => `  ${l}`)
+            .join('\n')
           return `${name ? `${name}: ` : ''}!vault |\n${body}\n`
         })
         .join('')

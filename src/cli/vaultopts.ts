@@ -18,14 +18,19 @@ export function addVaultOptions(cmd: Command): Command {
     .option('--vault-password-file <file>', 'Ansible Vault password: a file (or an executable that prints it); also ANSIBLE_VAULT_PASSWORD_FILE')
     .option('-J, --ask-vault-pass', 'ask for the Ansible Vault password on the terminal')
     .addOption(new Option('--ask-vault-password', 'alias of --ask-vault-pass').hideHelp())
-    .option('--vault-id <[label@]source>', 'Ansible Vault identity: a password file or "prompt" (the label is accepted and not needed: one password)', (v: string, prev: string[] = []) => [...prev, v])
+    .option(
+      '--vault-id <[label@]source>',
+      'Ansible Vault identity: a password file or "prompt" (the label is accepted and not needed: one password)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
 }
 
 /** Sets the process's vault password from the options; throws VaultError with a clear message. */
 export async function setupVault(o: VaultCliOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const ids = (o.vaultId ?? []).map((id) => (/^[^@/]*@/.test(id) ? id.slice(id.indexOf('@') + 1) : id))
   const sources = new Set(ids)
-  if (sources.size > 1) throw new VaultError(`${sources.size} different --vault-id sources given: k3sbook decrypts with one password`, { hint: 'give one --vault-id' })
+  if (sources.size > 1)
+    throw new VaultError(`${sources.size} different --vault-id sources given: k3sbook decrypts with one password`, { hint: 'give one --vault-id' })
   const [id] = [...sources]
   if (o.askVaultPass || o.askVaultPassword || id === 'prompt') {
     setVaultPassword(await promptSecret(`Vault password${o.vaultId?.[0]?.includes('@') ? ` (${o.vaultId[0].split('@')[0]})` : ''}: `))
@@ -38,7 +43,10 @@ export async function setupVault(o: VaultCliOptions, env: NodeJS.ProcessEnv = pr
 /** Asks on the terminal without echoing (vault, SSH and become passwords). */
 export async function promptSecret(question: string): Promise<string> {
   const input = process.stdin
-  if (!input.isTTY) throw new VaultError(`a password prompt ("${question.replace(/: $/, '')}") needs a terminal`, { hint: 'pass the password in a file instead (--vault-password-file, or a vault-encrypted vars file)' })
+  if (!input.isTTY)
+    throw new VaultError(`a password prompt ("${question.replace(/: $/, '')}") needs a terminal`, {
+      hint: 'pass the password in a file instead (--vault-password-file, or a vault-encrypted vars file)',
+    })
   process.stderr.write(question)
   input.setRawMode(true)
   input.resume()

@@ -36,13 +36,18 @@ export interface AtomicWrite {
 
 /** The script: `set -e`, `$d` the target, `$t` the temp file. */
 export function atomicWriteScript(dest: string, o: AtomicWrite): string {
-  if (o.fromPath === undefined && o.tempFile === undefined && o.size === undefined) throw new Error(`atomic write of ${dest}: the content's size is needed (the check against a short write)`)
+  if (o.fromPath === undefined && o.tempFile === undefined && o.size === undefined)
+    throw new Error(`atomic write of ${dest}: the content's size is needed (the check against a short write)`)
   const lines = ['set -e', `d=${shQuote(dest)}`]
   // No $(dirname …): command substitution would eat trailing newlines of a directory name.
   if (o.followLink) lines.push('if [ -L "$d" ]; then d=$(readlink -f -- "$d"; printf x); d=${d%??}; fi')
   lines.push('case $d in */*) dir=${d%/*}; [ -n "$dir" ] || dir=/ ;; *) dir=. ;; esac')
   if (o.mkdirParent) lines.push('mkdir -p -- "$dir"')
-  lines.push(o.tempFile !== undefined ? `t=${o.tempFile}` : 't=$(mktemp "$dir/.k3sbook.XXXXXXXX")', "trap 'rm -f -- \"$t\"' EXIT", "trap 'exit 129' HUP INT TERM PIPE")
+  lines.push(
+    o.tempFile !== undefined ? `t=${o.tempFile}` : 't=$(mktemp "$dir/.k3sbook.XXXXXXXX")',
+    'trap \'rm -f -- "$t"\' EXIT',
+    "trap 'exit 129' HUP INT TERM PIPE",
+  )
   if (o.fromPath !== undefined) lines.push(`cat -- ${shQuote(o.fromPath)} > "$t"`)
   else if (o.tempFile === undefined) lines.push('cat > "$t"')
   if (o.size !== undefined)

@@ -127,7 +127,9 @@ function endpointFrom(s: SshSettings, opts: ConnectOptions, home: string, explic
     auth,
     hostKeys: {
       strict,
-      userFiles: opts.knownHostsFile ? [opts.knownHostsFile] : (s.userKnownHostsFiles ?? [join(home, '.ssh', 'known_hosts'), join(home, '.ssh', 'known_hosts2')]),
+      userFiles: opts.knownHostsFile
+        ? [opts.knownHostsFile]
+        : (s.userKnownHostsFiles ?? [join(home, '.ssh', 'known_hosts'), join(home, '.ssh', 'known_hosts2')]),
       globalFiles: s.globalKnownHostsFiles ?? ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
       alias: s.hostKeyAlias,
     },

@@ -152,15 +152,7 @@ export function judgeHostKey(entries: KnownHostEntry[], host: string, port: numb
 export function preferredHostKeyAlgorithms(entries: KnownHostEntry[], host: string, port: number): string[] | undefined {
   const known = new Set(entries.filter((e) => !e.marker && entryMatchesHost(e, host, port)).map((e) => e.keyType))
   if (known.size === 0) return undefined
-  const all = [
-    'ssh-ed25519',
-    'ecdsa-sha2-nistp256',
-    'ecdsa-sha2-nistp384',
-    'ecdsa-sha2-nistp521',
-    'rsa-sha2-512',
-    'rsa-sha2-256',
-    'ssh-rsa',
-  ]
+  const all = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']
   const typeOf = (alg: string) => (alg.startsWith('rsa-sha2-') ? 'ssh-rsa' : alg)
   return [...all.filter((a) => known.has(typeOf(a))), ...all.filter((a) => !known.has(typeOf(a)))]
 }
@@ -210,13 +202,7 @@ export interface HostKeyDecision {
 }
 
 /** Pure decision for one presented key; the caller appends `append` (see recordHostKey). */
-export function decideHostKey(
-  entries: KnownHostEntry[],
-  policy: HostKeyPolicy,
-  host: string,
-  port: number,
-  blob: Buffer,
-): HostKeyDecision {
+export function decideHostKey(entries: KnownHostEntry[], policy: HostKeyPolicy, host: string, port: number, blob: Buffer): HostKeyDecision {
   const where = knownHostsName(host, port)
   const fp = fingerprint(blob)
   const label = keyLabel(blobKeyType(blob) ?? '?')
@@ -258,9 +244,7 @@ export function decideHostKey(
         return { accept: true, append: file ? { file, line: knownHostsLine(host, port, blob, hashed) } : undefined }
       }
       const files = [...policy.userFiles, ...policy.globalFiles].join(', ') || '(none)'
-      const other = v.otherTypes.length
-        ? `; known_hosts has only other key types for it (${[...new Set(v.otherTypes.map((e) => e.keyType))].join(', ')})`
-        : ''
+      const other = v.otherTypes.length ? `; known_hosts has only other key types for it (${[...new Set(v.otherTypes.map((e) => e.keyType))].join(', ')})` : ''
       return {
         accept: false,
         message: `host key for ${where} is not known (${label} key ${fp}, not in ${files})${other}`,

@@ -84,7 +84,11 @@ export class LocalConnection implements Connection {
       return
     }
     let mode = opts.mode ? parseInt(opts.mode, 8) : undefined
-    if (mode === undefined) mode = await stat(remotePath).then((s) => s.mode & 0o7777, () => 0o644)
+    if (mode === undefined)
+      mode = await stat(remotePath).then(
+        (s) => s.mode & 0o7777,
+        () => 0o644,
+      )
     const tmp = join(dirname(remotePath), `.${basename(remotePath)}.k3sbook.${randomBytes(6).toString('hex')}`)
     const fh = await open(tmp, 'wx', 0o600)
     try {

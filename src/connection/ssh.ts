@@ -18,14 +18,7 @@ import { innerScript, shQuote } from './quote.js'
 
 export { innerScript }
 import { TRACE, trace } from '../trace.js'
-import {
-  decideHostKey,
-  loadKnownHosts,
-  preferredHostKeyAlgorithms,
-  recordHostKey,
-  type HostKeyDecision,
-  type HostKeyPolicy,
-} from './knownhosts.js'
+import { decideHostKey, loadKnownHosts, preferredHostKeyAlgorithms, recordHostKey, type HostKeyDecision, type HostKeyPolicy } from './knownhosts.js'
 
 type Client = ClientT
 type Ssh2 = typeof import('ssh2')
@@ -51,10 +44,7 @@ function loadSsh2(): Promise<Ssh2> {
   return ssh2Loading
 }
 
-export type AuthMethod =
-  | { type: 'key'; file: string; passphrase?: string }
-  | { type: 'agent'; socket: string }
-  | { type: 'password'; password: string }
+export type AuthMethod = { type: 'key'; file: string; passphrase?: string } | { type: 'agent'; socket: string } | { type: 'password'; password: string }
 
 /** One SSH server to log in to (the target, or a ProxyJump hop). */
 export interface SshEndpoint {
@@ -200,7 +190,6 @@ class Shell {
 function markerLines(nonce: string): string {
   return `printf '${MARK}%s:%d\\n' ${nonce} $?; printf '${MARK}%s:\\n' ${nonce} >&2\n`
 }
-
 
 export interface CommandContext {
   loginUser: string
@@ -469,7 +458,11 @@ export class SshConnection implements Connection {
         notes.push('ssh-agent')
       } else {
         list.push({ type: 'password', username: ep.user, password: a.password })
-        list.push({ type: 'keyboard-interactive', username: ep.user, prompt: (_n: string, _i: string, _l: string, prompts: unknown[], finish: (r: string[]) => void) => finish(prompts.map(() => a.password)) })
+        list.push({
+          type: 'keyboard-interactive',
+          username: ep.user,
+          prompt: (_n: string, _i: string, _l: string, prompts: unknown[], finish: (r: string[]) => void) => finish(prompts.map(() => a.password)),
+        })
         notes.push('password')
       }
     }
@@ -576,10 +569,7 @@ export class SshConnection implements Connection {
         if (pending) {
           // The connection may be going down too; let its close event win so callers see ConnectionError.
           setImmediate(() =>
-            pending.reject(
-              this.broken ??
-                new RemoteError(this.host, '(shell)', null, '', { message: `the remote shell on ${this.host} ended unexpectedly` }),
-            ),
+            pending.reject(this.broken ?? new RemoteError(this.host, '(shell)', null, '', { message: `the remote shell on ${this.host} ended unexpectedly` })),
           )
         }
       })
@@ -686,7 +676,8 @@ export class SshConnection implements Connection {
     const nonce = randomBytes(12).toString('hex')
     const script = `d=$(mktemp -d) && printf '%s' ${shQuote(ASKPASS_HELPER)} > "$d/askpass" && chmod 700 "$d/askpass" && printf '%s' "$d/askpass"`
     const r = await this.shell!.run(`( ${script} ) </dev/null; ${markerLines(nonce)}`, nonce)
-    if (r.trailer !== '0') throw new RemoteError(this.host, script, Number(r.trailer), r.stderr.toString(), { message: `cannot prepare sudo password helper on ${this.host}` })
+    if (r.trailer !== '0')
+      throw new RemoteError(this.host, script, Number(r.trailer), r.stderr.toString(), { message: `cannot prepare sudo password helper on ${this.host}` })
     this.ctx!.askpass = r.stdout.toString()
   }
 

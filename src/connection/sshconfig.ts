@@ -244,11 +244,7 @@ function matchBlock(patterns: string[], ctx: { host: string; original: string; u
  * Options in effect for `host` (the name as typed: the inventory's ansible_host), seeded with
  * higher-priority options (command line) so that first-wins works the way ssh does it.
  */
-export function resolveSshConfig(
-  cfg: SshConfig | undefined,
-  host: string,
-  seed: SshOptionMap = new Map(),
-): { options: SshOptionMap; unsupported: string[] } {
+export function resolveSshConfig(cfg: SshConfig | undefined, host: string, seed: SshOptionMap = new Map()): { options: SshOptionMap; unsupported: string[] } {
   const options: SshOptionMap = new Map([...seed].map(([k, v]) => [k, [...v]]))
   const unsupported: string[] = []
   if (!cfg) return { options, unsupported }
@@ -347,7 +343,11 @@ export function settingsFrom(options: SshOptionMap, original: string, env: NodeJ
     if (!Number.isFinite(n) || n < 0) throw new Error(`bad ${k}: ${v}`)
     return n
   }
-  const words = (k: string) => options.get(k)?.flatMap((v) => splitShellWords(v)).map(path)
+  const words = (k: string) =>
+    options
+      .get(k)
+      ?.flatMap((v) => splitShellWords(v))
+      .map(path)
   let identityAgent: string | undefined = env.SSH_AUTH_SOCK
   const ia = one('identityagent')
   if (ia !== undefined) {

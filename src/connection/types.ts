@@ -6,7 +6,12 @@ import { RemoteError } from '../errors.js'
 
 /** A command outlived its `timeoutMs`: it was killed on the host, and the connection stays usable. */
 export class ExecTimeoutError extends RemoteError {
-  constructor(host: string, command: string, readonly timeoutMs: number, stderr = '') {
+  constructor(
+    host: string,
+    command: string,
+    readonly timeoutMs: number,
+    stderr = '',
+  ) {
     super(host, command, null, stderr, { message: `command timed out after ${timeoutMs} ms and was killed` })
   }
 }

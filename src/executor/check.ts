@@ -13,7 +13,6 @@ export function checkModeFor(task: Task, scope: Scope, play: Play, runIsCheck: b
   return task.checkMode ?? scope.checkMode ?? play.checkMode ?? runIsCheck
 }
 
-
 /** A checked module that was not run has no result of its own (stdout, rc) to judge. */
 export function resultOnlyAfterRun(task: Task): boolean {
   return !!getModule(task.module)?.resultAfterRun
@@ -41,7 +40,12 @@ export function settleChecked(outcome: TaskOutcome, task: Task, h: HostState): T
   // known: it may create the very file this task reads) may well succeed in the real run.
   // (fail/assert/debug read only variables, which unknownRegs tracks.)
   if (outcome.status === 'failed' && h.overlay.opaque > 0 && !getModule(task.module)?.controllerOnly) {
-    outcome = { ...outcome, status: 'unknown', result: { changed: true, check_mode: true }, unknownReason: `may succeed once earlier commands have run: ${outcome.msg ?? 'failed'}` }
+    outcome = {
+      ...outcome,
+      status: 'unknown',
+      result: { changed: true, check_mode: true },
+      unknownReason: `may succeed once earlier commands have run: ${outcome.msg ?? 'failed'}`,
+    }
   }
   // Whatever a task makes of a value that only a real run would have produced is unknown (and so
   // is what it registers or sets), not ok and not failed.
@@ -64,7 +68,17 @@ export function settleChecked(outcome: TaskOutcome, task: Task, h: HostState): T
 export function realRunInCheck(outcome: TaskOutcome, target: HostState): { outcome?: TaskOutcome; stale: boolean } {
   if (!target.overlay.hasAny) return { stale: false }
   if (outcome.status === 'failed') {
-    return { outcome: { status: 'unknown', result: { changed: true, check_mode: true }, changes: outcome.changes, diff: undefined, msg: `may succeed once earlier changes are applied: ${outcome.msg ?? 'failed'}`, notRun: true }, stale: true }
+    return {
+      outcome: {
+        status: 'unknown',
+        result: { changed: true, check_mode: true },
+        changes: outcome.changes,
+        diff: undefined,
+        msg: `may succeed once earlier changes are applied: ${outcome.msg ?? 'failed'}`,
+        notRun: true,
+      },
+      stale: true,
+    }
   }
   return { stale: true }
 }

@@ -5,7 +5,6 @@ import type { SchemaObject } from 'ajv'
 import { asBool } from '../bool.js'
 import type { Vars } from '../model.js'
 
-
 function types(schema: SchemaObject | undefined): string[] {
   if (!schema) return []
   if (Array.isArray(schema.type)) return schema.type as string[]
@@ -22,7 +21,11 @@ export function coerceValue(schema: SchemaObject | undefined, v: unknown): unkno
     const b = t.includes('boolean') ? asBool(v) : undefined
     if (b !== undefined) return b
     if ((t.includes('integer') || t.includes('number')) && /^-?\d+(\.\d+)?$/.test(v.trim())) return Number(v)
-    if (t.includes('array')) return v.split(',').map((x) => x.trim()).filter((x) => x !== '')
+    if (t.includes('array'))
+      return v
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== '')
   }
   if (typeof v === 'number' && !t.includes('number') && !t.includes('integer')) {
     if (t.includes('string')) return String(v)

@@ -15,7 +15,6 @@ export interface ExecContext {
   timeoutMs?: number
 }
 
-
 export class Connections {
   private readonly conns = new Map<string, Promise<Connection>>()
   /** Every connection opened, in order (closed at the end of the run; round trips come from them). */
@@ -56,7 +55,12 @@ export function scoped(conn: Connection, extra: ExecContext): Connection {
     stats: conn.stats,
     connect: () => conn.connect(),
     exec: (script, o = {}) =>
-      conn.exec(script, { ...o, become: o.become ?? extra.become, env: extra.env || o.env ? { ...extra.env, ...o.env } : undefined, timeoutMs: o.timeoutMs ?? extra.timeoutMs }),
+      conn.exec(script, {
+        ...o,
+        become: o.become ?? extra.become,
+        env: extra.env || o.env ? { ...extra.env, ...o.env } : undefined,
+        timeoutMs: o.timeoutMs ?? extra.timeoutMs,
+      }),
     upload: (l, r, o = {}) => conn.upload(l, r, { ...o, become: o.become ?? extra.become }),
     download: (r, o = {}) => conn.download(r, { ...o, become: o.become ?? extra.become }),
     close: () => conn.close(),

@@ -40,7 +40,18 @@ export function parseFacts(out: string): Vars {
     } else kv[k] = unquote(v)
   }
   const osId = kv.os_ID ?? 'unknown'
-  const family: Record<string, string> = { debian: 'Debian', ubuntu: 'Debian', raspbian: 'Debian', centos: 'RedHat', rhel: 'RedHat', fedora: 'RedHat', rocky: 'RedHat', almalinux: 'RedHat', alpine: 'Alpine', arch: 'Archlinux' }
+  const family: Record<string, string> = {
+    debian: 'Debian',
+    ubuntu: 'Debian',
+    raspbian: 'Debian',
+    centos: 'RedHat',
+    rhel: 'RedHat',
+    fedora: 'RedHat',
+    rocky: 'RedHat',
+    almalinux: 'RedHat',
+    alpine: 'Alpine',
+    arch: 'Archlinux',
+  }
   const [defIface, gateway] = (kv.defroute ?? '').split(' ')
   const defAddr = addrs.find((a) => a.iface === defIface) ?? addrs.find((a) => a.iface !== 'lo')
   const interfaces = [...new Set(addrs.map((a) => a.iface))]
@@ -65,9 +76,7 @@ export function parseFacts(out: string): Vars {
     memtotal_mb: Math.floor(Number(kv.memtotal_kb ?? 0) / 1024),
     interfaces,
     all_ipv4_addresses: addrs.filter((a) => a.iface !== 'lo').map((a) => a.cidr.split('/')[0]),
-    default_ipv4: defAddr
-      ? { interface: defAddr.iface, address: defAddr.cidr.split('/')[0], prefix: defAddr.cidr.split('/')[1], gateway: gateway ?? '' }
-      : {},
+    default_ipv4: defAddr ? { interface: defAddr.iface, address: defAddr.cidr.split('/')[0], prefix: defAddr.cidr.split('/')[1], gateway: gateway ?? '' } : {},
     env: { HOME: kv.home, PATH: kv.path },
   }
   for (const a of addrs) {

@@ -29,7 +29,16 @@ export function loopVars(loop: LoopSpec, items: unknown[], i: number): Vars {
   const out: Vars = { [loop.loopVar]: item, ansible_loop_var: loop.loopVar }
   if (loop.indexVar) out[loop.indexVar] = i
   if (loop.extended)
-    out.ansible_loop = { index: i + 1, index0: i, first: i === 0, last: i === items.length - 1, length: items.length, revindex: items.length - i, revindex0: items.length - i - 1, allitems: items }
+    out.ansible_loop = {
+      index: i + 1,
+      index0: i,
+      first: i === 0,
+      last: i === items.length - 1,
+      length: items.length,
+      revindex: items.length - i,
+      revindex0: items.length - i - 1,
+      allitems: items,
+    }
   return out
 }
 
@@ -65,14 +74,38 @@ export function loopOutcome(loop: LoopSpec, done: ItemOutcome[]): TaskOutcome {
     if (out.diff) diffs.push(...out.diff)
   }
   const allSkipped = results.length > 0 && results.every((r) => r.skipped)
-  const result: Vars = { results, changed: anyChanged || anyUnknown, msg: anyFailed ? 'One or more items failed' : 'All items completed', skipped: allSkipped || results.length === 0 }
+  const result: Vars = {
+    results,
+    changed: anyChanged || anyUnknown,
+    msg: anyFailed ? 'One or more items failed' : 'All items completed',
+    skipped: allSkipped || results.length === 0,
+  }
   if (anyFailed) result.failed = true
   const status: HostStatus = anyFailed ? 'failed' : anyUnknown ? 'unknown' : anyChanged ? 'changed' : allSkipped || results.length === 0 ? 'skipped' : 'ok'
-  return { status, result, changes, diff: diffs.length ? diffs : undefined, msg: anyFailed ? msgs.join('; ') : undefined, failedStep: lastFailedStep, notRun: anyNotRun }
+  return {
+    status,
+    result,
+    changes,
+    diff: diffs.length ? diffs : undefined,
+    msg: anyFailed ? msgs.join('; ') : undefined,
+    failedStep: lastFailedStep,
+    notRun: anyNotRun,
+  }
 }
 
 /** The with_* forms with their own item shapes here; any other with_NAME is the lookup NAME. */
-const LEGACY_LOOPS = new Set(['loop', 'with_items', 'with_list', 'with_dict', 'with_indexed_items', 'with_sequence', 'with_fileglob', 'with_subelements', 'with_nested', 'with_together'])
+const LEGACY_LOOPS = new Set([
+  'loop',
+  'with_items',
+  'with_list',
+  'with_dict',
+  'with_indexed_items',
+  'with_sequence',
+  'with_fileglob',
+  'with_subelements',
+  'with_nested',
+  'with_together',
+])
 
 export function loopItems(kind: string, value: unknown, task: Task, vars?: Vars, searchPath?: string[]): unknown[] {
   const pos = srcPos(task.src, [kind])
@@ -90,7 +123,9 @@ export function loopItems(kind: string, value: unknown, task: Task, vars?: Vars,
       return Object.entries(value as Vars).map(([key, v]) => ({ key, value: v }))
     }
     case 'with_indexed_items':
-      return asList(value, pos).flat().map((v, i) => [i, v])
+      return asList(value, pos)
+        .flat()
+        .map((v, i) => [i, v])
     case 'with_items':
       // with_items flattens one level, loop does not.
       return asList(value, pos).flatMap((v) => (Array.isArray(v) ? v : [v]))
@@ -116,7 +151,8 @@ export function loopItems(kind: string, value: unknown, task: Task, vars?: Vars,
       const stride = Number(kv.stride ?? 1)
       const fmt = kv.format
       const out: unknown[] = []
-      for (let i = start; stride > 0 ? i <= end : i >= end; i += stride) out.push(fmt ? fmt.replace(/%0?(\d*)d/, (_s, w) => String(i).padStart(Number(w) || 0, '0')) : String(i))
+      for (let i = start; stride > 0 ? i <= end : i >= end; i += stride)
+        out.push(fmt ? fmt.replace(/%0?(\d*)d/, (_s, w) => String(i).padStart(Number(w) || 0, '0')) : String(i))
       return out
     }
     default:

@@ -55,7 +55,13 @@ export function allControllerOnly(play: Play): boolean {
   if (play.gatherFacts) return false
   const items = [...play.preTasks, ...play.roleTasks, ...play.tasks, ...play.postTasks, ...play.handlers]
   const walk = (xs: TaskItem[]): boolean =>
-    xs.every((t) => (t.kind === 'task' ? (getModule(t.module)?.controllerOnly ?? false) && !t.delegateTo : t.kind === 'block' ? walk(t.block) && walk(t.rescue) && walk(t.always) : false))
+    xs.every((t) =>
+      t.kind === 'task'
+        ? (getModule(t.module)?.controllerOnly ?? false) && !t.delegateTo
+        : t.kind === 'block'
+          ? walk(t.block) && walk(t.rescue) && walk(t.always)
+          : false,
+    )
   return walk(items)
 }
 
@@ -84,7 +90,16 @@ export async function gather(rc: RunContext, ctx: PlayCtx, limit: <T>(f: () => P
           // what the host reports is data, never a template (Ansible's AnsibleUnsafe)
           s.facts = wrapUnsafe({ ...vars, ansible_facts }) as Vars
           s.counts.ok++
-          rc.emit({ type: 'host:result', play: ctx.play.name, task: name, pos: srcPos(ctx.play.src), host: s.name, status: 'ok', check: rc.check, durationMs: Date.now() - st })
+          rc.emit({
+            type: 'host:result',
+            play: ctx.play.name,
+            task: name,
+            pos: srcPos(ctx.play.src),
+            host: s.name,
+            status: 'ok',
+            check: rc.check,
+            durationMs: Date.now() - st,
+          })
         } catch (e) {
           if (e instanceof ConnectionError) markUnreachable(rc, s, ctx.play, name, e)
           else throw e

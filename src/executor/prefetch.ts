@@ -228,7 +228,10 @@ export class Prefetcher implements ProbeCache {
         return o && ((o.stopped && !inp.module.probeIsLast) || o.guesses.some((g) => !guessHolds(g, h.files.get(g.key))))
       })
       if (inputs.length === 0) return
-      if (TRACE) trace(`${host}: read-ahead plans again: ${inputs.map((i) => `${i.task.name ?? i.task.module}${outcomes.get(i)?.stopped ? ' (stopped)' : ' (guess)'}`).join(', ')}`)
+      if (TRACE)
+        trace(
+          `${host}: read-ahead plans again: ${inputs.map((i) => `${i.task.name ?? i.task.module}${outcomes.get(i)?.stopped ? ' (stopped)' : ' (guess)'}`).join(', ')}`,
+        )
     }
   }
 
@@ -441,7 +444,10 @@ export function parseBatch(out: Buffer, err: Buffer, count: number, nonce: strin
   return results
 }
 
-async function fetchBatch(conn: Connection, wanted: Wanted[]): Promise<{ results: (ExecResult | undefined)[]; files: (Map<string, FileInfo> | undefined)[]; trips: number }> {
+async function fetchBatch(
+  conn: Connection,
+  wanted: Wanted[],
+): Promise<{ results: (ExecResult | undefined)[]; files: (Map<string, FileInfo> | undefined)[]; trips: number }> {
   const results: (ExecResult | undefined)[] = new Array(wanted.length).fill(undefined)
   const files: (Map<string, FileInfo> | undefined)[] = new Array(wanted.length).fill(undefined)
   const groups = new Map<string, number[]>()

@@ -79,7 +79,16 @@ export class Overlay {
       case 'unknown':
         return { ...info, unknown: e.reason }
       case 'directory':
-        return { ...info, exists: true, type: 'directory', mode: e.mode ?? info.mode ?? '0755', owner: e.owner ?? info.owner, group: e.group ?? info.group, sha256: undefined, content: undefined }
+        return {
+          ...info,
+          exists: true,
+          type: 'directory',
+          mode: e.mode ?? info.mode ?? '0755',
+          owner: e.owner ?? info.owner,
+          group: e.group ?? info.group,
+          sha256: undefined,
+          content: undefined,
+        }
       case 'link':
         return { ...info, exists: true, type: 'link', linkTarget: e.target }
       case 'file': {

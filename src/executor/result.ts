@@ -132,7 +132,11 @@ export function countOutcome(h: HostState, task: Task, outcome: TaskOutcome, ign
 export type ResultBase = Pick<HostResultEvent, 'type' | 'play' | 'task' | 'pos' | 'host' | 'check' | 'handler'>
 
 /** The host:result event; with no_log, nothing but the task's name and status. */
-export function resultEvent(base: ResultBase, outcome: TaskOutcome, o: { noLog: boolean; ignored: boolean; verbosity: number; durationMs: number }): HostResultEvent {
+export function resultEvent(
+  base: ResultBase,
+  outcome: TaskOutcome,
+  o: { noLog: boolean; ignored: boolean; verbosity: number; durationMs: number },
+): HostResultEvent {
   const { noLog } = o
   const ev: HostResultEvent = {
     ...base,
@@ -141,7 +145,7 @@ export function resultEvent(base: ResultBase, outcome: TaskOutcome, o: { noLog: 
     // no_log: the task's name and status, nothing else (no change summary, item labels, diff, output)
     changes: outcome.changes.length && !noLog ? outcome.changes : undefined,
     diff: noLog ? undefined : outcome.diff,
-    msg: noLog ? NO_LOG_MSG : outcome.msg ?? outcome.unknownReason,
+    msg: noLog ? NO_LOG_MSG : (outcome.msg ?? outcome.unknownReason),
     durationMs: o.durationMs,
   }
   if (!noLog && (outcome.status === 'failed' || o.verbosity > 0)) {

@@ -18,7 +18,19 @@ import { dueHandlers } from './handlers.js'
 import { allControllerOnly, gather, gatherDecided, markUnreachable, playHosts, serialBatches } from './play.js'
 import { Prefetcher } from './prefetch.js'
 import { countOutcome, debugEvent, errorText, registerOutcome, resultEvent, shareRunOnce } from './result.js'
-import { activeHosts, childScope, PlayAbort, ROOT_SCOPE, type HostState, type PlayCtx, type Project, type RunOptions, type RunSummary, type Scope, type TaskOutcome } from './state.js'
+import {
+  activeHosts,
+  childScope,
+  PlayAbort,
+  ROOT_SCOPE,
+  type HostState,
+  type PlayCtx,
+  type Project,
+  type RunOptions,
+  type RunSummary,
+  type Scope,
+  type TaskOutcome,
+} from './state.js'
 import { taskOutcome } from './task.js'
 import { isTrue, noLogOn, RunContext, taskName } from './task-context.js'
 import { getModule } from '../modules/registry.js'
@@ -179,7 +191,12 @@ export class Runner {
       const hosts = activeHosts(ctx, among)
       if (hosts.length === 0) return
       if (item.kind === 'task') {
-        await this.prefetcher.ahead(items, item, hosts.map((h) => h.name), (t) => this.rc.at(ctx, scope, t))
+        await this.prefetcher.ahead(
+          items,
+          item,
+          hosts.map((h) => h.name),
+          (t) => this.rc.at(ctx, scope, t),
+        )
         await this.runTask(item, hosts, ctx, scope)
       } else if (item.kind === 'block') await this.runBlock(item, hosts, ctx, scope)
       else await this.runInclude(item, hosts, ctx, scope)
@@ -253,7 +270,17 @@ export class Runner {
   private hostFailed(h: HostState, ctx: PlayCtx, t: { name?: string; src: Task['src'] }, e: unknown): void {
     h.failed = true
     h.counts.failed++
-    this.rc.emit({ type: 'host:result', play: ctx.play.name, task: t.name ?? 'include', pos: srcPos(t.src), host: h.name, status: 'failed', check: this.rc.check, msg: errorText(e), durationMs: 0 })
+    this.rc.emit({
+      type: 'host:result',
+      play: ctx.play.name,
+      task: t.name ?? 'include',
+      pos: srcPos(t.src),
+      host: h.name,
+      status: 'failed',
+      check: this.rc.check,
+      msg: errorText(e),
+      durationMs: 0,
+    })
   }
 
   // ------------------------------------------------------------------ one task
@@ -274,7 +301,8 @@ export class Runner {
     // traces of a no_log task (or one whose no_log is templated) show no script text
     const nl = task.noLog ?? scope.noLog
     const hideTraces = typeof nl === 'string' && asBool(nl) === undefined ? true : isTrue(nl)
-    const onHost = (h: HostState) => (hideTraces ? noLogScope.run(true, () => this.runTaskOnHost(task, name, h, ctx, scope, handler)) : this.runTaskOnHost(task, name, h, ctx, scope, handler))
+    const onHost = (h: HostState) =>
+      hideTraces ? noLogScope.run(true, () => this.runTaskOnHost(task, name, h, ctx, scope, handler)) : this.runTaskOnHost(task, name, h, ctx, scope, handler)
     const outcomes = await Promise.all(runOn.map((h) => this.limit(() => onHost(h))))
     if (task.runOnce && outcomes[0]) shareRunOnce(task, hosts[0], outcomes[0], hosts.slice(1))
     rc.emit({ type: 'task:end', play: ctx.play.name, task: name, durationMs: Date.now() - t0 })
@@ -319,7 +347,13 @@ export class Runner {
         markUnreachable(rc, h, ctx.play, name, e, pos)
         return undefined
       }
-      outcome = (rc.check && unknownFromError(e, h, task, errorText(e))) || { status: 'failed', result: { failed: true, msg: errorText(e) }, changes: [], diff: undefined, msg: errorText(e) }
+      outcome = (rc.check && unknownFromError(e, h, task, errorText(e))) || {
+        status: 'failed',
+        result: { failed: true, msg: errorText(e) },
+        changes: [],
+        diff: undefined,
+        msg: errorText(e),
+      }
     }
     if (rc.check) outcome = settleChecked(outcome, task, h)
     if (outcome.status === 'unknown') rc.pinning.unknown(h.name, task)
@@ -335,7 +369,8 @@ export class Runner {
       return outcome
     }
     const ignoreErrors = task.ignoreErrors ?? scope.ignoreErrors
-    const ignore = outcome.status === 'failed' && ignoreErrors !== undefined && (typeof ignoreErrors === 'boolean' ? ignoreErrors : evalCondition(ignoreErrors, vars))
+    const ignore =
+      outcome.status === 'failed' && ignoreErrors !== undefined && (typeof ignoreErrors === 'boolean' ? ignoreErrors : evalCondition(ignoreErrors, vars))
     const ignored = countOutcome(h, task, outcome, ignore)
     const base = { type: 'host:result' as const, play: ctx.play.name, task: name, pos, host: h.name, check: rc.check, handler: handler || undefined }
     rc.emit(resultEvent(base, outcome, { noLog, ignored, verbosity: rc.opts.verbosity ?? 0, durationMs: Date.now() - t0 }))
@@ -369,6 +404,13 @@ export async function runPlaybook(project: Project, opts: RunOptions, emit: Emit
 
 function globMatch(pattern: string, s: string): boolean {
   if (pattern === s) return true
-  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$')
+  const re = new RegExp(
+    '^' +
+      pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
+  )
   return re.test(s)
 }

@@ -165,7 +165,9 @@ export class RunContext {
         })
       },
       render(text, v, file) {
-        return ctl.render(text, v ?? vars, file, () => render(text, v ?? vars, { file, source: 'file', searchPath: dirs('templates').filter((d) => !d.endsWith('/templates')) }))
+        return ctl.render(text, v ?? vars, file, () =>
+          render(text, v ?? vars, { file, source: 'file', searchPath: dirs('templates').filter((d) => !d.endsWith('/templates')) }),
+        )
       },
     }
   }
@@ -214,7 +216,11 @@ export class TaskContext {
 
   exec(vars: Vars): ExecContext {
     const task = this.task
-    return { become: becomeFor(task, this.scope, this.ctx, vars), env: environmentFor(task, this.scope, this.ctx, vars), timeoutMs: task.timeout ? task.timeout * 1000 : undefined }
+    return {
+      become: becomeFor(task, this.scope, this.ctx, vars),
+      env: environmentFor(task, this.scope, this.ctx, vars),
+      timeoutMs: task.timeout ? task.timeout * 1000 : undefined,
+    }
   }
 
   overlay(host: string): Overlay {

@@ -114,12 +114,18 @@ export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
         if (plan.status === 'unknown') msg = plan.reason
       } else {
         if (!conn) throw new K3sbookError(`${mod.name}: has steps to run but no host to run them on`, { pos: srcPos(c.task.src) })
-        const applyCtx: ApplyContext = { host: c.host, task: c.task, run: (step) => runStep(conn, step), upload: (src, remote, o) => uploadTo(conn, src, remote, o) }
+        const applyCtx: ApplyContext = {
+          host: c.host,
+          task: c.task,
+          run: (step) => runStep(conn, step),
+          upload: (src, remote, o) => uploadTo(conn, src, remote, o),
+        }
         c.applying?.()
         steps = mod.apply ? await mod.apply(plan, args, applyCtx) : await defaultApply(plan, applyCtx)
         failedStep = steps.find((r) => !(r.step.okCodes ?? [0]).includes(r.rc))
         status = failedStep ? 'failed' : 'changed'
-        if (failedStep) msg = `${failedStep.step.describe}: exit code ${failedStep.rc}${failedStep.stderr.length ? `: ${tail(failedStep.stderr.toString(), 3)}` : ''}${untouchedNote(failedStep.step)}`
+        if (failedStep)
+          msg = `${failedStep.step.describe}: exit code ${failedStep.rc}${failedStep.stderr.length ? `: ${tail(failedStep.stderr.toString(), 3)}` : ''}${untouchedNote(failedStep.step)}`
       }
       break
   }
@@ -155,7 +161,11 @@ export async function runTaskModule(tc: TaskContext, h: HostState, vars: Vars): 
   // `action: {module: "{{ m }}"}` names its module only now
   const modName = isTemplated(task.moduleKey) ? String(templateValue(task.moduleKey, vars, srcPos(task.src))) : task.moduleKey
   const mod = getModule(modName)
-  if (!mod) throw new K3sbookError(`module "${modName}" is not implemented by k3sbook`, { pos: srcPos(task.src), hint: 'validate warned about it; the task fails where it runs' })
+  if (!mod)
+    throw new K3sbookError(`module "${modName}" is not implemented by k3sbook`, {
+      pos: srcPos(task.src),
+      hint: 'validate warned about it; the task fails where it runs',
+    })
   const args = renderArgs(task, mod, vars, rc.lookupPath(task))
   const check = tc.check
   const target = tc.target(h.name, vars)
@@ -189,7 +199,15 @@ export async function runTaskModule(tc: TaskContext, h: HostState, vars: Vars): 
   const j = judgeResult(task, vars, result, { status: out.status, msg: out.msg, failedStep: out.failedStep }, !(out.notRun && resultOnlyAfterRun(task)))
   const { status } = j
   const shown = status === 'changed' || status === 'unknown'
-  return { status, result, changes: shown ? changes : [], diff: diff && shown ? diff : undefined, msg: j.msg, failedStep: j.failedStep, notRun: (out.notRun && resultOnlyAfterRun(task)) || stale }
+  return {
+    status,
+    result,
+    changes: shown ? changes : [],
+    diff: diff && shown ? diff : undefined,
+    msg: j.msg,
+    failedStep: j.failedStep,
+    notRun: (out.notRun && resultOnlyAfterRun(task)) || stale,
+  }
 }
 
 /** The task on one host: `when`, then the loop's items or the task once, each with until/retries. */
@@ -276,7 +294,13 @@ async function withRetries(tc: TaskContext, h: HostState, vars: Vars): Promise<T
 
 /** A reader for controller-only modules: they never ask the host anything. */
 function noReader(host: string): HostReader {
-  return { host, probe: () => Promise.reject(new Error('no connection')), files: () => Promise.reject(new Error('no connection')), pending: () => undefined, hasPending: () => false }
+  return {
+    host,
+    probe: () => Promise.reject(new Error('no connection')),
+    files: () => Promise.reject(new Error('no connection')),
+    pending: () => undefined,
+    hasPending: () => false,
+  }
 }
 
 export async function runStep(conn: Connection, step: Step): Promise<StepResult> {

@@ -74,7 +74,6 @@ function needsWork(v: unknown): boolean {
   return false
 }
 
-
 /** `hostvars`: every host's variables, built on first access. */
 export function hostvarsProxy(hosts: string[], build: (host: string) => Vars): Vars {
   const cache = new Map<string, Vars>()

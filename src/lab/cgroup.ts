@@ -36,9 +36,22 @@ export function parseHierarchies(mounts: string, selfCgroup: string): Hierarchy[
       out.push({ mountPoint: mp, type, options: '', own: own.get('') ?? '/' })
       continue
     }
-    const ctrls = opts.split(',').filter((o) => !['rw', 'ro', 'relatime', 'noatime', 'nosuid', 'nodev', 'noexec'].includes(o) && !o.startsWith('release_agent') && o !== 'clone_children' && o !== 'xattr')
+    const ctrls = opts
+      .split(',')
+      .filter(
+        (o) =>
+          !['rw', 'ro', 'relatime', 'noatime', 'nosuid', 'nodev', 'noexec'].includes(o) &&
+          !o.startsWith('release_agent') &&
+          o !== 'clone_children' &&
+          o !== 'xattr',
+      )
     const key = ctrls.find((c) => own.has(c))
-    out.push({ mountPoint: mp, type, options: ctrls.includes('name=systemd') && !ctrls.includes('none') ? ['none', ...ctrls].join(',') : ctrls.join(','), own: key ? own.get(key)! : '/' })
+    out.push({
+      mountPoint: mp,
+      type,
+      options: ctrls.includes('name=systemd') && !ctrls.includes('none') ? ['none', ...ctrls].join(',') : ctrls.join(','),
+      own: key ? own.get(key)! : '/',
+    })
   }
   return out
 }

@@ -154,7 +154,12 @@ function stage(spec: HostSpec): string {
     chmodSync(path, mode)
   }
   // cp -a carries directory modes over the host's own: keep them as Debian has them
-  for (const [dir, mode] of [['etc', 0o755], ['etc/ssh', 0o755], ['root', 0o700], ['root/.ssh', 0o700]] as const) {
+  for (const [dir, mode] of [
+    ['etc', 0o755],
+    ['etc/ssh', 0o755],
+    ['root', 0o700],
+    ['root/.ssh', 0o700],
+  ] as const) {
     try {
       chmodSync(join(root, dir), mode)
     } catch {
@@ -178,13 +183,43 @@ export async function startHost(
   const stageDir = stage(spec)
   const init = spec.init ?? 'none'
   const unshareArgv = [
-    'unshare', ...(init === 'systemd' ? ['--cgroup'] : []), '--net', '--mount', '--uts', '--ipc', '--pid', '--fork', '--propagation', 'private', '--', '/bin/sh', '-c', SETUP,
-    'k3sbook-lab-host', mountPoint, spec.name, spec.address, String(spec.prefix), stageDir, spec.hideDir, diskSubmounts().join(' '), init, spec.cgroups?.mounts ?? '',
+    'unshare',
+    ...(init === 'systemd' ? ['--cgroup'] : []),
+    '--net',
+    '--mount',
+    '--uts',
+    '--ipc',
+    '--pid',
+    '--fork',
+    '--propagation',
+    'private',
+    '--',
+    '/bin/sh',
+    '-c',
+    SETUP,
+    'k3sbook-lab-host',
+    mountPoint,
+    spec.name,
+    spec.address,
+    String(spec.prefix),
+    stageDir,
+    spec.hideDir,
+    diskSubmounts().join(' '),
+    init,
+    spec.cgroups?.mounts ?? '',
   ]
   // a systemd host first enters its own cgroups, so that its cgroup namespace is rooted there
-  const procs = init === 'systemd' ? spec.cgroups?.procs ?? [] : []
+  const procs = init === 'systemd' ? (spec.cgroups?.procs ?? []) : []
   const argv = procs.length
-    ? ['/bin/sh', '-c', 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1"; shift; n=$((n - 1)); done; exec "$@"', 'k3sbook-lab-cgroup', String(procs.length), ...procs, ...unshareArgv]
+    ? [
+        '/bin/sh',
+        '-c',
+        'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1"; shift; n=$((n - 1)); done; exec "$@"',
+        'k3sbook-lab-cgroup',
+        String(procs.length),
+        ...procs,
+        ...unshareArgv,
+      ]
     : unshareArgv
   const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: HOST_PATH, LANG: 'C' } })
   const unsharePid = child.pid

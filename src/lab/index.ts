@@ -9,13 +9,49 @@ import { etcHosts, inventoryYaml, knownHosts, sshConfig, sshdConfig, STOCK_BASHR
 import { findSshd, HOST_PATH, startHost, waitForPort, type LabInit } from './host.js'
 import { innerMounts, labCgroups, machineHierarchies, makeHostCgroups, removeHostCgroups } from './cgroup.js'
 import {
-  bridgeAddress as bridgeAddressOf, candidateSubnets, capacity, conflictFor, formatCidr, hostAddress, parseCidr, requireSubnet, usedRanges,
+  bridgeAddress as bridgeAddressOf,
+  candidateSubnets,
+  capacity,
+  conflictFor,
+  formatCidr,
+  hostAddress,
+  parseCidr,
+  requireSubnet,
+  usedRanges,
   type Cidr,
 } from './net.js'
-import { isAlive, killAndWait, nsInode, procRef, processesInNetns, run, runOk, runSync, sleepSync, which, withLock, children, type ProcRef, type RunResult } from './proc.js'
 import {
-  bridgeName, checkName, DEFAULT_LAB, hostName, linkTag, macAddress, labDir, labsBase, listLabNames, readState, vethName, writeFileAtomic, writeState,
-  type HostState, type LabState,
+  isAlive,
+  killAndWait,
+  nsInode,
+  procRef,
+  processesInNetns,
+  run,
+  runOk,
+  runSync,
+  sleepSync,
+  which,
+  withLock,
+  children,
+  type ProcRef,
+  type RunResult,
+} from './proc.js'
+import {
+  bridgeName,
+  checkName,
+  DEFAULT_LAB,
+  hostName,
+  linkTag,
+  macAddress,
+  labDir,
+  labsBase,
+  listLabNames,
+  readState,
+  vethName,
+  writeFileAtomic,
+  writeState,
+  type HostState,
+  type LabState,
 } from './state.js'
 
 export { DEFAULT_LAB, labsBase } from './state.js'
@@ -88,8 +124,14 @@ export function preflight(env: { uid?: number; path?: string; filesystems?: stri
       hint: 'run it with sudo, e.g. `sudo k3sbook lab up 3`',
     })
   const tools: [string, string][] = [
-    ['unshare', 'util-linux'], ['nsenter', 'util-linux'], ['mount', 'mount'], ['pivot_root', 'util-linux'],
-    ['ip', 'iproute2'], ['sshd', 'openssh-server'], ['ssh-keygen', 'openssh-client'], ['perl', 'perl-base'],
+    ['unshare', 'util-linux'],
+    ['nsenter', 'util-linux'],
+    ['mount', 'mount'],
+    ['pivot_root', 'util-linux'],
+    ['ip', 'iproute2'],
+    ['sshd', 'openssh-server'],
+    ['ssh-keygen', 'openssh-client'],
+    ['perl', 'perl-base'],
   ]
   const missing = tools.filter(([t]) => !which(t, env.path))
   if (missing.length)
@@ -104,8 +146,7 @@ export function preflight(env: { uid?: number; path?: string; filesystems?: stri
       fs = ''
     }
   }
-  if (!/\boverlay\b/.test(fs))
-    throw new LabError('the kernel has no overlay filesystem, which lab hosts use as their root', { hint: 'run `modprobe overlay`' })
+  if (!/\boverlay\b/.test(fs)) throw new LabError('the kernel has no overlay filesystem, which lab hosts use as their root', { hint: 'run `modprobe overlay`' })
 }
 
 function toInfo(state: LabState): LabInfo {
@@ -164,11 +205,13 @@ async function makeBridge(name: string, wanted: string | undefined, existing?: s
 async function ensureKeys(name: string): Promise<string> {
   const p = paths(name)
   await Promise.all(
-    [p.key, p.hostKey].filter((k) => !existsSync(k) || !existsSync(`${k}.pub`)).map(async (k) => {
-      rmSync(k, { force: true })
-      rmSync(`${k}.pub`, { force: true })
-      await runOk('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `k3sbook-lab-${name}`, '-f', k])
-    }),
+    [p.key, p.hostKey]
+      .filter((k) => !existsSync(k) || !existsSync(`${k}.pub`))
+      .map(async (k) => {
+        rmSync(k, { force: true })
+        rmSync(`${k}.pub`, { force: true })
+        await runOk('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `k3sbook-lab-${name}`, '-f', k])
+      }),
   )
   return readFileSync(`${p.hostKey}.pub`, 'utf8')
 }
@@ -197,16 +240,27 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
     let state = readState(name)
     const isNew = !state
     if (state && opts.subnet && formatCidr(requireSubnet(opts.subnet)) !== state.subnet)
-      throw new LabError(`lab "${name}" already uses ${state.subnet}, not ${opts.subnet}`, { hint: `\`k3sbook lab down --name ${name}\` first to change its range` })
+      throw new LabError(`lab "${name}" already uses ${state.subnet}, not ${opts.subnet}`, {
+        hint: `\`k3sbook lab down --name ${name}\` first to change its range`,
+      })
     if (state && opts.init && opts.init !== (state.init ?? 'none'))
-      throw new LabError(`lab "${name}" runs hosts with init ${state.init ?? 'none'}, not ${opts.init}`, { hint: `\`k3sbook lab down --name ${name}\` first to change it` })
+      throw new LabError(`lab "${name}" runs hosts with init ${state.init ?? 'none'}, not ${opts.init}`, {
+        hint: `\`k3sbook lab down --name ${name}\` first to change it`,
+      })
     const made: HostState[] = []
     try {
       if (!state || !(await linkExists(state.bridge))) {
         const { subnet, bridge } = await makeBridge(name, opts.subnet, state?.subnet)
         state ??= {
-          version: 1, name, subnet: formatCidr(subnet), bridge, bridgeAddress: bridgeAddressOf(subnet), hosts: [],
-          owner: opts.owner ? procRef(opts.owner) : undefined, createdAt: new Date().toISOString(), init: opts.init ?? 'none',
+          version: 1,
+          name,
+          subnet: formatCidr(subnet),
+          bridge,
+          bridgeAddress: bridgeAddressOf(subnet),
+          hosts: [],
+          owner: opts.owner ? procRef(opts.owner) : undefined,
+          createdAt: new Date().toISOString(),
+          init: opts.init ?? 'none',
         }
         writeState(state)
         // a bridge made again after it was removed by hand: put the surviving hosts back on it
@@ -215,7 +269,8 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
       const st: LabState = state
       const subnet = parseCidr(st.subnet)!
       const total = Math.max(want, ...st.hosts.map((h) => h.index))
-      if (total > capacity(subnet)) throw new LabError(`${st.subnet} holds at most ${capacity(subnet)} lab hosts, ${total} asked`, { hint: 'choose a larger --subnet' })
+      if (total > capacity(subnet))
+        throw new LabError(`${st.subnet} holds at most ${capacity(subnet)} lab hosts, ${total} asked`, { hint: 'choose a larger --subnet' })
 
       // hosts that died (or whose sshd died) are removed and made again; systemd restarts its own
       // sshd (a new pid), so there only the host's pid 1 counts
@@ -254,8 +309,16 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
             try {
               const started = await startHost(
                 {
-                  lab: name, name: h.name, index: h.index, address: h.address, prefix: subnet.prefix, veth: h.veth, mac: macAddress(name, h.index), bridge: st.bridge,
-                  labDir: paths(name).dir, hideDir: labsBase(),
+                  lab: name,
+                  name: h.name,
+                  index: h.index,
+                  address: h.address,
+                  prefix: subnet.prefix,
+                  veth: h.veth,
+                  mac: macAddress(name, h.index),
+                  bridge: st.bridge,
+                  labDir: paths(name).dir,
+                  hideDir: labsBase(),
                   files: {
                     'etc/hostname': [`${h.name}\n`, 0o644],
                     'etc/hosts': [etcHosts(h.name, all), 0o644],
@@ -346,7 +409,10 @@ function removeHosts(hosts: HostState[], lab: string): void {
   const left = killAndWait(rest)
   if (left.length) throw new LabError(`processes ${left.map((r) => r.pid).join(' ')} of lab hosts survived SIGKILL`)
   runSync('ip', ['-force', '-batch', '-'], hosts.map((h) => `link del dev ${h.veth}\n`).join(''))
-  removeCgroups(lab, hosts.map((h) => h.name))
+  removeCgroups(
+    lab,
+    hosts.map((h) => h.name),
+  )
 }
 
 /** A systemd host's cgroups go once its last process is reaped, which may lag the kill a little. */
@@ -475,9 +541,13 @@ export function findRunningLab(name?: string): LabInfo | undefined {
   }
   const def = live(DEFAULT_LAB)
   if (def) return toInfo(def)
-  const running = listLabNames().map(live).filter((s): s is LabState => !!s)
+  const running = listLabNames()
+    .map(live)
+    .filter((s): s is LabState => !!s)
   if (running.length > 1)
-    throw new LabError(`${running.length} labs are running (${running.map((s) => s.name).join(', ')})`, { hint: 'name one with --lab NAME, or give -i INVENTORY' })
+    throw new LabError(`${running.length} labs are running (${running.map((s) => s.name).join(', ')})`, {
+      hint: 'name one with --lab NAME, or give -i INVENTORY',
+    })
   return running[0] && toInfo(running[0])
 }
 
@@ -500,9 +570,11 @@ export function sweepOrphanLabs(): string[] {
 }
 
 function pickHost(lab: LabInfo, host: string | number | LabHost): LabHost {
-  const h =
-    typeof host === 'object' ? host : lab.hosts.find((x) => (typeof host === 'number' ? x.index === host : x.name === host || x.address === host))
-  if (!h) throw new LabError(`lab "${lab.name}" has no host ${typeof host === 'object' ? host.name : host}`, { hint: `hosts: ${lab.hosts.map((x) => x.name).join(', ')}` })
+  const h = typeof host === 'object' ? host : lab.hosts.find((x) => (typeof host === 'number' ? x.index === host : x.name === host || x.address === host))
+  if (!h)
+    throw new LabError(`lab "${lab.name}" has no host ${typeof host === 'object' ? host.name : host}`, {
+      hint: `hosts: ${lab.hosts.map((x) => x.name).join(', ')}`,
+    })
   return h
 }
 
@@ -518,19 +590,37 @@ function hostInit(lab: LabInfo, h: LabHost): ProcRef {
  * Run argv inside a host without SSH (nsenter into all its namespaces), with a clean root
  * environment. For tests and for poking at a host whose sshd is down.
  */
-export async function labExec(
-  lab: LabInfo,
-  host: string | number | LabHost,
-  argv: string[],
-  opts: { input?: string } = {},
-): Promise<RunResult> {
+export async function labExec(lab: LabInfo, host: string | number | LabHost, argv: string[], opts: { input?: string } = {}): Promise<RunResult> {
   return nsenterRun(hostInit(lab, pickHost(lab, host)), argv, opts)
 }
 
 function nsenterRun(init: ProcRef, argv: string[], opts: { input?: string } = {}): Promise<RunResult> {
   // -C: a systemd host has a cgroup namespace of its own (the same as the machine's otherwise)
-  return run('nsenter', ['-t', String(init.pid), '-m', '-u', '-i', '-n', '-p', '-C', '-r', '-w', '--',
-    '/usr/bin/env', '-i', `PATH=${HOST_PATH}`, 'HOME=/root', 'USER=root', 'LOGNAME=root', 'LANG=C.UTF-8', ...argv], opts)
+  return run(
+    'nsenter',
+    [
+      '-t',
+      String(init.pid),
+      '-m',
+      '-u',
+      '-i',
+      '-n',
+      '-p',
+      '-C',
+      '-r',
+      '-w',
+      '--',
+      '/usr/bin/env',
+      '-i',
+      `PATH=${HOST_PATH}`,
+      'HOME=/root',
+      'USER=root',
+      'LOGNAME=root',
+      'LANG=C.UTF-8',
+      ...argv,
+    ],
+    opts,
+  )
 }
 
 export type LinkState = 'up' | 'down' | 'drop'

@@ -43,7 +43,7 @@ export function formatCidr(c: Cidr): string {
 
 export function overlaps(a: Cidr, b: Cidr): boolean {
   const p = Math.min(a.prefix, b.prefix)
-  return ((a.base & mask(p)) >>> 0) === ((b.base & mask(p)) >>> 0)
+  return (a.base & mask(p)) >>> 0 === (b.base & mask(p)) >>> 0
 }
 
 /** The bridge takes .1; host i (1-based) takes .(10+i), leaving .2–.10 for whatever a test wants. */
@@ -95,10 +95,7 @@ interface IpRouteJson {
 
 /** Every IPv4 interface address and route (all tables) on this machine, except default routes. */
 export async function usedRanges(): Promise<UsedRange[]> {
-  const [addrs, routes] = await Promise.all([
-    runOk('ip', ['-j', '-4', 'addr', 'show']),
-    runOk('ip', ['-j', '-4', 'route', 'show', 'table', 'all']),
-  ])
+  const [addrs, routes] = await Promise.all([runOk('ip', ['-j', '-4', 'addr', 'show']), runOk('ip', ['-j', '-4', 'route', 'show', 'table', 'all'])])
   return parseUsedRanges(addrs.stdout, routes.stdout)
 }
 

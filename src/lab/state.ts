@@ -116,12 +116,15 @@ export function listLabNames(): string[] {
   } catch {
     return []
   }
-  return names.filter((n) => NAME_RE.test(n)).filter((n) => {
-    try {
-      readFileSync(statePath(n))
-      return true
-    } catch {
-      return false
-    }
-  }).sort()
+  return names
+    .filter((n) => NAME_RE.test(n))
+    .filter((n) => {
+      try {
+        readFileSync(statePath(n))
+        return true
+      } catch {
+        return false
+      }
+    })
+    .sort()
 }

@@ -3,7 +3,25 @@
 // all packages are there costs one round trip and changes nothing.
 import { shQuote } from '../connection/quote.js'
 import type { Module, Step, Plan } from './types.js'
-import { alias, bool, choice, guardPlan, int, moduleSchema, pick, sections, stepOutput, str, strList, toBool, toInt, toList, ArgError, effectKey, defineModule } from './lib/index.js'
+import {
+  alias,
+  bool,
+  choice,
+  guardPlan,
+  int,
+  moduleSchema,
+  pick,
+  sections,
+  stepOutput,
+  str,
+  strList,
+  toBool,
+  toInt,
+  toList,
+  ArgError,
+  effectKey,
+  defineModule,
+} from './lib/index.js'
 
 const name = strList('Package names (a list, or one string with commas). `foo=1.2*` pins a version. Ansible also calls it `pkg` and `package`.')
 
@@ -11,14 +29,17 @@ export const aptSchema = moduleSchema({
   name,
   pkg: alias('name', name),
   package: alias('name', name),
-  state: choice(['present', 'absent', 'latest', 'fixed', 'build-dep'], '`present` installs what is missing, `latest` also upgrades to the candidate version, `absent` removes. Default: present.'),
+  state: choice(
+    ['present', 'absent', 'latest', 'fixed', 'build-dep'],
+    '`present` installs what is missing, `latest` also upgrades to the candidate version, `absent` removes. Default: present.',
+  ),
   update_cache: bool('Run `apt-get update` first (skipped while the cache is younger than `cache_valid_time`).'),
   'update-cache': alias('update_cache', bool('')),
   cache_valid_time: int('Seconds the package lists stay fresh: `update_cache` is skipped when the last update is younger. Default 0 (always update).'),
   deb: str('Path on the host of a .deb file to install; skipped when that version is already installed.'),
   purge: bool('With state=absent, also remove configuration files.'),
   autoremove: bool('Remove packages no longer needed as dependencies.'),
-  install_recommends: bool('Install recommended packages too (default: apt\'s own setting).'),
+  install_recommends: bool("Install recommended packages too (default: apt's own setting)."),
   'install-recommends': alias('install_recommends', bool('')),
   default_release: str('Target release (`apt-get -t`).'),
   'default-release': alias('default_release', str('')),
@@ -27,7 +48,10 @@ export const aptSchema = moduleSchema({
   allow_unauthenticated: bool('Install from unauthenticated sources.'),
   allow_change_held_packages: bool('Allow changing packages that are on hold.'),
   dpkg_options: str('dpkg options, comma-separated, each passed as `-o Dpkg::Options::=--OPT`. Default: force-confdef,force-confold.'),
-  upgrade: choice(['no', 'yes', 'safe', 'full', 'dist'], 'Upgrade installed packages: yes/safe → `apt-get upgrade`, full/dist → `apt-get dist-upgrade`. Default: no.'),
+  upgrade: choice(
+    ['no', 'yes', 'safe', 'full', 'dist'],
+    'Upgrade installed packages: yes/safe → `apt-get upgrade`, full/dist → `apt-get dist-upgrade`. Default: no.',
+  ),
   only_upgrade: bool('Only upgrade packages that are already installed; never install new ones.'),
   lock_timeout: int('Seconds to wait for the dpkg/apt lock held by another process before failing. Default 60.'),
   update_cache_retries: int('Retries of `apt-get update` (accepted for compatibility).'),
@@ -38,7 +62,6 @@ export const aptSchema = moduleSchema({
   force_apt_get: bool('Accepted for compatibility: apt-get is always used.'),
   fail_on_autoremove: bool('Accepted for compatibility.'),
 })
-
 
 export interface DpkgState {
   installed: boolean
@@ -85,7 +108,14 @@ export function parseWanted(spec: string): Wanted {
 }
 
 function globMatch(glob: string, s: string): boolean {
-  const re = new RegExp('^' + glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$')
+  const re = new RegExp(
+    '^' +
+      glob
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
+  )
   return re.test(s)
 }
 
@@ -224,13 +254,27 @@ export const aptModule = defineModule({
       if (toBool(args.allow_unauthenticated, false)) extra.push('--allow-unauthenticated')
       if (toBool(args.allow_change_held_packages, false)) extra.push('--allow-change-held-packages')
       if (toBool(args.only_upgrade, false)) extra.push('--only-upgrade')
-      const o = { lockTimeout, dpkgOptions: String(args.dpkg_options ?? 'force-confdef,force-confold').split(',').map((x) => x.trim()).filter(Boolean), extra }
+      const o = {
+        lockTimeout,
+        dpkgOptions: String(args.dpkg_options ?? 'force-confdef,force-confold')
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+        extra,
+      }
       const steps: Step[] = []
       const changes: { summary: string }[] = []
       const env = ENV
       const timeoutMs = (lockTimeout + 1800) * 1000
       const needUpdate = updateCache && !cacheIsFresh(lastUpdate, now, validTime)
-      if (needUpdate) steps.push({ describe: 'apt-get update', script: aptGet(['update'], { ...o, extra: [] }), env, timeoutMs, effects: [{ key: effectKey.aptCache(), value: 'updated' }] })
+      if (needUpdate)
+        steps.push({
+          describe: 'apt-get update',
+          script: aptGet(['update'], { ...o, extra: [] }),
+          env,
+          timeoutMs,
+          effects: [{ key: effectKey.aptCache(), value: 'updated' }],
+        })
       let toInstall: string[] = []
       let toRemove: string[] = []
       if (state === 'present' || state === 'latest') {
@@ -244,7 +288,13 @@ export const aptModule = defineModule({
         toRemove = installedPackages(dpkgOut, bare)
       }
       if (deb) {
-        const f = Object.fromEntries((s.deb ?? '').split('\n').map((l) => /^(\w+): (.*)$/.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => [m[1], m[2]]))
+        const f = Object.fromEntries(
+          (s.deb ?? '')
+            .split('\n')
+            .map((l) => /^(\w+): (.*)$/.exec(l))
+            .filter((m): m is RegExpExecArray => !!m)
+            .map((m) => [m[1], m[2]]),
+        )
         if (!f.Package) return { status: 'fail', msg: `apt: cannot read the package file ${deb}: ${(s.deb ?? '').replace('k3sbook:nodeb', '').trim()}` }
         const cur = dpkgState(dpkgOut, f.Package)
         if (!cur?.installed || cur.version !== f.Version) toInstall.push(deb)
@@ -261,11 +311,22 @@ export const aptModule = defineModule({
       }
       if (toRemove.length) {
         changes.push({ summary: `remove ${toRemove.join(' ')}` })
-        steps.push({ describe: `apt-get remove ${toRemove.join(' ')}`, script: aptGet([toBool(args.purge, false) ? 'purge' : 'remove', ...toRemove], o), env, timeoutMs, effects: toRemove.map((n) => ({ key: effectKey.pkg(n), value: 'absent' })) })
+        steps.push({
+          describe: `apt-get remove ${toRemove.join(' ')}`,
+          script: aptGet([toBool(args.purge, false) ? 'purge' : 'remove', ...toRemove], o),
+          env,
+          timeoutMs,
+          effects: toRemove.map((n) => ({ key: effectKey.pkg(n), value: 'absent' })),
+        })
       }
       if (upgrade !== 'no') {
         changes.push({ summary: `upgrade (${upgrade})` })
-        steps.push({ describe: `apt-get ${upgrade === 'full' || upgrade === 'dist' ? 'dist-upgrade' : 'upgrade'}`, script: aptGet([upgrade === 'full' || upgrade === 'dist' ? 'dist-upgrade' : 'upgrade'], o), env, timeoutMs })
+        steps.push({
+          describe: `apt-get ${upgrade === 'full' || upgrade === 'dist' ? 'dist-upgrade' : 'upgrade'}`,
+          script: aptGet([upgrade === 'full' || upgrade === 'dist' ? 'dist-upgrade' : 'upgrade'], o),
+          env,
+          timeoutMs,
+        })
       }
       if (toBool(args.autoremove, false)) steps.push({ describe: 'apt-get autoremove', script: aptGet(['autoremove'], o), env, timeoutMs })
       if (toBool(args.autoclean, false)) steps.push({ describe: 'apt-get autoclean', script: aptGet(['autoclean'], o), env, timeoutMs })
@@ -284,6 +345,12 @@ export const aptModule = defineModule({
     const updated = steps.some((s) => s.step.describe === 'apt-get update' && s.rc === 0)
     // An upgrade or autoremove with nothing to do changes nothing: apt says "0 upgraded, 0 newly installed, 0 to remove".
     const idle = steps.every((s) => s.step.describe === 'apt-get update' || /\b0 upgraded, 0 newly installed, 0 to remove\b/.test(s.stdout.toString()))
-    return { ...base, ...o, cache_updated: updated, cache_update_time: updated ? Math.floor(Date.now() / 1000) : base.cache_update_time, changed: !idle || (updated && steps.length === 1) }
+    return {
+      ...base,
+      ...o,
+      cache_updated: updated,
+      cache_update_time: updated ? Math.floor(Date.now() / 1000) : base.cache_update_time,
+      changed: !idle || (updated && steps.length === 1),
+    }
   },
 })

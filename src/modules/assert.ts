@@ -12,7 +12,10 @@ export interface AssertArgs {
   quiet?: unknown
 }
 
-const listOrStr = (description: string) => ({ description, anyOf: [{ type: 'string' }, { type: 'array', items: { type: ['string', 'boolean'] } }, { type: 'boolean' }] })
+const listOrStr = (description: string) => ({
+  description,
+  anyOf: [{ type: 'string' }, { type: 'array', items: { type: ['string', 'boolean'] } }, { type: 'boolean' }],
+})
 const msgSchema = (description: string) => ({ description, anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] })
 
 /**

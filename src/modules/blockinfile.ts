@@ -2,7 +2,23 @@
 // or removed). The edit is Ansible's (editBlock, on text); the file is written atomically and only
 // when the result differs, so re-runs are no-ops.
 import type { Module, Plan, PlanContext } from './types.js'
-import { argFail, ArgError, bin, bool, choice, groupSchema, modeSchema, moduleSchema, optBool, optStr, ownerSchema, pick, pyRegex, str, defineModule } from './lib/index.js'
+import {
+  argFail,
+  ArgError,
+  bin,
+  bool,
+  choice,
+  groupSchema,
+  modeSchema,
+  moduleSchema,
+  optBool,
+  optStr,
+  ownerSchema,
+  pick,
+  pyRegex,
+  str,
+  defineModule,
+} from './lib/index.js'
 import { editResult, planTextEdit, type EditResult } from './lineinfile.js'
 
 export interface BlockArgs {
@@ -51,7 +67,11 @@ export function editBlock(text: string | undefined, a: BlockEdit): EditResult {
   if (insertafter !== undefined && insertbefore !== undefined) throw new ArgError('parameters are mutually exclusive: insertbefore|insertafter')
   if (insertbefore === undefined && insertafter === undefined) insertafter = 'EOF'
   const insertre =
-    insertafter !== undefined && insertafter !== 'EOF' ? pyRegex(insertafter) : insertbefore !== undefined && insertbefore !== 'BOF' ? pyRegex(insertbefore) : undefined
+    insertafter !== undefined && insertafter !== 'EOF'
+      ? pyRegex(insertafter)
+      : insertbefore !== undefined && insertbefore !== 'BOF'
+        ? pyRegex(insertbefore)
+        : undefined
   const marker = a.marker ?? '# {mark} ANSIBLE MANAGED BLOCK'
   const marker0 = marker.split('{mark}').join(a.marker_begin ?? 'BEGIN') + '\n'
   const marker1 = marker.split('{mark}').join(a.marker_end ?? 'END') + '\n'

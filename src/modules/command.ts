@@ -21,9 +21,15 @@ export interface CommandArgs {
 }
 
 export const commandProps = {
-  _raw_params: str('The command line (free form: `command: ls -l /tmp`). Split into words like a shell would, but no shell runs it: no pipes, redirections, globs or `;` (use `shell`). `~` and `$VAR` are expanded from the host environment, as in Ansible.'),
+  _raw_params: str(
+    'The command line (free form: `command: ls -l /tmp`). Split into words like a shell would, but no shell runs it: no pipes, redirections, globs or `;` (use `shell`). `~` and `$VAR` are expanded from the host environment, as in Ansible.',
+  ),
   cmd: str('The command line, given as an argument instead of free form.'),
-  argv: { type: 'array', items: { type: ['string', 'number', 'boolean'] }, description: 'The command as a list: each item is one argument, never split on spaces. Use instead of a command line.' },
+  argv: {
+    type: 'array',
+    items: { type: ['string', 'number', 'boolean'] },
+    description: 'The command as a list: each item is one argument, never split on spaces. Use instead of a command line.',
+  },
   chdir: str('Change into this directory before running the command.'),
   creates: str('A path or glob: when it already exists, the command is not run.'),
   removes: str('A path or glob: when it does not exist, the command is not run.'),
@@ -33,7 +39,16 @@ export const commandProps = {
 }
 
 /** Keys Ansible pulls out of a command/shell free-form string (everything else stays in the command). */
-export const COMMAND_OPTIONS: ReadonlySet<string> = new Set(['creates', 'removes', 'chdir', 'executable', 'warn', 'stdin', 'stdin_add_newline', 'strip_empty_ends'])
+export const COMMAND_OPTIONS: ReadonlySet<string> = new Set([
+  'creates',
+  'removes',
+  'chdir',
+  'executable',
+  'warn',
+  'stdin',
+  'stdin_add_newline',
+  'strip_empty_ends',
+])
 
 export const command = defineModule<CommandArgs>({
   readAhead: true,
@@ -110,8 +125,7 @@ function argLines(arg: string): string[] {
 /** The script that runs the command; `argv` mode never involves a shell parse of user data. */
 export function commandScript(o: { argv?: string[]; shellCmd?: string; executable?: string; chdir?: string }): string {
   const lines: string[] = []
-  if (o.chdir !== undefined)
-    lines.push(`cd -- ${shQuote(o.chdir)} 2>/dev/null || { printf '%s\\n' ${shQuote(CHDIR_MARK + o.chdir)} >&2; exit 1; }`)
+  if (o.chdir !== undefined) lines.push(`cd -- ${shQuote(o.chdir)} 2>/dev/null || { printf '%s\\n' ${shQuote(CHDIR_MARK + o.chdir)} >&2; exit 1; }`)
   if (o.shellCmd !== undefined) {
     lines.push(`exec ${shQuote(o.executable ?? '/bin/sh')} -c ${shQuote(o.shellCmd)}`)
   } else {
@@ -135,7 +149,8 @@ export async function planCommand(args: CommandArgs, ctx: PlanContext, isShell: 
     const raw = optStr(args._raw_params ?? args.cmd)
     const argv = args.argv?.map((a) => (typeof a === 'boolean' ? (a ? 'True' : 'False') : String(a)))
     if ((raw === undefined || raw.trim() === '') && !argv?.length) return { status: 'fail', msg: 'no command given', result: { rc: 256, cmd: null } }
-    if (raw !== undefined && raw.trim() !== '' && argv?.length) return { status: 'fail', msg: 'only command or argv can be given, not both', result: { rc: 256 } }
+    if (raw !== undefined && raw.trim() !== '' && argv?.length)
+      return { status: 'fail', msg: 'only command or argv can be given, not both', result: { rc: 256 } }
     const cmd: string | string[] = isShell ? (raw ?? argv!.join(' ')) : (argv ?? shlexSplit(raw!))
 
     // creates/removes, as Ansible's glob.glob: relative patterns are relative to chdir.
@@ -147,15 +162,46 @@ export async function planCommand(args: CommandArgs, ctx: PlanContext, isShell: 
       const found = await globExists(ctx, rel(pattern))
       if (found === 'unknown') return { status: 'unknown', reason: `${arg}: ${pattern} depends on an earlier step that can't be predicted`, steps: [runStep()] }
       if (arg === 'creates' && found)
-        return { status: 'ok', note: `${pattern} exists`, result: { msg: `Did not run command since '${pattern}' exists`, stdout: `skipped, since ${pattern} exists`, stdout_lines: [`skipped, since ${pattern} exists`], stderr: '', stderr_lines: [], rc: 0, cmd, start: null, end: null, delta: null } }
+        return {
+          status: 'ok',
+          note: `${pattern} exists`,
+          result: {
+            msg: `Did not run command since '${pattern}' exists`,
+            stdout: `skipped, since ${pattern} exists`,
+            stdout_lines: [`skipped, since ${pattern} exists`],
+            stderr: '',
+            stderr_lines: [],
+            rc: 0,
+            cmd,
+            start: null,
+            end: null,
+            delta: null,
+          },
+        }
       if (arg === 'removes' && !found)
-        return { status: 'ok', note: `${pattern} does not exist`, result: { msg: `Did not run command since '${pattern}' does not exist`, stdout: `skipped, since ${pattern} does not exist`, stdout_lines: [`skipped, since ${pattern} does not exist`], stderr: '', stderr_lines: [], rc: 0, cmd, start: null, end: null, delta: null } }
+        return {
+          status: 'ok',
+          note: `${pattern} does not exist`,
+          result: {
+            msg: `Did not run command since '${pattern}' does not exist`,
+            stdout: `skipped, since ${pattern} does not exist`,
+            stdout_lines: [`skipped, since ${pattern} does not exist`],
+            stderr: '',
+            stderr_lines: [],
+            rc: 0,
+            cmd,
+            start: null,
+            end: null,
+            delta: null,
+          },
+        }
     }
     return { status: 'change', changes: [{ summary: `run ${Array.isArray(cmd) ? cmd.join(' ') : cmd}` }], steps: [runStep()], result: { cmd } }
 
     function runStep(): Step {
       let stdin: string | undefined
-      if (args.stdin !== undefined && args.stdin !== null && String(args.stdin) !== '') stdin = String(args.stdin) + (optBool(args.stdin_add_newline, true, 'stdin_add_newline') ? '\n' : '')
+      if (args.stdin !== undefined && args.stdin !== null && String(args.stdin) !== '')
+        stdin = String(args.stdin) + (optBool(args.stdin_add_newline, true, 'stdin_add_newline') ? '\n' : '')
       const script = commandScript({
         argv: Array.isArray(cmd) ? cmd : undefined,
         shellCmd: Array.isArray(cmd) ? undefined : cmd,
@@ -163,7 +209,11 @@ export async function planCommand(args: CommandArgs, ctx: PlanContext, isShell: 
         chdir: optStr(args.chdir),
       })
       // What a command does is unknowable; the paths it promises to create or remove are "unknown" after it.
-      const effects = checks.map((c) => ({ path: rel(c.pattern), state: 'unknown' as const, reason: `${isShell ? 'shell' : 'command'} may ${c.arg === 'creates' ? 'create' : 'remove'} it` }))
+      const effects = checks.map((c) => ({
+        path: rel(c.pattern),
+        state: 'unknown' as const,
+        reason: `${isShell ? 'shell' : 'command'} may ${c.arg === 'creates' ? 'create' : 'remove'} it`,
+      }))
       return { describe: Array.isArray(cmd) ? cmd.join(' ') : cmd, script, stdin, effects, okCodes: ANY_RC }
     }
   } catch (e) {
@@ -178,7 +228,9 @@ async function globExists(ctx: PlanContext, pattern: string): Promise<boolean | 
     return !!info?.exists
   }
   // Field splitting off, pathname expansion on: the pattern globs but is never re-parsed as code.
-  const r = await ctx.reader.probe(`IFS=''; p=${shQuote(pattern)}; set -- $p; for f in "$@"; do if [ -e "$f" ] || [ -L "$f" ]; then echo yes; exit 0; fi; done; echo no\n`)
+  const r = await ctx.reader.probe(
+    `IFS=''; p=${shQuote(pattern)}; set -- $p; for f in "$@"; do if [ -e "$f" ] || [ -L "$f" ]; then echo yes; exit 0; fi; done; echo no\n`,
+  )
   return r.stdout.toString().trim() === 'yes'
 }
 
@@ -197,13 +249,28 @@ function delta(ms: number): string {
 export function commandResult(plan: Plan, steps: StepResult[] | undefined, args: CommandArgs, _isShell: boolean): Vars {
   const base = (plan.result ?? {}) as Vars
   if (plan.status === 'ok') return { changed: false, failed: false, ...base }
-  if (plan.status === 'fail') return { changed: false, failed: true, stdout: '', stderr: '', rc: null, cmd: null, start: null, end: null, delta: null, ...base, msg: plan.msg }
+  if (plan.status === 'fail')
+    return { changed: false, failed: true, stdout: '', stderr: '', rc: null, cmd: null, start: null, end: null, delta: null, ...base, msg: plan.msg }
   if (plan.status === 'skip') return { changed: false, skipped: true, msg: plan.reason, ...base }
   const s = steps?.[0]
   if (!s) {
     // Check mode: Ansible can only say the command would run; without creates/removes it calls that "skipped".
     const guarded = args.creates !== undefined || args.removes !== undefined
-    return { changed: guarded, ...(guarded ? {} : { skipped: true }), failed: false, rc: 0, stdout: '', stderr: '', stdout_lines: [], stderr_lines: [], start: null, end: null, delta: null, ...base, msg: 'Command would have run if not in check mode' }
+    return {
+      changed: guarded,
+      ...(guarded ? {} : { skipped: true }),
+      failed: false,
+      rc: 0,
+      stdout: '',
+      stderr: '',
+      stdout_lines: [],
+      stderr_lines: [],
+      start: null,
+      end: null,
+      delta: null,
+      ...base,
+      msg: 'Command would have run if not in check mode',
+    }
   }
   const strip = optBool(args.strip_empty_ends, true)
   let stdout = s.stdout.toString('utf8')
@@ -214,9 +281,33 @@ export function commandResult(plan: Plan, steps: StepResult[] | undefined, args:
   }
   const end = new Date()
   const start = new Date(end.getTime() - s.durationMs)
-  const r: Vars = { changed: true, rc: s.rc, stdout, stderr, stdout_lines: splitLines(stdout), stderr_lines: splitLines(stderr), start: stamp(start), end: stamp(end), delta: delta(s.durationMs), msg: '', ...base }
+  const r: Vars = {
+    changed: true,
+    rc: s.rc,
+    stdout,
+    stderr,
+    stdout_lines: splitLines(stdout),
+    stderr_lines: splitLines(stderr),
+    start: stamp(start),
+    end: stamp(end),
+    delta: delta(s.durationMs),
+    msg: '',
+    ...base,
+  }
   const chdirFail = stderr.startsWith(CHDIR_MARK)
-  if (chdirFail) return { ...r, rc: null, stderr: '', stderr_lines: [], start: null, end: null, delta: null, failed: true, changed: false, msg: `Unable to change directory before execution: [Errno 2] No such file or directory: '${stderr.slice(CHDIR_MARK.length).trim()}'` }
+  if (chdirFail)
+    return {
+      ...r,
+      rc: null,
+      stderr: '',
+      stderr_lines: [],
+      start: null,
+      end: null,
+      delta: null,
+      failed: true,
+      changed: false,
+      msg: `Unable to change directory before execution: [Errno 2] No such file or directory: '${stderr.slice(CHDIR_MARK.length).trim()}'`,
+    }
   if (s.rc !== 0) return { ...r, failed: true, msg: 'non-zero return code' }
   return { ...r, failed: false }
 }

@@ -6,7 +6,31 @@ import { join, posix } from 'node:path'
 import { shQuote } from '../connection/quote.js'
 import type { Vars } from '../model.js'
 import type { Change, FileInfo, Module, Plan, PlanContext, Step, StepResult } from './types.js'
-import { argFail, ArgError, attrChanges, attrLines, attrStep, backupFromSteps, bool, fileDiff, groupSchema, md5, modeSchema, moduleSchema, normalizeMode, optBool, optStr, ownerSchema, sha1, sha256, statFromSteps, statLine, str, writeFileStep, defineModule } from './lib/index.js'
+import {
+  argFail,
+  ArgError,
+  attrChanges,
+  attrLines,
+  attrStep,
+  backupFromSteps,
+  bool,
+  fileDiff,
+  groupSchema,
+  md5,
+  modeSchema,
+  moduleSchema,
+  normalizeMode,
+  optBool,
+  optStr,
+  ownerSchema,
+  sha1,
+  sha256,
+  statFromSteps,
+  statLine,
+  str,
+  writeFileStep,
+  defineModule,
+} from './lib/index.js'
 
 export interface CopyArgs {
   src?: string
@@ -30,10 +54,13 @@ export interface CopyArgs {
 export const copy = defineModule<CopyArgs>({
   readAhead: true,
   name: 'copy',
-  description: 'Copy a file or directory from the controller (or a file already on the host) to the host, or write `content` to a file. Writes only what differs, atomically.',
+  description:
+    'Copy a file or directory from the controller (or a file already on the host) to the host, or write `content` to a file. Writes only what differs, atomically.',
   sourceArgs: { src: 'files' },
   schema: moduleSchema({
-    src: str("File or directory to copy, looked up in the role's files/ then beside the playbook. A directory ending in '/' copies its contents; without it, the directory itself. With remote_src, a path on the host."),
+    src: str(
+      "File or directory to copy, looked up in the role's files/ then beside the playbook. A directory ending in '/' copies its contents; without it, the directory itself. With remote_src, a path on the host.",
+    ),
     content: { description: 'Write this text to dest instead of copying src (a list or mapping is written as JSON).' },
     dest: str("Where to write on the host (required). Ending in '/' or an existing directory: the file keeps its name inside it."),
     backup: bool('Keep a timestamped copy of the file being replaced (reported as `backup_file`).'),
@@ -60,7 +87,13 @@ export function pyJson(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v).replace(/[\u007f-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))
   if (typeof v === 'number' || typeof v === 'boolean') return JSON.stringify(v)
   if (Array.isArray(v)) return '[' + v.map(pyJson).join(', ') + ']'
-  return '{' + Object.entries(v as Vars).map(([k, x]) => `${pyJson(k)}: ${pyJson(x)}`).join(', ') + '}'
+  return (
+    '{' +
+    Object.entries(v as Vars)
+      .map(([k, x]) => `${pyJson(k)}: ${pyJson(x)}`)
+      .join(', ') +
+    '}'
+  )
 }
 
 /** One file to put on the host. */
@@ -106,7 +139,13 @@ export async function planWrites(writes: FileWrite[], dirs: string[], args: Writ
     if (i.exists && i.type !== 'directory') return { status: 'fail', msg: `${d} exists and is not a directory` }
     if (!i.exists) {
       const dm = args.directory_mode !== undefined && args.directory_mode !== null ? normalizeMode(args.directory_mode, '0755', true) : undefined
-      steps.push({ describe: `mkdir ${d}`, script: ['set -e', `mkdir -p -- ${shQuote(d)}`, ...attrLines(shQuote(d), { mode: dm, owner: optStr(args.owner), group: optStr(args.group) })].join('\n') + '\n', effects: [{ path: d, state: 'directory', mode: dm }] })
+      steps.push({
+        describe: `mkdir ${d}`,
+        script:
+          ['set -e', `mkdir -p -- ${shQuote(d)}`, ...attrLines(shQuote(d), { mode: dm, owner: optStr(args.owner), group: optStr(args.group) })].join('\n') +
+          '\n',
+        effects: [{ path: d, state: 'directory', mode: dm }],
+      })
       changes.push({ summary: `create directory ${d}` })
     }
   }
@@ -156,7 +195,17 @@ export async function planWrites(writes: FileWrite[], dirs: string[], args: Writ
   }
   const result: Vars = { ...resultBase }
   if (steps.length === 0) {
-    if (one && lastInfo?.exists) Object.assign(result, { mode: lastInfo.mode, owner: lastInfo.owner, group: lastInfo.group, uid: lastInfo.uid, gid: lastInfo.gid, size: lastInfo.size, state: 'file', path: lastInfo.path })
+    if (one && lastInfo?.exists)
+      Object.assign(result, {
+        mode: lastInfo.mode,
+        owner: lastInfo.owner,
+        group: lastInfo.group,
+        uid: lastInfo.uid,
+        gid: lastInfo.gid,
+        size: lastInfo.size,
+        state: 'file',
+        path: lastInfo.path,
+      })
     return { status: 'ok', result }
   }
   return { status: 'change', changes, steps, result }
@@ -219,9 +268,15 @@ async function planCopy(args: CopyArgs, ctx: PlanContext): Promise<Plan> {
       return planWrites(writes, dirs, args, ctx, { dest, src })
     }
     const content = found.content!
-    if (args.checksum !== undefined && sha1(content) !== String(args.checksum)) return { status: 'fail', msg: `Copied file does not match the expected checksum. Checksum ${sha1(content)} != ${args.checksum}` }
+    if (args.checksum !== undefined && sha1(content) !== String(args.checksum))
+      return { status: 'fail', msg: `Copied file does not match the expected checksum. Checksum ${sha1(content)} != ${args.checksum}` }
     const target = await resolveDest(dest, posix.basename(src), ctx, follow)
-    return planWrites([{ dest: target, content, srcMode: found.mode }], [], args, ctx, { dest: target, src: found.path, checksum: sha1(content), md5sum: md5(content) })
+    return planWrites([{ dest: target, content, srcMode: found.mode }], [], args, ctx, {
+      dest: target,
+      src: found.path,
+      checksum: sha1(content),
+      md5sum: md5(content),
+    })
   } catch (e) {
     return argFail(e)
   }
@@ -272,4 +327,3 @@ async function walk(root: string, followLinks: boolean, rel = ''): Promise<Entry
   }
   return out
 }
-

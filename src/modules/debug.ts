@@ -24,7 +24,8 @@ export const debug = defineModule<DebugArgs>({
     if (args.msg !== undefined && args.var !== undefined) return { status: 'fail', msg: 'parameters are mutually exclusive: msg|var' }
     const level = Number(args.verbosity ?? 0)
     const current = Number(ctx.vars.ansible_verbosity ?? 0)
-    if (level > current) return { status: 'skip', reason: `verbosity threshold not met (${level} > ${current})`, result: { skipped_reason: 'Verbosity threshold not met.' } }
+    if (level > current)
+      return { status: 'skip', reason: `verbosity threshold not met (${level} > ${current})`, result: { skipped_reason: 'Verbosity threshold not met.' } }
     if (args.var !== undefined) {
       const name = String(args.var)
       // Loaded on use so the module registry never depends on the template engine being loadable.

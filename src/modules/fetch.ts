@@ -11,10 +11,12 @@ import { bool, guardPlan, moduleSchema, pick, sha256, str, toBool, defineModule 
 export const fetchSchema = moduleSchema(
   {
     src: str('File on the host to fetch (not a directory).'),
-    dest: str('Directory on the control machine; the file lands in DEST/HOSTNAME/SRC (or, with `flat`, at DEST, or in DEST when it ends with /). Relative to the playbook\'s folder.'),
+    dest: str(
+      "Directory on the control machine; the file lands in DEST/HOSTNAME/SRC (or, with `flat`, at DEST, or in DEST when it ends with /). Relative to the playbook's folder.",
+    ),
     flat: bool('Do not add the host name and source path below dest.'),
     fail_on_missing: bool('Fail when src does not exist on the host. Default true.'),
-    validate_checksum: bool('Verify the fetched copy\'s checksum against the host\'s. Default true.'),
+    validate_checksum: bool("Verify the fetched copy's checksum against the host's. Default true."),
   },
   { required: ['src', 'dest'] },
 )
@@ -55,7 +57,8 @@ export const fetchModule = defineModule({
         if (toBool(pick(args, 'fail_on_missing'), true)) return { status: 'fail', msg: `${msg}: ${src}`, result: { file: src } }
         return { status: 'ok', note: msg, result: { changed: false, msg, file: src } }
       }
-      if (info.type === 'directory') return { status: 'fail', msg: `remote file is a directory, fetch cannot work on directories: ${src}`, result: { file: src } }
+      if (info.type === 'directory')
+        return { status: 'fail', msg: `remote file is a directory, fetch cannot work on directories: ${src}`, result: { file: src } }
       if (!info.sha256) return { status: 'fail', msg: `unable to read ${src} (permission denied?)`, result: { file: src } }
       let localBytes: Buffer | undefined
       try {
@@ -64,7 +67,10 @@ export const fetchModule = defineModule({
         localBytes = undefined
       }
       if (localBytes && sha256(localBytes) === info.sha256)
-        return { status: 'ok', result: { changed: false, dest: local, file: src, checksum: sha1(localBytes), md5sum: md5(localBytes), remote_checksum: sha1(localBytes) } }
+        return {
+          status: 'ok',
+          result: { changed: false, dest: local, file: src, checksum: sha1(localBytes), md5sum: md5(localBytes), remote_checksum: sha1(localBytes) },
+        }
       const plan: Plan = {
         status: 'change',
         changes: [{ summary: localBytes ? `fetch ${src} → ${local} (differs)` : `fetch ${src} → ${local}` }],

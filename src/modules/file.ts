@@ -6,7 +6,28 @@ import { posix } from 'node:path'
 import { shQuote } from '../connection/quote.js'
 import type { Vars } from '../model.js'
 import type { Change, Effect, FileDiff, FileInfo, Module, Plan, PlanContext, Step, StepResult } from './types.js'
-import { argFail, ArgError, attrChanges, attrLines, statFromSteps, statLine, bool, choice, groupSchema, modeSchema, moduleSchema, normalizeMode, oneOf, optBool, optStr, ownerSchema, pick, str, type AttrPlan, defineModule } from './lib/index.js'
+import {
+  argFail,
+  ArgError,
+  attrChanges,
+  attrLines,
+  statFromSteps,
+  statLine,
+  bool,
+  choice,
+  groupSchema,
+  modeSchema,
+  moduleSchema,
+  normalizeMode,
+  oneOf,
+  optBool,
+  optStr,
+  ownerSchema,
+  pick,
+  str,
+  type AttrPlan,
+  defineModule,
+} from './lib/index.js'
 
 export interface FileArgs {
   path?: string
@@ -43,12 +64,16 @@ export const file = defineModule<FileArgs>({
     return undefined
   },
   name: 'file',
-  description: 'Manage a path: directory (with parents), attributes of an existing file, symlink, hard link, empty file (touch) or absent; plus its mode and owner.',
+  description:
+    'Manage a path: directory (with parents), attributes of an existing file, symlink, hard link, empty file (touch) or absent; plus its mode and owner.',
   schema: moduleSchema({
     path: str('The path to manage. Aliases: dest, name.'),
     dest: str('Alias of path.'),
     name: str('Alias of path.'),
-    state: choice(STATES, "What the path should be: 'file' (must exist; sets attributes), 'directory' (created with parents), 'touch' (created empty, or times updated), 'absent' (removed, recursively), 'link' (symlink to src), 'hard' (hard link to src). Default: the current state, or 'file'."),
+    state: choice(
+      STATES,
+      "What the path should be: 'file' (must exist; sets attributes), 'directory' (created with parents), 'touch' (created empty, or times updated), 'absent' (removed, recursively), 'link' (symlink to src), 'hard' (hard link to src). Default: the current state, or 'file'.",
+    ),
     src: str("Target of the link (state=link or hard). Relative symlink targets are relative to the link's directory."),
     mode: modeSchema(' With recurse, applied to everything below (use X for execute on directories only).'),
     owner: ownerSchema(),
@@ -58,7 +83,7 @@ export const file = defineModule<FileArgs>({
     follow: bool('When the path is a symlink, set attributes on what it points to (default true).'),
     modification_time: str("With touch (default 'now') and other states (default 'preserve'): 'now', 'preserve' or a time in modification_time_format."),
     modification_time_format: str("Format of modification_time (default '%Y%m%d%H%M.%S')."),
-    access_time: str("Like modification_time, for the access time."),
+    access_time: str('Like modification_time, for the access time.'),
     access_time_format: str("Format of access_time (default '%Y%m%d%H%M.%S')."),
     unsafe_writes: bool('Accepted for compatibility; has no effect.'),
   }),
@@ -112,7 +137,8 @@ async function planFileInner(args: FileArgs, ctx: PlanContext): Promise<Plan> {
     if (args.state === undefined || args.state === null) state = prev !== 'absent' ? (prev as State) : recurse ? 'directory' : 'file'
     else state = oneOf(String(args.state), STATES, 'state', 'file')
     if (recurse && state !== 'directory') return { status: 'fail', msg: "recurse option requires state to be 'directory'", result: { path } }
-    if (src !== undefined && state !== 'link' && state !== 'hard') return { status: 'fail', msg: "src option requires state to be 'link' or 'hard'", result: { path } }
+    if (src !== undefined && state !== 'link' && state !== 'hard')
+      return { status: 'fail', msg: "src option requires state to be 'link' or 'hard'", result: { path } }
     const mtime = timeArg(args.modification_time, args.modification_time_format, state === 'touch' ? 'now' : 'preserve')
     const atime = timeArg(args.access_time, args.access_time_format, state === 'touch' ? 'now' : 'preserve')
     const want = { mode: args.mode, owner: args.owner, group: args.group }
@@ -122,7 +148,12 @@ async function planFileInner(args: FileArgs, ctx: PlanContext): Promise<Plan> {
     switch (state) {
       case 'absent': {
         if (!info.exists) return { status: 'ok', result: { path, state: 'absent' } }
-        return change([{ summary: `remove ${prev} ${path}` }], [{ describe: `remove ${path}`, script: `rm -rf -- ${q}\n`, effects: [{ path, state: 'absent' }] }], { path, state: 'absent' }, sd('absent'))
+        return change(
+          [{ summary: `remove ${prev} ${path}` }],
+          [{ describe: `remove ${path}`, script: `rm -rf -- ${q}\n`, effects: [{ path, state: 'absent' }] }],
+          { path, state: 'absent' },
+          sd('absent'),
+        )
       }
 
       case 'file': {
@@ -154,7 +185,19 @@ async function planFileInner(args: FileArgs, ctx: PlanContext): Promise<Plan> {
         if (!info.exists) lines.push(`: >> ${q}`)
         lines.push(...attrLines(q, a), ...timeLines(q, mtime, atime))
         const isDir = target.type === 'directory'
-        effects.push(isDir ? { path, state: 'directory', mode: a.effectMode ?? target.mode } : { path, state: 'file', mode: a.effectMode ?? (info.exists ? target.mode : '0644'), owner: a.owner, group: a.group, sha256: info.exists ? undefined : SHA256_EMPTY, content: info.exists ? undefined : Buffer.alloc(0) })
+        effects.push(
+          isDir
+            ? { path, state: 'directory', mode: a.effectMode ?? target.mode }
+            : {
+                path,
+                state: 'file',
+                mode: a.effectMode ?? (info.exists ? target.mode : '0644'),
+                owner: a.owner,
+                group: a.group,
+                sha256: info.exists ? undefined : SHA256_EMPTY,
+                content: info.exists ? undefined : Buffer.alloc(0),
+              },
+        )
         const changes: Change[] = info.exists ? [...a.changes] : [{ summary: `create empty file ${path}` }]
         const timesChange = mtime !== 'preserve' || atime !== 'preserve'
         if (info.exists && timesChange) changes.push({ summary: 'update access and modification times' })
@@ -193,7 +236,14 @@ export function stateDiff(path: string, before: string, after: string): FileDiff
   return { path, before: j(before), after: j(after) }
 }
 
-function attrsOnly(path: string, info: FileInfo, want: { mode?: unknown; owner?: unknown; group?: unknown }, mtime: string, atime: string, follow: boolean): Plan {
+function attrsOnly(
+  path: string,
+  info: FileInfo,
+  want: { mode?: unknown; owner?: unknown; group?: unknown },
+  mtime: string,
+  atime: string,
+  follow: boolean,
+): Plan {
   const a = attrChanges(info, want)
   const q = shQuote(path)
   const times = timeLines(q, mtime, atime)
@@ -204,12 +254,19 @@ function attrsOnly(path: string, info: FileInfo, want: { mode?: unknown; owner?:
       ? { path, state: 'directory', mode: a.effectMode ?? info.mode, owner: a.owner ?? info.owner, group: a.group ?? info.group }
       : { path, state: 'file', mode: a.effectMode ?? info.mode, owner: a.owner ?? info.owner, group: a.group ?? info.group, sha256: info.sha256 }
   // Without follow, chown must not pass through a link to its target.
-  return change(changes, [{ describe: `set attributes of ${path}`, script: ['set -e', ...attrLines(q, a, { noDeref: !follow }), ...times].join('\n') + '\n', effects: [effect] }], { path })
+  return change(
+    changes,
+    [{ describe: `set attributes of ${path}`, script: ['set -e', ...attrLines(q, a, { noDeref: !follow }), ...times].join('\n') + '\n', effects: [effect] }],
+    { path },
+  )
 }
 
 /** mkdir -p, except that every directory made gets the wanted mode and owner (Ansible applies them to each). */
 async function planMkdirs(path: string, want: { mode?: unknown; owner?: unknown; group?: unknown }, ctx: PlanContext): Promise<Plan> {
-  const parts = path.replace(/^\/+|\/+$/g, '').split('/').filter((p) => p !== '')
+  const parts = path
+    .replace(/^\/+|\/+$/g, '')
+    .split('/')
+    .filter((p) => p !== '')
   const chain: string[] = []
   let cur = path.startsWith('/') ? '' : undefined
   for (const p of parts) {
@@ -223,7 +280,12 @@ async function planMkdirs(path: string, want: { mode?: unknown; owner?: unknown;
   }
   const missing = chain.filter((c) => !infos.get(c)!.exists)
   const blocker = chain.find((c) => infos.get(c)!.exists && infos.get(c)!.type !== 'directory')
-  if (blocker) return { status: 'fail', msg: `There was an issue creating ${missing[0] ?? path} as requested: [Errno 20] Not a directory: '${missing[0] ?? path}'`, result: { path } }
+  if (blocker)
+    return {
+      status: 'fail',
+      msg: `There was an issue creating ${missing[0] ?? path} as requested: [Errno 20] Not a directory: '${missing[0] ?? path}'`,
+      result: { path },
+    }
   const a: AttrPlan = attrChanges(undefined, want, true)
   const lines = ['set -e']
   const effects: Effect[] = []
@@ -236,14 +298,29 @@ async function planMkdirs(path: string, want: { mode?: unknown; owner?: unknown;
 }
 
 /** recurse=true: list what is below and count what differs (links are left alone, as chmod -R does). */
-async function withRecurse(base: Plan, path: string, info: FileInfo, want: { mode?: unknown; owner?: unknown; group?: unknown }, ctx: PlanContext): Promise<Plan> {
+async function withRecurse(
+  base: Plan,
+  path: string,
+  info: FileInfo,
+  want: { mode?: unknown; owner?: unknown; group?: unknown },
+  ctx: PlanContext,
+): Promise<Plan> {
   const r = await ctx.reader.probe(`find ${shQuote(path)} -mindepth 1 ! -type l -printf '%m|%u|%g|%U|%G|%y\\n'\n`)
   if (r.rc !== 0) return { status: 'fail', msg: `Could not recursively set attributes on ${path}: ${r.stderr.toString().trim()}` }
   let differ = 0
   for (const line of r.stdout.toString().split('\n')) {
     if (!line) continue
     const [mode, owner, group, uid, gid, kind] = line.split('|')
-    const i: FileInfo = { path: '', exists: true, type: kind === 'd' ? 'directory' : 'file', mode: mode.padStart(4, '0'), owner, group, uid: Number(uid), gid: Number(gid) }
+    const i: FileInfo = {
+      path: '',
+      exists: true,
+      type: kind === 'd' ? 'directory' : 'file',
+      mode: mode.padStart(4, '0'),
+      owner,
+      group,
+      uid: Number(uid),
+      gid: Number(gid),
+    }
     if (attrChanges(i, want).changes.length) differ++
   }
   if (differ === 0) return base
@@ -264,7 +341,16 @@ async function withRecurse(base: Plan, path: string, info: FileInfo, want: { mod
   return change([...baseChanges, { summary: `attributes of ${differ} path(s) below ${path}` }], [...baseSteps, step], { path })
 }
 
-async function planSymlink(path: string, src: string | undefined, info: FileInfo, target: FileInfo, want: { mode?: unknown; owner?: unknown; group?: unknown }, force: boolean, follow: boolean, ctx: PlanContext): Promise<Plan> {
+async function planSymlink(
+  path: string,
+  src: string | undefined,
+  info: FileInfo,
+  target: FileInfo,
+  want: { mode?: unknown; owner?: unknown; group?: unknown },
+  force: boolean,
+  follow: boolean,
+  ctx: PlanContext,
+): Promise<Plan> {
   const prev = stateOf(info)
   if (src === undefined && follow && info.type === 'link') src = info.linkTarget
   if (src === undefined && prev !== 'link') return { status: 'fail', msg: 'src is required for creating new symlinks', result: { path } }
@@ -272,10 +358,12 @@ async function planSymlink(path: string, src: string | undefined, info: FileInfo
   if (src !== undefined && !force) {
     const abs = posix.resolve(relBase, src)
     const t = (await ctx.reader.files([abs], { follow: true })).get(abs)!
-    if (!t.exists && !t.unknown) return { status: 'fail', msg: `src file does not exist, use "force=yes" if you really want to create the link: ${abs}`, result: { path, src } }
+    if (!t.exists && !t.unknown)
+      return { status: 'fail', msg: `src file does not exist, use "force=yes" if you really want to create the link: ${abs}`, result: { path, src } }
   }
   if (prev === 'directory' && !force) return { status: 'fail', msg: `refusing to convert from directory to symlink for ${path}`, result: { path } }
-  if ((prev === 'file' || prev === 'hard') && !force) return { status: 'fail', msg: `refusing to convert from ${prev} to symlink for ${path}`, result: { path } }
+  if ((prev === 'file' || prev === 'hard') && !force)
+    return { status: 'fail', msg: `refusing to convert from ${prev} to symlink for ${path}`, result: { path } }
   const q = shQuote(path)
   const steps: Step[] = []
   const changes: Change[] = []
@@ -284,7 +372,8 @@ async function planSymlink(path: string, src: string | undefined, info: FileInfo
     if (prev === 'absent') lines.push(`ln -s -- ${shQuote(src!)} ${q}`)
     else {
       // A fresh link beside the old path, renamed over it: the path is never missing.
-      if (prev === 'directory') lines.push(`rmdir -- ${q} || { echo "the directory ${path.replace(/[^\w./-]/g, '?')} is not empty, refusing to convert it" >&2; exit 1; }`)
+      if (prev === 'directory')
+        lines.push(`rmdir -- ${q} || { echo "the directory ${path.replace(/[^\w./-]/g, '?')} is not empty, refusing to convert it" >&2; exit 1; }`)
       lines.push(`t=${shQuote(posix.dirname(path))}/.k3sbook.$$.tmp`, `ln -s -- ${shQuote(src!)} "$t"`, `mv -Tf -- "$t" ${q}`)
     }
     steps.push({ describe: `link ${path} -> ${src}`, script: lines.join('\n') + '\n', effects: [{ path, state: 'link', target: src! }] })
@@ -313,7 +402,14 @@ async function planSymlink(path: string, src: string | undefined, info: FileInfo
   return change(changes, steps, { dest: path, src })
 }
 
-async function planHardlink(path: string, src: string | undefined, info: FileInfo, force: boolean, want: { mode?: unknown; owner?: unknown; group?: unknown }, ctx: PlanContext): Promise<Plan> {
+async function planHardlink(
+  path: string,
+  src: string | undefined,
+  info: FileInfo,
+  force: boolean,
+  want: { mode?: unknown; owner?: unknown; group?: unknown },
+  ctx: PlanContext,
+): Promise<Plan> {
   if (src === undefined) return { status: 'fail', msg: 'src is required for creating new hardlinks', result: { path } }
   const r = await ctx.reader.probe(`for p in ${shQuote(src)} ${shQuote(path)}; do if [ -e "$p" ]; then stat -L -c '%d:%i' -- "$p"; else echo -; fi; done\n`)
   const [srcId, pathId] = r.stdout.toString().trim().split('\n')
@@ -329,7 +425,11 @@ async function planHardlink(path: string, src: string | undefined, info: FileInf
     }
     if (prev === 'directory') return { status: 'fail', msg: `Cannot link: ${path} is a directory`, result: { dest: path, src } }
     const lines = ['set -e', `t=${shQuote(posix.dirname(path))}/.k3sbook.$$.tmp`, `ln -f -- ${shQuote(src)} "$t"`, `mv -Tf -- "$t" ${q}`]
-    steps.push({ describe: `hard link ${path} => ${src}`, script: lines.join('\n') + '\n', effects: [{ path, state: 'unknown', reason: `hard link to ${src}` }] })
+    steps.push({
+      describe: `hard link ${path} => ${src}`,
+      script: lines.join('\n') + '\n',
+      effects: [{ path, state: 'unknown', reason: `hard link to ${src}` }],
+    })
     changes.push({ summary: `hard link ${path} => ${src}` })
   }
   if (want.mode !== undefined || want.owner !== undefined || want.group !== undefined) {

@@ -32,9 +32,14 @@ export const filesystemSchema = moduleSchema(
     device: alias('dev', dev),
     fstype,
     type: alias('fstype', fstype),
-    force: bool('Allow replacing a file system of another type (default false: such a device makes the task fail). A device that already holds the asked type is left alone even with force, so a second run changes nothing.'),
+    force: bool(
+      'Allow replacing a file system of another type (default false: such a device makes the task fail). A device that already holds the asked type is left alone even with force, so a second run changes nothing.',
+    ),
     opts: str('Options passed to mkfs, split on whitespace, e.g. `-L data -m 1`.'),
-    state: choice(['present', 'absent'], '`present` (default): the file system exists. `absent`: its signatures are wiped (`wipefs --all`) when blkid finds one.'),
+    state: choice(
+      ['present', 'absent'],
+      '`present` (default): the file system exists. `absent`: its signatures are wiped (`wipefs --all`) when blkid finds one.',
+    ),
   },
   requireOneOf('dev', 'device'),
 )

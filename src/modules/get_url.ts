@@ -12,13 +12,33 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { shQuote } from '../connection/quote.js'
 import type { Module, Plan, Step, StepResult, Change } from './types.js'
-import { ArgError, bool, choice, dict, guardPlan, int, modeSchema, moduleSchema, str, toBool, toInt, modeArg, attrSummaries, attrLines, defineModule, backupLines, atomicWriteScript } from './lib/index.js'
+import {
+  ArgError,
+  bool,
+  choice,
+  dict,
+  guardPlan,
+  int,
+  modeSchema,
+  moduleSchema,
+  str,
+  toBool,
+  toInt,
+  modeArg,
+  attrSummaries,
+  attrLines,
+  defineModule,
+  backupLines,
+  atomicWriteScript,
+} from './lib/index.js'
 
 export const getUrlSchema = moduleSchema(
   {
     url: str('http, https or ftp URL to download.'),
-    dest: str('Where to put the file on the host. An existing directory keeps the URL\'s file name.'),
-    checksum: str('`ALGO:HEX` (sha256, sha512, sha1, md5) or `ALGO:URL` of a sums file (the line naming the file is used). When the file already matches, nothing is downloaded.'),
+    dest: str("Where to put the file on the host. An existing directory keeps the URL's file name."),
+    checksum: str(
+      '`ALGO:HEX` (sha256, sha512, sha1, md5) or `ALGO:URL` of a sums file (the line naming the file is used). When the file already matches, nothing is downloaded.',
+    ),
     force: bool('Download again even when dest exists and no checksum is given (default: an existing dest is kept).'),
     mode: modeSchema(),
     owner: str('Owner of the file.'),
@@ -28,12 +48,15 @@ export const getUrlSchema = moduleSchema(
     url_username: str('User name for HTTP basic authentication.'),
     url_password: str('Password for HTTP basic authentication.'),
     force_basic_auth: bool('Send basic authentication without waiting for a 401 challenge.'),
-    validate_certs: bool('Verify the server\'s TLS certificate. Default true.'),
+    validate_certs: bool("Verify the server's TLS certificate. Default true."),
     http_agent: str('User-Agent header. Default: k3sbook.'),
     use_proxy: bool('Use proxy settings from the environment. Default true.'),
     tmp_dest: str('Directory on the host for the partial download (default: beside dest).'),
     backup: bool('Keep a copy of the replaced file as DEST.TIMESTAMP~.'),
-    download: choice(['host', 'controller'], 'k3sbook: where the bytes are fetched. `host` (default) downloads on each host; `controller` downloads once per run on the control machine and uploads to every host (air-gapped nodes).'),
+    download: choice(
+      ['host', 'controller'],
+      'k3sbook: where the bytes are fetched. `host` (default) downloads on each host; `controller` downloads once per run on the control machine and uploads to every host (air-gapped nodes).',
+    ),
   },
   { required: ['url', 'dest'] },
 )
@@ -72,7 +95,10 @@ export function urlFileName(url: string): string {
  * `SHA256 (name) = HEX`); a file holding a single bare digest is taken as is, like Ansible.
  */
 export function pickChecksumLine(sums: string, fileName: string): string | undefined {
-  const lines = sums.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
+  const lines = sums
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
   for (const l of lines) {
     const bsd = /^[A-Za-z0-9-]+ \((.+)\) = ([0-9a-fA-F]+)$/.exec(l)
     if (bsd && baseName(bsd[1]) === fileName) return bsd[2].toLowerCase()
@@ -97,10 +123,10 @@ export interface FetchOpts {
 export function downloadCommand(url: string, o: FetchOpts, out = '"$tmp"'): string {
   const curl = ['curl', '-fsSL', '--max-time', String(o.timeout), '-A', o.agent]
   const wget = ['wget', '-q', '-T', String(o.timeout), '-U', o.agent]
-  if (!o.validateCerts) curl.push('-k'), wget.push('--no-check-certificate')
+  if (!o.validateCerts) (curl.push('-k'), wget.push('--no-check-certificate'))
   const ch: string[] = []
   const wh: string[] = []
-  for (const [k, v] of Object.entries(o.headers)) ch.push('-H', `${k}: ${v}`), wh.push(`--header=${k}: ${v}`)
+  for (const [k, v] of Object.entries(o.headers)) (ch.push('-H', `${k}: ${v}`), wh.push(`--header=${k}: ${v}`))
   const auth = o.user !== undefined
   return [
     'if command -v curl >/dev/null 2>&1; then',
@@ -168,7 +194,9 @@ export function controllerDownload(url: string, o: FetchOpts, checksum?: { algo:
       const sha = Object.fromEntries(Object.entries(hashes).map(([a, h]) => [a, h.digest('hex')]))
       if (checksum && sha[checksum.algo] !== checksum.hex) {
         await rm(path, { force: true })
-        throw new Error(`get_url: checksum mismatch for ${url}: expected ${checksum.algo}:${checksum.hex}, got ${sha[checksum.algo]} (downloaded on the control machine; nothing uploaded)`)
+        throw new Error(
+          `get_url: checksum mismatch for ${url}: expected ${checksum.algo}:${checksum.hex}, got ${sha[checksum.algo]} (downloaded on the control machine; nothing uploaded)`,
+        )
       }
       return { path, sha, size }
     })()
@@ -254,15 +282,30 @@ export const getUrlModule = defineModule({
       const contentOk = info.exists && info.type === 'file' && (checksum ? current === checksum.hex : !force)
       if (contentOk) {
         const changes = attrSummaries(info, attrs)
-        if (changes.length === 0) return { status: 'ok', result: { ...result, msg: checksum ? 'file already matches the checksum' : 'file already exists', changed: false } }
+        if (changes.length === 0)
+          return { status: 'ok', result: { ...result, msg: checksum ? 'file already matches the checksum' : 'file already exists', changed: false } }
         return {
           status: 'change',
           changes: changes.map((summary) => ({ summary })),
-          steps: [{ describe: `set attributes of ${dest}`, script: ['set -e', ...attrLines(shQuote(dest), attrs)].join('\n'), effects: [{ path: dest, state: 'file', sha256: info.sha256, ...attrs }] }],
+          steps: [
+            {
+              describe: `set attributes of ${dest}`,
+              script: ['set -e', ...attrLines(shQuote(dest), attrs)].join('\n'),
+              effects: [{ path: dest, state: 'file', sha256: info.sha256, ...attrs }],
+            },
+          ],
           result,
         }
       }
-      const p: Pending = { dest, url, checksum, controller, fetch: fo, attrs, tmpDir: args.tmp_dest ? String(args.tmp_dest) : dest.replace(/\/[^/]*$/, '') || '/' }
+      const p: Pending = {
+        dest,
+        url,
+        checksum,
+        controller,
+        fetch: fo,
+        attrs,
+        tmpDir: args.tmp_dest ? String(args.tmp_dest) : dest.replace(/\/[^/]*$/, '') || '/',
+      }
       const changes: Change[] = [{ summary: info.exists ? `download ${url} → ${dest} (replaces a different file)` : `download ${url} → ${dest}` }]
       const effects = [{ path: dest, state: 'file' as const, ...(checksum?.algo === 'sha256' ? { sha256: checksum.hex } : {}), ...attrs }]
       const backup = toBool(args.backup, false)
@@ -275,7 +318,14 @@ export const getUrlModule = defineModule({
         : [
             {
               describe: `download ${url} → ${dest}`,
-              script: [`tmp=$(mktemp ${shQuote(p.tmpDir)}/.k3sbook-dl.XXXXXX) || exit 1`, `trap 'rm -f -- "$tmp"' EXIT`, downloadCommand(url, fo), 'rc=$?', `if [ $rc -ne 0 ]; then echo "get_url: download of "${shQuote(url)}" failed (exit $rc)" >&2; exit $rc; fi`, finishScript(p, '"$tmp"', backup)].join('\n'),
+              script: [
+                `tmp=$(mktemp ${shQuote(p.tmpDir)}/.k3sbook-dl.XXXXXX) || exit 1`,
+                `trap 'rm -f -- "$tmp"' EXIT`,
+                downloadCommand(url, fo),
+                'rc=$?',
+                `if [ $rc -ne 0 ]; then echo "get_url: download of "${shQuote(url)}" failed (exit $rc)" >&2; exit $rc; fi`,
+                finishScript(p, '"$tmp"', backup),
+              ].join('\n'),
               env,
               timeoutMs: (fo.timeout + 30) * 1000,
               effects,
@@ -317,7 +367,12 @@ export const getUrlModule = defineModule({
     const out = steps.map((s) => s.stdout.toString()).join('')
     const unchanged = out.includes('k3sbook:unchanged')
     const failed = steps.some((s) => !(s.step.okCodes ?? [0]).includes(s.rc))
-    return { ...base, changed: !failed && !unchanged, msg: failed ? steps[steps.length - 1].stderr.toString().trim() : unchanged ? 'file already has the downloaded content' : 'OK', status_code: failed ? undefined : 200 }
+    return {
+      ...base,
+      changed: !failed && !unchanged,
+      msg: failed ? steps[steps.length - 1].stderr.toString().trim() : unchanged ? 'file already has the downloaded content' : 'OK',
+      status_code: failed ? undefined : 200,
+    }
   },
 })
 
@@ -327,7 +382,10 @@ async function controllerText(url: string, o: FetchOpts): Promise<string> {
 }
 
 async function hostText(probe: (s: string, o?: any) => Promise<{ rc: number; stdout: Buffer; stderr: Buffer }>, url: string, o: FetchOpts): Promise<string> {
-  const r = await probe(['tmp=/dev/stdout', downloadCommand(url, o, '-')].join('\n'), o.user !== undefined ? { env: { K3SBOOK_USER: o.user, K3SBOOK_PASS: o.password ?? '' } } : undefined)
+  const r = await probe(
+    ['tmp=/dev/stdout', downloadCommand(url, o, '-')].join('\n'),
+    o.user !== undefined ? { env: { K3SBOOK_USER: o.user, K3SBOOK_PASS: o.password ?? '' } } : undefined,
+  )
   if (r.rc !== 0) throw new ArgError(`get_url: could not read the checksum file ${url} on the host: ${r.stderr.toString().trim() || `exit ${r.rc}`}`)
   return r.stdout.toString('utf8')
 }

@@ -28,13 +28,22 @@ export function parseGroups(text: string): Map<string, GroupEntry> {
   for (const line of text.split('\n')) {
     const f = line.split(':')
     if (f.length < 4 || !f[0]) continue
-    if (!m.has(f[0])) m.set(f[0], { name: f[0], gid: Number(f[2]), members: f[3].split(',').map((s) => s.trim()).filter(Boolean) })
+    if (!m.has(f[0]))
+      m.set(f[0], {
+        name: f[0],
+        gid: Number(f[2]),
+        members: f[3]
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      })
   }
   return m
 }
 
 export function groupCommand(name: string, want: { gid?: number; system?: boolean; nonUnique?: boolean }, cur: GroupEntry | undefined): string[] | undefined {
-  if (!cur) return ['groupadd', ...(want.gid !== undefined ? ['-g', String(want.gid)] : []), ...(want.nonUnique ? ['-o'] : []), ...(want.system ? ['-r'] : []), name]
+  if (!cur)
+    return ['groupadd', ...(want.gid !== undefined ? ['-g', String(want.gid)] : []), ...(want.nonUnique ? ['-o'] : []), ...(want.system ? ['-r'] : []), name]
   if (want.gid !== undefined && cur.gid !== want.gid) return ['groupmod', '-g', String(want.gid), ...(want.nonUnique ? ['-o'] : []), name]
   return undefined
 }
@@ -59,11 +68,21 @@ export const groupModule = defineModule({
       const result = { name, state, system: toBool(args.system, false), ...(cur ? { gid: cur.gid } : {}) }
       if (state === 'absent') {
         if (!cur) return { status: 'ok', result: { ...result, changed: false } }
-        return { status: 'change', changes: [{ summary: `remove group ${name}` }], steps: [{ describe: `groupdel ${name}`, script: `groupdel ${shQuote(name)}`, effects: [{ key: effectKey.group(name), value: 'absent' }] }], result: { ...result, changed: true } }
+        return {
+          status: 'change',
+          changes: [{ summary: `remove group ${name}` }],
+          steps: [{ describe: `groupdel ${name}`, script: `groupdel ${shQuote(name)}`, effects: [{ key: effectKey.group(name), value: 'absent' }] }],
+          result: { ...result, changed: true },
+        }
       }
       const cmd = groupCommand(name, { gid, system: toBool(args.system, false), nonUnique: toBool(args.non_unique, false) }, cur)
       if (!cmd) return { status: 'ok', result: { ...result, changed: false } }
       const summary = cur ? `gid ${cur.gid} → ${gid}` : `create group ${name}${gid !== undefined ? ` (gid ${gid})` : ''}`
-      return { status: 'change', changes: [{ summary }], steps: [{ describe: cmd.join(' '), script: cmd.map(shQuote).join(' '), effects: [{ key: effectKey.group(name), value: 'present' }] }], result: { ...result, ...(gid !== undefined ? { gid } : {}), changed: true } }
+      return {
+        status: 'change',
+        changes: [{ summary }],
+        steps: [{ describe: cmd.join(' '), script: cmd.map(shQuote).join(' '), effects: [{ key: effectKey.group(name), value: 'present' }] }],
+        result: { ...result, ...(gid !== undefined ? { gid } : {}), changed: true },
+      }
     }),
 })

@@ -8,7 +8,10 @@ import { ArgError, choice, guardPlan, moduleSchema, sections, str, writeFileStep
 export const hostnameSchema = moduleSchema(
   {
     name: str('The host name (a FQDN is allowed; /etc/hostname gets it as written).'),
-    use: choice(['systemd', 'debian', 'generic', 'alpine', 'file'], 'Strategy: `systemd` uses hostnamectl; `debian`/`generic`/`file`/`alpine` write /etc/hostname and run `hostname NAME`. Default: systemd when it runs, else file.'),
+    use: choice(
+      ['systemd', 'debian', 'generic', 'alpine', 'file'],
+      'Strategy: `systemd` uses hostnamectl; `debian`/`generic`/`file`/`alpine` write /etc/hostname and run `hostname NAME`. Default: systemd when it runs, else file.',
+    ),
   },
   { required: ['name'] },
 )
@@ -20,7 +23,12 @@ export function validHostname(name: string): boolean {
 
 /** The name /etc/hostname gives: its first non-comment line, trimmed. */
 export function staticHostname(text: string): string {
-  return text.split('\n').map((l) => l.trim()).find((l) => l && !l.startsWith('#')) ?? ''
+  return (
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l && !l.startsWith('#')) ?? ''
+  )
 }
 
 /** Ansible's facts after the change: short name, node name, domain. */
@@ -66,7 +74,14 @@ export const hostnameModule = defineModule({
       if (use === 'systemd') {
         if (current !== name || permanent !== name) {
           changes.push({ summary: `hostname ${current} → ${name}${permanent !== current ? ` (static ${permanent || '(none)'})` : ''}` })
-          steps.push({ describe: `hostnamectl set-hostname ${name}`, script: `hostnamectl set-hostname ${shQuote(name)}`, effects: [{ key: effectKey.hostname(), value: name }, { path: FILE, state: 'file', content: Buffer.from(`${name}\n`) }] })
+          steps.push({
+            describe: `hostnamectl set-hostname ${name}`,
+            script: `hostnamectl set-hostname ${shQuote(name)}`,
+            effects: [
+              { key: effectKey.hostname(), value: name },
+              { path: FILE, state: 'file', content: Buffer.from(`${name}\n`) },
+            ],
+          })
         }
       } else {
         if (permanent !== name) {

@@ -6,18 +6,34 @@
 import { parseAllDocuments, stringify } from 'yaml'
 import { shQuote } from '../connection/quote.js'
 import type { Module } from './types.js'
-import { ArgError, bool, dict, guardPlan, modeSchema, moduleSchema, sha256, str, modeArg, attrSummaries, writeFileStep, defineModule, toBool } from './lib/index.js'
+import {
+  ArgError,
+  bool,
+  dict,
+  guardPlan,
+  modeSchema,
+  moduleSchema,
+  sha256,
+  str,
+  modeArg,
+  attrSummaries,
+  writeFileStep,
+  defineModule,
+  toBool,
+} from './lib/index.js'
 
 export const MANIFESTS_DIR = '/var/lib/rancher/k3s/server/manifests'
 
 export const kubeManifestSchema = moduleSchema({
-  name: str('File name without .yaml (lower-case letters, digits, `-`, `.`), written to DEST/NAME.yaml; K3S names its AddOn after it. Default: the HelmChart\'s name, or the single object\'s metadata.name.'),
+  name: str(
+    "File name without .yaml (lower-case letters, digits, `-`, `.`), written to DEST/NAME.yaml; K3S names its AddOn after it. Default: the HelmChart's name, or the single object's metadata.name.",
+  ),
   content: { description: 'Manifests: YAML text (documents separated by ---), one object, or a list of objects.' },
-  src: str('A template (role\'s templates/) that renders to the manifests.'),
+  src: str("A template (role's templates/) that renders to the manifests."),
   chart: str('Build a K3S `HelmChart` (helm.cattle.io/v1) for this chart: a chart name in `repo`, `repo/chart`, or a URL of a .tgz.'),
   repo: str('Helm repository URL (spec.repo).'),
   version: str('Chart version (spec.version).'),
-  namespace: str('Namespace of the HelmChart object itself. Default kube-system (K3S\'s helm controller watches it).'),
+  namespace: str("Namespace of the HelmChart object itself. Default kube-system (K3S's helm controller watches it)."),
   target_namespace: str('Namespace the chart is installed into (spec.targetNamespace).'),
   create_namespace: bool('Create the target namespace when missing (spec.createNamespace).'),
   values: dict('Chart values (→ spec.valuesContent as YAML text).'),
@@ -71,7 +87,13 @@ export function parseManifests(text: string): unknown[] {
 /** K3S's HelmChart custom resource for the arguments. */
 export function helmChart(args: Record<string, any>): KubeObject {
   const chart = String(args.chart)
-  const name = String(args.release_name ?? chart.replace(/^.*\//, '').replace(/\.tgz$/, '').replace(/-\d+\.\d+.*$/, ''))
+  const name = String(
+    args.release_name ??
+      chart
+        .replace(/^.*\//, '')
+        .replace(/\.tgz$/, '')
+        .replace(/-\d+\.\d+.*$/, ''),
+  )
   const spec: Record<string, unknown> = { chart }
   if (args.repo) spec.repo = String(args.repo)
   if (args.version !== undefined) spec.version = String(args.version)
@@ -92,14 +114,15 @@ export function renderManifests(objs: KubeObject[]): string {
 export const kubeManifestModule = defineModule({
   readAhead: true,
   name: 'kube_manifest',
-  description: 'Places Kubernetes manifests (text, template or a K3S HelmChart) into K3S\'s auto-deploy folder, validated first.',
+  description: "Places Kubernetes manifests (text, template or a K3S HelmChart) into K3S's auto-deploy folder, validated first.",
   schema: kubeManifestSchema,
   sourceArgs: { src: 'templates' },
   plan: (args, ctx) =>
     guardPlan(async () => {
       const sources = (['content', 'src', 'chart'] as const).filter((k) => args[k] !== undefined)
       const state = String(args.state ?? 'present')
-      if (state === 'present' && sources.length !== 1) throw new ArgError(`kube_manifest: give exactly one of content, src or chart (got ${sources.join(', ') || 'none'})`)
+      if (state === 'present' && sources.length !== 1)
+        throw new ArgError(`kube_manifest: give exactly one of content, src or chart (got ${sources.join(', ') || 'none'})`)
       let objs: KubeObject[] = []
       if (state === 'present') {
         let raw: unknown[]
@@ -113,21 +136,40 @@ export const kubeManifestModule = defineModule({
       }
       const name = String(args.name ?? (args.chart !== undefined ? objs[0]?.metadata.name : objs.length === 1 ? objs[0].metadata.name : ''))
       if (!name) throw new ArgError('kube_manifest: name is required when the manifest holds several objects')
-      if (!NAME_RE.test(name) || name.length > 253) throw new ArgError(`kube_manifest: "${name}" cannot name a K3S manifest: K3S names its AddOn after the file, so use lower-case letters, digits, '-' and '.'`)
+      if (!NAME_RE.test(name) || name.length > 253)
+        throw new ArgError(
+          `kube_manifest: "${name}" cannot name a K3S manifest: K3S names its AddOn after the file, so use lower-case letters, digits, '-' and '.'`,
+        )
       const dir = String(args.dest ?? MANIFESTS_DIR).replace(/\/+$/, '')
       const path = `${dir}/${name}.yaml`
       const info = (await ctx.reader.files([path], { sha256: true, content: ctx.diff })).get(path)!
       if (state === 'absent') {
         if (!info.exists) return { status: 'ok', result: { changed: false, path } }
-        return { status: 'change', changes: [{ summary: `remove ${path}` }], steps: [{ describe: `remove ${path}`, script: `rm -f -- ${shQuote(path)}`, effects: [{ path, state: 'absent' }] }], result: { changed: true, path } }
+        return {
+          status: 'change',
+          changes: [{ summary: `remove ${path}` }],
+          steps: [{ describe: `remove ${path}`, script: `rm -f -- ${shQuote(path)}`, effects: [{ path, state: 'absent' }] }],
+          result: { changed: true, path },
+        }
       }
       const text = renderManifests(objs)
       const mode = modeArg(args.mode) ?? '0600'
-      const result = { path, objects: objs.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace })), checksum: sha256(text) }
+      const result = {
+        path,
+        objects: objs.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace })),
+        checksum: sha256(text),
+      }
       const sameContent = info.exists && info.sha256 === sha256(text)
       const attrs = attrSummaries(info, { mode })
       if (sameContent && attrs.length === 0) return { status: 'ok', result: { ...result, changed: false } }
-      const changes = sameContent ? attrs.map((summary) => ({ summary })) : [{ summary: info.exists ? `update ${path}` : `create ${path}`, ...(ctx.diff ? { diff: { path, before: info.content?.toString('utf8') ?? '', after: text } } : {}) }]
+      const changes = sameContent
+        ? attrs.map((summary) => ({ summary }))
+        : [
+            {
+              summary: info.exists ? `update ${path}` : `create ${path}`,
+              ...(ctx.diff ? { diff: { path, before: info.content?.toString('utf8') ?? '', after: text } } : {}),
+            },
+          ]
       return {
         status: 'change',
         changes,

@@ -3,7 +3,31 @@
 // rules, in editLines) and written atomically only when the result differs, so re-runs are no-ops.
 import type { Vars } from '../model.js'
 import type { FileInfo, Module, Plan, PlanContext, Step, StepResult } from './types.js'
-import { argFail, ArgError, attrChanges, attrStep, backupFromSteps, bin, bool, choice, fileDiff, groupSchema, modeSchema, moduleSchema, optBool, optStr, ownerSchema, pick, pyExpand, pyRegex, sha256, str, unbin, writeFileStep, defineModule } from './lib/index.js'
+import {
+  argFail,
+  ArgError,
+  attrChanges,
+  attrStep,
+  backupFromSteps,
+  bin,
+  bool,
+  choice,
+  fileDiff,
+  groupSchema,
+  modeSchema,
+  moduleSchema,
+  optBool,
+  optStr,
+  ownerSchema,
+  pick,
+  pyExpand,
+  pyRegex,
+  sha256,
+  str,
+  unbin,
+  writeFileStep,
+  defineModule,
+} from './lib/index.js'
 
 export interface LineArgs {
   path?: string
@@ -70,7 +94,8 @@ export function editLines(text: string, a: LineEdit): EditResult {
   const lines = readlines(text)
   const state = a.state ?? 'present'
   if (state === 'absent') {
-    if (a.regexp === undefined && a.search_string === undefined && a.line === undefined) throw new ArgError('one of line, search_string, or regexp is required with state=absent')
+    if (a.regexp === undefined && a.search_string === undefined && a.line === undefined)
+      throw new ArgError('one of line, search_string, or regexp is required with state=absent')
     const re = a.regexp !== undefined ? pyRegex(a.regexp) : undefined
     let found = 0
     const kept = lines.filter((l) => {
@@ -186,7 +211,9 @@ export const lineinfile = defineModule<LineArgs>({
     name: str('Alias of path.'),
     line: str('The line to put in the file (state=present). With backrefs, may use \\1 or \\g<name> from regexp.'),
     value: str('Alias of line.'),
-    regexp: str('Python regular expression looked for in every line: with state=present the last matching line is replaced (the first with firstmatch); with state=absent all matching lines are removed.'),
+    regexp: str(
+      'Python regular expression looked for in every line: with state=present the last matching line is replaced (the first with firstmatch); with state=absent all matching lines are removed.',
+    ),
     regex: str('Alias of regexp.'),
     search_string: str('Literal text looked for in every line, like regexp but without regular-expression meaning.'),
     state: choice(['present', 'absent'], 'Whether the line should be there (default present).'),
@@ -212,7 +239,8 @@ async function planLineinfile(args: LineArgs, ctx: PlanContext): Promise<Plan> {
     if (path === undefined) return { status: 'fail', msg: 'missing required arguments: path' }
     const state = String(args.state ?? 'present')
     if (state !== 'present' && state !== 'absent') return { status: 'fail', msg: `state must be one of: absent, present, got: ${state}` }
-    if (args.insertafter !== undefined && args.insertbefore !== undefined) return { status: 'fail', msg: 'parameters are mutually exclusive: insertafter|insertbefore' }
+    if (args.insertafter !== undefined && args.insertbefore !== undefined)
+      return { status: 'fail', msg: 'parameters are mutually exclusive: insertafter|insertbefore' }
     const edit: LineEdit = {
       line: optStr(pick(args, 'line', 'value')),
       regexp: optStr(pick(args, 'regexp', 'regex')),
@@ -230,7 +258,14 @@ async function planLineinfile(args: LineArgs, ctx: PlanContext): Promise<Plan> {
       absentMsg: 'file not present',
       edit: (text) => {
         // Byte-wise, as Ansible's: file and arguments as one char per byte.
-        const e = { ...edit, line: edit.line && bin(edit.line), regexp: edit.regexp && bin(edit.regexp), search_string: edit.search_string && bin(edit.search_string), insertafter: edit.insertafter && bin(edit.insertafter), insertbefore: edit.insertbefore && bin(edit.insertbefore) }
+        const e = {
+          ...edit,
+          line: edit.line && bin(edit.line),
+          regexp: edit.regexp && bin(edit.regexp),
+          search_string: edit.search_string && bin(edit.search_string),
+          insertafter: edit.insertafter && bin(edit.insertafter),
+          insertbefore: edit.insertbefore && bin(edit.insertbefore),
+        }
         return editLines(text, e)
       },
       state,
@@ -246,7 +281,15 @@ export async function planTextEdit(
   path: string,
   args: { mode?: unknown; owner?: unknown; group?: unknown; backup?: unknown; validate?: string },
   ctx: PlanContext,
-  o: { create: boolean; missingMsg: (p: string) => string; absentMsg: string; edit: (text: string, exists: boolean) => EditResult; state: string; backupKey: 'backup' | 'backup_file'; createdMsg?: string },
+  o: {
+    create: boolean
+    missingMsg: (p: string) => string
+    absentMsg: string
+    edit: (text: string, exists: boolean) => EditResult
+    state: string
+    backupKey: 'backup' | 'backup_file'
+    createdMsg?: string
+  },
 ): Promise<Plan> {
   const info = (await ctx.reader.files([path], { content: true, sha256: true, follow: true })).get(path) as FileInfo
   if (info.unknown) return { status: 'unknown', reason: `${path}: ${info.unknown}`, steps: [] }

@@ -11,7 +11,10 @@ export const modprobeSchema = moduleSchema(
     name: str('Kernel module name, e.g. `br_netfilter`.'),
     state: choice(['present', 'absent'], 'Loaded (`present`) or unloaded (`absent`). Default: present.'),
     params: str('Module parameters, `key=value` separated by spaces.'),
-    persistent: choice(['present', 'absent', 'disabled'], '`present` writes /etc/modules-load.d/NAME.conf (and /etc/modprobe.d/NAME.conf with params) so the module loads at boot; `absent` removes NAME.conf files there and comments the module out of other files; `disabled` (default) leaves boot config alone.'),
+    persistent: choice(
+      ['present', 'absent', 'disabled'],
+      '`present` writes /etc/modules-load.d/NAME.conf (and /etc/modprobe.d/NAME.conf with params) so the module loads at boot; `absent` removes NAME.conf files there and comments the module out of other files; `disabled` (default) leaves boot config alone.',
+    ),
   },
   { required: ['name'] },
 )
@@ -31,7 +34,19 @@ export function moduleKey(name: string): string {
 export function moduleLoaded(procModules: string, builtin: string, sysModule: boolean, name: string): boolean {
   const k = moduleKey(name)
   if (procModules.split('\n').some((l) => moduleKey(l.split(/\s+/)[0] ?? '') === k)) return true
-  if (builtin.split('\n').some((l) => moduleKey(l.trim().split('/').pop()?.replace(/\.ko(\.\w+)?$/, '') ?? '') === k)) return true
+  if (
+    builtin.split('\n').some(
+      (l) =>
+        moduleKey(
+          l
+            .trim()
+            .split('/')
+            .pop()
+            ?.replace(/\.ko(\.\w+)?$/, '') ?? '',
+        ) === k,
+    )
+  )
+    return true
   return sysModule
 }
 
@@ -51,7 +66,11 @@ export function parseConfDump(text: string): ConfFile[] {
   return out
 }
 
-const effective = (text: string) => text.split('\n').map((l) => l.replace(/#.*$/, '').trim()).filter(Boolean)
+const effective = (text: string) =>
+  text
+    .split('\n')
+    .map((l) => l.replace(/#.*$/, '').trim())
+    .filter(Boolean)
 
 /** A modules-load.d file loads the module when one of its lines names it. */
 export function loadsModule(text: string, name: string): boolean {
@@ -96,7 +115,8 @@ export const modprobeModule = defineModule({
       const state = String(args.state ?? 'present')
       const persistent = String(args.persistent ?? 'disabled')
       const params = normParams(String(args.params ?? ''))
-      if (state === 'absent' && persistent === 'present') throw new ArgError('modprobe: state=absent with persistent=present contradicts itself (unloaded now, loaded at boot)')
+      if (state === 'absent' && persistent === 'present')
+        throw new ArgError('modprobe: state=absent with persistent=present contradicts itself (unloaded now, loaded at boot)')
       const k = moduleKey(name)
       const r = await ctx.reader.probe(
         [
@@ -126,7 +146,10 @@ export const modprobeModule = defineModule({
       const changes: Change[] = []
       const steps: Step[] = []
       const write = (path: string, before: string | undefined, after: string) => {
-        changes.push({ summary: before === undefined ? `create ${path}` : `edit ${path}`, ...(ctx.diff ? { diff: { path, before: before ?? '', after } } : {}) })
+        changes.push({
+          summary: before === undefined ? `create ${path}` : `edit ${path}`,
+          ...(ctx.diff ? { diff: { path, before: before ?? '', after } } : {}),
+        })
         steps.push(writeFileStep(path, Buffer.from(after), { mkdirParent: true }))
       }
       const remove = (path: string) => {
@@ -136,7 +159,11 @@ export const modprobeModule = defineModule({
 
       if (state === 'present' && !loaded) {
         changes.push({ summary: `load ${name}${params ? ` ${params}` : ''}` })
-        steps.push({ describe: `modprobe ${name}`, script: ['modprobe', name, ...(params ? params.split(' ') : [])].map(shQuote).join(' '), effects: [{ key: effectKey.kmod(k), value: 'present' }] })
+        steps.push({
+          describe: `modprobe ${name}`,
+          script: ['modprobe', name, ...(params ? params.split(' ') : [])].map(shQuote).join(' '),
+          effects: [{ key: effectKey.kmod(k), value: 'present' }],
+        })
       } else if (state === 'absent' && loaded) {
         changes.push({ summary: `unload ${name}` })
         steps.push({ describe: `modprobe -r ${name}`, script: `modprobe -r ${shQuote(name)}`, effects: [{ key: effectKey.kmod(k), value: 'absent' }] })

@@ -3,7 +3,23 @@
 // differs is changed, so a second run plans nothing (except `remounted`, which always acts).
 import { shQuote } from '../connection/quote.js'
 import type { Change, Effect, Module, Step } from './types.js'
-import { alias, ArgError, bool, choice, guardPlan, moduleSchema, pick, requireOneOf, sections, str, toBool, looseScalar, writeFileStep, effectKey, defineModule } from './lib/index.js'
+import {
+  alias,
+  ArgError,
+  bool,
+  choice,
+  guardPlan,
+  moduleSchema,
+  pick,
+  requireOneOf,
+  sections,
+  str,
+  toBool,
+  looseScalar,
+  writeFileStep,
+  effectKey,
+  defineModule,
+} from './lib/index.js'
 
 const path = str('Mount point, e.g. /var/lib/longhorn.')
 
@@ -16,7 +32,10 @@ export const mountSchema = moduleSchema(
     opts: str('Mount options, comma-separated. Default: defaults.'),
     dump: looseScalar('fstab dump field. Default 0.'),
     passno: looseScalar('fstab pass field. Default 0.'),
-    state: choice(['mounted', 'present', 'absent', 'unmounted', 'remounted', 'absent_from_fstab', 'ephemeral'], '`present`: in fstab only; `mounted`: in fstab and mounted (creates the mount point); `unmounted`: unmounted, fstab kept; `absent`: unmounted, removed from fstab and the (empty) mount point removed; `absent_from_fstab`: removed from fstab only; `remounted`: remount now (always changes); `ephemeral`: mounted without touching fstab.'),
+    state: choice(
+      ['mounted', 'present', 'absent', 'unmounted', 'remounted', 'absent_from_fstab', 'ephemeral'],
+      '`present`: in fstab only; `mounted`: in fstab and mounted (creates the mount point); `unmounted`: unmounted, fstab kept; `absent`: unmounted, removed from fstab and the (empty) mount point removed; `absent_from_fstab`: removed from fstab only; `remounted`: remount now (always changes); `ephemeral`: mounted without touching fstab.',
+    ),
     fstab: str('fstab file to edit. Default /etc/fstab.'),
     boot: bool('When false, adds `noauto` so the filesystem is not mounted at boot. Default true.'),
     backup: bool('Keep a copy of fstab before changing it.'),
@@ -97,7 +116,10 @@ export function mountedAt(procMounts: string, path: string): FstabEntry | undefi
 
 /** `boot: false` is fstab's `noauto`; `defaults` alone is dropped when other options exist. */
 export function fstabOpts(opts: string | undefined, boot: boolean): string {
-  let list = (opts ?? 'defaults').split(',').map((s) => s.trim()).filter(Boolean)
+  let list = (opts ?? 'defaults')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
   if (!boot && !list.includes('noauto')) list.push('noauto')
   if (boot) list = list.filter((o) => o !== 'noauto')
   if (list.length > 1) list = list.filter((o) => o !== 'defaults')
@@ -106,14 +128,17 @@ export function fstabOpts(opts: string | undefined, boot: boolean): string {
 
 /** A mount command that needs no fstab: explicit source, type and options. */
 function mountCmd(e: FstabEntry): string {
-  const opts = e.opts.split(',').filter((o) => o !== 'defaults' && o !== 'noauto' && o !== 'auto' && o !== 'nofail').join(',')
+  const opts = e.opts
+    .split(',')
+    .filter((o) => o !== 'defaults' && o !== 'noauto' && o !== 'auto' && o !== 'nofail')
+    .join(',')
   return ['mount', ...(e.fstype && e.fstype !== 'auto' ? ['-t', e.fstype] : []), ...(opts ? ['-o', opts] : []), '--', e.src, e.path].map(shQuote).join(' ')
 }
 
 export const mountModule = defineModule({
   readAhead: true,
   name: 'mount',
-  description: 'Manages a filesystem\'s fstab line and whether it is mounted.',
+  description: "Manages a filesystem's fstab line and whether it is mounted.",
   schema: mountSchema,
   plan: (args, ctx) =>
     guardPlan(async () => {
@@ -125,10 +150,22 @@ export const mountModule = defineModule({
       const needsEntry = state === 'present' || state === 'mounted' || state === 'ephemeral'
       if (needsEntry && (args.src === undefined || args.fstype === undefined)) throw new ArgError(`mount: state=${state} needs src and fstype`)
       const entry: FstabEntry | undefined = needsEntry
-        ? { src: String(args.src), path: mp, fstype: String(args.fstype), opts: fstabOpts(args.opts === undefined ? undefined : String(args.opts), boot), dump: String(args.dump ?? '0'), passno: String(args.passno ?? '0') }
+        ? {
+            src: String(args.src),
+            path: mp,
+            fstype: String(args.fstype),
+            opts: fstabOpts(args.opts === undefined ? undefined : String(args.opts), boot),
+            dump: String(args.dump ?? '0'),
+            passno: String(args.passno ?? '0'),
+          }
         : undefined
       const r = await ctx.reader.probe(
-        [`echo @@mounts; cat /proc/mounts`, `echo @@fstab; f=${shQuote(fstab)}; if [ -f "$f" ]; then base64 -w0 < "$f"; fi; echo`, `echo @@dir; [ -d ${shQuote(mp)} ] && echo yes || echo no`, 'echo @@end'].join('\n'),
+        [
+          `echo @@mounts; cat /proc/mounts`,
+          `echo @@fstab; f=${shQuote(fstab)}; if [ -f "$f" ]; then base64 -w0 < "$f"; fi; echo`,
+          `echo @@dir; [ -d ${shQuote(mp)} ] && echo yes || echo no`,
+          'echo @@end',
+        ].join('\n'),
       )
       const s = sections(r.stdout.toString('utf8'))
       let before = Buffer.from(s.fstab?.trim() ?? '', 'base64').toString('utf8')
@@ -179,8 +216,15 @@ export const mountModule = defineModule({
           else if (changed) {
             // As Ansible: a changed fstab line on a mounted filesystem is applied by remounting.
             changes.push({ summary: `remount ${mp}` })
-            const o = entry!.opts.split(',').filter((x) => x !== 'defaults' && x !== 'noauto' && x !== 'auto').join(',')
-            steps.push({ describe: `remount ${mp}`, script: `mount -o ${shQuote(o ? `remount,${o}` : 'remount')} -- ${shQuote(mp)}`, effects: mountEffects('mounted') })
+            const o = entry!.opts
+              .split(',')
+              .filter((x) => x !== 'defaults' && x !== 'noauto' && x !== 'auto')
+              .join(',')
+            steps.push({
+              describe: `remount ${mp}`,
+              script: `mount -o ${shQuote(o ? `remount,${o}` : 'remount')} -- ${shQuote(mp)}`,
+              effects: mountEffects('mounted'),
+            })
           }
           break
         }
@@ -203,7 +247,11 @@ export const mountModule = defineModule({
         case 'remounted':
           if (!mounted) return { status: 'fail', msg: `mount: ${mp} is not mounted, cannot remount` }
           changes.push({ summary: `remount ${mp}` })
-          steps.push({ describe: `remount ${mp}`, script: `mount -o ${shQuote(args.opts ? `remount,${args.opts}` : 'remount')} -- ${shQuote(mp)}`, effects: mountEffects('mounted') })
+          steps.push({
+            describe: `remount ${mp}`,
+            script: `mount -o ${shQuote(args.opts ? `remount,${args.opts}` : 'remount')} -- ${shQuote(mp)}`,
+            effects: mountEffects('mounted'),
+          })
           break
       }
       const result = { name: mp, ...(entry ? { src: entry.src, fstype: entry.fstype, opts: entry.opts, dump: entry.dump, passno: entry.passno } : {}), fstab }

@@ -3,7 +3,24 @@
 // task works on both; the current state comes from one probe parsed by pure functions.
 import { shQuote } from '../connection/quote.js'
 import type { Module, Step, PlanContext } from './types.js'
-import { alias, ArgError, bool, choice, guardPlan, int, moduleSchema, parseKeyValues, pick, requireOneOf, sections, str, toBool, toInt, effectKey, defineModule } from './lib/index.js'
+import {
+  alias,
+  ArgError,
+  bool,
+  choice,
+  guardPlan,
+  int,
+  moduleSchema,
+  parseKeyValues,
+  pick,
+  requireOneOf,
+  sections,
+  str,
+  toBool,
+  toInt,
+  effectKey,
+  defineModule,
+} from './lib/index.js'
 
 const name = str('Service (unit) name, e.g. `ssh` or `k3s.service`.')
 const state = choice(['started', 'stopped', 'restarted', 'reloaded'], '`started`/`stopped` change only when needed; `restarted` and `reloaded` always act.')
@@ -44,7 +61,6 @@ export const systemdSchema = moduleSchema(
   },
   {},
 )
-
 
 export interface UnitState {
   loaded: boolean
@@ -95,7 +111,10 @@ export function serviceActions(cur: Current, want: Want): Array<'mask' | 'unmask
 
 /** SysV: enabled when some rc2..5 directory, or rcS.d for boot-time scripts (Default-Start: S), has an S link to the script. */
 export function sysvEnabled(rcLinks: string): boolean | undefined {
-  const names = rcLinks.split('\n').map((l) => l.trim()).filter(Boolean)
+  const names = rcLinks
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
   if (names.length === 0) return undefined
   return names.some((n) => /\/rc[2-5S]\.d\/S/.test(n))
 }
@@ -119,7 +138,9 @@ function probe(name: string, use: string, pattern?: string): string {
   const n = shQuote(name)
   return [
     'LC_ALL=C; export LC_ALL',
-    use === 'systemd' || use === 'auto' ? 'if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then init=systemd; else init=sysv; fi' : `init=${use === 'service' ? 'sysv' : use}`,
+    use === 'systemd' || use === 'auto'
+      ? 'if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then init=systemd; else init=sysv; fi'
+      : `init=${use === 'service' ? 'sysv' : use}`,
     'echo "@@init"; echo "$init"',
     'if [ "$init" = systemd ]; then',
     `  echo @@show; systemctl show ${n} --property=${SHOW_PROPS} --no-pager 2>&1`,
@@ -134,7 +155,6 @@ function probe(name: string, use: string, pattern?: string): string {
     'echo @@end',
   ].join('\n')
 }
-
 
 async function planService(args: Record<string, any>, ctx: PlanContext, systemdOnly: boolean) {
   const name = pick<string>(args, 'name', 'unit', 'service')
@@ -163,29 +183,55 @@ async function planService(args: Record<string, any>, ctx: PlanContext, systemdO
     status = u.props
     const pending = ctx.reader.pending(effectKey.service(name))
     if (!u.loaded && !u.masked && !pending) return { status: 'fail' as const, msg: `Could not find the requested service ${name}: systemd has no such unit` }
-    cur = { running: ['active', 'activating', 'reloading'].includes(u.active), enabled: u.unitFileState.startsWith('enabled') ? true : ['disabled', 'masked'].includes(u.unitFileState) ? false : undefined, masked: u.masked }
+    cur = {
+      running: ['active', 'activating', 'reloading'].includes(u.active),
+      enabled: u.unitFileState.startsWith('enabled') ? true : ['disabled', 'masked'].includes(u.unitFileState) ? false : undefined,
+      masked: u.masked,
+    }
     if (pending === 'started' || pending === 'stopped') cur.running = pending === 'started'
     for (const a of serviceActions(cur, want)) {
       changes.push({ summary: `${a} ${name}` })
-      steps.push({ describe: `systemctl ${a} ${name}`, script: sc(a, name) + (toBool(args.force, false) && (a === 'enable' || a === 'disable') ? ' --force' : ''), effects: effectOf(name, a) })
+      steps.push({
+        describe: `systemctl ${a} ${name}`,
+        script: sc(a, name) + (toBool(args.force, false) && (a === 'enable' || a === 'disable') ? ' --force' : ''),
+        effects: effectOf(name, a),
+      })
     }
   } else {
     if (systemdOnly) return { status: 'fail' as const, msg: `systemd: the host does not run systemd (no /run/systemd/system); use the service module` }
-    if ((s.script ?? '').trim() !== 'yes' && !ctx.reader.pending(effectKey.service(name))) return { status: 'fail' as const, msg: `Could not find the requested service ${name}: no /etc/init.d/${name}` }
+    if ((s.script ?? '').trim() !== 'yes' && !ctx.reader.pending(effectKey.service(name)))
+      return { status: 'fail' as const, msg: `Could not find the requested service ${name}: no /etc/init.d/${name}` }
     const running = sysvRunning(Number((s.status ?? '4').trim()), s.pgrep === undefined ? undefined : Number(s.pgrep.trim()))
-    if (running === undefined && (want.state === 'started' || want.state === 'stopped')) return { status: 'unknown' as const, reason: `cannot tell whether ${name} runs (its init script has no status; give pattern)`, steps: [sysvStep(name, want.state === 'started' ? 'start' : 'stop', args)] }
+    if (running === undefined && (want.state === 'started' || want.state === 'stopped'))
+      return {
+        status: 'unknown' as const,
+        reason: `cannot tell whether ${name} runs (its init script has no status; give pattern)`,
+        steps: [sysvStep(name, want.state === 'started' ? 'start' : 'stop', args)],
+      }
     if (want.masked !== undefined) return { status: 'fail' as const, msg: 'service: masked needs systemd' }
     cur = { running: running ?? false, enabled: sysvEnabled(s.links ?? ''), masked: false }
     for (const a of serviceActions(cur, want)) {
       changes.push({ summary: `${a} ${name}` })
-      steps.push(a === 'enable' || a === 'disable' ? { describe: `update-rc.d ${name} ${a}`, script: a === 'enable' ? `update-rc.d ${shQuote(name)} defaults >/dev/null && update-rc.d ${shQuote(name)} enable` : `update-rc.d ${shQuote(name)} disable`, effects: effectOf(name, a) } : { ...sysvStep(name, a, args), effects: effectOf(name, a) })
+      steps.push(
+        a === 'enable' || a === 'disable'
+          ? {
+              describe: `update-rc.d ${name} ${a}`,
+              script:
+                a === 'enable'
+                  ? `update-rc.d ${shQuote(name)} defaults >/dev/null && update-rc.d ${shQuote(name)} enable`
+                  : `update-rc.d ${shQuote(name)} disable`,
+              effects: effectOf(name, a),
+            }
+          : { ...sysvStep(name, a, args), effects: effectOf(name, a) },
+      )
     }
   }
   const result = { name, state: want.state ?? (cur.running ? 'started' : 'stopped'), enabled: want.enabled ?? cur.enabled ?? false, status }
   if (steps.length === 0) return { status: 'ok' as const, result: { ...result, changed: false } }
   // daemon_reload alone changes nothing when systemd already has the unit's file as it is on disk
   // (Ansible runs the reload anyway and reports no change either): a re-run stays changed=0
-  if (changes.length === 0 && !daemonReexec && init === 'systemd' && status.NeedDaemonReload === 'no') return { status: 'ok' as const, result: { ...result, changed: false } }
+  if (changes.length === 0 && !daemonReexec && init === 'systemd' && status.NeedDaemonReload === 'no')
+    return { status: 'ok' as const, result: { ...result, changed: false } }
   if (changes.length === 0) changes.push({ summary: 'daemon-reload' })
   return { status: 'change' as const, changes, steps, result: { ...result, changed: true } }
 }
@@ -195,9 +241,15 @@ function sysvStep(name: string, verb: string, args: Record<string, any>): Step {
   const tail = extra ? ' ' + String(extra) : ''
   const svc = shQuote(name)
   if (verb === 'restart' && args.sleep) {
-    return { describe: `service ${name} restart`, script: `if command -v service >/dev/null 2>&1; then service ${svc} stop${tail}; sleep ${toInt(args.sleep, 1)}; service ${svc} start${tail}; else /etc/init.d/${svc} stop${tail}; sleep ${toInt(args.sleep, 1)}; /etc/init.d/${svc} start${tail}; fi` }
+    return {
+      describe: `service ${name} restart`,
+      script: `if command -v service >/dev/null 2>&1; then service ${svc} stop${tail}; sleep ${toInt(args.sleep, 1)}; service ${svc} start${tail}; else /etc/init.d/${svc} stop${tail}; sleep ${toInt(args.sleep, 1)}; /etc/init.d/${svc} start${tail}; fi`,
+    }
   }
-  return { describe: `service ${name} ${verb}`, script: `if command -v service >/dev/null 2>&1; then service ${svc} ${verb}${tail}; else /etc/init.d/${svc} ${verb}${tail}; fi` }
+  return {
+    describe: `service ${name} ${verb}`,
+    script: `if command -v service >/dev/null 2>&1; then service ${svc} ${verb}${tail}; else /etc/init.d/${svc} ${verb}${tail}; fi`,
+  }
 }
 
 function effectOf(name: string, a: string) {

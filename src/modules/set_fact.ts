@@ -25,11 +25,20 @@ export const set_fact = defineModule<Vars>({
     const facts: Vars = {}
     for (const [k, v] of Object.entries(args)) {
       if (k === 'cacheable' || k === '_raw_params') continue
-      if (!NAME.test(k)) return { status: 'fail', msg: `The variable name '${k}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.` }
+      if (!NAME.test(k))
+        return {
+          status: 'fail',
+          msg: `The variable name '${k}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.`,
+        }
       facts[k] = v
     }
     if (Object.keys(facts).length === 0) return { status: 'fail', msg: 'No key/value pairs provided, at least one is required for this action to succeed' }
     return { status: 'ok', result: { ansible_facts: facts, _ansible_facts_cacheable: optBool(args.cacheable, false, 'cacheable') } }
   },
-  result: (plan) => ({ changed: false, failed: plan.status === 'fail', ...((plan.result ?? {}) as Vars), ...(plan.status === 'fail' ? { msg: plan.msg } : {}) }),
+  result: (plan) => ({
+    changed: false,
+    failed: plan.status === 'fail',
+    ...((plan.result ?? {}) as Vars),
+    ...(plan.status === 'fail' ? { msg: plan.msg } : {}),
+  }),
 })

@@ -8,7 +8,8 @@ export const shell = defineModule<CommandArgs>({
   readAhead: true,
   resultAfterRun: true,
   name: 'shell',
-  description: 'Run a command line through a shell on the host (/bin/sh unless `executable` names another). Reports changed unless `creates`/`removes` say it is not needed.',
+  description:
+    'Run a command line through a shell on the host (/bin/sh unless `executable` names another). Reports changed unless `creates`/`removes` say it is not needed.',
   freeForm: true,
   freeFormOptions: COMMAND_OPTIONS,
   schema: moduleSchema({

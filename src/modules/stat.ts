@@ -63,19 +63,23 @@ export const stat = defineModule<StatArgs>({
 export function statScript(path: string, o: { follow: boolean; checksum?: string; sha256?: boolean; mime: boolean; attributes: boolean }): string {
   const q = shQuote(path)
   const L = o.follow ? '-L ' : ''
-  return [
-    'LC_ALL=C; export LC_ALL',
-    `p=${q}`,
-    'if [ ! -e "$p" ] && [ ! -L "$p" ]; then echo absent; exit 0; fi',
-    `stat ${L}-c 'S %f|%u|%g|%s|%i|%d|%h|%X|%Y|%Z|%U|%G|%b|%B|%t|%T' -- "$p" || exit 1`,
-    `[ -r "$p" ] && echo R; [ -w "$p" ] && echo W; [ -x "$p" ] && echo X`,
-    `if [ -L "$p" ]; then printf 'T %s\\n' "$(readlink -- "$p")"; printf 'A %s\\n' "$(readlink -f -- "$p")"; fi`,
-    // No $(…) or cut: each costs a fork; "<hex>  -" is split here. A failing tool leaves an empty tag.
-    o.checksum ? `if [ -f "$p" ] && [ -r "$p" ]; then printf 'C '; ${o.checksum}sum < "$p" || echo;${o.sha256 && o.checksum !== 'sha256' ? ` printf 'H '; sha256sum < "$p" || echo;` : ''} fi` : ':',
-    o.mime ? `if command -v file >/dev/null 2>&1; then printf 'M '; file ${o.follow ? '-L ' : ''}-b --mime -- "$p" 2>/dev/null || echo; fi` : ':',
-    o.attributes ? `if command -v lsattr >/dev/null 2>&1; then printf 'B '; lsattr -vd -- "$p" 2>/dev/null || echo; fi` : ':',
-    'exit 0',
-  ].join('\n') + '\n'
+  return (
+    [
+      'LC_ALL=C; export LC_ALL',
+      `p=${q}`,
+      'if [ ! -e "$p" ] && [ ! -L "$p" ]; then echo absent; exit 0; fi',
+      `stat ${L}-c 'S %f|%u|%g|%s|%i|%d|%h|%X|%Y|%Z|%U|%G|%b|%B|%t|%T' -- "$p" || exit 1`,
+      `[ -r "$p" ] && echo R; [ -w "$p" ] && echo W; [ -x "$p" ] && echo X`,
+      `if [ -L "$p" ]; then printf 'T %s\\n' "$(readlink -- "$p")"; printf 'A %s\\n' "$(readlink -f -- "$p")"; fi`,
+      // No $(…) or cut: each costs a fork; "<hex>  -" is split here. A failing tool leaves an empty tag.
+      o.checksum
+        ? `if [ -f "$p" ] && [ -r "$p" ]; then printf 'C '; ${o.checksum}sum < "$p" || echo;${o.sha256 && o.checksum !== 'sha256' ? ` printf 'H '; sha256sum < "$p" || echo;` : ''} fi`
+        : ':',
+      o.mime ? `if command -v file >/dev/null 2>&1; then printf 'M '; file ${o.follow ? '-L ' : ''}-b --mime -- "$p" 2>/dev/null || echo; fi` : ':',
+      o.attributes ? `if command -v lsattr >/dev/null 2>&1; then printf 'B '; lsattr -vd -- "$p" 2>/dev/null || echo; fi` : ':',
+      'exit 0',
+    ].join('\n') + '\n'
+  )
 }
 
 /** Ansible's `stat` dictionary from the probe's output. */
@@ -114,9 +118,15 @@ export function parseStat(path: string, out: string): Vars {
     atime: Number(atime),
     mtime: Number(mtime),
     ctime: Number(ctime),
-    wusr: !!(perm & 0o200), rusr: !!(perm & 0o400), xusr: !!(perm & 0o100),
-    wgrp: !!(perm & 0o020), rgrp: !!(perm & 0o040), xgrp: !!(perm & 0o010),
-    woth: !!(perm & 0o002), roth: !!(perm & 0o004), xoth: !!(perm & 0o001),
+    wusr: !!(perm & 0o200),
+    rusr: !!(perm & 0o400),
+    xusr: !!(perm & 0o100),
+    wgrp: !!(perm & 0o020),
+    rgrp: !!(perm & 0o040),
+    xgrp: !!(perm & 0o010),
+    woth: !!(perm & 0o002),
+    roth: !!(perm & 0o004),
+    xoth: !!(perm & 0o001),
     isuid: !!(perm & 0o4000),
     isgid: !!(perm & 0o2000),
     blocks: Number(blocks),
@@ -147,12 +157,33 @@ export function parseStat(path: string, out: string): Vars {
     const [version, attrs] = lsattr.trim().split(/\s+/)
     st.version = version
     st.attr_flags = (attrs ?? '').replace(/-/g, '')
-    st.attributes = [...st.attr_flags as string].map((f) => ATTR_NAMES[f] ?? f)
+    st.attributes = [...(st.attr_flags as string)].map((f) => ATTR_NAMES[f] ?? f)
   }
   return st
 }
 
-const ATTR_NAMES: Record<string, string> = { a: 'append', A: 'noatime', c: 'compressed', C: 'nocow', d: 'nodump', D: 'dirsync', e: 'extents', E: 'encrypted', F: 'casefold', i: 'immutable', I: 'indexed', j: 'journalled', N: 'inline', P: 'projinherit', s: 'secure', S: 'synchronous', t: 'notail', T: 'topdir', u: 'undelete', V: 'verity' }
+const ATTR_NAMES: Record<string, string> = {
+  a: 'append',
+  A: 'noatime',
+  c: 'compressed',
+  C: 'nocow',
+  d: 'nodump',
+  D: 'dirsync',
+  e: 'extents',
+  E: 'encrypted',
+  F: 'casefold',
+  i: 'immutable',
+  I: 'indexed',
+  j: 'journalled',
+  N: 'inline',
+  P: 'projinherit',
+  s: 'secure',
+  S: 'synchronous',
+  t: 'notail',
+  T: 'topdir',
+  u: 'undelete',
+  V: 'verity',
+}
 
 async function planStat(args: StatArgs, ctx: PlanContext): Promise<Plan> {
   try {
@@ -179,7 +210,8 @@ async function planStat(args: StatArgs, ctx: PlanContext): Promise<Plan> {
     if (info.unknown) return { status: 'unknown', reason: `${path}: ${info.unknown}`, steps: [], result: { stat: st } }
     const hostSha = (algo === 'sha256' ? /^C (.*)$/m : /^H (.*)$/m).exec(out)?.[1].trim().split(/\s+/)[0]
     // In check mode an earlier planned step may have changed the path: report what it would be.
-    const overlaid = info.exists !== st.exists || (info.exists && (info.mode !== st.mode || info.sha256 !== hostSha || (info.type === 'directory') !== st.isdir))
+    const overlaid =
+      info.exists !== st.exists || (info.exists && (info.mode !== st.mode || info.sha256 !== hostSha || (info.type === 'directory') !== st.isdir))
     return { status: 'ok', result: { stat: overlaid ? fromInfo(info, st, algo, getChecksum) : st } }
   } catch (e) {
     return argFail(e)
@@ -198,12 +230,21 @@ function fromInfo(info: FileInfo, host: Vars, algo: string, getChecksum: boolean
     isdir: info.type === 'directory',
     isreg: info.type === 'file',
     islnk: info.type === 'link',
-    ischr: false, isblk: false, isfifo: false, issock: false,
+    ischr: false,
+    isblk: false,
+    isfifo: false,
+    issock: false,
     pw_name: info.owner,
     gr_name: info.group,
-    wusr: !!(perm & 0o200), rusr: !!(perm & 0o400), xusr: !!(perm & 0o100),
-    wgrp: !!(perm & 0o020), rgrp: !!(perm & 0o040), xgrp: !!(perm & 0o010),
-    woth: !!(perm & 0o002), roth: !!(perm & 0o004), xoth: !!(perm & 0o001),
+    wusr: !!(perm & 0o200),
+    rusr: !!(perm & 0o400),
+    xusr: !!(perm & 0o100),
+    wgrp: !!(perm & 0o020),
+    rgrp: !!(perm & 0o040),
+    xgrp: !!(perm & 0o010),
+    woth: !!(perm & 0o002),
+    roth: !!(perm & 0o004),
+    xoth: !!(perm & 0o001),
   }
   if (info.size !== undefined) st.size = info.size
   if (info.linkTarget !== undefined) st.lnk_target = st.lnk_source = info.linkTarget

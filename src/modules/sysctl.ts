@@ -3,7 +3,22 @@
 // comes from `sysctl -n` in the same probe, so a run with nothing to do costs one round trip.
 import { shQuote } from '../connection/quote.js'
 import type { Module, Step } from './types.js'
-import { alias, bool, choice, guardPlan, moduleSchema, requireOneOf, sections, str, toBool, ArgError, looseScalar, writeFileStep, effectKey, defineModule } from './lib/index.js'
+import {
+  alias,
+  bool,
+  choice,
+  guardPlan,
+  moduleSchema,
+  requireOneOf,
+  sections,
+  str,
+  toBool,
+  ArgError,
+  looseScalar,
+  writeFileStep,
+  effectKey,
+  defineModule,
+} from './lib/index.js'
 
 const name = str('Dotted parameter name, e.g. `net.ipv4.ip_forward`.')
 const value = looseScalar('Desired value (required with state=present).')
@@ -16,7 +31,7 @@ export const sysctlSchema = moduleSchema(
     val: alias('value', value),
     state: choice(['present', 'absent'], 'Whether the entry is in the sysctl file. Default: present.'),
     reload: bool('Apply the file (`sysctl -p FILE`) after changing it. Default true.'),
-    sysctl_set: bool('Also check the running kernel\'s value with `sysctl -n` and set it with `sysctl -w` when it differs. Default false.'),
+    sysctl_set: bool("Also check the running kernel's value with `sysctl -n` and set it with `sysctl -w` when it differs. Default false."),
     ignoreerrors: bool('Ignore unknown keys when reloading (`sysctl -e`).'),
     sysctl_file: str('File to edit. Default /etc/sysctl.conf.'),
   },
@@ -91,7 +106,10 @@ export const sysctlModule = defineModule({
         live = normalizeSysctlValue(s.v ?? '')
       }
       const fileValue = sysctlFileValue(before, key)
-      const fileOk = value === undefined ? fileValue === undefined : fileValue !== undefined && normalizeSysctlValue(fileValue) === value && sysctlEdit(before, key, value) === before
+      const fileOk =
+        value === undefined
+          ? fileValue === undefined
+          : fileValue !== undefined && normalizeSysctlValue(fileValue) === value && sysctlEdit(before, key, value) === before
       const liveOk = live === undefined || live === value
       const result = { name: key, value: value ?? null, sysctl_file: file }
       if (fileOk && liveOk) return { status: 'ok', result: { ...result, changed: false } }
@@ -99,12 +117,19 @@ export const sysctlModule = defineModule({
       const steps: Step[] = []
       const changes = []
       if (!fileOk) {
-        changes.push({ summary: value === undefined ? `remove ${key} from ${file}` : `${key}=${value} in ${file}`, ...(ctx.diff ? { diff: { path: file, before, after } } : {}) })
+        changes.push({
+          summary: value === undefined ? `remove ${key} from ${file}` : `${key}=${value} in ${file}`,
+          ...(ctx.diff ? { diff: { path: file, before, after } } : {}),
+        })
         steps.push(writeFileStep(file, Buffer.from(after), {}))
       }
       if (!liveOk) {
         changes.push({ summary: `${key}: ${live} → ${value} (running kernel)` })
-        steps.push({ describe: `sysctl -w ${key}=${value}`, script: `sysctl -w ${shQuote(`${key}=${value}`)}`, effects: [{ key: effectKey.sysctl(key), value }] })
+        steps.push({
+          describe: `sysctl -w ${key}=${value}`,
+          script: `sysctl -w ${shQuote(`${key}=${value}`)}`,
+          effects: [{ key: effectKey.sysctl(key), value }],
+        })
       }
       if (!fileOk && reload && value !== undefined)
         steps.push({ describe: `sysctl -p ${file}`, script: `sysctl ${toBool(args.ignoreerrors, false) ? '-e ' : ''}-p ${shQuote(file)} >/dev/null` })

@@ -64,7 +64,16 @@ export const template = defineModule<TemplateArgs>({
   result: writeResult,
 })
 
-const OVERRIDES = ['trim_blocks', 'lstrip_blocks', 'variable_start_string', 'variable_end_string', 'block_start_string', 'block_end_string', 'comment_start_string', 'comment_end_string'] as const
+const OVERRIDES = [
+  'trim_blocks',
+  'lstrip_blocks',
+  'variable_start_string',
+  'variable_end_string',
+  'block_start_string',
+  'block_end_string',
+  'comment_start_string',
+  'comment_end_string',
+] as const
 
 /** Template options given as arguments, as a `#jinja2:` header (a header in the file itself wins, as in Ansible). */
 export function withOverrides(text: string, args: TemplateArgs): string {
@@ -113,7 +122,12 @@ async function planTemplate(args: TemplateArgs, ctx: PlanContext): Promise<Plan>
     if (args.mode === 'preserve') {
       srcMode = ((await stat(found.path)).mode & 0o7777).toString(8).padStart(4, '0')
     }
-    return await planWrites([{ dest: target, content, srcMode }], [], args, ctx, { dest: target, src: found.path, checksum: sha1(content), md5sum: md5(content) })
+    return await planWrites([{ dest: target, content, srcMode }], [], args, ctx, {
+      dest: target,
+      src: found.path,
+      checksum: sha1(content),
+      md5sum: md5(content),
+    })
   } catch (e) {
     return argFail(e)
   }

@@ -13,15 +13,17 @@ import type { Vars } from '../model.js'
 
 export const unarchiveSchema = moduleSchema(
   {
-    src: str('The archive: a file on the control machine (looked up in the role\'s files/), a path on the host with `remote_src`, or a URL (downloaded by the host).'),
+    src: str(
+      "The archive: a file on the control machine (looked up in the role's files/), a path on the host with `remote_src`, or a URL (downloaded by the host).",
+    ),
     dest: str('Existing directory on the host to unpack into.'),
     remote_src: bool('`src` is already on the host (or is a URL the host downloads). Default false.'),
     creates: str('A path on the host; when it exists, nothing is unpacked.'),
-    list_files: bool('Return the archive\'s member names in `files`.'),
+    list_files: bool("Return the archive's member names in `files`."),
     exclude: strList('Members (or shell patterns) not to unpack.'),
     include: strList('Only these members are unpacked.'),
     extra_opts: strList('Extra options for tar (e.g. `--strip-components=1`) or unzip; for tar they apply to the comparison too.'),
-    keep_newer: bool('Do not replace files in dest newer than the archive\'s (tar only).'),
+    keep_newer: bool("Do not replace files in dest newer than the archive's (tar only)."),
     mode: modeSchema(' Applied to every unpacked member.'),
     owner: str('Owner of every unpacked member.'),
     group: str('Group of every unpacked member.'),
@@ -99,7 +101,7 @@ function cString(s: string, i: number): [string, number] {
   let out = ''
   const bytes: number[] = []
   const flush = () => {
-    if (bytes.length) out += Buffer.from(bytes).toString('utf8'), (bytes.length = 0)
+    if (bytes.length) ((out += Buffer.from(bytes).toString('utf8')), (bytes.length = 0))
   }
   for (i++; i < s.length && s[i] !== '"'; i++) {
     if (s[i] !== '\\') {
@@ -109,8 +111,8 @@ function cString(s: string, i: number): [string, number] {
     }
     const c = s[++i]
     const oct = /^[0-7]{3}/.exec(s.slice(i))
-    if (oct) bytes.push(parseInt(oct[0], 8)), (i += 2)
-    else flush(), (out += ({ n: '\n', t: '\t', r: '\r', f: '\f', v: '\v', a: '\x07', b: '\b' } as Record<string, string>)[c] ?? c)
+    if (oct) (bytes.push(parseInt(oct[0], 8)), (i += 2))
+    else (flush(), (out += ({ n: '\n', t: '\t', r: '\r', f: '\f', v: '\v', a: '\x07', b: '\b' } as Record<string, string>)[c] ?? c))
   }
   flush()
   return [out, i + 1]
@@ -200,7 +202,11 @@ export function parseHostCheck(text: string): Map<string, HostEntry> {
     const [type, path, attrs, extra] = line.split('\t')
     if (!path || !/^[FDLOM]$/.test(type)) continue
     const [mode, owner, group] = (attrs ?? '').split('|')
-    m.set(path, { type: type as HostEntry['type'], ...(mode ? { mode: mode.padStart(4, '0'), owner, group } : {}), ...(type === 'F' ? { sha256: extra } : type === 'L' ? { target: extra } : {}) })
+    m.set(path, {
+      type: type as HostEntry['type'],
+      ...(mode ? { mode: mode.padStart(4, '0'), owner, group } : {}),
+      ...(type === 'F' ? { sha256: extra } : type === 'L' ? { target: extra } : {}),
+    })
   }
   return m
 }
@@ -229,7 +235,10 @@ export function unarchiveDiff(members: Member[], host: Map<string, HostEntry>, a
 function unpackScript(o: ArchiveOpts, attrs: { mode?: string; owner?: string; group?: string }, keepNewer: boolean): string {
   const lines = ['set -e']
   if (o.format === 'tar') lines.push(`tar -xf "$A" -C "$D"${keepNewer ? ' --keep-newer-files' : ''} ${tarSelect(o)}`)
-  else lines.push(`unzip -o -q ${o.extra.map(shQuote).join(' ')} "$A"${o.include.length ? ' ' + o.include.map(shQuote).join(' ') : ''}${o.exclude.length ? ` -x ${o.exclude.map(shQuote).join(' ')}` : ''} -d "$D"`)
+  else
+    lines.push(
+      `unzip -o -q ${o.extra.map(shQuote).join(' ')} "$A"${o.include.length ? ' ' + o.include.map(shQuote).join(' ') : ''}${o.exclude.length ? ` -x ${o.exclude.map(shQuote).join(' ')}` : ''} -d "$D"`,
+    )
   if (attrs.owner || attrs.group || attrs.mode) {
     const list = o.format === 'tar' ? `tar -tf "$A" --quoting-style=literal --show-transformed-names ${tarSelect(o)}` : `unzip -Z1 "$A"`
     const own = attrs.owner || attrs.group ? `chown -h ${shQuote(`${attrs.owner ?? ''}${attrs.group ? `:${attrs.group}` : ''}`)} -- "$p"; ` : ''
@@ -306,7 +315,13 @@ export const unarchiveModule = defineModule({
         if (!ctx.reader.hasPending()) return { status: 'fail', msg: `dest '${dest}' must be an existing dir` }
         if (!d.exists) return { status: 'unknown', reason: `dest '${dest}' does not exist yet (an earlier change may create it)`, steps: [] }
       }
-      const result: Vars = { dest, src, ...(attrs.mode ? { mode: attrs.mode } : {}), ...(attrs.owner ? { owner: attrs.owner } : {}), ...(attrs.group ? { group: attrs.group } : {}) }
+      const result: Vars = {
+        dest,
+        src,
+        ...(attrs.mode ? { mode: attrs.mode } : {}),
+        ...(attrs.owner ? { owner: attrs.owner } : {}),
+        ...(attrs.group ? { group: attrs.group } : {}),
+      }
       const setup = `A=${shQuote(src)}; D=${shQuote(dest)}`
       let members: Member[]
       let host: Map<string, HostEntry>
@@ -316,16 +331,35 @@ export const unarchiveModule = defineModule({
         // Listing a URL's archive would mean downloading it in plan: only `creates` makes this idempotent.
         format = archiveFormat(src)
         const o = { ...base, format }
-        const script = [`set -e; D=${shQuote(dest)}; A=$(mktemp); trap 'rm -f -- "$A"' EXIT`, `curl -fsSL ${toBool(args.validate_certs, true) ? '' : '-k '}-o "$A" -- ${shQuote(src)}`, unpackScript(o, attrs, keepNewer)].join('\n')
-        return { status: 'unknown', reason: `${src} is downloaded and unpacked when applied (give creates to make this idempotent)`, changes: [{ summary: `unpack ${src} into ${dest}` }], steps: [{ describe: `unpack ${src} → ${dest}`, script }], result }
+        const script = [
+          `set -e; D=${shQuote(dest)}; A=$(mktemp); trap 'rm -f -- "$A"' EXIT`,
+          `curl -fsSL ${toBool(args.validate_certs, true) ? '' : '-k '}-o "$A" -- ${shQuote(src)}`,
+          unpackScript(o, attrs, keepNewer),
+        ].join('\n')
+        return {
+          status: 'unknown',
+          reason: `${src} is downloaded and unpacked when applied (give creates to make this idempotent)`,
+          changes: [{ summary: `unpack ${src} into ${dest}` }],
+          steps: [{ describe: `unpack ${src} → ${dest}`, script }],
+          result,
+        }
       } else if (remote) {
         const head = await ctx.reader.probe(`head -c 4 -- ${shQuote(src)} | od -An -tx1`)
         if (head.rc !== 0) return { status: 'fail', msg: `Source '${src}' does not exist on the host` }
         format = archiveFormat(src, Buffer.from(head.stdout.toString().replace(/\s+/g, ''), 'hex'))
         const o = { ...base, format }
         const names = format === 'tar' ? `tar -tf "$A" --quoting-style=literal --show-transformed-names ${tarSelect(o)}` : 'unzip -Z1 "$A"'
-        const r = await ctx.reader.probe([setup, manifestScript(o).replace('echo @@end', ''), 'echo @@host', `if [ -d "$D" ]; then ${names} | (cd "$D" && ${HOST_CHECK}); fi`, 'echo @@end'].join('\n'))
-        if (r.rc === 5 || r.rc !== 0) return { status: 'fail', msg: `unarchive: cannot list ${src} on the host: ${r.stderr.toString().trim() || `exit ${r.rc}`}` }
+        const r = await ctx.reader.probe(
+          [
+            setup,
+            manifestScript(o).replace('echo @@end', ''),
+            'echo @@host',
+            `if [ -d "$D" ]; then ${names} | (cd "$D" && ${HOST_CHECK}); fi`,
+            'echo @@end',
+          ].join('\n'),
+        )
+        if (r.rc === 5 || r.rc !== 0)
+          return { status: 'fail', msg: `unarchive: cannot list ${src} on the host: ${r.stderr.toString().trim() || `exit ${r.rc}`}` }
         const text = r.stdout.toString('utf8')
         members = parseManifest(text, format)
         host = parseHostCheck(sections(text).host ?? '')
@@ -334,7 +368,9 @@ export const unarchiveModule = defineModule({
         localPath = f.path
         format = archiveFormat(src, f.content.subarray(0, 4))
         members = await controllerManifest(f.path, { ...base, format })
-        const r = await ctx.reader.probe(`D=${shQuote(dest)}\nif [ -d "$D" ]; then cd "$D" && ${HOST_CHECK.replace(/\n/g, '\n  ')}; fi`, { stdin: members.map((m) => m.path).join('\n') + '\n' })
+        const r = await ctx.reader.probe(`D=${shQuote(dest)}\nif [ -d "$D" ]; then cd "$D" && ${HOST_CHECK.replace(/\n/g, '\n  ')}; fi`, {
+          stdin: members.map((m) => m.path).join('\n') + '\n',
+        })
         host = parseHostCheck(r.stdout.toString('utf8'))
       }
       const o = { ...base, format }
@@ -344,10 +380,24 @@ export const unarchiveModule = defineModule({
       const summary = `unpack ${src} into ${dest} (${diff.length} of ${members.length} members differ${diff.length ? `: ${diff.slice(0, 3).join('; ')}${diff.length > 3 ? '; …' : ''}` : ''})`
       const effects = [{ path: dest, state: 'unknown' as const, reason: `unpacked from ${src}` }]
       let plan: Plan
-      if (remote) plan = { status: 'change', changes: [{ summary }], steps: [{ describe: `unpack ${src} → ${dest}`, script: `${setup}\n${unpackScript(o, attrs, keepNewer)}`, effects }], result: { ...result, changed: true } }
+      if (remote)
+        plan = {
+          status: 'change',
+          changes: [{ summary }],
+          steps: [{ describe: `unpack ${src} → ${dest}`, script: `${setup}\n${unpackScript(o, attrs, keepNewer)}`, effects }],
+          result: { ...result, changed: true },
+        }
       else {
         const script = `D=${shQuote(dest)}; A=$1; trap 'rm -f -- "$A"' EXIT\n${unpackScript(o, attrs, keepNewer)}`
-        plan = { status: 'change', changes: [{ summary }], steps: [{ describe: 'make a temp file for the archive', script: 'mktemp "${TMPDIR:-/tmp}/k3sbook-unarchive.XXXXXX"' }, { describe: `unpack ${src} → ${dest}`, script, effects }], result: { ...result, changed: true } }
+        plan = {
+          status: 'change',
+          changes: [{ summary }],
+          steps: [
+            { describe: 'make a temp file for the archive', script: 'mktemp "${TMPDIR:-/tmp}/k3sbook-unarchive.XXXXXX"' },
+            { describe: `unpack ${src} → ${dest}`, script, effects },
+          ],
+          result: { ...result, changed: true },
+        }
         pendingPlans.set(plan, { localPath, dest, script })
       }
       return plan

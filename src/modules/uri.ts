@@ -4,7 +4,25 @@
 // plan() as a probe and give real results in check mode too; other methods run only when applied.
 import { shQuote } from '../connection/quote.js'
 import type { Module, Plan, Step, StepResult } from './types.js'
-import { alias, ArgError, bool, choice, dict, guardPlan, int, intList, moduleSchema, pick, sha256, str, toBool, toInt, toList, writeFileStep, defineModule } from './lib/index.js'
+import {
+  alias,
+  ArgError,
+  bool,
+  choice,
+  dict,
+  guardPlan,
+  int,
+  intList,
+  moduleSchema,
+  pick,
+  sha256,
+  str,
+  toBool,
+  toInt,
+  toList,
+  writeFileStep,
+  defineModule,
+} from './lib/index.js'
 import type { Vars } from '../model.js'
 
 export const uriSchema = moduleSchema(
@@ -12,19 +30,25 @@ export const uriSchema = moduleSchema(
     url: str('http or https URL to request.'),
     method: str('HTTP method, one upper-case word. Default GET.'),
     body: { description: 'Request body: text, or data encoded as `body_format` says.' },
-    body_format: choice(['raw', 'json', 'form-urlencoded'], 'How `body` is encoded: `json` serializes data and sets Content-Type; `form-urlencoded` encodes a mapping. Default raw.'),
+    body_format: choice(
+      ['raw', 'json', 'form-urlencoded'],
+      'How `body` is encoded: `json` serializes data and sets Content-Type; `form-urlencoded` encodes a mapping. Default raw.',
+    ),
     status_code: intList('Status codes that count as success. Default [200].'),
     return_content: bool('Return the body in `content` (JSON bodies are always parsed into `json`).'),
     headers: dict('Request headers, as a mapping.'),
-    validate_certs: bool('Verify the server\'s TLS certificate. Default true.'),
+    validate_certs: bool("Verify the server's TLS certificate. Default true."),
     timeout: int('Seconds before the request is abandoned. Default 30.'),
     url_username: str('User name for HTTP basic authentication.'),
     user: alias('url_username', str('')),
     url_password: str('Password for HTTP basic authentication.'),
     password: alias('url_password', str('')),
     force_basic_auth: bool('Send basic authentication without waiting for a 401 challenge.'),
-    follow_redirects: choice(['all', 'no', 'none', 'safe', 'urllib2', 'yes'], 'Follow redirects: `safe` (default) only for GET/HEAD, `all` always, `none` never.'),
-    dest: str('Write the body to this file on the host (GET/HEAD/OPTIONS only); the task changes only when the file\'s content does.'),
+    follow_redirects: choice(
+      ['all', 'no', 'none', 'safe', 'urllib2', 'yes'],
+      'Follow redirects: `safe` (default) only for GET/HEAD, `all` always, `none` never.',
+    ),
+    dest: str("Write the body to this file on the host (GET/HEAD/OPTIONS only); the task changes only when the file's content does."),
     creates: str('Skip the request when this path exists on the host.'),
     removes: str('Skip the request unless this path exists on the host.'),
     ca_path: str('CA certificate file on the host to verify the server with.'),
@@ -146,7 +170,10 @@ export function parseCurlOutput(out: Buffer): UriResponse {
   const rc = rcAt >= 0 ? Number(text.slice(rcAt + 6).trim()) : -1
   const markAt = text.lastIndexOf(`\n${MARK} `)
   if (markAt < 0) return { rc: rc || -1, status: -1, url: '', reason: '', headers: {}, body: Buffer.alloc(0) }
-  const [code, size, ...u] = text.slice(markAt + MARK.length + 2, rcAt >= 0 ? rcAt : undefined).trim().split(' ')
+  const [code, size, ...u] = text
+    .slice(markAt + MARK.length + 2, rcAt >= 0 ? rcAt : undefined)
+    .trim()
+    .split(' ')
   const bodyLen = Number(size)
   const bodyStart = markAt - bodyLen
   const head = text.slice(0, bodyStart)
@@ -159,7 +186,14 @@ export function parseCurlOutput(out: Buffer): UriResponse {
     const i = l.indexOf(':')
     if (i > 0) headers[l.slice(0, i).trim().toLowerCase().replace(/-/g, '_')] = l.slice(i + 1).trim()
   }
-  return { rc, status: Number(code) || -1, url: u.join(' '), reason: statusLine.replace(/^HTTP\/\S+\s+\d+\s*/, ''), headers, body: out.subarray(bodyStart, markAt) }
+  return {
+    rc,
+    status: Number(code) || -1,
+    url: u.join(' '),
+    reason: statusLine.replace(/^HTTP\/\S+\s+\d+\s*/, ''),
+    headers,
+    body: out.subarray(bodyStart, markAt),
+  }
 }
 
 function isJsonType(ct: string | undefined): boolean {
@@ -210,16 +244,33 @@ export const uriModule = defineModule({
       const returnContent = toBool(args.return_content, false)
       const dest = args.dest === undefined ? undefined : String(args.dest)
       if (dest !== undefined && !SAFE.has(req.method)) throw new ArgError(`uri: dest is supported with GET, HEAD and OPTIONS only (method is ${req.method})`)
-      const env = req.auth ? { K3SBOOK_USER: String(pick(args, 'url_username', 'user')), K3SBOOK_PASS: String(pick(args, 'url_password', 'password') ?? '') } : undefined
+      const env = req.auth
+        ? { K3SBOOK_USER: String(pick(args, 'url_username', 'user')), K3SBOOK_PASS: String(pick(args, 'url_password', 'password') ?? '') }
+        : undefined
       const guards = [args.creates, args.removes].filter((x) => x !== undefined).map(String)
       if (guards.length) {
         const f = await ctx.reader.files(guards)
-        if (args.creates !== undefined && f.get(String(args.creates))?.exists) return { status: 'skip', reason: `skipped, since '${args.creates}' exists`, result: { changed: false, stdout: `skipped, since '${args.creates}' exists` } }
-        if (args.removes !== undefined && !f.get(String(args.removes))?.exists) return { status: 'skip', reason: `skipped, since '${args.removes}' does not exist`, result: { changed: false, stdout: `skipped, since '${args.removes}' does not exist` } }
+        if (args.creates !== undefined && f.get(String(args.creates))?.exists)
+          return {
+            status: 'skip',
+            reason: `skipped, since '${args.creates}' exists`,
+            result: { changed: false, stdout: `skipped, since '${args.creates}' exists` },
+          }
+        if (args.removes !== undefined && !f.get(String(args.removes))?.exists)
+          return {
+            status: 'skip',
+            reason: `skipped, since '${args.removes}' does not exist`,
+            result: { changed: false, stdout: `skipped, since '${args.removes}' does not exist` },
+          }
       }
       const step: Step = { describe: `${req.method} ${req.url}`, script: curlScript(req), stdin: req.body, env, timeoutMs: (req.timeout + 10) * 1000 }
       if (!SAFE.has(req.method)) {
-        const plan: Plan = { status: 'unknown', reason: `a ${req.method} request is sent only when applied`, changes: [{ summary: `${req.method} ${req.url}` }], steps: [step] }
+        const plan: Plan = {
+          status: 'unknown',
+          reason: `a ${req.method} request is sent only when applied`,
+          changes: [{ summary: `${req.method} ${req.url}` }],
+          steps: [step],
+        }
         pendingPlans.set(plan, { req, statusCodes, returnContent })
         return plan
       }
@@ -229,7 +280,13 @@ export const uriModule = defineModule({
       const result = uriResult(resp, req, statusCodes, returnContent, r.stderr.toString())
       if (result.failed) {
         // Check mode: the server may be one an earlier, unapplied task starts.
-        if (ctx.reader.hasPending()) return { status: 'unknown', reason: `${result.msg} (the answer may change once earlier changes are applied)`, steps: [], result: { ...result, failed: undefined } }
+        if (ctx.reader.hasPending())
+          return {
+            status: 'unknown',
+            reason: `${result.msg} (the answer may change once earlier changes are applied)`,
+            steps: [],
+            result: { ...result, failed: undefined },
+          }
         return { status: 'fail', msg: String(result.msg), result }
       }
       if (dest === undefined || resp.status === 304) return { status: 'ok', result }

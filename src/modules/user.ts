@@ -3,7 +3,26 @@
 // pure helpers decide the useradd/usermod arguments, so only what differs is changed.
 import { shQuote } from '../connection/quote.js'
 import type { Module, Step } from './types.js'
-import { alias, ArgError, bool, choice, guardPlan, int, num, moduleSchema, pick, requireOneOf, sections, str, strList, toBool, toInt, toList, effectKey, defineModule } from './lib/index.js'
+import {
+  alias,
+  ArgError,
+  bool,
+  choice,
+  guardPlan,
+  int,
+  num,
+  moduleSchema,
+  pick,
+  requireOneOf,
+  sections,
+  str,
+  strList,
+  toBool,
+  toInt,
+  toList,
+  effectKey,
+  defineModule,
+} from './lib/index.js'
 import { parseGroups, type GroupEntry } from './group.js'
 
 const name = str('Login name.')
@@ -17,7 +36,7 @@ export const userSchema = moduleSchema(
     non_unique: bool('Allow a uid that another user has (`-o`).'),
     group: str('Primary group (name or gid).'),
     groups: strList('Supplementary groups. Replaces the current list unless `append`; an empty list removes them all.'),
-    append: bool('Add `groups` to the user\'s groups instead of replacing them.'),
+    append: bool("Add `groups` to the user's groups instead of replacing them."),
     comment: str('GECOS field (full name).'),
     home: str('Home directory.'),
     shell: str('Login shell.'),
@@ -26,7 +45,7 @@ export const userSchema = moduleSchema(
     password_lock: bool('Lock (true) or unlock (false) the password.'),
     create_home: bool('Create the home directory for a new user. Default true.'),
     createhome: alias('create_home', bool('')),
-    move_home: bool('Move the home directory\'s content when `home` changes.'),
+    move_home: bool("Move the home directory's content when `home` changes."),
     skeleton: str('Skeleton directory for a new home (`-k`).'),
     system: bool('Create a system account (only when creating).'),
     expires: num('Account expiry as epoch seconds; -1 removes the expiry.'),
@@ -126,29 +145,31 @@ export function useraddArgs(w: UserWant, groupNamedAsUserExists: boolean): strin
 export function usermodArgs(w: UserWant, cur: PasswdEntry, shadow: ShadowEntry | undefined, member: string[]): { args: string[]; summary: string[] } {
   const a: string[] = []
   const s: string[] = []
-  if (w.uid !== undefined && cur.uid !== w.uid) a.push('-u', String(w.uid), ...(w.nonUnique ? ['-o'] : [])), s.push(`uid ${cur.uid} → ${w.uid}`)
-  if (w.gid !== undefined && cur.gid !== w.gid) a.push('-g', String(w.gid)), s.push(`primary group ${cur.gid} → ${w.gid}`)
+  if (w.uid !== undefined && cur.uid !== w.uid) (a.push('-u', String(w.uid), ...(w.nonUnique ? ['-o'] : [])), s.push(`uid ${cur.uid} → ${w.uid}`))
+  if (w.gid !== undefined && cur.gid !== w.gid) (a.push('-g', String(w.gid)), s.push(`primary group ${cur.gid} → ${w.gid}`))
   if (w.groups !== undefined) {
     const want = new Set(w.groups)
     const have = new Set(member)
     if (w.append) {
       const add = [...want].filter((g) => !have.has(g))
-      if (add.length) a.push('-a', '-G', [...want].join(',')), s.push(`add to groups ${add.join(',')}`)
+      if (add.length) (a.push('-a', '-G', [...want].join(',')), s.push(`add to groups ${add.join(',')}`))
     } else if ([...want].some((g) => !have.has(g)) || [...have].some((g) => !want.has(g))) {
-      a.push('-G', [...want].join(',')), s.push(`groups ${[...have].sort().join(',') || '(none)'} → ${[...want].sort().join(',') || '(none)'}`)
+      ;(a.push('-G', [...want].join(',')), s.push(`groups ${[...have].sort().join(',') || '(none)'} → ${[...want].sort().join(',') || '(none)'}`))
     }
   }
-  if (w.comment !== undefined && cur.comment !== w.comment) a.push('-c', w.comment), s.push(`comment "${cur.comment}" → "${w.comment}"`)
-  if (w.home !== undefined && cur.home !== w.home) a.push('-d', w.home, ...(w.moveHome ? ['-m'] : [])), s.push(`home ${cur.home} → ${w.home}`)
-  if (w.shell !== undefined && cur.shell !== w.shell) a.push('-s', w.shell), s.push(`shell ${cur.shell} → ${w.shell}`)
+  if (w.comment !== undefined && cur.comment !== w.comment) (a.push('-c', w.comment), s.push(`comment "${cur.comment}" → "${w.comment}"`))
+  if (w.home !== undefined && cur.home !== w.home) (a.push('-d', w.home, ...(w.moveHome ? ['-m'] : [])), s.push(`home ${cur.home} → ${w.home}`))
+  if (w.shell !== undefined && cur.shell !== w.shell) (a.push('-s', w.shell), s.push(`shell ${cur.shell} → ${w.shell}`))
   if (w.expires !== undefined) {
     const days = w.expires < 0 ? undefined : Math.floor(w.expires / 86400)
-    if ((shadow?.expireDays ?? undefined) !== days) a.push('-e', days === undefined ? '' : isoDay(w.expires)), s.push(days === undefined ? 'remove expiry' : `expires ${isoDay(w.expires)}`)
+    if ((shadow?.expireDays ?? undefined) !== days)
+      (a.push('-e', days === undefined ? '' : isoDay(w.expires)), s.push(days === undefined ? 'remove expiry' : `expires ${isoDay(w.expires)}`))
   }
   const locked = shadow?.hash.startsWith('!') ?? false
-  if (w.password !== undefined && w.updatePassword === 'always' && shadow && shadow.hash.replace(/^!/, '') !== w.password) a.push('-p', (w.passwordLock ?? locked) ? `!${PASSWORD_ARG}` : PASSWORD_ARG), s.push('password hash')
-  else if (w.passwordLock === true && !locked) a.push('-L'), s.push('lock password')
-  else if (w.passwordLock === false && locked) a.push('-U'), s.push('unlock password')
+  if (w.password !== undefined && w.updatePassword === 'always' && shadow && shadow.hash.replace(/^!/, '') !== w.password)
+    (a.push('-p', (w.passwordLock ?? locked) ? `!${PASSWORD_ARG}` : PASSWORD_ARG), s.push('password hash'))
+  else if (w.passwordLock === true && !locked) (a.push('-L'), s.push('lock password'))
+  else if (w.passwordLock === false && locked) (a.push('-U'), s.push('unlock password'))
   return { args: a, summary: s }
 }
 
@@ -163,7 +184,11 @@ export const userModule = defineModule({
       const name = String(pick(args, 'name', 'user'))
       if (!/^[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?$/.test(name)) throw new ArgError(`user: "${name}" is not a valid login name`)
       const state = String(args.state ?? 'present')
-      const r = await ctx.reader.probe([`echo @@passwd; getent passwd ${shQuote(name)}`, `echo @@shadow; getent shadow ${shQuote(name)}`, 'echo @@group; getent group', 'echo @@end'].join('\n'))
+      const r = await ctx.reader.probe(
+        [`echo @@passwd; getent passwd ${shQuote(name)}`, `echo @@shadow; getent shadow ${shQuote(name)}`, 'echo @@group; getent group', 'echo @@end'].join(
+          '\n',
+        ),
+      )
       const s = sections(r.stdout.toString('utf8'))
       let cur = parsePasswd(s.passwd ?? '')
       const shadow = parseShadow(s.shadow ?? '')
@@ -183,12 +208,18 @@ export const userModule = defineModule({
         const result = { name, state, force: toBool(args.force, false), remove: toBool(args.remove, false) }
         if (!cur && !predicted) return { status: 'ok', result: { ...result, changed: false } }
         const cmd = ['userdel', ...(toBool(args.force, false) ? ['-f'] : []), ...(toBool(args.remove, false) ? ['-r'] : []), name]
-        return { status: 'change', changes: [{ summary: `remove user ${name}` }], steps: [{ describe: cmd.join(' '), script: cmd.map(shQuote).join(' '), effects: [{ key: effectKey.user(name), value: 'absent' }] }], result: { ...result, changed: true } }
+        return {
+          status: 'change',
+          changes: [{ summary: `remove user ${name}` }],
+          steps: [{ describe: cmd.join(' '), script: cmd.map(shQuote).join(' '), effects: [{ key: effectKey.user(name), value: 'absent' }] }],
+          result: { ...result, changed: true },
+        }
       }
 
       const group = args.group === undefined ? undefined : String(args.group)
       const groupList = args.groups === undefined || args.groups === null ? undefined : toList(args.groups)
-      for (const g of [...(group !== undefined ? [group] : []), ...(groupList ?? [])]) if (!groupExists(g)) return { status: 'fail', msg: `Group ${g} does not exist` }
+      for (const g of [...(group !== undefined ? [group] : []), ...(groupList ?? [])])
+        if (!groupExists(g)) return { status: 'fail', msg: `Group ${g} does not exist` }
       const gid = group === undefined ? undefined : /^\d+$/.test(group) ? Number(group) : groups.get(group)?.gid
       const w: UserWant = {
         name,
@@ -217,14 +248,27 @@ export const userModule = defineModule({
       if (!cur && !predicted) {
         const cmd = useraddArgs(w, groupExists(name))
         summary = [`create user ${name}`]
-        step = { describe: `useradd ${name}`, script: script(cmd), env, effects: [{ key: effectKey.user(name), value: 'present' }, ...(w.createHome ? [{ path: w.home ?? `/home/${name}`, state: 'directory' as const }] : [])] }
+        step = {
+          describe: `useradd ${name}`,
+          script: script(cmd),
+          env,
+          effects: [
+            { key: effectKey.user(name), value: 'present' },
+            ...(w.createHome ? [{ path: w.home ?? `/home/${name}`, state: 'directory' as const }] : []),
+          ],
+        }
       } else {
         if (!cur) return { status: 'unknown', reason: `user ${name} is created by an earlier task; its attributes are known only once that runs`, steps: [] }
         Object.assign(result, { uid: cur.uid, group: cur.gid, home: cur.home, shell: cur.shell, comment: cur.comment })
         const m = usermodArgs(w, cur, shadow, memberOf(groups, name))
         if (m.args.length === 0) return { status: 'ok', result: { ...result, changed: false } }
         summary = m.summary
-        step = { describe: `usermod ${name} (${m.summary.join('; ')})`, script: script(['usermod', ...m.args, name]), env, effects: [{ key: effectKey.user(name), value: 'present' }] }
+        step = {
+          describe: `usermod ${name} (${m.summary.join('; ')})`,
+          script: script(['usermod', ...m.args, name]),
+          env,
+          effects: [{ key: effectKey.user(name), value: 'present' }],
+        }
       }
       return { status: 'change', changes: summary.map((x) => ({ summary: x })), steps: [step], result: { ...result, changed: true } }
     }),

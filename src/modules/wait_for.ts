@@ -12,7 +12,10 @@ export const waitForSchema = moduleSchema({
   port: int('TCP port to wait for.'),
   path: str('File to wait for (present, or containing `search_regex`), or to go away with state=absent.'),
   search_regex: str('Regular expression (extended, as grep -E) the file must contain.'),
-  state: choice(['started', 'stopped', 'present', 'absent', 'drained'], 'Port: `started` (accepting) or `stopped` (refusing); path: `present`/`started` or `absent`. Default: started.'),
+  state: choice(
+    ['started', 'stopped', 'present', 'absent', 'drained'],
+    'Port: `started` (accepting) or `stopped` (refusing); path: `present`/`started` or `absent`. Default: started.',
+  ),
   timeout: int('Seconds to wait in total. Default 300.'),
   connect_timeout: int('Seconds for each connection attempt. Default 5.'),
   delay: int('Seconds to wait before the first check. Default 0.'),
@@ -42,7 +45,8 @@ export function waitSpec(args: Record<string, unknown>): WaitSpec {
   if (port !== undefined && path !== undefined) throw new ArgError('wait_for: port and path are mutually exclusive')
   if (path !== undefined && state === 'stopped') state = 'absent'
   if (port !== undefined && (state === 'present' || state === 'absent')) state = state === 'present' ? 'started' : 'stopped'
-  if (args.search_regex !== undefined && port !== undefined) throw new ArgError('wait_for: search_regex with a port is not supported by k3sbook; use it with path')
+  if (args.search_regex !== undefined && port !== undefined)
+    throw new ArgError('wait_for: search_regex with a port is not supported by k3sbook; use it with path')
   return {
     host: String(args.host ?? '127.0.0.1'),
     port,
@@ -120,9 +124,21 @@ export const waitForModule = defineModule({
       // they bring (a service started, a file written). Look once instead of waiting out the timeout.
       const pending = ctx.reader.hasPending()
       const r = await ctx.reader.probe(waitScript(pending ? { ...w, timeout: 0, delay: 0 } : w))
-      if (pending && r.rc === 1) return { status: 'unknown', reason: `${awaited(w)}; it may ${w.state === 'stopped' || w.state === 'absent' ? 'go' : 'appear'} once earlier changes are applied`, steps: [] }
+      if (pending && r.rc === 1)
+        return {
+          status: 'unknown',
+          reason: `${awaited(w)}; it may ${w.state === 'stopped' || w.state === 'absent' ? 'go' : 'appear'} once earlier changes are applied`,
+          steps: [],
+        }
       const elapsed = Number(parseKeyValues(r.stdout.toString()).elapsed ?? 0)
-      const result = { changed: false, elapsed, state: w.state, ...(w.port !== undefined ? { port: w.port } : {}), ...(w.path !== undefined ? { path: w.path } : {}), ...(w.regex !== undefined ? { search_regex: w.regex, match_groups: [], match_groupdict: {} } : {}) }
+      const result = {
+        changed: false,
+        elapsed,
+        state: w.state,
+        ...(w.port !== undefined ? { port: w.port } : {}),
+        ...(w.path !== undefined ? { path: w.path } : {}),
+        ...(w.regex !== undefined ? { search_regex: w.regex, match_groups: [], match_groupdict: {} } : {}),
+      }
       if (r.rc === 0) return { status: 'ok', result }
       if (r.rc === 1) return { status: 'fail', msg: args.msg ? String(args.msg) : timeoutMessage(w), result }
       return { status: 'fail', msg: r.stderr.toString().trim() || `wait_for: probe failed with exit code ${r.rc}`, result }

@@ -28,7 +28,18 @@ export function zfsProps(v: unknown, what: string): Array<[string, string]> {
   })
 }
 
-const SIZE_PROPS = new Set(['quota', 'refquota', 'reservation', 'refreservation', 'volsize', 'recordsize', 'volblocksize', 'special_small_blocks', 'filesystem_limit', 'snapshot_limit'])
+const SIZE_PROPS = new Set([
+  'quota',
+  'refquota',
+  'reservation',
+  'refreservation',
+  'volsize',
+  'recordsize',
+  'volblocksize',
+  'special_small_blocks',
+  'filesystem_limit',
+  'snapshot_limit',
+])
 
 /** Properties whose values are byte counts (`zfs get -p` prints them as plain numbers). */
 export function isSizeProp(prop: string): boolean {
@@ -149,7 +160,10 @@ export function zfsSetupPending(reader: HostReader): string | undefined {
 
 /** The lines worth showing from a zfs/zpool error (its usage text is noise). */
 export function zfsError(out: string): string {
-  const lines = out.split('\n').map((l) => l.trim()).filter((l) => l !== '')
+  const lines = out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
   const cut = lines.findIndex((l) => /^usage:/i.test(l))
   return (cut >= 0 ? lines.slice(0, cut) : lines).slice(0, 3).join('; ') || '(no output)'
 }
@@ -164,7 +178,10 @@ export function isMissingDataset(out: string): boolean {
 export const zfsSchema = moduleSchema(
   {
     name: str('Dataset, volume or snapshot name, e.g. `tank/data`, `tank/vol`, `tank/data@before-upgrade`.'),
-    state: choice(['present', 'absent'], '`present`: created when missing, properties set when they differ. `absent` is refused: k3sbook never destroys a dataset.'),
+    state: choice(
+      ['present', 'absent'],
+      '`present`: created when missing, properties set when they differ. `absent` is refused: k3sbook never destroys a dataset.',
+    ),
     origin: str('Snapshot to clone the new dataset from (`zfs clone`), e.g. `tank/data@golden`.'),
     extra_zfs_properties: dict(
       'Properties, e.g. `{compression: lz4, atime: off, mountpoint: /data}` (YAML booleans become on/off). `volsize` makes the dataset a volume (`zfs create -V`) and `volblocksize` sets its block size (`-b`). Sizes compare as bytes, so `1G` equals 1073741824.',
@@ -227,7 +244,8 @@ async function planZfs(args: Vars, reader: HostReader): Promise<Plan> {
   const name = String(args.name ?? '')
   checkDatasetName(name)
   const state = String(args.state ?? 'present')
-  if (state === 'absent') return { status: 'fail', msg: `zfs: state=absent is refused: k3sbook never destroys a dataset (${name}); destroy it by hand if you mean it` }
+  if (state === 'absent')
+    return { status: 'fail', msg: `zfs: state=absent is refused: k3sbook never destroys a dataset (${name}); destroy it by hand if you mean it` }
   if (state !== 'present') throw new ArgError(`zfs: state must be present, got ${state}`)
   const props = zfsProps(args.extra_zfs_properties, 'extra_zfs_properties')
   const origin = args.origin === undefined || args.origin === null ? undefined : String(args.origin)
@@ -237,7 +255,12 @@ async function planZfs(args: Vars, reader: HostReader): Promise<Plan> {
   const target: ZfsTarget = { name, props, origin, kind: name.includes('@') ? 'snapshot' : origin ? 'clone' : isVol ? 'volume' : 'filesystem' }
   const result = { name, state, ...Object.fromEntries(props) }
 
-  const r = await reader.probe(zfsProbeScript(name, props.map(([k]) => k)))
+  const r = await reader.probe(
+    zfsProbeScript(
+      name,
+      props.map(([k]) => k),
+    ),
+  )
   const s = sections(r.stdout.toString('utf8'))
   const create = (why?: string): Plan => ({
     status: 'change',
@@ -272,7 +295,11 @@ async function planZfs(args: Vars, reader: HostReader): Promise<Plan> {
   const note = diff.notes.length ? diff.notes.join('; ') : undefined
   if (diff.set.length === 0) return { status: 'ok', note, result: { ...result, changed: false } }
   const shrink = diff.set.find((d) => d.prop === 'volsize' && (parseZfsSize(d.value) ?? Infinity) < (parseZfsSize(have.get('volsize')?.value ?? '') ?? 0))
-  if (shrink) return { status: 'fail', msg: `zfs: volsize of ${name} would shrink from ${have.get('volsize')?.value} to ${shrink.value} bytes; k3sbook never shrinks a volume (its data would be cut)` }
+  if (shrink)
+    return {
+      status: 'fail',
+      msg: `zfs: volsize of ${name} would shrink from ${have.get('volsize')?.value} to ${shrink.value} bytes; k3sbook never shrinks a volume (its data would be cut)`,
+    }
   const changes: Change[] = diff.set.map((d) => ({ summary: `${d.prop}: ${d.before} → ${d.value}` }))
   if (note) changes.push({ summary: `note: ${note}` })
   const steps: Step[] = diff.set.map((d) => ({
@@ -284,7 +311,14 @@ async function planZfs(args: Vars, reader: HostReader): Promise<Plan> {
     status: 'change',
     changes,
     steps,
-    result: { ...result, changed: true, diff: { before: { extra_zfs_properties: Object.fromEntries(diff.set.map((d) => [d.prop, d.before])) }, after: { extra_zfs_properties: Object.fromEntries(diff.set.map((d) => [d.prop, d.value])) } } },
+    result: {
+      ...result,
+      changed: true,
+      diff: {
+        before: { extra_zfs_properties: Object.fromEntries(diff.set.map((d) => [d.prop, d.before])) },
+        after: { extra_zfs_properties: Object.fromEntries(diff.set.map((d) => [d.prop, d.value])) },
+      },
+    },
   }
 }
 

@@ -30,13 +30,15 @@ export const zpoolSchema = moduleSchema(
     name: str('Pool name, e.g. `tank`.'),
     vdevs: {
       description:
-        'What the pool is made of, as `zpool create` takes it: disks or files (`/dev/sdb`, `/var/lib/zfs/disk0.img`), optionally with vdev keywords (`mirror`, `raidz`, `log`, …) between them, or community.general.zpool\'s form `[{type: mirror, disks: [...]}, {role: cache, disks: [...]}]`. Used to create the pool, and to find it on disk (`zpool import -d DIR` for files).',
+        "What the pool is made of, as `zpool create` takes it: disks or files (`/dev/sdb`, `/var/lib/zfs/disk0.img`), optionally with vdev keywords (`mirror`, `raidz`, `log`, …) between them, or community.general.zpool's form `[{type: mirror, disks: [...]}, {role: cache, disks: [...]}]`. Used to create the pool, and to find it on disk (`zpool import -d DIR` for files).",
       anyOf: [{ type: 'array', items: vdevItem }, { type: 'string' }],
     },
-    ashift: int('Sector size exponent at creation (`-o ashift=N`, 12 for 4K sectors). Cannot change later: a pool with another ashift is reported, not changed.'),
+    ashift: int(
+      'Sector size exponent at creation (`-o ashift=N`, 12 for 4K sectors). Cannot change later: a pool with another ashift is reported, not changed.',
+    ),
     properties: dict('Pool properties (`zpool create -o k=v`, later `zpool set`), e.g. `{autoexpand: on}`.'),
-    pool_properties: dict('Alias of `properties` (community.general.zpool\'s name).'),
-    filesystem_properties: dict('Properties of the pool\'s root dataset (`zpool create -O k=v`, later `zfs set`), e.g. `{compression: lz4, mountpoint: none}`.'),
+    pool_properties: dict("Alias of `properties` (community.general.zpool's name)."),
+    filesystem_properties: dict("Properties of the pool's root dataset (`zpool create -O k=v`, later `zfs set`), e.g. `{compression: lz4, mountpoint: none}`."),
     mountpoint: str('Mount point of the root dataset: short for `filesystem_properties: {mountpoint: …}` (which wins when both are given).'),
     state: choice(['present', 'absent'], '`present` (default). `absent` is refused: k3sbook never destroys a pool.'),
   },
@@ -99,7 +101,10 @@ export function parseZpoolImport(out: string): ImportCandidate[] {
 
 /** `zpool list -H -o name` → names. */
 export function parseZpoolList(out: string): string[] {
-  return out.split('\n').map((l) => l.trim()).filter((l) => l !== '')
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
 }
 
 /**
@@ -127,7 +132,9 @@ export function zpoolProbeScript(name: string, poolProps: string[], fsProps: str
     `[ "$rc" -eq 0 ] || exit 0`,
     `if printf '%s\\n' "$out" | grep -qxF -- "$n"; then`,
     poolProps.length ? `  printf '@@get\\n'; zpool get ${shQuote(poolProps.join(','))} "$n" 2>&1; printf '@@getrc\\n%s\\n' "$?"` : '  :',
-    fsProps.length ? `  printf '@@fsget\\n'; zfs get -H -p -o property,value,source ${shQuote(fsProps.join(','))} "$n" 2>&1; printf '@@fsgetrc\\n%s\\n' "$?"` : '  :',
+    fsProps.length
+      ? `  printf '@@fsget\\n'; zfs get -H -p -o property,value,source ${shQuote(fsProps.join(','))} "$n" 2>&1; printf '@@fsgetrc\\n%s\\n' "$?"`
+      : '  :',
     `else`,
     // Listing importable pools changes nothing; it exits 1 when there are none.
     `  printf '@@import\\n'; ${importCmd} 2>&1; printf '@@importrc\\n%s\\n' "$?"`,
@@ -172,14 +179,16 @@ async function planZpool(args: Vars, reader: HostReader): Promise<Plan> {
   if (!/^[A-Za-z][A-Za-z0-9_.:-]*$/.test(name) || /^(mirror|raidz|draid|spare|log|c[0-9])/.test(name))
     throw new ArgError(`zpool: "${name}" is not a valid pool name`)
   const state = String(args.state ?? 'present')
-  if (state === 'absent') return { status: 'fail', msg: `zpool: state=absent is refused: k3sbook never destroys a pool (${name}); run zpool destroy by hand if you mean it` }
+  if (state === 'absent')
+    return { status: 'fail', msg: `zpool: state=absent is refused: k3sbook never destroys a pool (${name}); run zpool destroy by hand if you mean it` }
   if (state !== 'present') throw new ArgError(`zpool: state must be present, got ${state}`)
   const vdevs = vdevWords(args.vdevs)
   const ashift = toInt(args.ashift)
   if (ashift !== undefined && (ashift < 0 || ashift > 16)) throw new ArgError(`zpool: ashift must be between 9 and 16 (or 0 for automatic), got ${ashift}`)
   const poolProps = zfsProps(args.properties ?? args.pool_properties, 'properties').filter(([k]) => k !== 'ashift')
   const fsProps = zfsProps(args.filesystem_properties, 'filesystem_properties')
-  if (args.mountpoint !== undefined && args.mountpoint !== null && !fsProps.some(([k]) => k === 'mountpoint')) fsProps.push(['mountpoint', String(args.mountpoint)])
+  if (args.mountpoint !== undefined && args.mountpoint !== null && !fsProps.some(([k]) => k === 'mountpoint'))
+    fsProps.push(['mountpoint', String(args.mountpoint)])
   // ashift given among properties counts as the argument.
   const ashiftProp = zfsProps(args.properties ?? args.pool_properties, 'properties').find(([k]) => k === 'ashift')
   const wantAshift = ashift ?? (ashiftProp ? toInt(ashiftProp[1]) : undefined)
@@ -187,7 +196,14 @@ async function planZpool(args: Vars, reader: HostReader): Promise<Plan> {
   const result = { name, state }
 
   const getProps = [...(wantAshift !== undefined ? ['ashift'] : []), ...poolProps.map(([k]) => k)]
-  const r = await reader.probe(zpoolProbeScript(name, getProps, fsProps.map(([k]) => k), want.dirs))
+  const r = await reader.probe(
+    zpoolProbeScript(
+      name,
+      getProps,
+      fsProps.map(([k]) => k),
+      want.dirs,
+    ),
+  )
   const s = sections(r.stdout.toString('utf8'))
 
   const create = (why?: string): Plan => {
@@ -214,7 +230,10 @@ async function planZpool(args: Vars, reader: HostReader): Promise<Plan> {
     const found = parseZpoolImport(s.import).filter((p) => p.name === name)
     if (found.length === 0) return create()
     if (found.length > 1)
-      return { status: 'fail', msg: `zpool: ${found.length} pools named ${name} can be imported (ids ${found.map((p) => p.id).join(', ')}); import the right one by id by hand` }
+      return {
+        status: 'fail',
+        msg: `zpool: ${found.length} pools named ${name} can be imported (ids ${found.map((p) => p.id).join(', ')}); import the right one by id by hand`,
+      }
     const p = found[0]
     if (p.state && !/^(ONLINE|DEGRADED)$/.test(p.state))
       return { status: 'fail', msg: `zpool: pool ${name} is on disk but cannot be imported: state ${p.state}${p.status ? ` (${p.status})` : ''}` }
@@ -243,7 +262,11 @@ async function planZpool(args: Vars, reader: HostReader): Promise<Plan> {
       const cur = have.get(k)?.value
       if (cur === v) continue
       changes.push({ summary: `pool ${k}: ${cur ?? '(unknown)'} → ${v}` })
-      steps.push({ describe: `zpool set ${k}=${v} ${name}`, script: shJoin(['zpool', 'set', `${k}=${v}`, name]), effects: [{ key: effectKey.zpool(name, k), value: v }] })
+      steps.push({
+        describe: `zpool set ${k}=${v} ${name}`,
+        script: shJoin(['zpool', 'set', `${k}=${v}`, name]),
+        effects: [{ key: effectKey.zpool(name, k), value: v }],
+      })
     }
   }
   if (fsProps.length) {
@@ -252,7 +275,11 @@ async function planZpool(args: Vars, reader: HostReader): Promise<Plan> {
     notes.push(...diff.notes)
     for (const d of diff.set) {
       changes.push({ summary: `${d.prop}: ${d.before} → ${d.value}` })
-      steps.push({ describe: `zfs set ${d.prop}=${d.value} ${name}`, script: shJoin(['zfs', 'set', `${d.prop}=${d.value}`, name]), effects: [{ key: effectKey.zfs(name, d.prop), value: d.value }] })
+      steps.push({
+        describe: `zfs set ${d.prop}=${d.value} ${name}`,
+        script: shJoin(['zfs', 'set', `${d.prop}=${d.value}`, name]),
+        effects: [{ key: effectKey.zfs(name, d.prop), value: d.value }],
+      })
     }
   }
   const note = notes.length ? notes.join('; ') : undefined
@@ -265,7 +292,8 @@ export const zpoolModule = defineModule({
   readAhead: true,
   probeIsLast: true,
   name: 'zpool',
-  description: 'Makes a ZFS pool exist: created from its vdevs when it exists nowhere, imported when it is on disk, properties set when they differ; never destroyed.',
+  description:
+    'Makes a ZFS pool exist: created from its vdevs when it exists nowhere, imported when it is on disk, properties set when they differ; never destroyed.',
   schema: zpoolSchema,
   plan: (args, ctx) => guardPlan(() => planZpool(args, ctx.reader)),
 })

@@ -32,7 +32,7 @@ export function recapLines(recap: Record<string, HostCounts>): string[] {
 
 /** A debug line: the message, or `name: value` for `debug: var=name` (as Ansible prints it). */
 export function debugText(e: Extract<RunEvent, { type: 'debug' }>): string {
-  const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v) ?? 'undefined')
+  const show = (v: unknown) => (typeof v === 'string' ? v : (JSON.stringify(v) ?? 'undefined'))
   return e.var !== undefined ? `${e.var}: ${show(e.value)}` : show(e.msg)
 }
 

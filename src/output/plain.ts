@@ -49,7 +49,11 @@ export class PlainReporter implements Reporter {
         for (const l of recapLines(e.recap)) this.out(l)
         const trips = Object.values(e.roundTrips)
         if ((this.opts.verbosity ?? 0) > 0 && trips.length)
-          this.out(`round trips per host: ${Object.entries(e.roundTrips).map(([h, n]) => `${h}=${n}`).join(' ')}`)
+          this.out(
+            `round trips per host: ${Object.entries(e.roundTrips)
+              .map(([h, n]) => `${h}=${n}`)
+              .join(' ')}`,
+          )
         const changed = Object.values(e.recap).some((c) => c.changed > 0)
         const bad = Object.values(e.recap).some((c) => c.failed > 0 || c.unreachable > 0)
         const summary = e.interrupted
@@ -72,8 +76,7 @@ export class PlainReporter implements Reporter {
   }
 
   private hostLine(e: HostResultEvent): void {
-    const status =
-      e.status === 'changed' && e.check ? 'would change' : e.status === 'unknown' ? 'unknown' : e.ignored ? 'failed (ignored)' : e.status
+    const status = e.status === 'changed' && e.check ? 'would change' : e.status === 'unknown' ? 'unknown' : e.ignored ? 'failed (ignored)' : e.status
     const what = e.changes?.length ? `  (${e.changes.join(', ')})` : ''
     const item = e.item ? ` [${e.item}]` : ''
     const handler = e.handler ? 'handler ' : ''

@@ -29,7 +29,9 @@ function ansiblePackage(): string | undefined {
 function collectionRoots(): string[] {
   const pkg = ansiblePackage()
   const env = process.env.ANSIBLE_COLLECTIONS_PATH ?? process.env.ANSIBLE_COLLECTIONS_PATHS
-  const out = [...(env ? env.split(':') : [join(homedir(), '.ansible/collections'), '/usr/share/ansible/collections'])].map((p) => (p.endsWith('ansible_collections') ? p : join(p, 'ansible_collections')))
+  const out = [...(env ? env.split(':') : [join(homedir(), '.ansible/collections'), '/usr/share/ansible/collections'])].map((p) =>
+    p.endsWith('ansible_collections') ? p : join(p, 'ansible_collections'),
+  )
   if (pkg) out.push(join(pkg, '..', 'ansible_collections'))
   return out
 }

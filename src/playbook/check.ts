@@ -134,7 +134,14 @@ export function checkProject(input: CheckInput, diags: Diagnostics): void {
       for (const it of items) {
         if (it.kind === 'include' && !it.preloaded) dynamic = true
         // variables some task sets under names not known before it runs
-        if (it.kind === 'task' && (it.unsupported || FACT_MODULES.has(it.module) || it.module.endsWith('_facts') || (it.module === 'set_fact' && Object.keys(it.args).some(isTemplated)))) dynamic = true
+        if (
+          it.kind === 'task' &&
+          (it.unsupported ||
+            FACT_MODULES.has(it.module) ||
+            it.module.endsWith('_facts') ||
+            (it.module === 'set_fact' && Object.keys(it.args).some(isTemplated)))
+        )
+          dynamic = true
         const ignored = it.ignoreErrors !== undefined && it.ignoreErrors !== false
         const g = guarded || it.when.length > 0 || ignored || (it.kind === 'task' && it.failedWhen !== undefined)
         const n = texts.length
@@ -200,7 +207,8 @@ export function checkProject(input: CheckInput, diags: Diagnostics): void {
     if (u.name.startsWith('ansible_') && defined.has('ansible_facts')) continue
     const hint = didYouMean(u.name, defined) ?? `no inventory, group_vars, role defaults, play vars, register or -e defines "${u.name}"`
     // certainly wrong only when nothing can define it at run time and the use is always evaluated
-    if (dynamic || u.guarded) diags.warn(`undefined variable "${u.name}"${dynamic ? ' (unless a task defines it at run time)' : ' (where it is evaluated)'}`, u.pos, hint)
+    if (dynamic || u.guarded)
+      diags.warn(`undefined variable "${u.name}"${dynamic ? ' (unless a task defines it at run time)' : ' (where it is evaluated)'}`, u.pos, hint)
     else diags.error(`undefined variable "${u.name}"`, u.pos, hint)
   }
 }
@@ -219,9 +227,10 @@ function checkPlugins(a: ReturnType<typeof analyzeTemplate>, pos: SourcePos, gua
   const report = (msg: string, hint: string) => (guarded ? diags.warn(`${msg} (where it is evaluated)`, pos, hint) : diags.error(msg, pos, hint))
   for (const f of a.filters ?? []) {
     const name = f.replace(/^(ansible\.builtin|ansible\.utils|community\.general)\./, '')
-    if (REFUSED_FILTERS.has(name)) report(`filter "${f}" is not supported by k3sbook`, 'it reads the controller\'s state; pass the value in a variable')
+    if (REFUSED_FILTERS.has(name)) report(`filter "${f}" is not supported by k3sbook`, "it reads the controller's state; pass the value in a variable")
   }
-  for (const l of a.lookups ?? []) if (!hasLookup(l)) report(`lookup "${l}" is not supported by k3sbook`, `supported: ${Object.keys(LOOKUPS).sort().join(', ')}`)
+  for (const l of a.lookups ?? [])
+    if (!hasLookup(l)) report(`lookup "${l}" is not supported by k3sbook`, `supported: ${Object.keys(LOOKUPS).sort().join(', ')}`)
 }
 
 // ---------------------------------------------------------------- host patterns
@@ -259,7 +268,17 @@ function checkNotify(play: Play, diags: Diagnostics): void {
       const yf = it.src.yf
       const p: YamlPath = [...it.src.path, 'notify']
       const pos = isSeqAt(yf, p) ? yf.pos([...p, i]) : yf.pos(p)
-      diags.error(`notify: no handler named "${n}" in this play`, pos, didYouMean(n, names) ?? (names.size ? `handlers: ${[...names].slice(0, 6).map((x) => `"${x}"`).join(', ')}` : 'the play has no handlers'))
+      diags.error(
+        `notify: no handler named "${n}" in this play`,
+        pos,
+        didYouMean(n, names) ??
+          (names.size
+            ? `handlers: ${[...names]
+                .slice(0, 6)
+                .map((x) => `"${x}"`)
+                .join(', ')}`
+            : 'the play has no handlers'),
+      )
     })
   }
 }
@@ -284,13 +303,11 @@ function checkSources(task: Task, playbookDir: string, diags: Diagnostics): { fi
     if (typeof v !== 'string' || v === '' || isTemplated(v)) continue
     const pos = argPos(task, [arg])
     const dirs = sourceDirs(task, playbookDir, kind)
-    const file = isAbsolute(v) ? firstFile([v]) ?? (existsDir(v) ? v : undefined) : dirs.map((d) => join(d, v)).find((p) => firstFile([p]) || (kind === 'files' && existsDir(p)))
+    const file = isAbsolute(v)
+      ? (firstFile([v]) ?? (existsDir(v) ? v : undefined))
+      : dirs.map((d) => join(d, v)).find((p) => firstFile([p]) || (kind === 'files' && existsDir(p)))
     if (!file) {
-      diags.error(
-        `${task.moduleKey}: ${arg} "${v}" not found`,
-        pos,
-        `looked in ${shownList(dirs)}`,
-      )
+      diags.error(`${task.moduleKey}: ${arg} "${v}" not found`, pos, `looked in ${shownList(dirs)}`)
       continue
     }
     if (kind === 'templates' && firstFile([file])) found.push({ file, pos })
@@ -317,9 +334,11 @@ function collectTexts(it: TaskItem, out: TextUse[]): void {
   }
   if (it.kind === 'block') return
   for (const key of Object.keys(raw)) {
-    if (key === 'loop' || key.startsWith('with_') || key === 'delegate_to' || key === 'notify' || key === 'environment') deepStrings(raw[key], [...path, key], yf, out)
+    if (key === 'loop' || key.startsWith('with_') || key === 'delegate_to' || key === 'notify' || key === 'environment')
+      deepStrings(raw[key], [...path, key], yf, out)
   }
-  if (isMap(raw.loop_control) && typeof raw.loop_control.label === 'string') out.push({ text: raw.loop_control.label, pos: yf.pos([...path, 'loop_control', 'label']), expression: false })
+  if (isMap(raw.loop_control) && typeof raw.loop_control.label === 'string')
+    out.push({ text: raw.loop_control.label, pos: yf.pos([...path, 'loop_control', 'label']), expression: false })
   if (it.kind === 'task') {
     for (const [k, v] of Object.entries(it.args)) deepArg(v, [k], it, out)
   } else includeTexts(it, out)
@@ -432,7 +451,7 @@ function definedNames(input: CheckInput, diags: Diagnostics): Set<string> {
     for (const it of walkItems([...playItems(play), ...play.handlers])) {
       for (const k of Object.keys(it.vars)) out.add(k)
       if (it.kind === 'include') {
-        if (it.loop) out.add(it.loop.loopVar), it.loop.indexVar && out.add(it.loop.indexVar)
+        if (it.loop) (out.add(it.loop.loopVar), it.loop.indexVar && out.add(it.loop.indexVar))
         continue
       }
       if (it.kind !== 'task') continue

@@ -24,7 +24,8 @@ export function typeOf(s: SchemaObject): string {
   for (const b of branches) {
     if (isTemplateBranch(b) && branches.length > 1) continue
     const ts: string[] = b.type ? [b.type].flat() : b.enum ? ['str'] : []
-    for (const t of ts) names.add({ string: 'str', integer: 'int', number: 'num', boolean: 'bool', array: 'list', object: 'dict', null: 'null' }[t as string] ?? t)
+    for (const t of ts)
+      names.add({ string: 'str', integer: 'int', number: 'num', boolean: 'bool', array: 'list', object: 'dict', null: 'null' }[t as string] ?? t)
   }
   return names.size ? [...names].join('|') : 'any'
 }
@@ -73,7 +74,12 @@ export function moduleDoc(mod: Module): string {
   const notes: string[] = []
   if (mod.freeForm) notes.push('takes free-form text')
   if (mod.controllerOnly) notes.push('runs on the control machine only')
-  if (mod.sourceArgs) notes.push(`reads ${Object.entries(mod.sourceArgs).map(([a, k]) => `"${a}" from ${k}/`).join(', ')} on the control machine`)
+  if (mod.sourceArgs)
+    notes.push(
+      `reads ${Object.entries(mod.sourceArgs)
+        .map(([a, k]) => `"${a}" from ${k}/`)
+        .join(', ')} on the control machine`,
+    )
   if (notes.length) out.push(`  (${notes.join('; ')})`, '')
   const args = argDocs(mod)
   out.push(args.length ? 'Arguments:' : 'No arguments.')

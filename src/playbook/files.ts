@@ -69,7 +69,8 @@ export function findRole(name: string, playDir: string, rolesPath: string[]): st
   }
   for (const d of roleSearchDirs(playDir, rolesPath)) {
     const p = join(d, name)
-    if (isDir(p) && (isDir(join(p, 'tasks')) || isDir(join(p, 'meta')) || isDir(join(p, 'handlers')) || isDir(join(p, 'defaults')) || isDir(join(p, 'vars')))) return p
+    if (isDir(p) && (isDir(join(p, 'tasks')) || isDir(join(p, 'meta')) || isDir(join(p, 'handlers')) || isDir(join(p, 'defaults')) || isDir(join(p, 'vars'))))
+      return p
   }
   return undefined
 }

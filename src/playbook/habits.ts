@@ -10,12 +10,43 @@ import { playItems, walkItems } from './load.js'
 
 /** Ansible's magic variables (docs: "Special Variables"), which a playbook must not define itself. */
 export const MAGIC_VARS = new Set([
-  'hostvars', 'groups', 'group_names', 'inventory_hostname', 'inventory_hostname_short', 'inventory_dir', 'inventory_file',
-  'play_hosts', 'ansible_play_hosts', 'ansible_play_hosts_all', 'ansible_play_batch', 'ansible_play_name', 'playbook_dir',
-  'role_name', 'role_path', 'role_names', 'ansible_role_names', 'ansible_play_role_names', 'ansible_check_mode',
-  'ansible_diff_mode', 'ansible_forks', 'ansible_limit', 'ansible_run_tags', 'ansible_skip_tags', 'ansible_verbosity',
-  'ansible_version', 'ansible_facts', 'ansible_loop', 'ansible_loop_var', 'ansible_index_var', 'ansible_parent_role_names',
-  'ansible_parent_role_paths', 'ansible_search_path', 'ansible_config_file', 'ansible_collection_name', 'omit', 'environment',
+  'hostvars',
+  'groups',
+  'group_names',
+  'inventory_hostname',
+  'inventory_hostname_short',
+  'inventory_dir',
+  'inventory_file',
+  'play_hosts',
+  'ansible_play_hosts',
+  'ansible_play_hosts_all',
+  'ansible_play_batch',
+  'ansible_play_name',
+  'playbook_dir',
+  'role_name',
+  'role_path',
+  'role_names',
+  'ansible_role_names',
+  'ansible_play_role_names',
+  'ansible_check_mode',
+  'ansible_diff_mode',
+  'ansible_forks',
+  'ansible_limit',
+  'ansible_run_tags',
+  'ansible_skip_tags',
+  'ansible_verbosity',
+  'ansible_version',
+  'ansible_facts',
+  'ansible_loop',
+  'ansible_loop_var',
+  'ansible_index_var',
+  'ansible_parent_role_names',
+  'ansible_parent_role_paths',
+  'ansible_search_path',
+  'ansible_config_file',
+  'ansible_collection_name',
+  'omit',
+  'environment',
 ])
 
 function textAt(yf: YamlFile, path: YamlPath): string | undefined {
@@ -79,8 +110,7 @@ function checkItem(
   }
   const moduleKey = it.moduleKey
   const args = raw[moduleKey]
-  if (it.module === 'set_fact' && args && typeof args === 'object')
-    shadow(args as Vars, (n) => yf.pos([...path, moduleKey, n], { key: true }), 'set_fact')
+  if (it.module === 'set_fact' && args && typeof args === 'object') shadow(args as Vars, (n) => yf.pos([...path, moduleKey, n], { key: true }), 'set_fact')
   // mode: 644
   const modeArgs: [unknown, YamlPath][] = []
   if (args && typeof args === 'object' && 'mode' in args) modeArgs.push([(args as Vars).mode, [...path, moduleKey, 'mode']])

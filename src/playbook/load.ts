@@ -153,7 +153,7 @@ class Loader {
     const name = this.staticName(target, yf.pos([...path, 'import_playbook']), {})
     if (name === undefined) return []
     const base = dirname(yf.file)
-    const abs = isAbsolute(name) ? name : firstFile([resolve(base, name), resolve(base, 'playbooks', name)]) ?? resolve(base, name)
+    const abs = isAbsolute(name) ? name : (firstFile([resolve(base, name), resolve(base, 'playbooks', name)]) ?? resolve(base, name))
     if (!firstFile([abs])) {
       this.diags.error(`import_playbook: file "${name}" not found`, yf.pos([...path, 'import_playbook']), `looked in ${shown(base)}`)
       return []
@@ -177,9 +177,14 @@ class Loader {
     const diags = this.diags
     reportSchema(playValidator(), withoutInvalidKeys(item), yamlPosOf(yf, path), diags, { noun: 'play keyword' })
     if ('vars_prompt' in item)
-      diags.error('vars_prompt is not supported: k3sbook runs without prompting', yf.pos([...path, 'vars_prompt'], { key: true }), 'pass the values with -e NAME=VALUE')
+      diags.error(
+        'vars_prompt is not supported: k3sbook runs without prompting',
+        yf.pos([...path, 'vars_prompt'], { key: true }),
+        'pass the values with -e NAME=VALUE',
+      )
     let hosts = ''
-    if (item.hosts === undefined || item.hosts === null || item.hosts === '') diags.error('play has no "hosts"', yf.pos(path), 'every play needs a host pattern, e.g. hosts: all')
+    if (item.hosts === undefined || item.hosts === null || item.hosts === '')
+      diags.error('play has no "hosts"', yf.pos(path), 'every play needs a host pattern, e.g. hosts: all')
     else if (Array.isArray(item.hosts)) hosts = item.hosts.map(String).join(',')
     else if (typeof item.hosts === 'string') hosts = item.hosts
     const playDir = dirname(yf.file)
@@ -207,10 +212,17 @@ class Loader {
       serial:
         item.serial === undefined || item.serial === null
           ? undefined
-          : (Array.isArray(item.serial) ? item.serial : [item.serial]).filter((s): s is number | string => typeof s === 'number' || typeof s === 'string').map((s) => (typeof s === 'string' ? this.playTemplate(s, build.vars) : s)),
+          : (Array.isArray(item.serial) ? item.serial : [item.serial])
+              .filter((s): s is number | string => typeof s === 'number' || typeof s === 'string')
+              .map((s) => (typeof s === 'string' ? this.playTemplate(s, build.vars) : s)),
       strategy: ['free', 'host_pinned'].includes(typeof item.strategy === 'string' ? this.playTemplate(item.strategy, build.vars) : '') ? 'free' : 'linear',
       anyErrorsFatal: optBool(item.any_errors_fatal) ?? false,
-      maxFailPercentage: typeof item.max_fail_percentage === 'number' ? item.max_fail_percentage : typeof item.max_fail_percentage === 'string' && /^\s*[\d.]+\s*$/.test(item.max_fail_percentage) ? Number(item.max_fail_percentage) : undefined,
+      maxFailPercentage:
+        typeof item.max_fail_percentage === 'number'
+          ? item.max_fail_percentage
+          : typeof item.max_fail_percentage === 'string' && /^\s*[\d.]+\s*$/.test(item.max_fail_percentage)
+            ? Number(item.max_fail_percentage)
+            : undefined,
       tags,
       environment: item.environment,
       checkMode: optBool(item.check_mode),
@@ -269,7 +281,12 @@ class Loader {
       const v = templateValue(name, { ...vars, ...(this.opts.extraVars ?? {}) }, pos ? { file: pos.file, line: pos.line, col: pos.col } : {})
       return typeof v === 'string' ? v : String(v)
     } catch (e) {
-      if (pos) this.diags.error(`cannot resolve "${name}" before the play runs: ${(e as Error).message.split('\n')[0]}`, pos, 'static imports may use only extra vars and play vars')
+      if (pos)
+        this.diags.error(
+          `cannot resolve "${name}" before the play runs: ${(e as Error).message.split('\n')[0]}`,
+          pos,
+          'static imports may use only extra vars and play vars',
+        )
       return undefined
     }
   }
@@ -356,7 +373,11 @@ class Loader {
     } else {
       const outside = roleEscape(name, dir, playDir, this.rolesPath)
       if (outside)
-        this.diags.warn(`role "${name}" resolves to ${outside}, outside the role folders (through ".." or a symbolic link)`, pos, 'name it by an absolute path or add its folder to roles_path if that is intended')
+        this.diags.warn(
+          `role "${name}" resolves to ${outside}, outside the role folders (through ".." or a symbolic link)`,
+          pos,
+          'name it by an absolute path or add its folder to roles_path if that is intended',
+        )
     }
     return dir
   }
@@ -445,7 +466,8 @@ class Loader {
         return
       }
       const got = this.task(item, yf, p, ctx)
-      if (ctx.handlers && !got.length) (ctx.play.refusedHandlers ??= []).push(...[item.name, ...toStrList(item.listen)].filter((n): n is string => typeof n === 'string'))
+      if (ctx.handlers && !got.length)
+        (ctx.play.refusedHandlers ??= []).push(...[item.name, ...toStrList(item.listen)].filter((n): n is string => typeof n === 'string'))
       out.push(...got)
     })
     return out
@@ -479,7 +501,16 @@ class Loader {
     const common = this.common(item, yf, path, ctx)
     // tags/when/become inherit through the block itself: inner items keep only their own additions
     const notify = toStrList(item.notify)
-    const inner: Ctx = { ...ctx, tags: common.tags, when: [], vars: common.vars, become: common.become, becomeUser: common.becomeUser, becomeMethod: common.becomeMethod, notify: notify.length ? notify : ctx.notify }
+    const inner: Ctx = {
+      ...ctx,
+      tags: common.tags,
+      when: [],
+      vars: common.vars,
+      become: common.become,
+      becomeUser: common.becomeUser,
+      becomeMethod: common.becomeMethod,
+      notify: notify.length ? notify : ctx.notify,
+    }
     const list = (k: string) => (Array.isArray(item[k]) ? this.taskList(item[k] as unknown[], yf, [...path, k], inner) : [])
     if (!('block' in item)) this.diags.error('"rescue"/"always" without "block"', yf.pos(path))
     return { kind: 'block', ...common, block: list('block'), rescue: list('rescue'), always: list('always') }
@@ -537,7 +568,12 @@ class Loader {
           const hint = didYouMean(k, Object.keys(keywords)) ?? didYouMean(k, [...moduleNames(), ...INCLUDES])
           this.diags.error(`unknown ${ctx.handlers ? 'handler' : 'task'} keyword "${k}"`, posOf([k], { key: true }), hint)
         }
-        if (known.length > 1) this.diags.error(`a task calls exactly one module, but this one has ${known.length}: ${known.join(', ')}`, posOf([known[1]], { key: true }), 'split it into separate tasks')
+        if (known.length > 1)
+          this.diags.error(
+            `a task calls exactly one module, but this one has ${known.length}: ${known.join(', ')}`,
+            posOf([known[1]], { key: true }),
+            'split it into separate tasks',
+          )
         if (known.length !== 1) return []
         modKey = known[0]
       } else modKey = moduleKeys[0]
@@ -581,7 +617,9 @@ class Loader {
         return []
       }
       this.diags.warn(
-        templatedModule ? `module name "${modKey}" is known only at run time: its arguments are not checked` : `module "${modKey}" is not implemented by k3sbook: this task fails if it runs`,
+        templatedModule
+          ? `module name "${modKey}" is known only at run time: its arguments are not checked`
+          : `module "${modKey}" is not implemented by k3sbook: this task fails if it runs`,
         keyPos,
         templatedModule ? undefined : where === 'ansible' ? 'Ansible has it; k3sbook does not run it' : 'run "k3sbook doc" for the list of modules',
       )
@@ -609,7 +647,8 @@ class Loader {
       baseDir: ctx.fileDir,
     }
     if (ctx.handlers) (task as Handler).listen = toStrList(item.listen)
-    if (item.async !== undefined || item.poll !== undefined) this.diags.warn('"async"/"poll" are not supported: the task runs to completion', posOf([item.async !== undefined ? 'async' : 'poll'], { key: true }))
+    if (item.async !== undefined || item.poll !== undefined)
+      this.diags.warn('"async"/"poll" are not supported: the task runs to completion', posOf([item.async !== undefined ? 'async' : 'poll'], { key: true }))
     return [task]
   }
 
@@ -631,7 +670,11 @@ class Loader {
       const text = String(raw)
       args = parseKv(text, mod.freeFormOptions)
       if (args._raw_params !== undefined && !mod.freeForm) {
-        this.diags.error(`${modKey}: takes no free-form text, got "${args._raw_params}"`, modPos([], {}), 'write its arguments as a mapping or as key=value pairs')
+        this.diags.error(
+          `${modKey}: takes no free-form text, got "${args._raw_params}"`,
+          modPos([], {}),
+          'write its arguments as a mapping or as key=value pairs',
+        )
         return undefined
       }
     } else if (isMap(raw)) args = { ...raw }
@@ -713,13 +756,32 @@ class Loader {
         ? ['apply']
         : []
     for (const k of Object.keys(opts))
-      if (!allowedOpts.includes(k)) this.diags.error(`${modKey}: unknown argument "${k}"`, yf.pos(isMap(raw) ? [...argsPath, k] : argsPath, { key: true }), didYouMean(k, [targetKey, ...allowedOpts]))
+      if (!allowedOpts.includes(k))
+        this.diags.error(
+          `${modKey}: unknown argument "${k}"`,
+          yf.pos(isMap(raw) ? [...argsPath, k] : argsPath, { key: true }),
+          didYouMean(k, [targetKey, ...allowedOpts]),
+        )
 
     if (ctx.handlers && !kind.startsWith('import_')) {
       // valid Ansible that k3sbook does not run yet: the handler fails if it is notified
-      this.diags.warn(`${modKey} in a handler is not supported by k3sbook: this handler fails if it runs`, yf.pos([...path, modKey], { key: true }), kind === 'include_tasks' ? 'use import_tasks' : 'use import_role')
+      this.diags.warn(
+        `${modKey} in a handler is not supported by k3sbook: this handler fails if it runs`,
+        yf.pos([...path, modKey], { key: true }),
+        kind === 'include_tasks' ? 'use import_tasks' : 'use import_role',
+      )
       const common = this.common(item, yf, path, ctx)
-      const h: Handler = { kind: 'task', ...common, module: kind, moduleKey: modKey, args: opts, unsupported: true, notify: [], baseDir: ctx.fileDir, listen: toStrList(item.listen) }
+      const h: Handler = {
+        kind: 'task',
+        ...common,
+        module: kind,
+        moduleKey: modKey,
+        args: opts,
+        unsupported: true,
+        notify: [],
+        baseDir: ctx.fileDir,
+        listen: toStrList(item.listen),
+      }
       return [h]
     }
     const fakeItem = { ...item }
@@ -728,7 +790,12 @@ class Loader {
     const isImport = kind.startsWith('import_')
     if (isImport) {
       for (const k of ['loop', 'with_items', 'with_list', 'with_dict', 'register', 'notify'])
-        if (k in item) this.diags.error(`${modKey}: "${k}" can't be used with a static import`, yf.pos([...path, k], { key: true }), `use ${kind.replace('import_', 'include_')} instead`)
+        if (k in item)
+          this.diags.error(
+            `${modKey}: "${k}" can't be used with a static import`,
+            yf.pos([...path, k], { key: true }),
+            `use ${kind.replace('import_', 'include_')} instead`,
+          )
       const name = this.staticName(target, targetPos, ctx.play.vars)
       if (name === undefined) return []
       // keywords on an import apply to every task it brings in
@@ -773,7 +840,11 @@ class Loader {
     const role = this.loadRoleData(name, dir, {}, ctx.role, { defaults: str('defaults_from'), vars: str('vars_from') })
     for (const k of ['tasks_from', 'vars_from', 'defaults_from', 'handlers_from']) {
       const v = str(k)
-      if (v && !isTemplated(v) && !roleMainFiles(dir, k.split('_')[0] === 'tasks' ? 'tasks' : k.split('_')[0] === 'handlers' ? 'handlers' : k.split('_')[0], stripYml(v)).length)
+      if (
+        v &&
+        !isTemplated(v) &&
+        !roleMainFiles(dir, k.split('_')[0] === 'tasks' ? 'tasks' : k.split('_')[0] === 'handlers' ? 'handlers' : k.split('_')[0], stripYml(v)).length
+      )
         this.diags.error(`role "${name}" has no ${k.split('_')[0]} file "${v}"`, pos)
     }
     const meta = this.roleMeta(dir)
@@ -834,7 +905,11 @@ function withoutInvalidKeys(v: Vars): Vars {
 export function toStrList(v: unknown): string[] {
   if (v === undefined || v === null) return []
   if (Array.isArray(v)) return v.filter((x) => typeof x === 'string' || typeof x === 'number').map(String)
-  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter(Boolean)
+  if (typeof v === 'string')
+    return v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
   if (typeof v === 'number') return [String(v)]
   return []
 }
@@ -888,11 +963,19 @@ function coerceStrings(mod: Module, args: Vars): Vars {
   for (const [k, v] of Object.entries(args)) {
     const p = props[k] as { items?: unknown } | undefined
     if (!p) continue
-    if ((typeof v === 'boolean' || typeof v === 'number') && accepts(p, 'string') && !accepts(p, typeof v === 'number' ? (Number.isInteger(v) ? 'integer' : 'number') : 'boolean')) out[k] = pyScalar(v)
+    if (
+      (typeof v === 'boolean' || typeof v === 'number') &&
+      accepts(p, 'string') &&
+      !accepts(p, typeof v === 'number' ? (Number.isInteger(v) ? 'integer' : 'number') : 'boolean')
+    )
+      out[k] = pyScalar(v)
     else if (Array.isArray(v)) {
       const items = (p.items ?? (p as { anyOf?: { items?: unknown }[] }).anyOf?.find((b) => b.items)?.items) as unknown
       if (mod.name === 'assert' && k === 'that') out[k] = v.map((x) => (x === null ? 'True' : pyScalar(x)))
-      else if (items && accepts(items, 'string')) out[k] = v.map((x) => ((typeof x === 'boolean' || typeof x === 'number') && !accepts(items, typeof x === 'number' ? 'number' : 'boolean') ? pyScalar(x) : x))
+      else if (items && accepts(items, 'string'))
+        out[k] = v.map((x) =>
+          (typeof x === 'boolean' || typeof x === 'number') && !accepts(items, typeof x === 'number' ? 'number' : 'boolean') ? pyScalar(x) : x,
+        )
     }
   }
   return out
@@ -932,4 +1015,3 @@ function* allItems(p: Play): Generator<TaskItem> {
 function topItems(p: Play): TaskItem[] {
   return [...playItems(p), ...p.handlers]
 }
-

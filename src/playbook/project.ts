@@ -47,7 +47,10 @@ export function loadProject(opts: ProjectOptions, diags: Diagnostics): Project |
     return undefined
   }
   const beforeInv = diags.errors.length
-  const inventory = loadInventory(opts.inventories.map((i) => (i.includes(',') && !isFile(resolve(cwd, i)) ? i : resolve(cwd, i))), diags)
+  const inventory = loadInventory(
+    opts.inventories.map((i) => (i.includes(',') && !isFile(resolve(cwd, i)) ? i : resolve(cwd, i))),
+    diags,
+  )
   const inventoryBroken = diags.errors.length > beforeInv
   trace('inventory loaded')
   const playbook = loadPlaybook(file, diags, { rolesPath: rolesPath(cwd), extraVars })
@@ -55,7 +58,10 @@ export function loadProject(opts: ProjectOptions, diags: Diagnostics): Project |
   trace('playbook loaded')
   // without an inventory, patterns can't be resolved and inventory variables are unknown
   if (!opts.inventories.length) diags.warn('no inventory given: host patterns and undefined variables are not checked', undefined, 'pass -i INVENTORY')
-  checkProject({ playbook, inventory: opts.inventories.length && !inventoryBroken ? inventory : undefined, extraVars, varsIncomplete: extraVarsBroken || inventoryBroken }, diags)
+  checkProject(
+    { playbook, inventory: opts.inventories.length && !inventoryBroken ? inventory : undefined, extraVars, varsIncomplete: extraVarsBroken || inventoryBroken },
+    diags,
+  )
   return { playbook, inventory, extraVars, playbookDir: playbook.dir }
 }
 
@@ -120,7 +126,11 @@ export function parseExtraVars(specs: string[], diags: Diagnostics, cwd = proces
  */
 export function defaultInventory(cwd: string): string[] | undefined {
   const env = process.env.ANSIBLE_INVENTORY
-  if (env) return env.split(',').map((p) => resolve(cwd, p.trim())).filter(Boolean)
+  if (env)
+    return env
+      .split(',')
+      .map((p) => resolve(cwd, p.trim()))
+      .filter(Boolean)
   for (const name of ['k3sbook.yml', '.k3sbook.yml']) {
     const f = join(cwd, name)
     if (!isFile(f)) continue
@@ -139,10 +149,19 @@ export function defaultInventory(cwd: string): string[] | undefined {
 /** Role folders from ANSIBLE_ROLES_PATH and ansible.cfg's roles_path (colon-separated). */
 export function rolesPath(cwd: string): string[] {
   const env = process.env.ANSIBLE_ROLES_PATH
-  if (env) return env.split(':').filter(Boolean).map((p) => resolve(cwd, expandHome(p)))
+  if (env)
+    return env
+      .split(':')
+      .filter(Boolean)
+      .map((p) => resolve(cwd, expandHome(p)))
   const cfg = ansibleCfg(cwd)
   const rp = cfg?.values.defaults?.roles_path
-  return rp ? rp.split(':').filter(Boolean).map((p) => resolve(dirname(cfg.file), expandHome(p))) : []
+  return rp
+    ? rp
+        .split(':')
+        .filter(Boolean)
+        .map((p) => resolve(dirname(cfg.file), expandHome(p)))
+    : []
 }
 
 function expandHome(p: string): string {

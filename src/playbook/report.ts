@@ -35,7 +35,12 @@ export function playHosts(play: Play, inv: Inventory, extraVars: Vars, opts: { l
 }
 
 /** The --list-hosts text, and how many hosts all plays select together. */
-export function listHosts(pb: Playbook, inv: Inventory, extraVars: Vars, opts: { limit?: string; warn?: (m: string) => void } = {}): { text: string; total: number } {
+export function listHosts(
+  pb: Playbook,
+  inv: Inventory,
+  extraVars: Vars,
+  opts: { limit?: string; warn?: (m: string) => void } = {},
+): { text: string; total: number } {
   const lines = ['', `playbook: ${displayPath(pb.file)}`]
   let total = 0
   pb.plays.forEach((play, i) => {

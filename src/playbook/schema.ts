@@ -42,7 +42,10 @@ const COMMON = {
   become_exe: str,
   become_flags: str,
   vars: { anyOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }], expected: 'a mapping or a list of mappings' },
-  environment: { anyOf: [{ type: 'object' }, { type: 'string', pattern: TEMPLATE }, { type: 'array', items: { anyOf: [{ type: 'object' }, { type: 'string' }] } }], expected: 'a mapping, a list of mappings or a template' },
+  environment: {
+    anyOf: [{ type: 'object' }, { type: 'string', pattern: TEMPLATE }, { type: 'array', items: { anyOf: [{ type: 'object' }, { type: 'string' }] } }],
+    expected: 'a mapping, a list of mappings or a template',
+  },
   tags: strList,
   no_log: bool,
   check_mode: bool,
@@ -113,7 +116,10 @@ export const BLOCK_KEYWORDS = {
 export const PLAY_KEYWORDS = {
   ...COMMON,
   hosts: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: ['string', 'number'] } }], expected: 'a host pattern or a list of them' },
-  vars_files: { anyOf: [{ type: 'string' }, { type: 'array', items: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] } }], expected: 'a file name or a list of them' },
+  vars_files: {
+    anyOf: [{ type: 'string' }, { type: 'array', items: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] } }],
+    expected: 'a file name or a list of them',
+  },
   vars_prompt: anything,
   roles: { type: 'array', expected: 'a list of roles' },
   pre_tasks: { type: 'array', expected: 'a list of tasks' },
@@ -125,10 +131,27 @@ export const PLAY_KEYWORDS = {
   gather_timeout: int,
   fact_path: str,
   serial: {
-    anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: `^\\s*\\d+%?\\s*$|${TEMPLATE}` }, { type: 'array', items: { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: `^\\s*\\d+%?\\s*$|${TEMPLATE}` }] } }],
+    anyOf: [
+      { type: 'integer', minimum: 0 },
+      { type: 'string', pattern: `^\\s*\\d+%?\\s*$|${TEMPLATE}` },
+      {
+        type: 'array',
+        items: {
+          anyOf: [
+            { type: 'integer', minimum: 0 },
+            { type: 'string', pattern: `^\\s*\\d+%?\\s*$|${TEMPLATE}` },
+          ],
+        },
+      },
+    ],
     expected: 'a number, a percentage ("30%") or a list of them',
   },
-  strategy: { anyOf: [{ type: 'string', enum: ['linear', 'free', 'host_pinned', 'debug'] }, { type: 'string', pattern: TEMPLATE }] },
+  strategy: {
+    anyOf: [
+      { type: 'string', enum: ['linear', 'free', 'host_pinned', 'debug'] },
+      { type: 'string', pattern: TEMPLATE },
+    ],
+  },
   max_fail_percentage: num,
   force_handlers: bool,
   order: { enum: ['inventory', 'reverse_inventory', 'sorted', 'reverse_sorted', 'shuffle'] },
@@ -149,10 +172,7 @@ export const ROLE_META_SCHEMA = {
       type: 'array',
       expected: 'a list of roles',
       items: {
-        anyOf: [
-          { type: 'string' },
-          { type: 'object', anyOf: [{ required: ['role'] }, { required: ['name'] }, { required: ['src'] }] },
-        ],
+        anyOf: [{ type: 'string' }, { type: 'object', anyOf: [{ required: ['role'] }, { required: ['name'] }, { required: ['src'] }] }],
         expected: 'a role name or a mapping with "role:"',
       },
     },
@@ -230,13 +250,7 @@ export function yamlPosOf(yf: YamlFile, base: YamlPath): PosOf {
   return (path, opts) => yf.pos([...base, ...path], opts)
 }
 
-export function reportSchema(
-  validate: ValidateFunction,
-  value: unknown,
-  posOf: PosOf,
-  diags: Diagnostics,
-  how: SchemaReport,
-): boolean {
+export function reportSchema(validate: ValidateFunction, value: unknown, posOf: PosOf, diags: Diagnostics, how: SchemaReport): boolean {
   if (validate(value)) return true
   const errors = validate.errors ?? []
   // errors below an anyOf/oneOf that itself failed are noise: the anyOf speaks for them
@@ -309,11 +323,13 @@ function describe(e: ErrorObject, how: SchemaReport): { text: string; hint?: str
       const branches = ((parent?.anyOf ?? parent?.oneOf) as SchemaObject[] | undefined) ?? []
       if (branches.length && branches.every((b) => Array.isArray(b.required))) {
         const names = branches.flatMap((b) => b.required as string[])
-        return { text: `${pre}missing required ${how.noun} "${names[0]}"`, hint: names.length > 1 ? `or one of its other names: ${names.slice(1).join(', ')}` : undefined }
+        return {
+          text: `${pre}missing required ${how.noun} "${names[0]}"`,
+          hint: names.length > 1 ? `or one of its other names: ${names.slice(1).join(', ')}` : undefined,
+        }
       }
       const enums = branches.flatMap((b) => (Array.isArray(b.enum) && b.type !== 'boolean' ? b.enum : []))
-      if (branches.some((b) => b.type === 'boolean'))
-        return { text: `${pre}${what} must be a boolean (yes/no, true/false)`, hint: `got ${jsType(e.data)}` }
+      if (branches.some((b) => b.type === 'boolean')) return { text: `${pre}${what} must be a boolean (yes/no, true/false)`, hint: `got ${jsType(e.data)}` }
       if (enums.length && branches.every((b) => b.enum || isTemplateBranch(b)))
         return {
           text: `${pre}${what} must be one of: ${enums.map((v) => JSON.stringify(v)).join(', ')}`,
@@ -321,11 +337,20 @@ function describe(e: ErrorObject, how: SchemaReport): { text: string; hint?: str
         }
       // a string branch with a pattern (digits, yes/no) is a spelling of another type, not "any string"
       const hasOther = branches.some((b) => b.type && b.type !== 'string')
-      const types = [...new Set(branches.filter((b) => !isTemplateBranch(b) && !(hasOther && b.type === 'string' && (b.pattern || b.enum))).flatMap((b) => (b.type ? [b.type].flat() : [])))]
+      const types = [
+        ...new Set(
+          branches
+            .filter((b) => !isTemplateBranch(b) && !(hasOther && b.type === 'string' && (b.pattern || b.enum)))
+            .flatMap((b) => (b.type ? [b.type].flat() : [])),
+        ),
+      ]
       return { text: `${pre}${what} must be ${types.length ? typeName(types as string[]) : 'one of the allowed forms'}`, hint: `got ${jsType(e.data)}` }
     }
     case 'pattern':
-      return { text: `${pre}${what} must be ${expected ?? `text matching ${(e.params as { pattern: string }).pattern}`}`, hint: `got ${JSON.stringify(e.data)}` }
+      return {
+        text: `${pre}${what} must be ${expected ?? `text matching ${(e.params as { pattern: string }).pattern}`}`,
+        hint: `got ${JSON.stringify(e.data)}`,
+      }
     case 'const':
       return { text: `${pre}${what} must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}` }
     case 'not':
@@ -342,7 +367,10 @@ function isTemplateBranch(b: SchemaObject): boolean {
 
 function typeName(t: string | string[]): string {
   const ts = Array.isArray(t) ? t : t.split(',')
-  const words = ts.map((x) => ({ string: 'a string', number: 'a number', integer: 'an integer', boolean: 'a boolean', array: 'a list', object: 'a mapping', null: 'null' })[x] ?? x)
+  const words = ts.map(
+    (x) =>
+      ({ string: 'a string', number: 'a number', integer: 'an integer', boolean: 'a boolean', array: 'a list', object: 'a mapping', null: 'null' })[x] ?? x,
+  )
   return words.length > 1 ? words.slice(0, -1).join(', ') + ' or ' + words[words.length - 1] : words[0]
 }
 

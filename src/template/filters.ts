@@ -63,7 +63,14 @@ function kw<T>(args: unknown[], kwargs: Record<string, unknown>, i: number, name
 
 /** Jinja2's make_attrgetter: dotted paths, integer parts index lists. */
 function attrGetter(attribute: unknown, dflt?: unknown): (item: unknown) => unknown {
-  const parts = attribute === null || attribute === undefined ? [] : typeof attribute === 'number' ? [attribute] : str(attribute).split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p))
+  const parts =
+    attribute === null || attribute === undefined
+      ? []
+      : typeof attribute === 'number'
+        ? [attribute]
+        : str(attribute)
+            .split('.')
+            .map((p) => (/^\d+$/.test(p) ? Number(p) : p))
   return (item) => {
     let v = item
     for (const p of parts) {
@@ -313,7 +320,14 @@ function seqOf(v: unknown): unknown[] {
   return iterate(v)
 }
 
-function selectOrReject(value: unknown, args: unknown[], kwargs: Record<string, unknown>, ctx: CallCtx, modfunc: (b: boolean) => boolean, attr: boolean): unknown[] {
+function selectOrReject(
+  value: unknown,
+  args: unknown[],
+  kwargs: Record<string, unknown>,
+  ctx: CallCtx,
+  modfunc: (b: boolean) => boolean,
+  attr: boolean,
+): unknown[] {
   let rest = args
   let get = (x: unknown) => x
   if (attr) {
@@ -366,7 +380,11 @@ F('dictsort', (v, a, k) => {
   const reverse = truthy(kw(a, k, 2, 'reverse', false))
   const pos = by === 'key' ? 0 : by === 'value' ? 1 : -1
   if (pos < 0) throw new PyError('You can only sort by either "key" or "value"', 'FilterArgumentError')
-  return pySort(Object.entries(v).map((e) => tuple(e)), (e) => sortKey(e[pos as 0 | 1], cs), reverse)
+  return pySort(
+    Object.entries(v).map((e) => tuple(e)),
+    (e) => sortKey(e[pos as 0 | 1], cs),
+    reverse,
+  )
 })
 F(['escape', 'e', 'forceescape'], (v) =>
   str(v).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;').replace(/'/g, '&#39;'),
@@ -511,11 +529,21 @@ F('sort', (v, a, k) => {
   const reverse = truthy(kw(a, k, 0, 'reverse', false))
   const cs = truthy(kw(a, k, 1, 'case_sensitive', false))
   const attribute = kw(a, k, 2, 'attribute', null)
-  const getters = attribute === null ? [(x: unknown) => x] : str(attribute).split(',').map((p) => attrGetter(p.trim()))
+  const getters =
+    attribute === null
+      ? [(x: unknown) => x]
+      : str(attribute)
+          .split(',')
+          .map((p) => attrGetter(p.trim()))
   return pySort(seqOf(v), (x) => (getters.length === 1 ? sortKey(getters[0](x), cs) : getters.map((g) => sortKey(g(x), cs))), reverse)
 })
 F('string', (v) => (v instanceof UnsafeString ? v : pyStr(v)))
-F('striptags', (v) => str(v).replace(/<!--[\s\S]*?-->|<[^>]*>/g, '').replace(/\s+/g, ' ').trim())
+F('striptags', (v) =>
+  str(v)
+    .replace(/<!--[\s\S]*?-->|<[^>]*>/g, '')
+    .replace(/\s+/g, ' ')
+    .trim(),
+)
 F('sum', (v, a, k) => {
   const attribute = kw(a, k, 0, 'attribute', null)
   let acc = kw(a, k, 1, 'start', 0)
@@ -540,8 +568,14 @@ F('truncate', (v, a, k) => {
 })
 F('unique', (v, a, k) => uniqueList(seqOf(v), truthy(kw(a, k, 0, 'case_sensitive', true)), kw(a, k, 1, 'attribute', null)))
 F('urlencode', (v) => {
-  const enc = (s: string) => encodeURIComponent(s).replace(/[!'()*~]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()).replace(/%2F/g, '/')
-  if (isDict(v)) return Object.entries(v).map(([k, x]) => `${enc(k)}=${enc(str(x))}`).join('&')
+  const enc = (s: string) =>
+    encodeURIComponent(s)
+      .replace(/[!'()*~]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())
+      .replace(/%2F/g, '/')
+  if (isDict(v))
+    return Object.entries(v)
+      .map(([k, x]) => `${enc(k)}=${enc(str(x))}`)
+      .join('&')
   if (Array.isArray(v)) return v.map((p) => `${enc(str((p as unknown[])[0]))}=${enc(str((p as unknown[])[1]))}`).join('&')
   return enc(str(v))
 })
@@ -712,7 +746,10 @@ F('items2dict', (v, a, k) => {
   for (const it of v) {
     if (!isDict(it)) throw new PyError(`items2dict requires a list of dictionaries, got ${typeName(it)} instead.`, 'AnsibleFilterTypeError')
     if (!hasKey(it, kn) || !hasKey(it, vn))
-      throw new PyError(`items2dict requires each dictionary in the list to contain the keys '${kn}' and '${vn}', got ${pyRepr(it)} instead.`, 'AnsibleFilterTypeError')
+      throw new PyError(
+        `items2dict requires each dictionary in the list to contain the keys '${kn}' and '${vn}', got ${pyRepr(it)} instead.`,
+        'AnsibleFilterTypeError',
+      )
     setKey(out, keyOf(it[kn]), it[vn])
   }
   return out
@@ -759,7 +796,10 @@ F('permutations', (v, a) => {
     }
     restIdx.forEach((idx, j) => rec([...prefix, items[idx]], [...restIdx.slice(0, j), ...restIdx.slice(j + 1)]))
   }
-  rec([], items.map((_, i) => i))
+  rec(
+    [],
+    items.map((_, i) => i),
+  )
   return out
 })
 F('combinations', (v, a) => {
@@ -814,11 +854,19 @@ F('comment', (v, a, k) => {
   const prefixes: Record<string, string> = { plain: '# ', erlang: '% ', c: '// ', cblock: ' * ', xml: '   - ' }
   const p = prefixes[style] ?? '# '
   const head = p.trimEnd()
-  return [head, ...str(v).split('\n').map((l) => (p + l).trimEnd()), head].join('\n')
+  return [
+    head,
+    ...str(v)
+      .split('\n')
+      .map((l) => (p + l).trimEnd()),
+    head,
+  ].join('\n')
 })
 F('to_uuid', (v, a) => {
   const ns = str(a[0] ?? '361E6D51-FAEC-444A-9079-341386DA8E2E').replace(/-/g, '')
-  const h = createHash('sha1').update(Buffer.concat([Buffer.from(ns, 'hex'), Buffer.from(str(v), 'utf8')])).digest()
+  const h = createHash('sha1')
+    .update(Buffer.concat([Buffer.from(ns, 'hex'), Buffer.from(str(v), 'utf8')]))
+    .digest()
   h[6] = (h[6] & 0x0f) | 0x50
   h[8] = (h[8] & 0x3f) | 0x80
   const x = h.subarray(0, 16).toString('hex')
@@ -870,20 +918,18 @@ GLOBALS.set(
     if (a.length) {
       const src = a[0]
       if (isDict(src)) for (const [key, v] of Object.entries(src)) setKey(out, key, v)
-      else for (const pair of seqOf(src)) {
-        const p = seqOf(pair)
-        setKey(out, keyOf(p[0]), p[1])
-      }
+      else
+        for (const pair of seqOf(src)) {
+          const p = seqOf(pair)
+          setKey(out, keyOf(p[0]), p[1])
+        }
     }
     for (const [key, v] of Object.entries(k)) setKey(out, key, v)
     return out
   }),
 )
 GLOBALS.set('namespace', new PyFunc('namespace', (a, k) => makeNamespace({ ...(isDict(a[0]) ? a[0] : {}), ...k })))
-GLOBALS.set(
-  'undef',
-  new PyFunc('undef', (a) => new Undefined('undef', NO_OBJ, 0, 0, a.length ? str(a[0]) : 'Mandatory variable has not been overridden')),
-)
+GLOBALS.set('undef', new PyFunc('undef', (a) => new Undefined('undef', NO_OBJ, 0, 0, a.length ? str(a[0]) : 'Mandatory variable has not been overridden')))
 GLOBALS.set('lipsum', new PyFunc('lipsum', () => 'Lorem ipsum dolor sit amet.'))
 
 // The lookup plugins a template may use; everything else (pipe, password, url, …) is refused.
@@ -954,7 +1000,8 @@ function lookupCall(name: string, wantlist: boolean, frame: import('./runtime.js
   const fn = Object.prototype.hasOwnProperty.call(LOOKUPS, short) ? LOOKUPS[short] : undefined
   if (!fn)
     throw new PyError(
-      `lookup plugin '${name}' is not supported by k3sbook templates` + (short === 'pipe' ? ' (running commands on the controller from a template is refused)' : ''),
+      `lookup plugin '${name}' is not supported by k3sbook templates` +
+        (short === 'pipe' ? ' (running commands on the controller from a template is refused)' : ''),
       'AnsibleError',
     )
   const opts = { ...k }
@@ -965,7 +1012,11 @@ function lookupCall(name: string, wantlist: boolean, frame: import('./runtime.js
   for (const a of args) if (a instanceof Undefined) fail(a)
   let ran: unknown[]
   try {
-    ran = fn(args.flatMap((a) => (Array.isArray(a) && !RAW_TERMS.has(short) ? a : [a])), opts, { frame })
+    ran = fn(
+      args.flatMap((a) => (Array.isArray(a) && !RAW_TERMS.has(short) ? a : [a])),
+      opts,
+      { frame },
+    )
   } catch (e) {
     if (errors === 'ignore' || errors === 'warn') return wantlist ? [] : null
     throw e

@@ -10,7 +10,20 @@ import './tests.js'
 import { literalEval } from './literal.js'
 import { parseExpressionText, parseTemplate, TemplateSyntaxError, type Expr, type LexOptions } from './parser.js'
 import { assertDefined, isDict, NO_OBJ, PyError, PyFloat, PyFunc, pyStr, setKey, truthy, Undefined, UndefinedError, type Dict } from './pyvalues.js'
-import { compileBody, compileExpr, concat, Env, Frame, NativeText, OMIT, readFileText, RenderError, withRenderBudget, type LookupOptions, type RenderHooks } from './runtime.js'
+import {
+  compileBody,
+  compileExpr,
+  concat,
+  Env,
+  Frame,
+  NativeText,
+  OMIT,
+  readFileText,
+  RenderError,
+  withRenderBudget,
+  type LookupOptions,
+  type RenderHooks,
+} from './runtime.js'
 
 import { analyzeExpr, analyzeRoot, type NameUse, type TemplateAnalysis } from './names.js'
 import { markSecret, markSecretRendered, taintOnly } from '../secrets.js'
@@ -172,7 +185,8 @@ function relocate(err: TemplateError, opts: TemplateOptions | undefined): Templa
 function toTemplateError(e: unknown, opts: TemplateOptions | undefined, lineOffset = 0): TemplateError {
   if (e instanceof TemplateError) return e
   if (e instanceof TemplateSyntaxError) return new TemplateError(`template syntax error: ${e.message}`, { pos: posOf(opts, e.line, e.col, lineOffset) })
-  if (e instanceof UndefinedError) return new TemplateError(e.message, { pos: posOf(opts, e.undef.line, e.undef.col, lineOffset), hint: undefinedHint(e.undef) })
+  if (e instanceof UndefinedError)
+    return new TemplateError(e.message, { pos: posOf(opts, e.undef.line, e.undef.col, lineOffset), hint: undefinedHint(e.undef) })
   if (e instanceof RenderError) return new TemplateError(e.message, { pos: posOf(opts, e.line, e.col, lineOffset) })
   if (e instanceof PyError) return new TemplateError(e.message, { pos: posOf(opts, 0, 0, lineOffset) })
   if (e instanceof RangeError && /call stack/.test(e.message)) return new TemplateError('template recursion too deep', { pos: posOf(opts, 0, 0, lineOffset) })
@@ -186,7 +200,17 @@ function undefinedHint(u: Undefined): string | undefined {
 
 // ---------- rendering ----------
 
-const NON_TEMPLATED_VARS = new Set(['hostvars', 'groups', 'group_names', 'vars', 'ansible_facts', 'play_hosts', 'ansible_play_hosts', 'ansible_play_batch', 'ansible_play_hosts_all'])
+const NON_TEMPLATED_VARS = new Set([
+  'hostvars',
+  'groups',
+  'group_names',
+  'vars',
+  'ansible_facts',
+  'play_hosts',
+  'ansible_play_hosts',
+  'ansible_play_batch',
+  'ansible_play_hosts_all',
+])
 
 /** Does a value (deeply) hold a string that needs templating? Cached per object. */
 const hasTplCache = new WeakMap<object, boolean>()
@@ -507,7 +531,10 @@ export function checkSyntax(text: string, opts?: TemplateOptions): void {
  * under `is defined` or `| default` are in `guarded`, not `required`. Positions are file
  * positions when opts.file is given. Throws TemplateError on syntax errors and unknown filters/tests.
  */
-export function analyzeTemplate(text: string, opts?: TemplateOptions): { required: Map<string, SourcePos>; guarded: Set<string>; filters?: Set<string>; lookups?: Set<string> } {
+export function analyzeTemplate(
+  text: string,
+  opts?: TemplateOptions,
+): { required: Map<string, SourcePos>; guarded: Set<string>; filters?: Set<string>; lookups?: Set<string> } {
   let a: TemplateAnalysis
   let lineOffset = 0
   if (opts?.expression) {

@@ -63,7 +63,14 @@ class Walker {
         this.expr(e.step, scope, guards)
         return
       case 'call':
-        if (e.fn?.k === 'name' && ['lookup', 'query', 'q'].includes(e.fn.name) && !scope.has(e.fn.name) && e.args[0]?.k === 'const' && typeof e.args[0].v === 'string') this.lookups.add(e.args[0].v as string)
+        if (
+          e.fn?.k === 'name' &&
+          ['lookup', 'query', 'q'].includes(e.fn.name) &&
+          !scope.has(e.fn.name) &&
+          e.args[0]?.k === 'const' &&
+          typeof e.args[0].v === 'string'
+        )
+          this.lookups.add(e.args[0].v as string)
         this.expr(e.fn, scope, guards)
         e.args.forEach((a) => this.expr(a, scope, guards))
         e.kwargs.forEach(([, a]) => this.expr(a, scope, guards))

@@ -684,7 +684,10 @@ class JinjaParser extends BaseParser {
       case 'endfilter':
       case 'endwith':
       case 'endraw':
-        return this.failAt(tok, `unexpected '${tok.value}' tag` + (this.breakOnBlocks ? ` (expecting ${this.breakOnBlocks.map((b: string) => `'${b}'`).join(' or ')})` : ''))
+        return this.failAt(
+          tok,
+          `unexpected '${tok.value}' tag` + (this.breakOnBlocks ? ` (expecting ${this.breakOnBlocks.map((b: string) => `'${b}'`).join(' or ')})` : ''),
+        )
       default:
         return this.failAt(
           tok,
@@ -969,6 +972,7 @@ export function parseExpressionText(src: string, o: LexOptions): Expr {
 function toSyntaxError(e: unknown, p: any): TemplateSyntaxError {
   if (e instanceof TemplateSyntaxError) return e
   const err = e as any
-  if (err && typeof err.lineno === 'number') return new TemplateSyntaxError(String(err.message).replace(/^\(unknown path\)\s*/, ''), err.lineno - 1, (err.colno ?? 1) - 1)
+  if (err && typeof err.lineno === 'number')
+    return new TemplateSyntaxError(String(err.message).replace(/^\(unknown path\)\s*/, ''), err.lineno - 1, (err.colno ?? 1) - 1)
   return new TemplateSyntaxError(err?.message ?? String(e), p.tokens.lineno, p.tokens.colno)
 }

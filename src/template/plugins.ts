@@ -19,7 +19,10 @@ const str = (v: unknown): string => (isStr(v) ? sv(v) : pyStr(v))
 
 function seeded(name: string, k: Record<string, unknown>): void {
   if (k.seed !== undefined && k.seed !== null)
-    throw new PyError(`the '${name}' filter with a seed is not supported by k3sbook: Python's seeded random sequence cannot be reproduced exactly`, 'AnsibleFilterError')
+    throw new PyError(
+      `the '${name}' filter with a seed is not supported by k3sbook: Python's seeded random sequence cannot be reproduced exactly`,
+      'AnsibleFilterError',
+    )
 }
 
 // ---------- filters ----------
@@ -101,11 +104,15 @@ function baseDir(env: Env): string {
  */
 function controllerOnly(name: string, env: Env): void {
   if (!env.lookupOpts.searchPath?.length)
-    throw new PyError(`lookup plugin '${name}' is not supported by k3sbook templates outside a playbook's tasks (running commands on the controller from a template is refused here)`, 'AnsibleError')
+    throw new PyError(
+      `lookup plugin '${name}' is not supported by k3sbook templates outside a playbook's tasks (running commands on the controller from a template is refused here)`,
+      'AnsibleError',
+    )
 }
 
 function controllerCommand(name: string, t: unknown): string {
-  if (t instanceof UnsafeString) throw new PyError(`lookup('${name}'): the command comes from a host (unsafe data) and is not run on the controller`, 'AnsibleError')
+  if (t instanceof UnsafeString)
+    throw new PyError(`lookup('${name}'): the command comes from a host (unsafe data) and is not run on the controller`, 'AnsibleError')
   return str(t)
 }
 
@@ -117,19 +124,37 @@ function runCommand(name: string, cmd: string, env: Env): string {
   return r.stdout
 }
 
-L('pipe', (terms, _k, { frame }) => (controllerOnly('pipe', frame.env), terms).map((t) => runCommand('pipe', controllerCommand('pipe', t), frame.env).replace(/\n$/, '')), false)
-L('lines', (terms, _k, { frame }) => (controllerOnly('lines', frame.env), terms).flatMap((t) => runCommand('lines', controllerCommand('lines', t), frame.env).split(/\r?\n/).filter((l, i, all) => i < all.length - 1 || l !== '')), false)
+L(
+  'pipe',
+  (terms, _k, { frame }) =>
+    (controllerOnly('pipe', frame.env), terms).map((t) => runCommand('pipe', controllerCommand('pipe', t), frame.env).replace(/\n$/, '')),
+  false,
+)
+L(
+  'lines',
+  (terms, _k, { frame }) =>
+    (controllerOnly('lines', frame.env), terms).flatMap((t) =>
+      runCommand('lines', controllerCommand('lines', t), frame.env)
+        .split(/\r?\n/)
+        .filter((l, i, all) => i < all.length - 1 || l !== ''),
+    ),
+  false,
+)
 
-L('varnames', (terms, _k, { frame }) => {
-  const names = Object.keys(frame.env.vars)
-  const out: string[] = []
-  for (const t of terms) {
-    if (!isStr(t)) throw new PyError(`Invalid setting identifier, "${pyStr(t)}" is not a string, it is a ${typeof t}`, 'AnsibleError')
-    const re = pyRegex(sv(t))
-    for (const n of names) if (re.test(n)) out.push(n)
-  }
-  return out
-}, false)
+L(
+  'varnames',
+  (terms, _k, { frame }) => {
+    const names = Object.keys(frame.env.vars)
+    const out: string[] = []
+    for (const t of terms) {
+      if (!isStr(t)) throw new PyError(`Invalid setting identifier, "${pyStr(t)}" is not a string, it is a ${typeof t}`, 'AnsibleError')
+      const re = pyRegex(sv(t))
+      for (const n of names) if (re.test(n)) out.push(n)
+    }
+    return out
+  },
+  false,
+)
 
 function pyRegex(p: string): RegExp {
   try {
@@ -193,7 +218,11 @@ L('first_found', (terms, k, { frame }) => {
   let skip = truthy(k.skip ?? false)
   const files: string[] = []
   const paths: string[] = []
-  const split = (v: unknown): string[] => flat(Array.isArray(v) ? v : [v]).flatMap((x) => str(x).split(/[,;]/)).map((s) => s.trim()).filter(Boolean)
+  const split = (v: unknown): string[] =>
+    flat(Array.isArray(v) ? v : [v])
+      .flatMap((x) => str(x).split(/[,;]/))
+      .map((s) => s.trim())
+      .filter(Boolean)
   for (const t of flat(terms)) {
     if (isDict(t)) {
       const f = split(t.files ?? [])
@@ -217,30 +246,34 @@ L('first_found', (terms, k, { frame }) => {
   throw new PyError('No file was found when using first_found.', 'AnsibleLookupError')
 })
 
-L('fileglob', (terms, _k, { frame }) => {
-  const out: string[] = []
-  for (const t of terms) {
-    const term = str(t)
-    const dir = dirname(term)
-    const base = term.slice(dir === '.' && !term.startsWith('./') ? 0 : dir.length + 1)
-    const roots = isAbsolute(term) ? [dir] : (frame.env.lookupOpts.searchPath ?? []).flatMap((d) => [join(d, 'files', dir), join(d, dir)])
-    const re = globRegex(base)
-    for (const root of roots) {
-      let names: string[]
-      try {
-        names = readdirSync(root).sort()
-      } catch {
-        continue
-      }
-      const hits = names.filter((n) => re.test(n) && statSync(join(root, n)).isFile()).map((n) => resolve(root, n))
-      if (hits.length) {
-        out.push(...hits)
-        break
+L(
+  'fileglob',
+  (terms, _k, { frame }) => {
+    const out: string[] = []
+    for (const t of terms) {
+      const term = str(t)
+      const dir = dirname(term)
+      const base = term.slice(dir === '.' && !term.startsWith('./') ? 0 : dir.length + 1)
+      const roots = isAbsolute(term) ? [dir] : (frame.env.lookupOpts.searchPath ?? []).flatMap((d) => [join(d, 'files', dir), join(d, dir)])
+      const re = globRegex(base)
+      for (const root of roots) {
+        let names: string[]
+        try {
+          names = readdirSync(root).sort()
+        } catch {
+          continue
+        }
+        const hits = names.filter((n) => re.test(n) && statSync(join(root, n)).isFile()).map((n) => resolve(root, n))
+        if (hits.length) {
+          out.push(...hits)
+          break
+        }
       }
     }
-  }
-  return out
-}, false)
+    return out
+  },
+  false,
+)
 
 /** Python fnmatch: * ? [seq] [!seq]; a leading dot is matched by wildcards too (glob hides dotfiles). */
 function globRegex(p: string): RegExp {
@@ -263,34 +296,43 @@ function globRegex(p: string): RegExp {
   return new RegExp(`^(?!\\.)${re}$`, 's')
 }
 
-L('inventory_hostnames', (terms, _k, { frame }) => {
-  const groups = frame.env.hooks.templateVar('groups', frame.env.vars.groups, frame.env) as Record<string, string[]> | undefined
-  if (!isDict(groups)) return []
-  const all = (groups.all as string[]) ?? []
-  const match = (pat: string): string[] => {
-    if (pat === 'all' || pat === '*') return all
-    if (hasKey(groups, pat)) return groups[pat] as string[]
-    if (pat.startsWith('~')) {
-      const re = new RegExp(pat.slice(1))
-      return all.filter((h) => re.test(h))
+L(
+  'inventory_hostnames',
+  (terms, _k, { frame }) => {
+    const groups = frame.env.hooks.templateVar('groups', frame.env.vars.groups, frame.env) as Record<string, string[]> | undefined
+    if (!isDict(groups)) return []
+    const all = (groups.all as string[]) ?? []
+    const match = (pat: string): string[] => {
+      if (pat === 'all' || pat === '*') return all
+      if (hasKey(groups, pat)) return groups[pat] as string[]
+      if (pat.startsWith('~')) {
+        const re = new RegExp(pat.slice(1))
+        return all.filter((h) => re.test(h))
+      }
+      if (/[*?[]/.test(pat)) {
+        const re = globRegex(pat)
+        const gs = Object.keys(groups)
+          .filter((g) => re.test(g))
+          .flatMap((g) => groups[g] as string[])
+        return [...new Set([...gs, ...all.filter((h) => re.test(h))])]
+      }
+      return all.includes(pat) ? [pat] : []
     }
-    if (/[*?[]/.test(pat)) {
-      const re = globRegex(pat)
-      const gs = Object.keys(groups).filter((g) => re.test(g)).flatMap((g) => groups[g] as string[])
-      return [...new Set([...gs, ...all.filter((h) => re.test(h))])]
+    let hosts: string[] = []
+    for (const t of terms) {
+      for (const part of str(t)
+        .split(/[:,]/)
+        .map((s) => s.trim())
+        .filter(Boolean)) {
+        if (part.startsWith('!')) hosts = hosts.filter((h) => !match(part.slice(1)).includes(h))
+        else if (part.startsWith('&')) hosts = hosts.filter((h) => match(part.slice(1)).includes(h))
+        else hosts = [...hosts, ...match(part).filter((h) => !hosts.includes(h))]
+      }
     }
-    return all.includes(pat) ? [pat] : []
-  }
-  let hosts: string[] = []
-  for (const t of terms) {
-    for (const part of str(t).split(/[:,]/).map((s) => s.trim()).filter(Boolean)) {
-      if (part.startsWith('!')) hosts = hosts.filter((h) => !match(part.slice(1)).includes(h))
-      else if (part.startsWith('&')) hosts = hosts.filter((h) => match(part.slice(1)).includes(h))
-      else hosts = [...hosts, ...match(part).filter((h) => !hosts.includes(h))]
-    }
-  }
-  return all.filter((h) => hosts.includes(h))
-}, false)
+    return all.filter((h) => hosts.includes(h))
+  },
+  false,
+)
 
 /** `path key=value ...` terms (password, ini). */
 function termParams(t: string): { first: string; params: Record<string, string> } {
@@ -314,69 +356,85 @@ const CHARSETS: Record<string, string> = {
 }
 
 /** password: the file's password when it exists, else a new random one written there (as Ansible). */
-L('password', (terms, k, { frame }) =>
-  (controllerOnly('password', frame.env), terms).map((t) => {
-    const { first, params } = termParams(str(t))
-    const opt = (n: string) => params[n] ?? (k[n] !== undefined ? str(k[n]) : undefined)
-    const length = Number(opt('length') ?? 20)
-    const chars = (opt('chars') ?? 'ascii_letters,digits,.,:-_').split(/,(?!,)/).map((c) => CHARSETS[c] ?? c).join('') || CHARSETS.ascii_letters
-    const path = isAbsolute(first) ? first : join(baseDir(frame.env), first)
-    if (first !== '/dev/null' && existsSync(path)) {
-      const content = readFileSync(path, 'utf8').trimEnd()
-      return content.replace(/ salt=\S*$/, '')
-    }
-    const pw = Array.from({ length }, () => chars[randomInt(chars.length)]).join('')
-    if (first !== '/dev/null') {
-      mkdirSync(dirname(path), { recursive: true })
-      writeFileSync(path, pw + '\n', { mode: 0o600 })
-    }
-    recordVaultSecret(pw)
-    return pw
-  }), false)
+L(
+  'password',
+  (terms, k, { frame }) =>
+    (controllerOnly('password', frame.env), terms).map((t) => {
+      const { first, params } = termParams(str(t))
+      const opt = (n: string) => params[n] ?? (k[n] !== undefined ? str(k[n]) : undefined)
+      const length = Number(opt('length') ?? 20)
+      const chars =
+        (opt('chars') ?? 'ascii_letters,digits,.,:-_')
+          .split(/,(?!,)/)
+          .map((c) => CHARSETS[c] ?? c)
+          .join('') || CHARSETS.ascii_letters
+      const path = isAbsolute(first) ? first : join(baseDir(frame.env), first)
+      if (first !== '/dev/null' && existsSync(path)) {
+        const content = readFileSync(path, 'utf8').trimEnd()
+        return content.replace(/ salt=\S*$/, '')
+      }
+      const pw = Array.from({ length }, () => chars[randomInt(chars.length)]).join('')
+      if (first !== '/dev/null') {
+        mkdirSync(dirname(path), { recursive: true })
+        writeFileSync(path, pw + '\n', { mode: 0o600 })
+      }
+      recordVaultSecret(pw)
+      return pw
+    }),
+  false,
+)
 
 /** ini: `key section=S file=F default=D re=False type=ini|properties`. */
-L('ini', (terms, k, { frame }) =>
-  terms.map((t) => {
-    const { first: key, params } = termParams(str(t))
-    const opt = (n: string, d: string) => params[n] ?? (k[n] !== undefined ? str(k[n]) : d)
-    const file = findFile(frame.env, opt('file', 'ansible.ini'), 'files')!
-    const text = readFileSync(file, opt('encoding', 'utf-8') as BufferEncoding)
-    const type = opt('type', 'ini')
-    const section = type === 'properties' ? 'java_properties' : opt('section', 'global')
-    const entries = new Map<string, string>()
-    let cur = type === 'properties' ? 'java_properties' : ''
-    for (const raw of text.split(/\r?\n/)) {
-      const line = raw.trim()
-      if (!line || line.startsWith('#') || line.startsWith(';')) continue
-      const sec = /^\[(.+)\]$/.exec(line)
-      if (sec && type !== 'properties') {
-        cur = sec[1]
-        continue
+L(
+  'ini',
+  (terms, k, { frame }) =>
+    terms.map((t) => {
+      const { first: key, params } = termParams(str(t))
+      const opt = (n: string, d: string) => params[n] ?? (k[n] !== undefined ? str(k[n]) : d)
+      const file = findFile(frame.env, opt('file', 'ansible.ini'), 'files')!
+      const text = readFileSync(file, opt('encoding', 'utf-8') as BufferEncoding)
+      const type = opt('type', 'ini')
+      const section = type === 'properties' ? 'java_properties' : opt('section', 'global')
+      const entries = new Map<string, string>()
+      let cur = type === 'properties' ? 'java_properties' : ''
+      for (const raw of text.split(/\r?\n/)) {
+        const line = raw.trim()
+        if (!line || line.startsWith('#') || line.startsWith(';')) continue
+        const sec = /^\[(.+)\]$/.exec(line)
+        if (sec && type !== 'properties') {
+          cur = sec[1]
+          continue
+        }
+        if (cur !== section) continue
+        const m = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(line)
+        if (m) entries.set(type === 'properties' ? m[1] : m[1].toLowerCase(), m[2])
       }
-      if (cur !== section) continue
-      const m = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(line)
-      if (m) entries.set(type === 'properties' ? m[1] : m[1].toLowerCase(), m[2])
-    }
-    if (truthy(opt('re', 'False') === 'True' || opt('re', 'False') === 'true')) {
-      const re = new RegExp(key)
-      return [...entries].filter(([n]) => re.test(n)).map(([, v]) => v)
-    }
-    const v = entries.get(type === 'properties' ? key : key.toLowerCase())
-    return v === undefined ? (params.default ?? (k.default !== undefined ? k.default : '')) : v
-  }), false)
+      if (truthy(opt('re', 'False') === 'True' || opt('re', 'False') === 'true')) {
+        const re = new RegExp(key)
+        return [...entries].filter(([n]) => re.test(n)).map(([, v]) => v)
+      }
+      const v = entries.get(type === 'properties' ? key : key.toLowerCase())
+      return v === undefined ? (params.default ?? (k.default !== undefined ? k.default : '')) : v
+    }),
+  false,
+)
 
 /** unvault: a (vaulted) file's content, decrypted with the run's vault password; the result is secret. */
-L('unvault', (terms, _k, { frame }) =>
-  terms.map((t) => {
-    const file = findFile(frame.env, str(t), 'files')!
-    const text = readFileSync(file, 'utf8')
-    if (!isVaulted(text)) return text
-    const pw = vaultPassword()
-    if (pw === undefined) throw new PyError(`lookup('unvault'): ${str(t)} is vaulted and no vault password was given`, 'AnsibleError')
-    const plain = decryptVault(text, pw)
-    recordVaultSecret(plain)
-    return plain
-  }), false)
+L(
+  'unvault',
+  (terms, _k, { frame }) =>
+    terms.map((t) => {
+      const file = findFile(frame.env, str(t), 'files')!
+      const text = readFileSync(file, 'utf8')
+      if (!isVaulted(text)) return text
+      const pw = vaultPassword()
+      if (pw === undefined) throw new PyError(`lookup('unvault'): ${str(t)} is vaulted and no vault password was given`, 'AnsibleError')
+      const plain = decryptVault(text, pw)
+      recordVaultSecret(plain)
+      return plain
+    }),
+  false,
+)
 
 /** Does k3sbook's template engine have this lookup (`with_NAME`, `lookup('NAME')`)? */
 export function hasLookup(name: string): boolean {

@@ -220,7 +220,12 @@ export function pyRepr(v: unknown, seen: Set<unknown> = new Set()): string {
   if (isDict(v)) {
     if (seen.has(v)) return '{...}'
     seen.add(v)
-    const s = '{' + Object.entries(v).map(([k, x]) => `${strRepr(k)}: ${pyRepr(x, seen)}`).join(', ') + '}'
+    const s =
+      '{' +
+      Object.entries(v)
+        .map(([k, x]) => `${strRepr(k)}: ${pyRepr(x, seen)}`)
+        .join(', ') +
+      '}'
     seen.delete(v)
     return s
   }
@@ -373,8 +378,7 @@ export function pyArith(op: string, a: unknown, b: unknown): unknown {
   }
   if (op === '%' && isStr(a)) return percentFormat(sv(a), b)
   const numeric = (x: unknown) => isNum(x) || typeof x === 'boolean'
-  if (!numeric(a) || !numeric(b))
-    throw new PyError(`unsupported operand type(s) for ${op}: '${typeName(a)}' and '${typeName(b)}'`, 'TypeError')
+  if (!numeric(a) || !numeric(b)) throw new PyError(`unsupported operand type(s) for ${op}: '${typeName(a)}' and '${typeName(b)}'`, 'TypeError')
   const x = num(a)
   const y = num(b)
   const fl = isFloat(a) || isFloat(b)
@@ -473,7 +477,8 @@ export function percentFormat(fmt: string, args: unknown): string {
     return s
   })
   if (!isDict(args) && i < list.length && Array.isArray(args)) throw new PyError('not all arguments converted during string formatting', 'TypeError')
-  if (!isDict(args) && !Array.isArray(args) && i === 0 && !/%[^%]/.test(fmt)) throw new PyError('not all arguments converted during string formatting', 'TypeError')
+  if (!isDict(args) && !Array.isArray(args) && i === 0 && !/%[^%]/.test(fmt))
+    throw new PyError('not all arguments converted during string formatting', 'TypeError')
   return out
 }
 
@@ -740,7 +745,10 @@ const STR_METHODS: Record<string, MethodImpl> = {
     const sub = strArg(a[0], 'sub')
     return sub === '' ? [...s].length + 1 : s.split(sub).length - 1
   },
-  join: (s, a) => iterate(a[0]).map((x) => strArg(x, 'sequence item')).join(s),
+  join: (s, a) =>
+    iterate(a[0])
+      .map((x) => strArg(x, 'sequence item'))
+      .join(s),
   format: (s, a, kw) => pyFormat(s, a, kw),
   isdigit: (s) => /^[0-9]+$/.test(s),
   isnumeric: (s) => /^[0-9]+$/.test(s),

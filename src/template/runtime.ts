@@ -150,7 +150,21 @@ export const TESTS = new Map<string, TestFn>()
 /** Filters that receive Undefined input without failing (they decide themselves). */
 export const UNDEFINED_OK_FILTERS = new Set(['default', 'd', 'mandatory'])
 /** Tests that look at an Undefined without failing. */
-export const UNDEFINED_OK_TESTS = new Set(['defined', 'undefined', 'none', 'string', 'number', 'integer', 'float', 'boolean', 'mapping', 'callable', 'sameas', 'true', 'false'])
+export const UNDEFINED_OK_TESTS = new Set([
+  'defined',
+  'undefined',
+  'none',
+  'string',
+  'number',
+  'integer',
+  'float',
+  'boolean',
+  'mapping',
+  'callable',
+  'sameas',
+  'true',
+  'false',
+])
 
 const FQCN_PREFIXES = ['ansible.builtin.', 'ansible.utils.', 'ansible.netcommon.', 'community.general.']
 
@@ -250,7 +264,9 @@ function unpack(targets: string[], value: unknown, f: Frame): void {
   const items = iterate(value)
   if (items.length !== targets.length)
     throw new PyError(
-      items.length > targets.length ? `too many values to unpack (expected ${targets.length})` : `not enough values to unpack (expected ${targets.length}, got ${items.length})`,
+      items.length > targets.length
+        ? `too many values to unpack (expected ${targets.length})`
+        : `not enough values to unpack (expected ${targets.length}, got ${items.length})`,
       'ValueError',
     )
   targets.forEach((t, i) => f.set(t, items[i]))
@@ -274,7 +290,11 @@ function compileOwnStmt(s: Stmt): Run {
       const body = compileBody(s.body)
       const else_ = s.else_ ? compileBody(s.else_) : null
       const targets = s.targets
-      if (s.recursive) return () => at(() => { throw new PyError('recursive loops are not supported') })
+      if (s.recursive)
+        return () =>
+          at(() => {
+            throw new PyError('recursive loops are not supported')
+          })
       return (f, out) => {
         let items = at(() => iterate(iter(f)))
         if (filter) {
@@ -354,7 +374,15 @@ function compileOwnStmt(s: Stmt): Run {
         const kw: Record<string, unknown> = Object.create(null)
         kw.caller = callerFor(f)
         for (const [k, e] of kwargs) kw[k] = e(f)
-        out.push(at(() => callValue(fn(f), args.map((a) => a(f)), kw)))
+        out.push(
+          at(() =>
+            callValue(
+              fn(f),
+              args.map((a) => a(f)),
+              kw,
+            ),
+          ),
+        )
       }
     }
     case 'filterblock': {
@@ -475,7 +503,11 @@ export function getTest(name: string, line: number, col: number): TestFn {
 
 export function callValue(fn: unknown, args: unknown[], kwargs: Record<string, unknown>): unknown {
   if (fn instanceof Undefined) fail(fn)
-  if (!(fn instanceof PyFunc)) throw new PyError(`'${fn === null ? 'NoneType' : typeof fn === 'string' ? 'str' : Array.isArray(fn) ? 'list' : 'dict'}' object is not callable`, 'TypeError')
+  if (!(fn instanceof PyFunc))
+    throw new PyError(
+      `'${fn === null ? 'NoneType' : typeof fn === 'string' ? 'str' : Array.isArray(fn) ? 'list' : 'dict'}' object is not callable`,
+      'TypeError',
+    )
   return fn.fn(args, kwargs)
 }
 
@@ -543,7 +575,11 @@ export function compileExpr(e: Expr): Ev {
         const o = obj(f)
         const k = key(f)
         if (k instanceof Undefined) fail(k)
-        return noteRead(f.env.taint, typeof k === 'string' ? k : undefined, withPos(pos.line, pos.col, () => getItem(o, k, pos)))
+        return noteRead(
+          f.env.taint,
+          typeof k === 'string' ? k : undefined,
+          withPos(pos.line, pos.col, () => getItem(o, k, pos)),
+        )
       }
     }
     case 'slice': {
@@ -634,7 +670,11 @@ export function compileExpr(e: Expr): Ev {
       const body = compileExpr(e.body)
       const else_ = e.else_ ? compileExpr(e.else_) : null
       return (f) =>
-        truthy(test(f)) ? body(f) : else_ ? else_(f) : new Undefined('', NO_OBJ, e.line, e.col, 'the inline if-expression on line evaluated to false and no else section was defined.')
+        truthy(test(f))
+          ? body(f)
+          : else_
+            ? else_(f)
+            : new Undefined('', NO_OBJ, e.line, e.col, 'the inline if-expression on line evaluated to false and no else section was defined.')
     }
     case 'list': {
       const items = e.items.map(compileExpr)
@@ -698,7 +738,9 @@ export function findFile(env: Env, name: string, kind: 'files' | 'templates', ig
     }
   }
   if (ignoreMissing) return null
-  throw new PyError(`could not find '${name}' in ${kind === 'files' ? 'files' : 'templates'} search path${tried.length ? ` (tried ${tried.join(', ')})` : ' (no search path given)'}`)
+  throw new PyError(
+    `could not find '${name}' in ${kind === 'files' ? 'files' : 'templates'} search path${tried.length ? ` (tried ${tried.join(', ')})` : ' (no search path given)'}`,
+  )
 }
 
 /**

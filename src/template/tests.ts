@@ -72,11 +72,14 @@ function matchAt0(pattern: string, flags: { ignorecase: boolean; multiline: bool
   return re.test(s)
 }
 
-T('match', (v, a, k) => matchAt0(str(a[0] ?? ''), { ignorecase: truthy(a[1] ?? k.ignorecase ?? false), multiline: truthy(a[2] ?? k.multiline ?? false) }, str(v)))
+T('match', (v, a, k) =>
+  matchAt0(str(a[0] ?? ''), { ignorecase: truthy(a[1] ?? k.ignorecase ?? false), multiline: truthy(a[2] ?? k.multiline ?? false) }, str(v)),
+)
 T('search', (v, a, k) => regexTest(v, a, k, 'search'))
 T('regex', (v, a, k) => {
   const type = str(a[3] ?? k.match_type ?? 'search')
-  if (type === 'match') return matchAt0(str(a[0] ?? ''), { ignorecase: truthy(a[1] ?? k.ignorecase ?? false), multiline: truthy(a[2] ?? k.multiline ?? false) }, str(v))
+  if (type === 'match')
+    return matchAt0(str(a[0] ?? ''), { ignorecase: truthy(a[1] ?? k.ignorecase ?? false), multiline: truthy(a[2] ?? k.multiline ?? false) }, str(v))
   return regexTest(v, a, k, type)
 })
 
@@ -94,7 +97,10 @@ function looseCmp(a: string, b: string): number {
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
     if (x[i] === y[i]) continue
     if (typeof x[i] !== typeof y[i])
-      throw new PyError(`Version comparison failed: '<' not supported between instances of '${typeof x[i] === 'number' ? 'int' : 'str'}' and '${typeof y[i] === 'number' ? 'int' : 'str'}'`, 'AnsibleFilterError')
+      throw new PyError(
+        `Version comparison failed: '<' not supported between instances of '${typeof x[i] === 'number' ? 'int' : 'str'}' and '${typeof y[i] === 'number' ? 'int' : 'str'}'`,
+        'AnsibleFilterError',
+      )
     return x[i] < y[i] ? -1 : 1
   }
   return x.length - y.length
@@ -166,7 +172,8 @@ T(['version', 'version_compare'], (v, a, k) => {
   const type = a[3] ?? k.version_type ?? null
   const cmpOp = VERSION_OPS[op]
   if (!cmpOp) throw new PyError(`Invalid operator type (${op})`, 'AnsibleFilterError')
-  if (other === undefined || other === null || str(other) === '') throw new PyError('Version parameter to compare against cannot be empty', 'AnsibleFilterError')
+  if (other === undefined || other === null || str(other) === '')
+    throw new PyError('Version parameter to compare against cannot be empty', 'AnsibleFilterError')
   const x = str(v)
   const y = str(other)
   let c: number

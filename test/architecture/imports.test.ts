@@ -35,7 +35,11 @@ function graph(): Map<string, string[]> {
   const files = walk(SRC)
   const known = new Set(files)
   const g = new Map<string, string[]>()
-  for (const f of files) g.set(f, importsOf(f, readFileSync(f, 'utf8')).filter((d) => known.has(d)))
+  for (const f of files)
+    g.set(
+      f,
+      importsOf(f, readFileSync(f, 'utf8')).filter((d) => known.has(d)),
+    )
   return g
 }
 
@@ -80,12 +84,24 @@ test('the cycle finder finds a cycle (so an empty answer below means something)'
     ['c', ['a']],
     ['d', ['a']],
   ])
-  assert.deepEqual(cycles(g).map((c) => c.sort()), [['a', 'b', 'c']])
-  assert.deepEqual(importsOf('/x/y.ts', "import type { A } from './a.js'\nexport { b } from '../b.js'\nconst c = await import('./c.js')"), ['/x/a.ts', '/b.ts', '/x/c.ts'])
+  assert.deepEqual(
+    cycles(g).map((c) => c.sort()),
+    [['a', 'b', 'c']],
+  )
+  assert.deepEqual(importsOf('/x/y.ts', "import type { A } from './a.js'\nexport { b } from '../b.js'\nconst c = await import('./c.js')"), [
+    '/x/a.ts',
+    '/b.ts',
+    '/x/c.ts',
+  ])
 })
 
 test('src/ has no import cycle', () => {
-  const found = cycles(graph()).map((c) => c.map((f) => relative(SRC, f)).sort().join(' ↔ '))
+  const found = cycles(graph()).map((c) =>
+    c
+      .map((f) => relative(SRC, f))
+      .sort()
+      .join(' ↔ '),
+  )
   assert.deepEqual(found, [])
 })
 

@@ -35,7 +35,10 @@ function parseArgs(argv: string[]): Options {
       if (v === undefined) throw new Error(`${a} needs a value`)
       return v
     }
-    if (a === '--hosts') o.hosts = next().split(',').map((x) => Number(x.trim()))
+    if (a === '--hosts')
+      o.hosts = next()
+        .split(',')
+        .map((x) => Number(x.trim()))
     else if (a === '--runs') o.runs = Number(next())
     else if (a === '--ansible-runs') o.ansibleRuns = Number(next())
     else if (a === '--only') {
@@ -166,7 +169,11 @@ interface ToolRun extends Measured {
 async function runK3sbook(lab: LabInfo, mode: Mode): Promise<ToolRun> {
   const args = ['run', '-i', lab.inventoryPath, K_PLAYBOOK, '-o', 'json', ...(mode === 'check' ? ['--check'] : [])]
   const m = await measure([process.execPath, CLI, ...args], { ...process.env, NO_COLOR: '1' }, here)
-  const endLine = m.stdout.trim().split('\n').reverse().find((l) => l.includes('"run:end"'))
+  const endLine = m.stdout
+    .trim()
+    .split('\n')
+    .reverse()
+    .find((l) => l.includes('"run:end"'))
   if (!endLine) throw new Error(`k3sbook gave no run:end event (exit ${m.code}):\n${m.stderr}\n${m.stdout.slice(-2000)}`)
   const end = JSON.parse(endLine) as { recap: Record<string, { changed: number; failed: number; unreachable: number }>; roundTrips: Record<string, number> }
   const recaps = Object.values(end.recap)
@@ -302,7 +309,10 @@ async function freshLab(n: number): Promise<LabInfo> {
 
 function check(run: ToolRun, tool: string, mode: Mode, n: number): void {
   if (run.failed) throw new Error(`${tool} ${mode} on ${n} hosts failed:\n${run.stderr.slice(-3000)}\n${run.stdout.slice(-3000)}`)
-  if (mode !== 'first' && run.changed) throw new Error(`${tool} ${mode} on ${n} hosts reported ${run.changed} changes: the playbooks are not equivalent or not idempotent\n${run.stdout.slice(-3000)}`)
+  if (mode !== 'first' && run.changed)
+    throw new Error(
+      `${tool} ${mode} on ${n} hosts reported ${run.changed} changes: the playbooks are not equivalent or not idempotent\n${run.stdout.slice(-3000)}`,
+    )
   if (mode === 'first' && run.changed === 0) throw new Error(`${tool} first run on ${n} hosts changed nothing: the hosts were not fresh`)
 }
 
@@ -318,7 +328,13 @@ async function main(): Promise<void> {
     throw new Error('prep.k3sbook.yml and prep.ansible.yml differ: keep them task for task the same')
   const withK = o.only !== 'ansible'
   const withA = o.only !== 'k3sbook'
-  const machine = { nproc: cpus().length, load0: loadavg().map((x) => x.toFixed(2)).join(' '), node: process.version }
+  const machine = {
+    nproc: cpus().length,
+    load0: loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' '),
+    node: process.version,
+  }
   let ansibleVersion = ''
   if (withA) {
     const v = await measure(['ansible-playbook', '--version'], process.env, here)
@@ -416,7 +432,9 @@ async function main(): Promise<void> {
   }
   lines.push('')
   lines.push(
-    `Machine: ${machine.nproc} cores, load average ${machine.load0} at the start and ${loadavg().map((x) => x.toFixed(2)).join(' ')} at the end; Node ${machine.node}${ansibleVersion ? `; ${ansibleVersion}, pipelining on, forks = hosts` : ''}. ` +
+    `Machine: ${machine.nproc} cores, load average ${machine.load0} at the start and ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} at the end; Node ${machine.node}${ansibleVersion ? `; ${ansibleVersion}, pipelining on, forks = hosts` : ''}. ` +
       `Bench took ${((Date.now() - t0) / 60000).toFixed(1)} min. Times are whole-process wall times (start-up and exit included); (n) = runs.`,
   )
   const md = lines.join('\n') + '\n'
@@ -442,7 +460,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const)
   })
 
 main().catch((e) => {
-  process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`)
+  process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
   cleanup()
   process.exit(1)
 })

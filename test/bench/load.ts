@@ -29,7 +29,11 @@ for (const n of sizes(process.argv.slice(2))) {
     await labDown(name)
   }
 }
-console.log(`machine: ${cpus().length} CPUs, ${Math.round(totalmem() / 2 ** 30)} GB, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`)
+console.log(
+  `machine: ${cpus().length} CPUs, ${Math.round(totalmem() / 2 ** 30)} GB, load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+)
 console.log('| hosts | lab up | first run (6 tasks) | no-change rerun | all converge | open fds (peak) | RSS (peak) |')
 console.log('| --- | --- | --- | --- | --- | --- | --- |')
 for (const r of rows) console.log(r)

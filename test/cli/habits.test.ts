@@ -105,8 +105,14 @@ describe('an Ansible user on lab hosts', () => {
     assert.equal((become.stdout.match(/rc=0 >>\nnobody\n/g) ?? []).length, 2)
 
     const json = await k3(['adhoc', 'lab', '-i', lab.inventoryPath, '-m', 'ping', '-o', 'json'])
-    const events = json.stdout.trim().split('\n').map((l) => JSON.parse(l))
-    assert.deepEqual(events.filter((e) => e.type === 'host:result').map((e) => e.status), ['ok', 'ok'])
+    const events = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    assert.deepEqual(
+      events.filter((e) => e.type === 'host:result').map((e) => e.status),
+      ['ok', 'ok'],
+    )
     assert.equal(events.at(-1).type, 'run:end')
 
     const nomatch = await k3(['adhoc', 'labb', '-i', lab.inventoryPath, '-m', 'ping'])
@@ -147,7 +153,14 @@ describe('an Ansible user on lab hosts', () => {
     const base = ['run', 'site.yml', '-i', 'bare.yml', '-o', 'plain', '-T', '5']
     const without = await k3(base, { cwd: proj })
     assert.equal(without.code, 4, without.stdout)
-    const flags = ['-u', 'root', '--private-key', lab.keyPath, '--ssh-common-args', `-o UserKnownHostsFile=${lab.knownHostsPath} -o GlobalKnownHostsFile=/dev/null`]
+    const flags = [
+      '-u',
+      'root',
+      '--private-key',
+      lab.keyPath,
+      '--ssh-common-args',
+      `-o UserKnownHostsFile=${lab.knownHostsPath} -o GlobalKnownHostsFile=/dev/null`,
+    ]
     const withFlags = await k3([...base, ...flags], { cwd: proj })
     assert.equal(withFlags.code, 0, withFlags.stdout + withFlags.stderr)
     for (const h of lab.hosts) assert.equal(await sh(lab, h.index, 'cat /opt/habits.txt'), 'stamp\n')
@@ -292,10 +305,17 @@ ssh_args = -o UserKnownHostsFile=${known} -o GlobalKnownHostsFile=/dev/null
   })
 
   test('Ctrl-C in a terminal: the step in flight finishes, the recap prints, exit 130', async () => {
-    const d = dir({ 'slow.yml': '- hosts: lab\n  gather_facts: false\n  tasks:\n    - name: Long step\n      command: sleep 3\n    - name: After\n      command: "true"\n' })
+    const d = dir({
+      'slow.yml': '- hosts: lab\n  gather_facts: false\n  tasks:\n    - name: Long step\n      command: sleep 3\n    - name: After\n      command: "true"\n',
+    })
     // script(1) gives a real pseudo-terminal; the ^C byte typed into it becomes SIGINT for the run
     const cmd = `${process.execPath} ${BIN} run slow.yml -i ${lab.inventoryPath}`
-    const r = spawnSync('sh', ['-c', `(sleep 2; printf '\\003'; sleep 10) | script -qfec "${cmd}" /dev/null`], { cwd: d, encoding: 'utf8', timeout: 60_000, env: { ...process.env, TERM: 'xterm' } })
+    const r = spawnSync('sh', ['-c', `(sleep 2; printf '\\003'; sleep 10) | script -qfec "${cmd}" /dev/null`], {
+      cwd: d,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, TERM: 'xterm' },
+    })
     const out = r.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
     assert.equal(r.status, 130, out)
     assert.match(out, /interrupted: finishing the steps in flight/)
@@ -364,7 +384,10 @@ describe('without hosts', () => {
     for (const f of readdirSync(join(ROOT, 'playbooks'))) assert.ok(playbook(yml(join(ROOT, 'playbooks', f))), `${f}: ${ajv.errorsText(playbook.errors)}`)
     let n = 0
     for (const role of readdirSync(join(ROOT, 'roles'))) {
-      for (const [sub, v] of [['tasks', tasks], ['handlers', handlers]] as const) {
+      for (const [sub, v] of [
+        ['tasks', tasks],
+        ['handlers', handlers],
+      ] as const) {
         const folder = join(ROOT, 'roles', role, sub)
         if (!existsSync(folder)) continue
         for (const f of readdirSync(folder).filter((x) => x.endsWith('.yml'))) {
@@ -380,7 +403,7 @@ describe('without hosts', () => {
   })
 
   test('k3sbook vault and ansible-vault read each other both ways', async () => {
-    const d = dir({ 'pw': 'hunter2-pw\n', 'plain.yml': 'token: s3cret\n' })
+    const d = dir({ pw: 'hunter2-pw\n', 'plain.yml': 'token: s3cret\n' })
     const av = (args: string[]) => promisify(execFile)('ansible-vault', args, { cwd: d })
     // k3sbook encrypts → ansible-vault decrypts
     assert.equal((await k3(['vault', 'encrypt', 'plain.yml', '--vault-password-file', 'pw'], { cwd: d })).code, 0)
@@ -396,7 +419,10 @@ describe('without hosts', () => {
     // encrypt_string → ansible-vault reads the !vault value in a vars file (via ansible's debug)
     const s = await k3(['vault', 'encrypt_string', 'the-value', '--name', 'db_password', '--vault-password-file', 'pw'], { cwd: d })
     writeFileSync(join(d, 'vars.yml'), s.stdout)
-    const dbg = await promisify(execFile)('ansible', ['localhost', '-m', 'debug', '-a', 'var=db_password', '-e', '@vars.yml', '--vault-password-file', 'pw'], { cwd: d, env: { ...process.env, ANSIBLE_LOCALHOST_WARNING: 'False' } })
+    const dbg = await promisify(execFile)('ansible', ['localhost', '-m', 'debug', '-a', 'var=db_password', '-e', '@vars.yml', '--vault-password-file', 'pw'], {
+      cwd: d,
+      env: { ...process.env, ANSIBLE_LOCALHOST_WARNING: 'False' },
+    })
     assert.match(dbg.stdout, /"db_password": "the-value"/)
     // and k3sbook reads ansible-vault's encrypt_string
     const { stdout: avs } = await av(['encrypt_string', 'from-ansible', '--name', 'x', '--vault-password-file', 'pw'])

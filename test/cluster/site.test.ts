@@ -49,15 +49,33 @@ describe('site.yml on a 4-host lab', () => {
   test('check on the fresh lab changes nothing; the run builds the cluster; a second run changes nothing', async () => {
     const before = await Promise.all(lab.hosts.map((h) => fingerprint(lab, h.index)))
     const check = await run(SITE, inventories, { check: true, diff: true })
-    assert.equal(check.summary.failed, false, JSON.stringify(check.results.filter((r) => r.status === 'failed'), null, 1))
+    assert.equal(
+      check.summary.failed,
+      false,
+      JSON.stringify(
+        check.results.filter((r) => r.status === 'failed'),
+        null,
+        1,
+      ),
+    )
     assert.deepEqual(await Promise.all(lab.hosts.map((h) => fingerprint(lab, h.index))), before, 'check mode changed a host')
 
     const first = await run(SITE, inventories)
-    assert.equal(first.summary.exitCode, 0, JSON.stringify(first.results.filter((r) => r.status === 'failed' || r.status === 'unreachable'), null, 1))
+    assert.equal(
+      first.summary.exitCode,
+      0,
+      JSON.stringify(
+        first.results.filter((r) => r.status === 'failed' || r.status === 'unreachable'),
+        null,
+        1,
+      ),
+    )
     for (const h of names()) {
       // every change the run made was predicted by check (as a change, or as unknown where it
       // depended on something only a run produces, like a generated key)
-      const predicted = new Set(check.results.filter((e) => e.host === h && (e.status === 'changed' || e.status === 'unknown')).map((e) => (e.handler ? 'handler: ' : '') + e.task))
+      const predicted = new Set(
+        check.results.filter((e) => e.host === h && (e.status === 'changed' || e.status === 'unknown')).map((e) => (e.handler ? 'handler: ' : '') + e.task),
+      )
       const missed = changedTasks(first, h).filter((t) => !predicted.has(t))
       assert.deepEqual(missed, [], `changes on ${h} that check did not predict`)
     }
@@ -119,7 +137,13 @@ describe('site.yml on a 4-host lab', () => {
       await sh(lab, j + 3, 'test -s /var/lib/rancher/k3s/test-double/agent-joined')
     }
     const nodes = (await sh(lab, 2, 'k3s kubectl get nodes -o name')).trim().split('\n').sort()
-    assert.deepEqual(nodes, names().map((n) => `node/${n}`).sort(), 'every node registered, seen from the second server (shared datastore)')
+    assert.deepEqual(
+      nodes,
+      names()
+        .map((n) => `node/${n}`)
+        .sort(),
+      'every node registered, seen from the second server (shared datastore)',
+    )
     const kubeconfig = join(lab.dir, 'kubeconfig')
     assert.equal(statSync(kubeconfig).mode & 0o777, 0o600)
     assert.match(readFileSync(kubeconfig, 'utf8'), /server: https:\/\/10\.10\.0\.1:6443/)
@@ -133,7 +157,10 @@ describe('site.yml on a 4-host lab', () => {
     assert.equal(metallb.spec.chart, 'metallb')
     assert.equal(metallb.spec.targetNamespace, 'metallb-system')
     const pool = await load('metallb-pool.yaml')
-    assert.deepEqual(pool.map((o) => o.kind), ['IPAddressPool', 'L2Advertisement'])
+    assert.deepEqual(
+      pool.map((o) => o.kind),
+      ['IPAddressPool', 'L2Advertisement'],
+    )
     assert.deepEqual(pool[0].spec.addresses, ['10.10.64.0/18'])
     const [traefik] = await load('traefik.yaml')
     assert.ok(Number(String(traefik.spec.version).split('.')[0]) < 28, 'Traefik v2 chart (below 28.x)')
@@ -188,7 +215,9 @@ describe('site.yml on a 4-host lab', () => {
       ['run', SITE, '--diff', '-o', 'json'],
     ]) {
       const full = [join(ROOT, 'bin/k3sbook.js'), args[0], args[1], ...inventories.flatMap((i) => ['-i', i]), ...args.slice(2)]
-      const r = await execFileP(process.execPath, full, { env, cwd: ROOT, maxBuffer: 64 << 20 }).catch((e: { stdout: string; stderr: string; code: number }) => e)
+      const r = await execFileP(process.execPath, full, { env, cwd: ROOT, maxBuffer: 64 << 20 }).catch(
+        (e: { stdout: string; stderr: string; code: number }) => e,
+      )
       outputs.push(r.stdout, r.stderr)
     }
     const all = outputs.join('\n')

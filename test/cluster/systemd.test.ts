@@ -48,9 +48,25 @@ describe('site.yml on 4 systemd lab hosts', () => {
 
   test('the run converges through systemd units; a second run changes nothing', async () => {
     const first = await run(SITE, inventories)
-    assert.equal(first.summary.exitCode, 0, JSON.stringify(first.results.filter((r) => r.status === 'failed' || r.status === 'unreachable'), null, 1))
-    for (const [i, unit] of [[1, 'k3s.service'], [2, 'k3s.service'], [3, 'k3s-agent.service'], [4, 'k3s-agent.service']] as const) {
-      assert.equal((await sh(lab, i, `systemctl is-active ${unit} tinc@k3s.service; systemctl is-enabled ${unit} tinc@k3s.service`)).trim(), 'active\nactive\nenabled\nenabled')
+    assert.equal(
+      first.summary.exitCode,
+      0,
+      JSON.stringify(
+        first.results.filter((r) => r.status === 'failed' || r.status === 'unreachable'),
+        null,
+        1,
+      ),
+    )
+    for (const [i, unit] of [
+      [1, 'k3s.service'],
+      [2, 'k3s.service'],
+      [3, 'k3s-agent.service'],
+      [4, 'k3s-agent.service'],
+    ] as const) {
+      assert.equal(
+        (await sh(lab, i, `systemctl is-active ${unit} tinc@k3s.service; systemctl is-enabled ${unit} tinc@k3s.service`)).trim(),
+        'active\nactive\nenabled\nenabled',
+      )
       // the unit runs the K3S double with the environment file, Restart= as K3S's own unit
       const show = await sh(lab, i, `systemctl show -p ExecStart -p EnvironmentFiles -p Restart ${unit}`)
       assert.match(show, /ExecStart=\{ path=\/usr\/local\/bin\/k3s /)
@@ -74,7 +90,15 @@ describe('site.yml on 4 systemd lab hosts', () => {
     // the mesh comes back through the restarted tincd (its peers reconnect within their retry time)
     await sh(lab, 1, 'i=0; until ping -c 1 -W 1 10.10.0.3 >/dev/null; do i=$((i + 1)); [ $i -lt 45 ] || exit 1; sleep 1; done')
     const r = await run(SITE, inventories)
-    assert.equal(r.summary.exitCode, 0, JSON.stringify(r.results.filter((e) => e.status === 'failed'), null, 1))
+    assert.equal(
+      r.summary.exitCode,
+      0,
+      JSON.stringify(
+        r.results.filter((e) => e.status === 'failed'),
+        null,
+        1,
+      ),
+    )
     for (const h of names()) assert.equal(r.summary.recap[h].changed, 0, `${h}: ${changedTasks(r, h)}`)
   })
 })

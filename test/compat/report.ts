@@ -11,12 +11,21 @@ function load(dir: string, label: string, target: string): ToolResult | undefine
 }
 
 function short(s: string | undefined, n = 160): string {
-  return (s ?? '').replace(/\s+/g, ' ').replace(/\|/g, '\\|').replace(/^[^ ]*?\/targets\//, '').slice(0, n)
+  return (s ?? '')
+    .replace(/\s+/g, ' ')
+    .replace(/\|/g, '\\|')
+    .replace(/^[^ ]*?\/targets\//, '')
+    .slice(0, n)
 }
 
 function verdict(a: ToolResult | undefined, k: ToolResult | undefined): { text: string; same: boolean; reason: string } {
   if (!k) return { text: '—', same: false, reason: 'not run' }
-  if (k.refused) return { text: 'refused by validate', same: false, reason: `validate: ${short(k.validateErrors?.find((l) => !/warning:/.test(l)) ?? k.validateErrors?.[0])}` }
+  if (k.refused)
+    return {
+      text: 'refused by validate',
+      same: false,
+      reason: `validate: ${short(k.validateErrors?.find((l) => !/warning:/.test(l)) ?? k.validateErrors?.[0])}`,
+    }
   const d = a ? firstDivergence(a.tasks, k.tasks) : -1
   const same = !!a && d < 0 && k.passed === a.passed
   const text = `${k.passed ? 'pass' : 'fail'} (${k.tasks.length} tasks)`
@@ -31,10 +40,15 @@ function verdict(a: ToolResult | undefined, k: ToolResult | undefined): { text: 
 
 export function report(dir: string, before: string, after: string): string {
   const files = readdirSync(dir)
-  const targets = Object.values(TARGETS).flat().filter((t) => files.includes(`ansible.${t}.json`))
+  const targets = Object.values(TARGETS)
+    .flat()
+    .filter((t) => files.includes(`ansible.${t}.json`))
   const rows: string[] = []
   let ansPass = 0
-  const count = { [before]: { same: 0, refused: 0, refusedOfPassing: 0, ranBefore: 0, total: 0 }, [after]: { same: 0, refused: 0, refusedOfPassing: 0, ranBefore: 0, total: 0 } }
+  const count = {
+    [before]: { same: 0, refused: 0, refusedOfPassing: 0, ranBefore: 0, total: 0 },
+    [after]: { same: 0, refused: 0, refusedOfPassing: 0, ranBefore: 0, total: 0 },
+  }
   for (const t of targets) {
     const a = load(dir, 'ansible', t)!
     if (a.passed) ansPass++

@@ -26,7 +26,7 @@ import { labDown, labUp, sweepOrphanLabs } from '../../src/lab/index.js'
 import { allTargets } from './targets.js'
 
 export const ADAPTATIONS = [
-  '`hosts:` of ansible-test\'s wrapper play is the lab host instead of `testhost` (ansible-test\'s inventory name for the target machine)',
+  "`hosts:` of ansible-test's wrapper play is the lab host instead of `testhost` (ansible-test's inventory name for the target machine)",
   'the targets folder is the roles path (`ANSIBLE_ROLES_PATH`), as ansible-test arranges, so shared `setup_*`/`prepare_*` roles resolve',
   '`-e output_dir=/tmp/compat-output` (ansible-test passes it in `integration_config.yml`)',
   'each tool runs each target on its own fresh one-host lab (real sshd, overlay root), so "destructive" targets start from the same host',
@@ -65,7 +65,11 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined
 }
 
-function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((res) => {
     const p = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
@@ -89,7 +93,12 @@ function wrapper(target: string, host: string, ansibleDir: string): string {
 
 function readAliases(ansibleDir: string, target: string): string[] {
   const f = join(ansibleDir, 'test/integration/targets', target, 'aliases')
-  return existsSync(f) ? readFileSync(f, 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean) : []
+  return existsSync(f)
+    ? readFileSync(f, 'utf8')
+        .split('\n')
+        .map((l) => l.replace(/#.*/, '').trim())
+        .filter(Boolean)
+    : []
 }
 
 function normName(n: string): string {
@@ -108,7 +117,17 @@ export function ansibleStatuses(json: string): { tasks: TaskStatus[]; failures: 
     for (const t of play.tasks) {
       for (const r of Object.values(t.hosts)) {
         if (r.action === 'meta' || r.action === 'gather_facts' || t.task.name === 'Gathering Facts') continue
-        let status: Status = r.unreachable ? 'unreachable' : r.failed ? (r._ansible_ignore_errors || r.ignore_errors ? 'ignored' : 'failed') : r.skipped ? 'skipped' : r.changed ? 'changed' : 'ok'
+        let status: Status = r.unreachable
+          ? 'unreachable'
+          : r.failed
+            ? r._ansible_ignore_errors || r.ignore_errors
+              ? 'ignored'
+              : 'failed'
+            : r.skipped
+              ? 'skipped'
+              : r.changed
+                ? 'changed'
+                : 'ok'
         if (status === 'failed' && ignored(r)) status = 'ignored'
         tasks.push({ name: normName(t.task.name), status, msg: typeof r.msg === 'string' ? r.msg.slice(0, 200) : undefined })
       }
@@ -139,7 +158,8 @@ export function k3sbookStatuses(out: string): { tasks: TaskStatus[]; failures: n
       const status: Status = e.ignored ? 'ignored' : st === 'unknown' ? 'changed' : (st as Status)
       tasks.push({ name: normName(String(e.task)), status, msg: typeof e.msg === 'string' ? e.msg.slice(0, 200) : undefined })
     }
-    if (e.type === 'run:end') for (const c of Object.values(e.recap as Record<string, { failed: number; unreachable: number }>)) failures += c.failed + c.unreachable
+    if (e.type === 'run:end')
+      for (const c of Object.values(e.recap as Record<string, { failed: number; unreachable: number }>)) failures += c.failed + c.unreachable
   }
   return { tasks, failures }
 }
@@ -173,14 +193,32 @@ async function runTarget(target: string, tool: 'ansible' | 'k3sbook', ansibleDir
       } catch {
         parsed = { tasks: [], failures: 1 }
       }
-      return { exit: r.code, tasks: parsed.tasks, passed: r.code === 0 && parsed.failures === 0 && parsed.tasks.length > 0, seconds: (Date.now() - t0) / 1000, tail: r.code ? (r.stderr || r.stdout).slice(-600) : undefined }
+      return {
+        exit: r.code,
+        tasks: parsed.tasks,
+        passed: r.code === 0 && parsed.failures === 0 && parsed.tasks.length > 0,
+        seconds: (Date.now() - t0) / 1000,
+        tail: r.code ? (r.stderr || r.stdout).slice(-600) : undefined,
+      }
     }
     const v = await run('node', [k3sbookBin, 'validate', 'site.yml', '-i', lab.inventoryPath, ...extra], { cwd: dir, env, timeoutMs: 120_000 })
-    const validateErrors = v.code === 0 ? [] : (v.stdout + v.stderr).split('\n').filter((l) => /:\d+:\d+: /.test(l) || /error/i.test(l)).slice(0, 20)
+    const validateErrors =
+      v.code === 0
+        ? []
+        : (v.stdout + v.stderr)
+            .split('\n')
+            .filter((l) => /:\d+:\d+: /.test(l) || /error/i.test(l))
+            .slice(0, 20)
     if (v.code !== 0) return { exit: v.code, refused: true, validateErrors, tasks: [], passed: false, seconds: (Date.now() - t0) / 1000 }
     const r = await run('node', [k3sbookBin, 'run', 'site.yml', '-i', lab.inventoryPath, ...extra, '--output', 'json'], { cwd: dir, env, timeoutMs: 600_000 })
     const parsed = k3sbookStatuses(r.stdout)
-    return { exit: r.code, tasks: parsed.tasks, passed: r.code === 0 && parsed.failures === 0 && parsed.tasks.length > 0, seconds: (Date.now() - t0) / 1000, tail: r.code ? r.stderr.slice(-600) : undefined }
+    return {
+      exit: r.code,
+      tasks: parsed.tasks,
+      passed: r.code === 0 && parsed.failures === 0 && parsed.tasks.length > 0,
+      seconds: (Date.now() - t0) / 1000,
+      tail: r.code ? r.stderr.slice(-600) : undefined,
+    }
   } finally {
     await labDown(lab.name)
   }
@@ -219,7 +257,9 @@ async function main(): Promise<void> {
       const file = join(resultsDir, `${tool === 'ansible' ? 'ansible' : label}.${target}.json`)
       const res = await runTarget(target, tool, ansibleDir, k3sbookBin, ++n)
       writeFileSync(file, JSON.stringify(res, null, 1))
-      console.error(`${target} ${tool === 'ansible' ? 'ansible' : label}: ${res.refused ? 'REFUSED' : res.passed ? 'pass' : 'FAIL'} (${res.tasks.length} tasks, ${res.seconds.toFixed(1)} s)`)
+      console.error(
+        `${target} ${tool === 'ansible' ? 'ansible' : label}: ${res.refused ? 'REFUSED' : res.passed ? 'pass' : 'FAIL'} (${res.tasks.length} tasks, ${res.seconds.toFixed(1)} s)`,
+      )
     }
   }
   await Promise.all(Array.from({ length: Number(arg('jobs') ?? 1) }, worker))

@@ -48,7 +48,11 @@ before(async () => {
   chmodSync(join(bin, 'sudo'), 0o755)
   d = await startSshd({ dir, env: { PATH: `${bin}:/usr/bin:/bin` } })
   writeFileSync(join(d.dir, 'known_hosts'), d.knownHostsLine)
-  c = openConnection('b1', { host: '127.0.0.1', port: d.port, user: 'root', privateKeyFile: d.clientKey, connection: 'ssh' }, isolated(join(d.dir, 'known_hosts')))
+  c = openConnection(
+    'b1',
+    { host: '127.0.0.1', port: d.port, user: 'root', privateKeyFile: d.clientKey, connection: 'ssh' },
+    isolated(join(d.dir, 'known_hosts')),
+  )
   await c.connect()
 })
 after(async () => {
@@ -93,7 +97,11 @@ test('a password is given through SUDO_ASKPASS, never through the command stdin'
     assert.equal(back.toString(), 'up')
     rmSync('/tmp/k3sbook-become-upload-test', { force: true })
     // A separate connection cleans its helper up on close.
-    const other = openConnection('b2', { host: '127.0.0.1', port: d.port, user: 'root', privateKeyFile: d.clientKey, connection: 'ssh' }, isolated(join(d.dir, 'known_hosts')))
+    const other = openConnection(
+      'b2',
+      { host: '127.0.0.1', port: d.port, user: 'root', privateKeyFile: d.clientKey, connection: 'ssh' },
+      isolated(join(d.dir, 'known_hosts')),
+    )
     await other.connect()
     await other.exec('true', { become: { user: 'nobody', password: "s3cr'et $x" } })
     const helper = log().at(-1)!.split(' ')[2]

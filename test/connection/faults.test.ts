@@ -40,7 +40,10 @@ test('a stalled host (sshd stopped) becomes a ConnectionError by keepalive withi
   try {
     d.signalAll('SIGSTOP')
     const t0 = Date.now()
-    await assert.rejects(() => c.exec('echo hi'), (e: unknown) => e instanceof ConnectionError && /Keepalive timeout/i.test(e.message))
+    await assert.rejects(
+      () => c.exec('echo hi'),
+      (e: unknown) => e instanceof ConnectionError && /Keepalive timeout/i.test(e.message),
+    )
     const took = Date.now() - t0
     assert.ok(took < 3000, `took ${took} ms`)
   } finally {
@@ -56,9 +59,16 @@ test('a server that accepts TCP but never speaks SSH fails within the connect ti
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()))
   const port = (srv.address() as { port: number }).port
   try {
-    const c = openConnection('silent', { host: '127.0.0.1', port, user: 'root', connection: 'ssh', password: 'x' }, isolated('/dev/null', { connectTimeoutMs: 700 }))
+    const c = openConnection(
+      'silent',
+      { host: '127.0.0.1', port, user: 'root', connection: 'ssh', password: 'x' },
+      isolated('/dev/null', { connectTimeoutMs: 700 }),
+    )
     const t0 = Date.now()
-    await assert.rejects(() => c.connect(), (e: unknown) => e instanceof ConnectionError && e.host === 'silent' && /timed out after 700 ms/.test(e.message))
+    await assert.rejects(
+      () => c.connect(),
+      (e: unknown) => e instanceof ConnectionError && e.host === 'silent' && /timed out after 700 ms/.test(e.message),
+    )
     assert.ok(Date.now() - t0 < 2500)
     await c.close()
   } finally {
@@ -70,7 +80,10 @@ test('a server that accepts TCP but never speaks SSH fails within the connect ti
 test('nothing listening: connection refused is reported with the address', async () => {
   const port = await freePort()
   const c = openConnection('down', { host: '127.0.0.1', port, user: 'root', connection: 'ssh', password: 'x' }, isolated('/dev/null'))
-  await assert.rejects(() => c.connect(), (e: unknown) => e instanceof ConnectionError && /ECONNREFUSED/.test(e.message) && e.message.includes(`127.0.0.1:${port}`))
+  await assert.rejects(
+    () => c.connect(),
+    (e: unknown) => e instanceof ConnectionError && /ECONNREFUSED/.test(e.message) && e.message.includes(`127.0.0.1:${port}`),
+  )
 })
 
 test('a key the server does not accept: authentication failure names what was tried', async () => {
@@ -81,8 +94,15 @@ test('a key the server does not accept: authentication failure names what was tr
     const kh = join(d.dir, 'known_hosts')
     writeFileSync(kh, d.knownHostsLine)
     const c = openConnection('auth', { host: '127.0.0.1', port: d.port, user: 'root', privateKeyFile: wrong, connection: 'ssh' }, isolated(kh))
-    await assert.rejects(() => c.connect(), (e: unknown) => e instanceof ConnectionError && /authentication failed \(tried key .*wrong_key\)/.test(e.message))
-    const none = openConnection('auth', { host: '127.0.0.1', port: d.port, user: 'root', privateKeyFile: join(d.dir, 'missing'), connection: 'ssh' }, isolated(kh))
+    await assert.rejects(
+      () => c.connect(),
+      (e: unknown) => e instanceof ConnectionError && /authentication failed \(tried key .*wrong_key\)/.test(e.message),
+    )
+    const none = openConnection(
+      'auth',
+      { host: '127.0.0.1', port: d.port, user: 'root', privateKeyFile: join(d.dir, 'missing'), connection: 'ssh' },
+      isolated(kh),
+    )
     await assert.rejects(() => none.connect(), /no way to log in/)
   } finally {
     await d.stop()
@@ -116,18 +136,24 @@ async function inChild(key: string, body: string): Promise<string> {
 }
 
 test('close() leaves no handle behind: a child node process that connects and closes exits by itself', async () => {
-  const out = await inChild('', `
+  const out = await inChild(
+    '',
+    `
       await c.connect()
       await c.exec('echo hi')
       await c.download('/etc/hostname')
       await c.close()
-      console.log('closed')`)
+      console.log('closed')`,
+  )
   assert.equal(out, 'closed')
 })
 
 test('a connection that fails before logging in leaves no socket behind: the process exits by itself', async () => {
   // No usable key: refused before the handshake, while the TCP connection is already open.
-  const out = await inChild('/nonexistent/k3sbook-missing-key', `
-      await c.connect().catch((e) => console.log('refused:', e.message.includes('no way to log in')))`)
+  const out = await inChild(
+    '/nonexistent/k3sbook-missing-key',
+    `
+      await c.connect().catch((e) => console.log('refused:', e.message.includes('no way to log in')))`,
+  )
   assert.equal(out, 'refused: true')
 })

@@ -74,7 +74,11 @@ test('accept-new records the key, and the next connection checks against it', as
 test('StrictHostKeyChecking from -o args: no and accept-new accept, yes refuses', async () => {
   const kh = join(dir, 'args_known_hosts')
   const mk = (args: string) =>
-    openConnection('hk', { host: '127.0.0.1', port: d.port, user: 'root', privateKeyFile: d.clientKey, connection: 'ssh', commonArgs: args }, { sshConfigFile: false, systemSshConfigFile: false, home: dir })
+    openConnection(
+      'hk',
+      { host: '127.0.0.1', port: d.port, user: 'root', privateKeyFile: d.clientKey, connection: 'ssh', commonArgs: args },
+      { sshConfigFile: false, systemSshConfigFile: false, home: dir },
+    )
   const ok = mk(`-o StrictHostKeyChecking=no -o UserKnownHostsFile=${kh}`)
   await ok.connect()
   await ok.close()
@@ -87,8 +91,14 @@ test('StrictHostKeyChecking from -o args: no and accept-new accept, yes refuses'
 test('a CHANGED key is refused even with accept-new or StrictHostKeyChecking=no, with both fingerprints', async () => {
   const other = join(dir, 'other_host_key')
   keygen(other)
-  const oldPub = readFileSync(other + '.pub', 'utf8').trim().split(' ').slice(0, 2).join(' ')
-  const oldFp = execFileSync('ssh-keygen', ['-lf', other + '.pub']).toString().split(' ')[1]
+  const oldPub = readFileSync(other + '.pub', 'utf8')
+    .trim()
+    .split(' ')
+    .slice(0, 2)
+    .join(' ')
+  const oldFp = execFileSync('ssh-keygen', ['-lf', other + '.pub'])
+    .toString()
+    .split(' ')[1]
   const kh = join(dir, 'changed_known_hosts')
   writeFileSync(kh, `# a comment\n[127.0.0.1]:${d.port} ${oldPub}\n`)
   for (const extra of [{}, { acceptNewHostKeys: true }, { strictHostKeyChecking: 'no' as const }]) {
@@ -129,10 +139,15 @@ test('a host known only by its RSA key, that also has an ed25519 key, is asked f
   keygen(rsaKey, 'rsa')
   const both = await startSshd({ extraConfig: `HostKey ${rsaKey}` })
   try {
-    const rsaPub = readFileSync(rsaKey + '.pub', 'utf8').trim().split(' ').slice(0, 2).join(' ')
+    const rsaPub = readFileSync(rsaKey + '.pub', 'utf8')
+      .trim()
+      .split(' ')
+      .slice(0, 2)
+      .join(' ')
     const kh = join(dir, 'rsa_known_hosts')
     writeFileSync(kh, `[127.0.0.1]:${both.port} ${rsaPub}\n`)
-    const mk = (file: string) => openConnection('both', { host: '127.0.0.1', port: both.port, user: 'root', privateKeyFile: both.clientKey, connection: 'ssh' }, isolated(file))
+    const mk = (file: string) =>
+      openConnection('both', { host: '127.0.0.1', port: both.port, user: 'root', privateKeyFile: both.clientKey, connection: 'ssh' }, isolated(file))
     const c = mk(kh)
     await c.connect()
     assert.equal((await c.exec('echo rsa')).stdout.toString(), 'rsa\n')

@@ -22,7 +22,9 @@ function genKey(type: string): { blob: Buffer; line: string; fp: string } {
   const f = join(dir, `${type}_${Math.random().toString(36).slice(2)}`)
   execFileSync('ssh-keygen', ['-q', '-t', type, '-N', '', '-f', f])
   const line = readFileSync(f + '.pub', 'utf8').trim()
-  const fp = execFileSync('ssh-keygen', ['-lf', f + '.pub']).toString().split(' ')[1]
+  const fp = execFileSync('ssh-keygen', ['-lf', f + '.pub'])
+    .toString()
+    .split(' ')[1]
   return { blob: Buffer.from(line.split(' ')[1], 'base64'), line: line.split(' ').slice(0, 2).join(' '), fp }
 }
 const ed = genKey('ed25519')

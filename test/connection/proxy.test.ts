@@ -66,7 +66,14 @@ test('ProxyJump from ~/.ssh/config: Host aliases, HostName, Port, User, Identity
 })
 
 test('ProxyJump from -J in ansible_ssh_common_args, jump host known_hosts checked too', async () => {
-  const spec = { host: '127.0.0.1', port: target.port, user: 'root', connection: 'ssh' as const, privateKeyFile: target.clientKey, commonArgs: `-J root@127.0.0.1:${jump.port}` }
+  const spec = {
+    host: '127.0.0.1',
+    port: target.port,
+    user: 'root',
+    connection: 'ssh' as const,
+    privateKeyFile: target.clientKey,
+    commonArgs: `-J root@127.0.0.1:${jump.port}`,
+  }
   const c = openConnection('t', spec, { ...base(), sshConfigFile: false })
   await c.connect()
   assert.equal((await c.exec('echo via jump')).stdout.toString(), 'via jump\n')
@@ -74,7 +81,10 @@ test('ProxyJump from -J in ansible_ssh_common_args, jump host known_hosts checke
   // An unknown jump host key is refused, and the message names the jump host.
   writeFileSync(kh, target.knownHostsLine)
   const d = openConnection('t', spec, { ...base(), sshConfigFile: false })
-  await assert.rejects(() => d.connect(), (e: unknown) => e instanceof ConnectionError && /jump host root@127\.0\.0\.1:\d+: host key .* is not known/.test(e.message))
+  await assert.rejects(
+    () => d.connect(),
+    (e: unknown) => e instanceof ConnectionError && /jump host root@127\.0\.0\.1:\d+: host key .* is not known/.test(e.message),
+  )
   writeFileSync(kh, target.knownHostsLine + jump.knownHostsLine)
 })
 
@@ -111,7 +121,17 @@ s.on('close', () => process.exit(0))
 })
 
 test('a failing ProxyCommand is a ConnectionError with its stderr', async () => {
-  const spec = { host: '127.0.0.1', port: target.port, user: 'root', connection: 'ssh' as const, privateKeyFile: target.clientKey, commonArgs: `-o 'ProxyCommand=echo no route to %h >&2; exit 3'` }
+  const spec = {
+    host: '127.0.0.1',
+    port: target.port,
+    user: 'root',
+    connection: 'ssh' as const,
+    privateKeyFile: target.clientKey,
+    commonArgs: `-o 'ProxyCommand=echo no route to %h >&2; exit 3'`,
+  }
   const c = openConnection('pc', spec, { ...base(), sshConfigFile: false, connectTimeoutMs: 3000 })
-  await assert.rejects(() => c.connect(), (e: unknown) => e instanceof ConnectionError && /ProxyCommand exited with 3: no route to 127\.0\.0\.1/.test(e.message))
+  await assert.rejects(
+    () => c.connect(),
+    (e: unknown) => e instanceof ConnectionError && /ProxyCommand exited with 3: no route to 127\.0\.0\.1/.test(e.message),
+  )
 })

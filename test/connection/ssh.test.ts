@@ -19,7 +19,11 @@ before(async () => {
   d = await startSshd()
   writeFileSync(join(d.dir, 'known_hosts'), d.knownHostsLine)
   work = mkdtempSync(join(tmpdir(), 'k3sbook-sshwork-'))
-  c = openConnection('h1', { host: '127.0.0.1', port: d.port, user: 'root', privateKeyFile: d.clientKey, connection: 'ssh' }, isolated(join(d.dir, 'known_hosts')))
+  c = openConnection(
+    'h1',
+    { host: '127.0.0.1', port: d.port, user: 'root', privateKeyFile: d.clientKey, connection: 'ssh' },
+    isolated(join(d.dir, 'known_hosts')),
+  )
   await c.connect()
 })
 
@@ -136,7 +140,7 @@ test('upload and download a 20 MB file: sha256 equal, atomic rename, mode applie
   writeFileSync(local, data)
   const remote = join(work, 'remote dir')
   await c.exec(`mkdir -p '${remote}'`)
-  const dest = join(remote, "big $(x).bin")
+  const dest = join(remote, 'big $(x).bin')
   await c.upload(local, dest, { mode: '0640' })
   const sum = await c.exec(`sha256sum < "$P"`, { env: { P: dest } })
   assert.equal(sum.stdout.toString().split(' ')[0], createHash('sha256').update(data).digest('hex'))
@@ -155,7 +159,10 @@ test('upload and download a 20 MB file: sha256 equal, atomic rename, mode applie
 test('failed upload leaves the target as it was; download of a missing file fails clearly', async () => {
   const local = join(work, 'x')
   writeFileSync(local, 'new')
-  await assert.rejects(() => c.upload(local, '/nonexistent-dir/file'), (e: unknown) => e instanceof RemoteError && /upload to \/nonexistent-dir\/file failed/.test(e.message))
+  await assert.rejects(
+    () => c.upload(local, '/nonexistent-dir/file'),
+    (e: unknown) => e instanceof RemoteError && /upload to \/nonexistent-dir\/file failed/.test(e.message),
+  )
   await assert.rejects(() => c.download('/nonexistent-file'), /cannot read \/nonexistent-file/)
   await assert.rejects(() => c.upload(join(work, 'no-such-local'), join(work, 'y')), /ENOENT/)
   assert.equal((await c.exec(`test -e '${join(work, 'y')}'`)).rc, 1)
@@ -198,6 +205,8 @@ test('latency: 200 sequential commands on the shell vs a new exec per command (p
   for (let i = 0; i < n; i++) assert.equal(await execOnce(`echo ${i}`), `${i}\n`)
   const execMs = Number(process.hrtime.bigint() - t) / 1e6 / n
   client.end()
-  console.log(`# latency over ${n} sequential commands: shell ${shellMs.toFixed(2)} ms/command, new exec per command ${execMs.toFixed(2)} ms/command (${(execMs / shellMs).toFixed(1)}x)`)
+  console.log(
+    `# latency over ${n} sequential commands: shell ${shellMs.toFixed(2)} ms/command, new exec per command ${execMs.toFixed(2)} ms/command (${(execMs / shellMs).toFixed(1)}x)`,
+  )
   assert.ok(c.stats.roundTrips >= n)
 })

@@ -5,15 +5,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  splitShellWords,
-  parseSshArgs,
-  parseSshConfig,
-  resolveSshConfig,
-  settingsFrom,
-  parseJumpHop,
-  splitKeyValue,
-} from '../../src/connection/sshconfig.js'
+import { splitShellWords, parseSshArgs, parseSshConfig, resolveSshConfig, settingsFrom, parseJumpHop, splitKeyValue } from '../../src/connection/sshconfig.js'
 import { resolveSshTarget, connSpecFromVars } from '../../src/connection/index.js'
 import { ValidationError } from '../../src/errors.js'
 
@@ -150,7 +142,10 @@ test('resolveSshTarget: inventory values beat args, args beat ~/.ssh/config; CLI
   try {
     mkdirSync(join(home, '.ssh'))
     const cfg = join(home, '.ssh', 'config')
-    writeFileSync(cfg, `Host node1\n  HostName 192.0.2.10\n  Port 2000\n  User cfguser\n  IdentityFile ~/.ssh/cfg_key\n  StrictHostKeyChecking no\n  ConnectTimeout 3\nHost bastion\n  User jumper\n  Port 2022\n`)
+    writeFileSync(
+      cfg,
+      `Host node1\n  HostName 192.0.2.10\n  Port 2000\n  User cfguser\n  IdentityFile ~/.ssh/cfg_key\n  StrictHostKeyChecking no\n  ConnectTimeout 3\nHost bastion\n  User jumper\n  Port 2022\n`,
+    )
     const t = resolveSshTarget(
       { host: 'node1', port: 2100, connection: 'ssh', privateKeyFile: '/inv/key', commonArgs: '-o Port=2200 -o User=arguser -J bastion', password: 'pw' },
       { home, env: { USER: 'me', SSH_AUTH_SOCK: '/agent.sock' }, systemSshConfigFile: false, acceptNewHostKeys: true },
@@ -173,9 +168,19 @@ test('resolveSshTarget: inventory values beat args, args beat ~/.ssh/config; CLI
       t.jumps[0].auth.map((a) => (a.type === 'key' ? a.file : a.type)),
       ['agent', ...['id_rsa', 'id_ecdsa', 'id_ed25519'].map((k) => join(home, '.ssh', k))],
     )
-    const plain = resolveSshTarget({ host: 'node1', connection: 'ssh' }, { home, env: { USER: 'me' }, systemSshConfigFile: false, connectTimeoutMs: 9000, knownHostsFile: '/kh' })
+    const plain = resolveSshTarget(
+      { host: 'node1', connection: 'ssh' },
+      { home, env: { USER: 'me' }, systemSshConfigFile: false, connectTimeoutMs: 9000, knownHostsFile: '/kh' },
+    )
     assert.deepEqual([plain.port, plain.user, plain.connectTimeoutMs, plain.hostKeys.strict, plain.hostKeys.userFiles], [2000, 'cfguser', 9000, 'no', ['/kh']])
-    assert.throws(() => resolveSshTarget({ host: 'x', connection: 'ssh', commonArgs: '-o StrictHostKeyChecking=maybe' }, { home, sshConfigFile: false, systemSshConfigFile: false }), /bad StrictHostKeyChecking/)
+    assert.throws(
+      () =>
+        resolveSshTarget(
+          { host: 'x', connection: 'ssh', commonArgs: '-o StrictHostKeyChecking=maybe' },
+          { home, sshConfigFile: false, systemSshConfigFile: false },
+        ),
+      /bad StrictHostKeyChecking/,
+    )
   } finally {
     rmSync(home, { recursive: true, force: true })
   }

@@ -88,7 +88,9 @@ export async function startSshd(
       'LogLevel ERROR',
       // This machine's root ~/.bashrc runs `pyenv init` (~0.45 s), which bash sources for ssh
       // sessions when SHLVL < 2; a stock lab host has no such cost, so keep it out of measurements.
-      `SetEnv ${Object.entries({ SHLVL: '1', ...opts.env }).map(([k, v]) => `${k}=${v}`).join(' ')}`,
+      `SetEnv ${Object.entries({ SHLVL: '1', ...opts.env })
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
       opts.extraConfig ?? '',
     ].join('\n') + '\n',
   )
@@ -111,7 +113,9 @@ export async function startSshd(
     if (Date.now() > deadline) throw new Error(`sshd did not start: ${log}`)
     await new Promise((r) => setTimeout(r, 50))
   }
-  const pub = readFileSync(hostKey + '.pub', 'utf8').trim().split(/\s+/)
+  const pub = readFileSync(hostKey + '.pub', 'utf8')
+    .trim()
+    .split(/\s+/)
   return {
     port,
     dir,

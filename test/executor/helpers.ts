@@ -13,11 +13,7 @@ export interface Run {
   results: HostResultEvent[]
 }
 
-export async function run(
-  playbook: string,
-  inventories: string[],
-  opts: Partial<RunOptions> & { extraVars?: string[] } = {},
-): Promise<Run> {
+export async function run(playbook: string, inventories: string[], opts: Partial<RunOptions> & { extraVars?: string[] } = {}): Promise<Run> {
   const diags = new Diagnostics()
   const project = loadProject({ playbook, inventories, extraVars: opts.extraVars ?? [] }, diags)
   assert.ok(project && !diags.hasErrors, diags.items.map(formatDiagnostic).join('\n'))

@@ -40,7 +40,11 @@ describe('core modules on 5 lab hosts', () => {
       const predicted = check.results.filter((e) => e.host === h && e.status === 'changed').map((e) => (e.handler ? 'handler: ' : '') + e.task)
       const unknown = check.results.filter((e) => e.host === h && e.status === 'unknown').map((e) => e.task)
       assert.deepEqual(unknown, ['Remember facts', 'Check what we learned', 'Say it'], `unknown in check on ${h}`)
-      assert.deepEqual(changedTasks(first, h).filter((t) => !unknown.includes(t)), predicted, `check's prediction for ${h}`)
+      assert.deepEqual(
+        changedTasks(first, h).filter((t) => !unknown.includes(t)),
+        predicted,
+        `check's prediction for ${h}`,
+      )
       assert.equal(first.summary.recap[h].rescued, 1)
       assert.equal(first.summary.recap[h].failed, 0)
     }
@@ -53,8 +57,15 @@ describe('core modules on 5 lab hosts', () => {
     for (const h of hosts) assert.equal(recheck.summary.recap[h].changed, 0, `check after convergence on ${h}: ${changedTasks(recheck, h)}`)
 
     // what the modules wrote
-    const conf = await sh(lab, 1, 'stat -c "%a %U" /opt/k3sbook-e2e/app.conf; cat /opt/k3sbook-e2e/app.conf; readlink /opt/k3sbook-e2e/current.conf; cat /opt/k3sbook-e2e/settings')
-    assert.match(conf, /^640 root\n# app config for exec-[a-z0-9-]+-1\nlisten = 0\.0\.0\.0:8080\nuser alice\nuser bob\n\/opt\/k3sbook-e2e\/app\.conf\nlog_level=info\n# BEGIN ANSIBLE MANAGED BLOCK\nuser=alice\nuser=bob\n# END ANSIBLE MANAGED BLOCK\n$/)
+    const conf = await sh(
+      lab,
+      1,
+      'stat -c "%a %U" /opt/k3sbook-e2e/app.conf; cat /opt/k3sbook-e2e/app.conf; readlink /opt/k3sbook-e2e/current.conf; cat /opt/k3sbook-e2e/settings',
+    )
+    assert.match(
+      conf,
+      /^640 root\n# app config for exec-[a-z0-9-]+-1\nlisten = 0\.0\.0\.0:8080\nuser alice\nuser bob\n\/opt\/k3sbook-e2e\/app\.conf\nlog_level=info\n# BEGIN ANSIBLE MANAGED BLOCK\nuser=alice\nuser=bob\n# END ANSIBLE MANAGED BLOCK\n$/,
+    )
   })
 
   test('--limit touches only the matched hosts', async () => {
@@ -123,7 +134,11 @@ describe('differential against ansible-playbook', () => {
   }
 
   async function files(lab: LabInfo, host: number): Promise<string> {
-    const out = await sh(lab, host, 'cd /opt/k3sbook-e2e && for f in $(ls -A | sort); do printf "%s %s " "$f" "$(stat -c %a "$f")"; if [ -L "$f" ]; then readlink "$f"; else sha256sum < "$f" | cut -c1-16; fi; done')
+    const out = await sh(
+      lab,
+      host,
+      'cd /opt/k3sbook-e2e && for f in $(ls -A | sort); do printf "%s %s " "$f" "$(stat -c %a "$f")"; if [ -L "$f" ]; then readlink "$f"; else sha256sum < "$f" | cut -c1-16; fi; done',
+    )
     return out
   }
 
@@ -181,11 +196,16 @@ describe('control flow against ansible-playbook', () => {
         const mine = ours.summary.recap[a.hosts[i].name]
         const ref = theirs[b.hosts[i].name]
         for (const k of ['ok', 'changed', 'failed', 'skipped', 'ignored', 'unreachable'] as const)
-          assert.equal(mine[k], ref[k === 'failed' ? 'failures' : k], `${pass} run, host ${i + 1}, ${k}: k3sbook ${JSON.stringify(mine)} ansible ${JSON.stringify(ref)}`)
+          assert.equal(
+            mine[k],
+            ref[k === 'failed' ? 'failures' : k],
+            `${pass} run, host ${i + 1}, ${k}: k3sbook ${JSON.stringify(mine)} ansible ${JSON.stringify(ref)}`,
+          )
       }
     }
     for (let i = 1; i <= 3; i++) {
-      const listing = (lab: LabInfo) => sh(lab, i, 'cd /opt/k3sbook-ctl && for f in $(ls -A | sort); do printf "%s: " "$f"; cat "$f" | tr "\\n" " "; echo; done')
+      const listing = (lab: LabInfo) =>
+        sh(lab, i, 'cd /opt/k3sbook-ctl && for f in $(ls -A | sort); do printf "%s: " "$f"; cat "$f" | tr "\\n" " "; echo; done')
       assert.equal((await listing(a)).replaceAll(a.name, 'LAB'), (await listing(b)).replaceAll(b.name, 'LAB'), `files on host ${i}`)
     }
   })

@@ -83,7 +83,24 @@ test('files() questions merged into one probe get the answers their own probes g
   symlinkSync('nowhere', join(d, 'dangling'))
   symlinkSync('dir', join(d, 'dirlink'))
   symlinkSync('new\nline', join(d, 'oddlink'))
-  const names = ['dir', 'locked', 'file', 'empty', 'with space', 'new\nline', 'back\\slash', '-dash', "quo'te", 'link', 'dangling', 'dirlink', 'oddlink', 'missing', 'dir/missing', 'file/under-a-file']
+  const names = [
+    'dir',
+    'locked',
+    'file',
+    'empty',
+    'with space',
+    'new\nline',
+    'back\\slash',
+    '-dash',
+    "quo'te",
+    'link',
+    'dangling',
+    'dirlink',
+    'oddlink',
+    'missing',
+    'dir/missing',
+    'file/under-a-file',
+  ]
   const p = (n: string) => join(d, n)
   const questions: FilesQuestion[] = [
     { paths: names.map(p), opts: {} },
@@ -149,7 +166,10 @@ async function runIn(dir: string, playbook: string, opts: { check?: boolean } = 
 }
 
 function failures(r: Run): string {
-  return r.results.filter((e) => e.status === 'failed').map((e) => `${e.host} ${e.task}: ${e.msg}`).join('\n')
+  return r.results
+    .filter((e) => e.status === 'failed')
+    .map((e) => `${e.host} ${e.task}: ${e.msg}`)
+    .join('\n')
 }
 
 function project(files: Record<string, string>): string {
@@ -212,7 +232,10 @@ test('a no-change re-run and check mode cost a few round trips per host, not one
 
   const again = await runIn(dir, 'site.yml')
   assert.equal(failures(again), '')
-  assert.deepEqual(again.results.filter((e) => e.status !== 'ok').map((e) => `${e.host} ${e.task} ${e.status}`), [])
+  assert.deepEqual(
+    again.results.filter((e) => e.status !== 'ok').map((e) => `${e.host} ${e.task} ${e.status}`),
+    [],
+  )
   // One batch, and one for the last copy (its content depends on a fact set in between).
   for (const [h, n] of Object.entries(again.summary.roundTrips)) assert.ok(n <= 2, `${h}: ${n} round trips on a no-change re-run`)
 
@@ -346,7 +369,14 @@ test('a template is rendered once per distinct input, and never shared when it r
   assert.equal(c.render(t, { port: 1, tls: undefined }, 'f', render('E')), 'A')
   c.render(t, { port: 1, tls: null }, 'f', render('F'))
   assert.equal(renders, 4)
-  for (const impure of ["{{ lookup('pipe', 'date') }}", '{{ now() }}', "{% include 'x.j2' %}", '{{ hostvars[inventory_hostname].x }}', '{{ vars["port"] }}', '{{ 10 | random }}']) {
+  for (const impure of [
+    "{{ lookup('pipe', 'date') }}",
+    '{{ now() }}',
+    "{% include 'x.j2' %}",
+    '{{ hostvars[inventory_hostname].x }}',
+    '{{ vars["port"] }}',
+    '{{ 10 | random }}',
+  ]) {
     const before: number = renders
     c.render(impure, { port: 1, inventory_hostname: 'a' }, 'f', render('x'))
     c.render(impure, { port: 1, inventory_hostname: 'a' }, 'f', render('x'))

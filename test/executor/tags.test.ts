@@ -14,7 +14,14 @@ import { loadProject } from '../../src/playbook/project.js'
 const DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'good', 'tags')
 
 function ansibleList(tags: string[], skip: string[]): string[] {
-  const args = ['-i', 'inventory.ini', 'site.yml', '--list-tasks', ...(tags.length ? ['--tags', tags.join(',')] : []), ...(skip.length ? ['--skip-tags', skip.join(',')] : [])]
+  const args = [
+    '-i',
+    'inventory.ini',
+    'site.yml',
+    '--list-tasks',
+    ...(tags.length ? ['--tags', tags.join(',')] : []),
+    ...(skip.length ? ['--skip-tags', skip.join(',')] : []),
+  ]
   const r = spawnSync('ansible-playbook', args, { cwd: DIR, encoding: 'utf8', env: { ...process.env, ANSIBLE_NOCOLOR: '1' } })
   assert.equal(r.status, 0, r.stderr)
   return r.stdout

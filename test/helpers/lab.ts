@@ -44,7 +44,11 @@ export interface UseLabOptions {
 
 /** A unique, valid lab name: the test process's pid and a counter. */
 export function uniqueLabName(tag = 't'): string {
-  const clean = tag.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 8) || 't'
+  const clean =
+    tag
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, '')
+      .slice(0, 8) || 't'
   return `${/^[a-z]/.test(clean) ? clean : 't' + clean}-${process.pid.toString(36)}-${++counter}`.slice(0, 24)
 }
 
@@ -82,13 +86,20 @@ export async function useLab(t: Pick<TestContext, 'after'>, opts: UseLabOptions 
 export function sshArgs(lab: LabInfo, host: LabHost | number): string[] {
   const h = typeof host === 'number' ? lab.hosts[host - 1] : host
   return [
-    '-i', lab.keyPath,
-    '-o', `UserKnownHostsFile=${lab.knownHostsPath}`,
-    '-o', 'GlobalKnownHostsFile=/dev/null',
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'BatchMode=yes',
-    '-o', 'IdentitiesOnly=yes',
-    '-o', 'ConnectTimeout=5',
+    '-i',
+    lab.keyPath,
+    '-o',
+    `UserKnownHostsFile=${lab.knownHostsPath}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'ConnectTimeout=5',
     `root@${h.address}`,
   ]
 }

@@ -49,7 +49,10 @@ test('lab up / status / ssh / exec / down from the command line', async (t) => {
   const up = k3sbook(['lab', 'up', '2', '--name', name, '--json'])
   assert.equal(up.code, 0, up.stderr)
   const info = JSON.parse(up.stdout)
-  assert.deepEqual(info.hosts.map((h: { name: string }) => h.name), [`${name}-1`, `${name}-2`])
+  assert.deepEqual(
+    info.hosts.map((h: { name: string }) => h.name),
+    [`${name}-1`, `${name}-2`],
+  )
   assert.ok(existsSync(info.inventoryPath))
 
   const again = k3sbook(['lab', 'up', '2', '--name', name])
@@ -102,7 +105,10 @@ test('lab errors are clear and exit 5: not root, no unshare, range in use, bad c
 
   const inUse = k3sbook(['lab', 'up', '1', '--name', name, '--subnet', '127.0.0.0/24'])
   assert.equal(inUse.code, 5)
-  assert.match(inUse.stderr, /^error: address range 127\.0\.0\.0\/24 is already in use on this machine: address 127\.0\.0\.1\/8 on lo \(choose another range with --subnet\)/m)
+  assert.match(
+    inUse.stderr,
+    /^error: address range 127\.0\.0\.0\/24 is already in use on this machine: address 127\.0\.0\.1\/8 on lo \(choose another range with --subnet\)/m,
+  )
 
   const zero = k3sbook(['lab', 'up', '0', '--name', name])
   assert.equal(zero.code, 5)

@@ -7,9 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSyn
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  findRunningLab, labDown, labExec, labStatus, labUp, setHostLink, startSshd, stopSshd, type LabInfo,
-} from '../../src/lab/index.js'
+import { findRunningLab, labDown, labExec, labStatus, labUp, setHostLink, startSshd, stopSshd, type LabInfo } from '../../src/lab/index.js'
 import { linkTag, readState } from '../../src/lab/state.js'
 import { STOCK_BASHRC } from '../../src/lab/files.js'
 import { LabError } from '../../src/errors.js'
@@ -67,7 +65,7 @@ function probe(host: string, timeoutMs = 5000): Promise<'open' | 'refused' | 'ti
       s.destroy()
       resolve('timeout')
     })
-    s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED' ? 'refused' : e.code ?? e.message))
+    s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED' ? 'refused' : (e.code ?? e.message)))
   })
 }
 
@@ -88,8 +86,24 @@ describe('a lab of 3 hosts', () => {
     // a known_hosts without the host is refused: the check is really on
     const empty = join(mkdtempSync(join(tmpdir(), 'k3sbook-kh-')), 'known_hosts')
     writeFileSync(empty, '')
-    const r = spawnSync('ssh', ['-i', lab.keyPath, '-o', `UserKnownHostsFile=${empty}`, '-o', 'GlobalKnownHostsFile=/dev/null',
-      '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', `root@${lab.hosts[0].address}`, 'true'], { encoding: 'utf8' })
+    const r = spawnSync(
+      'ssh',
+      [
+        '-i',
+        lab.keyPath,
+        '-o',
+        `UserKnownHostsFile=${empty}`,
+        '-o',
+        'GlobalKnownHostsFile=/dev/null',
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'BatchMode=yes',
+        `root@${lab.hosts[0].address}`,
+        'true',
+      ],
+      { encoding: 'utf8' },
+    )
     assert.equal(r.status, 255)
     assert.match(r.stderr, /host key verification failed/i)
     // and the lab's ssh_config works as printed by `lab up`
@@ -185,7 +199,10 @@ describe('a lab of 3 hosts', () => {
     assert.equal(findRunningLab(lab.name)?.inventoryPath, lab.inventoryPath)
     const [st] = await labStatus(lab.name)
     assert.equal(st.bridgeUp, true)
-    assert.deepEqual(st.hosts.map((h) => [h.name, h.running, h.sshd]), lab.hosts.map((h) => [h.name, true, true]))
+    assert.deepEqual(
+      st.hosts.map((h) => [h.name, h.running, h.sshd]),
+      lab.hosts.map((h) => [h.name, true, true]),
+    )
   })
 })
 
@@ -259,8 +276,24 @@ test('two labs run side by side on their own ranges and bridges', async (t) => {
   assert.equal((await ssh(a, 1, 'hostname')).stdout, `${a.hosts[0].name}\n`)
   assert.equal((await ssh(b, 2, 'hostname')).stdout, `${b.hosts[1].name}\n`)
   // b's key is not authorized on a's hosts
-  const cross = spawnSync('ssh', ['-i', b.keyPath, '-o', `UserKnownHostsFile=${a.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', `root@${a.hosts[0].address}`, 'true'], { encoding: 'utf8' })
+  const cross = spawnSync(
+    'ssh',
+    [
+      '-i',
+      b.keyPath,
+      '-o',
+      `UserKnownHostsFile=${a.knownHostsPath}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'IdentitiesOnly=yes',
+      `root@${a.hosts[0].address}`,
+      'true',
+    ],
+    { encoding: 'utf8' },
+  )
   assert.equal(cross.status, 255)
   await labDown(a.name)
   assert.equal((await ssh(b, 1, 'hostname')).stdout, `${b.hosts[0].name}\n`)

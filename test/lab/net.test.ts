@@ -4,7 +4,16 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import {
-  candidateSubnets, capacity, conflictFor, formatCidr, hostAddress, overlaps, parseCidr, parseUsedRanges, requireSubnet, bridgeAddress,
+  candidateSubnets,
+  capacity,
+  conflictFor,
+  formatCidr,
+  hostAddress,
+  overlaps,
+  parseCidr,
+  parseUsedRanges,
+  requireSubnet,
+  bridgeAddress,
 } from '../../src/lab/net.js'
 import { inventoryYaml, knownHosts, sshConfig, STOCK_BASHRC, STOCK_PROFILE } from '../../src/lab/files.js'
 import { preflight } from '../../src/lab/index.js'
@@ -50,7 +59,11 @@ test('conflicts come from interface addresses and routes, not default routes, an
     { ifname: 'lo', addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8 }] },
     { ifname: 'k3sb-abc', addr_info: [{ family: 'inet', local: '172.31.9.1', prefixlen: 24 }] },
   ])
-  const routes = JSON.stringify([{ dst: 'default', dev: 'eth0' }, { dst: '172.31.64.0/18', dev: 'wg0' }, { dst: '192.0.2.0/24', dev: 'eth0' }])
+  const routes = JSON.stringify([
+    { dst: 'default', dev: 'eth0' },
+    { dst: '172.31.64.0/18', dev: 'wg0' },
+    { dst: '192.0.2.0/24', dev: 'eth0' },
+  ])
   const used = parseUsedRanges(addrs, routes)
   assert.match(conflictFor(parseCidr('127.0.5.0/24')!, used)!.what, /address 127\.0\.0\.1\/8 on lo/)
   assert.match(conflictFor(parseCidr('172.31.70.0/24')!, used)!.what, /route 172\.31\.64\.0\/18 dev wg0/)
@@ -71,7 +84,10 @@ test('names: lab names are checked, interface names fit in 15 bytes', () => {
 
 test('inventory is Ansible YAML with the lab group, key and strict host key checking', () => {
   const lab = { name: 'lab', keyPath: '/l/id_ed25519', knownHostsPath: '/l/known_hosts' }
-  const hosts = [{ name: 'lab-1', address: '172.31.1.11' }, { name: 'lab-2', address: '172.31.1.12' }]
+  const hosts = [
+    { name: 'lab-1', address: '172.31.1.11' },
+    { name: 'lab-2', address: '172.31.1.12' },
+  ]
   const inv = parse(inventoryYaml(lab, hosts))
   const g = inv.all.children.lab
   assert.deepEqual(g.hosts, { 'lab-1': { ansible_host: '172.31.1.11' }, 'lab-2': { ansible_host: '172.31.1.12' } })
@@ -90,7 +106,10 @@ test("the hosts' root profile is Debian's stock one", () => {
 })
 
 test('preflight: clear errors for not root, missing tools, no overlayfs', () => {
-  assert.throws(() => preflight({ uid: 1000 }), (e: LabError) => e instanceof LabError && /must run as root/.test(e.message) && /sudo/.test(e.hint!))
+  assert.throws(
+    () => preflight({ uid: 1000 }),
+    (e: LabError) => e instanceof LabError && /must run as root/.test(e.message) && /sudo/.test(e.hint!),
+  )
   assert.throws(
     () => preflight({ uid: 0, path: '/nonexistent' }),
     (e: LabError) => /`unshare`/.test(e.message) && /util-linux/.test(e.hint!),

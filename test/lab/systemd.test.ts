@@ -76,7 +76,11 @@ test('systemd hosts: systemd is pid 1, sshd is ssh.service and is restarted by s
     assert.notEqual(now, '0')
     assert.equal((await ssh(lab, 1, 'true')).code, 0)
     const again = await labUp({ name, hosts: 2, init: 'systemd' })
-    assert.deepEqual(again.hosts.map((h) => h.pid), lab.hosts.map((h) => h.pid), 'same hosts: a restarted sshd is not a dead host')
+    assert.deepEqual(
+      again.hosts.map((h) => h.pid),
+      lab.hosts.map((h) => h.pid),
+      'same hosts: a restarted sshd is not a dead host',
+    )
     await assert.rejects(labUp({ name, hosts: 2, init: 'none' }), /runs hosts with init systemd/)
 
     assert.equal(links(name).length, 3)

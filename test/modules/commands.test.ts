@@ -84,7 +84,10 @@ test('command: chdir, stdin (newline added unless told), strip_empty_ends, varia
     assert.equal((await run('command', { argv: ['wc', '-c'], stdin: 'hi' })).result.stdout, '3')
     assert.equal((await run('command', { argv: ['wc', '-c'], stdin: 'hi', stdin_add_newline: false })).result.stdout, '2')
     assert.equal((await run('command', { argv: ['printf', 'x\\n\\n'], strip_empty_ends: false })).result.stdout, 'x\n\n')
-    assert.equal((await run('command', { _raw_params: 'echo $HOME ~ "$NOPE_K3S" $(id)' })).result.stdout, `${process.env.HOME} ${process.env.HOME} $NOPE_K3S $(id)`)
+    assert.equal(
+      (await run('command', { _raw_params: 'echo $HOME ~ "$NOPE_K3S" $(id)' })).result.stdout,
+      `${process.env.HOME} ${process.env.HOME} $NOPE_K3S $(id)`,
+    )
     const miss = await run('command', { _raw_params: 'true', chdir: join(dir, 'missing') })
     assert.equal(miss.result.failed, true)
     assert.match(String(miss.result.msg), /^Unable to change directory before execution/)

@@ -15,13 +15,29 @@ function ours(kind: 'line' | 'block', c: OracleCase): { failed: boolean; output?
   const a = c.args as Record<string, string | undefined>
   try {
     if (c.input === null) {
-      if ((a.state ?? 'present') === 'absent') return { failed: false, output: null, changed: false, msg: kind === 'line' ? 'file not present' : 'File x not present' }
+      if ((a.state ?? 'present') === 'absent')
+        return { failed: false, output: null, changed: false, msg: kind === 'line' ? 'file not present' : 'File x not present' }
       if (!b(c.args.create)) return { failed: true }
     }
     const r =
       kind === 'line'
-        ? editLines(c.input ?? '', { line: a.line, regexp: a.regexp, search_string: a.search_string, state: (a.state as 'absent') ?? 'present', insertafter: a.insertafter, insertbefore: a.insertbefore, backrefs: b(c.args.backrefs), firstmatch: b(c.args.firstmatch) })
-        : editBlock(c.input ?? undefined, { block: a.block, marker: a.marker, state: (a.state as 'absent') ?? 'present', insertafter: a.insertafter, insertbefore: a.insertbefore })
+        ? editLines(c.input ?? '', {
+            line: a.line,
+            regexp: a.regexp,
+            search_string: a.search_string,
+            state: (a.state as 'absent') ?? 'present',
+            insertafter: a.insertafter,
+            insertbefore: a.insertbefore,
+            backrefs: b(c.args.backrefs),
+            firstmatch: b(c.args.firstmatch),
+          })
+        : editBlock(c.input ?? undefined, {
+            block: a.block,
+            marker: a.marker,
+            state: (a.state as 'absent') ?? 'present',
+            insertafter: a.insertafter,
+            insertbefore: a.insertbefore,
+          })
     // A file is only written when something changed (a created file with nothing in it stays absent).
     return { failed: false, output: r.changed ? r.text : c.input, changed: r.changed, msg: r.msg }
   } catch {
@@ -29,7 +45,10 @@ function ours(kind: 'line' | 'block', c: OracleCase): { failed: boolean; output?
   }
 }
 
-for (const [kind, file] of [['line', 'lineinfile-oracle.json'], ['block', 'blockinfile-oracle.json']] as const) {
+for (const [kind, file] of [
+  ['line', 'lineinfile-oracle.json'],
+  ['block', 'blockinfile-oracle.json'],
+] as const) {
   test(`${kind}infile edits match ansible-playbook on every recorded case`, () => {
     const cases = load(file)
     assert.ok(cases.length > 100)

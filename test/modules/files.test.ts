@@ -13,7 +13,12 @@ before(loadTemplateEngine)
 const modeOf = async (p: string) => ((await stat(p)).mode & 0o7777).toString(8).padStart(4, '0')
 
 /** The four properties every module must have, for a task that changes something once. */
-async function fourWays(name: string, args: (dir: string) => Vars, setup: (dir: string) => Promise<void> = async () => {}, ctx: (dir: string) => Ctx = () => ({})) {
+async function fourWays(
+  name: string,
+  args: (dir: string) => Vars,
+  setup: (dir: string) => Promise<void> = async () => {},
+  ctx: (dir: string) => Ctx = () => ({}),
+) {
   const dir = await tempDir()
   try {
     await setup(dir)
@@ -118,7 +123,11 @@ test('copy src: file into a directory, directory with and without trailing slash
 })
 
 test('copy remote_src', async () => {
-  const { dir } = await fourWays('copy', (d) => ({ src: join(d, 's'), dest: join(d, 'd'), remote_src: true }), (d) => writeFile(join(d, 's'), 'remote\n'))
+  const { dir } = await fourWays(
+    'copy',
+    (d) => ({ src: join(d, 's'), dest: join(d, 'd'), remote_src: true }),
+    (d) => writeFile(join(d, 's'), 'remote\n'),
+  )
   try {
     assert.equal(await readFile(join(dir, 'd'), 'utf8'), 'remote\n')
   } finally {
@@ -131,7 +140,12 @@ test('template: renders with host vars, four ways; template into a directory an 
   await mkdir(join(ctl, 'templates'))
   await writeFile(join(ctl, 'templates', 'app.conf.j2'), 'name={{ app }}\n{% for p in ports %}\nport={{ p }}\n{% endfor %}\n')
   const vars = { app: 'web', ports: [80, 443] }
-  const { dir, result } = await fourWays('template', (d) => ({ src: 'app.conf.j2', dest: join(d, 'app.conf'), mode: 'u=rw,g=r,o=' }), undefined, () => ({ base: ctl, vars }))
+  const { dir, result } = await fourWays(
+    'template',
+    (d) => ({ src: 'app.conf.j2', dest: join(d, 'app.conf'), mode: 'u=rw,g=r,o=' }),
+    undefined,
+    () => ({ base: ctl, vars }),
+  )
   try {
     assert.equal(await readFile(join(dir, 'app.conf'), 'utf8'), 'name=web\nport=80\nport=443\n')
     assert.equal(await modeOf(join(dir, 'app.conf')), '0640')
@@ -189,7 +203,11 @@ test('file state=touch creates (and like Ansible re-touching reports a change); 
 })
 
 test('file state=link, state=absent, state=file, hard', async () => {
-  const { dir } = await fourWays('file', (d) => ({ path: join(d, 'ln'), src: 'target', state: 'link' }), (d) => writeFile(join(d, 'target'), 'T'))
+  const { dir } = await fourWays(
+    'file',
+    (d) => ({ path: join(d, 'ln'), src: 'target', state: 'link' }),
+    (d) => writeFile(join(d, 'target'), 'T'),
+  )
   try {
     assert.equal(await readlink(join(dir, 'ln')), 'target')
     // retarget
@@ -210,15 +228,23 @@ test('file state=link, state=absent, state=file, hard', async () => {
   } finally {
     await cleanup(dir)
   }
-  const d2 = await fourWays('file', (d) => ({ path: join(d, 'gone'), state: 'absent' }), async (d) => {
-    await mkdir(join(d, 'gone', 'x'), { recursive: true })
-    await symlink('/etc', join(d, 'gone', 'x', 'etc'))
-  })
+  const d2 = await fourWays(
+    'file',
+    (d) => ({ path: join(d, 'gone'), state: 'absent' }),
+    async (d) => {
+      await mkdir(join(d, 'gone', 'x'), { recursive: true })
+      await symlink('/etc', join(d, 'gone', 'x', 'etc'))
+    },
+  )
   await cleanup(d2.dir)
-  const d3 = await fourWays('file', (d) => ({ path: join(d, 'f'), mode: 'go-rwx' }), async (d) => {
-    await writeFile(join(d, 'f'), 'x')
-    await chmod(join(d, 'f'), 0o644)
-  })
+  const d3 = await fourWays(
+    'file',
+    (d) => ({ path: join(d, 'f'), mode: 'go-rwx' }),
+    async (d) => {
+      await writeFile(join(d, 'f'), 'x')
+      await chmod(join(d, 'f'), 0o644)
+    },
+  )
   try {
     assert.equal(await modeOf(join(d3.dir, 'f')), '0600')
     assert.equal(d3.result.mode, '0600')
@@ -228,7 +254,11 @@ test('file state=link, state=absent, state=file, hard', async () => {
 })
 
 test('lineinfile: four ways, create, backup, attribute-only change message', async () => {
-  const { dir, result } = await fourWays('lineinfile', (d) => ({ path: join(d, 'conf'), regexp: '^port=', line: 'port=8080' }), (d) => writeFile(join(d, 'conf'), 'a=1\nport=80\n'))
+  const { dir, result } = await fourWays(
+    'lineinfile',
+    (d) => ({ path: join(d, 'conf'), regexp: '^port=', line: 'port=8080' }),
+    (d) => writeFile(join(d, 'conf'), 'a=1\nport=80\n'),
+  )
   try {
     assert.equal(await readFile(join(dir, 'conf'), 'utf8'), 'a=1\nport=8080\n')
     assert.equal(result.msg, 'line replaced')
@@ -253,9 +283,16 @@ test('lineinfile: four ways, create, backup, attribute-only change message', asy
 })
 
 test('blockinfile: four ways, replace and remove the block', async () => {
-  const { dir, result } = await fourWays('blockinfile', (d) => ({ path: join(d, 'hosts'), block: '10.0.0.1 a\n10.0.0.2 b' }), (d) => writeFile(join(d, 'hosts'), '127.0.0.1 localhost\n'))
+  const { dir, result } = await fourWays(
+    'blockinfile',
+    (d) => ({ path: join(d, 'hosts'), block: '10.0.0.1 a\n10.0.0.2 b' }),
+    (d) => writeFile(join(d, 'hosts'), '127.0.0.1 localhost\n'),
+  )
   try {
-    assert.equal(await readFile(join(dir, 'hosts'), 'utf8'), '127.0.0.1 localhost\n# BEGIN ANSIBLE MANAGED BLOCK\n10.0.0.1 a\n10.0.0.2 b\n# END ANSIBLE MANAGED BLOCK\n')
+    assert.equal(
+      await readFile(join(dir, 'hosts'), 'utf8'),
+      '127.0.0.1 localhost\n# BEGIN ANSIBLE MANAGED BLOCK\n10.0.0.1 a\n10.0.0.2 b\n# END ANSIBLE MANAGED BLOCK\n',
+    )
     assert.equal(result.msg, 'Block inserted')
     await run('blockinfile', { path: join(dir, 'hosts'), block: 'x' })
     assert.equal(await readFile(join(dir, 'hosts'), 'utf8'), '127.0.0.1 localhost\n# BEGIN ANSIBLE MANAGED BLOCK\nx\n# END ANSIBLE MANAGED BLOCK\n')
@@ -287,7 +324,24 @@ test('stat: Ansible keys, sha1 by default, other algorithms, links, missing path
     assert.equal(st.pw_name, 'root')
     assert.equal(st.rusr, true)
     assert.equal(st.woth, false)
-    for (const k of ['uid', 'gid', 'inode', 'dev', 'nlink', 'mtime', 'atime', 'ctime', 'gr_name', 'readable', 'writeable', 'executable', 'isuid', 'isgid', 'islnk']) assert.ok(k in st, k)
+    for (const k of [
+      'uid',
+      'gid',
+      'inode',
+      'dev',
+      'nlink',
+      'mtime',
+      'atime',
+      'ctime',
+      'gr_name',
+      'readable',
+      'writeable',
+      'executable',
+      'isuid',
+      'isgid',
+      'islnk',
+    ])
+      assert.ok(k in st, k)
     const s2 = (await run('stat', { path: f, checksum_algorithm: 'sha256', get_mime: false })).result.stat as Vars
     assert.equal(s2.checksum, '5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03')
     const l = (await run('stat', { path: join(dir, 'l') })).result.stat as Vars

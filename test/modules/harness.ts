@@ -105,7 +105,8 @@ export async function run(name: string | Module<any>, args: Vars, o: Ctx = {}): 
       }
     }
     failedStep = steps.find((r) => !(r.step.okCodes ?? [0]).includes(r.rc))
-    if (failedStep) throw new Error(`step failed: ${failedStep.step.describe}: rc=${failedStep.rc}: ${failedStep.stderr.toString()}\n--- script:\n${failedStep.step.script}`)
+    if (failedStep)
+      throw new Error(`step failed: ${failedStep.step.describe}: rc=${failedStep.rc}: ${failedStep.stderr.toString()}\n--- script:\n${failedStep.step.script}`)
   }
   const result = m.result ? m.result(plan, steps, args) : { ...(plan.result ?? {}) }
   return { plan, steps, result, failedStep }

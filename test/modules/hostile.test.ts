@@ -9,7 +9,43 @@ import fc from 'fast-check'
 import { expandLikeAnsible } from '../../src/modules/command.js'
 import { cleanup, planOnly, run, tempDir } from './harness.js'
 
-const UNITS = ["'", '"', '$', '(', ')', '`', '\\', ' ', '\n', '\t', '-', '*', '?', '[', ']', ';', '&', '|', '<', '>', '~', '#', '!', '{', '}', 'a', 'Z', '0', 'é', '日', '%', '=', ':', ',', '.']
+const UNITS = [
+  "'",
+  '"',
+  '$',
+  '(',
+  ')',
+  '`',
+  '\\',
+  ' ',
+  '\n',
+  '\t',
+  '-',
+  '*',
+  '?',
+  '[',
+  ']',
+  ';',
+  '&',
+  '|',
+  '<',
+  '>',
+  '~',
+  '#',
+  '!',
+  '{',
+  '}',
+  'a',
+  'Z',
+  '0',
+  'é',
+  '日',
+  '%',
+  '=',
+  ':',
+  ',',
+  '.',
+]
 const hostile = (min = 0, max = 12) => fc.string({ unit: fc.constantFrom(...UNITS), minLength: min, maxLength: max })
 /** A file name: anything but '/' and NUL, and not '.' or '..'. */
 const fileName = hostile(1, 12).filter((s) => s !== '.' && s !== '..')
@@ -40,12 +76,16 @@ test('lineinfile: any line text lands verbatim in a hostile-named file', async (
   const dir = await tempDir()
   try {
     await fc.assert(
-      fc.asyncProperty(fileName, hostile(1, 30).filter((l) => !/[\r\n]/.test(l)), async (name, line) => {
-        const path = join(dir, 'l-' + name)
-        await run('lineinfile', { path, line, create: true })
-        assert.ok(readFileSync(path, 'utf8').split('\n').includes(line))
-        assert.equal((await planOnly('lineinfile', { path, line })).status, 'ok')
-      }),
+      fc.asyncProperty(
+        fileName,
+        hostile(1, 30).filter((l) => !/[\r\n]/.test(l)),
+        async (name, line) => {
+          const path = join(dir, 'l-' + name)
+          await run('lineinfile', { path, line, create: true })
+          assert.ok(readFileSync(path, 'utf8').split('\n').includes(line))
+          assert.equal((await planOnly('lineinfile', { path, line })).status, 'ok')
+        },
+      ),
       { numRuns: RUNS },
     )
   } finally {

@@ -114,7 +114,10 @@ ${argLines}
         content: "{{ out.results | map('dict2items') | map('selectattr', 'key', 'in', ['changed', 'failed', 'msg']) | map('items2dict') | list | to_json }}"
 `,
     )
-    const r = spawnSync('ansible-playbook', ['-i', 'localhost,', '-c', 'local', join(dir, 'play.yml')], { encoding: 'utf8', env: { ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCALHOST_WARNING: 'False' } })
+    const r = spawnSync('ansible-playbook', ['-i', 'localhost,', '-c', 'local', join(dir, 'play.yml')], {
+      encoding: 'utf8',
+      env: { ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCALHOST_WARNING: 'False' },
+    })
     if (!existsSync(join(dir, 'results.json'))) throw new Error(`ansible failed:\n${r.stdout}\n${r.stderr}`)
     const res = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as { changed?: boolean; failed?: boolean; msg?: string }[]
     return cases.map((c, i) => {

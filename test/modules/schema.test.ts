@@ -22,7 +22,8 @@ test('schemas compile (also in ajv strict mode) and every property has a descrip
     ajv.compile(m.schema)
     strictAjv.compile(m.schema)
     assert.ok(m.description.length > 10, m.name)
-    for (const [k, p] of Object.entries((m.schema.properties ?? {}) as Record<string, { description?: string }>)) assert.ok(p.description, `${m.name}.${k} has no description`)
+    for (const [k, p] of Object.entries((m.schema.properties ?? {}) as Record<string, { description?: string }>))
+      assert.ok(p.description, `${m.name}.${k} has no description`)
   }
 })
 

@@ -40,7 +40,7 @@ const TRUE_WORDS = ['y', 'yes', 'on', '1', 'true', 't']
 const FALSE_WORDS = ['n', 'no', 'off', '0', 'false', 'f']
 const NOT_BOOLEAN = ['', '1.0', '0.0', 'maybe', 'tru', 'yess', 'nope', '2', 'enable']
 
-test('booleans: convert_bool\'s exact words, any case, stripped; numbers 1 and 0 only', () => {
+test("booleans: convert_bool's exact words, any case, stripped; numbers 1 and 0 only", () => {
   const cases = (w: string) => [w, w.toUpperCase(), w[0].toUpperCase() + w.slice(1), ` ${w}\t`]
   for (const w of TRUE_WORDS) for (const v of cases(w)) assert.equal(asBool(v), true, JSON.stringify(v))
   for (const w of FALSE_WORDS) for (const v of cases(w)) assert.equal(asBool(v), false, JSON.stringify(v))
@@ -62,7 +62,10 @@ test('booleans: one parser for module arguments, keywords, inventory variables, 
   // `t` and `f` are booleans everywhere (one parser read `t` as false, another did not know it).
   assert.equal(toBool('t', false), true)
   assert.equal(toBool('F', true), false)
-  assert.throws(() => toBool('1.0', false, 'force'), (e: unknown) => e instanceof ArgError && e instanceof K3sbookError && /force: "1.0" is not a boolean/.test(e.message))
+  assert.throws(
+    () => toBool('1.0', false, 'force'),
+    (e: unknown) => e instanceof ArgError && e instanceof K3sbookError && /force: "1.0" is not a boolean/.test(e.message),
+  )
   assert.equal(optBool('t'), true)
   assert.equal(optBool('perhaps'), undefined)
   assert.equal(ansibleBool('t', 'ansible_become'), true)
@@ -99,7 +102,7 @@ test('no_log rendered to "t" hides the output, as Ansible\'s boolean() reads it'
   assert.doesNotMatch(JSON.stringify(events), /the-secret-value/)
 })
 
-test('shlex.split: Python\'s whitespace only, so a non-breaking space stays in the word', () => {
+test("shlex.split: Python's whitespace only, so a non-breaking space stays in the word", () => {
   assert.deepEqual(shlexSplit('a\u00a0b c'), ['a\u00a0b', 'c'])
   assert.deepEqual(shlexSplit('a\u2003b\tc\r\nd'), ['a\u2003b', 'c', 'd'])
   assert.deepEqual(shlexSplit('"a \\x \\" \\\\"'), ['a \\x " \\'])
@@ -151,8 +154,12 @@ test('the atomic write: a hang-up mid-transfer removes the temp file and leaves 
   const closed = new Promise<number | null>((r) => c.on('close', (code) => r(code)))
   c.stdin.write(Buffer.alloc(4096, 'x'))
   // Wait until the temp file exists and holds what was sent so far.
-  for (let i = 0; i < 200 && !readdirSync(d).some((n) => n.startsWith('.k3sbook.') && statSync(join(d, n)).size > 0); i++) await new Promise((r) => setTimeout(r, 10))
-  assert.ok(readdirSync(d).some((n) => n.startsWith('.k3sbook.')), 'the temp file is beside the target')
+  for (let i = 0; i < 200 && !readdirSync(d).some((n) => n.startsWith('.k3sbook.') && statSync(join(d, n)).size > 0); i++)
+    await new Promise((r) => setTimeout(r, 10))
+  assert.ok(
+    readdirSync(d).some((n) => n.startsWith('.k3sbook.')),
+    'the temp file is beside the target',
+  )
   process.kill(-c.pid!, 'SIGHUP')
   await closed
   assert.deepEqual(readdirSync(d), ['big'])
@@ -189,7 +196,7 @@ test('every module that writes a file writes it through the atomic write with th
   }
 })
 
-test('files(): the probe answers what the controller\'s own lstat/stat say, for odd names and links', async () => {
+test("files(): the probe answers what the controller's own lstat/stat say, for odd names and links", async () => {
   const d = tempDir()
   mkdirSync(join(d, 'dir'))
   writeFileSync(join(d, 'file'), 'hello\n')
@@ -237,10 +244,31 @@ test('files(): the probe answers what the controller\'s own lstat/stat say, for 
 
 test('capabilities live on the modules: which are planned ahead, which results exist only after a run', () => {
   const having = (k: 'readAhead' | 'resultAfterRun' | 'controllerOnly') => moduleNames().filter((n) => getModule(n)![k] && getModule(n)!.name === n)
-  assert.deepEqual(
-    having('readAhead'),
-    ['apt', 'blockinfile', 'command', 'copy', 'fetch', 'file', 'filesystem', 'group', 'hostname', 'kube_manifest', 'lineinfile', 'modprobe', 'mount', 'service', 'shell', 'slurp', 'stat', 'sysctl', 'systemd', 'template', 'user', 'zfs', 'zpool'],
-  )
+  assert.deepEqual(having('readAhead'), [
+    'apt',
+    'blockinfile',
+    'command',
+    'copy',
+    'fetch',
+    'file',
+    'filesystem',
+    'group',
+    'hostname',
+    'kube_manifest',
+    'lineinfile',
+    'modprobe',
+    'mount',
+    'service',
+    'shell',
+    'slurp',
+    'stat',
+    'sysctl',
+    'systemd',
+    'template',
+    'user',
+    'zfs',
+    'zpool',
+  ])
   assert.deepEqual(having('resultAfterRun'), ['command', 'fetch', 'get_url', 'shell', 'slurp', 'unarchive', 'uri'])
   // No module planned ahead runs on the controller, waits, or reaches the network.
   for (const n of having('readAhead')) assert.ok(!getModule(n)!.controllerOnly && !['wait_for', 'get_url', 'uri', 'unarchive'].includes(n), n)

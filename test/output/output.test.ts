@@ -30,13 +30,48 @@ const EVENTS: RunEvent[] = [
   { type: 'run:start', playbook: 'playbooks/app.yml', check: false, diff: true, time: '2026-01-01T00:00:00.000Z' },
   { type: 'play:start', play: 'App', hosts: ['web1', 'web2'], pos: { file: 'playbooks/app.yml', line: 1, col: 3 } },
   { type: 'task:start', play: 'App', task: 'Config', module: 'template', hosts: ['web1', 'web2'], pos: pos(1) },
-  { type: 'host:result', play: 'App', task: 'Config', pos: pos(1), host: 'web1', status: 'changed', check: false, changes: ['content', 'mode 0644 → 0600'], diff: [{ path: '/etc/app.conf', before: 'port=1\nsecret=s3cr3t-value\n', after: 'port=2\nsecret=s3cr3t-value\n' }], durationMs: 12 },
+  {
+    type: 'host:result',
+    play: 'App',
+    task: 'Config',
+    pos: pos(1),
+    host: 'web1',
+    status: 'changed',
+    check: false,
+    changes: ['content', 'mode 0644 → 0600'],
+    diff: [{ path: '/etc/app.conf', before: 'port=1\nsecret=s3cr3t-value\n', after: 'port=2\nsecret=s3cr3t-value\n' }],
+    durationMs: 12,
+  },
   { type: 'host:result', play: 'App', task: 'Config', pos: pos(1), host: 'web2', status: 'ok', check: false, durationMs: 3 },
   { type: 'task:end', play: 'App', task: 'Config', durationMs: 14 },
-  { type: 'host:result', play: 'App', task: 'Start', pos: pos(7), host: 'web2', status: 'failed', check: false, msg: 'start app: exit code 1', command: 'service app start', rc: 1, stderr: 'app: port in use', durationMs: 40 },
+  {
+    type: 'host:result',
+    play: 'App',
+    task: 'Start',
+    pos: pos(7),
+    host: 'web2',
+    status: 'failed',
+    check: false,
+    msg: 'start app: exit code 1',
+    command: 'service app start',
+    rc: 1,
+    stderr: 'app: port in use',
+    durationMs: 40,
+  },
   { type: 'host:result', play: 'App', task: 'Optional', pos: pos(12), host: 'web2', status: 'skipped', check: false, durationMs: 0 },
   { type: 'warning', message: 'could not match supplied host pattern, ignoring: db', pos: { file: 'playbooks/app.yml', line: 2, col: 10 } },
-  { type: 'host:result', play: 'App', task: 'restart app', pos: pos(20), host: 'web1', status: 'changed', check: false, handler: true, changes: ['restart app'], durationMs: 30 },
+  {
+    type: 'host:result',
+    play: 'App',
+    task: 'restart app',
+    pos: pos(20),
+    host: 'web1',
+    status: 'changed',
+    check: false,
+    handler: true,
+    changes: ['restart app'],
+    durationMs: 30,
+  },
   { type: 'play:end', play: 'App', durationMs: 100 },
   { type: 'run:end', recap, durationMs: 1234, check: false, interrupted: false, roundTrips: { web1: 7, web2: 6 }, exitCode: 2 },
 ]
@@ -60,7 +95,10 @@ test('JSON output: one parseable event per line, the documented contract, secret
   const lines = out.trim().split('\n')
   assert.equal(lines.length, EVENTS.length)
   const parsed = lines.map((l) => JSON.parse(l))
-  assert.deepEqual(parsed.map((e) => e.type), EVENTS.map((e) => e.type))
+  assert.deepEqual(
+    parsed.map((e) => e.type),
+    EVENTS.map((e) => e.type),
+  )
   assert.ok(!out.includes('s3cr3t-value'))
   snapshot('events.jsonl', out)
 })
@@ -70,7 +108,10 @@ test('the listr2 view renders in a terminal and ends with the recap', async (t) 
   const pb = join(ROOT, 'test/fixtures/e2e/limit.yml')
   const cmd = `${process.execPath} ${join(ROOT, 'bin/k3sbook.js')} run ${pb} -i ${lab.inventoryPath} --output tty`
   // script(1) gives the command a real pseudo-terminal, as a user's shell would
-  const { stdout } = await promisify(execFile)('script', ['-qfec', cmd, '/dev/null'], { env: { ...process.env, TERM: 'xterm-256color', COLUMNS: '120' }, cwd: ROOT })
+  const { stdout } = await promisify(execFile)('script', ['-qfec', cmd, '/dev/null'], {
+    env: { ...process.env, TERM: 'xterm-256color', COLUMNS: '120' },
+    cwd: ROOT,
+  })
   const plain = stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
   assert.match(plain, /PLAY \[Touch only limited hosts\]/)
   for (const h of lab.hosts) assert.match(plain, new RegExp(`${h.name}\\s+ok=1 changed=1`))

@@ -21,7 +21,12 @@ function validate(play: string, files: Record<string, string> = {}) {
   }
   const diags = new Diagnostics()
   const project = loadProject({ playbook: join(dir, 'site.yml'), inventories: [join(dir, 'inv.yml')], extraVars: [], cwd: dir }, diags)
-  const fmt = (sev: 'error' | 'warning') => diags.sorted().filter((d) => d.severity === sev).map(formatDiagnostic).join('\n')
+  const fmt = (sev: 'error' | 'warning') =>
+    diags
+      .sorted()
+      .filter((d) => d.severity === sev)
+      .map(formatDiagnostic)
+      .join('\n')
   return { project, errors: fmt('error'), warnings: fmt('warning') }
 }
 
@@ -29,7 +34,11 @@ const play = (tasks: string, head = '') => `- hosts: all\n  gather_facts: false\
 
 describe('validate refuses only what is certainly wrong', () => {
   it('a module Ansible has and k3sbook lacks is a warning at its position; the task is kept', () => {
-    const r = validate(play('    - name: fw\n      community.general.ufw: { rule: allow, port: "22" }\n      when: ansible_os_family == "Ubuntu"\n    - ansible.builtin.dnf: name=x\n'))
+    const r = validate(
+      play(
+        '    - name: fw\n      community.general.ufw: { rule: allow, port: "22" }\n      when: ansible_os_family == "Ubuntu"\n    - ansible.builtin.dnf: name=x\n',
+      ),
+    )
     assert.equal(r.errors, '')
     assert.match(r.warnings, /site\.yml:5:7: warning: module "community\.general\.ufw" is not implemented by k3sbook/)
     assert.match(r.warnings, /site\.yml:7:7: warning: module "ansible\.builtin\.dnf" is not implemented by k3sbook/)
@@ -43,7 +52,10 @@ describe('validate refuses only what is certainly wrong', () => {
     assert.match(r.errors, /site\.yml:5:7: unknown module "ansible\.builtin\.nosuchmodule"/)
   })
   it("a role's library/ module is Ansible's: a warning", () => {
-    const r = validate('- hosts: all\n  gather_facts: false\n  roles: [r]\n', { 'roles/r/tasks/main.yml': '- my_mod: { a: 1 }\n', 'roles/r/library/my_mod.py': '#!/usr/bin/python\n' })
+    const r = validate('- hosts: all\n  gather_facts: false\n  roles: [r]\n', {
+      'roles/r/tasks/main.yml': '- my_mod: { a: 1 }\n',
+      'roles/r/library/my_mod.py': '#!/usr/bin/python\n',
+    })
     assert.equal(r.errors, '')
     assert.match(r.warnings, /module "my_mod" is not implemented by k3sbook/)
   })
@@ -58,7 +70,9 @@ describe('validate refuses only what is certainly wrong', () => {
     assert.match(r.warnings, /undefined variable "v_1" \(unless a task defines it at run time\)/)
   })
   it('include_tasks in a handler is a warning, not a refusal', () => {
-    const r = validate(play('    - command: "true"\n      notify: cleanup\n') + '  handlers:\n    - name: cleanup\n      include_tasks: x.yml\n', { 'x.yml': '- debug: { msg: hi }\n' })
+    const r = validate(play('    - command: "true"\n      notify: cleanup\n') + '  handlers:\n    - name: cleanup\n      include_tasks: x.yml\n', {
+      'x.yml': '- debug: { msg: hi }\n',
+    })
     assert.equal(r.errors, '')
     assert.match(r.warnings, /include_tasks in a handler is not supported by k3sbook/)
   })
@@ -89,7 +103,10 @@ describe('validate refuses only what is certainly wrong', () => {
           '    - block:\n        - debug: { msg: "{{ nope_c }}" }\n      rescue:\n        - debug: { msg: "{{ nope_d }}" }\n    - debug: { msg: "{{ nope_e }}" }\n',
       ),
     )
-    assert.deepEqual(r.errors.split('\n').map((l) => l.replace(/^.*?: /, '')), ['undefined variable "nope_e" (no inventory, group_vars, role defaults, play vars, register or -e defines "nope_e")'])
+    assert.deepEqual(
+      r.errors.split('\n').map((l) => l.replace(/^.*?: /, '')),
+      ['undefined variable "nope_e" (no inventory, group_vars, role defaults, play vars, register or -e defines "nope_e")'],
+    )
     for (const n of ['a', 'b', 'c', 'd']) assert.match(r.warnings, new RegExp(`undefined variable "nope_${n}"`))
   })
   it('a missing copy src under ignore_errors is a warning (the task may be there to fail)', () => {
@@ -103,9 +120,15 @@ describe('validate refuses only what is certainly wrong', () => {
     assert.match(r.warnings, /undefined variable "from_file" \(unless a task defines it at run time\)/)
   })
   it('with_first_found and any with_<lookup> k3sbook has are loops; an unknown lookup is refused up front', () => {
-    const ok = validate(play('    - debug: { msg: "{{ item }}" }\n      with_first_found: [a.yml, b.yml]\n    - debug: { msg: "{{ item }}" }\n      with_together: [[1], [2]]\n'))
+    const ok = validate(
+      play('    - debug: { msg: "{{ item }}" }\n      with_first_found: [a.yml, b.yml]\n    - debug: { msg: "{{ item }}" }\n      with_together: [[1], [2]]\n'),
+    )
     assert.equal(ok.errors, '')
-    const bad = validate(play('    - debug: { msg: "{{ item }}" }\n      with_nosuch: [1]\n    - debug: { msg: "{{ lookup(\'nosuch2\', \'x\') }}" }\n    - debug: { msg: "{{ x | expanduser }}" }\n      vars: { x: "~" }\n'))
+    const bad = validate(
+      play(
+        '    - debug: { msg: "{{ item }}" }\n      with_nosuch: [1]\n    - debug: { msg: "{{ lookup(\'nosuch2\', \'x\') }}" }\n    - debug: { msg: "{{ x | expanduser }}" }\n      vars: { x: "~" }\n',
+      ),
+    )
     assert.match(bad.errors, /site\.yml:5:7: unknown loop "with_nosuch"/)
     assert.match(bad.errors, /lookup "nosuch2" is not supported by k3sbook/)
     assert.match(bad.errors, /filter "expanduser" is not supported by k3sbook/)

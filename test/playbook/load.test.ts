@@ -57,7 +57,10 @@ describe('the good fixture project', () => {
     assert.equal(common.role?.parent?.name, 'tinc')
     assert.deepEqual(common.tags.sort(), ['packages', 'prepare', 'tinc'])
     assert.equal(common.role?.defaults.common_timezone, 'UTC')
-    assert.deepEqual(prepare.roles.map((r) => r.name), ['common', 'tinc'])
+    assert.deepEqual(
+      prepare.roles.map((r) => r.name),
+      ['common', 'tinc'],
+    )
     assert.equal(prepare.become, true) // `become: yes` is YAML 1.1 true
     assert.equal(prepare.gatherFacts, false)
   })
@@ -82,7 +85,10 @@ describe('the good fixture project', () => {
   })
 
   it('collects play and role handlers with listen topics', () => {
-    assert.deepEqual(prepare.handlers.map((h) => h.name), ['reload modules', 'apply sysctl', 'restart tinc'])
+    assert.deepEqual(
+      prepare.handlers.map((h) => h.name),
+      ['reload modules', 'apply sysctl', 'restart tinc'],
+    )
     const restart = server.handlers.find((h) => h.name === 'restart k3s')!
     assert.deepEqual(restart.listen, ['k3s config changed'])
   })
@@ -90,9 +96,15 @@ describe('the good fixture project', () => {
   it('preloads include_tasks whose file name is not templated', () => {
     const inc = server.roleTasks.find((t): t is Include => t.kind === 'include')!
     assert.equal(inc.what, 'tasks')
-    assert.deepEqual(inc.preloaded?.map((t) => t.name), ['k3s unit', 'k3s runs'])
+    assert.deepEqual(
+      inc.preloaded?.map((t) => t.name),
+      ['k3s unit', 'k3s runs'],
+    )
     const again = loadTasksAtRuntime(join(GOOD, 'roles/k3s_server/tasks/service.yml'), inc)
-    assert.deepEqual(again.map((t) => t.name), ['k3s unit', 'k3s runs'])
+    assert.deepEqual(
+      again.map((t) => t.name),
+      ['k3s unit', 'k3s runs'],
+    )
     assert.equal(again[0].role?.name, 'k3s_server')
   })
 
@@ -104,9 +116,15 @@ describe('the good fixture project', () => {
 
   it('selects by tags through blocks', () => {
     const sel = selectByTags(prepare.roleTasks, ['sysctl'], [])
-    assert.deepEqual(sel.map((t) => t.name), ['Let bridged traffic through iptables'])
+    assert.deepEqual(
+      sel.map((t) => t.name),
+      ['Let bridged traffic through iptables'],
+    )
     const never = selectByTags(server.roleTasks, ['wait'], [])
-    assert.deepEqual(never.map((t) => t.name), ['Wait for the API'])
+    assert.deepEqual(
+      never.map((t) => t.name),
+      ['Wait for the API'],
+    )
     assert.ok(!selectByTags(server.roleTasks).some((t) => t.name === 'Wait for the API'))
   })
 })
@@ -130,7 +148,10 @@ describe('roles', () => {
     })
     const { pb, text } = load(dir)
     assert.equal(text, '')
-    assert.deepEqual(tasksOf(pb!.plays[0].roleTasks).map((t) => t.args.msg), ['a', 'b', 'a', 'd', 'd'])
+    assert.deepEqual(
+      tasksOf(pb!.plays[0].roleTasks).map((t) => t.args.msg),
+      ['a', 'b', 'a', 'd', 'd'],
+    )
   })
 
   it('support tasks_from and import_role/include_role', () => {
@@ -146,7 +167,10 @@ describe('roles', () => {
     assert.equal((imported as Task).args.msg, 'other')
     assert.equal((inc as Include).what, 'role')
     assert.equal(((inc as Include).preloaded![0] as Task).args.msg, 'main')
-    assert.deepEqual(pb!.plays[0].handlers.map((h) => h.name), ['h', 'h'])
+    assert.deepEqual(
+      pb!.plays[0].handlers.map((h) => h.name),
+      ['h', 'h'],
+    )
   })
 })
 
@@ -162,12 +186,15 @@ describe('task forms', () => {
         module: debug
         msg: hi
 `,
-      'a': 'x',
+      a: 'x',
     })
     const { pb, text } = load(dir)
     assert.equal(text, '')
     const ts = tasksOf(pb!.plays[0].tasks)
-    assert.deepEqual(ts.map((t) => t.module), ['copy', 'command', 'file', 'debug'])
+    assert.deepEqual(
+      ts.map((t) => t.module),
+      ['copy', 'command', 'file', 'debug'],
+    )
     assert.deepEqual(ts[0].args, { src: 'a', dest: '/tmp/a' })
     assert.equal(ts[1].delegateTo, 'localhost')
     assert.deepEqual(ts[1].args, { _raw_params: 'echo hi', chdir: '/tmp' })

@@ -10,7 +10,11 @@ import { ROOT, runCli } from './cli.js'
 const GOOD = join(ROOT, 'test', 'fixtures', 'good', 'cluster')
 
 function ansible(args: string[]): string {
-  const r = spawnSync('ansible-playbook', args, { cwd: GOOD, encoding: 'utf8', env: { ...process.env, ANSIBLE_CONFIG: join(GOOD, 'ansible.cfg'), ANSIBLE_NOCOLOR: '1' } })
+  const r = spawnSync('ansible-playbook', args, {
+    cwd: GOOD,
+    encoding: 'utf8',
+    env: { ...process.env, ANSIBLE_CONFIG: join(GOOD, 'ansible.cfg'), ANSIBLE_NOCOLOR: '1' },
+  })
   assert.equal(r.status, 0, r.stderr)
   return r.stdout
 }
@@ -45,7 +49,15 @@ describe('hosts and tasks match ansible-playbook', { concurrency: 4 }, () => {
       assert.equal(normalizeHosts(got.stdout), normalizeHosts(want))
     })
   }
-  for (const sel of [[], ['--tags', 'tinc'], ['--tags', 'sysctl,download'], ['--skip-tags', 'packages,tinc'], ['--tags', 'wait'], ['--tags', 'untagged'], ['--tags', 'tagged', '--skip-tags', 'prepare']]) {
+  for (const sel of [
+    [],
+    ['--tags', 'tinc'],
+    ['--tags', 'sysctl,download'],
+    ['--skip-tags', 'packages,tinc'],
+    ['--tags', 'wait'],
+    ['--tags', 'untagged'],
+    ['--tags', 'tagged', '--skip-tags', 'prepare'],
+  ]) {
     it(`--list-tasks ${sel.join(' ')}`, async () => {
       const want = ansible(['playbooks/site.yml', '--list-tasks', ...sel])
       const got = await runCli(['tasks', 'playbooks/site.yml', '--no-positions', ...sel], GOOD, { ANSIBLE_CONFIG: join(GOOD, 'ansible.cfg') })
@@ -54,7 +66,11 @@ describe('hosts and tasks match ansible-playbook', { concurrency: 4 }, () => {
     })
   }
   it('a --limit that leaves no host fails, as in ansible-playbook', async () => {
-    const r = spawnSync('ansible-playbook', ['playbooks/site.yml', '--list-hosts', '--limit', 'node[1:2]'], { cwd: GOOD, encoding: 'utf8', env: { ...process.env, ANSIBLE_CONFIG: join(GOOD, 'ansible.cfg') } })
+    const r = spawnSync('ansible-playbook', ['playbooks/site.yml', '--list-hosts', '--limit', 'node[1:2]'], {
+      cwd: GOOD,
+      encoding: 'utf8',
+      env: { ...process.env, ANSIBLE_CONFIG: join(GOOD, 'ansible.cfg') },
+    })
     assert.notEqual(r.status, 0)
     const got = await runCli(['hosts', 'playbooks/site.yml', '--limit', 'node[1:2]'], GOOD, { ANSIBLE_CONFIG: join(GOOD, 'ansible.cfg') })
     assert.equal(got.code, 5)

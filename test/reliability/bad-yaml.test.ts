@@ -13,7 +13,11 @@ function capped(args: string[], cwd: string, heapMb = 128): Promise<CliResult & 
   const t0 = Date.now()
   return new Promise((resolve, reject) => {
     // GNU time reports the child's peak RSS and CPU seconds on stderr's last line
-    const child = spawn('/usr/bin/time', ['-f', 'MAXRSS=%M CPU=%U+%S', process.execPath, `--max-old-space-size=${heapMb}`, '--stack-size=984', ...CLI_ARGV, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } })
+    const child = spawn(
+      '/usr/bin/time',
+      ['-f', 'MAXRSS=%M CPU=%U+%S', process.execPath, `--max-old-space-size=${heapMb}`, '--stack-size=984', ...CLI_ARGV, ...args],
+      { cwd, env: { ...process.env, NO_COLOR: '1' } },
+    )
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()))
@@ -24,8 +28,13 @@ function capped(args: string[], cwd: string, heapMb = 128): Promise<CliResult & 
       clearTimeout(timer)
       const m = /MAXRSS=(\d+) CPU=([\d.]+)\+([\d.]+)/.exec(stderr)
       resolve({
-        code, signal, stdout, stderr: stderr.replace(/MAXRSS=.*\n?/, ''), ms: Date.now() - t0,
-        maxRssKb: m ? Number(m[1]) : NaN, cpuS: m ? Number(m[2]) + Number(m[3]) : NaN,
+        code,
+        signal,
+        stdout,
+        stderr: stderr.replace(/MAXRSS=.*\n?/, ''),
+        ms: Date.now() - t0,
+        maxRssKb: m ? Number(m[1]) : NaN,
+        cpuS: m ? Number(m[2]) + Number(m[3]) : NaN,
       })
     })
   })
@@ -33,7 +42,10 @@ function capped(args: string[], cwd: string, heapMb = 128): Promise<CliResult & 
 
 const bomb = (n = 10) => {
   let s = 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
-  for (let i = 1; i < n; i++) s += `a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(',')}]\n`
+  for (let i = 1; i < n; i++)
+    s += `a${i}: &a${i} [${Array(9)
+      .fill(`*a${i - 1}`)
+      .join(',')}]\n`
   return s
 }
 const flatKeys = (n: number) => Array.from({ length: n }, (_, i) => `k${i}: ${i}\n`).join('')
@@ -42,7 +54,13 @@ const PLAY = '- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=hi
 const CASES: Array<{ name: string; files: Record<string, string>; args: string[]; expect: RegExp; heapMb?: number; maxRssKb?: number }> = [
   {
     name: 'an alias bomb in an inventory',
-    files: { 'site.yml': PLAY, 'inv.yml': `all:\n  vars:\n${bomb().split('\n').map((l) => '    ' + l).join('\n')}\n  hosts:\n    h1:\n` },
+    files: {
+      'site.yml': PLAY,
+      'inv.yml': `all:\n  vars:\n${bomb()
+        .split('\n')
+        .map((l) => '    ' + l)
+        .join('\n')}\n  hosts:\n    h1:\n`,
+    },
     args: ['-i', 'inv.yml'],
     expect: /inv\.yml:1:1: YAML: Excessive alias count/,
   },
@@ -60,7 +78,9 @@ const CASES: Array<{ name: string; files: Record<string, string>; args: string[]
   },
   {
     name: 'flow nesting 100 000 deep',
-    files: { 'site.yml': PLAY.replace('msg=hi', 'msg="{{ x }}"').replace('  tasks:', `  vars:\n    x: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n  tasks:`) },
+    files: {
+      'site.yml': PLAY.replace('msg=hi', 'msg="{{ x }}"').replace('  tasks:', `  vars:\n    x: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n  tasks:`),
+    },
     args: ['-i', 'h1,'],
     expect: /site\.yml:\d+:\d+: YAML/,
   },

@@ -79,13 +79,19 @@ const PLAY = `- hosts: all
 
 test('the become password is in no argv and no environment on the host, on every path', { timeout: 300_000 }, async (t) => {
   const lab = await useLab(t, { hosts: 1, tag: 'bpass' })
-  await sh(lab, 1, `cat > /usr/local/bin/sudo <<'EOF'\n${FAKE_SUDO}EOF\nchmod 755 /usr/local/bin/sudo; printf '%s' '${PASSWORD}' > /etc/k3sbook-sudo-password; chmod 600 /etc/k3sbook-sudo-password`)
+  await sh(
+    lab,
+    1,
+    `cat > /usr/local/bin/sudo <<'EOF'\n${FAKE_SUDO}EOF\nchmod 755 /usr/local/bin/sudo; printf '%s' '${PASSWORD}' > /etc/k3sbook-sudo-password; chmod 600 /etc/k3sbook-sudo-password`,
+  )
   const dir = tree({
     'site.yml': PLAY,
     'templates/small.j2': 'name={{ inventory_hostname }}\n',
-    'templates/large.j2': "{% for i in range(40000) %}line {{ i }} of {{ inventory_hostname }}\n{% endfor %}",
+    'templates/large.j2': '{% for i in range(40000) %}line {{ i }} of {{ inventory_hostname }}\n{% endfor %}',
   })
-  execFileSync('sh', ['-c', 'mkdir -p a && head -c 3000000 /dev/urandom > a/big.bin && tar -cf big.tar -C a big.bin && mkdir -p files && mv big.tar files/'], { cwd: dir })
+  execFileSync('sh', ['-c', 'mkdir -p a && head -c 3000000 /dev/urandom > a/big.bin && tar -cf big.tar -C a big.bin && mkdir -p files && mv big.tar files/'], {
+    cwd: dir,
+  })
   await sh(lab, 1, `rm -f /tmp/ps-stop; (${WATCH}) </dev/null >/dev/null 2>&1 &`)
   let r
   try {

@@ -109,11 +109,14 @@ describe('faults on lab hosts', () => {
 
   test('a command that hangs is bounded by the task timeout; the host fails, the others finish', async () => {
     const victim = lab.hosts[0].name
-    const pb = PLAY(`    - name: Maybe hang
+    const pb = PLAY(
+      `    - name: Maybe hang
       command: sleep 120
       timeout: 2
       when: inventory_hostname == victim
-${MARKER}`, `  vars:\n    victim: ${victim}\n`)
+${MARKER}`,
+      `  vars:\n    victim: ${victim}\n`,
+    )
     const d = tree({ 'hang.yml': pb })
     const t0 = Date.now()
     const r = await run(join(d, 'hang.yml'), [lab.inventoryPath], { connect })
@@ -131,14 +134,21 @@ ${MARKER}`, `  vars:\n    victim: ${victim}\n`)
 
   test('disk full while writing: the target keeps its old content, no temp file is left, a rerun converges', async () => {
     const h = lab.hosts[3]
-    await sh(lab, h.index, 'mkdir -p /srv/full && mount -t tmpfs -o size=1m tmpfs /srv/full && printf "old\\n" > /srv/full/data.txt && (dd if=/dev/zero of=/srv/full/filler bs=4k 2>/dev/null || true)')
+    await sh(
+      lab,
+      h.index,
+      'mkdir -p /srv/full && mount -t tmpfs -o size=1m tmpfs /srv/full && printf "old\\n" > /srv/full/data.txt && (dd if=/dev/zero of=/srv/full/filler bs=4k 2>/dev/null || true)',
+    )
     try {
-      const pb = PLAY(`    - name: Big file
+      const pb = PLAY(
+        `    - name: Big file
       copy:
         content: "{{ 'x' * 200000 }}"
         dest: /srv/full/data.txt
       when: inventory_hostname == victim
-${MARKER}`, `  vars:\n    victim: ${h.name}\n`)
+${MARKER}`,
+        `  vars:\n    victim: ${h.name}\n`,
+      )
       const d = tree({ 'full.yml': pb })
       const r = await run(join(d, 'full.yml'), [lab.inventoryPath], { connect })
       assert.equal(statuses(r, h.name).get('Big file'), 'failed')

@@ -105,7 +105,8 @@ for i in 1 2 3 4 5 6 7 8 9 10; do curl -fs http://127.0.0.1:8765/raw.txt >/dev/n
     const r = await cli(['run', 'site.yml', '-i', lab.inventoryPath, '-o', 'json'], { cwd: project, env: { INJECT_ENV_MARK: ENV_MARK } })
     const text = r.stdout + r.stderr
     assert.equal(r.code, 0, text)
-    for (const mark of [FILE_MARK, ENV_MARK, VAR_MARK]) assert.ok(!text.includes(mark), `the output holds ${mark}: the host's template text was rendered:\n${text}`)
+    for (const mark of [FILE_MARK, ENV_MARK, VAR_MARK])
+      assert.ok(!text.includes(mark), `the output holds ${mark}: the host's template text was rendered:\n${text}`)
 
     const got = async (f: string) => sh(lab, 1, `cat /srv/out/${f}`)
     const lines = payload.split('\n')

@@ -14,7 +14,43 @@ import { run } from '../executor/helpers.js'
 import { tree } from './helpers.js'
 
 const notExpanded = (s: string) => !s.startsWith('~') && !/\$[A-Za-z_{]/.test(s)
-const UNITS = ["'", '"', '$', '(', ')', '`', '\\', ' ', '\n', '\t', '-', '*', '?', '[', ']', ';', '&', '|', '<', '>', '~', '#', '!', '{', '}', 'a', 'Z', '0', 'é', '日', '%', '=', ':', ',', '.']
+const UNITS = [
+  "'",
+  '"',
+  '$',
+  '(',
+  ')',
+  '`',
+  '\\',
+  ' ',
+  '\n',
+  '\t',
+  '-',
+  '*',
+  '?',
+  '[',
+  ']',
+  ';',
+  '&',
+  '|',
+  '<',
+  '>',
+  '~',
+  '#',
+  '!',
+  '{',
+  '}',
+  'a',
+  'Z',
+  '0',
+  'é',
+  '日',
+  '%',
+  '=',
+  ':',
+  ',',
+  '.',
+]
 /** Jinja2 delimiters in a variable's value are templated again (as in Ansible): not literal data. */
 const noJinja = (s: string) => !/\{\{|\{%|\{#/.test(s)
 const hostile = (min = 0, max = 12) => fc.string({ unit: fc.constantFrom(...UNITS), minLength: min, maxLength: max }).filter(noJinja)
@@ -77,9 +113,14 @@ describe('hostile values through playbooks on a lab host', () => {
       // Like Ansible, the command module expands a leading ~ and $NAME / ${NAME} in argv
       // (os.path.expanduser/expandvars); everything else must arrive literally.
       arg1: hostile(0, 12).filter(notExpanded),
-      arg2: hostile(1, 12).map((s) => '-' + s).filter(notExpanded),
+      arg2: hostile(1, 12)
+        .map((s) => '-' + s)
+        .filter(notExpanded),
       tval: hostile(0, 20),
-      keys: fc.uniqueArray(hostile(1, 8).map((k) => 'k' + k), { maxLength: 3 }),
+      keys: fc.uniqueArray(
+        hostile(1, 8).map((k) => 'k' + k),
+        { maxLength: 3 },
+      ),
       bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }),
     })
     let runs = 0
@@ -100,11 +141,18 @@ describe('hostile values through playbooks on a lab host', () => {
         const listing = await labExec(lab, 1, ['find', '/srv/hostile', '-mindepth', '1', '-maxdepth', '1', '-printf', '%P\\0'])
         assert.deepEqual(listing.stdout.split('\0').filter(Boolean), [v.name], 'exactly one directory, with the literal name')
         assert.equal((await hostFile(v.name, v.name + '.txt')).toString(), v.content)
-        assert.equal(createHash('sha256').update(await hostFile(v.name, 'bytes')).digest('hex'), createHash('sha256').update(bytes).digest('hex'))
+        assert.equal(
+          createHash('sha256')
+            .update(await hostFile(v.name, 'bytes'))
+            .digest('hex'),
+          createHash('sha256').update(bytes).digest('hex'),
+        )
         assert.equal((await hostFile(v.name, 'lines')).toString(), v.line + '\n')
         // what ansible-playbook's template module writes for this template (checked by hand with
         // ansible-core 2.14: an empty loop leaves no line of its own)
-        const pairs = Object.entries(data).map(([k, x]) => `${k}=${x};`).join('')
+        const pairs = Object.entries(data)
+          .map(([k, x]) => `${k}=${x};`)
+          .join('')
         const tpl = `value=${v.tval}\n${pairs ? pairs + '\n' : ''}`
         assert.equal((await hostFile(v.name, 'tpl')).toString(), tpl)
         assert.equal((await hostFile(v.name, 'argv')).toString(), `${v.arg1}|${v.arg2}|`)
@@ -133,7 +181,10 @@ describe('hostile values through playbooks on a lab host', () => {
       files[`templates/${k}.j2`] = t + '\n'
       tasks += `    - name: ${k}\n      template:\n        src: ${k}.j2\n        dest: /srv/sandbox/${k}\n      ignore_errors: true\n`
     }
-    const d = tree({ ...files, 'sandbox.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - file:\n        path: /srv/sandbox\n        state: directory\n${tasks}` })
+    const d = tree({
+      ...files,
+      'sandbox.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - file:\n        path: /srv/sandbox\n        state: directory\n${tasks}`,
+    })
     try {
       const r = await run(join(d, 'sandbox.yml'), [lab.inventoryPath])
       const status = (k: string) => r.results.find((e) => e.task === k)!

@@ -71,7 +71,9 @@ describe('host keys through the run command', () => {
   test('a host known by a key of another type is not new: refused with both fingerprints, even with --accept-new-host-keys', async () => {
     const other = tree({})
     execFileSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', join(other, 'k')])
-    const rsaFp = execFileSync('ssh-keygen', ['-lf', join(other, 'k.pub')]).toString().split(' ')[1]
+    const rsaFp = execFileSync('ssh-keygen', ['-lf', join(other, 'k.pub')])
+      .toString()
+      .split(' ')[1]
     const known = `${lab.hosts[0].address} ${readFileSync(join(other, 'k.pub'), 'utf8').split(' ').slice(0, 2).join(' ')}\n`
     writeFileSync(kh, known)
     for (const flags of [[], ['--accept-new-host-keys']]) {

@@ -109,12 +109,18 @@ describe('interrupting a run', () => {
 
   test('kill -9 of the controller mid-upload: the target is the old file or the whole new one, never a part', async () => {
     const big = randomBytes(40 * 1024 * 1024)
-    const d = tree({ 'big.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - name: Big copy\n      copy:\n        src: big.bin\n        dest: /opt/int-big.bin\n' })
+    const d = tree({
+      'big.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - name: Big copy\n      copy:\n        src: big.bin\n        dest: /opt/int-big.bin\n',
+    })
     writeFileSync(join(d, 'big.bin'), big)
     const h = lab.hosts[0]
     await sh(lab, h.index, 'printf "old\\n" > /opt/int-big.bin')
     const p = spawnCli(['run', 'big.yml', '-i', lab.inventoryPath, '-o', 'plain', '--limit', h.name], { cwd: d, timeoutMs: 120_000 })
-    await until(async () => Number((await sh(lab, h.index, 'cat /opt/.k3sbook.* 2>/dev/null | wc -c')).trim()) > 1_000_000, 60_000, 'the upload to be under way')
+    await until(
+      async () => Number((await sh(lab, h.index, 'cat /opt/.k3sbook.* 2>/dev/null | wc -c')).trim()) > 1_000_000,
+      60_000,
+      'the upload to be under way',
+    )
     p.child.kill('SIGKILL')
     await p.done
     // the host's shell sees the end of its input once the TCP connection is gone

@@ -22,7 +22,10 @@ test('a host name with ".." does not read vars files outside host_vars/', () => 
   assert.equal(vars.leaked, undefined)
   assert.equal(hostInventoryVars(inv, 'ok1', join(dir, 'inv')).mine, 1)
   const messages = diags.items.map(formatDiagnostic)
-  assert.ok(messages.some((m) => /host_vars:1:1: warning: host_vars for "\.\.\/\.\.\/secret" skipped: the name climbs out of .*host_vars with "\.\."/.test(m)), messages.join('\n'))
+  assert.ok(
+    messages.some((m) => /host_vars:1:1: warning: host_vars for "\.\.\/\.\.\/secret" skipped: the name climbs out of .*host_vars with "\.\."/.test(m)),
+    messages.join('\n'),
+  )
 })
 
 test('a group_vars file linked from outside is read, with a warning naming the target', () => {
@@ -33,7 +36,10 @@ test('a group_vars file linked from outside is read, with a warning naming the t
   const inv = loadInventory([join(dir, 'inv/inv.yml')], diags)
   assert.equal(hostInventoryVars(inv, 'h1', join(dir, 'inv'), diags).shared, true)
   const messages = diags.items.map(formatDiagnostic)
-  assert.ok(messages.some((m) => m.includes('group_vars/all.yml:1:1: warning: ') && m.includes(`is a symbolic link to ${join(dir, 'shared/all.yml')}`)), messages.join('\n'))
+  assert.ok(
+    messages.some((m) => m.includes('group_vars/all.yml:1:1: warning: ') && m.includes(`is a symbolic link to ${join(dir, 'shared/all.yml')}`)),
+    messages.join('\n'),
+  )
 })
 
 test('roles reached through ".." or a symbolic link out of the role folders are warned about at the role entry', () => {
@@ -49,7 +55,13 @@ test('roles reached through ".." or a symbolic link out of the role folders are 
   const project = loadProject({ playbook: join(dir, 'project/site.yml'), inventories: [join(dir, 'inv.yml')], extraVars: [] }, diags)
   assert.ok(project && !diags.hasErrors, diags.items.map(formatDiagnostic).join('\n'))
   const warnings = diags.items.filter((d) => d.severity === 'warning').map(formatDiagnostic)
-  assert.ok(warnings.some((m) => /site\.yml:4:7: warning: role "\.\.\/elsewhere\/climber" resolves to .*elsewhere\/climber, outside the role folders/.test(m)), warnings.join('\n'))
-  assert.ok(warnings.some((m) => /site\.yml:5:7: warning: role "linked" resolves to .*elsewhere\/linked, outside the role folders/.test(m)), warnings.join('\n'))
+  assert.ok(
+    warnings.some((m) => /site\.yml:4:7: warning: role "\.\.\/elsewhere\/climber" resolves to .*elsewhere\/climber, outside the role folders/.test(m)),
+    warnings.join('\n'),
+  )
+  assert.ok(
+    warnings.some((m) => /site\.yml:5:7: warning: role "linked" resolves to .*elsewhere\/linked, outside the role folders/.test(m)),
+    warnings.join('\n'),
+  )
   assert.ok(!warnings.some((m) => m.includes('"plain"')))
 })

@@ -33,7 +33,11 @@ const FORMS: Record<string, string> = {
 PEM_LINES.forEach((l, i) => (FORMS[`pem line ${i}`] = l))
 
 function indent(text: string, n: number): string {
-  return text.trimEnd().split('\n').map((l) => ' '.repeat(n) + l).join('\n')
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => ' '.repeat(n) + l)
+    .join('\n')
 }
 
 const PLAYBOOK = `- name: Secret shapes
@@ -133,11 +137,24 @@ describe('every secret shape in every output mode', () => {
     await disturb()
     const json = await cli(['run', ...args, '--diff', '-vvv', '-o', 'json'], { cwd: dir })
     clean('json', json.stdout + json.stderr)
-    const events = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; var?: string; value?: unknown; task?: string; changes?: unknown; msg?: string })
-    assert.ok(events.some((e) => e.type === 'debug' && e.var === 'shouted_b64' && e.value === '********'), 'the debug event carries the (masked) value')
-    assert.ok(events.some((e) => e.type === 'debug' && e.var === 'greeting' && e.value === 'hello world'), 'the debug event carries the value')
+    const events = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; var?: string; value?: unknown; task?: string; changes?: unknown; msg?: string })
+    assert.ok(
+      events.some((e) => e.type === 'debug' && e.var === 'shouted_b64' && e.value === '********'),
+      'the debug event carries the (masked) value',
+    )
+    assert.ok(
+      events.some((e) => e.type === 'debug' && e.var === 'greeting' && e.value === 'hello world'),
+      'the debug event carries the value',
+    )
     for (const e of events.filter((e) => e.type === 'host:result' && (e.task === 'Hidden loop' || e.task === 'Hidden failure'))) {
-      assert.deepEqual(Object.keys(e).filter((k) => !['type', 'play', 'task', 'pos', 'host', 'check', 'status', 'msg', 'durationMs', 'ignored'].includes(k)), [], 'a no_log result carries its name and status only')
+      assert.deepEqual(
+        Object.keys(e).filter((k) => !['type', 'play', 'task', 'pos', 'host', 'check', 'status', 'msg', 'durationMs', 'ignored'].includes(k)),
+        [],
+        'a no_log result carries its name and status only',
+      )
     }
 
     await disturb()
@@ -163,7 +180,11 @@ describe('every secret shape in every output mode', () => {
 function ttyRun(argv: string[], cwd: string): Promise<string> {
   const cmd = [process.execPath, ...CLI_ARGV, ...argv].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ')
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-q', '-e', '-c', cmd, '/dev/null'], { cwd, env: { ...process.env, TERM: 'xterm', COLUMNS: '200', LINES: '50' }, stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn('script', ['-q', '-e', '-c', cmd, '/dev/null'], {
+      cwd,
+      env: { ...process.env, TERM: 'xterm', COLUMNS: '200', LINES: '50' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
     let out = ''
     child.stdout.on('data', (b: Buffer) => (out += b.toString()))
     child.stderr.on('data', (b: Buffer) => (out += b.toString()))

@@ -22,7 +22,11 @@ const EXTRA = `extra-${randomBytes(10).toString('hex')}`
 const NOLOG = `nolog-${randomBytes(10).toString('hex')}`
 
 function indent(text: string, n: number): string {
-  return text.trimEnd().split('\n').map((l) => ' '.repeat(n) + l).join('\n')
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => ' '.repeat(n) + l)
+    .join('\n')
 }
 
 const PLAYBOOK = `- name: Secrets reach the host and nowhere else
@@ -105,7 +109,8 @@ describe('vaulted secrets in a full lab run', () => {
 
   /** Makes the files differ from what the play writes, so every run has a diff to show. */
   async function disturb(): Promise<void> {
-    for (const h of lab.hosts) await sh(lab, h.index, 'mkdir -p /etc/k3sbook-secrets; printf "old\\n" > /etc/k3sbook-secrets/k3s.env; printf "old\\n" > /etc/k3sbook-secrets/lines')
+    for (const h of lab.hosts)
+      await sh(lab, h.index, 'mkdir -p /etc/k3sbook-secrets; printf "old\\n" > /etc/k3sbook-secrets/k3s.env; printf "old\\n" > /etc/k3sbook-secrets/lines')
   }
 
   test('without a password: a positioned error for each encrypted source, and no host contacted', async () => {
@@ -145,7 +150,10 @@ describe('vaulted secrets in a full lab run', () => {
     assert.equal(json.code, 2)
     assertClean('json stdout', json.stdout)
     assertClean('json stderr', json.stderr)
-    const events = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; diff?: Array<{ after: string }> })
+    const events = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; diff?: Array<{ after: string }> })
     assert.ok(events.some((e) => e.type === 'host:result' && e.diff?.some((d) => d.after.includes('K3S_TOKEN=********'))))
 
     await disturb()
@@ -181,7 +189,11 @@ describe('vaulted secrets in a full lab run', () => {
 function ttyRun(args: string[], cwd: string): Promise<string> {
   const cmd = [process.execPath, ...CLI_ARGV, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ')
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-q', '-e', '-c', cmd, '/dev/null'], { cwd, env: { ...process.env, TERM: 'xterm', COLUMNS: '160', LINES: '50' }, stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn('script', ['-q', '-e', '-c', cmd, '/dev/null'], {
+      cwd,
+      env: { ...process.env, TERM: 'xterm', COLUMNS: '160', LINES: '50' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
     let out = ''
     child.stdout.on('data', (b: Buffer) => (out += b.toString()))
     child.stderr.on('data', (b: Buffer) => (out += b.toString()))

@@ -14,7 +14,11 @@ test('an encrypted host_vars file is decrypted with the password and its values 
   const dir = tree({
     'inv.yml': 'server:\n  hosts:\n    s1:\n',
     'host_vars/s1.yml': encryptVault('k3s_token: "tok-from-host-vars"\nport: 6443\n', 'pw'),
-    'group_vars/server.yml': `k3s_datastore_endpoint: !vault |\n${encryptVault('postgres://u:p@db/k3s', 'pw').trimEnd().split('\n').map((l) => '  ' + l).join('\n')}\n`,
+    'group_vars/server.yml': `k3s_datastore_endpoint: !vault |\n${encryptVault('postgres://u:p@db/k3s', 'pw')
+      .trimEnd()
+      .split('\n')
+      .map((l) => '  ' + l)
+      .join('\n')}\n`,
   })
   setVaultPassword('pw')
   try {
@@ -39,7 +43,14 @@ test('a wrong password is an error at the file or the value, never a crash', () 
     const d1 = new Diagnostics()
     assert.equal(whole.check(d1), false)
     assert.match(formatDiagnostic(d1.items[0]), /secrets\.yml:1:1: cannot decrypt this vault-encrypted file: vault password is wrong/)
-    const inline = new YamlFile('/x/vars.yml', `a: 1\nb: !vault |\n${encryptVault('s', 'pw').trimEnd().split('\n').map((l) => '  ' + l).join('\n')}\n`)
+    const inline = new YamlFile(
+      '/x/vars.yml',
+      `a: 1\nb: !vault |\n${encryptVault('s', 'pw')
+        .trimEnd()
+        .split('\n')
+        .map((l) => '  ' + l)
+        .join('\n')}\n`,
+    )
     const d2 = new Diagnostics()
     inline.check(d2)
     assert.match(formatDiagnostic(d2.items[0]), /vars\.yml:2:4: cannot decrypt this !vault value: vault password is wrong/)

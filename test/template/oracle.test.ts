@@ -254,7 +254,7 @@ const WHEN_CASES: string[] = [
   "name is search('or')",
   '(five > 1) and (five < 10) or false',
   'nested_tpl is match("https://World")',
-  "\n  five > 1\n",
+  '\n  five > 1\n',
 ]
 
 /** Templates that Ansible refuses: our message must name the same cause. */
@@ -419,7 +419,10 @@ describe('oracle: undefined names fail as in ansible-core 2.14', () => {
       const want = results[base + ERROR_CASES.length + i]
       assert.equal(want.ok, false)
       assert.ok(want.msg!.includes(msg), `ansible's message: ${want.msg}`)
-      assert.throws(() => evalCondition(c, VARS), (e: unknown) => e instanceof TemplateError && e.message.includes(msg))
+      assert.throws(
+        () => evalCondition(c, VARS),
+        (e: unknown) => e instanceof TemplateError && e.message.includes(msg),
+      )
     })
   })
 })

@@ -11,7 +11,9 @@ import { render, templateValue } from '../../src/template/index.js'
 import { TemplateError } from '../../src/errors.js'
 
 function glibcCrypt(pw: string, salt: string): string {
-  const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', '-c', 'import crypt,sys; print(crypt.crypt(sys.argv[1], sys.argv[2]))', pw, salt], { encoding: 'utf8' })
+  const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', '-c', 'import crypt,sys; print(crypt.crypt(sys.argv[1], sys.argv[2]))', pw, salt], {
+    encoding: 'utf8',
+  })
   assert.equal(r.status, 0, r.stderr)
   return r.stdout.trim()
 }
@@ -49,11 +51,23 @@ describe('random and shuffle', () => {
 describe('lookups', () => {
   const q = (t: string, vars = {}) => templateValue(`{{ ${t} }}`, vars)
   it('together, nested, flattened, subelements', () => {
-    assert.deepEqual(q("query('together', [1, 2, 3], ['a', 'b'])"), [[1, 'a'], [2, 'b'], [3, null]])
-    assert.deepEqual(q("query('nested', ['a', 'b'], [1, 2])"), [['a', 1], ['a', 2], ['b', 1], ['b', 2]])
+    assert.deepEqual(q("query('together', [1, 2, 3], ['a', 'b'])"), [
+      [1, 'a'],
+      [2, 'b'],
+      [3, null],
+    ])
+    assert.deepEqual(q("query('nested', ['a', 'b'], [1, 2])"), [
+      ['a', 1],
+      ['a', 2],
+      ['b', 1],
+      ['b', 2],
+    ])
     assert.deepEqual(q("query('flattened', [1, [2, [3, 'None']]])"), [1, 2, 3])
     const users = [{ name: 'a', keys: ['k1', 'k2'] }, { name: 'b' }]
-    assert.deepEqual(q("query('subelements', users, 'keys', {'skip_missing': True})", { users }), [[users[0], 'k1'], [users[0], 'k2']])
+    assert.deepEqual(q("query('subelements', users, 'keys', {'skip_missing': True})", { users }), [
+      [users[0], 'k1'],
+      [users[0], 'k2'],
+    ])
     assert.throws(() => render("{{ query('subelements', users, 'keys') }}", { users }), /could not find 'keys' key/)
   })
   it('first_found searches the search path, skip gives nothing; varnames matches names', () => {

@@ -31,7 +31,16 @@ const DATA: unknown[] = [
   42,
   null,
   [[['deep']]],
-  { k3s: { 'write-kubeconfig-mode': '0644', 'tls-san': ['k3s.example', '10.0.0.10'], 'node-taint': ['CriticalAddonsOnly=true:NoExecute'], 'disable': ['traefik', 'servicelb'], token: 'K10abc::server:def', 'cluster-init': true } },
+  {
+    k3s: {
+      'write-kubeconfig-mode': '0644',
+      'tls-san': ['k3s.example', '10.0.0.10'],
+      'node-taint': ['CriticalAddonsOnly=true:NoExecute'],
+      disable: ['traefik', 'servicelb'],
+      token: 'K10abc::server:def',
+      'cluster-init': true,
+    },
+  },
 ]
 
 const DUMP = `
@@ -64,7 +73,21 @@ describe('to_yaml / to_nice_yaml / to_json match AnsibleDumper and json.dumps', 
   })
 })
 
-const NETS = ['192.168.1.5/24', '10.0.0.0/8', '10.1.2.3', '172.16.0.1/30', '192.168.32.0/24', '10.0.0.1/32', '10.0.0.0/31', 'fe80::100/10', '2001:db8::1/64', '::1', '2001:db8:0:0:1:0:0:1/128', '::ffff:10.0.0.1', '192.168.1.5/255.255.255.0']
+const NETS = [
+  '192.168.1.5/24',
+  '10.0.0.0/8',
+  '10.1.2.3',
+  '172.16.0.1/30',
+  '192.168.32.0/24',
+  '10.0.0.1/32',
+  '10.0.0.0/31',
+  'fe80::100/10',
+  '2001:db8::1/64',
+  '::1',
+  '2001:db8:0:0:1:0:0:1/128',
+  '::ffff:10.0.0.1',
+  '192.168.1.5/255.255.255.0',
+]
 
 const IPADDRESS = `
 import json, sys, ipaddress

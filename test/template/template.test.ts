@@ -134,7 +134,9 @@ describe('templateNames: static analysis', () => {
     assert.deepEqual([...a.guarded].sort(), ['q', 'w', 'x'])
   })
   it('excludes macro parameters, with-assignments and globals', () => {
-    const names = templateNames("{% macro m(p, o=2) %}{{ p }}{{ o }}{{ outer }}{% endmacro %}{{ m(1) }}{% with k = 3 %}{{ k }}{% endwith %}{{ range(3) | list }}{{ lookup('env', 'HOME') }}")
+    const names = templateNames(
+      "{% macro m(p, o=2) %}{{ p }}{{ o }}{{ outer }}{% endmacro %}{{ m(1) }}{% with k = 3 %}{{ k }}{% endwith %}{{ range(3) | list }}{{ lookup('env', 'HOME') }}",
+    )
     assert.deepEqual([...names], ['outer'])
   })
   it('analyses when: expressions, with their positions', () => {
@@ -153,19 +155,19 @@ describe('sandbox: templates reach only their data', () => {
     '{{ range.constructor("return process")() }}',
     '{{ lookup.constructor("return process")() }}',
     "{{ ''.constructor.constructor('return process')() }}",
-    "{{ s.__proto__ }}",
-    "{{ d.__proto__.polluted }}",
-    "{{ l.constructor }}",
+    '{{ s.__proto__ }}',
+    '{{ d.__proto__.polluted }}',
+    '{{ l.constructor }}',
     "{{ ''.__class__.__mro__ }}",
-    "{{ d.toString() }}",
+    '{{ d.toString() }}',
     "{{ d.hasOwnProperty('k') }}",
     "{{ (s.split)('t').constructor }}",
-    "{{ process.env }}",
+    '{{ process.env }}',
     "{{ require('fs') }}",
-    "{{ global }}",
+    '{{ global }}',
     "{{ lookup('pipe', 'id') }}",
     "{{ lookup('password', '/tmp/x') }}",
-    "{{ x | expanduser }}",
+    '{{ x | expanduser }}',
   ]
   for (const t of escapes) {
     it(t, () => {
@@ -201,7 +203,10 @@ describe('lookups', () => {
   })
   it('env and vars lookups', () => {
     process.env.K3SBOOK_TPL_TEST = 'yes'
-    assert.equal(render("{{ lookup('env', 'K3SBOOK_TPL_TEST') }} {{ lookup('ansible.builtin.vars', 'url') }} {{ query('env', 'K3SBOOK_TPL_TEST') }}", V), "yes https://10.0.0.1:6443 ['yes']")
+    assert.equal(
+      render("{{ lookup('env', 'K3SBOOK_TPL_TEST') }} {{ lookup('ansible.builtin.vars', 'url') }} {{ query('env', 'K3SBOOK_TPL_TEST') }}", V),
+      "yes https://10.0.0.1:6443 ['yes']",
+    )
   })
 })
 
@@ -222,7 +227,10 @@ describe('Jinja2 details', () => {
     assert.equal(isTemplated('{% if x %}'), true)
   })
   it('python methods and slicing', () => {
-    assert.equal(render("{{ 'a b  c'.split() | join('|') }} {{ s[1:] }} {{ l[::-1] }} {{ '{}:{}'.format(s, a) }} {{ d.get('z', 'none') }}", V), "a|b|c tr [2, 1] str:1 none")
+    assert.equal(
+      render("{{ 'a b  c'.split() | join('|') }} {{ s[1:] }} {{ l[::-1] }} {{ '{}:{}'.format(s, a) }} {{ d.get('z', 'none') }}", V),
+      'a|b|c tr [2, 1] str:1 none',
+    )
   })
 })
 

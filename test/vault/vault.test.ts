@@ -31,7 +31,10 @@ test('ansible-vault decrypts what k3sbook encrypted', () => {
 
 test('a wrong password is refused before decrypting', () => {
   const text = encryptVault('x: 1\n', 'right')
-  assert.throws(() => decryptVault(text, 'wrong'), (e: unknown) => e instanceof VaultError && /HMAC/.test(e.message))
+  assert.throws(
+    () => decryptVault(text, 'wrong'),
+    (e: unknown) => e instanceof VaultError && /HMAC/.test(e.message),
+  )
 })
 
 test('a damaged or foreign text is refused', () => {

@@ -78,8 +78,14 @@ export const modeSchema = (extra = ''): SchemaObject => ({
     extra,
 })
 
-export const ownerSchema = (): SchemaObject => ({ type: ['string', 'integer'], description: 'User name (or uid) that should own the path. Not given: kept as is (new files: the connecting/become user).' })
-export const groupSchema = (): SchemaObject => ({ type: ['string', 'integer'], description: 'Group name (or gid) that should own the path. Not given: kept as is.' })
+export const ownerSchema = (): SchemaObject => ({
+  type: ['string', 'integer'],
+  description: 'User name (or uid) that should own the path. Not given: kept as is (new files: the connecting/become user).',
+})
+export const groupSchema = (): SchemaObject => ({
+  type: ['string', 'integer'],
+  description: 'Group name (or gid) that should own the path. Not given: kept as is.',
+})
 
 /** A property that only renames another (Ansible's aliases). */
 export function alias(of: string, base: SchemaObject): SchemaObject {

@@ -141,7 +141,18 @@ export function filesProbe(questions: FilesQuestion[]): FilesProbe {
 
 function statInfo(path: string, line: string): FileInfo {
   const [kind, mode, owner, group, uid, gid, size, mtime] = line.split('|')
-  return { path, exists: true, type: fileType(kind), mode: mode.padStart(4, '0'), owner, group, uid: Number(uid), gid: Number(gid), size: Number(size), mtime: Number(mtime) }
+  return {
+    path,
+    exists: true,
+    type: fileType(kind),
+    mode: mode.padStart(4, '0'),
+    owner,
+    group,
+    uid: Number(uid),
+    gid: Number(gid),
+    size: Number(size),
+    mtime: Number(mtime),
+  }
 }
 
 function fileType(kind: string): FileType {

@@ -22,7 +22,9 @@ export function normalizeMode(mode: unknown, current?: string, isDir = false): s
     return n.toString(8).padStart(4, '0')
   }
   if (/^[0-7]+$/.test(s)) throw new ArgError(`mode ${s} is out of range (at most 4 octal digits)`)
-  return symbolicMode(s, current ? parseInt(current, 8) : 0, isDir).toString(8).padStart(4, '0')
+  return symbolicMode(s, current ? parseInt(current, 8) : 0, isDir)
+    .toString(8)
+    .padStart(4, '0')
 }
 
 const WHO_MASK: Record<string, number> = { u: 0o4700, g: 0o2070, o: 0o1007 }
@@ -147,11 +149,24 @@ export function attrLines(word: string, a: { mode?: string; owner?: string; grou
 }
 
 /** chmod/chown of an existing path, as a step with its declared effect. */
-export function attrStep(path: string, info: FileInfo, a: { mode?: string; owner?: string; group?: string }, opts: { recurse?: boolean; noDeref?: boolean } = {}): Step {
+export function attrStep(
+  path: string,
+  info: FileInfo,
+  a: { mode?: string; owner?: string; group?: string },
+  opts: { recurse?: boolean; noDeref?: boolean } = {},
+): Step {
   const eff: PathEffect =
     info.type === 'directory'
       ? { path, state: 'directory', mode: a.mode ?? info.mode, owner: a.owner ?? info.owner, group: a.group ?? info.group }
-      : { path, state: 'file', mode: a.mode ?? info.mode, owner: a.owner ?? info.owner, group: a.group ?? info.group, sha256: info.sha256, content: info.content }
+      : {
+          path,
+          state: 'file',
+          mode: a.mode ?? info.mode,
+          owner: a.owner ?? info.owner,
+          group: a.group ?? info.group,
+          sha256: info.sha256,
+          content: info.content,
+        }
   return { describe: `set attributes of ${path}`, script: ['set -e', ...attrScript(path, a, opts)].join('\n') + '\n', effects: [eff] }
 }
 
@@ -179,4 +194,3 @@ export function attrSummaries(info: FileInfo | undefined, attrs: { mode?: string
   if (attrs.group && info.group !== attrs.group && String(info.gid) !== attrs.group) out.push(`group ${info.group} → ${attrs.group}`)
   return out
 }
-

@@ -46,8 +46,9 @@ export function pyRegex(pattern: string, extraFlags = ''): RegExp {
   let flags = new Set(extraFlags)
   let p = pattern
   for (let m = /^\(\?([aiLmsux]+)\)/.exec(p); m; m = /^\(\?([aiLmsux]+)\)/.exec(p)) {
-    for (const f of m[1]) if ('ims'.includes(f)) flags.add(f)
-    else if (f === 'x') throw new ArgError(`regular expression ${pattern}: the verbose flag (?x) is not supported`)
+    for (const f of m[1])
+      if ('ims'.includes(f)) flags.add(f)
+      else if (f === 'x') throw new ArgError(`regular expression ${pattern}: the verbose flag (?x) is not supported`)
     p = p.slice(m[0].length)
   }
   const out = translatePattern(p, flags.has('m'))

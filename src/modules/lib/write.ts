@@ -53,12 +53,22 @@ export interface WriteOptions {
  * clean-up on hang-up, mode and owner of the replaced file kept), with new attributes, optional
  * validation and an optional backup before the rename. Every module that writes a file uses it.
  */
-export function writeFileStep(dest: string, content: Buffer | undefined, o: WriteOptions & { describe?: string; effectMode?: string; effectContent?: Buffer; sha?: string }): Step {
+export function writeFileStep(
+  dest: string,
+  content: Buffer | undefined,
+  o: WriteOptions & { describe?: string; effectMode?: string; effectContent?: Buffer; sha?: string },
+): Step {
   const before = attrLines('"$t"', { mode: o.mode, owner: o.owner, group: o.group })
   if (o.validate) {
     if (!o.validate.includes('%s')) throw new ArgError(`validate must contain %s (the file to check): ${o.validate}`)
     // %s is replaced by the quoted temp path; the rest is the user's shell command, as in Ansible.
-    before.push(`set +e`, `${o.validate.split('%s').join('"$t"')}`, 'rc=$?', 'set -e', 'if [ $rc -ne 0 ]; then echo "failed to validate (rc=$rc)" >&2; exit 3; fi')
+    before.push(
+      `set +e`,
+      `${o.validate.split('%s').join('"$t"')}`,
+      'rc=$?',
+      'set -e',
+      'if [ $rc -ne 0 ]; then echo "failed to validate (rc=$rc)" >&2; exit 3; fi',
+    )
   }
   if (o.backup) before.push(...backupLines(dest, '"$d"'))
   const script = atomicWriteScript(dest, {
@@ -78,7 +88,6 @@ export function writeFileStep(dest: string, content: Buffer | undefined, o: Writ
     effects: [effect],
   }
 }
-
 
 /** Ansible's registered file attributes (path, mode, owner, ...) from what the host has. */
 export function fileResult(info: FileInfo | undefined, key: 'path' | 'dest' = 'path'): Vars {
@@ -101,7 +110,15 @@ export function statFromSteps(steps: StepResult[] | undefined): Vars | undefined
     for (const line of s.stdout.toString('utf8').split('\n')) {
       if (!line.startsWith(STAT_MARK)) continue
       const [kind, mode, owner, group, uid, gid, size] = line.slice(STAT_MARK.length).split('|')
-      found = { state: kind === 'directory' ? 'directory' : 'file', mode: mode.padStart(4, '0'), owner, group, uid: Number(uid), gid: Number(gid), size: Number(size) }
+      found = {
+        state: kind === 'directory' ? 'directory' : 'file',
+        mode: mode.padStart(4, '0'),
+        owner,
+        group,
+        uid: Number(uid),
+        gid: Number(gid),
+        size: Number(size),
+      }
     }
   }
   return found

@@ -16,9 +16,15 @@ test('fstab: replace the line for a mount point, keep identical lines byte for b
   const e = { src: '/dev/sdb1', path: '/var/lib/longhorn', fstype: 'ext4', opts: 'defaults', dump: '0', passno: '2' }
   const fstab = '# <file system> <mount point>\nUUID=abc /  ext4 errors=remount-ro 0 1\n/dev/sdb1   /var/lib/longhorn  ext4  defaults  0  2\n'
   assert.equal(fstabEdit(fstab, '/var/lib/longhorn', e), fstab, 'same fields: untouched, spacing kept')
-  assert.equal(fstabEdit(fstab, '/var/lib/longhorn/', { ...e, opts: 'noatime' }), '# <file system> <mount point>\nUUID=abc /  ext4 errors=remount-ro 0 1\n/dev/sdb1 /var/lib/longhorn ext4 noatime 0 2\n')
+  assert.equal(
+    fstabEdit(fstab, '/var/lib/longhorn/', { ...e, opts: 'noatime' }),
+    '# <file system> <mount point>\nUUID=abc /  ext4 errors=remount-ro 0 1\n/dev/sdb1 /var/lib/longhorn ext4 noatime 0 2\n',
+  )
   assert.equal(fstabEdit('', '/mnt/x', { ...e, path: '/mnt/x' }), '/dev/sdb1 /mnt/x ext4 defaults 0 2\n')
-  assert.equal(fstabEdit(fstab + '/dev/sdc /var/lib/longhorn xfs defaults 0 0\n', '/var/lib/longhorn', undefined), '# <file system> <mount point>\nUUID=abc /  ext4 errors=remount-ro 0 1\n')
+  assert.equal(
+    fstabEdit(fstab + '/dev/sdc /var/lib/longhorn xfs defaults 0 0\n', '/var/lib/longhorn', undefined),
+    '# <file system> <mount point>\nUUID=abc /  ext4 errors=remount-ro 0 1\n',
+  )
   const sp = { ...e, path: '/mnt/my disk' }
   assert.equal(formatFstabLine(sp), '/dev/sdb1 /mnt/my\\040disk ext4 defaults 0 2')
   assert.deepEqual(parseFstabLine(formatFstabLine(sp)), sp)
@@ -49,7 +55,10 @@ test('modprobe: loaded from /proc/modules, modules.builtin or /sys/module; confi
   assert.equal(commentOut('overlay\nbr_netfilter\n', 'br_netfilter', 'load'), 'overlay\n#br_netfilter\n')
   assert.equal(commentOut('options bonding mode=1\nalias bond0 bonding\n', 'bonding', 'options'), '#options bonding mode=1\nalias bond0 bonding\n')
   const dump = `@@F /etc/modules-load.d/k3s.conf\n${Buffer.from('overlay\n').toString('base64')}\n@@F /etc/modprobe.d/x.conf\n\n`
-  assert.deepEqual(parseConfDump(dump), [{ path: '/etc/modules-load.d/k3s.conf', text: 'overlay\n' }, { path: '/etc/modprobe.d/x.conf', text: '' }])
+  assert.deepEqual(parseConfDump(dump), [
+    { path: '/etc/modules-load.d/k3s.conf', text: 'overlay\n' },
+    { path: '/etc/modprobe.d/x.conf', text: '' },
+  ])
 })
 
 test('group: getent parsed; groupadd/groupmod only for what differs', () => {
@@ -62,7 +71,19 @@ test('group: getent parsed; groupadd/groupmod only for what differs', () => {
 
 test('user: useradd arguments as Ansible builds them, usermod only for differences', () => {
   const base: UserWant = { name: 'k3s', nonUnique: false, append: false, updatePassword: 'always', createHome: true, moveHome: false, system: false }
-  assert.deepEqual(useraddArgs({ ...base, uid: 1500, groups: ['docker', 'adm'], shell: '/bin/bash', comment: 'K3s admin' }, false), ['useradd', '-u', '1500', '-G', 'docker,adm', '-c', 'K3s admin', '-s', '/bin/bash', '-m', 'k3s'])
+  assert.deepEqual(useraddArgs({ ...base, uid: 1500, groups: ['docker', 'adm'], shell: '/bin/bash', comment: 'K3s admin' }, false), [
+    'useradd',
+    '-u',
+    '1500',
+    '-G',
+    'docker,adm',
+    '-c',
+    'K3s admin',
+    '-s',
+    '/bin/bash',
+    '-m',
+    'k3s',
+  ])
   assert.deepEqual(useraddArgs({ ...base, createHome: false, system: true, password: '$6$x' }, true), ['useradd', '-N', '-p', PASSWORD_ARG, '-M', '-r', 'k3s'])
   const cur = parsePasswd('k3s:x:1500:1500:K3s admin:/home/k3s:/bin/bash')!
   const groups = parseGroups('k3s:x:1500:\ndocker:x:998:k3s\nadm:x:4:syslog,k3s\nsudo:x:27:\n')
@@ -73,7 +94,13 @@ test('user: useradd arguments as Ansible builds them, usermod only for differenc
   assert.deepEqual(usermodArgs({ ...base, groups: ['sudo'], append: true }, cur, shadow, member).args, ['-a', '-G', 'sudo'])
   assert.deepEqual(usermodArgs({ ...base, groups: ['docker'], append: true }, cur, shadow, member).args, [])
   assert.deepEqual(usermodArgs({ ...base, groups: [] }, cur, shadow, member).args, ['-G', ''])
-  assert.deepEqual(usermodArgs({ ...base, shell: '/bin/sh', home: '/srv/k3s', moveHome: true }, cur, shadow, member).args, ['-d', '/srv/k3s', '-m', '-s', '/bin/sh'])
+  assert.deepEqual(usermodArgs({ ...base, shell: '/bin/sh', home: '/srv/k3s', moveHome: true }, cur, shadow, member).args, [
+    '-d',
+    '/srv/k3s',
+    '-m',
+    '-s',
+    '/bin/sh',
+  ])
   assert.deepEqual(usermodArgs({ ...base, password: '$6$new' }, cur, shadow, member).args, ['-p', PASSWORD_ARG])
   assert.deepEqual(usermodArgs({ ...base, password: '$6$new', updatePassword: 'on_create' }, cur, shadow, member).args, [])
   assert.deepEqual(usermodArgs({ ...base, passwordLock: true }, cur, shadow, member).args, ['-L'])
@@ -87,7 +114,12 @@ test('hostname: validity, /etc/hostname read, facts', () => {
   assert.equal(validHostname('-bad'), false)
   assert.equal(validHostname('under_score'), false)
   assert.equal(staticHostname('# set by cloud-init\nnode1\n'), 'node1')
-  assert.deepEqual(hostnameFacts('n1.k3s.lan'), { ansible_hostname: 'n1', ansible_nodename: 'n1.k3s.lan', ansible_fqdn: 'n1.k3s.lan', ansible_domain: 'k3s.lan' })
+  assert.deepEqual(hostnameFacts('n1.k3s.lan'), {
+    ansible_hostname: 'n1',
+    ansible_nodename: 'n1.k3s.lan',
+    ansible_fqdn: 'n1.k3s.lan',
+    ansible_domain: 'k3s.lan',
+  })
 })
 
 test('unarchive: tar -tv (C-quoted) and sums parsed into members, compared with what dest holds', () => {
@@ -107,11 +139,28 @@ test('unarchive: tar -tv (C-quoted) and sums parsed into members, compared with 
     '@@end',
   ].join('\n')
   const m = parseManifest(out, 'tar')
-  assert.deepEqual(m.map((x) => [x.path, x.type]), [['a', 'directory'], ['a/sp ace"q.txt', 'file'], ['a/bin', 'file'], ['a/link', 'link'], ['a/hard', 'hardlink']])
+  assert.deepEqual(
+    m.map((x) => [x.path, x.type]),
+    [
+      ['a', 'directory'],
+      ['a/sp ace"q.txt', 'file'],
+      ['a/bin', 'file'],
+      ['a/link', 'link'],
+      ['a/hard', 'hardlink'],
+    ],
+  )
   assert.equal(m[1].sha256, '1'.repeat(64))
   assert.equal(m[2].mode, '0755')
   assert.equal(m[3].target, 'bin')
-  const host = parseHostCheck(['D\ta\t755|root|root\t', `F\ta/sp ace"q.txt\t644|root|root\t${'1'.repeat(64)}`, `F\ta/bin\t755|root|root\t${'2'.repeat(64)}`, 'L\ta/link\t777|root|root\tbin', `F\ta/hard\t755|root|root\t${'2'.repeat(64)}`].join('\n'))
+  const host = parseHostCheck(
+    [
+      'D\ta\t755|root|root\t',
+      `F\ta/sp ace"q.txt\t644|root|root\t${'1'.repeat(64)}`,
+      `F\ta/bin\t755|root|root\t${'2'.repeat(64)}`,
+      'L\ta/link\t777|root|root\tbin',
+      `F\ta/hard\t755|root|root\t${'2'.repeat(64)}`,
+    ].join('\n'),
+  )
   assert.deepEqual(unarchiveDiff(m, host), [])
   host.set('a/bin', { ...host.get('a/bin')!, sha256: '3'.repeat(64) })
   host.set('a/link', { type: 'M' })
@@ -128,15 +177,32 @@ test('unarchive: tar -tv (C-quoted) and sums parsed into members, compared with 
     'lrwxrwxrwx  3.0 unx        5 bx stor 26-Nov-29 17:54 dir/link',
     '3 files, 9 bytes uncompressed, 9 bytes compressed:  0.0%',
   ].join('\n')
-  const zip = parseManifest(`@@list\n${zipinfo}\n@@sums\ndir/f with space\n${'4'.repeat(64)}  -\ndir/link\n${createHash('sha256').update('f').digest('hex')}  -\n@@end`, 'zip')
-  assert.deepEqual(zip.map((z) => [z.path, z.type]), [['dir', 'directory'], ['dir/f with space', 'file'], ['dir/link', 'link']])
+  const zip = parseManifest(
+    `@@list\n${zipinfo}\n@@sums\ndir/f with space\n${'4'.repeat(64)}  -\ndir/link\n${createHash('sha256').update('f').digest('hex')}  -\n@@end`,
+    'zip',
+  )
+  assert.deepEqual(
+    zip.map((z) => [z.path, z.type]),
+    [
+      ['dir', 'directory'],
+      ['dir/f with space', 'file'],
+      ['dir/link', 'link'],
+    ],
+  )
   assert.equal(zip[1].sha256, '4'.repeat(64))
   assert.deepEqual(unarchiveDiff(zip.slice(2), parseHostCheck('L\tdir/link\t777|root|root\tf')), [])
   assert.deepEqual(unarchiveDiff(zip.slice(2), parseHostCheck('L\tdir/link\t777|root|root\tg')), ['dir/link: link differs'])
 })
 
 test('uri: request built as Ansible encodes bodies; curl output split into status, headers, body', () => {
-  const q = uriRequest({ url: 'http://x/api', method: 'post', body: { a: 1, b: 'two words' }, body_format: 'form-urlencoded', url_username: 'u', url_password: 'p' })
+  const q = uriRequest({
+    url: 'http://x/api',
+    method: 'post',
+    body: { a: 1, b: 'two words' },
+    body_format: 'form-urlencoded',
+    url_username: 'u',
+    url_password: 'p',
+  })
   assert.equal(q.method, 'POST')
   assert.equal(q.body, 'a=1&b=two+words')
   assert.equal(q.headers['Content-Type'], 'application/x-www-form-urlencoded')
@@ -144,12 +210,17 @@ test('uri: request built as Ansible encodes bodies; curl output split into statu
   const s = curlScript(q)
   assert.match(s, /--anyauth/)
   assert.doesNotMatch(s, /'p'|\bp@/, 'password not in the script')
-  assert.equal(uriRequest({ url: 'http://x', body: { a: [1] }, body_format: 'json', headers: { 'content-type': 'application/merge-patch+json' } }).headers['content-type'], 'application/merge-patch+json')
+  assert.equal(
+    uriRequest({ url: 'http://x', body: { a: [1] }, body_format: 'json', headers: { 'content-type': 'application/merge-patch+json' } }).headers['content-type'],
+    'application/merge-patch+json',
+  )
   assert.equal(formUrlencode([['k', 'v&w']]), 'k=v%26w')
   assert.throws(() => uriRequest({ url: 'http://x', method: 'GET POST' }), /single word/)
 
   const body = '{"ok":true}'
-  const raw = Buffer.from(`HTTP/1.1 302 Found\r\nLocation: /b\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}\n@@k3sbook-uri@@ 200 ${body.length} http://x/b\n@@rc 0\n`)
+  const raw = Buffer.from(
+    `HTTP/1.1 302 Found\r\nLocation: /b\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}\n@@k3sbook-uri@@ 200 ${body.length} http://x/b\n@@rc 0\n`,
+  )
   const r = parseCurlOutput(raw)
   assert.equal(r.status, 200)
   assert.equal(r.url, 'http://x/b')
@@ -168,7 +239,10 @@ test('uri: request built as Ansible encodes bodies; curl output split into statu
   assert.equal(bad.content, 'no')
   const refused = parseCurlOutput(Buffer.from('\n@@k3sbook-uri@@ 000 0 http://x/a\n@@rc 7\n'))
   assert.equal(refused.status, -1)
-  assert.match(String(uriResult(refused, uriRequest({ url: 'http://x/a' }), [200], false, 'curl: (7) Failed to connect').msg), /^Status code was -1 and not \[200\]: Request failed: curl: \(7\)/)
+  assert.match(
+    String(uriResult(refused, uriRequest({ url: 'http://x/a' }), [200], false, 'curl: (7) Failed to connect').msg),
+    /^Status code was -1 and not \[200\]: Request failed: curl: \(7\)/,
+  )
 })
 
 test('wait_for: the check-mode reason says what is awaited', () => {

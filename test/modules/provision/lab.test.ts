@@ -71,7 +71,11 @@ describe('provisioning modules on lab hosts', () => {
   before(async () => {
     lab = await startLab({ hosts: 2, tag: 'prov' })
     for (const h of lab.hosts) {
-      const c = openConnection(h.name, { host: h.address, user: 'root', privateKeyFile: lab.keyPath, connection: 'ssh' }, { knownHostsFile: lab.knownHostsPath, sshConfigFile: false, systemSshConfigFile: false })
+      const c = openConnection(
+        h.name,
+        { host: h.address, user: 'root', privateKeyFile: lab.keyPath, connection: 'ssh' },
+        { knownHostsFile: lab.knownHostsPath, sshConfigFile: false, systemSshConfigFile: false },
+      )
       await c.connect()
       conns.push(c)
     }
@@ -86,7 +90,7 @@ describe('provisioning modules on lab hosts', () => {
     }
   })
 
-  test('apt: remove an installed package in the host overlay; present is ok; a package the machine lacks fails with apt\'s reason and changes nothing', async () => {
+  test("apt: remove an installed package in the host overlay; present is ok; a package the machine lacks fails with apt's reason and changes nothing", async () => {
     const c = conns[0]
     const status = (p: string) => sh(c, `dpkg-query -W -f='\${db:Status-Abbrev}' ${p} 2>/dev/null || echo none`)
     const machineBefore = execFileSync('dpkg-query', ['-W', '-f=${db:Status-Abbrev}', 'tmux']).toString()
@@ -99,21 +103,31 @@ describe('provisioning modules on lab hosts', () => {
     const before = await fp()
     const plan = await runModule(aptModule, { name: ['cowsay', 'iputils-ping'], state: 'present' }, c, { check: true })
     assert.equal(plan.plan.status, 'change')
-    assert.deepEqual((plan.plan as any).changes.map((x: any) => x.summary), ['install cowsay'])
+    assert.deepEqual(
+      (plan.plan as any).changes.map((x: any) => x.summary),
+      ['install cowsay'],
+    )
     const r = await runModule(aptModule, { name: ['cowsay', 'iputils-ping'], state: 'present', lock_timeout: 5 }, c)
     assert.ok(r.failed, 'installing without a network fails')
-    assert.match(r.failed!.stderr + String(r.result.stdout), /E: |Unable to locate|Could not resolve|Temporary failure|Failed to fetch/, 'apt\'s own reason is shown')
+    assert.match(
+      r.failed!.stderr + String(r.result.stdout),
+      /E: |Unable to locate|Could not resolve|Temporary failure|Failed to fetch/,
+      "apt's own reason is shown",
+    )
     assert.equal(await fp(), before, 'nothing else changed')
   })
 
-  test('service: tinc\'s SysV init script started and stopped in the lab host (pattern, as the script has no status)', async () => {
+  test("service: tinc's SysV init script started and stopped in the lab host (pattern, as the script has no status)", async () => {
     const c = conns[0]
-    await sh(c, `set -e
+    await sh(
+      c,
+      `set -e
 mkdir -p /etc/tinc/labnet/hosts
 printf 'Name = n1\\nDeviceType = dummy\\nPort = 6655\\nAddressFamily = ipv4\\n' > /etc/tinc/labnet/tinc.conf
 printf 'Subnet = 10.99.0.1/32\\n' > /etc/tinc/labnet/hosts/n1
 tincd -n labnet -K1024 </dev/null >/dev/null 2>&1
-echo labnet >> /etc/tinc/nets.boot`)
+echo labnet >> /etc/tinc/nets.boot`,
+    )
     const running = () => sh(c, 'pgrep -x tincd >/dev/null && echo running || echo stopped')
     const args = { name: 'tinc', state: 'started', pattern: 'tincd -n labnet' }
     await fourWay(c, serviceModule, args, running, { trips: 1 })
@@ -163,16 +177,31 @@ echo labnet >> /etc/tinc/nets.boot`)
     await runModule(groupModule, { name: 'k3sadm', gid: 2345 }, c, { check: true, overlay })
     const predicted = await runModule(userModule, { name: 'k3sop', group: 'k3sadm' }, c, { check: true, overlay })
     assert.equal(predicted.plan.status, 'change', JSON.stringify(predicted.plan))
-    assert.equal((await runModule(userModule, { name: 'k3sop', group: 'k3sadm' }, c, { check: true })).plan.status, 'fail', 'without the earlier task: Group k3sadm does not exist')
+    assert.equal(
+      (await runModule(userModule, { name: 'k3sop', group: 'k3sadm' }, c, { check: true })).plan.status,
+      'fail',
+      'without the earlier task: Group k3sadm does not exist',
+    )
 
     await fourWay(c, groupModule, { name: 'k3sadm', gid: 2345 }, fp, { trips: 1 })
-    const user = { name: 'k3sop', uid: 2345, group: 'k3sadm', groups: ['adm'], shell: '/bin/sh', comment: 'K3s operator', password: '$6$salt$' + 'x'.repeat(20) }
+    const user = {
+      name: 'k3sop',
+      uid: 2345,
+      group: 'k3sadm',
+      groups: ['adm'],
+      shell: '/bin/sh',
+      comment: 'K3s operator',
+      password: '$6$salt$' + 'x'.repeat(20),
+    }
     await fourWay(c, userModule, user, fp, { trips: 1 })
     assert.match(await sh(c, 'getent passwd k3sop'), /^k3sop:x:2345:2345:K3s operator:\/home\/k3sop:\/bin\/sh$/m)
     assert.match(await sh(c, 'id -Gn k3sop'), /^k3sadm adm$/m)
     assert.equal((await sh(c, 'getent shadow k3sop')).split(':')[1], user.password)
     const changed = await fourWay(c, userModule, { ...user, shell: '/bin/bash', groups: ['users'], append: true }, fp, { trips: 1 })
-    assert.deepEqual((changed.check.plan as any).changes.map((x: any) => x.summary), ['add to groups users', 'shell /bin/sh → /bin/bash'])
+    assert.deepEqual(
+      (changed.check.plan as any).changes.map((x: any) => x.summary),
+      ['add to groups users', 'shell /bin/sh → /bin/bash'],
+    )
     assert.match(await sh(c, 'id -Gn k3sop'), /^k3sadm adm users$/m)
     await fourWay(c, userModule, { name: 'k3sop', state: 'absent', remove: true }, fp)
     await fourWay(c, groupModule, { name: 'k3sadm', state: 'absent' }, fp)
@@ -183,7 +212,10 @@ echo labnet >> /etc/tinc/nets.boot`)
     const c = conns[1]
     const notLoaded = await runModule(modprobeModule, { name: 'dummy', state: 'present' }, c, { check: true })
     if (notLoaded.plan.status === 'change') {
-      assert.deepEqual((notLoaded.plan as any).steps.map((s: any) => s.describe), ['modprobe dummy'])
+      assert.deepEqual(
+        (notLoaded.plan as any).steps.map((s: any) => s.describe),
+        ['modprobe dummy'],
+      )
     } else assert.equal(notLoaded.plan.status, 'ok', 'dummy is built in or already loaded here')
     const withParams = await runModule(modprobeModule, { name: 'dummy', params: 'numdummies=2', persistent: 'present' }, c, { check: true, diff: true })
     assert.ok((withParams.plan as any).changes.some((x: any) => x.diff?.after === 'options dummy numdummies=2\n'))
@@ -192,13 +224,16 @@ echo labnet >> /etc/tinc/nets.boot`)
     const args = { name: 'overlay', state: 'present', persistent: 'present' }
     const fp = () => sh(c, 'cat /etc/modules-load.d/overlay.conf 2>&1; true')
     const { check } = await fourWay(c, modprobeModule, args, fp, { trips: 1 })
-    assert.ok((check.plan as any).steps.every((s: any) => !/modprobe/.test(s.script)), 'no step loads anything')
+    assert.ok(
+      (check.plan as any).steps.every((s: any) => !/modprobe/.test(s.script)),
+      'no step loads anything',
+    )
     assert.equal(await sh(c, 'cat /etc/modules-load.d/overlay.conf'), 'overlay\n')
     await fourWay(c, modprobeModule, { ...args, persistent: 'absent' }, fp)
     assert.equal((await sh(c, 'ls /etc/modules-load.d/overlay.conf 2>/dev/null; true')).trim(), '')
   })
 
-  test('mount: a tmpfs in fstab and mounted inside the host\'s mount namespace; unmounted; absent', async () => {
+  test("mount: a tmpfs in fstab and mounted inside the host's mount namespace; unmounted; absent", async () => {
     const c = conns[1]
     const mp = '/mnt/k3sbook-data'
     const fp = () => sh(c, `grep -F ' ${mp} ' /proc/mounts; grep -F '${mp}' /etc/fstab; ls -d ${mp} 2>&1; true`)
@@ -209,7 +244,10 @@ echo labnet >> /etc/tinc/nets.boot`)
     assert.doesNotMatch(await readFile('/proc/mounts', 'utf8'), /k3sbook-data/, 'not mounted on the machine')
     // A changed option on a mounted filesystem: fstab edited and remounted.
     const re = await fourWay(c, mountModule, { ...args, opts: 'size=4m,mode=0750' }, fp)
-    assert.deepEqual((re.check.plan as any).steps.map((s: any) => s.describe), ['write /etc/fstab', `remount ${mp}`])
+    assert.deepEqual(
+      (re.check.plan as any).steps.map((s: any) => s.describe),
+      ['write /etc/fstab', `remount ${mp}`],
+    )
     assert.match(await sh(c, 'cat /proc/mounts'), /k3sbook-data tmpfs rw,.*size=4096k/)
     await fourWay(c, mountModule, { path: mp, state: 'unmounted' }, fp)
     assert.match(await sh(c, 'cat /etc/fstab'), /k3sbook-data/, 'unmounted keeps the fstab line')
@@ -226,7 +264,7 @@ echo labnet >> /etc/tinc/nets.boot`)
     await fourWay(c, sysctlModule, args, () => sh(c, 'sysctl -n net.ipv4.ip_forward; cat /etc/sysctl.d/99-k3s.conf 2>&1; true'))
     assert.equal((await sh(c, 'sysctl -n net.ipv4.ip_forward')).trim(), want)
     assert.equal(await sh(c, 'cat /etc/sysctl.d/99-k3s.conf'), `net.ipv4.ip_forward=${want}\n`)
-    assert.equal(await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8'), machine, 'the machine\'s value is its own')
+    assert.equal(await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8'), machine, "the machine's value is its own")
   })
 
   test('wait_for: a port inside the host opens; a closed port times out', async () => {
@@ -274,7 +312,10 @@ echo labnet >> /etc/tinc/nets.boot`)
     await writeFile(join(src, 'LICENSE'), 'MIT\n')
     await mkdir(join(scratch, 'files'))
     execFileSync('tar', ['-czf', join(scratch, 'files', 'app.tar.gz'), '-C', join(scratch, 'payload'), 'app-1.0'])
-    const controller: ControllerFiles = { find: async (n) => ({ path: join(scratch, 'files', n), content: await readFile(join(scratch, 'files', n)) }), render: (t) => t }
+    const controller: ControllerFiles = {
+      find: async (n) => ({ path: join(scratch, 'files', n), content: await readFile(join(scratch, 'files', n)) }),
+      render: (t) => t,
+    }
     await sh(c, 'mkdir -p /opt/app')
     const args = { src: 'app.tar.gz', dest: '/opt/app', extra_opts: ['--strip-components=1'] }
     await fourWay(c, unarchiveModule, args, () => sh(c, 'cd /opt/app && find . | sort && cat LICENSE 2>/dev/null; true'), { controller })

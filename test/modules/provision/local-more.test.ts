@@ -37,7 +37,7 @@ async function tree(dir: string): Promise<string[]> {
       const s = await stat(p).catch(() => undefined)
       const l = await readlink(p).catch(() => undefined)
       if (l !== undefined) out.push(`${rel}${n} -> ${l}`)
-      else if (s?.isDirectory()) out.push(`${rel}${n}/`), await walk(p, `${rel}${n}/`)
+      else if (s?.isDirectory()) (out.push(`${rel}${n}/`), await walk(p, `${rel}${n}/`))
       else out.push(`${rel}${n} ${(s!.mode & 0o777).toString(8)} ${(await readFile(p)).toString()}`)
     }
   }
@@ -80,7 +80,11 @@ for (const name of ['k3s.tar.gz', 'k3s.tar.zst', 'k3s.zip']) {
     assert.deepEqual((await tree(root)).sort(), [...EXPECTED].sort())
     const again = await runModule(unarchiveModule, args, conn, { controller })
     assert.equal(again.plan.status, 'ok', JSON.stringify(again.plan))
-    assert.deepEqual((await readdir('/tmp')).filter((n) => n.startsWith('k3sbook-unarchive.')), [], 'no temp archive left on the host')
+    assert.deepEqual(
+      (await readdir('/tmp')).filter((n) => n.startsWith('k3sbook-unarchive.')),
+      [],
+      'no temp archive left on the host',
+    )
     await writeFile(join(root, 'bin', 'k3s'), 'tampered\n')
     const drift = await runModule(unarchiveModule, args, conn, { controller })
     assert.equal(drift.plan.status, 'change')
@@ -122,7 +126,8 @@ test('uri: GET runs in plan (check mode too) and reports changed=false; status_c
         if (!req.headers.authorization) return res.writeHead(401, { 'www-authenticate': 'Basic realm="x"' }).end()
         return res.writeHead(200).end(Buffer.from(req.headers.authorization.slice(6), 'base64').toString())
       }
-      if (req.method === 'POST') return res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ got: body, type: req.headers['content-type'] }))
+      if (req.method === 'POST')
+        return res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ got: body, type: req.headers['content-type'] }))
       res.writeHead(404).end('nope')
     })
   })

@@ -85,7 +85,9 @@ test('get_url download: controller fetches once for many hosts and verifies on e
   const { server, base, hits } = await serve({ '/airgap.tar': payload })
   t.after(() => server.close())
   const dirs = await Promise.all([tempDir(t), tempDir(t), tempDir(t)])
-  const results = await Promise.all(dirs.map((d) => runModule(getUrlModule, { url: `${base}/airgap.tar`, dest: d + '/', checksum: `sha256:${sha(payload)}`, download: 'controller' }, conn)))
+  const results = await Promise.all(
+    dirs.map((d) => runModule(getUrlModule, { url: `${base}/airgap.tar`, dest: d + '/', checksum: `sha256:${sha(payload)}`, download: 'controller' }, conn)),
+  )
   for (const [i, r] of results.entries()) {
     assert.equal(r.failed, undefined, r.failed?.stderr)
     assert.equal(r.result.changed, true)
@@ -93,7 +95,11 @@ test('get_url download: controller fetches once for many hosts and verifies on e
   }
   assert.equal(hits['/airgap.tar'], 1, 'one download for three hosts')
   assert.equal(controllerStats.downloads, 1)
-  const second = await runModule(getUrlModule, { url: `${base}/airgap.tar`, dest: dirs[0] + '/', checksum: `sha256:${sha(payload)}`, download: 'controller' }, conn)
+  const second = await runModule(
+    getUrlModule,
+    { url: `${base}/airgap.tar`, dest: dirs[0] + '/', checksum: `sha256:${sha(payload)}`, download: 'controller' },
+    conn,
+  )
   assert.equal(second.plan.status, 'ok')
 
   resetControllerDownloads()
@@ -191,7 +197,14 @@ test('sysctl against a sysctl file in a temp dir: change, ok, check and plan cha
 test('kube_manifest: HelmChart file written, read back and parsed; then ok', async (t) => {
   const dir = await tempDir(t)
   const dest = join(dir, 'manifests')
-  const args = { chart: 'metallb', repo: 'https://metallb.github.io/metallb', version: '0.14.5', target_namespace: 'metallb-system', values: { speaker: { frr: { enabled: false } } }, dest }
+  const args = {
+    chart: 'metallb',
+    repo: 'https://metallb.github.io/metallb',
+    version: '0.14.5',
+    target_namespace: 'metallb-system',
+    values: { speaker: { frr: { enabled: false } } },
+    dest,
+  }
   const check = await runModule(kubeManifestModule, args, conn, { check: true })
   assert.equal(check.plan.status, 'change')
   assert.deepEqual(await readdir(dir), [])

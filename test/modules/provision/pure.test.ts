@@ -26,7 +26,12 @@ test('dpkg-query: installed only for ii, multiarch suffix dropped, pins compared
 
 test('dpkg-query listing of every package: matched by name or name:arch, foreign arches kept apart', () => {
   const all = 'bash\tamd64\tii \t5.2.15-2\nlibc6\tamd64\tii \t2.36-9\nlibc6\ti386\tun \t\nzlib1g\ti386\tii \t1:1.2.13\njq\tamd64\trc \t1.6\n'
-  assert.deepEqual(missingPackages(all, ['bash', 'libc6', 'libc6:amd64', 'libc6:i386', 'zlib1g', 'zlib1g:amd64', 'jq', 'nope']), ['libc6:i386', 'zlib1g:amd64', 'jq', 'nope'])
+  assert.deepEqual(missingPackages(all, ['bash', 'libc6', 'libc6:amd64', 'libc6:i386', 'zlib1g', 'zlib1g:amd64', 'jq', 'nope']), [
+    'libc6:i386',
+    'zlib1g:amd64',
+    'jq',
+    'nope',
+  ])
   assert.deepEqual(installedPackages(all, ['libc6', 'libc6:i386', 'zlib1g:i386']), ['libc6', 'zlib1g:i386'])
   assert.deepEqual(missingPackages(all, ['bash=5.2*', 'bash=5.3*']), ['bash=5.3*'])
 })
@@ -95,7 +100,14 @@ test('sysctl file edits', () => {
 })
 
 test('kube_manifest: HelmChart fields, validation, multi-document parsing', () => {
-  const hc = helmChart({ chart: 'longhorn', repo: 'https://charts.longhorn.io', version: '1.6.2', target_namespace: 'longhorn-system', values: { defaultSettings: { defaultDataPath: '/tank/longhorn' } }, set: { 'persistence.defaultClassReplicaCount': 2 } })
+  const hc = helmChart({
+    chart: 'longhorn',
+    repo: 'https://charts.longhorn.io',
+    version: '1.6.2',
+    target_namespace: 'longhorn-system',
+    values: { defaultSettings: { defaultDataPath: '/tank/longhorn' } },
+    set: { 'persistence.defaultClassReplicaCount': 2 },
+  })
   assert.equal(hc.apiVersion, 'helm.cattle.io/v1')
   assert.equal(hc.kind, 'HelmChart')
   assert.deepEqual(hc.metadata, { name: 'longhorn', namespace: 'kube-system' })
@@ -105,7 +117,9 @@ test('kube_manifest: HelmChart fields, validation, multi-document parsing', () =
   assert.equal(spec.targetNamespace, 'longhorn-system')
   assert.deepEqual(parse(spec.valuesContent), { defaultSettings: { defaultDataPath: '/tank/longhorn' } })
   assert.deepEqual(spec.set, { 'persistence.defaultClassReplicaCount': '2' })
-  const objs = parseManifests('apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}\n')
+  const objs = parseManifests(
+    'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}\n',
+  )
   assert.equal(validateObjects(objs).length, 2)
   assert.throws(() => validateObjects(parseManifests('kind: Namespace\nmetadata: {name: a}\n')), /document 1 has no apiVersion/)
   assert.throws(() => validateObjects(parseManifests('apiVersion: v1\nkind: Namespace\nmetadata: {}\n')), /has no metadata.name/)

@@ -5,7 +5,11 @@ import { provisionModules } from '../../../src/modules/provision.js'
 
 function compile(schema: object) {
   const warnings: unknown[] = []
-  const ajv = new Ajv({ strict: true, allErrors: true, logger: { log: () => {}, warn: (...a: unknown[]) => warnings.push(a), error: (...a: unknown[]) => warnings.push(a) } })
+  const ajv = new Ajv({
+    strict: true,
+    allErrors: true,
+    logger: { log: () => {}, warn: (...a: unknown[]) => warnings.push(a), error: (...a: unknown[]) => warnings.push(a) },
+  })
   const v = ajv.compile(schema)
   return { v, warnings }
 }

@@ -3,7 +3,16 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Ajv } from 'ajv'
 import {
-  checkDatasetName, isSizeProp, parseZfsGet, parseZfsSize, sameZfsValue, zfsCreateScript, zfsError, zfsPropertyDiff, zfsProps, zfsValue,
+  checkDatasetName,
+  isSizeProp,
+  parseZfsGet,
+  parseZfsSize,
+  sameZfsValue,
+  zfsCreateScript,
+  zfsError,
+  zfsPropertyDiff,
+  zfsProps,
+  zfsValue,
 } from '../../../src/modules/zfs.js'
 import { importDirs, parseZpoolGet, parseZpoolImport, parseZpoolList, vdevWords, zpoolCreateScript, zpoolImportScript } from '../../../src/modules/zpool.js'
 import { classifyFs, mkfsScript } from '../../../src/modules/filesystem.js'
@@ -49,7 +58,11 @@ test('property values: YAML booleans back to on/off, numbers to text, bad names 
   assert.equal(zfsValue(false), 'off')
   assert.equal(zfsValue(true), 'on')
   assert.equal(zfsValue(2), '2')
-  assert.deepEqual(zfsProps({ atime: false, compression: 'lz4', copies: 2 }, 'p'), [['atime', 'off'], ['compression', 'lz4'], ['copies', '2']])
+  assert.deepEqual(zfsProps({ atime: false, compression: 'lz4', copies: 2 }, 'p'), [
+    ['atime', 'off'],
+    ['compression', 'lz4'],
+    ['copies', '2'],
+  ])
   assert.deepEqual(zfsProps(undefined, 'p'), [])
   assert.throws(() => zfsProps({ 'a b': 1 }, 'p'), ArgError)
   assert.throws(() => zfsProps(['x'], 'p'), ArgError)
@@ -111,10 +124,28 @@ test('dataset names', () => {
 
 test('zfs create command lines: -V/-b for volumes, -o for the rest, values quoted', () => {
   assert.equal(
-    zfsCreateScript({ name: 'tank/data', kind: 'filesystem', props: [['compression', 'gzip'], ['atime', 'off'], ['mountpoint', '/srv/my data']] }),
+    zfsCreateScript({
+      name: 'tank/data',
+      kind: 'filesystem',
+      props: [
+        ['compression', 'gzip'],
+        ['atime', 'off'],
+        ['mountpoint', '/srv/my data'],
+      ],
+    }),
     "zfs create -p -o compression=gzip -o atime=off -o 'mountpoint=/srv/my data' tank/data",
   )
-  assert.equal(zfsCreateScript({ name: 'tank/lh', kind: 'volume', props: [['volsize', '100G'], ['volblocksize', '16K']] }), 'zfs create -p -V 100G -b 16K tank/lh')
+  assert.equal(
+    zfsCreateScript({
+      name: 'tank/lh',
+      kind: 'volume',
+      props: [
+        ['volsize', '100G'],
+        ['volblocksize', '16K'],
+      ],
+    }),
+    'zfs create -p -V 100G -b 16K tank/lh',
+  )
   assert.equal(zfsCreateScript({ name: 'tank/a@s', kind: 'snapshot', props: [] }), 'zfs snapshot tank/a@s')
   assert.equal(zfsCreateScript({ name: 'tank/b', kind: 'clone', origin: 'tank/a@s', props: [] }), 'zfs clone -p tank/a@s tank/b')
 })
@@ -122,7 +153,10 @@ test('zfs create command lines: -V/-b for volumes, -o for the rest, values quote
 test('zfs errors drop the usage text', () => {
   const out = "bad property list: invalid property 'xyz'\nusage:\n\tget [-rHp] ...\n\nThe following properties are supported:\n"
   assert.equal(zfsError(out), "bad property list: invalid property 'xyz'")
-  assert.equal(zfsError('connect: No such file or directory\nPlease make sure that the zfs-fuse daemon is running.\n'), 'connect: No such file or directory; Please make sure that the zfs-fuse daemon is running.')
+  assert.equal(
+    zfsError('connect: No such file or directory\nPlease make sure that the zfs-fuse daemon is running.\n'),
+    'connect: No such file or directory; Please make sure that the zfs-fuse daemon is running.',
+  )
 })
 
 // zfs-fuse: zpool import -d /var/lib/zfs/vd
@@ -187,9 +221,14 @@ tank  comment     two words local
 test('vdevs: plain lists, keywords, community.general mappings; where import looks', () => {
   assert.deepEqual(vdevWords(['/dev/sdb', '/dev/sdc']), ['/dev/sdb', '/dev/sdc'])
   assert.deepEqual(vdevWords(['mirror', '/dev/sdb', '/dev/sdc']), ['mirror', '/dev/sdb', '/dev/sdc'])
-  assert.deepEqual(vdevWords([{ type: 'mirror', disks: ['/dev/sdb', '/dev/sdc'] }, { role: 'cache', disks: ['/dev/nvme0n1'] }, { disks: ['/dev/sdd'], type: 'stripe' }]), [
-    'mirror', '/dev/sdb', '/dev/sdc', 'cache', '/dev/nvme0n1', '/dev/sdd',
-  ])
+  assert.deepEqual(
+    vdevWords([
+      { type: 'mirror', disks: ['/dev/sdb', '/dev/sdc'] },
+      { role: 'cache', disks: ['/dev/nvme0n1'] },
+      { disks: ['/dev/sdd'], type: 'stripe' },
+    ]),
+    ['mirror', '/dev/sdb', '/dev/sdc', 'cache', '/dev/nvme0n1', '/dev/sdd'],
+  )
   assert.deepEqual(vdevWords('/a/b.img /a/c.img'), ['/a/b.img', '/a/c.img'])
   assert.throws(() => vdevWords([{ disks: [] }]), ArgError)
   assert.deepEqual(importDirs(['/dev/sdb', 'sdc']), [])
@@ -198,9 +237,24 @@ test('vdevs: plain lists, keywords, community.general mappings; where import loo
 })
 
 test('zpool create and import scripts', () => {
-  const w = { name: 'tank', vdevs: ['/var/lib/zfs/d 0.img'], ashift: 12, poolProps: [['autoexpand', 'on']] as [string, string][], fsProps: [['compression', 'gzip'], ['mountpoint', 'none']] as [string, string][], dirs: ['/var/lib/zfs'] }
+  const w = {
+    name: 'tank',
+    vdevs: ['/var/lib/zfs/d 0.img'],
+    ashift: 12,
+    poolProps: [['autoexpand', 'on']] as [string, string][],
+    fsProps: [
+      ['compression', 'gzip'],
+      ['mountpoint', 'none'],
+    ] as [string, string][],
+    dirs: ['/var/lib/zfs'],
+  }
   assert.equal(zpoolCreateScript(w), "zpool create -o ashift=12 -o autoexpand=on -O compression=gzip -O mountpoint=none tank '/var/lib/zfs/d 0.img'")
-  assert.equal(zpoolImportScript(w), ['set -e', 'zpool import -d /var/lib/zfs tank', 'zpool set autoexpand=on tank', 'zfs set compression=gzip tank', 'zfs set mountpoint=none tank', ''].join('\n'))
+  assert.equal(
+    zpoolImportScript(w),
+    ['set -e', 'zpool import -d /var/lib/zfs tank', 'zpool set autoexpand=on tank', 'zfs set compression=gzip tank', 'zfs set mountpoint=none tank', ''].join(
+      '\n',
+    ),
+  )
   assert.equal(zpoolImportScript({ ...w, dirs: [], poolProps: [], fsProps: [] }), 'set -e\nzpool import tank\n')
 })
 
@@ -219,7 +273,11 @@ test('filesystem: blkid types and mkfs command lines', () => {
 
 function compile(schema: object) {
   const warnings: unknown[] = []
-  const ajv = new Ajv({ strict: true, allErrors: true, logger: { log: () => {}, warn: (...a: unknown[]) => warnings.push(a), error: (...a: unknown[]) => warnings.push(a) } })
+  const ajv = new Ajv({
+    strict: true,
+    allErrors: true,
+    logger: { log: () => {}, warn: (...a: unknown[]) => warnings.push(a), error: (...a: unknown[]) => warnings.push(a) },
+  })
   return { v: ajv.compile(schema), warnings }
 }
 

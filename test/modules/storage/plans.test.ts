@@ -25,8 +25,12 @@ function ctx(out: string, pending: Record<string, unknown> = {}): PlanContext & 
   return { host: 'h1', vars: {}, reader, diff: false, controller: { find: () => Promise.reject(new Error('x')), render: (t) => t }, task: {} as Task, scripts }
 }
 
-const sec = (parts: Record<string, string>) => Object.entries(parts).map(([k, v]) => `@@${k}\n${v}${v === '' || v.endsWith('\n') ? '' : '\n'}`).join('')
-const DAEMON_DOWN = 'connect: No such file or directory\nPlease make sure that the zfs-fuse daemon is running.\ninternal error: failed to initialize ZFS library\n'
+const sec = (parts: Record<string, string>) =>
+  Object.entries(parts)
+    .map(([k, v]) => `@@${k}\n${v}${v === '' || v.endsWith('\n') ? '' : '\n'}`)
+    .join('')
+const DAEMON_DOWN =
+  'connect: No such file or directory\nPlease make sure that the zfs-fuse daemon is running.\ninternal error: failed to initialize ZFS library\n'
 const msg = (p: Plan) => (p.status === 'fail' ? p.msg : `(${p.status})`)
 const summaries = (p: Plan) => ('changes' in p && p.changes ? p.changes.map((c) => c.summary) : [])
 const scripts = (p: Plan) => ('steps' in p ? p.steps.map((s) => s.script) : [])
@@ -39,7 +43,10 @@ test('zpool: ZFS missing or down fails clearly, unless an earlier task installs 
   assert.equal(predicted.status, 'change')
   assert.deepEqual(summaries(predicted), ['create pool tank on /var/lib/zfs/d0.img (predicted: zpool is not installed yet (pkg:zfsutils-linux comes first))'])
   const down = sec({ list: DAEMON_DOWN, listrc: '1' })
-  assert.equal(msg(await zpoolModule.plan(pool, ctx(down))), 'zpool: ZFS is not usable on h1: connect: No such file or directory; Please make sure that the zfs-fuse daemon is running.; internal error: failed to initialize ZFS library')
+  assert.equal(
+    msg(await zpoolModule.plan(pool, ctx(down))),
+    'zpool: ZFS is not usable on h1: connect: No such file or directory; Please make sure that the zfs-fuse daemon is running.; internal error: failed to initialize ZFS library',
+  )
   assert.equal((await zpoolModule.plan(pool, ctx(down, { 'service:zfs-fuse': 'started' }))).status, 'change')
   // a service being stopped does not make ZFS usable
   assert.equal((await zpoolModule.plan(pool, ctx(down, { 'service:zfs-fuse': 'stopped' }))).status, 'fail')
@@ -55,7 +62,10 @@ test('zpool: the probe asks zpool import where file vdevs live', async () => {
 
 test('zpool: several importable pools of that name, or a broken one, are not imported blindly', async () => {
   const two = `   pool: tank\n     id: 1\n  state: ONLINE\n   pool: tank\n     id: 2\n  state: ONLINE\n`
-  assert.match(msg(await zpoolModule.plan(pool, ctx(sec({ list: 'other', listrc: '0', import: two, importrc: '0' })))), /2 pools named tank can be imported \(ids 1, 2\)/)
+  assert.match(
+    msg(await zpoolModule.plan(pool, ctx(sec({ list: 'other', listrc: '0', import: two, importrc: '0' })))),
+    /2 pools named tank can be imported \(ids 1, 2\)/,
+  )
   const broken = `   pool: tank\n     id: 7\n  state: UNAVAIL\n status: One or more devices are missing from the system.\n`
   assert.equal(
     msg(await zpoolModule.plan(pool, ctx(sec({ list: '', listrc: '0', import: broken, importrc: '0' })))),
@@ -90,7 +100,10 @@ test('zfs: a missing dataset on an existing pool is created; a snapshot of a mis
   assert.deepEqual('steps' in p ? p.steps[0].effects : undefined, [{ key: 'zfs:tank/data', value: 'present' }])
   const snap = await zfsModule.plan({ name: 'tank/data@s', state: 'present' }, ctx(sec({ list: missing, listrc: '1', dep: missing, deprc: '1' })))
   assert.equal(msg(snap), 'zfs: cannot snapshot tank/data: it does not exist')
-  const predicted = await zfsModule.plan({ name: 'tank/data@s', state: 'present' }, ctx(sec({ list: missing, listrc: '1', dep: missing, deprc: '1' }), { 'zfs:tank/data': 'present' }))
+  const predicted = await zfsModule.plan(
+    { name: 'tank/data@s', state: 'present' },
+    ctx(sec({ list: missing, listrc: '1', dep: missing, deprc: '1' }), { 'zfs:tank/data': 'present' }),
+  )
   assert.equal(predicted.status, 'change')
 })
 
@@ -101,7 +114,10 @@ test('zfs: volumes grow but never shrink, and a file system is not a volume', as
   const grow = await zfsModule.plan(vol('2G'), have('volume', '1073741824'))
   assert.deepEqual(scripts(grow), ['zfs set volsize=2G tank/lh'])
   assert.deepEqual(summaries(grow), ['volsize: 1073741824 → 2G'])
-  assert.match(msg(await zfsModule.plan(vol('512M'), have('volume', '1073741824'))), /would shrink from 1073741824 to 512M bytes; k3sbook never shrinks a volume/)
+  assert.match(
+    msg(await zfsModule.plan(vol('512M'), have('volume', '1073741824'))),
+    /would shrink from 1073741824 to 512M bytes; k3sbook never shrinks a volume/,
+  )
   assert.match(msg(await zfsModule.plan(vol('1G'), have('filesystem', '-'))), /tank\/lh exists as a filesystem, not a volume/)
   const created = await zfsModule.plan(vol('1G'), ctx(sec({ list: "cannot open 'tank/lh': dataset does not exist", listrc: '1', dep: 'tank', deprc: '0' })))
   assert.deepEqual('steps' in created ? created.steps[0].effects : undefined, [
@@ -114,8 +130,14 @@ test('filesystem: what blkid says decides', async () => {
   const a = { dev: '/dev/sdb1', fstype: 'ext4' }
   assert.deepEqual(scripts(await filesystemModule.plan(a, ctx(sec({ type: '', rc: '2' })))), ['mkfs.ext4 -F /dev/sdb1'])
   assert.equal((await filesystemModule.plan(a, ctx(sec({ type: 'ext4', rc: '0' })))).status, 'ok')
-  assert.equal(msg(await filesystemModule.plan(a, ctx(sec({ type: 'xfs', rc: '0' })))), "filesystem: '/dev/sdb1' is already used as xfs, use force=true to overwrite")
-  assert.match(msg(await filesystemModule.plan(a, ctx(sec({ type: 'blkid: error: /dev/sdb1: Permission denied', rc: '4' })))), /blkid \/dev\/sdb1 failed \(exit 4\)/)
+  assert.equal(
+    msg(await filesystemModule.plan(a, ctx(sec({ type: 'xfs', rc: '0' })))),
+    "filesystem: '/dev/sdb1' is already used as xfs, use force=true to overwrite",
+  )
+  assert.match(
+    msg(await filesystemModule.plan(a, ctx(sec({ type: 'blkid: error: /dev/sdb1: Permission denied', rc: '4' })))),
+    /blkid \/dev\/sdb1 failed \(exit 4\)/,
+  )
   assert.equal(msg(await filesystemModule.plan(a, ctx('@@noblkid\n'))), 'filesystem: blkid is not installed on h1 (util-linux)')
   assert.equal(msg(await filesystemModule.plan(a, ctx('@@missing\n'))), 'filesystem: device /dev/sdb1 not found')
   assert.equal((await filesystemModule.plan({ dev: '/dev/sdb1', state: 'absent' }, ctx('@@missing\n'))).status, 'ok')
@@ -126,9 +148,13 @@ test('filesystem: check mode sees the file system an earlier task would make', a
   const pend = { 'fs:/dev/sdb1': 'ext4' }
   assert.equal((await filesystemModule.plan({ dev: '/dev/sdb1', fstype: 'ext4' }, ctx(sec({ type: '', rc: '2' }), pend))).status, 'ok')
   assert.match(msg(await filesystemModule.plan({ dev: '/dev/sdb1', fstype: 'xfs' }, ctx(sec({ type: '', rc: '2' }), pend))), /already used as ext4/)
-  assert.deepEqual(scripts(await filesystemModule.plan({ dev: '/dev/sdb1', state: 'absent' }, ctx(sec({ type: '', rc: '2' }), pend))), ['wipefs --all /dev/sdb1'])
+  assert.deepEqual(scripts(await filesystemModule.plan({ dev: '/dev/sdb1', state: 'absent' }, ctx(sec({ type: '', rc: '2' }), pend))), [
+    'wipefs --all /dev/sdb1',
+  ])
   // wiped by an earlier task: a new file system is made even though blkid still sees xfs
   const wiped = { 'fs:/dev/sdb1': 'absent' }
-  assert.deepEqual(scripts(await filesystemModule.plan({ dev: '/dev/sdb1', fstype: 'ext4' }, ctx(sec({ type: 'xfs', rc: '0' }), wiped))), ['mkfs.ext4 -F /dev/sdb1'])
+  assert.deepEqual(scripts(await filesystemModule.plan({ dev: '/dev/sdb1', fstype: 'ext4' }, ctx(sec({ type: 'xfs', rc: '0' }), wiped))), [
+    'mkfs.ext4 -F /dev/sdb1',
+  ])
   assert.equal((await filesystemModule.plan({ dev: '/dev/sdb1', state: 'absent' }, ctx(sec({ type: 'xfs', rc: '0' }), wiped))).status, 'ok')
 })
