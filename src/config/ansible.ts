@@ -8,6 +8,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
+import { asBool } from '../bool.js'
 
 export interface AnsibleCfgFile {
   file: string
@@ -145,9 +146,8 @@ export class AnsibleConfig {
   bool(key: ConfigKey): boolean | undefined {
     const v = this.get(key)
     if (!v) return undefined
-    const s = v.value.trim().toLowerCase()
-    if (['yes', 'on', '1', 'true', 't', 'y', '1.0'].includes(s)) return true
-    if (['no', 'off', '0', 'false', 'f', 'n', '0.0'].includes(s)) return false
+    const b = asBool(v.value)
+    if (b !== undefined) return b
     throw new ConfigError(`${v.origin}: "${v.value}" is not a boolean (use true or false)`)
   }
 

@@ -120,3 +120,35 @@ export function gatherDecided(play: Play, extraVars: Vars): boolean {
   const s = String(v).trim()
   return !(s === '' || s === 'None' || asBool(s) === false)
 }
+
+/** What a meta task does to the play (flush_handlers is handled where tasks run). */
+export function applyMeta(meta: string, h: HostState, ctx: PlayCtx): void {
+  switch (meta) {
+    case 'end_host':
+      h.ended = true
+      break
+    case 'end_play':
+      for (const s of ctx.batch) s.ended = true
+      break
+    case 'clear_facts':
+      h.facts = {}
+      h.hostFacts = {}
+      break
+    default:
+      break // flush_handlers is handled at the task level (see runTask); noop, refresh_inventory, reset_connection
+  }
+}
+
+/** --start-at-task: the task's name, or a glob of it (`*`, `?`), as Ansible matches it. */
+export function startAtMatches(pattern: string, s: string): boolean {
+  if (pattern === s) return true
+  const re = new RegExp(
+    '^' +
+      pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
+  )
+  return re.test(s)
+}

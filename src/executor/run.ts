@@ -15,7 +15,7 @@ import { markNoLogResult } from './nolog.js'
 import { settleChecked, unknownFromError } from './check.js'
 import type { Emit, HostCounts } from './events.js'
 import { dueHandlers } from './handlers.js'
-import { allControllerOnly, gather, gatherDecided, markUnreachable, playHosts, serialBatches } from './play.js'
+import { allControllerOnly, applyMeta, gather, gatherDecided, markUnreachable, startAtMatches, playHosts, serialBatches } from './play.js'
 import { Prefetcher } from './prefetch.js'
 import { countOutcome, debugEvent, errorText, registerOutcome, resultEvent, shareRunOnce } from './result.js'
 import {
@@ -291,7 +291,7 @@ export class Runner {
     if (!handler && !rc.selected(task)) return
     const name = this.renderName(task, hosts[0], ctx, scope)
     if (!this.startAtReached) {
-      if (!globMatch(rc.opts.startAtTask!, name)) return
+      if (!startAtMatches(rc.opts.startAtTask!, name)) return
       this.startAtReached = true
     }
     if (!handler && rc.opts.beforeTask && !(await rc.opts.beforeTask(name))) return
@@ -365,7 +365,7 @@ export class Runner {
     const mod = getModule(task.module)
     if (mod?.playControl && outcome.status !== 'failed') {
       // Like Ansible, meta tasks act but are not results: no line, nothing in the recap.
-      if (meta) this.runMeta(meta, h, ctx)
+      if (meta) applyMeta(meta, h, ctx)
       return outcome
     }
     const ignoreErrors = task.ignoreErrors ?? scope.ignoreErrors
@@ -375,42 +375,12 @@ export class Runner {
     const base = { type: 'host:result' as const, play: ctx.play.name, task: name, pos, host: h.name, check: rc.check, handler: handler || undefined }
     rc.emit(resultEvent(base, outcome, { noLog, ignored, verbosity: rc.opts.verbosity ?? 0, durationMs: Date.now() - t0 }))
     if (mod?.printsResult && outcome.status === 'ok' && !noLog) rc.emit(debugEvent(h.name, name, outcome.result))
-    if (meta) this.runMeta(meta, h, ctx)
+    if (meta) applyMeta(meta, h, ctx)
     return outcome
-  }
-
-  private runMeta(meta: string, h: HostState, ctx: PlayCtx): void {
-    switch (meta) {
-      case 'end_host':
-        h.ended = true
-        break
-      case 'end_play':
-        for (const s of ctx.batch) s.ended = true
-        break
-      case 'clear_facts':
-        h.facts = {}
-        h.hostFacts = {}
-        break
-      default:
-        break // flush_handlers is handled at the task level (see runTask); noop, refresh_inventory, reset_connection
-    }
   }
 }
 
 /** Run a playbook; events go to `emit`. */
 export async function runPlaybook(project: Project, opts: RunOptions, emit: Emit): Promise<RunSummary> {
   return new Runner(project, opts, emit).run()
-}
-
-function globMatch(pattern: string, s: string): boolean {
-  if (pattern === s) return true
-  const re = new RegExp(
-    '^' +
-      pattern
-        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-        .replace(/\*/g, '.*')
-        .replace(/\?/g, '.') +
-      '$',
-  )
-  return re.test(s)
 }

@@ -47,7 +47,7 @@ export function planContext(tc: TaskContext, host: string, vars: Vars, reader: H
 
 /** One module call on one host: the pipeline's input once the task is rendered. */
 export interface ModuleCall {
-  mod: Module<any>
+  mod: Module
   args: Vars
   /** The inventory host the task runs for (delegate_to changes `conn`, not this). */
   host: string

@@ -139,7 +139,7 @@ export function checkProject(input: CheckInput, diags: Diagnostics): void {
           (it.unsupported ||
             FACT_MODULES.has(it.module) ||
             it.module.endsWith('_facts') ||
-            (it.module === 'set_fact' && Object.keys(it.args).some(isTemplated)))
+            (!!getModule(it.module)?.setsVars && Object.keys(it.args).some(isTemplated)))
         )
           dynamic = true
         const ignored = it.ignoreErrors !== undefined && it.ignoreErrors !== false

@@ -6,6 +6,7 @@
 import type { Diagnostics, SourcePos } from '../errors.js'
 import type { Playbook, TaskItem, Vars } from '../model.js'
 import type { YamlFile, YamlPath } from '../yamlfile.js'
+import { getModule } from '../modules/registry.js'
 import { playItems, walkItems } from './load.js'
 
 /** Ansible's magic variables (docs: "Special Variables"), which a playbook must not define itself. */
@@ -110,7 +111,8 @@ function checkItem(
   }
   const moduleKey = it.moduleKey
   const args = raw[moduleKey]
-  if (it.module === 'set_fact' && args && typeof args === 'object') shadow(args as Vars, (n) => yf.pos([...path, moduleKey, n], { key: true }), 'set_fact')
+  if (getModule(it.module)?.setsVars && args && typeof args === 'object')
+    shadow(args as Vars, (n) => yf.pos([...path, moduleKey, n], { key: true }), 'set_fact')
   // mode: 644
   const modeArgs: [unknown, YamlPath][] = []
   if (args && typeof args === 'object' && 'mode' in args) modeArgs.push([(args as Vars).mode, [...path, moduleKey, 'mode']])

@@ -693,7 +693,7 @@ class Loader {
       return yf.pos([...argsPath, ...p], o)
     }
     // set_fact's variable names may be templates (`"path_{{ idx }}": …`): known only at run time
-    const checked = mod.name === 'set_fact' ? Object.fromEntries(Object.entries(args).filter(([k]) => !isTemplated(k))) : args
+    const checked = mod.setsVars ? Object.fromEntries(Object.entries(args).filter(([k]) => !isTemplated(k))) : args
     const ok = reportSchema(compile(mod.schema), checked, posOf, this.diags, { prefix: `${modKey}: `, noun: 'argument', templatesUnknown: true })
     return ok ? args : undefined
   }
