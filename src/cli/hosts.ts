@@ -29,20 +29,9 @@ export function register(program: Command): void {
 }
 
 export async function hostsCommand(playbook: string, o: HostsOptions): Promise<number> {
-  const { loadProject } = await import('../playbook/project.js')
   const { listHosts } = await import('../playbook/report.js')
-  const diags = new Diagnostics()
-  let inventories: string[]
-  try {
-    await setupVault(o)
-    inventories = await inventoriesFor(o, undefined, { autoLab: false })
-  } catch (e) {
-    process.stderr.write(`error: ${e instanceof K3sbookError ? e.format() : (e as Error).message}\n`)
-    return EXIT.invalid
-  }
-  const project = loadProject({ playbook, inventories, extraVars: o.extraVars ?? [], limit: o.limit }, diags)
-  for (const d of diags.sorted()) process.stderr.write(formatDiagnostic(d) + '\n')
-  if (!project || diags.hasErrors) return EXIT.invalid
+  const project = await loadForListing(playbook, o, { limit: o.limit })
+  if (typeof project === 'number') return project
   try {
     const warn = (m: string) => process.stderr.write(`warning: ${m}\n`)
     const { text, total } = listHosts(project.playbook, project.inventory, project.extraVars, { limit: o.limit, warn })
@@ -58,8 +47,34 @@ export async function hostsCommand(playbook: string, o: HostsOptions): Promise<n
     process.stdout.write(text)
     return EXIT.ok
   } catch (e) {
+    const diags = new Diagnostics()
     diags.add(e)
     for (const d of diags.errors) process.stderr.write(formatDiagnostic(d) + '\n')
     return EXIT.invalid
   }
+}
+
+/**
+ * `hosts` and `tasks`: the vault, the inventories (no lab picked by itself) and the project, with
+ * its diagnostics printed (only errors when `errorsOnly`). A number is the exit code to stop with.
+ */
+export async function loadForListing(
+  playbook: string,
+  o: VaultCliOptions & { inventory?: string[]; extraVars?: string[]; lab?: string },
+  opts: { limit?: string; errorsOnly?: boolean } = {},
+): Promise<NonNullable<ReturnType<typeof import('../playbook/project.js').loadProject>> | number> {
+  const { loadProject } = await import('../playbook/project.js')
+  const diags = new Diagnostics()
+  let inventories: string[]
+  try {
+    await setupVault(o)
+    inventories = await inventoriesFor(o, undefined, { autoLab: false })
+  } catch (e) {
+    process.stderr.write(`error: ${e instanceof K3sbookError ? e.format() : (e as Error).message}\n`)
+    return EXIT.invalid
+  }
+  const project = loadProject({ playbook, inventories, extraVars: o.extraVars ?? [], limit: opts.limit }, diags)
+  for (const d of diags.sorted()) if (!opts.errorsOnly || d.severity === 'error') process.stderr.write(formatDiagnostic(d) + '\n')
+  if (!project || diags.hasErrors) return EXIT.invalid
+  return project
 }

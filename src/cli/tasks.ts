@@ -2,13 +2,13 @@
 // --list-tasks' format with each task's `file:line:col` at the end of its line; `--list-tags`
 // prints each play's tags as ansible-playbook --list-tags does.
 import type { Command } from 'commander'
-import { Diagnostics, formatDiagnostic, K3sbookError } from '../errors.js'
 // main.ts is the entry module and awaits this one: importing EXIT from it would deadlock the
 // top-level await, so the codes it defines are repeated here.
 import { EXIT } from '../exit.js'
 import type { Playbook } from '../model.js'
-import { collect, inventoriesFor } from './common.js'
-import { addVaultOptions, setupVault, type VaultCliOptions } from './vaultopts.js'
+import { collect } from './common.js'
+import { addVaultOptions, type VaultCliOptions } from './vaultopts.js'
+import { loadForListing } from './hosts.js'
 
 const split = (s: string | undefined) =>
   s
@@ -45,20 +45,9 @@ export function register(program: Command): void {
 }
 
 export async function tasksCommand(playbook: string, o: TasksOptions): Promise<number> {
-  const { loadProject } = await import('../playbook/project.js')
   const { listTasks } = await import('../playbook/report.js')
-  const diags = new Diagnostics()
-  let inventories: string[]
-  try {
-    await setupVault(o)
-    inventories = await inventoriesFor(o, undefined, { autoLab: false })
-  } catch (e) {
-    process.stderr.write(`error: ${e instanceof K3sbookError ? e.format() : (e as Error).message}\n`)
-    return EXIT.invalid
-  }
-  const project = loadProject({ playbook, inventories, extraVars: o.extraVars ?? [] }, diags)
-  for (const d of diags.sorted()) if (d.severity === 'error') process.stderr.write(formatDiagnostic(d) + '\n')
-  if (!project || diags.hasErrors) return EXIT.invalid
+  const project = await loadForListing(playbook, o, { errorsOnly: true })
+  if (typeof project === 'number') return project
   if (o.listTags) {
     process.stdout.write(await listTags(project.playbook, split(o.tags), split(o.skipTags)))
     return EXIT.ok

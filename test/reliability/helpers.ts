@@ -89,3 +89,24 @@ export async function until(pred: () => boolean | Promise<boolean>, ms: number, 
     await sleep(50)
   }
 }
+
+/** The CLI under a pseudo-terminal (util-linux `script`), so the listr2 view is what is drawn. */
+export function ttyRun(argv: string[], cwd: string, columns = 200): Promise<string> {
+  const cmd = [process.execPath, ...CLI_ARGV, ...argv].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ')
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-q', '-e', '-c', cmd, '/dev/null'], {
+      cwd,
+      env: { ...process.env, TERM: 'xterm', COLUMNS: String(columns), LINES: '50' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    let out = ''
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()))
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()))
+    const t = setTimeout(() => child.kill('SIGKILL'), 120_000)
+    child.on('error', reject)
+    child.on('close', () => {
+      clearTimeout(t)
+      resolve(out)
+    })
+  })
+}

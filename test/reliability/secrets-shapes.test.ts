@@ -6,11 +6,10 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { spawn } from 'node:child_process'
 import { startLab, type LabInfo } from '../helpers/lab.js'
 import { encryptVault } from '../../src/vault.js'
 import { sh } from '../executor/helpers.js'
-import { cli, CLI_ARGV, filesUnder, tree } from './helpers.js'
+import { cli, filesUnder, tree, ttyRun } from './helpers.js'
 
 const PASSWORD = 'shapes vault password'
 const INLINE = `s3cr-${randomBytes(10).toString('hex')}`
@@ -175,24 +174,3 @@ describe('every secret shape in every output mode', () => {
     for (const f of filesUnder(lab.dir).filter((f) => !f.path.endsWith('.pid'))) clean(f.path, f.bytes.toString('latin1'))
   })
 })
-
-/** The CLI under a pseudo-terminal (util-linux `script`), so the listr2 view is what is drawn. */
-function ttyRun(argv: string[], cwd: string): Promise<string> {
-  const cmd = [process.execPath, ...CLI_ARGV, ...argv].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ')
-  return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-q', '-e', '-c', cmd, '/dev/null'], {
-      cwd,
-      env: { ...process.env, TERM: 'xterm', COLUMNS: '200', LINES: '50' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
-    let out = ''
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()))
-    child.stderr.on('data', (b: Buffer) => (out += b.toString()))
-    const t = setTimeout(() => child.kill('SIGKILL'), 120_000)
-    child.on('error', reject)
-    child.on('close', () => {
-      clearTimeout(t)
-      resolve(out)
-    })
-  })
-}

@@ -10,8 +10,7 @@ import { join } from 'node:path'
 import { startLab, type LabInfo } from '../helpers/lab.js'
 import { encryptVault } from '../../src/vault.js'
 import { sh } from '../executor/helpers.js'
-import { cli, CLI_ARGV, filesUnder, tree } from './helpers.js'
-import { spawn } from 'node:child_process'
+import { cli, filesUnder, tree, ttyRun } from './helpers.js'
 
 const PASSWORD = 'correct horse battery staple'
 const TOKEN = `K10${randomBytes(12).toString('hex')}::server:${randomBytes(8).toString('hex')}`
@@ -157,7 +156,7 @@ describe('vaulted secrets in a full lab run', () => {
     assert.ok(events.some((e) => e.type === 'host:result' && e.diff?.some((d) => d.after.includes('K3S_TOKEN=********'))))
 
     await disturb()
-    const tty = await ttyRun(['run', ...common(), '-o', 'tty'], dir)
+    const tty = await ttyRun(['run', ...common(), '-o', 'tty'], dir, 160)
     assertClean('tty', tty)
     assert.match(tty, /PLAY RECAP|RECAP/)
 
@@ -184,24 +183,3 @@ describe('vaulted secrets in a full lab run', () => {
     }
   })
 })
-
-/** The CLI under a pseudo-terminal (util-linux `script`), so the listr2 view is what is drawn. */
-function ttyRun(args: string[], cwd: string): Promise<string> {
-  const cmd = [process.execPath, ...CLI_ARGV, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ')
-  return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-q', '-e', '-c', cmd, '/dev/null'], {
-      cwd,
-      env: { ...process.env, TERM: 'xterm', COLUMNS: '160', LINES: '50' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
-    let out = ''
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()))
-    child.stderr.on('data', (b: Buffer) => (out += b.toString()))
-    const t = setTimeout(() => child.kill('SIGKILL'), 120_000)
-    child.on('error', reject)
-    child.on('close', () => {
-      clearTimeout(t)
-      resolve(out)
-    })
-  })
-}
