@@ -361,7 +361,7 @@ export async function makeReporter(
     if (!process.stdout.columns) Object.defineProperty(process.stdout, 'columns', { value: 80, configurable: true })
     // listr2 is loaded only for a terminal: plain and JSON runs start faster without it.
     const { TtyReporter } = await import('../output/tty.js')
-    return wrap(new TtyReporter(write, { diff: o.diff, verbosity: o.verbose, redactor, listChanges: o.confirmPreview }), mode)
+    return wrap(new TtyReporter(write, { diff: o.diff, verbosity: o.verbose, redactor, rows: process.stdout.rows, columns: process.stdout.columns }), mode)
   }
   return withFlush(wrap(new PlainReporter(write, { diff: o.diff, verbosity: o.verbose, redactor }), mode), out!)
 }

@@ -55,6 +55,11 @@ export type RunEvent =
   | { type: 'task:start'; play: string; task: string; module: string; hosts: string[]; pos?: SourcePos; handler?: boolean }
   | HostResultEvent
   | { type: 'task:end'; play: string; task: string; durationMs: number }
+  /**
+   * A host has left the play for good: it failed (no enclosing rescue/always can take it back) or
+   * became unreachable. Reporters stop drawing it as running.
+   */
+  | { type: 'host:end'; play: string; host: string; status: 'failed' | 'unreachable' }
   | { type: 'play:end'; play: string; durationMs: number }
   | { type: 'warning'; message: string; pos?: SourcePos; host?: string }
   /** `debug`: `msg`, or for `var:` the variable's name and value (msg holds the value too). */

@@ -153,6 +153,9 @@ export function resultEvent(
     if (typeof r.rc === 'number') ev.rc = r.rc
     if (typeof r.stdout === 'string' && r.stdout) ev.stdout = tail(r.stdout, 20)
     if (typeof r.stderr === 'string' && r.stderr) ev.stderr = tail(r.stderr, 20)
+    // command/shell: the command that ran (Ansible's `cmd`, a string or an argv list)
+    if (typeof r.cmd === 'string') ev.command = r.cmd
+    else if (Array.isArray(r.cmd)) ev.command = r.cmd.map(String).join(' ')
     if (outcome.failedStep) {
       ev.command = outcome.failedStep.step.describe
       ev.rc = outcome.failedStep.rc

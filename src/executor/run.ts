@@ -93,6 +93,7 @@ export class Runner {
     }
     rc.emit({ type: 'play:start', play: play.name, hosts, pos: srcPos(play.src) })
     for (const h of hosts) this.inPlay.add(h)
+    this.gone.clear()
     for (const h of hosts) rc.state(h).ended = false
     // Connect to every host of the play at once: handshakes overlap instead of queueing per task.
     // a templated gather_facts is decided now, with play and extra vars (Ansible: the play's vars, no host)
@@ -123,7 +124,9 @@ export class Runner {
       }
       const ctx: PlayCtx = { play, batch: states, allHosts: hosts }
       try {
+        this.announceGone(ctx, ROOT_SCOPE)
         if (gatherOn) await gather(rc, ctx, this.limit)
+        this.announceGone(ctx, ROOT_SCOPE)
         if (play.strategy === 'free') {
           await Promise.all(states.map((s) => this.runSections({ ...ctx, batch: [s] })))
         } else await this.runSections(ctx)
@@ -180,6 +183,7 @@ export class Runner {
     for (const [hd, hosts] of dueHandlers(ctx)) {
       if (this.rc.interrupted) return
       await this.runTask(hd as Handler, hosts, ctx, ROOT_SCOPE, true)
+      this.announceGone(ctx, ROOT_SCOPE)
     }
   }
 
@@ -200,6 +204,21 @@ export class Runner {
         await this.runTask(item, hosts, ctx, scope)
       } else if (item.kind === 'block') await this.runBlock(item, hosts, ctx, scope)
       else await this.runInclude(item, hosts, ctx, scope)
+      this.announceGone(ctx, scope)
+    }
+  }
+
+  /** Hosts announced as out of the current play (host:end), so each is announced once. */
+  private gone = new Set<string>()
+
+  /** Tells the reporters which hosts have left the play, once no enclosing rescue/always can take them back. */
+  private announceGone(ctx: PlayCtx, scope: Scope): void {
+    if (scope.recovers) return
+    for (const h of ctx.batch) {
+      if ((h.failed || h.unreachable) && !this.gone.has(h.name)) {
+        this.gone.add(h.name)
+        this.rc.emit({ type: 'host:end', play: ctx.play.name, host: h.name, status: h.unreachable ? 'unreachable' : 'failed' })
+      }
     }
   }
 

@@ -98,6 +98,8 @@ export interface Scope {
   delegateTo?: string
   noLog?: boolean | string
   checkMode?: boolean
+  /** Inside a block with `rescue` or `always`: a failure here is not yet the host's end in the play. */
+  recovers?: boolean
 }
 
 export const ROOT_SCOPE: Scope = { when: [], vars: {}, environment: [] }
@@ -113,6 +115,7 @@ export function childScope(scope: Scope, b: Block | Include): Scope {
     delegateTo: b.delegateTo ?? scope.delegateTo,
     noLog: b.noLog ?? scope.noLog,
     checkMode: b.checkMode ?? scope.checkMode,
+    recovers: scope.recovers || ('rescue' in b && (b.rescue.length > 0 || b.always.length > 0)),
   }
 }
 

@@ -214,7 +214,18 @@ export async function runTaskModule(tc: TaskContext, h: HostState, vars: Vars): 
 export async function taskOutcome(tc: TaskContext, h: HostState, vars: Vars): Promise<TaskOutcome> {
   const { task } = tc
   const conds = tc.conditions
-  const when = (v: Vars) => conds.every((c) => evalCondition(c, v, srcPos(task.src, ['when'])))
+  // the first condition that is false is the skip's reason (shown with -v, as Ansible's false_condition)
+  let falseCond: string | undefined
+  const when = (v: Vars) => {
+    for (const c of conds) {
+      if (!evalCondition(c, v, srcPos(task.src, ['when']))) {
+        falseCond = String(c)
+        return false
+      }
+    }
+    return true
+  }
+  const SKIPPED = () => skippedOutcome(falseCond)
   if (!task.loop) return when(vars) ? withRetries(tc, h, vars) : SKIPPED()
   let items: unknown[]
   try {
@@ -259,8 +270,11 @@ export async function taskOutcome(tc: TaskContext, h: HostState, vars: Vars): Pr
   return loopOutcome(loop, done)
 }
 
-function SKIPPED(): TaskOutcome {
-  return { status: 'skipped', result: { changed: false, skipped: true, skip_reason: 'Conditional result was False' }, changes: [], diff: undefined }
+function skippedOutcome(falseCondition: string | undefined): TaskOutcome {
+  const result: Vars = { changed: false, skipped: true, skip_reason: 'Conditional result was False' }
+  if (falseCondition === undefined) return { status: 'skipped', result, changes: [], diff: undefined }
+  // the reason goes to the event only: the registered result stays as ansible-core 2.14 shapes it
+  return { status: 'skipped', result, changes: [], diff: undefined, msg: `skipped: the condition ${JSON.stringify(falseCondition)} was false` }
 }
 
 /** until/retries/delay around the module pipeline. */

@@ -1,7 +1,7 @@
 // Shared pieces of the reporters: unified diffs, the recap table, redaction of secrets.
 import { createTwoFilesPatch } from 'diff'
 import { formatPos } from '../errors.js'
-import type { HostCounts, RunEvent } from '../executor/events.js'
+import type { HostCounts, HostResultEvent, RunEvent } from '../executor/events.js'
 import type { FileDiff } from '../modules/types.js'
 import { MIN_REDACT_LENGTH, redactionForms, SECRET_NAME } from '../secrets.js'
 
@@ -88,6 +88,22 @@ export class Redactor {
     }
     return v
   }
+}
+
+/** What a failure shows, in the terminal and in plain lines: message, command and rc, the tails of stdout and stderr. */
+export function failureLines(e: HostResultEvent, indent: string): string[] {
+  const out: string[] = []
+  const block = (label: string, text: string) =>
+    `${indent}${label}: ${text
+      .replace(/\n$/, '')
+      .split('\n')
+      .join(`\n${indent}${' '.repeat(label.length + 2)}`)}`
+  if (e.msg) out.push(`${indent}${e.msg.split('\n').join(`\n${indent}`)}`)
+  if (e.command) out.push(`${indent}command: ${e.command}${e.rc !== undefined ? ` (exit ${e.rc})` : ''}`)
+  else if (e.rc !== undefined) out.push(`${indent}rc: ${e.rc}`)
+  if (e.stdout) out.push(block('stdout (last lines)', e.stdout))
+  if (e.stderr) out.push(block('stderr', e.stderr))
+  return out
 }
 
 export { SECRET_NAME }

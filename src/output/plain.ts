@@ -1,7 +1,7 @@
 // Plain lines for CI logs and pipes: one line per host per task, with status and source position;
 // failures carry the command and the tail of stderr; the run ends with the PLAY RECAP.
 import type { HostResultEvent, RunEvent } from '../executor/events.js'
-import { debugText, pos, recapLines, Redactor, unifiedDiff, type Reporter } from './common.js'
+import { debugText, failureLines, pos, recapLines, Redactor, unifiedDiff, type Reporter } from './common.js'
 
 export class PlainReporter implements Reporter {
   private check = false
@@ -82,9 +82,7 @@ export class PlainReporter implements Reporter {
     const handler = e.handler ? 'handler ' : ''
     this.out(`  ${status.padEnd(12)} ${e.host}  ${handler}${e.task}${item}  ${pos(e.pos)}${what}`)
     if (e.status === 'failed' || e.status === 'unreachable' || e.status === 'unknown') {
-      if (e.msg) this.out(`               ${e.msg.split('\n').join('\n               ')}`)
-      if (e.command) this.out(`               command: ${e.command}${e.rc !== undefined ? ` (exit ${e.rc})` : ''}`)
-      if (e.stderr) this.out(`               stderr: ${e.stderr.split('\n').join('\n                       ')}`)
+      for (const l of failureLines(e, '               ')) this.out(l)
     } else if ((this.opts.verbosity ?? 0) > 0 && e.msg) this.out(`               ${e.msg}`)
     if (this.opts.diff && e.diff) for (const d of e.diff) this.out(unifiedDiff(d).replace(/\n$/, ''))
   }
