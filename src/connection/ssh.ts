@@ -491,7 +491,10 @@ export class SshConnection implements Connection {
       username: ep.user,
       readyTimeout: ep.connectTimeoutMs,
       keepaliveInterval: ep.keepaliveIntervalMs,
-      keepaliveCountMax: ep.keepaliveCountMax,
+      // ssh2 gives up when the (countMax+1)-th interval passes without an answer (20 s for 5 s × 3);
+      // ServerAliveCountMax promises interval × count (ssh_config(5): "approximately 45 seconds"
+      // for 15 × 3). One fewer here makes the bound interval × count after the last answer.
+      keepaliveCountMax: Math.max(0, ep.keepaliveCountMax - 1),
       authHandler,
       algorithms: algorithms ? { serverHostKey: algorithms as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] } : undefined,
       hostVerifier: ((key: Buffer, verify: (ok: boolean) => void) => {
