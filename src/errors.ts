@@ -66,9 +66,24 @@ export class ArgError extends K3sbookError {}
 /** The lab could not be made or removed (not root, no unshare, address range in use, ...). */
 export class LabError extends K3sbookError {}
 
-export function tail(text: string, lines: number): string {
-  const all = text.replace(/\s+$/, '').split('\n')
-  return all.slice(-lines).join('\n')
+export function tail(text: string, lines: number, maxChars = 16384): string {
+  // trimEnd, not /\s+$/: that regex is quadratic on a long run of white space that does not end
+  // the text (100 KB of spaces from a host took 22 s, with the event loop and signals blocked).
+  const t = text.trimEnd()
+  let start = 0
+  let cut = t.length
+  for (let n = 0; n < lines; n++) {
+    const nl = cut > 0 ? t.lastIndexOf('\n', cut - 1) : -1
+    if (nl < 0) {
+      start = 0
+      break
+    }
+    cut = nl
+    start = nl + 1
+  }
+  // A few long lines (a host printing megabytes without a newline) are cut to their end too.
+  if (t.length - start > maxChars) return `[… ${t.length - start - maxChars} characters cut]` + t.slice(t.length - maxChars)
+  return t.slice(start)
 }
 
 export interface Diagnostic {

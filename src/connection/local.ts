@@ -2,6 +2,7 @@
 // Same contract as SshConnection: a timeout kills the whole command (its process group) and throws
 // ExecTimeoutError; uploads are atomic (temp file beside the target, then rename).
 import { spawn } from 'node:child_process'
+import { CappedBuffer } from './capture.js'
 import { readFile, chmod, rename, rm, stat, open } from 'node:fs/promises'
 import { createReadStream } from 'node:fs'
 import { randomBytes } from 'node:crypto'
@@ -39,8 +40,8 @@ export class LocalConnection implements Connection {
         stdio: ['pipe', 'pipe', 'pipe'],
         detached: true,
       })
-      const out: Buffer[] = []
-      const err: Buffer[] = []
+      const out = new CappedBuffer(opts.maxOutput)
+      const err = new CappedBuffer(opts.maxOutput)
       let timedOut = false
       let timer: NodeJS.Timeout | undefined
       if (opts.timeoutMs) {
@@ -59,10 +60,10 @@ export class LocalConnection implements Connection {
       })
       child.on('close', (code, signal) => {
         if (timer) clearTimeout(timer)
-        const stdout = Buffer.concat(out)
-        const stderr = Buffer.concat(err)
+        const stdout = out.result()
+        const stderr = err.result()
         if (timedOut) return reject(new ExecTimeoutError(this.host, script, opts.timeoutMs!, stderr.toString()))
-        this.stats.bytesReceived += stdout.length
+        this.stats.bytesReceived += out.total
         resolve({ rc: code ?? (signal ? 128 + 9 : 1), stdout, stderr })
       })
       child.stdin.on('error', () => {})

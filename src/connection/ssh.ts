@@ -14,6 +14,7 @@ import { ConnectionError, RemoteError, tail } from '../errors.js'
 import type { Become, Connection, ConnectionStats, ExecOptions, ExecResult } from './types.js'
 import { ExecTimeoutError } from './types.js'
 import { atomicWriteScript } from './atomic.js'
+import { CappedBuffer, droppedNote } from './capture.js'
 import { innerScript, shQuote } from './quote.js'
 
 export { innerScript }
@@ -74,19 +75,26 @@ export interface SshTarget extends SshEndpoint {
 const HEREDOC_LIMIT = 256 * 1024
 const MARK = 'K3SB'
 
-/** Finds `marker` in a byte stream that arrives in chunks, without re-copying what came before. */
+/**
+ * Finds `marker` in a byte stream that arrives in chunks, without re-copying what came before;
+ * with a limit, keeps only the head and the tail of what precedes the marker (CappedBuffer).
+ */
 class Framer {
-  private chunks: Buffer[] = []
-  private len = 0
+  private readonly store: CappedBuffer
   private tail = Buffer.alloc(0)
   private markerAt = -1
-  constructor(private readonly marker: Buffer) {}
+  constructor(
+    private readonly marker: Buffer,
+    limit = Infinity,
+  ) {
+    // The marker and its line are the last bytes of the stream: 4 KiB beyond the tail keep them.
+    this.store = new CappedBuffer(limit, 4096)
+  }
 
   /** Once the marker and the rest of its line are in: the bytes before the marker, and that line. */
   push(chunk: Buffer): { body: Buffer; trailer: string } | undefined {
-    const prevLen = this.len
-    this.chunks.push(chunk)
-    this.len += chunk.length
+    const prevLen = this.store.total
+    this.store.push(chunk)
     if (this.markerAt < 0) {
       const window = this.tail.length ? Buffer.concat([this.tail, chunk]) : chunk
       const idx = window.indexOf(this.marker)
@@ -97,11 +105,14 @@ class Framer {
         return undefined
       }
     }
-    const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.len)
-    this.chunks = [all]
-    const nl = all.indexOf(0x0a, this.markerAt + this.marker.length)
+    const { bytes, gapAt } = this.store.joined()
+    const dropped = this.store.dropped
+    const at = this.markerAt < gapAt ? this.markerAt : this.markerAt - dropped
+    const nl = bytes.indexOf(0x0a, at + this.marker.length)
     if (nl < 0) return undefined
-    return { body: all.subarray(0, this.markerAt), trailer: all.subarray(this.markerAt + this.marker.length, nl).toString('latin1') }
+    const trailer = bytes.subarray(at + this.marker.length, nl).toString('latin1')
+    const body = dropped ? Buffer.concat([bytes.subarray(0, gapAt), droppedNote(dropped), bytes.subarray(gapAt, at)]) : bytes.subarray(0, at)
+    return { body, trailer }
   }
 }
 
@@ -154,12 +165,12 @@ class Shell {
   }
 
   /** Sends `line` (which must end by printing the markers for `nonce`) and waits for both markers. */
-  run(text: string, nonce: string): Promise<{ stdout: Buffer; stderr: Buffer; trailer: string }> {
+  run(text: string, nonce: string, limit = Infinity): Promise<{ stdout: Buffer; stderr: Buffer; trailer: string }> {
     if (this.pending) throw new Error('internal: shell already busy')
     return new Promise((resolve, reject) => {
       this.pending = {
-        out: new Framer(Buffer.from(`${MARK}${nonce}:`)),
-        err: new Framer(Buffer.from(`${MARK}${nonce}:`)),
+        out: new Framer(Buffer.from(`${MARK}${nonce}:`), limit),
+        err: new Framer(Buffer.from(`${MARK}${nonce}:`), limit),
         resolve,
         reject,
       }
@@ -491,7 +502,10 @@ export class SshConnection implements Connection {
       username: ep.user,
       readyTimeout: ep.connectTimeoutMs,
       keepaliveInterval: ep.keepaliveIntervalMs,
-      keepaliveCountMax: ep.keepaliveCountMax,
+      // ssh2 gives up when the (countMax+1)-th interval passes without an answer (20 s for 5 s × 3);
+      // ServerAliveCountMax promises interval × count (ssh_config(5): "approximately 45 seconds"
+      // for 15 × 3). One fewer here makes the bound interval × count after the last answer.
+      keepaliveCountMax: Math.max(0, ep.keepaliveCountMax - 1),
       authHandler,
       algorithms: algorithms ? { serverHostKey: algorithms as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] } : undefined,
       hostVerifier: ((key: Buffer, verify: (ok: boolean) => void) => {
@@ -625,7 +639,7 @@ export class SshConnection implements Connection {
     const started = Date.now()
     const timeoutMs = opts.timeoutMs && opts.timeoutMs > 0 ? opts.timeoutMs : undefined
     let timer: NodeJS.Timeout | undefined
-    const result = shell.run(text, nonce)
+    const result = shell.run(text, nonce, opts.maxOutput)
     if (timeoutMs) {
       // With coreutils `timeout` on the host this is only a backstop; without it, it is the timeout.
       const backstop = ctx.hasTimeout ? timeoutMs + 5000 : timeoutMs
@@ -701,6 +715,7 @@ export class SshConnection implements Connection {
     timeoutMs?: number,
     /** Sent before `input`: the become password's line (see commandLine's passwordFrom). */
     preamble?: Buffer,
+    maxOutput?: number,
   ): Promise<ExecResult> {
     this.ensureUsable()
     if (!this.ctx) await this.openShell()
@@ -717,8 +732,8 @@ export class SshConnection implements Connection {
             this.inflight.delete(fail)
             return reject(this.broken ?? new ConnectionError(this.host, `cannot open a channel to ${this.host}: ${err.message}`, { cause: err }))
           }
-          const out: Buffer[] = []
-          const errb: Buffer[] = []
+          const out = new CappedBuffer(maxOutput)
+          const errb = new CappedBuffer(maxOutput)
           let rc: number | undefined
           let timer: NodeJS.Timeout | undefined
           rejectOnce = (e: Error) => {
@@ -742,9 +757,9 @@ export class SshConnection implements Connection {
             if (timer) clearTimeout(timer)
             this.inflight.delete(fail)
             if (this.broken) return reject(this.broken)
-            const stdout = Buffer.concat(out)
-            this.stats.bytesReceived += stdout.length
-            resolve({ rc: rc ?? 255, stdout, stderr: Buffer.concat(errb) })
+            const stdout = out.result()
+            this.stats.bytesReceived += out.total
+            resolve({ rc: rc ?? 255, stdout, stderr: errb.result() })
           })
           if (preamble) ch.write(preamble)
           if (input === undefined) ch.end()
@@ -771,7 +786,7 @@ export class SshConnection implements Connection {
     await this.askpassReady(opts.become)
     const cmd = commandLine(innerScript(script, opts), opts, this.ctx!, false, 'stdin')
     const started = Date.now()
-    const r = await this.channelRun(cmd, stdin, opts.timeoutMs, this.passwordLine(opts.become))
+    const r = await this.channelRun(cmd, stdin, opts.timeoutMs, this.passwordLine(opts.become), opts.maxOutput)
     if (opts.timeoutMs && this.ctx!.hasTimeout && (r.rc === 124 || r.rc === 137) && Date.now() - started >= opts.timeoutMs * 0.9) {
       throw new ExecTimeoutError(this.host, script, opts.timeoutMs, r.stderr.toString())
     }

@@ -37,6 +37,8 @@ export interface ExecOptions {
   /** Exported into the script's environment (names must be valid shell identifiers). */
   env?: Record<string, string>
   cwd?: string
+  /** Keep at most this many bytes of each of stdout and stderr: the first and last half, with a note of what was dropped between (src/connection/capture.ts). */
+  maxOutput?: number
 }
 
 export interface ConnectionStats {

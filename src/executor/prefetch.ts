@@ -4,7 +4,6 @@
 // and exec options, so a wrong guess (arguments that depend on a result registered in between) only
 // costs the round trip it would have cost anyway; any step applied on the host drops the cache.
 import { randomBytes } from 'node:crypto'
-import { writeFileSync } from 'node:fs'
 import type { Connection, ExecResult } from '../connection/types.js'
 import { shQuote } from '../connection/quote.js'
 import { innerScript } from '../connection/quote.js'
@@ -17,7 +16,7 @@ import type { CachedProbes, ProbeCache, ProbeOptions } from './probe-cache.js'
 import { filesKey, filesProbe, makeReader, type FilesQuestion } from './reader.js'
 import { planContext, renderArgs } from './task.js'
 import type { TaskContext } from './task-context.js'
-import { TRACE, trace } from '../trace.js'
+import { TRACE, TRACE_DUMP, trace, traceDump } from '../trace.js'
 
 export type { CachedProbes, ProbeOptions } from './probe-cache.js'
 
@@ -466,7 +465,7 @@ async function fetchBatch(
       const probes = alone.map((i) => ({ script: wanted[i].script, env: wanted[i].opts.env }))
       if (merged) probes.push({ script: merged.script, env: undefined })
       const script = batchScript(probes, nonce)
-      if (process.env.K3SBOOK_TRACE_DUMP) writeFileSync(`${process.env.K3SBOOK_TRACE_DUMP}.${conn.host}.sh`, script)
+      if (TRACE_DUMP) traceDump(conn.host, script)
       if (TRACE) trace(`${conn.host}: read-ahead sends ${idx.length} probes as ${probes.length} (${script.length} bytes)`)
       const r = await conn.exec(script, { become: wanted[idx[0]].opts.become })
       if (TRACE) trace(`${conn.host}: read-ahead answered (${r.stdout.length} bytes)`)

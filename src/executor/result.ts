@@ -4,7 +4,8 @@
 import { K3sbookError, formatPos, tail } from '../errors.js'
 import type { Task, Vars } from '../model.js'
 import { srcPos } from '../model.js'
-import type { StepResult } from '../modules/types.js'
+import type { FileDiff, StepResult } from '../modules/types.js'
+import { MAX_DIFF_SIZE } from '../modules/lib/text.js'
 import { getModule } from '../modules/registry.js'
 import { evalCondition } from '../template/index.js'
 import type { HostResultEvent, HostStatus, RunEvent } from './events.js'
@@ -144,7 +145,7 @@ export function resultEvent(
     ignored: o.ignored || undefined,
     // no_log: the task's name and status, nothing else (no change summary, item labels, diff, output)
     changes: outcome.changes.length && !noLog ? outcome.changes : undefined,
-    diff: noLog ? undefined : outcome.diff,
+    diff: noLog ? undefined : outcome.diff?.map(boundedDiff),
     msg: noLog ? NO_LOG_MSG : (outcome.msg ?? outcome.unknownReason),
     durationMs: o.durationMs,
   }
@@ -163,6 +164,18 @@ export function resultEvent(
     }
   }
   return ev
+}
+
+/**
+ * The backstop of the diff size limit (modules that use fileDiff never build a large side): a
+ * side larger than Ansible's MAX_FILE_SIZE_FOR_DIFF is replaced by its one-line note.
+ */
+function boundedDiff(d: FileDiff): FileDiff {
+  if (d.skipped) return d
+  const big = (s: string) => s.length > MAX_DIFF_SIZE || Buffer.byteLength(s) > MAX_DIFF_SIZE
+  if (big(d.before)) return { path: d.path, before: '', after: '', skipped: `diff skipped: destination file size is greater than ${MAX_DIFF_SIZE}` }
+  if (big(d.after)) return { path: d.path, before: '', after: '', skipped: `diff skipped: source file size is greater than ${MAX_DIFF_SIZE}` }
+  return d
 }
 
 const NO_LOG_MSG = 'the output has been hidden due to the no_log: true specified for this result'

@@ -319,7 +319,7 @@ function noReader(host: string): HostReader {
 
 export async function runStep(conn: Connection, step: Step): Promise<StepResult> {
   const t0 = Date.now()
-  const r = await conn.exec(step.script, { stdin: step.stdin, env: step.env, timeoutMs: step.timeoutMs })
+  const r = await conn.exec(step.script, { stdin: step.stdin, env: step.env, timeoutMs: step.timeoutMs, maxOutput: step.maxOutput })
   return { ...r, step, durationMs: Date.now() - t0 }
 }
 

@@ -3,6 +3,7 @@
 // changed, like Ansible. `shell` shares this file's planning and its registered result shape.
 import { shlexSplit as shlex } from '../shlex.js'
 import { shQuote } from '../connection/quote.js'
+import { OUTPUT_LIMIT } from '../connection/capture.js'
 import type { Vars } from '../model.js'
 import type { Module, Plan, PlanContext, Step, StepResult } from './types.js'
 import { ArgError, argFail, bool, moduleSchema, optBool, optStr, splitLines, str, defineModule } from './lib/index.js'
@@ -214,7 +215,7 @@ export async function planCommand(args: CommandArgs, ctx: PlanContext, isShell: 
         state: 'unknown' as const,
         reason: `${isShell ? 'shell' : 'command'} may ${c.arg === 'creates' ? 'create' : 'remove'} it`,
       }))
-      return { describe: Array.isArray(cmd) ? cmd.join(' ') : cmd, script, stdin, effects, okCodes: ANY_RC }
+      return { describe: Array.isArray(cmd) ? cmd.join(' ') : cmd, script, stdin, effects, okCodes: ANY_RC, maxOutput: OUTPUT_LIMIT }
     }
   } catch (e) {
     return argFail(e)

@@ -15,6 +15,7 @@ import {
   backupFromSteps,
   bool,
   fileDiff,
+  MAX_DIFF_SIZE,
   groupSchema,
   md5,
   modeSchema,
@@ -129,7 +130,7 @@ export async function planWrites(writes: FileWrite[], dirs: string[], args: Writ
   // Parents of the files are asked in the same round trip: a missing one fails as in Ansible.
   const parents = [...new Set(writes.map((w) => posix.dirname(w.dest)))].filter((p) => !dirs.includes(p))
   const paths = [...new Set([...dirs, ...parents, ...writes.map((w) => w.dest)])]
-  const infos = await ctx.reader.files(paths, { sha256: true, content: ctx.diff, follow })
+  const infos = await ctx.reader.files(paths, { sha256: true, content: ctx.diff ? MAX_DIFF_SIZE : false, follow })
   const steps: Step[] = []
   const changes: Change[] = []
   const one = writes.length === 1 && dirs.length === 0
@@ -190,7 +191,7 @@ export async function planWrites(writes: FileWrite[], dirs: string[], args: Writ
     steps.push(step)
     changes.push({
       summary: i.exists ? `content of ${w.dest}` : `create ${w.dest}`,
-      diff: ctx.diff && w.content ? fileDiff(w.dest, i.content, w.content) : undefined,
+      diff: ctx.diff && w.content ? fileDiff(w.dest, i.content, w.content, i.exists ? i.size : undefined) : undefined,
     })
   }
   const result: Vars = { ...resultBase }

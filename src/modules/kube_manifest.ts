@@ -7,6 +7,8 @@ import { parseAllDocuments, stringify } from 'yaml'
 import { shQuote } from '../connection/quote.js'
 import type { Module } from './types.js'
 import {
+  fileDiff,
+  MAX_DIFF_SIZE,
   ArgError,
   bool,
   dict,
@@ -142,7 +144,7 @@ export const kubeManifestModule = defineModule({
         )
       const dir = String(args.dest ?? MANIFESTS_DIR).replace(/\/+$/, '')
       const path = `${dir}/${name}.yaml`
-      const info = (await ctx.reader.files([path], { sha256: true, content: ctx.diff })).get(path)!
+      const info = (await ctx.reader.files([path], { sha256: true, content: ctx.diff ? MAX_DIFF_SIZE : false })).get(path)!
       if (state === 'absent') {
         if (!info.exists) return { status: 'ok', result: { changed: false, path } }
         return {
@@ -167,7 +169,7 @@ export const kubeManifestModule = defineModule({
         : [
             {
               summary: info.exists ? `update ${path}` : `create ${path}`,
-              ...(ctx.diff ? { diff: { path, before: info.content?.toString('utf8') ?? '', after: text } } : {}),
+              ...(ctx.diff ? { diff: fileDiff(path, info.content, text, info.exists ? info.size : undefined) } : {}),
             },
           ]
       return {

@@ -328,7 +328,10 @@ export async function planTextEdit(
         describe: `edit ${path}`,
       }),
     )
-    changes.push({ summary: info.exists ? `edit ${path}: ${r.msg}` : `create ${path}`, diff: ctx.diff ? fileDiff(path, info.content, content) : undefined })
+    changes.push({
+      summary: info.exists ? `edit ${path}: ${r.msg}` : `create ${path}`,
+      diff: ctx.diff ? fileDiff(path, info.content, content, info.exists ? info.size : undefined) : undefined,
+    })
     if (info.exists && attrs.changes.length) {
       changes.push(...attrs.changes)
       msg += ' and ownership, perms or SE linux context changed'

@@ -53,6 +53,8 @@ export interface Step {
   /** Exit codes that count as success (default [0]). */
   okCodes?: number[]
   timeoutMs?: number
+  /** Keep at most this many bytes of each of stdout and stderr (head and tail, a note between); unset: all of it. */
+  maxOutput?: number
   effects?: Effect[]
 }
 
@@ -60,6 +62,8 @@ export interface FileDiff {
   path: string
   before: string
   after: string
+  /** Set instead of before/after when a side is larger than MAX_DIFF_SIZE: Ansible's "diff skipped: … size is greater than 104448". */
+  skipped?: string
 }
 
 export interface Change {
@@ -91,7 +95,7 @@ export interface HostReader {
   /** Runs a probe script. Probes must not change the host. */
   probe(script: string, opts?: { stdin?: Buffer | string; env?: Record<string, string>; become?: Become }): Promise<ExecResult>
   /** Facts about paths in one round trip; in check mode overlaid with what earlier planned steps would write. */
-  files(paths: string[], opts?: { sha256?: boolean; content?: boolean; follow?: boolean }): Promise<Map<string, FileInfo>>
+  files(paths: string[], opts?: { sha256?: boolean; content?: boolean | number; follow?: boolean }): Promise<Map<string, FileInfo>>
   /** A non-file effect recorded by an earlier planned step in check mode (e.g. 'pkg:curl'). */
   pending(key: EffectKey): unknown
   /**

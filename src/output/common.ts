@@ -12,6 +12,7 @@ export interface Reporter {
 }
 
 export function unifiedDiff(d: FileDiff): string {
+  if (d.skipped) return `--- before: ${d.path}\n+++ after: ${d.path}\n${d.skipped}\n`
   const before = d.before.endsWith('\n') || d.before === '' ? d.before : d.before + '\n\\ No newline at end of file\n'
   const after = d.after.endsWith('\n') || d.after === '' ? d.after : d.after + '\n\\ No newline at end of file\n'
   return createTwoFilesPatch(`before: ${d.path}`, `after: ${d.path}`, before, after, undefined, undefined, { context: 3 })

@@ -6,6 +6,8 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { chmodSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { startLab, type LabInfo } from '../helpers/lab.js'
 import { encryptVault } from '../../src/vault.js'
 import { sh } from '../executor/helpers.js'
@@ -164,9 +166,20 @@ describe('every secret shape in every output mode', () => {
     clean('check --diff', check.stdout + check.stderr)
 
     await disturb()
-    const traced = await cli(['run', ...args, '--diff', '-o', 'plain'], { cwd: dir, env: { K3SBOOK_TRACE: '1' } })
+    // a dump file that exists already, readable by all: it is made 0600 before anything is written
+    const dumpPrefix = join(dir, 'dump')
+    writeFileSync(`${dumpPrefix}.${lab.hosts[0].name}.sh`, '', { mode: 0o644 })
+    chmodSync(`${dumpPrefix}.${lab.hosts[0].name}.sh`, 0o644)
+    const traced = await cli(['run', ...args, '--diff', '-o', 'plain'], { cwd: dir, env: { K3SBOOK_TRACE: '1', K3SBOOK_TRACE_DUMP: dumpPrefix } })
     clean('K3SBOOK_TRACE=1', traced.stdout + traced.stderr)
     assert.match(traced.stderr, /round trip \d+: \(hidden: no_log\)/)
+    const dumps = filesUnder(dir).filter((f) => f.path.startsWith(dumpPrefix))
+    assert.equal(dumps.length, 1, 'the read-ahead script was dumped')
+    assert.ok(dumps[0].bytes.length > 0, 'the dump is not empty')
+    for (const f of dumps) {
+      assert.equal(f.mode, 0o600, `${f.path} is ${f.mode.toString(8)}`)
+      clean(f.path, f.bytes.toString('latin1'))
+    }
 
     // the project folder: the playbook and the vault files as given, and whatever k3sbook wrote there
     const given = new Set(['site.yml', 'secrets.yml', 'vault-pass'].map((f) => `${dir}/${f}`))

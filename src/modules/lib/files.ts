@@ -17,11 +17,17 @@ export interface FilesQuestion {
   opts: FilesProbeOptions
 }
 
-export type FilesProbeOptions = { sha256?: boolean; content?: boolean; follow?: boolean }
+/** `content`: true reads any file whole; a number reads only files of at most that many bytes (a diff's size limit). */
+export type FilesProbeOptions = { sha256?: boolean; content?: boolean | number; follow?: boolean }
+
+/** The largest file a question reads (0: none). */
+function contentMax(c: boolean | number | undefined): number {
+  return c === true ? Infinity : typeof c === 'number' ? c : 0
+}
 
 /** A files() question's identity, for caches: its paths and options, and who asks (become). */
 export function filesKey(q: FilesQuestion, become?: unknown): string {
-  return JSON.stringify([become ?? null, q.paths, !!q.opts.sha256, !!q.opts.content, !!q.opts.follow])
+  return JSON.stringify([become ?? null, q.paths, !!q.opts.sha256, String(contentMax(q.opts.content)), !!q.opts.follow])
 }
 
 const STAT_FORMAT = '%F|%a|%U|%G|%u|%g|%s|%Y'
@@ -36,19 +42,19 @@ const STAT_FORMAT = '%F|%a|%U|%G|%u|%g|%s|%Y'
  */
 export function filesProbe(questions: FilesQuestion[]): FilesProbe {
   const index = new Map<string, number>()
-  const entries: { path: string; lstat: boolean; follow: boolean; sha: boolean; content: boolean }[] = []
+  const entries: { path: string; lstat: boolean; follow: boolean; sha: boolean; content: number }[] = []
   for (const q of questions) {
     for (const p of q.paths) {
       let i = index.get(p)
       if (i === undefined) {
         index.set(p, (i = entries.length))
-        entries.push({ path: p, lstat: false, follow: false, sha: false, content: false })
+        entries.push({ path: p, lstat: false, follow: false, sha: false, content: 0 })
       }
       const e = entries[i]
       if (q.opts.follow) e.follow = true
       else e.lstat = true
       if (q.opts.sha256) e.sha = true
-      if (q.opts.content) e.content = true
+      e.content = Math.max(e.content, contentMax(q.opts.content))
     }
   }
   const q = (i: number) => shQuote(entries[i].path)
@@ -74,7 +80,11 @@ export function filesProbe(questions: FilesQuestion[]): FilesProbe {
   for (const i of all) lines.push(`p=${q(i)}; if [ -L "$p" ]; then printf '%d ' ${i}; readlink -- "$p" | base64 -w0; echo; fi`)
   section('sha', shas, '[ -f "$p" ] && [ -r "$p" ]', 'sha256sum', 'sha256sum < "$p"')
   lines.push('echo @@content')
-  for (const i of contents) lines.push(`p=${q(i)}; if [ -f "$p" ] && [ -r "$p" ]; then printf '%d ' ${i}; base64 -w0 < "$p"; echo; fi`)
+  for (const i of contents) {
+    const max = entries[i].content
+    const small = max === Infinity ? '' : ` && [ "$(wc -c < "$p")" -le ${max} ]`
+    lines.push(`p=${q(i)}; if [ -f "$p" ] && [ -r "$p" ]${small}; then printf '%d ' ${i}; base64 -w0 < "$p"; echo; fi`)
+  }
   lines.push('echo @@end')
   const script = lines.join('\n') + '\n'
 
@@ -130,7 +140,10 @@ export function filesProbe(questions: FilesQuestion[]): FilesProbe {
         if (links.has(i)) info.linkTarget = Buffer.from(links.get(i)!, 'base64').toString('utf8').replace(/\n$/, '')
         const hex = qu.opts.sha256 ? /^\\?([0-9a-f]{64})\b/.exec(sha.get(i) ?? '')?.[1] : undefined
         if (hex) info.sha256 = hex
-        if (qu.opts.content && content.has(i)) info.content = Buffer.from(content.get(i)!, 'base64')
+        if (content.has(i) && contentMax(qu.opts.content) > 0) {
+          const bytes = Buffer.from(content.get(i)!, 'base64')
+          if (bytes.length <= contentMax(qu.opts.content)) info.content = bytes
+        }
         res.set(p, info)
       }
       return res

@@ -23,7 +23,19 @@ export function diffText(b: Buffer | undefined): string {
   return b.toString('utf8')
 }
 
-export function fileDiff(path: string, before: Buffer | undefined, after: Buffer | string): FileDiff {
+/** Ansible's MAX_FILE_SIZE_FOR_DIFF default: a side larger than this is not diffed ("diff skipped"). */
+export const MAX_DIFF_SIZE = 104448
+
+/**
+ * A file's diff, or Ansible's one-line note when a side is larger than MAX_DIFF_SIZE (`beforeSize`:
+ * the host file's size, when its content was not read because of it). Nothing of a large side is
+ * turned into text: a 50 MB template's diff would cost hundreds of MB.
+ */
+export function fileDiff(path: string, before: Buffer | undefined, after: Buffer | string, beforeSize?: number): FileDiff {
+  if (Math.max(before?.length ?? 0, beforeSize ?? 0) > MAX_DIFF_SIZE)
+    return { path, before: '', after: '', skipped: `diff skipped: destination file size is greater than ${MAX_DIFF_SIZE}` }
+  if (Buffer.byteLength(after) > MAX_DIFF_SIZE)
+    return { path, before: '', after: '', skipped: `diff skipped: source file size is greater than ${MAX_DIFF_SIZE}` }
   return { path, before: diffText(before), after: typeof after === 'string' ? after : diffText(after) }
 }
 
