@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process'
 
 export const UNIT = [
   'test/architecture/imports.test.ts',
+  'test/architecture/module-names.test.ts',
   'test/connection/sshconfig.test.ts',
   'test/executor/prefetch.test.ts',
   'test/inventory/connection.test.ts',

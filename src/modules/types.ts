@@ -180,6 +180,18 @@ export interface Module<A = Vars> {
    * makes them unknown.
    */
   setsVars?(args: A): string[]
+  /**
+   * The variables it defines are named only when it runs (include_vars, setup, add_host, group_by,
+   * the *_facts modules): after it, the checker cannot call a variable certainly undefined.
+   */
+  readonly namesAtRun?: boolean
+  /**
+   * Arguments that hold conditions written like `when:` (assert's `that`): their list items are
+   * expression texts, so a YAML boolean or null in them is read as Python prints it.
+   */
+  readonly conditionArgs?: readonly string[]
+  /** Refuses to run without arguments (command, shell): an ad-hoc call needs -a. */
+  readonly requiresArgs?: boolean
   /** Acts on the play (meta): its result's `_meta` is carried out; it is not a result line. */
   readonly playControl?: boolean
   /** Its result is a message for the user (debug): the executor emits a `debug` event. */
