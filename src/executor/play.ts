@@ -86,7 +86,7 @@ export async function gather(rc: RunContext, ctx: PlayCtx, limit: <T>(f: () => P
         const st = Date.now()
         try {
           const conn = await rc.conns.get(s.name)
-          const { ansible_facts, vars } = await gatherFacts(conn)
+          const { ansible_facts, vars } = await gatherFacts(conn, await rc.probes.ridden(s.name))
           // what the host reports is data, never a template (Ansible's AnsibleUnsafe)
           s.facts = wrapUnsafe({ ...vars, ansible_facts }) as Vars
           s.counts.ok++
