@@ -70,15 +70,16 @@ export interface Change {
 
 export type Plan =
   | { status: 'ok'; note?: string; result?: Vars }
-  | { status: 'change'; changes: Change[]; steps: Step[]; result?: Vars }
+  | { status: 'change'; changes: Change[]; steps: Step[]; result?: Vars; data?: unknown }
   /** Can't tell without running (e.g. a command with no creates/removes). Applied like 'change'. */
-  | { status: 'unknown'; reason: string; changes?: Change[]; steps: Step[]; result?: Vars }
+  | { status: 'unknown'; reason: string; changes?: Change[]; steps: Step[]; result?: Vars; data?: unknown }
   /** The module decided not to act (e.g. `creates` exists) and says why. */
   | { status: 'skip'; reason: string; result?: Vars }
   /** The module itself fails (assert, fail, a bad combination found only at run time). */
   | { status: 'fail'; msg: string; result?: Vars }
 
 export type ActionablePlan = Extract<Plan, { steps: Step[] }>
+// `data`: what plan() hands the module's own apply()/result() (lib/plan-data.ts); the executor never reads it.
 
 export interface StepResult extends ExecResult {
   step: Step
