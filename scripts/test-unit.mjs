@@ -39,6 +39,9 @@ export const UNIT = [
 // Run as a script (not when imported for its list)
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const filters = process.argv.slice(2)
-  const files = UNIT.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  // the longest files first, so that the tier ends when its longest file ends, not after it
+  const FIRST = ['test/executor/prefetch.test.ts', 'test/modules/provision/local.test.ts', 'test/playbook/load.test.ts']
+  const rank = (f) => (FIRST.includes(f) ? FIRST.indexOf(f) : FIRST.length)
+  const files = UNIT.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort((a, b) => rank(a) - rank(b))
   process.exitCode = await runFiles(files, { concurrency: Number(process.env.K3SBOOK_TEST_CONCURRENCY ?? '4') })
 }
