@@ -3,10 +3,12 @@
 // as uid 65534 on a copy of the tree; see CONTRIBUTING.md). Under a minute; run it before pushing.
 // A new test file that needs none of those belongs here.
 // Usage: npm run test:unit [-- FILTER...]
-import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { runFiles } from './test-pool.mjs'
 
 export const UNIT = [
   'test/architecture/imports.test.ts',
+  'test/architecture/module-names.test.ts',
   'test/connection/sshconfig.test.ts',
   'test/executor/prefetch.test.ts',
   'test/inventory/connection.test.ts',
@@ -34,9 +36,12 @@ export const UNIT = [
   'test/template/template.test.ts',
 ]
 
-const filters = process.argv.slice(2)
-const files = UNIT.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${process.env.K3SBOOK_TEST_CONCURRENCY ?? '4'}`, ...files], {
-  stdio: 'inherit',
-})
-process.exit(r.status ?? 1)
+// Run as a script (not when imported for its list)
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const filters = process.argv.slice(2)
+  // the longest files first, so that the tier ends when its longest file ends, not after it
+  const FIRST = ['test/executor/prefetch.test.ts', 'test/modules/provision/local.test.ts', 'test/playbook/load.test.ts']
+  const rank = (f) => (FIRST.includes(f) ? FIRST.indexOf(f) : FIRST.length)
+  const files = UNIT.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort((a, b) => rank(a) - rank(b))
+  process.exitCode = await runFiles(files, { concurrency: Number(process.env.K3SBOOK_TEST_CONCURRENCY ?? '4') })
+}

@@ -4,6 +4,7 @@
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
+import { runFiles } from './test-pool.mjs'
 
 function walk(dir) {
   const out = []
@@ -28,8 +29,5 @@ const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' 
 if (build.status !== 0) process.exit(build.status ?? 1)
 // Test files run 3 at a time: most of their time is spent waiting on lab hosts and ansible, and
 // every lab test makes its own uniquely named lab. K3SBOOK_TEST_CONCURRENCY overrides.
-const concurrency = process.env.K3SBOOK_TEST_CONCURRENCY ?? '3'
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
-  stdio: 'inherit',
-})
-process.exit(r.status ?? 1)
+// Each file is timed; the slowest are listed at the end.
+process.exitCode = await runFiles(files, { concurrency: Number(process.env.K3SBOOK_TEST_CONCURRENCY ?? '3') })

@@ -10,6 +10,7 @@ import { parse, stringify } from 'yaml'
 import type { HostResultEvent, RunEvent } from '../executor/events.js'
 import type { Reporter } from '../output/common.js'
 import { addExecOptions, runCommand, type RunCliOptions } from './run.js'
+import { ADHOC_MODULE, getModule } from '../modules/registry.js'
 
 export interface AdhocOptions extends RunCliOptions {
   moduleName?: string
@@ -40,8 +41,8 @@ export function adhocPlaybook(pattern: string, module: string, args: string | un
 }
 
 export async function adhocCommand(pattern: string, o: AdhocOptions): Promise<number> {
-  const module = o.moduleName ?? 'command'
-  if ((module === 'command' || module === 'shell' || module === 'ansible.builtin.command' || module === 'ansible.builtin.shell') && !o.args) {
+  const module = o.moduleName ?? ADHOC_MODULE
+  if (getModule(module)?.requiresArgs && !o.args) {
     process.stderr.write(`error: the ${module} module needs -a 'COMMAND'\n`)
     return 5
   }

@@ -1,8 +1,9 @@
 // `gather_facts`: the facts roles commonly read, collected in one round trip with plain POSIX sh.
-import type { Connection } from '../connection/types.js'
+import type { Connection, ExecResult } from '../connection/types.js'
 import type { Vars } from '../model.js'
 
-const SCRIPT = `LC_ALL=C; export LC_ALL
+/** The facts probe: read-only, one round trip (or none of its own: it rides with the play's first read-ahead). */
+export const FACTS_SCRIPT = `LC_ALL=C; export LC_ALL
 echo "hostname=$(hostname 2>/dev/null || cat /etc/hostname)"
 echo "fqdn=$(hostname -f 2>/dev/null || hostname)"
 echo "machine=$(uname -m)"
@@ -86,9 +87,12 @@ export function parseFacts(out: string): Vars {
   return facts
 }
 
-/** Facts as Ansible exposes them: `ansible_facts.X` and the `ansible_X` variables. */
-export async function gatherFacts(conn: Connection): Promise<{ ansible_facts: Vars; vars: Vars }> {
-  const r = await conn.exec(SCRIPT)
+/**
+ * Facts as Ansible exposes them: `ansible_facts.X` and the `ansible_X` variables. `ridden`: the
+ * facts probe's answer when it went out with a read-ahead; otherwise it is run now.
+ */
+export async function gatherFacts(conn: Connection, ridden?: ExecResult): Promise<{ ansible_facts: Vars; vars: Vars }> {
+  const r = ridden ?? (await conn.exec(FACTS_SCRIPT))
   const facts = parseFacts(r.stdout.toString())
   const vars: Vars = {}
   for (const [k, v] of Object.entries(facts)) vars[`ansible_${k}`] = v

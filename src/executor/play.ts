@@ -4,7 +4,7 @@ import { ConnectionError } from '../errors.js'
 import type { Play, TaskItem, Vars } from '../model.js'
 import { asBool } from '../bool.js'
 import { srcPos } from '../model.js'
-import { getModule } from '../modules/registry.js'
+import { FACTS_MODULE, getModule } from '../modules/registry.js'
 import { limitHosts, resolvePattern } from '../inventory/index.js'
 import { templateValue } from '../template/index.js'
 import { wrapUnsafe } from '../template/taint.js'
@@ -78,7 +78,7 @@ export async function gather(rc: RunContext, ctx: PlayCtx, limit: <T>(f: () => P
   const hosts = activeHosts(ctx)
   if (hosts.length === 0) return
   const name = 'Gathering Facts'
-  rc.emit({ type: 'task:start', play: ctx.play.name, task: name, module: 'setup', hosts: hosts.map((h) => h.name), pos: srcPos(ctx.play.src) })
+  rc.emit({ type: 'task:start', play: ctx.play.name, task: name, module: FACTS_MODULE, hosts: hosts.map((h) => h.name), pos: srcPos(ctx.play.src) })
   const t0 = Date.now()
   await Promise.all(
     hosts.map((s) =>
@@ -86,7 +86,7 @@ export async function gather(rc: RunContext, ctx: PlayCtx, limit: <T>(f: () => P
         const st = Date.now()
         try {
           const conn = await rc.conns.get(s.name)
-          const { ansible_facts, vars } = await gatherFacts(conn)
+          const { ansible_facts, vars } = await gatherFacts(conn, await rc.probes.ridden(s.name))
           // what the host reports is data, never a template (Ansible's AnsibleUnsafe)
           s.facts = wrapUnsafe({ ...vars, ansible_facts }) as Vars
           s.counts.ok++

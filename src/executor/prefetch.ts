@@ -79,6 +79,14 @@ interface Wanted {
   files?: FilesQuestion
 }
 
+/** A probe that goes out with a host's next read-ahead batch instead of on its own (the facts). */
+interface Rider {
+  script: string
+  taken: boolean
+  answer: Promise<ExecResult | undefined>
+  settle(r: ExecResult | undefined): void
+}
+
 function wantedKey(w: Wanted): string {
   return w.files ? 'files:' + filesKey(w.files, w.opts.become) : keyOf(w.script, w.opts)!
 }
@@ -93,6 +101,38 @@ export class Prefetcher implements ProbeCache {
   private readonly memo: SpecMemo = new WeakMap()
   /** Round trips spent on read-ahead, per host (already counted in the connection's stats). */
   readonly batches = new Map<string, number>()
+  private readonly riders = new Map<string, Rider>()
+
+  /**
+   * `script` (read-only, run without become) goes out with the next read-ahead batch sent to
+   * `host`, in the same round trip: the play's facts ride with its first stretch. ridden() gives
+   * its answer, or undefined when the read-ahead sent nothing it could ride with.
+   */
+  ride(host: string, script: string): void {
+    this.riders.get(host)?.settle(undefined)
+    let settle!: (r: ExecResult | undefined) => void
+    const answer = new Promise<ExecResult | undefined>((r) => (settle = r))
+    const rider: Rider = {
+      script,
+      taken: false,
+      answer,
+      settle: (r) => {
+        if (this.riders.get(host) === rider) this.riders.delete(host)
+        settle(r)
+      },
+    }
+    this.riders.set(host, rider)
+  }
+
+  ridden(host: string): Promise<ExecResult | undefined> {
+    return this.riders.get(host)?.answer ?? Promise.resolve(undefined)
+  }
+
+  /** The read-ahead on `host` is over: a rider it did not take is handed back (ridden() gives undefined). */
+  private unride(host: string): void {
+    const r = this.riders.get(host)
+    if (r && !r.taken) r.settle(undefined)
+  }
 
   private host(name: string): HostCache {
     let h = this.hosts.get(name)
@@ -131,12 +171,16 @@ export class Prefetcher implements ProbeCache {
    * plan a window of upcoming tasks ahead and fetch what they will read in one round trip.
    */
   async ahead(items: TaskItem[], task: Task, hosts: string[], at: TaskAt): Promise<void> {
-    if (!readAhead(task.module)) return
-    const tc = at(task)
-    if (tc.delegated || !tc.selected) return
-    const from = items.indexOf(task)
-    if (from < 0) return
-    await Promise.all(hosts.map((h) => this.aheadOnHost(items, from, h, at).catch(() => undefined)))
+    try {
+      if (!readAhead(task.module)) return
+      const tc = at(task)
+      if (tc.delegated || !tc.selected) return
+      const from = items.indexOf(task)
+      if (from < 0) return
+      await Promise.all(hosts.map((h) => this.aheadOnHost(items, from, h, at).catch(() => undefined)))
+    } finally {
+      for (const h of hosts) this.unride(h)
+    }
   }
 
   private async aheadOnHost(items: TaskItem[], from: number, host: string, at: TaskAt): Promise<void> {
@@ -208,10 +252,20 @@ export class Prefetcher implements ProbeCache {
           ),
         )
       })
-      if (wanted.size === 0 || h.gen !== gen) return
+      if (wanted.size === 0 || h.gen !== gen) return this.unride(host)
       // Planning needs no connection: only sending does (the host may still be connecting).
       conn ??= await window[0].conn(host)
-      const fetched = await fetchBatch(conn, [...wanted.values()])
+      const rider = this.riders.get(host)
+      const riding = rider && !rider.taken ? rider : undefined
+      if (riding) riding.taken = true
+      let fetched: Awaited<ReturnType<typeof fetchBatch>>
+      try {
+        fetched = await fetchBatch(conn, [...wanted.values()], riding?.script)
+      } catch (e) {
+        riding?.settle(undefined)
+        throw e
+      }
+      riding?.settle(fetched.rider)
       this.batches.set(host, (this.batches.get(host) ?? 0) + fetched.trips)
       if (h.gen !== gen) return
       for (const [i, w] of [...wanted.values()].entries()) {
@@ -443,37 +497,49 @@ export function parseBatch(out: Buffer, err: Buffer, count: number, nonce: strin
   return results
 }
 
+/**
+ * Sends the wanted probes, one script per become (the connection runs them one after another), and
+ * `rider` (run without become) first in the script that runs without become, or else on its own.
+ */
 async function fetchBatch(
   conn: Connection,
   wanted: Wanted[],
-): Promise<{ results: (ExecResult | undefined)[]; files: (Map<string, FileInfo> | undefined)[]; trips: number }> {
+  rider?: string,
+): Promise<{ results: (ExecResult | undefined)[]; files: (Map<string, FileInfo> | undefined)[]; trips: number; rider?: ExecResult }> {
   const results: (ExecResult | undefined)[] = new Array(wanted.length).fill(undefined)
   const files: (Map<string, FileInfo> | undefined)[] = new Array(wanted.length).fill(undefined)
+  let riderAnswer: ExecResult | undefined
   const groups = new Map<string, number[]>()
+  const NO_BECOME = JSON.stringify(null)
   wanted.forEach((w, i) => {
     const g = JSON.stringify(w.opts.become ?? null)
     if (!groups.has(g)) groups.set(g, [])
     groups.get(g)!.push(i)
   })
+  if (rider !== undefined && !groups.has(NO_BECOME)) groups.set(NO_BECOME, [])
   await Promise.all(
-    [...groups.values()].map(async (idx) => {
+    [...groups.entries()].map(async ([g, idx]) => {
       const nonce = randomBytes(12).toString('hex')
+      const withRider = rider !== undefined && g === NO_BECOME
       // files() questions go into one merged probe, asked last.
       const merge = idx.filter((i) => wanted[i].files)
       const alone = idx.filter((i) => !wanted[i].files)
       const merged = merge.length ? filesProbe(merge.map((i) => wanted[i].files!)) : undefined
       const probes = alone.map((i) => ({ script: wanted[i].script, env: wanted[i].opts.env }))
       if (merged) probes.push({ script: merged.script, env: undefined })
+      if (withRider) probes.push({ script: rider, env: undefined })
       const script = batchScript(probes, nonce)
       if (TRACE_DUMP) traceDump(conn.host, script)
-      if (TRACE) trace(`${conn.host}: read-ahead sends ${idx.length} probes as ${probes.length} (${script.length} bytes)`)
-      const r = await conn.exec(script, { become: wanted[idx[0]].opts.become })
+      if (TRACE)
+        trace(`${conn.host}: read-ahead sends ${idx.length} probes as ${probes.length}${withRider ? ' (with the facts)' : ''} (${script.length} bytes)`)
+      const r = await conn.exec(script, { become: idx.length ? wanted[idx[0]].opts.become : undefined })
       if (TRACE) trace(`${conn.host}: read-ahead answered (${r.stdout.length} bytes)`)
       const out = parseBatch(r.stdout, r.stderr, probes.length, nonce)
       alone.forEach((i, j) => (results[i] = out[j]))
       const m = merged && out[alone.length]
       if (merged && m && m.rc === 0) merged.parse(m.stdout).forEach((res, j) => (files[merge[j]] = res))
+      if (withRider) riderAnswer = out[probes.length - 1]
     }),
   )
-  return { results, files, trips: groups.size }
+  return { results, files, trips: groups.size, rider: riderAnswer }
 }

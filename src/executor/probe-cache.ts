@@ -25,4 +25,9 @@ export interface ProbeCache {
   view(host: string, module: string, base: ProbeOptions): CachedProbes | undefined
   /** A step ran on the host (or may have): nothing fetched before it can be trusted. */
   invalidate(host: string): void
+  /**
+   * The answer to a probe handed to ride() (the facts) once the host's read-ahead has sent it with
+   * its own probes; undefined when no read-ahead took it (the caller then runs it alone).
+   */
+  ridden(host: string): Promise<ExecResult | undefined>
 }

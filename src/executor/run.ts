@@ -16,6 +16,7 @@ import { settleChecked, unknownFromError } from './check.js'
 import type { Emit, HostCounts } from './events.js'
 import { dueHandlers } from './handlers.js'
 import { allControllerOnly, applyMeta, gather, gatherDecided, markUnreachable, startAtMatches, playHosts, serialBatches } from './play.js'
+import { FACTS_SCRIPT } from './facts.js'
 import { Prefetcher } from './prefetch.js'
 import { countOutcome, debugEvent, errorText, registerOutcome, resultEvent, shareRunOnce } from './result.js'
 import {
@@ -104,8 +105,9 @@ export class Runner {
       if (TRACE) trace('play: connecting')
       const connecting = hosts.map((h) => rc.conns.get(h).catch(() => undefined))
       // While the handshakes are in flight, plan the first tasks ahead: each host's probes go out
-      // as soon as that host is connected (the first task waits for them; see Prefetcher).
-      if (!gatherOn && !rc.opts.startAtTask) this.readAheadFirst(play, batches[0] ?? [], hosts)
+      // as soon as that host is connected (the first task waits for them; see Prefetcher), and
+      // the facts go with them, in the same round trip (tasks that read facts are planned later).
+      if (!rc.opts.startAtTask) this.readAheadFirst(play, batches[0] ?? [], hosts, gatherOn)
       await Promise.all(connecting)
     }
 
@@ -140,12 +142,13 @@ export class Runner {
     rc.emit({ type: 'play:end', play: play.name, durationMs: Date.now() - t0 })
   }
 
-  private readAheadFirst(play: Play, batch: string[], hosts: string[]): void {
+  private readAheadFirst(play: Play, batch: string[], hosts: string[], facts: boolean): void {
     const items = [play.preTasks, play.roleTasks, play.tasks].find((l) => l.length > 0)
     const first = items?.[0]
     if (!items || !first || first.kind !== 'task') return
     const ctx: PlayCtx = { play, batch: batch.map((h) => this.rc.state(h)), allHosts: hosts }
     const names = activeHosts(ctx).map((s) => s.name)
+    if (facts) for (const n of names) this.prefetcher.ride(n, FACTS_SCRIPT)
     this.prefetcher.ahead(items, first, names, (t) => this.rc.at(ctx, ROOT_SCOPE, t)).catch(() => undefined)
   }
 

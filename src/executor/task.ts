@@ -10,7 +10,8 @@ import { ConnectionError, K3sbookError, RemoteError, tail } from '../errors.js'
 import type { Task, Vars } from '../model.js'
 import { srcPos } from '../model.js'
 import { getModule } from '../modules/registry.js'
-import type { ActionablePlan, ApplyContext, ControllerFiles, FileDiff, HostReader, Module, Plan, PlanContext, Step, StepResult } from '../modules/types.js'
+import { applySteps } from '../modules/lib/plan-data.js'
+import type { ApplyContext, ControllerFiles, FileDiff, HostReader, Module, Plan, PlanContext, Step, StepResult } from '../modules/types.js'
 import { evalCondition, isTemplated, stripOmitted, templateArgs, templateValue } from '../template/index.js'
 import { unwrapUnsafe, wrapUnsafe } from '../template/taint.js'
 import { realRunInCheck, resultOnlyAfterRun, stopRetrying } from './check.js'
@@ -121,7 +122,7 @@ export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
           upload: (src, remote, o) => uploadTo(conn, src, remote, o),
         }
         c.applying?.()
-        steps = mod.apply ? await mod.apply(plan, args, applyCtx) : await defaultApply(plan, applyCtx)
+        steps = mod.apply ? await mod.apply(plan, args, applyCtx) : await applySteps(plan.steps, applyCtx)
         failedStep = steps.find((r) => !(r.step.okCodes ?? [0]).includes(r.rc))
         status = failedStep ? 'failed' : 'changed'
         if (failedStep)
@@ -329,17 +330,6 @@ export async function uploadTo(conn: Connection, src: string | Buffer, remote: s
   // The shared atomic write (size check, temp file removed on a hang-up).
   const r = await conn.exec(atomicWriteScript(remote, { size: src.length, beforeRename: o.mode ? [`chmod ${shQuote(o.mode)} "$t"`] : [] }), { stdin: src })
   if (r.rc !== 0) throw new RemoteError(conn.host, `upload ${remote}`, r.rc, r.stderr.toString())
-}
-
-/** Each step in turn, stopping at the first that exits outside its okCodes. */
-async function defaultApply(plan: ActionablePlan, ctx: ApplyContext): Promise<StepResult[]> {
-  const out: StepResult[] = []
-  for (const step of plan.steps) {
-    const r = await ctx.run(step)
-    out.push(r)
-    if (!(step.okCodes ?? [0]).includes(r.rc)) break
-  }
-  return out
 }
 
 /**

@@ -41,6 +41,7 @@ export const assert = defineModule<AssertArgs>({
   name: 'assert',
   description: 'Fail the host unless every condition in `that` is true (conditions are Jinja2 expressions, as in `when:`).',
   controllerOnly: true,
+  conditionArgs: ['that'],
   schema: moduleSchema({
     that: listOrStr('A condition or list of conditions, written like `when:` (no {{ }}): all must be true.'),
     fail_msg: msgSchema('Message when an assertion fails. Alias: msg.'),

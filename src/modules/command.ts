@@ -58,6 +58,7 @@ export const command = defineModule<CommandArgs>({
   description: 'Run a command on the host without a shell. Reports changed unless `creates`/`removes` say it is not needed.',
   freeForm: true,
   freeFormOptions: COMMAND_OPTIONS,
+  requiresArgs: true,
   schema: moduleSchema({ ...commandProps, executable: str('Ignored by `command` (as in Ansible, with a warning); use `shell` to pick a shell.') }),
   plan: (args, ctx) => planCommand(args, ctx, false),
   apply: async (plan, _args, ctx) => [await ctx.run(plan.steps[0])],

@@ -5,8 +5,8 @@ import { createHash } from 'node:crypto'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { shQuote } from '../connection/quote.js'
-import type { Module, Plan, StepResult } from './types.js'
-import { bool, guardPlan, moduleSchema, pick, sha256, str, toBool, defineModule } from './lib/index.js'
+import type { StepResult } from './types.js'
+import { bool, guardPlan, moduleSchema, pick, planData, sha256, str, toBool, defineModule } from './lib/index.js'
 
 export const fetchSchema = moduleSchema(
   {
@@ -39,7 +39,7 @@ interface FetchPlan {
   private: boolean
   validate: boolean
 }
-const pending = new WeakMap<Plan, FetchPlan>()
+const pending = planData<FetchPlan>()
 
 export const fetchModule = defineModule({
   readAhead: true,
@@ -71,17 +71,18 @@ export const fetchModule = defineModule({
           status: 'ok',
           result: { changed: false, dest: local, file: src, checksum: sha1(localBytes), md5sum: md5(localBytes), remote_checksum: sha1(localBytes) },
         }
-      const plan: Plan = {
-        status: 'change',
-        changes: [{ summary: localBytes ? `fetch ${src} → ${local} (differs)` : `fetch ${src} → ${local}` }],
-        steps: [{ describe: `read ${src}`, script: `cat -- ${shQuote(src)}` }],
-        result: { dest: local, file: src },
-      }
-      pending.set(plan, { src, local, remoteSha: info.sha256, validate: toBool(args.validate_checksum, true), private: isPrivate(info.mode) })
-      return plan
+      return pending.attach(
+        {
+          status: 'change',
+          changes: [{ summary: localBytes ? `fetch ${src} → ${local} (differs)` : `fetch ${src} → ${local}` }],
+          steps: [{ describe: `read ${src}`, script: `cat -- ${shQuote(src)}` }],
+          result: { dest: local, file: src },
+        },
+        { src, local, remoteSha: info.sha256, validate: toBool(args.validate_checksum, true), private: isPrivate(info.mode) },
+      )
     }),
   async apply(plan, _args, ctx) {
-    const p = pending.get(plan)!
+    const p = pending.of(plan)!
     const r = await ctx.run(plan.steps[0])
     if (r.rc !== 0) return [r]
     const bytes = r.stdout
@@ -94,18 +95,17 @@ export const fetchModule = defineModule({
     // A file only its owner may read on the host (a kubeconfig, a token) stays private here too.
     await writeFile(tmp, bytes, p.private ? { mode: 0o600 } : {})
     await rename(tmp, p.local)
-    fetched.set(r, bytes)
     return [r]
   },
   result(plan, steps: StepResult[] | undefined) {
     const base = { ...(plan.result ?? {}) }
     if (plan.status === 'ok' || plan.status === 'fail') return base
-    const bytes = steps?.[0] && fetched.get(steps[0])
+    // the bytes read, once apply() wrote them here (a failed read or a checksum mismatch is not 0)
+    const bytes = steps?.[0]?.rc === 0 ? steps[0].stdout : undefined
     if (!bytes) return { ...base, changed: plan.status === 'change' }
     return { ...base, changed: true, checksum: sha1(bytes), md5sum: md5(bytes), remote_checksum: sha1(bytes), remote_md5sum: null }
   },
 })
-const fetched = new WeakMap<StepResult, Buffer>()
 
 /** No group or other permission bits: the host keeps this file to its owner. */
 export function isPrivate(mode: string | undefined): boolean {

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { shQuote } from '../connection/quote.js'
-import type { Module, Plan, Step, StepResult, Change } from './types.js'
+import type { Step, Change } from './types.js'
 import {
   ArgError,
   bool,
@@ -30,6 +30,8 @@ import {
   defineModule,
   backupLines,
   atomicWriteScript,
+  applySteps,
+  planData,
 } from './lib/index.js'
 
 export const getUrlSchema = moduleSchema(
@@ -223,7 +225,7 @@ interface Pending {
   attrs: { mode?: string; owner?: string; group?: string }
   tmpDir: string
 }
-const pendingPlans = new WeakMap<Plan, Pending>()
+const pendingPlans = planData<Pending>()
 
 /**
  * The last step: verify the downloaded temp file on the host, then the shared atomic write with
@@ -331,21 +333,11 @@ export const getUrlModule = defineModule({
               effects,
             },
           ]
-      const plan: Plan = { status: 'change', changes, steps, result }
-      pendingPlans.set(plan, p)
-      return plan
+      return pendingPlans.attach({ status: 'change', changes, steps, result }, p)
     }),
   async apply(plan, _args, ctx) {
-    const p = pendingPlans.get(plan)
-    if (!p || !p.controller) {
-      const out: StepResult[] = []
-      for (const s of plan.steps) {
-        const r = await ctx.run(s)
-        out.push(r)
-        if (!(s.okCodes ?? [0]).includes(r.rc)) break
-      }
-      return out
-    }
+    const p = pendingPlans.of(plan)
+    if (!p || !p.controller) return applySteps(plan.steps, ctx)
     const file = await controllerDownload(p.url, p.fetch, p.checksum)
     const mk = await ctx.run(plan.steps[0])
     if (mk.rc !== 0) return [mk]

@@ -25,6 +25,12 @@ export function getModule(key: string): Module | undefined {
   return byName.get(canonicalModuleName(key))
 }
 
+/** The module Ansible's implicit fact gathering ("Gathering Facts") is reported as. */
+export const FACTS_MODULE = 'setup'
+
+/** The module an ad-hoc command runs when none is named (Ansible's default `module_name`). */
+export const ADHOC_MODULE = 'command'
+
 export function moduleNames(): string[] {
   return [...byName.keys()].sort()
 }

@@ -12,6 +12,7 @@ export const shell = defineModule<CommandArgs>({
     'Run a command line through a shell on the host (/bin/sh unless `executable` names another). Reports changed unless `creates`/`removes` say it is not needed.',
   freeForm: true,
   freeFormOptions: COMMAND_OPTIONS,
+  requiresArgs: true,
   schema: moduleSchema({
     ...commandProps,
     _raw_params: str('The command line (free form: `shell: grep web /etc/hosts | wc -l`), run by the shell.'),

@@ -74,15 +74,16 @@ export interface Change {
 
 export type Plan =
   | { status: 'ok'; note?: string; result?: Vars }
-  | { status: 'change'; changes: Change[]; steps: Step[]; result?: Vars }
+  | { status: 'change'; changes: Change[]; steps: Step[]; result?: Vars; data?: unknown }
   /** Can't tell without running (e.g. a command with no creates/removes). Applied like 'change'. */
-  | { status: 'unknown'; reason: string; changes?: Change[]; steps: Step[]; result?: Vars }
+  | { status: 'unknown'; reason: string; changes?: Change[]; steps: Step[]; result?: Vars; data?: unknown }
   /** The module decided not to act (e.g. `creates` exists) and says why. */
   | { status: 'skip'; reason: string; result?: Vars }
   /** The module itself fails (assert, fail, a bad combination found only at run time). */
   | { status: 'fail'; msg: string; result?: Vars }
 
 export type ActionablePlan = Extract<Plan, { steps: Step[] }>
+// `data`: what plan() hands the module's own apply()/result() (lib/plan-data.ts); the executor never reads it.
 
 export interface StepResult extends ExecResult {
   step: Step
@@ -184,6 +185,18 @@ export interface Module<A = Vars> {
    * makes them unknown.
    */
   setsVars?(args: A): string[]
+  /**
+   * The variables it defines are named only when it runs (include_vars, setup, add_host, group_by,
+   * the *_facts modules): after it, the checker cannot call a variable certainly undefined.
+   */
+  readonly namesAtRun?: boolean
+  /**
+   * Arguments that hold conditions written like `when:` (assert's `that`): their list items are
+   * expression texts, so a YAML boolean or null in them is read as Python prints it.
+   */
+  readonly conditionArgs?: readonly string[]
+  /** Refuses to run without arguments (command, shell): an ad-hoc call needs -a. */
+  readonly requiresArgs?: boolean
   /** Acts on the play (meta): its result's `_meta` is carried out; it is not a result line. */
   readonly playControl?: boolean
   /** Its result is a message for the user (debug): the executor emits a `debug` event. */

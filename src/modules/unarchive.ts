@@ -7,8 +7,24 @@
 import { spawn } from 'node:child_process'
 import { readFile, stat } from 'node:fs/promises'
 import { shQuote } from '../connection/quote.js'
-import type { Module, Plan, Step, StepResult } from './types.js'
-import { ArgError, bool, sha256, guardPlan, modeSchema, moduleSchema, sections, str, strList, toBool, toList, modeArg, defineModule } from './lib/index.js'
+import type { Plan, Step } from './types.js'
+import {
+  applySteps,
+  ArgError,
+  bool,
+  planData,
+  sha256,
+  guardPlan,
+  modeSchema,
+  moduleSchema,
+  sections,
+  str,
+  strList,
+  toBool,
+  toList,
+  modeArg,
+  defineModule,
+} from './lib/index.js'
 import type { Vars } from '../model.js'
 
 export const unarchiveSchema = moduleSchema(
@@ -289,7 +305,7 @@ interface Pending {
   dest: string
   script: string
 }
-const pendingPlans = new WeakMap<Plan, Pending>()
+const pendingPlans = planData<Pending>()
 
 export const unarchiveModule = defineModule({
   resultAfterRun: true,
@@ -389,30 +405,24 @@ export const unarchiveModule = defineModule({
         }
       else {
         const script = `D=${shQuote(dest)}; A=$1; trap 'rm -f -- "$A"' EXIT\n${unpackScript(o, attrs, keepNewer)}`
-        plan = {
-          status: 'change',
-          changes: [{ summary }],
-          steps: [
-            { describe: 'make a temp file for the archive', script: 'mktemp "${TMPDIR:-/tmp}/k3sbook-unarchive.XXXXXX"' },
-            { describe: `unpack ${src} → ${dest}`, script, effects },
-          ],
-          result: { ...result, changed: true },
-        }
-        pendingPlans.set(plan, { localPath, dest, script })
+        plan = pendingPlans.attach(
+          {
+            status: 'change',
+            changes: [{ summary }],
+            steps: [
+              { describe: 'make a temp file for the archive', script: 'mktemp "${TMPDIR:-/tmp}/k3sbook-unarchive.XXXXXX"' },
+              { describe: `unpack ${src} → ${dest}`, script, effects },
+            ],
+            result: { ...result, changed: true },
+          },
+          { localPath, dest, script },
+        )
       }
       return plan
     }),
   async apply(plan, _args, ctx) {
-    const p = pendingPlans.get(plan)
-    const out: StepResult[] = []
-    if (!p?.localPath) {
-      for (const s of plan.steps) {
-        const r = await ctx.run(s)
-        out.push(r)
-        if (!(s.okCodes ?? [0]).includes(r.rc)) break
-      }
-      return out
-    }
+    const p = pendingPlans.of(plan)
+    if (!p?.localPath) return applySteps(plan.steps, ctx)
     const mk = await ctx.run(plan.steps[0])
     if (mk.rc !== 0) return [mk]
     const tmp = mk.stdout.toString().trim()

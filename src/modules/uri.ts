@@ -3,7 +3,7 @@
 // unless `dest` is written. Safe methods (GET, HEAD, OPTIONS) are read-only, so they run inside
 // plan() as a probe and give real results in check mode too; other methods run only when applied.
 import { shQuote } from '../connection/quote.js'
-import type { Module, Plan, Step, StepResult } from './types.js'
+import type { Step, StepResult } from './types.js'
 import {
   alias,
   ArgError,
@@ -22,6 +22,7 @@ import {
   toList,
   writeFileStep,
   defineModule,
+  planData,
 } from './lib/index.js'
 import type { Vars } from '../model.js'
 
@@ -230,7 +231,7 @@ interface Pending {
   statusCodes: number[]
   returnContent: boolean
 }
-const pendingPlans = new WeakMap<Plan, Pending>()
+const pendingPlans = planData<Pending>()
 
 export const uriModule = defineModule({
   resultAfterRun: true,
@@ -265,14 +266,10 @@ export const uriModule = defineModule({
       }
       const step: Step = { describe: `${req.method} ${req.url}`, script: curlScript(req), stdin: req.body, env, timeoutMs: (req.timeout + 10) * 1000 }
       if (!SAFE.has(req.method)) {
-        const plan: Plan = {
-          status: 'unknown',
-          reason: `a ${req.method} request is sent only when applied`,
-          changes: [{ summary: `${req.method} ${req.url}` }],
-          steps: [step],
-        }
-        pendingPlans.set(plan, { req, statusCodes, returnContent })
-        return plan
+        return pendingPlans.attach(
+          { status: 'unknown', reason: `a ${req.method} request is sent only when applied`, changes: [{ summary: `${req.method} ${req.url}` }], steps: [step] },
+          { req, statusCodes, returnContent },
+        )
       }
       const r = await ctx.reader.probe(step.script, { stdin: req.body, env })
       if (r.rc === 3) return { status: 'fail', msg: r.stderr.toString().trim() }
@@ -301,7 +298,7 @@ export const uriModule = defineModule({
       }
     }),
   result(plan, steps) {
-    const p = pendingPlans.get(plan)
+    const p = pendingPlans.of(plan)
     if (!p) return { ...(plan.result ?? {}) }
     if (!steps?.length) return { changed: false, url: p.req.url }
     const s: StepResult = steps[0]

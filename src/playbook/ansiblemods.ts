@@ -43,7 +43,8 @@ function routedModules(file: string): Set<string> {
   if (r) return r
   r = new Set()
   try {
-    const doc = parse(readFileSync(file, 'utf8')) as { plugin_routing?: { modules?: Record<string, { tombstone?: unknown }> } }
+    // uniqueKeys off: Ansible's loader accepts repeated keys, and checking them costs O(n²) on this 10,000-line file
+    const doc = parse(readFileSync(file, 'utf8'), { uniqueKeys: false }) as { plugin_routing?: { modules?: Record<string, { tombstone?: unknown }> } }
     for (const [k, v] of Object.entries(doc?.plugin_routing?.modules ?? {})) if (!v?.tombstone) r.add(k)
   } catch {
     /* unreadable: nothing routed */

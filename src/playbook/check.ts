@@ -136,10 +136,7 @@ export function checkProject(input: CheckInput, diags: Diagnostics): void {
         // variables some task sets under names not known before it runs
         if (
           it.kind === 'task' &&
-          (it.unsupported ||
-            FACT_MODULES.has(it.module) ||
-            it.module.endsWith('_facts') ||
-            (!!getModule(it.module)?.setsVars && Object.keys(it.args).some(isTemplated)))
+          (it.unsupported || getModule(it.module)?.namesAtRun || (!!getModule(it.module)?.setsVars && Object.keys(it.args).some(isTemplated)))
         )
           dynamic = true
         const ignored = it.ignoreErrors !== undefined && it.ignoreErrors !== false
@@ -218,9 +215,6 @@ function inheritedWhen(it: TaskItem, text: string): boolean {
   const own = toCond(valueAt(it.src.yf, [...it.src.path, 'when']))
   return !own.includes(text) || it.when.indexOf(text) < it.when.length - own.length
 }
-
-/** Modules that define variables under names known only when they run. */
-const FACT_MODULES = new Set(['include_vars', 'setup', 'gather_facts', 'add_host', 'group_by'])
 
 /** A filter or lookup k3sbook refuses is reported before any host (an error when always evaluated). */
 function checkPlugins(a: ReturnType<typeof analyzeTemplate>, pos: SourcePos, guarded: boolean, diags: Diagnostics): void {

@@ -111,8 +111,7 @@ function checkItem(
   }
   const moduleKey = it.moduleKey
   const args = raw[moduleKey]
-  if (getModule(it.module)?.setsVars && args && typeof args === 'object')
-    shadow(args as Vars, (n) => yf.pos([...path, moduleKey, n], { key: true }), 'set_fact')
+  if (getModule(it.module)?.setsVars && args && typeof args === 'object') shadow(args as Vars, (n) => yf.pos([...path, moduleKey, n], { key: true }), it.module)
   // mode: 644
   const modeArgs: [unknown, YamlPath][] = []
   if (args && typeof args === 'object' && 'mode' in args) modeArgs.push([(args as Vars).mode, [...path, moduleKey, 'mode']])

@@ -971,7 +971,7 @@ function coerceStrings(mod: Module, args: Vars): Vars {
       out[k] = pyScalar(v)
     else if (Array.isArray(v)) {
       const items = (p.items ?? (p as { anyOf?: { items?: unknown }[] }).anyOf?.find((b) => b.items)?.items) as unknown
-      if (mod.name === 'assert' && k === 'that') out[k] = v.map((x) => (x === null ? 'True' : pyScalar(x)))
+      if (mod.conditionArgs?.includes(k)) out[k] = v.map((x) => (x === null ? 'True' : pyScalar(x)))
       else if (items && accepts(items, 'string'))
         out[k] = v.map((x) =>
           (typeof x === 'boolean' || typeof x === 'number') && !accepts(items, typeof x === 'number' ? 'number' : 'boolean') ? pyScalar(x) : x,

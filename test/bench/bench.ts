@@ -24,6 +24,8 @@ interface Options {
   only?: 'k3sbook' | 'ansible'
   bareHosts?: number
   out?: string
+  /** Both tools gather facts (the playbooks' templated gather_facts, set by -e bench_facts=true). */
+  facts?: boolean
 }
 
 function parseArgs(argv: string[]): Options {
@@ -47,8 +49,11 @@ function parseArgs(argv: string[]): Options {
       o.only = v
     } else if (a === '--bare-hosts') o.bareHosts = Number(next())
     else if (a === '--out') o.out = next()
+    else if (a === '--facts') o.facts = true
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('npm run bench -- [--hosts 1,5,20] [--runs 3] [--ansible-runs N] [--only k3sbook|ansible] [--bare-hosts N] [--out FILE.md]\n')
+      process.stdout.write(
+        'npm run bench -- [--hosts 1,5,20] [--runs 3] [--ansible-runs N] [--only k3sbook|ansible] [--bare-hosts N] [--out FILE.md] [--facts]\n',
+      )
       process.exit(0)
     } else throw new Error(`unknown option ${a}`)
   }
@@ -166,8 +171,11 @@ interface ToolRun extends Measured {
   roundTrips?: number
 }
 
+/** Extra arguments for both tools (--facts). */
+let EXTRA: string[] = []
+
 async function runK3sbook(lab: LabInfo, mode: Mode): Promise<ToolRun> {
-  const args = ['run', '-i', lab.inventoryPath, K_PLAYBOOK, '-o', 'json', ...(mode === 'check' ? ['--check'] : [])]
+  const args = ['run', '-i', lab.inventoryPath, K_PLAYBOOK, '-o', 'json', ...EXTRA, ...(mode === 'check' ? ['--check'] : [])]
   const m = await measure([process.execPath, CLI, ...args], { ...process.env, NO_COLOR: '1' }, here)
   const endLine = m.stdout
     .trim()
@@ -195,7 +203,7 @@ async function runAnsible(lab: LabInfo, mode: Mode, hosts: number, cpDir: string
     ANSIBLE_RETRY_FILES_ENABLED: '0',
     ANSIBLE_NOCOLOR: '1',
   }
-  const m = await measure(['ansible-playbook', '-i', lab.inventoryPath, A_PLAYBOOK, ...(mode === 'check' ? ['--check'] : [])], env, here, true)
+  const m = await measure(['ansible-playbook', '-i', lab.inventoryPath, A_PLAYBOOK, ...EXTRA, ...(mode === 'check' ? ['--check'] : [])], env, here, true)
   let changed = 0
   let failed = 0
   for (const line of m.stdout.split('\n')) {
@@ -321,6 +329,7 @@ const fmtMb = (kb: number) => (Number.isFinite(kb) && kb > 0 ? `${(kb / 1024).to
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2))
+  if (o.facts) EXTRA = ['-e', 'bench_facts=true']
   if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: `npm run build` first (the bench times the built CLI)')
   const distAge = statSync(join(root, 'dist', 'cli', 'main.js')).mtimeMs
   if (statSync(join(root, 'src', 'executor', 'run.ts')).mtimeMs > distAge) log('warning: src/ is newer than dist/ — `npm run build` to time the current code')
@@ -434,7 +443,9 @@ async function main(): Promise<void> {
   lines.push(
     `Machine: ${machine.nproc} cores, load average ${machine.load0} at the start and ${loadavg()
       .map((x) => x.toFixed(2))
-      .join(' ')} at the end; Node ${machine.node}${ansibleVersion ? `; ${ansibleVersion}, pipelining on, forks = hosts` : ''}. ` +
+      .join(
+        ' ',
+      )} at the end; Node ${machine.node}${o.facts ? '; facts gathered (--facts)' : ''}${ansibleVersion ? `; ${ansibleVersion}, pipelining on, forks = hosts` : ''}. ` +
       `Bench took ${((Date.now() - t0) / 60000).toFixed(1)} min. Times are whole-process wall times (start-up and exit included); (n) = runs.`,
   )
   const md = lines.join('\n') + '\n'

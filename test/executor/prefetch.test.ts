@@ -156,9 +156,9 @@ interface Run {
   results: HostResultEvent[]
 }
 
-async function runIn(dir: string, playbook: string, opts: { check?: boolean } = {}): Promise<Run> {
+async function runIn(dir: string, playbook: string, opts: { check?: boolean; extraVars?: string[] } = {}): Promise<Run> {
   const diags = new Diagnostics()
-  const project = loadProject({ playbook: join(dir, playbook), inventories: [join(dir, 'inventory.yml')], extraVars: [] }, diags)
+  const project = loadProject({ playbook: join(dir, playbook), inventories: [join(dir, 'inventory.yml')], extraVars: opts.extraVars ?? [] }, diags)
   assert.ok(project && !diags.hasErrors, diags.items.map(formatDiagnostic).join('\n'))
   const events: RunEvent[] = []
   const summary = await runPlaybook(project as never, { connect: (h) => new LocalConnection(h), check: opts.check }, (e) => events.push(e))
@@ -382,4 +382,47 @@ test('a template is rendered once per distinct input, and never shared when it r
     c.render(impure, { port: 1, inventory_hostname: 'a' }, 'f', render('x'))
     assert.equal(renders, before + 2, impure)
   }
+})
+
+test("facts cost no round trip of their own: they go with the play's first read-ahead; a templated gather_facts is decided as Ansible does", async () => {
+  const dir = tempDir()
+  const dirFiles = {
+    'inventory.yml': inventory(dir),
+    'site.yml': `
+- hosts: all
+  gather_facts: "{{ gather | default(false) | bool }}"
+  tasks:
+    - file: { path: "{{ root }}", state: directory, mode: "0755" }
+    - copy: { content: "a\\n", dest: "{{ root }}/a" }
+    - lineinfile: { path: "{{ root }}/b", line: "b=1", create: true }
+    - name: facts
+      assert: { that: ["(ansible_facts.hostname is defined) == (gather | default(false) | bool)"] }
+- hosts: all
+  gather_facts: "{{ gather | default(false) | bool }}"
+  tasks:
+    - name: reads a fact first
+      copy: { content: "{{ ansible_facts.system }}\\n", dest: "{{ root }}/system" }
+      when: gather | default(false) | bool
+`,
+  }
+  const d = project(dirFiles)
+  const gathered = (r: Run) => r.results.filter((e) => e.task === 'Gathering Facts').map((e) => `${e.host} ${e.status}`)
+  const first = await runIn(d, 'site.yml', { extraVars: ['gather=true'] })
+  assert.equal(failures(first), '')
+  assert.deepEqual(gathered(first).sort(), ['one ok', 'one ok', 'two ok', 'two ok'])
+  assert.equal(readFileSync(join(dir, 'one/system'), 'utf8'), 'Linux\n')
+  const on = await runIn(d, 'site.yml', { extraVars: ['gather=true'] })
+  assert.equal(failures(on), '')
+  assert.equal(on.summary.changed, false)
+  // Ansible: `{{ gather | default(false) | bool }}` with gather unset is false: no facts.
+  const offAgain = await runIn(d, 'site.yml')
+  assert.equal(failures(offAgain), '')
+  assert.deepEqual(gathered(offAgain), [])
+  assert.equal(offAgain.summary.changed, false)
+  // Without facts, one round trip for the run (the second play's task is skipped). With facts, one
+  // per play: each play's facts ride with its first read-ahead (the second play's task reads a
+  // fact, planned with the facts the first play gathered and answered when its facts are in).
+  // Facts sent on their own would make it 4.
+  for (const [h, n] of Object.entries(offAgain.summary.roundTrips)) assert.equal(n, 1, `${h}: ${n} round trips without facts`)
+  for (const [h, n] of Object.entries(on.summary.roundTrips)) assert.equal(n, 2, `${h}: ${n} round trips with facts in both plays`)
 })

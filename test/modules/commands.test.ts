@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { shlexSplit, expandLikeAnsible } from '../../src/modules/command.js'
+import { commandResult, shlexSplit, expandLikeAnsible } from '../../src/modules/command.js'
 import { check, cleanup, Overlay, planOnly, run, tempDir, treeHash } from './harness.js'
 
 test('shlexSplit is Python shlex.split (POSIX)', () => {
@@ -54,7 +54,11 @@ test('command: creates/removes make it ok with Ansible messages; four ways with 
     const overlay = new Overlay()
     const c = await check('command', args, overlay)
     assert.equal(c.plan.status, 'change')
-    assert.equal(c.result.msg, 'Command would have run if not in check mode')
+    // The executor registers a checked, unapplied plan as not run (check_mode: true; tasks that read
+    // it are unknown); what the module would register in Ansible's words is its result() without steps.
+    assert.equal(c.result.changed, true)
+    assert.equal(c.result.check_mode, true)
+    assert.equal(commandResult(c.plan, undefined, args, false).msg, 'Command would have run if not in check mode')
     assert.equal(await treeHash(dir), h0)
     // A later task depending on the created path can't be predicted: unknown, with the reason.
     const later = await planOnly('command', { _raw_params: 'true', removes: marker }, { overlay })

@@ -1,14 +1,16 @@
-// Runs a module the way the executor does (plan → apply unless checking → result) against a real
-// LocalConnection in a temp directory, plus a tree hash that proves what plan() and check mode left alone.
+// Runs a module through the executor's own pipeline (executeModule: plan → predict or apply →
+// result) against a real LocalConnection in a temp directory, plus a tree hash that proves what
+// plan() and check mode left alone.
 import { createHash } from 'node:crypto'
 import { lstat, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LocalConnection } from '../../src/connection/local.js'
 import { makeReader, Overlay } from '../../src/executor/reader.js'
+import { executeModule, type ModuleOutcome } from '../../src/executor/task.js'
 import type { Task, Vars } from '../../src/model.js'
 import { getModule } from '../../src/modules/registry.js'
-import type { ActionablePlan, ApplyContext, ControllerFiles, Module, Plan, PlanContext, Step, StepResult } from '../../src/modules/types.js'
+import type { ControllerFiles, Module, Plan, PlanContext, Step, StepResult } from '../../src/modules/types.js'
 
 export const conn = new LocalConnection('localhost')
 
@@ -81,47 +83,45 @@ export interface Outcome {
   failedStep?: StepResult
 }
 
-function mod(name: string | Module<any>): Module<any> {
+function mod(name: string | Module): Module {
   const m = typeof name === 'string' ? getModule(name) : name
   if (!m) throw new Error(`no module ${String(name)}`)
   return m
 }
 
-/** plan → apply (the module's own apply, or each step until one fails) → result. */
-export async function run(name: string | Module<any>, args: Vars, o: Ctx = {}): Promise<Outcome> {
+/** The executor's pipeline below rendering (executeModule), on this machine. */
+function execute(name: string | Module, args: Vars, o: Ctx, check: boolean): Promise<ModuleOutcome> {
   const m = mod(name)
-  const plan = await m.plan(args, planContext(o))
-  let steps: StepResult[] | undefined
-  let failedStep: StepResult | undefined
-  if (plan.status === 'change' || plan.status === 'unknown') {
-    const actx: ApplyContext = { host: 'localhost', task: {} as Task, run: runStep }
-    if (m.apply) steps = await m.apply(plan as ActionablePlan, args, actx)
-    else {
-      steps = []
-      for (const s of (plan as ActionablePlan).steps) {
-        const r = await runStep(s)
-        steps.push(r)
-        if (!(s.okCodes ?? [0]).includes(r.rc)) break
-      }
-    }
-    failedStep = steps.find((r) => !(r.step.okCodes ?? [0]).includes(r.rc))
-    if (failedStep)
-      throw new Error(`step failed: ${failedStep.step.describe}: rc=${failedStep.rc}: ${failedStep.stderr.toString()}\n--- script:\n${failedStep.step.script}`)
-  }
-  const result = m.result ? m.result(plan, steps, args) : { ...(plan.result ?? {}) }
-  return { plan, steps, result, failedStep }
+  return executeModule({
+    mod: m,
+    args,
+    host: 'localhost',
+    task: { baseDir: o.base ?? '/nonexistent' } as unknown as Task,
+    vars: o.vars ?? {},
+    conn: m.controllerOnly ? undefined : conn,
+    check,
+    diff: o.diff ?? false,
+    controller: controllerFor(o.base ?? '/nonexistent'),
+    overlay: o.overlay,
+  })
 }
 
-/** Check mode: plan, record the declared effects into the overlay, apply nothing. */
-export async function check(name: string | Module<any>, args: Vars, overlay: Overlay, o: Ctx = {}): Promise<Outcome> {
-  const m = mod(name)
-  const plan = await m.plan(args, planContext({ ...o, overlay }))
-  if (plan.status === 'change' || plan.status === 'unknown') for (const s of plan.steps) overlay.record(s.effects)
-  const result = m.result ? m.result(plan, undefined, args) : { ...(plan.result ?? {}) }
-  return { plan, result }
+/** plan → apply → result, as the executor runs it; a step that fails throws (with its script). */
+export async function run(name: string | Module, args: Vars, o: Ctx = {}): Promise<Outcome> {
+  const out = await execute(name, args, o, false)
+  const failedStep = out.failedStep
+  if (failedStep)
+    throw new Error(`step failed: ${failedStep.step.describe}: rc=${failedStep.rc}: ${failedStep.stderr.toString()}\n--- script:\n${failedStep.step.script}`)
+  return { plan: out.plan, steps: out.steps, result: out.result, failedStep }
 }
 
-export async function planOnly(name: string | Module<any>, args: Vars, o: Ctx = {}): Promise<Plan> {
+/** Check mode, as the executor runs it: plan, record the declared effects into the overlay, apply nothing. */
+export async function check(name: string | Module, args: Vars, overlay: Overlay, o: Ctx = {}): Promise<Outcome> {
+  const out = await execute(name, args, { ...o, overlay }, true)
+  return { plan: out.plan, result: out.result }
+}
+
+export async function planOnly(name: string | Module, args: Vars, o: Ctx = {}): Promise<Plan> {
   return mod(name).plan(args, planContext(o))
 }
 

@@ -1,10 +1,11 @@
-// Test harness for the provisioning modules: plan → (unless check) apply → result, against any
-// Connection, with the same "stop at the first failing step" rule the executor uses.
+// Test harness for the provisioning modules: the executor's own pipeline (executeModule: plan →
+// predict or apply → result) against any Connection.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Connection } from '../../../src/connection/types.js'
 import { makeReader, Overlay } from '../../../src/executor/reader.js'
+import { executeModule, runStep, uploadTo } from '../../../src/executor/task.js'
 import type { ApplyContext, ControllerFiles, Module, Plan, PlanContext, StepResult, Step } from '../../../src/modules/types.js'
 import type { Task, Vars } from '../../../src/model.js'
 
@@ -36,48 +37,27 @@ export function planCtx(conn: Connection, o: RunOpts = {}): PlanContext {
   return { host: conn.host, vars: o.vars ?? {}, reader: makeReader(conn, o.overlay), diff: o.diff ?? false, controller: o.controller ?? noController, task }
 }
 
+/** What the executor gives apply(): its own step runner and upload. */
 export function applyCtx(conn: Connection): ApplyContext {
-  return {
-    host: conn.host,
-    task,
-    async run(step) {
-      const t0 = Date.now()
-      const r = await conn.exec(step.script, { stdin: step.stdin, env: step.env, timeoutMs: step.timeoutMs })
-      return { ...r, step, durationMs: Date.now() - t0 }
-    },
-    async upload(src, remotePath, opts) {
-      if (typeof src === 'string') return conn.upload(src, remotePath, opts)
-      const dir = await mkdtemp(join(tmpdir(), 'k3sbook-up-'))
-      try {
-        const { writeFile } = await import('node:fs/promises')
-        await writeFile(join(dir, 'f'), src)
-        await conn.upload(join(dir, 'f'), remotePath, opts)
-      } finally {
-        await rm(dir, { recursive: true, force: true })
-      }
-    },
-  }
+  return { host: conn.host, task, run: (step) => runStep(conn, step), upload: (src, remote, o) => uploadTo(conn, src, remote, o) }
 }
 
-export async function runModule(mod: Module<any>, args: Vars, conn: Connection, o: RunOpts = {}): Promise<RunResult> {
-  const plan = await mod.plan(args, planCtx(conn, o))
-  if (o.check || !('steps' in plan)) {
-    if (o.check && o.overlay && 'steps' in plan) for (const s of plan.steps) o.overlay.record(s.effects)
-    return { plan, result: mod.result ? mod.result(plan, undefined, args) : { ...(plan.result ?? {}) } }
-  }
-  const ctx = applyCtx(conn)
-  let steps: StepResult[] = []
-  let failed: RunResult['failed']
-  if (mod.apply) steps = await mod.apply(plan, args, ctx)
-  else
-    for (const s of plan.steps) {
-      const r = await ctx.run(s)
-      steps.push(r)
-      if (!(s.okCodes ?? [0]).includes(r.rc)) break
-    }
-  const last = steps[steps.length - 1]
-  if (last && !(last.step.okCodes ?? [0]).includes(last.rc)) failed = { step: last.step, rc: last.rc, stderr: last.stderr.toString() }
-  return { plan, steps, failed, result: mod.result ? mod.result(plan, steps, args) : { ...(plan.result ?? {}) } }
+/** One module call through executeModule; check mode predicts into `overlay` (a fresh one when none is given). */
+export async function runModule(mod: Module, args: Vars, conn: Connection, o: RunOpts = {}): Promise<RunResult> {
+  const out = await executeModule({
+    mod,
+    args,
+    host: conn.host,
+    task,
+    vars: o.vars ?? {},
+    conn: mod.controllerOnly ? undefined : conn,
+    check: !!o.check,
+    diff: o.diff ?? false,
+    controller: o.controller ?? noController,
+    overlay: o.overlay ?? (o.check ? new Overlay() : undefined),
+  })
+  const f = out.failedStep
+  return { plan: out.plan, steps: out.steps, failed: f && { step: f.step, rc: f.rc, stderr: f.stderr.toString() }, result: out.result }
 }
 
 export async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
