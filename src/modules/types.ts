@@ -180,6 +180,11 @@ export interface Module<A = Vars> {
    * makes them unknown.
    */
   setsVars?(args: A): string[]
+  /**
+   * The variables it defines are named only at run time (include_vars reads files; add_host and
+   * group_by name hosts and groups from rendered arguments): the checker can't list them ahead.
+   */
+  readonly namesAtRun?: boolean
   /** Acts on the play (meta): its result's `_meta` is carried out; it is not a result line. */
   readonly playControl?: boolean
   /** Its result is a message for the user (debug): the executor emits a `debug` event. */
