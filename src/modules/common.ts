@@ -1,5 +1,5 @@
 // Modules real roles use most beyond the core ones: variables from files, text replacement, file
-// search, scripts and raw commands, pauses, temporary files, name service lookups.
+// search, scripts and raw commands, pauses, temporary files, name service lookups, inventory changes.
 import type { Module } from './types.js'
 import { includeVarsModule } from './include_vars.js'
 import { replaceModule } from './replace.js'
@@ -9,5 +9,17 @@ import { scriptModule } from './script.js'
 import { pauseModule } from './pause.js'
 import { tempfileModule } from './tempfile.js'
 import { getentModule } from './getent.js'
+import { addHostModule, groupByModule } from './add_host.js'
 
-export const commonModules: Module[] = [includeVarsModule, replaceModule, findModule, rawModule, scriptModule, pauseModule, tempfileModule, getentModule]
+export const commonModules: Module[] = [
+  includeVarsModule,
+  replaceModule,
+  findModule,
+  rawModule,
+  scriptModule,
+  pauseModule,
+  tempfileModule,
+  getentModule,
+  addHostModule,
+  groupByModule,
+]
