@@ -18,6 +18,7 @@ export const UNIT = [
   'test/inventory/vars.test.ts',
   'test/lab/net.test.ts',
   'test/modules/commands.test.ts',
+  'test/modules/common/modules.test.ts',
   'test/modules/controller.test.ts',
   'test/modules/edit-oracle.test.ts',
   'test/modules/provision/helpers.test.ts',

@@ -34,6 +34,7 @@ import {
 } from './state.js'
 import { taskOutcome } from './task.js'
 import { isTrue, noLogOn, RunContext, taskName } from './task-context.js'
+import { applyInventoryChange } from './inventory-change.js'
 import { getModule } from '../modules/registry.js'
 
 export type { ConnectionFactory, Project, RunOptions, RunSummary } from './state.js'
@@ -319,14 +320,16 @@ export class Runner {
     if (!handler && rc.opts.beforeTask && !(await rc.opts.beforeTask(name))) return
     const t0 = Date.now()
     rc.emit({ type: 'task:start', play: ctx.play.name, task: name, module: task.module, hosts: hosts.map((h) => h.name), pos: srcPos(task.src), handler })
-    const runOn = task.runOnce ? hosts.slice(0, 1) : hosts
+    // add_host bypasses the host loop in Ansible: it runs once, for the first host
+    const once = task.runOnce || getModule(task.module)?.changesInventory === 'once'
+    const runOn = once ? hosts.slice(0, 1) : hosts
     // traces of a no_log task (or one whose no_log is templated) show no script text
     const nl = task.noLog ?? scope.noLog
     const hideTraces = typeof nl === 'string' && asBool(nl) === undefined ? true : isTrue(nl)
     const onHost = (h: HostState) =>
       hideTraces ? noLogScope.run(true, () => this.runTaskOnHost(task, name, h, ctx, scope, handler)) : this.runTaskOnHost(task, name, h, ctx, scope, handler)
     const outcomes = await Promise.all(runOn.map((h) => this.limit(() => onHost(h))))
-    if (task.runOnce && outcomes[0]) shareRunOnce(task, hosts[0], outcomes[0], hosts.slice(1))
+    if (once && outcomes[0]) shareRunOnce(task, hosts[0], outcomes[0], hosts.slice(1))
     rc.emit({ type: 'task:end', play: ctx.play.name, task: name, durationMs: Date.now() - t0 })
     if (outcomes.some((o) => o?.result._meta === 'flush_handlers')) await this.flushHandlers(ctx)
     const anyFatal = task.anyErrorsFatal ?? ctx.play.anyErrorsFatal
@@ -382,9 +385,14 @@ export class Runner {
     const noLog = noLogOn(task.noLog ?? scope.noLog, vars)
     // A no_log task's result is secret, whatever it holds (masked wherever it is used later).
     if (noLog) markNoLogResult(outcome.result)
+    const mod = getModule(task.module)
+    if (mod?.changesInventory && outcome.status !== 'failed' && outcome.status !== 'skipped') {
+      const changed = applyInventoryChange(rc.project.inventory, h.name, outcome.result)
+      rc.inventoryChanged()
+      outcome = { ...outcome, status: changed ? 'changed' : outcome.status, result: { ...outcome.result, changed } }
+    }
     registerOutcome(h, task, outcome)
     const meta = outcome.result._meta as string | undefined
-    const mod = getModule(task.module)
     if (mod?.playControl && outcome.status !== 'failed') {
       // Like Ansible, meta tasks act but are not results: no line, nothing in the recap.
       if (meta) applyMeta(meta, h, ctx)

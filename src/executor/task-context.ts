@@ -24,7 +24,6 @@ import { hostvarsProxy, lazyVars, mergeLayers } from './vars.js'
 
 export class RunContext {
   readonly hosts = new Map<string, HostState>()
-  readonly groups: Record<string, string[]>
   readonly conns: Connections
   readonly ctl = new ControllerCache()
   readonly pinning: Pinning
@@ -47,12 +46,21 @@ export class RunContext {
     /** The read-ahead's answers (prefetch.ts), consulted by plan() and dropped when a step runs. */
     readonly probes: ProbeCache,
   ) {
-    this.groups = groupsMap(project.inventory)
     this.conns = new Connections(project, opts.connect, (h) => this.invVars(h))
     this.pinning = new Pinning(opts.record, opts.expect, () => (this.interrupted = true))
     opts.signal?.addEventListener('abort', () => {
       this.interrupted = true
     })
+  }
+
+  /** `groups`: recomputed (and cached by the inventory) after add_host/group_by change it. */
+  get groups(): Record<string, string[]> {
+    return groupsMap(this.project.inventory)
+  }
+
+  /** add_host/group_by changed the inventory in place: forget what was derived from it. */
+  inventoryChanged(): void {
+    this.invVarsCache.clear()
   }
 
   /** The run is a check (--check). Whether one task is checked is checkModeFor's to say. */

@@ -98,7 +98,8 @@ export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
   switch (plan.status) {
     case 'ok':
     case 'skip':
-      status = 'ok'
+      // a module that skips the way Ansible's do (script's creates) says so in its result
+      status = plan.status === 'skip' && plan.result?.skipped === true ? 'skipped' : 'ok'
       msg = plan.status === 'skip' ? plan.reason : plan.note
       break
     case 'fail':

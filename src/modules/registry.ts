@@ -4,9 +4,10 @@ import { coreModules } from './core.js'
 import { ping } from './ping.js'
 import { provisionModules } from './provision.js'
 import { storageModules } from './storage.js'
+import { commonModules } from './common.js'
 
 const byName = new Map<string, Module>()
-for (const m of [...coreModules, ping, ...provisionModules, ...storageModules]) {
+for (const m of [...coreModules, ping, ...provisionModules, ...storageModules, ...commonModules]) {
   for (const n of [m.name, ...(m.aliases ?? [])]) {
     if (byName.has(n)) throw new Error(`module ${n} registered twice`)
     byName.set(n, m)

@@ -197,6 +197,12 @@ export interface Module<A = Vars> {
   readonly conditionArgs?: readonly string[]
   /** Refuses to run without arguments (command, shell): an ad-hoc call needs -a. */
   readonly requiresArgs?: boolean
+  /**
+   * Its result changes the inventory (add_host: `add_host`, group_by: `add_group`), applied by the
+   * executor (executor/inventory-change.ts), which decides `changed`. 'once': like Ansible's
+   * BYPASS_HOST_LOOP, it runs on the first host of the play only and its result is shared (add_host).
+   */
+  readonly changesInventory?: 'once' | 'per-host'
   /** Acts on the play (meta): its result's `_meta` is carried out; it is not a result line. */
   readonly playControl?: boolean
   /** Its result is a message for the user (debug): the executor emits a `debug` event. */

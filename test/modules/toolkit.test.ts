@@ -252,6 +252,8 @@ test('capabilities live on the modules: which are planned ahead, which results e
     'fetch',
     'file',
     'filesystem',
+    'find',
+    'getent',
     'group',
     'hostname',
     'kube_manifest',
@@ -259,6 +261,8 @@ test('capabilities live on the modules: which are planned ahead, which results e
     'modprobe',
     'mount',
     'ping', // one probe: its answer can ride in the read-ahead batch
+    'replace',
+    'script', // creates/removes are read ahead; the script itself runs only when applied
     'service',
     'shell',
     'slurp',
@@ -270,7 +274,7 @@ test('capabilities live on the modules: which are planned ahead, which results e
     'zfs',
     'zpool',
   ])
-  assert.deepEqual(having('resultAfterRun'), ['command', 'fetch', 'get_url', 'shell', 'slurp', 'unarchive', 'uri'])
+  assert.deepEqual(having('resultAfterRun'), ['command', 'fetch', 'get_url', 'raw', 'script', 'shell', 'slurp', 'tempfile', 'unarchive', 'uri'])
   // No module planned ahead runs on the controller, waits, or reaches the network.
   for (const n of having('readAhead')) assert.ok(!getModule(n)!.controllerOnly && !['wait_for', 'get_url', 'uri', 'unarchive'].includes(n), n)
   assert.deepEqual(getModule('set_fact')!.setsVars!({ a: 1, b: 2, cacheable: true }), ['a', 'b'])

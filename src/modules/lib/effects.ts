@@ -18,6 +18,7 @@ export type EffectKey =
   | `dev:${string}`
   | `zpool:${string}`
   | `zfs:${string}`
+  | `tmp:${string}`
 
 export const effectKey = {
   /** A Debian package (value 'present' | 'absent'). */
@@ -42,4 +43,6 @@ export const effectKey = {
   dev: (path: string): EffectKey => `dev:${path}`,
   zpool: (name: string, prop?: string): EffectKey => `zpool:${name}${prop === undefined ? '' : `:${prop}`}`,
   zfs: (name: string, prop?: string): EffectKey => `zfs:${name}${prop === undefined ? '' : `:${prop}`}`,
+  /** A new file or directory with a name made up on the host (tempfile), in this directory (value 'file' | 'directory'). */
+  tempIn: (dir: string): EffectKey => `tmp:${dir}`,
 }
