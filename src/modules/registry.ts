@@ -1,5 +1,7 @@
 // The explicit module registry: a module exists when it is listed here (no discovery by file name).
+import type { Task } from '../model.js'
 import type { Module } from './types.js'
+import { bridgedModule } from './bridge/module.js'
 import { coreModules } from './core.js'
 import { ping } from './ping.js'
 import { provisionModules } from './provision.js'
@@ -23,6 +25,14 @@ export function canonicalModuleName(key: string): string {
 
 export function getModule(key: string): Module | undefined {
   return byName.get(canonicalModuleName(key))
+}
+
+/**
+ * The module a task runs: k3sbook's own, else Ansible's module code through the bridge (it fails
+ * with a clear message where the controller has no ansible-core or Ansible has no such module).
+ */
+export function moduleFor(key: string, task?: Pick<Task, 'libraryDirs'>): Module {
+  return getModule(key) ?? bridgedModule(key, { libraryDirs: task?.libraryDirs })
 }
 
 export function moduleNames(): string[] {
