@@ -104,7 +104,7 @@ export function checkArgs(task: Task, spec: ArgSpec, report: (msg: string, pos: 
     if (!canon) {
       report(
         `${task.moduleKey}: unsupported parameter "${k}"`,
-        argPos(task, [k]),
+        keyPos(task, k),
         didYouMean(k, [...names.keys()]) ?? `supported: ${[...names.keys()].sort().join(', ')}`,
       )
       continue
@@ -134,6 +134,13 @@ export function checkArgs(task: Task, spec: ArgSpec, report: (msg: string, pos: 
     })
     if (lit.length > 1) report(`${task.moduleKey}: parameters are mutually exclusive: ${lit.join(', ')}`, argPos(task, [lit[1]]))
   }
+}
+
+/** Position of an argument's key (inline mapping or `args:`), else of its value (k=v text). */
+function keyPos(task: Task, k: string): SourcePos {
+  const { yf, path } = task.src
+  for (const base of [task.moduleKey, 'args']) if (yf.node([...path, base, k])) return yf.pos([...path, base, k], { key: true })
+  return argPos(task, [k])
 }
 
 function valueAt(v: unknown, path: (string | number)[]): unknown {
