@@ -56,7 +56,7 @@ describe('module bridge against ansible-playbook', () => {
     await a?.stop()
   })
 
-  test('check, run, run again: the same statuses and the same host as Ansible', async () => {
+  test('check, run, run again: the same statuses and the same host as Ansible', async (t) => {
     const kh = k.hosts[0].name
     const ah = a.hosts[0].name
     const fresh = await effects(k, 1)
@@ -69,8 +69,14 @@ describe('module bridge against ansible-playbook', () => {
       ['run again', {}, []],
       ['check after', { check: true }, ['--check']],
     ] as const) {
+      let t0 = Date.now()
       const ours = await run(PLAYBOOK, [k.inventoryPath], opts)
+      const oursMs = Date.now() - t0
+      t0 = Date.now()
       const theirs = (await ansible(a.inventoryPath, [...args])).get(ah)
+      t.diagnostic(`${label}: k3sbook ${oursMs} ms, ansible-playbook ${Date.now() - t0} ms, round trips ${JSON.stringify(ours.summary.roundTrips)}`)
+      // one round trip per bridged task (6), whether checked or run; the asserts run on the controller
+      assert.equal(ours.summary.roundTrips[kh], 6, `${label}: round trips`)
       assert.ok(theirs, `${label}: ansible-playbook gave no results`)
       assert.deepEqual(Object.fromEntries(statuses(ours, kh)), Object.fromEntries(theirs), label)
       assert.equal(await effects(k, 1), await effects(a, 1), `${label}: hosts differ`)
