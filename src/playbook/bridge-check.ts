@@ -72,6 +72,13 @@ export async function checkBridged(playbook: Playbook, diags: Diagnostics): Prom
       diags.warn(`module "${task.moduleKey}" is not found by Ansible's plugin loader on the controller: the task fails if it runs`, keyPos)
       return
     }
+    if (r.stub) {
+      diags.warn(
+        `module "${task.moduleKey}" is an Ansible action plugin (controller code, no module to run on the host): k3sbook cannot run it; the task fails if it runs`,
+        keyPos,
+      )
+      return
+    }
     if (!r.python) {
       diags.warn(`module "${task.moduleKey}" (${r.path}) is not a Python module: the bridge cannot run it; the task fails if it runs`, keyPos)
       return

@@ -101,6 +101,15 @@ describe('bridged modules at validate', () => {
     assert.match(r.warnings, /site\.yml:6:7: warning: community\.general\.alternatives: missing required argument "path" \(where it runs\)/)
   })
 
+  it('an action plugin with no module code (add_host) is a warning: k3sbook cannot run it', async () => {
+    const r = await validate(play('    - add_host: { name: x }\n'))
+    assert.equal(r.errors, '')
+    assert.match(
+      r.warnings,
+      /site\.yml:4:7: warning: module "add_host" is an Ansible action plugin \(controller code, no module to run on the host\): k3sbook cannot run it/,
+    )
+  })
+
   it("a role's library/ module is resolved and its own argument_spec checked", async () => {
     const r = await validate('- hosts: all\n  gather_facts: false\n  roles: [r]\n', {
       'roles/r/tasks/main.yml': '- my_mod: { path: /x, colour: red }\n',

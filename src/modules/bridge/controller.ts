@@ -26,7 +26,7 @@ export interface ArgSpec {
   supports_check_mode: boolean
 }
 
-export type Resolved = { found: true; path: string; fqcn: string; python: boolean; action: boolean; spec?: ArgSpec | null } | { found: false }
+export type Resolved = { found: true; path: string; fqcn: string; python: boolean; action: boolean; stub?: boolean; spec?: ArgSpec | null } | { found: false }
 
 export interface Payload {
   style: string

@@ -106,6 +106,11 @@ def resolve(req):
     # an action plugin of its own (not 'normal'): Ansible runs controller code around the module
     a = action_loader.find_plugin_with_context(req['name'], collection_list=req.get('collections') or None)
     r['action'] = bool(a.resolved)
+    if r['python']:
+        # documentation only (add_host, group_by …): the action plugin on the controller is the module
+        with open(path, 'rb') as f:
+            data = f.read()
+        r['stub'] = b'AnsibleModule' not in data and b'def main' not in data
     if req.get('spec') and r['python']:
         r['spec'] = argspec(path)
     return r

@@ -92,6 +92,8 @@ export function bridgedModule(key: string, opts: BridgeOptions = {}): Module {
       throw e
     }
     if (!r.found) return { fail: `module "${key}" was not found by Ansible on the controller` }
+    if (r.stub)
+      return { fail: `module "${key}" is an Ansible action plugin (it runs on the controller, its module file is documentation only): k3sbook cannot run it` }
     if (!r.python) return { fail: `module "${key}" (${r.path}) is not a Python module: only Python modules run through the bridge` }
     return r
   }
