@@ -120,6 +120,8 @@ export interface Task extends TaskCommon {
   args: Vars
   /** A module k3sbook does not implement (it exists in Ansible, or may): the task fails if it runs. */
   unsupported?: boolean
+  /** For a module k3sbook lacks: the `library/` folders Ansible searches first (the roles', the playbook's). */
+  libraryDirs?: string[]
   loop?: LoopSpec
   register?: string
   notify: string[]

@@ -179,6 +179,7 @@ export async function runCommand(playbook: string, o: RunCliOptions, isCheckComm
     { playbook, inventories, extraVars: o.extraVars ?? [], limit: o.limit, tags: splitList(o.tags), skipTags: splitList(o.skipTags) },
     diags,
   )) as Project | undefined
+  if (project) await (await import('../playbook/bridge-check.js')).checkBridged(project.playbook, diags)
   trace('project loaded and validated')
   // Diagnostics may quote a decrypted value: mask what is known so far (vault values, secret names).
   const early = project && !diags.hasErrors ? undefined : vaultRedactor()

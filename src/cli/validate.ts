@@ -40,6 +40,8 @@ export async function validateCommand(playbook: string, o: ValidateOptions, writ
     return EXIT.invalid
   }
   const project = loadProject({ playbook, inventories, extraVars: o.extraVars ?? [] }, diags)
+  // modules run through Ansible's code: resolved and their arguments checked by the controller's Ansible
+  if (project) await (await import('../playbook/bridge-check.js')).checkBridged(project.playbook, diags)
   // A message may quote a value that came out of a vault: mask those as the run reporters do.
   const { vaultSecrets } = await import('../vault.js')
   const secrets = [...vaultSecrets()].filter((v) => v.length >= 4).sort((x, y) => y.length - x.length)

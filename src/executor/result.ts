@@ -87,7 +87,8 @@ export function registerOutcome(h: HostState, task: Task, outcome: TaskOutcome):
     if (outcome.status === 'unknown' || outcome.notRun) h.unknownRegs.add(task.register)
     else h.unknownRegs.delete(task.register)
   }
-  if (getModule(task.module)?.setsVars && outcome.status !== 'failed' && outcome.status !== 'skipped') Object.assign(h.hostFacts, pickFacts(outcome.result))
+  if ((getModule(task.module)?.setsVars || task.unsupported) && outcome.status !== 'failed' && outcome.status !== 'skipped')
+    Object.assign(h.hostFacts, pickFacts(outcome.result))
 }
 
 /** run_once: every other host gets the registered result and facts, as in Ansible. */
@@ -96,7 +97,7 @@ export function shareRunOnce(task: Task, src: HostState, outcome: TaskOutcome, o
     // A failed run_once task fails every host of the play (counted once, on the host it ran on).
     if (src.failed && outcome.status === 'failed') h.failed = true
     if (task.register && src.hostFacts[task.register] !== undefined) h.hostFacts[task.register] = src.hostFacts[task.register]
-    if (getModule(task.module)?.setsVars) Object.assign(h.hostFacts, pickFacts(outcome.result))
+    if (getModule(task.module)?.setsVars || task.unsupported) Object.assign(h.hostFacts, pickFacts(outcome.result))
     if (outcome.status === 'changed') for (const n of task.notify) h.notified.add(n)
   }
 }

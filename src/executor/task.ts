@@ -9,9 +9,9 @@ import { atomicWriteScript, isAtomicWrite } from '../connection/atomic.js'
 import { ConnectionError, K3sbookError, RemoteError, tail } from '../errors.js'
 import type { Task, Vars } from '../model.js'
 import { srcPos } from '../model.js'
-import { getModule } from '../modules/registry.js'
+import { getModule, moduleFor } from '../modules/registry.js'
 import { applySteps } from '../modules/lib/plan-data.js'
-import type { ApplyContext, ControllerFiles, FileDiff, HostReader, Module, Plan, PlanContext, Step, StepResult } from '../modules/types.js'
+import type { ActionablePlan, ApplyContext, ControllerFiles, FileDiff, HostReader, Module, Plan, PlanContext, Step, StepResult } from '../modules/types.js'
 import { evalCondition, isTemplated, stripOmitted, templateArgs, templateValue } from '../template/index.js'
 import { unwrapUnsafe, wrapUnsafe } from '../template/taint.js'
 import { realRunInCheck, resultOnlyAfterRun, stopRetrying } from './check.js'
@@ -88,7 +88,7 @@ export interface ModuleOutcome {
 export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
   const { mod, args, check, conn } = c
   const reader = conn ? makeReader(conn, check ? c.overlay : undefined, { cache: c.cache }) : noReader(c.host)
-  const plan = await mod.plan(args, { host: c.host, vars: c.vars, reader, diff: c.diff, controller: c.controller, become: c.become, task: c.task })
+  const plan = await mod.plan(args, { host: c.host, vars: c.vars, reader, diff: c.diff, controller: c.controller, become: c.become, task: c.task, check })
   const changes = 'changes' in plan && plan.changes ? plan.changes.map((x) => x.summary) : []
   const diffs = 'changes' in plan && plan.changes ? plan.changes.flatMap((x) => (x.diff ? [x.diff] : [])) : []
   let steps: StepResult[] | undefined
@@ -141,6 +141,8 @@ export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
     // A module may find after applying that nothing changed (identical bytes downloaded again).
     if (status === 'changed' && own.changed === false) status = 'ok'
   }
+  // Ansible's module skipped itself (no check mode support, in check mode)
+  if (mod.bridged && result.skipped === true && status !== 'failed') status = 'skipped'
   // A module's own result may say it failed (e.g. command with a non-zero rc).
   if (result.failed === true && status !== 'failed') {
     status = 'failed'
@@ -162,12 +164,8 @@ export async function runTaskModule(tc: TaskContext, h: HostState, vars: Vars): 
   const { task, rc } = tc
   // `action: {module: "{{ m }}"}` names its module only now
   const modName = isTemplated(task.moduleKey) ? String(templateValue(task.moduleKey, vars, srcPos(task.src))) : task.moduleKey
-  const mod = getModule(modName)
-  if (!mod)
-    throw new K3sbookError(`module "${modName}" is not implemented by k3sbook`, {
-      pos: srcPos(task.src),
-      hint: 'validate warned about it; the task fails where it runs',
-    })
+  // a module k3sbook lacks runs through Ansible's own code (the bridge)
+  const mod = moduleFor(modName, task)
   const args = renderArgs(task, mod, vars, rc.lookupPath(task))
   const check = tc.check
   const target = tc.target(h.name, vars)

@@ -1,5 +1,7 @@
 // The explicit module registry: a module exists when it is listed here (no discovery by file name).
+import type { Task } from '../model.js'
 import type { Module } from './types.js'
+import { bridgedModule } from './bridge/module.js'
 import { coreModules } from './core.js'
 import { ping } from './ping.js'
 import { provisionModules } from './provision.js'
@@ -31,6 +33,14 @@ export const FACTS_MODULE = 'setup'
 
 /** The module an ad-hoc command runs when none is named (Ansible's default `module_name`). */
 export const ADHOC_MODULE = 'command'
+
+/**
+ * The module a task runs: k3sbook's own, else Ansible's module code through the bridge (it fails
+ * with a clear message where the controller has no ansible-core or Ansible has no such module).
+ */
+export function moduleFor(key: string, task?: Pick<Task, 'libraryDirs'>): Module {
+  return getModule(key) ?? bridgedModule(key, { libraryDirs: task?.libraryDirs })
+}
 
 export function moduleNames(): string[] {
   return [...byName.keys()].sort()

@@ -123,6 +123,8 @@ export interface PlanContext {
   controller: ControllerFiles
   become?: Become
   task: Task
+  /** The task is checked (check mode): only the bridge reads it, to run Ansible's module in its own check mode. */
+  check?: boolean
 }
 
 export interface ApplyContext {
@@ -205,6 +207,12 @@ export interface Module<A = Vars> {
   readonly changesInventory?: 'once' | 'per-host'
   /** Acts on the play (meta): its result's `_meta` is carried out; it is not a result line. */
   readonly playControl?: boolean
+  /**
+   * Ansible's own module code run through the bridge (src/modules/bridge/): its result's
+   * `skipped: true` skips the task (a module without check mode support, in check mode), and its
+   * `ansible_facts` become host variables, as in Ansible.
+   */
+  readonly bridged?: boolean
   /** Its result is a message for the user (debug): the executor emits a `debug` event. */
   readonly printsResult?: boolean
   plan(args: A, ctx: PlanContext): Promise<Plan>

@@ -619,9 +619,9 @@ class Loader {
       this.diags.warn(
         templatedModule
           ? `module name "${modKey}" is known only at run time: its arguments are not checked`
-          : `module "${modKey}" is not implemented by k3sbook: this task fails if it runs`,
+          : `module "${modKey}" is not implemented by k3sbook: it runs through Ansible's own module code (the bridge)`,
         keyPos,
-        templatedModule ? undefined : where === 'ansible' ? 'Ansible has it; k3sbook does not run it' : 'run "k3sbook doc" for the list of modules',
+        templatedModule ? undefined : 'this needs ansible-core on the controller',
       )
       args = this.rawArgs(rawArgs, item.args)
     }
@@ -635,6 +635,8 @@ class Loader {
       moduleKey: modKey,
       args,
       unsupported: mod ? undefined : true,
+      // where Ansible looks for a module first: the roles' library/ folders, then the playbook's
+      libraryDirs: mod ? undefined : [...roleDirs(ctx.role), ctx.playDir].map((d) => join(d, 'library')),
       loop: this.loop(item, yf, path, ctx.play.vars),
       register: typeof item.register === 'string' ? item.register : undefined,
       notify: item.notify !== undefined ? toStrList(item.notify) : (ctx.notify ?? []),

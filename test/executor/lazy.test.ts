@@ -62,7 +62,9 @@ describe('lazy evaluation as Ansible does it', () => {
     assert.equal(st.get('skipped unsupported'), 'skipped')
     assert.equal(st.get('unguarded loop'), 'failed')
     assert.equal(st.get('unsupported that runs'), 'failed')
-    assert.match(r.results.find((e) => e.task === 'unsupported that runs')!.msg ?? '', /not implemented by k3sbook/)
+    // dnf runs through the bridge (Ansible's own module code) and fails on Debian with the message
+    // `ansible localhost -c local -m ansible.builtin.dnf -a name=curl` gives here (no python3-dnf)
+    assert.match(r.results.find((e) => e.task === 'unsupported that runs')!.msg ?? '', /^Could not import the dnf python module using \/usr\/bin\/python3/)
     assert.equal(st.get('set_fact with a templated k=v name'), 'ok', JSON.stringify(r.results.filter((e) => e.status === 'failed')))
     assert.equal(st.get('included'), 'ok')
     assert.ok(!r.events.some((e) => e.type === 'host:result' && e.task === 'Gathering Facts'))
