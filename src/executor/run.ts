@@ -34,6 +34,8 @@ import {
 import { taskOutcome } from './task.js'
 import { isTrue, noLogOn, RunContext, taskName } from './task-context.js'
 import { getModule } from '../modules/registry.js'
+import { wrapUnsafe } from '../template/taint.js'
+import type { Vars } from '../model.js'
 
 export type { ConnectionFactory, Project, RunOptions, RunSummary } from './state.js'
 export { serialBatches } from './play.js'
@@ -209,16 +211,18 @@ export class Runner {
     await this.runItems(b.block, ctx, inner, hosts)
     const failedHere = hosts.filter((h) => h.failed && !failedBefore.has(h.name))
     if (b.rescue.length && failedHere.length) {
+      // As Ansible's strategy does: a failure a rescue takes is counted as rescued (not failed)
+      // whatever the rescue does, and the rescue sees the failed task and its result
       for (const h of failedHere) {
         h.failed = false
-      }
-      await this.runItems(b.rescue, ctx, inner, failedHere)
-      for (const h of failedHere) {
-        if (!h.failed && !h.unreachable) {
-          h.counts.rescued++
-          h.counts.failed = Math.max(0, h.counts.failed - 1)
+        h.counts.rescued++
+        h.counts.failed = Math.max(0, h.counts.failed - 1)
+        if (h.lastFailure) {
+          h.hostFacts.ansible_failed_task = h.lastFailure.task
+          h.hostFacts.ansible_failed_result = wrapUnsafe(h.lastFailure.result)
         }
       }
+      await this.runItems(b.rescue, ctx, inner, failedHere)
     }
     if (b.always.length) {
       // always runs for every host that entered the block, failed or not (but reachable).
@@ -270,6 +274,7 @@ export class Runner {
   private hostFailed(h: HostState, ctx: PlayCtx, t: { name?: string; src: Task['src'] }, e: unknown): void {
     h.failed = true
     h.counts.failed++
+    h.lastFailure = { task: { name: t.name ?? '' }, result: { failed: true, msg: errorText(e) } }
     this.rc.emit({
       type: 'host:result',
       play: ctx.play.name,
@@ -372,12 +377,18 @@ export class Runner {
     const ignore =
       outcome.status === 'failed' && ignoreErrors !== undefined && (typeof ignoreErrors === 'boolean' ? ignoreErrors : evalCondition(ignoreErrors, vars))
     const ignored = countOutcome(h, task, outcome, ignore)
+    if (outcome.status === 'failed' && !ignored) h.lastFailure = { task: failedTaskVar(task, name), result: outcome.result }
     const base = { type: 'host:result' as const, play: ctx.play.name, task: name, pos, host: h.name, check: rc.check, handler: handler || undefined }
     rc.emit(resultEvent(base, outcome, { noLog, ignored, verbosity: rc.opts.verbosity ?? 0, durationMs: Date.now() - t0 }))
     if (mod?.printsResult && outcome.status === 'ok' && !noLog) rc.emit(debugEvent(h.name, name, outcome.result))
     if (meta) applyMeta(meta, h, ctx)
     return outcome
   }
+}
+
+/** ansible_failed_task: the parts of Ansible's serialized task that rescues look at. */
+function failedTaskVar(task: Task, name: string): Vars {
+  return { name: task.name !== undefined ? name : '', action: task.module, args: task.args, register: task.register, tags: task.tags }
 }
 
 /** Run a playbook; events go to `emit`. */

@@ -133,18 +133,21 @@ export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
   // A plan not applied (check mode) has no step results: the module's result would describe a
   // run that never happened, so only what planning learned is registered.
   const notRun = check && (plan.status === 'change' || plan.status === 'unknown')
+  let own: Vars | undefined
   if (mod.result && !notRun) {
-    const own = mod.result(plan, steps, args)
+    own = mod.result(plan, steps, args)
     result = { ...result, ...own }
     // A module may find after applying that nothing changed (identical bytes downloaded again).
     if (status === 'changed' && own.changed === false) status = 'ok'
   }
-  // A module's own result may say it failed (e.g. command with a non-zero rc).
+  // A module's own result may say it failed (e.g. command with a non-zero rc); what it changed
+  // stays in its result (a failed command is changed=true in Ansible, seen by failed_when: false).
+  const ranChanged = status === 'changed' || status === 'unknown'
   if (result.failed === true && status !== 'failed') {
     status = 'failed'
     msg = String(result.msg ?? 'failed')
   }
-  result.changed = status === 'changed' || status === 'unknown'
+  result.changed = status === 'changed' || status === 'unknown' || (status === 'failed' && ranChanged && own?.changed !== false)
   if (status === 'failed') {
     result.failed = true
     if (msg && result.msg === undefined) result.msg = msg
@@ -232,6 +235,7 @@ export async function taskOutcome(tc: TaskContext, h: HostState, vars: Vars): Pr
     throw e
   }
   const loop = loopOnHost(task, vars)
+  const setsVars = !!getModule(task.module)?.setsVars
   const done: ItemOutcome[] = []
   for (let i = 0; i < items.length; i++) {
     const item = items[i]
@@ -254,6 +258,12 @@ export async function taskOutcome(tc: TaskContext, h: HostState, vars: Vars): Pr
       }
     }
     done.push({ item, label, out })
+    // set_fact in a loop: each item's facts are set as it runs, so later items (and the tasks
+    // after) see them all (Ansible updates the task's variables per item)
+    if (setsVars && out.status !== 'failed' && out.status !== 'skipped') {
+      const f = out.result.ansible_facts
+      if (f && typeof f === 'object') Object.assign(h.hostFacts, f as Vars)
+    }
     if (loop.pause) await sleep(loop.pause * 1000)
   }
   return loopOutcome(loop, done)
