@@ -105,6 +105,8 @@ export function loopItems(kind: string, value: unknown, task: Task, vars?: Vars,
     // with_NAME: TERMS is lookup('NAME', *TERMS, wantlist=True), as Ansible runs it
     if (!vars) throw new TemplateError(`${kind}: the lookup runs with the task's variables only`, { pos })
     // the terms, already rendered, go in as literals: never templated a second time
+    // (Ansible hands a dict to the lookup as it is: indexed_items refuses it)
+    if (kind === 'with_indexed_items' && !Array.isArray(value)) throw new TemplateError('with_indexed_items expects a list', { pos })
     const terms = Array.isArray(value) ? value : [value]
     const args = terms.map((t) => `, ${pyRepr(t)}`).join('')
     return asList(templateValue(`{{ query(${pyRepr(kind.slice(5))}${args}) }}`, vars, { ...pos, searchPath }), pos)

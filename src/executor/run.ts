@@ -219,7 +219,7 @@ export class Runner {
         h.counts.rescued++
         h.counts.failed = Math.max(0, h.counts.failed - 1)
         if (h.lastFailure) {
-          h.hostFacts.ansible_failed_task = h.lastFailure.task
+          h.hostFacts.ansible_failed_task = wrapUnsafe(h.lastFailure.task)
           h.hostFacts.ansible_failed_result = wrapUnsafe(h.lastFailure.result)
         }
       }
@@ -405,7 +405,8 @@ export class Runner {
       }
       outcome = (rc.check && unknownFromError(e, h, task, errorText(e))) || {
         status: 'failed',
-        result: { failed: true, msg: errorText(e) },
+        // the result's msg is the message as Ansible words it; the shown one says where
+        result: { failed: true, msg: e instanceof Error ? e.message : String(e) },
         changes: [],
         diff: undefined,
         msg: errorText(e),

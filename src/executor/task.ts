@@ -13,6 +13,7 @@ import { getModule } from '../modules/registry.js'
 import type { ActionablePlan, ApplyContext, ControllerFiles, FileDiff, HostReader, Module, Plan, PlanContext, Step, StepResult } from '../modules/types.js'
 import { evalCondition, isTemplated, stripOmitted, templateArgs, templateValue } from '../template/index.js'
 import { unwrapUnsafe, wrapUnsafe } from '../template/taint.js'
+import { UnsafeString } from '../yamlfile.js'
 import { realRunInCheck, resultOnlyAfterRun, stopRetrying } from './check.js'
 import { coerceArgs } from './coerce.js'
 import type { PlanGate } from './confirm.js'
@@ -33,9 +34,12 @@ export function renderArgs(task: Task, mod: Module, vars: Vars, searchPath?: str
   const render = mod.setsVars ? templateValue : templateArgs
   let args = stripOmitted(render(task.args, vars, { ...srcPos(task.src, [task.moduleKey]), searchPath })) as Vars
   // `set_fact: "{{ name }}=value"`: the k=v text names its variables only once rendered
-  if (mod.setsVars && typeof args._raw_params === 'string') {
+  // (an unsafe text, from host data, gives unsafe values: only the names are plain)
+  if (mod.setsVars && (typeof args._raw_params === 'string' || args._raw_params instanceof UnsafeString)) {
     const { _raw_params: text, ...rest } = args
-    args = { ...rest, ...parseKv(text as string) }
+    const kv: Vars = parseKv(String(unwrapUnsafe(text)))
+    if (text instanceof UnsafeString) for (const k of Object.keys(kv)) kv[k] = wrapUnsafe(kv[k])
+    args = { ...rest, ...kv }
   }
   return coerceArgs(mod.schema, args)
 }
@@ -97,7 +101,8 @@ export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
   switch (plan.status) {
     case 'ok':
     case 'skip':
-      status = 'ok'
+      // a module that says it skipped (debug below its verbosity) is skipped, as in Ansible
+      status = plan.status === 'skip' && plan.result?.skipped === true ? 'skipped' : 'ok'
       msg = plan.status === 'skip' ? plan.reason : plan.note
       break
     case 'fail':

@@ -25,7 +25,11 @@ export const debug = defineModule<DebugArgs>({
     const level = Number(args.verbosity ?? 0)
     const current = Number(ctx.vars.ansible_verbosity ?? 0)
     if (level > current)
-      return { status: 'skip', reason: `verbosity threshold not met (${level} > ${current})`, result: { skipped_reason: 'Verbosity threshold not met.' } }
+      return {
+        status: 'skip',
+        reason: `verbosity threshold not met (${level} > ${current})`,
+        result: { skipped_reason: 'Verbosity threshold not met.', skipped: true },
+      }
     if (args.var !== undefined) {
       const name = String(args.var)
       // Loaded on use so the module registry never depends on the template engine being loadable.

@@ -580,6 +580,12 @@ F('urlencode', (v) => {
   if (Array.isArray(v)) return v.map((p) => `${enc(str((p as unknown[])[0]))}=${enc(str((p as unknown[])[1]))}`).join('&')
   return enc(str(v))
 })
+// Python's urllib.parse.unquote_plus (Ansible's urldecode): '+' is a space, %XX sequences are
+// UTF-8 bytes (invalid ones become U+FFFD), a '%' not followed by two hex digits stays as it is
+F('urldecode', (v) => {
+  const s = str(v).replace(/\+/g, ' ')
+  return s.replace(/(?:%[0-9a-fA-F]{2})+/g, (m) => Buffer.from(m.replace(/%/g, ''), 'hex').toString('utf8'))
+})
 F('wordcount', (v) => (str(v).match(/\w+/gu) ?? []).length)
 F('tojson', (v, a, k) =>
   pyJsonDumps(v, { sortKeys: true, indent: (kw(a, k, 0, 'indent', null) as number | null) ?? null })
