@@ -13,7 +13,6 @@ import { getModule } from '../modules/registry.js'
 import type { ActionablePlan, ApplyContext, ControllerFiles, FileDiff, HostReader, Module, Plan, PlanContext, Step, StepResult } from '../modules/types.js'
 import { evalCondition, isTemplated, stripOmitted, templateArgs, templateValue } from '../template/index.js'
 import { unwrapUnsafe, wrapUnsafe } from '../template/taint.js'
-import { UnsafeString } from '../yamlfile.js'
 import { realRunInCheck, resultOnlyAfterRun, stopRetrying } from './check.js'
 import { coerceArgs } from './coerce.js'
 import type { PlanGate } from './confirm.js'
@@ -22,7 +21,7 @@ import type { HostStatus } from './events.js'
 import type { CachedProbes } from './probe-cache.js'
 import { makeReader, type Overlay } from './reader.js'
 import { loopOnHost, loopOutcome, loopVars, renderLoopItems, sleep, type ItemOutcome } from './loop.js'
-import { parseKv } from '../playbook/kv.js'
+import { splitArgs, unquote } from '../playbook/kv.js'
 import { errorText, judgeResult, withResult } from './result.js'
 import type { HostState, TaskOutcome } from './state.js'
 import { taskName, type TaskContext } from './task-context.js'
@@ -32,16 +31,29 @@ export function renderArgs(task: Task, mod: Module, vars: Vars, searchPath?: str
   // set_fact stores what it is given: values computed from host data stay unsafe there; every
   // other module gets plain strings
   const render = mod.setsVars ? templateValue : templateArgs
-  let args = stripOmitted(render(task.args, vars, { ...srcPos(task.src, [task.moduleKey]), searchPath })) as Vars
-  // `set_fact: "{{ name }}=value"`: the k=v text names its variables only once rendered
-  // (an unsafe text, from host data, gives unsafe values: only the names are plain)
-  if (mod.setsVars && (typeof args._raw_params === 'string' || args._raw_params instanceof UnsafeString)) {
-    const { _raw_params: text, ...rest } = args
-    const kv: Vars = parseKv(String(unwrapUnsafe(text)))
-    if (text instanceof UnsafeString) for (const k of Object.keys(kv)) kv[k] = wrapUnsafe(kv[k])
-    args = { ...rest, ...kv }
+  const pos = { ...srcPos(task.src, [task.moduleKey]), searchPath }
+  // `set_fact: "{{ name }}={{ value }}"`: split as Ansible's parse_kv does before anything is
+  // rendered (the first unescaped '='), then the name and the value rendered each on its own, so
+  // a value keeps its type (a list stays a list)
+  if (mod.setsVars && typeof task.args._raw_params === 'string') {
+    const { _raw_params: text, ...rest } = task.args
+    const kv: Vars = {}
+    for (const word of splitArgs(text as string)) {
+      const eq = firstEquals(word)
+      if (eq < 0) throw new K3sbookError(`set_fact: "${word}" is not a key=value pair`, { pos })
+      const name = unwrapUnsafe(templateValue(word.slice(0, eq).trim(), vars, pos))
+      kv[String(name)] = templateValue(unquote(word.slice(eq + 1).trim()), vars, pos)
+    }
+    return coerceArgs(mod.schema, stripOmitted({ ...(render(rest, vars, pos) as Vars), ...kv }) as Vars)
   }
+  const args = stripOmitted(render(task.args, vars, pos)) as Vars
   return coerceArgs(mod.schema, args)
+}
+
+/** Ansible's parse_kv: the first '=' after the first character not escaped by a backslash. */
+function firstEquals(word: string): number {
+  for (let i = 1; i < word.length; i++) if (word[i] === '=' && word[i - 1] !== '\\') return i
+  return -1
 }
 
 /** What plan() is given for a task on a host. */

@@ -53,6 +53,12 @@ const PLAYBOOK = `- hosts: all
         that: ["seen_1 is sameas true", "seen_2 is sameas true"]
     - name: quiet debug
       debug: { msg: hidden, verbosity: 1 }
+    - name: k=v value keeps its type
+      set_fact: "{{ item if (item is string)|bool else item[0] }}={{ item }}"
+      with_list: [a, [b, c]]
+    - name: list value
+      assert:
+        that: ["b == ['b', 'c']", "a == 'a'"]
 `
 
 describe('semantics the integration targets check', () => {
@@ -75,6 +81,7 @@ describe('semantics the integration targets check', () => {
     assert.equal(r.results.filter((e) => e.task === 'included' && e.status === 'ok').length, 2)
     assert.equal(st.get('both items included'), 'ok', why)
     assert.equal(st.get('quiet debug'), 'skipped')
+    assert.equal(st.get('list value'), 'ok', why)
     const recap = r.summary.recap[host]
     assert.deepEqual([recap.changed, recap.failed, recap.skipped, recap.rescued], [1, 0, 1, 1])
   })
