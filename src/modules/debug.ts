@@ -37,7 +37,14 @@ export const debug = defineModule<DebugArgs>({
       let value: unknown
       try {
         value = evaluate(name, ctx.vars)
-      } catch {
+      } catch (e) {
+        // as Ansible's debug: an undefined variable prints a note, any other error fails the task
+        const cause = (e as { cause?: unknown }).cause
+        if (
+          !(e instanceof Error) ||
+          !(/is undefined|has no attribute/.test(e.message) || (cause instanceof Error && cause.constructor.name === 'UndefinedError'))
+        )
+          return { status: 'fail', msg: e instanceof Error ? e.message : String(e) }
         value = 'VARIABLE IS NOT DEFINED!'
       }
       // `_var` tells the executor which key holds the value (printed as Ansible does: `name: value`)
