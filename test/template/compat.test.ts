@@ -3,6 +3,9 @@
 // plugins return (checked with Debian's ansible-core: lookup_loader.get(...).run(...)).
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { templateValue } from '../../src/template/index.js'
 
 const q = (expr: string, vars: Record<string, unknown> = {}) => templateValue(`{{ ${expr} }}`, vars)
@@ -61,5 +64,13 @@ describe('templates as the integration targets use them', () => {
     assert.equal(q("'key%3D%22%40' | urldecode"), 'key="@')
     assert.equal(q("'nan' | float is isnan"), true)
     assert.equal(q("'bad' is not nan"), true)
+  })
+
+  it("{% include %} drops the included file's trailing newline, as Jinja2 does (lookup_template)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'k3sbook-inc-'))
+    mkdirSync(join(dir, 'templates'))
+    writeFileSync(join(dir, 'templates', 'hello.txt'), "Hello {% include 'world.txt' %}!\n")
+    writeFileSync(join(dir, 'templates', 'world.txt'), 'world\n')
+    assert.equal(templateValue("{{ lookup('template', 'hello.txt') }}", {}, { searchPath: [dir] }), 'Hello world!\n')
   })
 })
