@@ -93,19 +93,11 @@ export function loopOutcome(loop: LoopSpec, done: ItemOutcome[]): TaskOutcome {
   }
 }
 
-/** The with_* forms with their own item shapes here; any other with_NAME is the lookup NAME. */
-const LEGACY_LOOPS = new Set([
-  'loop',
-  'with_items',
-  'with_list',
-  'with_dict',
-  'with_indexed_items',
-  'with_sequence',
-  'with_fileglob',
-  'with_subelements',
-  'with_nested',
-  'with_together',
-])
+/**
+ * `loop` and with_items/with_list take their items here; any other with_NAME is the lookup NAME
+ * (Ansible runs every with_* through its lookup plugin: the same items and the same errors).
+ */
+const LEGACY_LOOPS = new Set(['loop', 'with_items', 'with_list'])
 
 export function loopItems(kind: string, value: unknown, task: Task, vars?: Vars, searchPath?: string[]): unknown[] {
   const pos = srcPos(task.src, [kind])
@@ -113,51 +105,16 @@ export function loopItems(kind: string, value: unknown, task: Task, vars?: Vars,
     // with_NAME: TERMS is lookup('NAME', *TERMS, wantlist=True), as Ansible runs it
     if (!vars) throw new TemplateError(`${kind}: the lookup runs with the task's variables only`, { pos })
     // the terms, already rendered, go in as literals: never templated a second time
+    // (Ansible hands a dict to the lookup as it is: indexed_items refuses it)
+    if (kind === 'with_indexed_items' && !Array.isArray(value)) throw new TemplateError('with_indexed_items expects a list', { pos })
     const terms = Array.isArray(value) ? value : [value]
     const args = terms.map((t) => `, ${pyRepr(t)}`).join('')
     return asList(templateValue(`{{ query(${pyRepr(kind.slice(5))}${args}) }}`, vars, { ...pos, searchPath }), pos)
   }
-  switch (kind) {
-    case 'with_dict': {
-      if (!value || typeof value !== 'object' || Array.isArray(value)) throw new TemplateError('with_dict expects a dict', { pos })
-      return Object.entries(value as Vars).map(([key, v]) => ({ key, value: v }))
-    }
-    case 'with_indexed_items':
-      return asList(value, pos)
-        .flat()
-        .map((v, i) => [i, v])
-    case 'with_items':
-      // with_items flattens one level, loop does not.
-      return asList(value, pos).flatMap((v) => (Array.isArray(v) ? v : [v]))
-    case 'with_together': {
-      const lists = asList(value, pos) as unknown[][]
-      const n = Math.max(...lists.map((l) => l.length))
-      return Array.from({ length: n }, (_, i) => lists.map((l) => l[i] ?? null))
-    }
-    case 'with_nested': {
-      const lists = asList(value, pos) as unknown[][]
-      return lists.reduce<unknown[][]>((acc, l) => acc.flatMap((a) => asList(l, pos).map((x) => [...a, x])), [[]])
-    }
-    case 'with_sequence': {
-      const spec = String(value)
-      const m = /^(?:start=)?(-?\d+)?\s*(?:end=|-)?(-?\d+)(?:\s*stride=(-?\d+))?(?:\s*format=(.*))?$/.exec(spec)
-      const kv: Record<string, string> = {}
-      for (const part of spec.split(/\s+/)) {
-        const [k, v] = part.split('=')
-        if (v !== undefined) kv[k] = v
-      }
-      const start = Number(kv.start ?? m?.[1] ?? 1)
-      const end = Number(kv.end ?? (kv.count !== undefined ? start + Number(kv.count) - 1 : m?.[2]))
-      const stride = Number(kv.stride ?? 1)
-      const fmt = kv.format
-      const out: unknown[] = []
-      for (let i = start; stride > 0 ? i <= end : i >= end; i += stride)
-        out.push(fmt ? fmt.replace(/%0?(\d*)d/, (_s, w) => String(i).padStart(Number(w) || 0, '0')) : String(i))
-      return out
-    }
-    default:
-      return asList(value, pos)
-  }
+  if (kind === 'with_items')
+    // with_items flattens one level, loop does not.
+    return asList(value, pos).flatMap((v) => (Array.isArray(v) ? v : [v]))
+  return asList(value, pos)
 }
 
 function asList(v: unknown, pos: ReturnType<typeof srcPos>): unknown[] {

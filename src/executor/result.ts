@@ -40,16 +40,41 @@ export interface Judged {
 }
 
 /**
- * changed_when / failed_when, which see the result under the register name. `canEvaluate` is false
- * for a checked task whose result only a run produces: only a literal `changed_when: false` holds.
+ * changed_when, then failed_when (Ansible's order, task_executor.py), both seeing the result under
+ * the register name. A list of conditions is true when all are (Ansible's evaluate_conditional);
+ * failed_when leaves `failed_when_result` in the result. `canEvaluate` is false for a checked task
+ * whose result only a run produces: only a literal `changed_when: false` holds.
  */
 export function judgeResult(task: Task, vars: Vars, result: Vars, j: Judged, canEvaluate: boolean): Judged {
   if (task.changedWhen === undefined && task.failedWhen === undefined) return j
   let { status, msg, failedStep } = j
-  const unsafe = wrapUnsafe(result) as Vars
-  const rv = withResult(vars, { ...(task.register ? { [task.register]: unsafe } : {}), ...unsafe })
+  const rv = () => {
+    const unsafe = wrapUnsafe(result) as Vars
+    return withResult(vars, { ...(task.register ? { [task.register]: unsafe } : {}), ...unsafe })
+  }
+  if (task.changedWhen !== undefined) {
+    if (canEvaluate) {
+      let c: boolean
+      try {
+        c = condList(task.changedWhen).every((x) => evalCondition(x, rv(), srcPos(task.src, ['changed_when'])))
+      } catch (e) {
+        return condError(result, 'changed', e)
+      }
+      result.changed = c
+      if (status !== 'failed') status = c ? 'changed' : 'ok'
+    } else if (status !== 'failed' && condList(task.changedWhen).every((x) => x === 'false' || x === 'False')) {
+      status = 'ok'
+      result.changed = false
+    }
+  }
   if (task.failedWhen !== undefined && canEvaluate) {
-    const f = condList(task.failedWhen).some((c) => evalCondition(c, rv, srcPos(task.src, ['failed_when'])))
+    let f: boolean
+    try {
+      f = condList(task.failedWhen).every((c) => evalCondition(c, rv(), srcPos(task.src, ['failed_when'])))
+    } catch (e) {
+      return condError(result, 'failed', e)
+    }
+    result.failed_when_result = f
     if (f) {
       status = 'failed'
       result.failed = true
@@ -59,19 +84,17 @@ export function judgeResult(task: Task, vars: Vars, result: Vars, j: Judged, can
       result.failed = false
       failedStep = undefined
       msg = undefined
-    }
-  }
-  if (task.changedWhen !== undefined && status !== 'failed') {
-    if (canEvaluate) {
-      const c = condList(task.changedWhen).every((x) => evalCondition(x, rv, srcPos(task.src, ['changed_when'])))
-      status = c ? 'changed' : 'ok'
-      result.changed = c
-    } else if (condList(task.changedWhen).every((x) => x === 'false' || x === 'False')) {
-      status = 'ok'
-      result.changed = false
-    }
+    } else result.failed = false
   }
   return { status, msg, failedStep }
+}
+
+/** A changed_when/failed_when that cannot be evaluated fails the task, its result kept (as Ansible does). */
+function condError(result: Vars, cond: 'changed' | 'failed', e: unknown): Judged {
+  const msg = errorText(e)
+  result.failed = true
+  result[`${cond}_when_result`] = msg
+  return { status: 'failed', msg }
 }
 
 function pickFacts(result: Vars): Vars {

@@ -7,7 +7,7 @@ import pLimit from 'p-limit'
 import { ConnectionError, K3sbookError } from '../errors.js'
 import type { Block, Handler, Include, Play, Task, TaskItem } from '../model.js'
 import { srcPos } from '../model.js'
-import { evalCondition, templateValue } from '../template/index.js'
+import { evalCondition, isTemplated, templateValue } from '../template/index.js'
 import { EXIT } from '../exit.js'
 import { noLogScope, TRACE, trace } from '../trace.js'
 import { asBool } from '../bool.js'
@@ -33,9 +33,12 @@ import {
   type TaskOutcome,
 } from './state.js'
 import { taskOutcome } from './task.js'
+import { loopOnHost, loopVars, renderLoopItems } from './loop.js'
 import { isTrue, noLogOn, RunContext, taskName } from './task-context.js'
 import { applyInventoryChange } from './inventory-change.js'
 import { getModule } from '../modules/registry.js'
+import { wrapUnsafe } from '../template/taint.js'
+import type { Vars } from '../model.js'
 
 export type { ConnectionFactory, Project, RunOptions, RunSummary } from './state.js'
 export { serialBatches } from './play.js'
@@ -232,16 +235,18 @@ export class Runner {
     await this.runItems(b.block, ctx, inner, hosts)
     const failedHere = hosts.filter((h) => h.failed && !failedBefore.has(h.name))
     if (b.rescue.length && failedHere.length) {
+      // As Ansible's strategy does: a failure a rescue takes is counted as rescued (not failed)
+      // whatever the rescue does, and the rescue sees the failed task and its result
       for (const h of failedHere) {
         h.failed = false
-      }
-      await this.runItems(b.rescue, ctx, inner, failedHere)
-      for (const h of failedHere) {
-        if (!h.failed && !h.unreachable) {
-          h.counts.rescued++
-          h.counts.failed = Math.max(0, h.counts.failed - 1)
+        h.counts.rescued++
+        h.counts.failed = Math.max(0, h.counts.failed - 1)
+        if (h.lastFailure) {
+          h.hostFacts.ansible_failed_task = wrapUnsafe(h.lastFailure.task)
+          h.hostFacts.ansible_failed_result = wrapUnsafe(h.lastFailure.result)
         }
       }
+      await this.runItems(b.rescue, ctx, inner, failedHere)
     }
     if (b.always.length) {
       // always runs for every host that entered the block, failed or not (but reachable).
@@ -253,46 +258,97 @@ export class Runner {
     }
   }
 
+  /**
+   * include_tasks / include_role, as Ansible runs them: per host, `when`, then the loop's items (each
+   * item includes the file again, with the loop variable), the target's name rendered per item; the
+   * include itself is a result (ok, or skipped) counted in the recap. Hosts that resolve to the same
+   * file with the same item run it together.
+   */
   private async runInclude(inc: Include, hosts: HostState[], ctx: PlayCtx, scope: Scope): Promise<void> {
     const { rc } = this
     const inner = childScope(scope, inc)
-    if (inc.what === 'role' || inc.preloaded) {
-      // Static target: evaluate `when` per host, then run the loaded tasks on those hosts.
-      const run: HostState[] = []
-      for (const h of hosts) {
-        const vars = rc.taskVars(ctx, inc, h, inner)
-        try {
-          if (inc.when.every((c) => evalCondition(c, vars, srcPos(inc.src, ['when'])))) run.push(h)
-        } catch (e) {
-          this.hostFailed(h, ctx, inc, e)
-        }
-      }
-      if (run.length && inc.preloaded) await this.runItems(inc.preloaded, ctx, { ...inner, when: scope.when }, run)
-      return
-    }
-    // Dynamic file name: group hosts by the file they resolve to.
-    const byFile = new Map<string, HostState[]>()
+    const name = taskName(inc)
+    const base = { type: 'host:result' as const, play: ctx.play.name, task: name, pos: srcPos(inc.src), check: rc.check }
+    const runs = new Map<string, { target: string; extra: Vars; hosts: HostState[] }>()
+    const started = Date.now()
+    // before --start-at-task's task is reached, includes are followed but not reported
+    const report = this.startAtReached && rc.selected(inc as unknown as Task)
+    let announced = !report
     for (const h of hosts) {
+      if (!announced) {
+        rc.emit({
+          type: 'task:start',
+          play: ctx.play.name,
+          task: name,
+          module: `include_${inc.what}`,
+          hosts: hosts.map((x) => x.name),
+          pos: srcPos(inc.src),
+          handler: false,
+        })
+        announced = true
+      }
       const vars = rc.taskVars(ctx, inc, h, inner)
       try {
-        if (!inc.when.every((c) => evalCondition(c, vars, srcPos(inc.src, ['when'])))) continue
-        const file = String(templateValue(inc.target, vars, { ...srcPos(inc.src), searchPath: rc.lookupPath(inc) }))
-        const path = isAbsolute(file) ? file : resolve(inc.baseDir, file)
-        byFile.set(path, [...(byFile.get(path) ?? []), h])
+        if (!inc.when.every((c) => evalCondition(c, vars, srcPos(inc.src, ['when'])))) {
+          if (report) {
+            h.counts.skipped++
+            rc.emit({ ...base, host: h.name, status: 'skipped', durationMs: 0 })
+          }
+          continue
+        }
+        const extras: Vars[] = []
+        if (inc.loop) {
+          const asTask = inc as unknown as Task
+          const items = renderLoopItems(asTask, vars, rc.lookupPath(inc))
+          const loop = loopOnHost(asTask, vars)
+          for (let i = 0; i < items.length; i++) extras.push(loopVars(loop, items, i))
+        } else extras.push({})
+        const planned: { key: string; target: string; extra: Vars }[] = []
+        for (const [i, extra] of extras.entries()) {
+          let target = inc.target
+          if (isTemplated(inc.target)) {
+            const v = inc.loop ? rc.taskVars(ctx, inc, h, inner, extra) : vars
+            target = String(templateValue(inc.target, v, { ...srcPos(inc.src), searchPath: rc.lookupPath(inc) }))
+          }
+          planned.push({ key: `${target}\0${inc.loop ? i : ''}`, target, extra })
+        }
+        for (const p of planned) {
+          const run = runs.get(p.key)
+          if (run) run.hosts.push(h)
+          else runs.set(p.key, { target: p.target, extra: p.extra, hosts: [h] })
+        }
+        if (report) {
+          h.counts.ok++
+          rc.emit({ ...base, host: h.name, status: 'ok', durationMs: Date.now() - started })
+        }
       } catch (e) {
         this.hostFailed(h, ctx, inc, e)
       }
     }
-    for (const [file, hs] of byFile) {
-      if (!rc.opts.loadTasks) throw new K3sbookError(`include_tasks: cannot load ${file} at run time`, { pos: srcPos(inc.src) })
-      const items = rc.opts.loadTasks(file, inc)
-      await this.runItems(items, ctx, { ...inner, when: scope.when }, hs)
+    if (report) rc.emit({ type: 'task:end', play: ctx.play.name, task: name, durationMs: Date.now() - started })
+    for (const run of runs.values()) {
+      let items: TaskItem[] | undefined
+      if (!isTemplated(inc.target) && inc.preloaded) items = inc.preloaded
+      else {
+        if (!rc.opts.loadTasks) throw new K3sbookError(`include_${inc.what}: cannot load ${run.target} at run time`, { pos: srcPos(inc.src) })
+        const target = inc.what === 'role' || isAbsolute(run.target) ? run.target : resolve(inc.baseDir, run.target)
+        try {
+          items = rc.opts.loadTasks(target, inc)
+        } catch (e) {
+          for (const h of run.hosts) this.hostFailed(h, ctx, inc, e)
+          continue
+        }
+      }
+      const live = run.hosts.filter((h) => !h.failed && !h.unreachable && !h.ended)
+      if (!live.length) continue
+      await this.runItems(items, ctx, { ...inner, when: scope.when, vars: { ...inner.vars, ...run.extra } }, live)
     }
   }
 
   private hostFailed(h: HostState, ctx: PlayCtx, t: { name?: string; src: Task['src'] }, e: unknown): void {
     h.failed = true
     h.counts.failed++
+    h.lastFailure = { task: { name: t.name ?? '' }, result: { failed: true, msg: errorText(e) } }
     this.rc.emit({
       type: 'host:result',
       play: ctx.play.name,
@@ -374,7 +430,8 @@ export class Runner {
       }
       outcome = (rc.check && unknownFromError(e, h, task, errorText(e))) || {
         status: 'failed',
-        result: { failed: true, msg: errorText(e) },
+        // the result's msg is the message as Ansible words it; the shown one says where
+        result: { failed: true, msg: e instanceof Error ? e.message : String(e) },
         changes: [],
         diff: undefined,
         msg: errorText(e),
@@ -402,12 +459,18 @@ export class Runner {
     const ignore =
       outcome.status === 'failed' && ignoreErrors !== undefined && (typeof ignoreErrors === 'boolean' ? ignoreErrors : evalCondition(ignoreErrors, vars))
     const ignored = countOutcome(h, task, outcome, ignore)
+    if (outcome.status === 'failed' && !ignored) h.lastFailure = { task: failedTaskVar(task, name), result: outcome.result }
     const base = { type: 'host:result' as const, play: ctx.play.name, task: name, pos, host: h.name, check: rc.check, handler: handler || undefined }
     rc.emit(resultEvent(base, outcome, { noLog, ignored, verbosity: rc.opts.verbosity ?? 0, durationMs: Date.now() - t0 }))
     if (mod?.printsResult && outcome.status === 'ok' && !noLog) rc.emit(debugEvent(h.name, name, outcome.result))
     if (meta) applyMeta(meta, h, ctx)
     return outcome
   }
+}
+
+/** ansible_failed_task: the parts of Ansible's serialized task that rescues look at. */
+function failedTaskVar(task: Task, name: string): Vars {
+  return { name: task.name !== undefined ? name : '', action: task.module, args: task.args, register: task.register, tags: task.tags }
 }
 
 /** Run a playbook; events go to `emit`. */

@@ -70,6 +70,8 @@ export interface HostState {
   counts: HostCounts
   /** Registered results produced in check mode without running (their values are unknown). */
   unknownRegs: Set<string>
+  /** The last failure not ignored: a rescue sees it as ansible_failed_task/ansible_failed_result. */
+  lastFailure?: { task: Vars; result: Vars }
 }
 
 export function newHostState(name: string): HostState {

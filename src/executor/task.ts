@@ -22,7 +22,7 @@ import type { HostStatus } from './events.js'
 import type { CachedProbes } from './probe-cache.js'
 import { makeReader, type Overlay } from './reader.js'
 import { loopOnHost, loopOutcome, loopVars, renderLoopItems, sleep, type ItemOutcome } from './loop.js'
-import { parseKv } from '../playbook/kv.js'
+import { splitArgs, unquote } from '../playbook/kv.js'
 import { errorText, judgeResult, withResult } from './result.js'
 import type { HostState, TaskOutcome } from './state.js'
 import { taskName, type TaskContext } from './task-context.js'
@@ -32,13 +32,29 @@ export function renderArgs(task: Task, mod: Module, vars: Vars, searchPath?: str
   // set_fact stores what it is given: values computed from host data stay unsafe there; every
   // other module gets plain strings
   const render = mod.setsVars ? templateValue : templateArgs
-  let args = stripOmitted(render(task.args, vars, { ...srcPos(task.src, [task.moduleKey]), searchPath })) as Vars
-  // `set_fact: "{{ name }}=value"`: the k=v text names its variables only once rendered
-  if (mod.setsVars && typeof args._raw_params === 'string') {
-    const { _raw_params: text, ...rest } = args
-    args = { ...rest, ...parseKv(text as string) }
+  const pos = { ...srcPos(task.src, [task.moduleKey]), searchPath }
+  // `set_fact: "{{ name }}={{ value }}"`: split as Ansible's parse_kv does before anything is
+  // rendered (the first unescaped '='), then the name and the value rendered each on its own, so
+  // a value keeps its type (a list stays a list)
+  if (mod.setsVars && typeof task.args._raw_params === 'string') {
+    const { _raw_params: text, ...rest } = task.args
+    const kv: Vars = {}
+    for (const word of splitArgs(text as string)) {
+      const eq = firstEquals(word)
+      if (eq < 0) throw new K3sbookError(`set_fact: "${word}" is not a key=value pair`, { pos })
+      const name = unwrapUnsafe(templateValue(word.slice(0, eq).trim(), vars, pos))
+      kv[String(name)] = templateValue(unquote(word.slice(eq + 1).trim()), vars, pos)
+    }
+    return coerceArgs(mod.schema, stripOmitted({ ...(render(rest, vars, pos) as Vars), ...kv }) as Vars)
   }
+  const args = stripOmitted(render(task.args, vars, pos)) as Vars
   return coerceArgs(mod.schema, args)
+}
+
+/** Ansible's parse_kv: the first '=' after the first character not escaped by a backslash. */
+function firstEquals(word: string): number {
+  for (let i = 1; i < word.length; i++) if (word[i] === '=' && word[i - 1] !== '\\') return i
+  return -1
 }
 
 /** What plan() is given for a task on a host. */
@@ -98,7 +114,7 @@ export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
   switch (plan.status) {
     case 'ok':
     case 'skip':
-      // a module that skips the way Ansible's do (script's creates) says so in its result
+      // a module that says it skipped (script's creates, debug below its verbosity) is skipped, as in Ansible
       status = plan.status === 'skip' && plan.result?.skipped === true ? 'skipped' : 'ok'
       msg = plan.status === 'skip' ? plan.reason : plan.note
       break
@@ -135,20 +151,23 @@ export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
   // A plan not applied (check mode) has no step results: the module's result would describe a
   // run that never happened, so only what planning learned is registered.
   const notRun = check && (plan.status === 'change' || plan.status === 'unknown')
+  let own: Vars | undefined
   if (mod.result && !notRun) {
-    const own = mod.result(plan, steps, args)
+    own = mod.result(plan, steps, args)
     result = { ...result, ...own }
     // A module may find after applying that nothing changed (identical bytes downloaded again).
     if (status === 'changed' && own.changed === false) status = 'ok'
   }
   // Ansible's module skipped itself (no check mode support, in check mode)
   if (mod.bridged && result.skipped === true && status !== 'failed') status = 'skipped'
-  // A module's own result may say it failed (e.g. command with a non-zero rc).
+  // A module's own result may say it failed (e.g. command with a non-zero rc); what it changed
+  // stays in its result (a failed command is changed=true in Ansible, seen by failed_when: false).
+  const ranChanged = status === 'changed' || status === 'unknown'
   if (result.failed === true && status !== 'failed') {
     status = 'failed'
     msg = String(result.msg ?? 'failed')
   }
-  result.changed = status === 'changed' || status === 'unknown'
+  result.changed = status === 'changed' || status === 'unknown' || (status === 'failed' && ranChanged && own?.changed !== false)
   if (status === 'failed') {
     result.failed = true
     if (msg && result.msg === undefined) result.msg = msg
@@ -243,6 +262,7 @@ export async function taskOutcome(tc: TaskContext, h: HostState, vars: Vars): Pr
     throw e
   }
   const loop = loopOnHost(task, vars)
+  const setsVars = !!getModule(task.module)?.setsVars
   const done: ItemOutcome[] = []
   for (let i = 0; i < items.length; i++) {
     const item = items[i]
@@ -265,6 +285,12 @@ export async function taskOutcome(tc: TaskContext, h: HostState, vars: Vars): Pr
       }
     }
     done.push({ item, label, out })
+    // set_fact in a loop: each item's facts are set as it runs, so later items (and the tasks
+    // after) see them all (Ansible updates the task's variables per item)
+    if (setsVars && out.status !== 'failed' && out.status !== 'skipped') {
+      const f = out.result.ansible_facts
+      if (f && typeof f === 'object') Object.assign(h.hostFacts, f as Vars)
+    }
     if (loop.pause) await sleep(loop.pause * 1000)
   }
   return loopOutcome(loop, done)

@@ -25,7 +25,11 @@ export const debug = defineModule<DebugArgs>({
     const level = Number(args.verbosity ?? 0)
     const current = Number(ctx.vars.ansible_verbosity ?? 0)
     if (level > current)
-      return { status: 'skip', reason: `verbosity threshold not met (${level} > ${current})`, result: { skipped_reason: 'Verbosity threshold not met.' } }
+      return {
+        status: 'skip',
+        reason: `verbosity threshold not met (${level} > ${current})`,
+        result: { skipped_reason: 'Verbosity threshold not met.', skipped: true },
+      }
     if (args.var !== undefined) {
       const name = String(args.var)
       // Loaded on use so the module registry never depends on the template engine being loadable.
@@ -33,7 +37,14 @@ export const debug = defineModule<DebugArgs>({
       let value: unknown
       try {
         value = evaluate(name, ctx.vars)
-      } catch {
+      } catch (e) {
+        // as Ansible's debug: an undefined variable prints a note, any other error fails the task
+        const cause = (e as { cause?: unknown }).cause
+        if (
+          !(e instanceof Error) ||
+          !(/is undefined|has no attribute/.test(e.message) || (cause instanceof Error && cause.constructor.name === 'UndefinedError'))
+        )
+          return { status: 'fail', msg: e instanceof Error ? e.message : String(e) }
         value = 'VARIABLE IS NOT DEFINED!'
       }
       // `_var` tells the executor which key holds the value (printed as Ansible does: `name: value`)

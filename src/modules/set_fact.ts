@@ -30,7 +30,9 @@ export const set_fact = defineModule<Vars>({
           status: 'fail',
           msg: `The variable name '${k}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.`,
         }
-      facts[k] = v
+      // Ansible's set_fact turns the strings true/false/yes/no (any case) into booleans, from k=v
+      // text and YAML strings alike (jinja2_native off, the default)
+      facts[k] = typeof v === 'string' && /^(true|false|yes|no)$/i.test(v) ? /^(true|yes)$/i.test(v) : v
     }
     if (Object.keys(facts).length === 0) return { status: 'fail', msg: 'No key/value pairs provided, at least one is required for this action to succeed' }
     return { status: 'ok', result: { ansible_facts: facts, _ansible_facts_cacheable: optBool(args.cacheable, false, 'cacheable') } }

@@ -94,6 +94,15 @@ export function loadTaskFileAtRuntime(file: string, include: Include, diags: Dia
   return loader.taskFile(abs, ctx, include.src.yf.pos(include.src.path))
 }
 
+/** include_role with a templated name: the role, loaded when the name is known (at run time). */
+export function loadRoleAtRuntime(name: string, include: Include, diags: Diagnostics, opts: LoadOptions = {}): TaskItem[] {
+  const loader = new Loader(diags, opts)
+  const playDir = dirname(include.src.yf.file)
+  const build: PlayBuild = { handlers: [], roles: [], seenRoles: new Set(), vars: {} }
+  const ctx: Ctx = { playDir, fileDir: include.baseDir, role: include.role, tags: include.tags, when: [], vars: {}, handlers: false, play: build, stack: [] }
+  return loader.roleInclude(name, include.options, include.src.yf.pos(include.src.path), ctx, false)
+}
+
 class Loader {
   readonly files: FileCache
   readonly rolesPath: string[]

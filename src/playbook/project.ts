@@ -11,7 +11,7 @@ import { displayPath, YamlFile } from '../yamlfile.js'
 import { checkProject } from './check.js'
 import { firstFile, isFile } from './files.js'
 import { parseKv } from './kv.js'
-import { isMap, loadPlaybook, loadTaskFileAtRuntime } from './load.js'
+import { isMap, loadPlaybook, loadTaskFileAtRuntime, loadRoleAtRuntime } from './load.js'
 
 export interface ProjectOptions {
   playbook: string
@@ -178,7 +178,10 @@ export function ansibleCfg(cwd: string): { file: string; values: Record<string, 
 /** The executor's hook for include_tasks whose file name is known only at run time. */
 export function loadTasksAtRuntime(file: string, include: Include): TaskItem[] {
   const diags = new Diagnostics()
-  const items = loadTaskFileAtRuntime(file, include, diags, { rolesPath: rolesPath(process.cwd()) })
+  const items =
+    include.what === 'role'
+      ? loadRoleAtRuntime(file, include, diags, { rolesPath: rolesPath(process.cwd()) })
+      : loadTaskFileAtRuntime(file, include, diags, { rolesPath: rolesPath(process.cwd()) })
   if (diags.hasErrors)
     throw new ValidationError(`include_tasks ${displayPath(file)}: ${diags.errors.length} problem(s)`, {
       pos: include.src.yf.pos(include.src.path),

@@ -44,6 +44,7 @@ import {
 } from './pyvalues.js'
 import { FILTERS, FRAME_GLOBALS, GLOBALS, OMIT, findFile, makeNamespace, readFileText, type CallCtx, type FilterFn } from './runtime.js'
 import { noteRead } from './taint.js'
+import { parseKv } from '../playbook/kv.js'
 
 const F = (name: string | string[], fn: FilterFn) => {
   for (const n of Array.isArray(name) ? name : [name]) FILTERS.set(n, fn)
@@ -579,6 +580,12 @@ F('urlencode', (v) => {
   if (Array.isArray(v)) return v.map((p) => `${enc(str((p as unknown[])[0]))}=${enc(str((p as unknown[])[1]))}`).join('&')
   return enc(str(v))
 })
+// Python's urllib.parse.unquote_plus (Ansible's urldecode): '+' is a space, %XX sequences are
+// UTF-8 bytes (invalid ones become U+FFFD), a '%' not followed by two hex digits stays as it is
+F('urldecode', (v) => {
+  const s = str(v).replace(/\+/g, ' ')
+  return s.replace(/(?:%[0-9a-fA-F]{2})+/g, (m) => Buffer.from(m.replace(/%/g, ''), 'hex').toString('utf8'))
+})
 F('wordcount', (v) => (str(v).match(/\w+/gu) ?? []).length)
 F('tojson', (v, a, k) =>
   pyJsonDumps(v, { sortKeys: true, indent: (kw(a, k, 0, 'indent', null) as number | null) ?? null })
@@ -976,23 +983,72 @@ export const LOOKUPS: Record<string, LookupFn> = {
     return flatten(terms, 1, false).map((x, i) => [i, x])
   },
   dict(terms) {
-    return terms.flatMap((t) => (isDict(t) ? Object.entries(t).map(([key, value]) => ({ key, value })) : []))
+    return terms.flatMap((t) => {
+      if (!isDict(t)) throw new PyError('with_dict expects a dict', 'AnsibleError')
+      return Object.entries(t).map(([key, value]) => ({ key, value }))
+    })
   },
   sequence(terms) {
+    // Ansible's sequence lookup (plugins/lookup/sequence.py): the shortcut [start-]end[/stride][:format]
+    // or start=/end=/count=/stride=/format=, numbers in Python's int(x, 0) syntax, the same checks
     const out: string[] = []
     for (const t of terms) {
-      const s = str(t)
-      const kv: Record<string, string> = {}
-      for (const m of s.matchAll(/(\w+)=(\S+)/g)) kv[m[1]] = m[2]
-      const short = /^(\d+)-(\d+)(?:\/(\d+))?(?::(.+))?$/.exec(s.trim())
-      const start = Number(short?.[1] ?? kv.start ?? 1)
-      const end = short ? Number(short[2]) : kv.end !== undefined ? Number(kv.end) : start + Number(kv.count ?? 0) - 1
-      const stride = Number(short?.[3] ?? kv.stride ?? 1)
-      const format = short?.[4] ?? kv.format ?? '%d'
-      for (let i = start; stride > 0 ? i <= end : i >= end; i += stride) out.push(percentFormat(format, i))
+      const term = str(t)
+      let start = 1
+      let end: number | undefined
+      let count: number | undefined
+      let stride = 1
+      let format = '%d'
+      const m = /^((0?x?[0-9a-f]+)-)?(0?x?[0-9a-f]+)(\/(0?x?[0-9a-f]+))?(:(.+))?$/i.exec(term)
+      if (m) {
+        if (m[2] !== undefined) start = pyIntBase0(m[2], 'start')
+        end = pyIntBase0(m[3], 'end')
+        if (m[5] !== undefined) stride = pyIntBase0(m[5], 'stride')
+        if (m[7] !== undefined) format = m[7]
+      } else {
+        const kv = parseKv(term)
+        for (const arg of ['start', 'end', 'count', 'stride'] as const) {
+          const raw = kv[arg]
+          delete kv[arg]
+          if (raw === undefined) continue
+          const n = pyIntBase0(raw, arg)
+          if (arg === 'start') start = n
+          else if (arg === 'end') end = n
+          else if (arg === 'count') count = n
+          else stride = n
+        }
+        if ('format' in kv) {
+          format = kv.format
+          delete kv.format
+        }
+        const rest = Object.keys(kv)
+        if (rest.length) throw new PyError(`unrecognized arguments to with_sequence: ${pyRepr(rest)}`, 'AnsibleError')
+      }
+      if (count === undefined && end === undefined) throw new PyError('must specify count or end in with_sequence', 'AnsibleError')
+      if (count !== undefined && end !== undefined) throw new PyError("can't specify both count and end in with_sequence", 'AnsibleError')
+      if (count !== undefined) {
+        if (count !== 0) end = start + count * stride - 1
+        else start = end = stride = 0
+      }
+      if (stride > 0 && end! < start) throw new PyError('to count backwards make stride negative', 'AnsibleError')
+      if (stride < 0 && end! > start) throw new PyError("to count forward don't make stride negative", 'AnsibleError')
+      if (format.split('%').length - 1 !== 1) throw new PyError(`bad formatting string: ${format}`, 'AnsibleError')
+      if (stride === 0) continue
+      const stop = end! + (stride >= 0 ? 1 : -1)
+      for (let i = start; stride > 0 ? i < stop : i > stop; i += stride) out.push(percentFormat(format, i))
     }
     return out
   },
+}
+
+/** Python's int(text, 0): decimal, 0x hex, 0o/0 octal, 0b binary (the sequence lookup's numbers). */
+function pyIntBase0(text: string, arg: string): number {
+  const t = text.trim().toLowerCase().replace(/_/g, '')
+  const m = /^([-+]?)(0x[0-9a-f]+|0o[0-7]+|0b[01]+|0+|[1-9][0-9]*)$/.exec(t)
+  if (!m) throw new PyError(`can't parse ${arg}=${text} as integer`, 'AnsibleError')
+  const body = m[2]
+  const n = /^0[xob]/.test(body) ? parseInt(body.slice(2), { x: 16, o: 8, b: 2 }[body[1] as 'x' | 'o' | 'b']) : parseInt(body, 10)
+  return m[1] === '-' ? -n : n
 }
 
 function lookupCall(name: string, wantlist: boolean, frame: import('./runtime.js').Frame, args: unknown[], k: Record<string, unknown>): unknown {

@@ -245,12 +245,12 @@ function makeHooks(opts: TemplateOptions | undefined): RenderHooks {
         env.resolving.delete(name)
       }
     },
-    renderFile(path, env, convertData) {
+    renderFile(path, env, convertData, included) {
       const text = readFileText(path)
       const fileOpts: TemplateOptions = { source: 'file', file: path, searchPath: env.lookupOpts.searchPath }
       const compiled = compileTemplate(text, fileOpts)
       const pieces = runPieces(compiled, env, fileOpts)
-      return convertData ? evalConcat(pieces, text, true) : ansibleConcat(pieces, text, true)
+      return convertData ? evalConcat(pieces, text, !included) : ansibleConcat(pieces, text, !included)
     },
   }
 }

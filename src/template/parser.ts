@@ -467,7 +467,14 @@ class JinjaParser extends BaseParser {
         this.nextToken()
         const name = this.nextToken()
         if (name && name.type === T.TOKEN_INT) node = mk(tok, { k: 'getitem', obj: node, key: mk(name, { k: 'const', v: parseInt(name.value, 10) }) })
-        else if (name && (name.type === T.TOKEN_SYMBOL || name.type === T.TOKEN_BOOLEAN || name.type === T.TOKEN_NONE))
+        else if (name && name.type === T.TOKEN_FLOAT && /^\d+\.\d*$/.test(name.value)) {
+          // `item.0.name`: the tokenizer read `0.` (or `0.1`) as a float; Jinja2 reads an index, then
+          // an attribute (or a second index)
+          const [a, b] = name.value.split('.')
+          node = mk(tok, { k: 'getitem', obj: node, key: mk(name, { k: 'const', v: parseInt(a, 10) }) })
+          if (b) node = mk(tok, { k: 'getitem', obj: node, key: mk(name, { k: 'const', v: parseInt(b, 10) }) })
+          else this.pushBack({ type: T.TOKEN_OPERATOR, value: '.', lineno: name.lineno, colno: name.colno + a.length })
+        } else if (name && (name.type === T.TOKEN_SYMBOL || name.type === T.TOKEN_BOOLEAN || name.type === T.TOKEN_NONE))
           node = mk(name, { k: 'getattr', obj: node, name: name.value })
         else this.failAt(name, `expected a name after '.', got ${this.describe(name)}`)
       } else if (tok.type === T.TOKEN_FLOAT && /^\.\d+$/.test(tok.value)) {

@@ -184,31 +184,49 @@ L('flattened', (terms) => flat(terms).filter((x) => !(isStr(x) && (sv(x) === 'No
 
 L('random_choice', (terms) => (terms.length ? [terms[randomInt(terms.length)]] : []), false)
 
+// Ansible's subelements lookup, step by step (its skip_missing goes on to the next subkey, and the
+// list is taken out of the first element, which the items then carry without it)
 L('subelements', (terms) => {
-  const [list, key, flags] = terms
-  const skip = isDict(flags) && truthy(flags.skip_missing ?? false)
-  if (terms.length < 2 || terms.length > 3 || !isStr(key)) throw new PyError('subelements lookup expects a list of two or three items, ', 'AnsibleError')
-  const records = isDict(list) ? Object.values(list) : Array.isArray(list) ? list : fail(new Undefined('subelements', list, 0, 0))
-  const path = sv(key).split('.')
+  const termsError = (msg = '') => new PyError('subelements lookup expects a list of two or three items, ' + msg, 'AnsibleError')
+  if (terms.length < 2 || terms.length > 3) throw termsError()
+  const [list, key] = terms
+  if (!(isDict(list) || Array.isArray(list)) || !isStr(key)) throw termsError('first a dict or a list, second a string pointing to the subkey')
+  const subelements = sv(key).split('.')
+  let elements: unknown[]
+  if (isDict(list)) {
+    if (hasKey(list, 'skipped') && list.skipped !== false) return []
+    elements = Object.values(list)
+  } else elements = list
+  const flags = terms.length === 3 ? terms[2] : {}
+  if (!isDict(flags)) throw termsError("the optional third item must be a dict with flags ['skip_missing']")
+  const skipMissing = truthy(flags.skip_missing ?? false)
   const out: unknown[] = []
-  for (const rec of records as unknown[]) {
-    if (isDict(rec) && truthy(rec.skipped ?? false)) continue
-    let cur: unknown = rec
-    let missing = false
-    for (const [i, p] of path.entries()) {
-      if (!isDict(cur) || !hasKey(cur, p)) {
-        if (skip) {
-          missing = true
-          break
-        }
-        throw new PyError(`could not find '${p}' key in iterated item '${pyStr(rec)}'`, 'AnsibleError')
+  for (const el of elements) {
+    if (!isDict(el)) throw new PyError(`subelements lookup expects a dictionary, got '${pyStr(el)}'`, 'AnsibleError')
+    if (hasKey(el, 'skipped') && el.skipped !== false) continue
+    const item0: Record<string, unknown> = { ...el }
+    let sub: Record<string, unknown> = item0
+    let sublist: unknown[] = []
+    for (const [i, sk] of subelements.entries()) {
+      const last = i === subelements.length - 1
+      if (!hasKey(sub, sk)) {
+        if (skipMissing) continue
+        throw new PyError(`could not find '${sk}' key in iterated item '${pyStr(sub)}'`, 'AnsibleError')
       }
-      cur = cur[p]
-      if (i < path.length - 1 && !isDict(cur)) throw new PyError(`the key ${p} should point to a dictionary, got '${pyStr(cur)}'`, 'AnsibleError')
+      if (!last) {
+        if (!isDict(sub[sk])) {
+          if (skipMissing) continue
+          throw new PyError(`the key ${sk} should point to a dictionary, got '${pyStr(sub[sk])}'`, 'AnsibleError')
+        }
+        sub[sk] = { ...(sub[sk] as Record<string, unknown>) }
+        sub = sub[sk] as Record<string, unknown>
+      } else {
+        if (!Array.isArray(sub[sk])) throw new PyError(`the key ${sk} should point to a list, got '${pyStr(sub[sk])}'`, 'AnsibleError')
+        sublist = sub[sk] as unknown[]
+        delete sub[sk]
+      }
     }
-    if (missing) continue
-    if (!Array.isArray(cur)) throw new PyError(`the key ${path[path.length - 1]} should point to a list, got '${pyStr(cur)}'`, 'AnsibleError')
-    for (const sub of cur) out.push([rec, sub])
+    for (const x of sublist) out.push([item0, x])
   }
   return out
 })
@@ -223,10 +241,12 @@ L('first_found', (terms, k, { frame }) => {
       .flatMap((x) => str(x).split(/[,;]/))
       .map((s) => s.trim())
       .filter(Boolean)
+  // paths also split on ':' (Ansible's _split_on(paths, ',:;'))
+  const splitPaths = (v: unknown): string[] => split(v).flatMap((x) => x.split(':').filter(Boolean))
   for (const t of flat(terms)) {
     if (isDict(t)) {
       const f = split(t.files ?? [])
-      const p = split(t.paths ?? [])
+      const p = splitPaths(t.paths ?? [])
       if (truthy(t.skip ?? false)) skip = true
       if (p.length) for (const path of p) for (const file of f) files.push(join(path, file))
       else files.push(...f)
@@ -234,7 +254,7 @@ L('first_found', (terms, k, { frame }) => {
   }
   if (k.files !== undefined || k.paths !== undefined) {
     const f = split(k.files ?? [])
-    for (const p of split(k.paths ?? [])) paths.push(p)
+    for (const p of splitPaths(k.paths ?? [])) paths.push(p)
     if (paths.length) for (const p of paths) for (const file of f) files.push(join(p, file))
     else files.push(...f)
   }

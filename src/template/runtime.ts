@@ -41,7 +41,8 @@ export interface RenderHooks {
   /** Render a var's raw value (lazy templating of variables that contain templates). */
   templateVar(name: string, value: unknown, env: Env): unknown
   /** Render another template file (lookup('template'), include). */
-  renderFile(path: string, env: Env, convertData: boolean): unknown
+  /** `included`: a Jinja2 {% include %}, whose trailing newline Jinja2 drops and nothing adds back. */
+  renderFile(path: string, env: Env, convertData: boolean, included?: boolean): unknown
 }
 
 /** Options a caller may give that reach lookups and includes. */
@@ -409,7 +410,7 @@ function compileOwnStmt(s: Stmt): Run {
         const name = tpl(f)
         const path = at(() => findIncludeFile(f.env, isStr(name) ? sv(name) : pyStr(name), s.ignoreMissing))
         if (path === null) return
-        out.push(at(() => f.env.hooks.renderFile(path, f.env, false)))
+        out.push(at(() => f.env.hooks.renderFile(path, f.env, false, true)))
       }
     }
     default:

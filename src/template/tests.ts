@@ -198,7 +198,7 @@ function boolish(v: unknown): unknown {
 }
 T('any', (v) => iterate(v).some((x) => truthy(x)))
 T('all', (v) => iterate(v).every((x) => truthy(x)))
-T('nan', (v) => isNum(v) && Number.isNaN(num(v)))
+T(['nan', 'isnan'], (v) => isNum(v) && Number.isNaN(num(v)))
 T('inf', (v) => isNum(v) && !Number.isFinite(num(v)) && !Number.isNaN(num(v)))
 T('vault_encrypted', (v) => v instanceof VaultString)
 T(['abs', 'is_abs'], (v) => str(v).startsWith('/'))

@@ -84,6 +84,48 @@ function run(
   })
 }
 
+/**
+ * ansible.posix.json drops the `ignore_errors` flag Ansible hands its callbacks, so an ignored failure
+ * reads as a failure. This stdout callback is that one plus the flag (`_compat_ignored`); the runner
+ * writes it to a scratch folder (ANSIBLE_CALLBACK_PLUGINS) — our code, not Ansible's.
+ */
+const CALLBACK = `DOCUMENTATION = '''
+    name: compat_json
+    short_description: ansible.posix.json with the ignore_errors flag
+    description: [ansible.posix.json, plus _compat_ignored on failures whose errors are ignored]
+    type: stdout
+    options:
+      show_custom_stats:
+        default: False
+        type: bool
+      json_indent:
+        default: 4
+        type: integer
+'''
+
+from ansible_collections.ansible.posix.plugins.callback.json import CallbackModule as JsonCallback
+
+
+class CallbackModule(JsonCallback):
+    CALLBACK_NAME = 'compat_json'
+
+    def __getattribute__(self, name):
+        if name == 'v2_runner_on_failed':
+            record = object.__getattribute__(self, '_record_task_result')
+
+            def on_failed(result, ignore_errors=False):
+                record({'failed': True, '_compat_ignored': bool(ignore_errors)}, result)
+            return on_failed
+        return super().__getattribute__(name)
+`
+
+function callbackDir(): string {
+  const dir = '/tmp/k3sbook-compat/callback'
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(join(dir, 'compat_json.py'), CALLBACK)
+  return dir
+}
+
 /** ansible-test's wrapper playbook for a role target, with the lab host. */
 function wrapper(target: string, host: string, ansibleDir: string): string {
   const aliases = readAliases(ansibleDir, target)
@@ -137,7 +179,7 @@ export function ansibleStatuses(json: string): { tasks: TaskStatus[]; failures: 
 }
 
 function ignored(r: Record<string, unknown>): boolean {
-  return r._ansible_ignore_errors === true
+  return r._ansible_ignore_errors === true || r._compat_ignored === true
 }
 
 /** k3sbook --output json events → task statuses of the one host. */
@@ -184,7 +226,13 @@ async function runTarget(target: string, tool: 'ansible' | 'k3sbook', ansibleDir
     if (tool === 'ansible') {
       const r = await run('ansible-playbook', ['-i', lab.inventoryPath, 'site.yml', ...extra], {
         cwd: dir,
-        env: { ...env, ANSIBLE_STDOUT_CALLBACK: 'ansible.posix.json', ANSIBLE_HOST_KEY_CHECKING: 'True', ANSIBLE_PIPELINING: '1' },
+        env: {
+          ...env,
+          ANSIBLE_STDOUT_CALLBACK: 'compat_json',
+          ANSIBLE_CALLBACK_PLUGINS: callbackDir(),
+          ANSIBLE_HOST_KEY_CHECKING: 'True',
+          ANSIBLE_PIPELINING: '1',
+        },
         timeoutMs: 600_000,
       })
       let parsed: { tasks: TaskStatus[]; failures: number }

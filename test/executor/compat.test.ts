@@ -1,0 +1,88 @@
+// Executor behaviours found by Ansible's own integration targets (test/compat), on a real lab host,
+// kept here so CI (no copy of Ansible's sources) holds them. The playbook below was run with
+// Debian's ansible-playbook 2.14 (-c local): every assertion in it passes there, the statuses are
+// the ones checked here, and its recap says changed=1 failed=0 skipped=1 rescued=1.
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { useLab } from '../helpers/lab.js'
+import { run, statuses } from './helpers.js'
+import { loadTasksAtRuntime } from '../../src/playbook/project.js'
+
+const PLAYBOOK = `- hosts: all
+  gather_facts: false
+  tasks:
+    - name: set_fact per item
+      set_fact: "{{ item }}=moo"
+      with_items: [foo, bar]
+    - name: set_fact booleans
+      set_fact: flag=false
+    - name: set_fact yes string
+      set_fact:
+        yesish: "yes"
+    - name: facts accumulated
+      assert:
+        that:
+          - foo == 'moo' and bar == 'moo'
+          - flag is sameas false
+          - yesish is sameas true
+    - name: failed_when list is an AND
+      command: /bin/false
+      failed_when: [true, false]
+      register: fw
+    - name: failed_when_result
+      assert:
+        that: ["fw.failed_when_result is sameas false", "fw is changed", "fw is not failed"]
+    - name: a rescued block
+      block:
+        - name: boom
+          fail: { msg: kaboom }
+      rescue:
+        - name: rescue sees the failure
+          assert:
+            that:
+              - ansible_failed_task.name == 'boom'
+              - ansible_failed_result.msg == 'kaboom'
+    - name: looped include
+      include_tasks: inc.yml
+      loop: [1, 2]
+    - name: both items included
+      assert:
+        that: ["seen_1 is sameas true", "seen_2 is sameas true"]
+    - name: quiet debug
+      debug: { msg: hidden, verbosity: 1 }
+    - name: k=v value keeps its type
+      set_fact: "{{ item if (item is string)|bool else item[0] }}={{ item }}"
+      with_list: [a, [b, c]]
+    - name: list value
+      assert:
+        that: ["b == ['b', 'c']", "a == 'a'"]
+`
+
+describe('semantics the integration targets check', () => {
+  it('set_fact per item and booleans, failed_when, rescue variables and count, looped include, debug verbosity', async (t) => {
+    const lab = await useLab(t, { hosts: 1, tag: 'compat' })
+    const dir = mkdtempSync(join(tmpdir(), 'k3sbook-compat-'))
+    const pb = join(dir, 'site.yml')
+    writeFileSync(pb, PLAYBOOK)
+    writeFileSync(join(dir, 'inc.yml'), '- name: included\n  set_fact: "seen_{{ item }}=yes"\n')
+    const r = await run(pb, [lab.inventoryPath], { loadTasks: loadTasksAtRuntime })
+    const host = lab.hosts[0].name
+    const st = statuses(r, host)
+    const why = JSON.stringify(r.results.filter((e) => e.status === 'failed').map((e) => [e.task, e.msg]))
+    assert.equal(st.get('facts accumulated'), 'ok', why)
+    assert.equal(st.get('failed_when list is an AND'), 'changed', why)
+    assert.equal(st.get('failed_when_result'), 'ok', why)
+    assert.equal(st.get('boom'), 'failed')
+    assert.equal(st.get('rescue sees the failure'), 'ok', why)
+    assert.equal(st.get('looped include'), 'ok')
+    assert.equal(r.results.filter((e) => e.task === 'included' && e.status === 'ok').length, 2)
+    assert.equal(st.get('both items included'), 'ok', why)
+    assert.equal(st.get('quiet debug'), 'skipped')
+    assert.equal(st.get('list value'), 'ok', why)
+    const recap = r.summary.recap[host]
+    assert.deepEqual([recap.changed, recap.failed, recap.skipped, recap.rescued], [1, 0, 1, 1])
+  })
+})
