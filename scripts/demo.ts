@@ -1,7 +1,7 @@
 // The README's main job: bring up (or reuse) a 4-host lab, serve the K3S test double as a K3S
 // release on the lab bridge, and run playbooks/site.yml against the lab, ending in the recap.
 // Arguments after `--` go to `k3sbook run` (e.g. `npm run demo -- --check`).
-// Run it again: the second run changes nothing.
+// Run it again: the second run changes nothing. It ends with a short summary (scripts/demo-summary.ts).
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { labUp } from '../src/lab/index.js'
 import { serveK3sDouble } from '../test/k3s-double/serve.js'
 import { writeLabClusterInventory } from './lab-cluster.js'
+import { demoSummary } from './demo-summary.js'
 
 const name = process.env.K3SBOOK_LAB ?? 'k3sbook'
 const hosts = Number(process.env.K3SBOOK_LAB_HOSTS ?? 4)
@@ -38,4 +39,17 @@ const code = await new Promise<number>((resolve) => {
   child.on('close', (c) => resolve(c ?? 1))
 })
 await release.close()
+process.stderr.write(
+  demoSummary({
+    labName: lab.name,
+    clusterInventory: clusterInv,
+    sitePlaybook: join(import.meta.dirname, '../playbooks/site.yml'),
+    kubeconfig: join(lab.dir, 'kubeconfig'),
+    secretsFile,
+    code,
+    extraArgs: process.argv.slice(2),
+    init: lab.init,
+    endpoint: secrets.K3SBOOK_DATASTORE_ENDPOINT,
+  }),
+)
 process.exit(code)

@@ -15,7 +15,7 @@ export interface LabClusterOptions {
 }
 
 /**
- * Roles by position: host 1 server + public + ingress, host 2 server, host 3 agent + public +
+ * Roles by position: host 1 server + public + ingress + datastore, host 2 server, host 3 agent + public +
  * ZFS, host 4 agent (more hosts become agents).
  */
 export function labClusterInventory(lab: LabInfo, opts: LabClusterOptions): string {
@@ -51,6 +51,8 @@ export function labClusterInventory(lab: LabInfo, opts: LabClusterOptions): stri
         k3s_agent: { hosts: hosts(agents) },
         tinc_public: { hosts: hosts([0, 2]) },
         ingress: { hosts: hosts([0]) },
+        // PostgreSQL for the servers' datastore, on the first server's tinc address (10.10.0.1)
+        datastore: { hosts: hosts([0]) },
         zfs_storage: {
           hosts: hosts([2]),
           vars: {

@@ -20,6 +20,8 @@ const SUMMARY = {
   traefik: 'Traefik v2 (chart below 28.x) as a K3S HelmChart, scheduled on the ingress nodes and exposed through MetalLB.',
   'longhorn-node': "Longhorn's node prerequisites on every node: open-iscsi with iscsid running, the NFS client.",
   longhorn: 'Longhorn as a K3S HelmChart with its data path on the zfs-backed mount.',
+  postgres:
+    "PostgreSQL (Debian's package) as the K3S servers' external datastore: listening on the datastore node's tinc address, pg_hba.conf entries (scram-sha-256) for the servers' tinc addresses only, the K3S user, its password and database made from k3s_datastore_endpoint, the secret the servers use.",
   verify: 'End-of-run checks with diagnostics: every node pings every other over tinc; every node is registered with the cluster.',
 }
 
@@ -28,6 +30,10 @@ const REQUIRED = {
   common: ['`tinc_address` (per host) for the /etc/hosts entries.'],
   'k3s-server': ['`tinc_address` (per host): the node-ip.', '`k3s_token` and `k3s_datastore_endpoint`: secrets, from the environment or a vault file.'],
   'k3s-agent': ['`tinc_address` (per host): the node-ip.'],
+  postgres: [
+    "`tinc_address` (per host): the datastore node's mesh address, PostgreSQL listens on it.",
+    '`k3s_datastore_endpoint`: the secret `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (HOST the datastore node\'s tinc address), from the environment or a vault file.',
+  ],
 }
 
 const check = process.argv.includes('--check')

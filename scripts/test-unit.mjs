@@ -31,6 +31,7 @@ export const UNIT = [
   'test/modules/storage/plans.test.ts',
   'test/playbook/kv.test.ts',
   'test/playbook/load.test.ts',
+  'test/playbook/required.test.ts',
   'test/playbook/tags.test.ts',
   'test/reliability/paths.test.ts',
   'test/reliability/vault-load.test.ts',

@@ -14,6 +14,7 @@ import { hasLookup, REFUSED_FILTERS } from '../template/plugins.js'
 import { displayPath, type YamlFile, type YamlPath } from '../yamlfile.js'
 import { firstFile, isDir, shownList } from './files.js'
 import { isMap, optBool, playItems, toCond, walkItems } from './load.js'
+import { checkRequiredSecrets } from './required.js'
 
 export interface CheckInput {
   playbook: Playbook
@@ -197,6 +198,7 @@ export function checkProject(input: CheckInput, diags: Diagnostics): void {
     }
   }
   if (!input.inventory || input.varsIncomplete) return // an unknown inventory may define anything
+  checkRequiredSecrets(playbook, input.inventory, input.extraVars, diags)
   const defined = definedNames(input, diags)
   const guarded = guardedNames([...texts.map((t) => t.text), ...fileTexts])
   for (const u of used) {

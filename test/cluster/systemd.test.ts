@@ -2,6 +2,9 @@
 // real target does: the roles' systemd paths run for real (k3s.service / k3s-agent.service unit
 // files with their environment file, daemon-reload, enabled, tinc@NET.service). A re-run changes
 // nothing; a killed k3s or tincd is started again by systemd, and the next run says ok.
+// The servers keep their state in PostgreSQL (role postgres on the datastore node, over tinc): the
+// datastore holds what both servers share, lets in only the servers, and when it is down or the
+// password is wrong the servers fail with K3S's datastore error in the recap.
 // (test/cluster/site.test.ts keeps the init-less, SysV path tested.)
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -19,13 +22,15 @@ describe('site.yml on 4 systemd lab hosts', () => {
   let release: ReleaseServer
   let inventories: string[]
   const saved = { ...process.env }
+  const dbPassword = `pw-${randomBytes(12).toString('hex')}`
+  const endpoint = (password: string) => `postgres://k3s:${password}@10.10.0.1:5432/k3s?sslmode=disable`
 
   before(async () => {
     lab = await startLab({ hosts: 4, tag: 'sdsite', init: 'systemd' })
     release = await serveK3sDouble(lab.bridgeAddress)
     inventories = [lab.inventoryPath, writeLabClusterInventory(lab, { releaseUrl: release.url })]
     process.env.K3SBOOK_K3S_TOKEN = `tok-${randomBytes(16).toString('hex')}`
-    process.env.K3SBOOK_DATASTORE_ENDPOINT = `postgres://k3s:pw-${randomBytes(12).toString('hex')}@10.10.0.1:5432/k3s?sslmode=disable`
+    process.env.K3SBOOK_DATASTORE_ENDPOINT = endpoint(dbPassword)
   })
   after(async () => {
     process.env = saved
@@ -100,5 +105,36 @@ describe('site.yml on 4 systemd lab hosts', () => {
       ),
     )
     for (const h of names()) assert.equal(r.summary.recap[h].changed, 0, `${h}: ${changedTasks(r, h)}`)
+  })
+
+  const psql = (sql: string) => `runuser -u postgres -- psql -X -d k3s -tA -c ${JSON.stringify(sql).replace(/\$/g, '\\$')}`
+  const nodeNames = () => names().map((n) => `node/${n}`)
+  const failures = (r: Awaited<ReturnType<typeof run>>) => r.results.filter((e) => e.status === 'failed')
+
+  test("PostgreSQL listens on the datastore node's tinc address, lets in only the servers, and holds the state both servers share", async () => {
+    assert.equal((await sh(lab, 1, 'systemctl is-active postgresql@15-main; systemctl is-enabled postgresql')).trim(), 'active\nenabled')
+    const listening = (await sh(lab, 1, "ss -Hltn 'sport = :5432' | awk '{print $4}'")).trim().split('\n').sort()
+    assert.deepEqual(listening, ['10.10.0.1:5432', '127.0.0.1:5432', '[::1]:5432'], 'localhost and the tinc address only')
+    // both servers are connected to it over the mesh, as K3S ("k3s" is the double's application_name)
+    const clients = (await sh(lab, 1, psql("select distinct client_addr from pg_stat_activity where datname = 'k3s' and application_name = 'k3s' order by 1")))
+      .trim()
+      .split('\n')
+    assert.deepEqual(clients, ['10.10.0.1', '10.10.0.2'])
+    // kine's table holds every node: the agents registered through the first server, the second
+    // server's own record, and each server lists them all from it
+    const keys = (await sh(lab, 1, psql("select distinct name from kine where name like '/registry/minions/%' and deleted = 0 order by 1"))).trim().split('\n')
+    assert.deepEqual(
+      keys,
+      names()
+        .map((n) => `/registry/minions/${n}`)
+        .sort(),
+    )
+    for (const i of [1, 2]) assert.deepEqual((await sh(lab, i, 'k3s kubectl get nodes -o name')).trim().split('\n').sort(), nodeNames().sort(), `server ${i}`)
+    // pg_hba: the right password from an agent's tinc address is refused; a wrong one from a server's too
+    const login = (i: number, pw: string) =>
+      sh(lab, i, `PGPASSWORD='${pw}' psql -X "host=10.10.0.1 user=k3s dbname=k3s connect_timeout=5" -tAc 'select 1' 2>&1 || true`)
+    assert.match(await login(3, dbPassword), /no pg_hba\.conf entry for host "10\.10\.0\.3", user "k3s", database "k3s"/)
+    assert.match(await login(2, 'wrong'), /password authentication failed for user "k3s"/)
+    assert.equal((await login(2, dbPassword)).trim(), '1')
   })
 })
