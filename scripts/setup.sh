@@ -30,7 +30,7 @@ apt-get update
 apt-get install -y --no-install-recommends \
   openssh-server openssh-client iproute2 tinc zfs-fuse ansible-core iputils-ping tmux curl \
   procps psmisc kmod ca-certificates util-linux mount perl-base python3 \
-  open-iscsi nfs-common iptables ansible systemd dbus
+  open-iscsi nfs-common iptables ansible systemd dbus docker.io busybox-static
 cleanup_policy
 made_policy=
 
