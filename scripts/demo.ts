@@ -39,6 +39,13 @@ const code = await new Promise<number>((resolve) => {
   child.on('close', (c) => resolve(c ?? 1))
 })
 await release.close()
+// How to reach the API from this machine: the fetched kubeconfig names the first server's address.
+const kubeconfig = join(lab.dir, 'kubeconfig')
+const server = existsSync(kubeconfig) ? /server: (\S+)/.exec(readFileSync(kubeconfig, 'utf8'))?.[1] : undefined
+if (code === 0 && server)
+  process.stderr.write(
+    `API: ${server}, kubeconfig ${kubeconfig} (KUBECONFIG=${kubeconfig} kubectl …; K3S here is the test double: its API port answers, kubectl's requests do not)\n`,
+  )
 process.stderr.write(
   demoSummary({
     labName: lab.name,

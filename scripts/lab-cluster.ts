@@ -6,17 +6,31 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
 import type { LabInfo } from '../src/lab/index.js'
+import { buildBusyboxImage } from '../test/k3s-double/image.js'
+
+/** The pause image the lab's Docker nodes load from an archive built on the controller. */
+export const LAB_PAUSE_IMAGE = 'k3sbook.lab/pause:busybox'
+const labImageArchive = (lab: LabInfo) => join(lab.dir, 'images', 'pause-busybox.tar')
 
 export interface LabClusterOptions {
   /** Base URL of the K3S release server (the test double served on the lab bridge). */
   releaseUrl: string
   /** Extra group vars for `all`. */
   vars?: Record<string, unknown>
+  /** K3S on Docker on hosts 2 (a server) and 4 (an agent); default: on systemd labs only. */
+  docker?: boolean
+}
+
+/** Lab hosts (0-based) whose K3S runs on Docker. */
+export function labDockerHosts(lab: LabInfo, opts: Pick<LabClusterOptions, 'docker'>): number[] {
+  return (opts.docker ?? lab.init === 'systemd') ? [1, 3] : []
 }
 
 /**
  * Roles by position: host 1 server + public + ingress + datastore, host 2 server, host 3 agent + public +
- * ZFS, host 4 agent (more hosts become agents).
+ * ZFS, host 4 agent (more hosts become agents). With Docker (systemd labs), hosts 2 and 4 run
+ * K3S on Docker (storage driver vfs on the overlay root, no iptables rules in the shared kernel)
+ * with the pause image loaded from an archive built on the controller (no registry is reachable).
  */
 export function labClusterInventory(lab: LabInfo, opts: LabClusterOptions): string {
   const names = lab.hosts.map((h) => h.name)
@@ -24,9 +38,16 @@ export function labClusterInventory(lab: LabInfo, opts: LabClusterOptions): stri
   const tinc = (i: number) => ({ tinc_address: `10.10.0.${i + 1}` })
   const hosts = (idx: number[]) => Object.fromEntries(idx.map((i) => [names[i], null]))
   const agents = names.slice(2).map((_, j) => j + 2)
+  const docker = new Set(labDockerHosts(lab, opts))
+  const dockerVars = {
+    k3s_container_runtime: 'docker',
+    k3s_pause_image: LAB_PAUSE_IMAGE,
+    docker_daemon_config: { 'storage-driver': 'vfs', iptables: false },
+    docker_image_archives: [{ archive: labImageArchive(lab), name: LAB_PAUSE_IMAGE }],
+  }
   const inv = {
     all: {
-      hosts: Object.fromEntries(names.map((n, i) => [n, tinc(i)])),
+      hosts: Object.fromEntries(names.map((n, i) => [n, { ...tinc(i), ...(docker.has(i) ? dockerVars : {}) }])),
       vars: {
         // Secrets from the environment, as inventory/group_vars/all.yml does for a real cluster.
         k3s_token: "{{ lookup('env', 'K3SBOOK_K3S_TOKEN') }}",
@@ -72,6 +93,7 @@ export function labClusterInventory(lab: LabInfo, opts: LabClusterOptions): stri
 }
 
 export function writeLabClusterInventory(lab: LabInfo, opts: LabClusterOptions): string {
+  if (labDockerHosts(lab, opts).length) buildBusyboxImage(labImageArchive(lab), LAB_PAUSE_IMAGE)
   const path = join(lab.dir, 'cluster.yml')
   writeFileSync(path, labClusterInventory(lab, opts))
   return path

@@ -10,7 +10,8 @@ const SUMMARY = {
   common: "Base of every node: hostname, /etc/hosts entries for every node's tinc address, kernel modules and sysctls for routing, swap off, base packages.",
   tinc: "One tinc network in switch mode (layer 2, as flannel host-gw needs): keys generated on each node when missing, every node's host file on every node, ConnectTo the public nodes, the node's mesh address on the tinc interface.",
   zfs: 'ZFS on the storage nodes: pools created when missing (imported when they exist on disk), datasets with properties, and an ext4 zvol for Longhorn. Never destroys a pool or dataset.',
-  docker: "Docker from the distribution's packages, for K3S's `docker: true` runtime.",
+  docker:
+    "Docker from the distribution's packages, for K3S's `docker: true` runtime: /etc/docker/daemon.json from a variable (restart on change), the service running and enabled, and images loaded from archives copied from the control machine (`docker load`; no registry needed).",
   'k3s-install':
     "The k3s binary (downloaded on the node or on the control machine, checked against the release's sha256 file) and the service definition (systemd unit, or a SysV init script on hosts without systemd). Used by k3s-server and k3s-agent.",
   'k3s-server':

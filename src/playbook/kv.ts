@@ -1,55 +1,100 @@
 // Ansible's `key=value` argument strings (`copy: src=a dest=b`, `command: ls chdir=/tmp`, `-e a=1`):
 // split on spaces outside quotes and Jinja blocks, then split each word at its first unescaped `=`.
 
-/** Split like Ansible's split_args: whitespace separates words except inside quotes or `{{ }}`/`{% %}`/`{# #}`. */
-export function splitArgs(text: string): string[] {
-  const out: string[] = []
-  let cur = ''
-  let quote: string | null = null
-  let depth = 0 // open jinja blocks
-  let started = false
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]
-    const two = text.slice(i, i + 2)
-    if (quote) {
-      cur += c
-      if (c === '\\' && i + 1 < text.length) {
-        cur += text[++i]
-        continue
-      }
-      if (c === quote) quote = null
-      continue
-    }
-    if (two === '{{' || two === '{%' || two === '{#') {
-      depth++
-      cur += two
-      i++
-      started = true
-      continue
-    }
-    if (depth > 0 && (two === '}}' || two === '%}' || two === '#}')) {
-      depth--
-      cur += two
-      i++
-      continue
-    }
-    if (depth === 0 && /\s/.test(c)) {
-      if (started) out.push(cur)
-      cur = ''
-      started = false
-      continue
-    }
-    if ((c === '"' || c === "'") && depth === 0) quote = c
-    if (c === '\\' && i + 1 < text.length && depth === 0) {
-      cur += c + text[++i]
-      started = true
-      continue
-    }
-    cur += c
-    started = true
+/**
+ * Ansible's split_args (lib/ansible/parsing/splitter.py), ported as is because exact semantics
+ * matter: split on spaces, lines first, but keep quoted strings and `{{ }}`/`{% %}`/`{# #}` blocks
+ * whole, and keep the original whitespace on the words (runs of spaces, a line's newline) so that
+ * joinArgs gives back a free-form command with its lines, as Ansible's command and shell get it.
+ * Two differences: a line's leading spaces before any word are dropped instead of failing with
+ * Ansible's IndexError, and unbalanced quotes or blocks are kept as they are instead of failing.
+ */
+export function splitArgsKeepingSpace(args: string): string[] {
+  const params: string[] = []
+  const items = args.split('\n')
+  let quoteChar: string | null = null
+  let insideQuotes = false
+  let printDepth = 0
+  let blockDepth = 0
+  let commentDepth = 0
+  const depth = (token: string, cur: number, open: string, close: string) => {
+    const n = token.split(open).length - token.split(close).length
+    return n === 0 ? cur : Math.max(0, cur + n)
   }
-  if (started) out.push(cur)
+  items.forEach((item, itemIdx) => {
+    const tokens = item.split(' ')
+    let lineContinuation = false
+    tokens.forEach((token, idx) => {
+      if (token.length === 0 && idx !== 0) {
+        if (params.length) params[params.length - 1] += ' '
+        return
+      }
+      if (token === '\\' && !insideQuotes) {
+        lineContinuation = true
+        return
+      }
+      const wasInsideQuotes = insideQuotes
+      quoteChar = quoteState(token, quoteChar)
+      insideQuotes = quoteChar !== null
+      let appended = false
+      const inBlock = () => printDepth || blockDepth || commentDepth
+      if (insideQuotes && !wasInsideQuotes && !inBlock()) {
+        params.push(token)
+        appended = true
+      } else if ((inBlock() || insideQuotes || wasInsideQuotes) && params.length) {
+        const last = params.length - 1
+        if (idx === 0 && wasInsideQuotes) params[last] += token
+        else if (tokens.length > 1) params[last] += (idx > 0 ? ' ' : '') + token
+        else params[last] += '\n' + token
+        appended = true
+      }
+      for (const [open, close] of [
+        ['{{', '}}'],
+        ['{%', '%}'],
+        ['{#', '#}'],
+      ] as const) {
+        const before = open === '{{' ? printDepth : open === '{%' ? blockDepth : commentDepth
+        const after = depth(token, before, open, close)
+        if (open === '{{') printDepth = after
+        else if (open === '{%') blockDepth = after
+        else commentDepth = after
+        if (after !== before && !appended) {
+          params.push(token)
+          appended = true
+        }
+      }
+      if (!inBlock() && !insideQuotes && !appended && token !== '') params.push(token)
+    })
+    if (items.length > 1 && itemIdx !== items.length - 1 && !lineContinuation && params.length) params[params.length - 1] += '\n'
+  })
+  return params
+}
+
+/** Ansible's _get_quote_state: the quote still open after this token. */
+function quoteState(token: string, quoteChar: string | null): string | null {
+  for (let i = 0; i < token.length; i++) {
+    const c = token[i]
+    if ((c === '"' || c === "'") && (i === 0 || token[i - 1] !== '\\')) {
+      if (quoteChar) {
+        if (c === quoteChar) quoteChar = null
+      } else quoteChar = c
+    }
+  }
+  return quoteChar
+}
+
+/** Ansible's join_args: the words back into one string, a space between them except after a newline. */
+export function joinArgs(words: string[]): string {
+  let out = ''
+  for (const w of words) out += out.length === 0 || out.endsWith('\n') ? w : ' ' + w
   return out
+}
+
+/** The words alone (Ansible's split_args without the kept whitespace). */
+export function splitArgs(text: string): string[] {
+  return splitArgsKeepingSpace(text)
+    .map((w) => w.trim())
+    .filter((w) => w.length > 0)
 }
 
 export function unquote(s: string): string {
@@ -68,7 +113,7 @@ export { COMMAND_OPTIONS as RAW_OPTION_KEYS } from '../modules/command.js'
 export function parseKv(text: string, rawKeys?: ReadonlySet<string>): Record<string, string> {
   const opts: Record<string, string> = {}
   const raw: string[] = []
-  for (const word of splitArgs(text)) {
+  for (const word of splitArgsKeepingSpace(text)) {
     const eq = findEquals(word)
     if (eq > 0) {
       const k = word.slice(0, eq).trim()
@@ -80,7 +125,7 @@ export function parseKv(text: string, rawKeys?: ReadonlySet<string>): Record<str
     }
     raw.push(word)
   }
-  if (raw.length) opts._raw_params = raw.join(' ')
+  if (raw.length) opts._raw_params = joinArgs(raw)
   return opts
 }
 

@@ -121,7 +121,8 @@ describe('site.yml on a 4-host lab', () => {
       assert.equal(rec.config['flannel-iface'], 'tinc0')
       assert.equal(rec.config['node-ip'], `10.10.0.${i + 1}`)
       assert.deepEqual(rec.config.disable, ['servicelb', 'traefik'])
-      assert.deepEqual(rec.config['tls-san'], ['k3s.lab.example'])
+      // the inventory's names, and the API address the control machine's kubeconfig uses
+      assert.deepEqual(rec.config['tls-san'], ['k3s.lab.example', lab.hosts[0].address])
       assert.ok(rec.config['node-label'].includes('k3sbook/lab=true'))
       assert.equal(rec.env.K3S_TOKEN, `sha256:${sha256(token)}`, `${name} got the token through its environment file`)
       assert.match(rec.env.K3S_DATASTORE_ENDPOINT, /^sha256:/)
@@ -146,7 +147,8 @@ describe('site.yml on a 4-host lab', () => {
     )
     const kubeconfig = join(lab.dir, 'kubeconfig')
     assert.equal(statSync(kubeconfig).mode & 0o777, 0o600)
-    assert.match(readFileSync(kubeconfig, 'utf8'), /server: https:\/\/10\.10\.0\.1:6443/)
+    // the first server's public address (its ansible_host), which the control machine reaches
+    assert.match(readFileSync(kubeconfig, 'utf8'), new RegExp(`server: https://${lab.hosts[0].address.replace(/\./g, '\\.')}:6443\n`))
   })
 
   test('add-ons: HelmChart manifests for MetalLB, Traefik v2 and Longhorn, and the MetalLB pool', async () => {
