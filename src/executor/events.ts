@@ -36,6 +36,8 @@ export interface HostResultEvent {
   msg?: string
   /** Loop item label, when the task loops. */
   item?: string
+  /** A loop's items, each with its own status (and why, when unknown), in order. */
+  items?: { label: string; status: HostStatus; msg?: string }[]
   rc?: number
   stdout?: string
   stderr?: string

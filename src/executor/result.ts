@@ -11,6 +11,7 @@ import type { HostResultEvent, HostStatus, RunEvent } from './events.js'
 import { wrapUnsafe } from '../template/taint.js'
 import type { HostState, TaskOutcome } from './state.js'
 import { lazyVars } from './vars.js'
+import { partlyKnown, whyNotKnown } from './check.js'
 
 export function errorText(e: unknown): string {
   if (e instanceof K3sbookError) return e.pos ? `${formatPos(e.pos)}: ${e.message}${e.hint ? ` (${e.hint})` : ''}` : e.message + (e.hint ? ` (${e.hint})` : '')
@@ -82,9 +83,16 @@ function pickFacts(result: Vars): Vars {
 export function registerOutcome(h: HostState, task: Task, outcome: TaskOutcome): void {
   if (task.register) {
     // registered results came from the host: unsafe, never rendered again (Ansible's wrap_var)
-    h.hostFacts[task.register] = wrapUnsafe(outcome.result) as Vars
-    if (outcome.status === 'unknown' || outcome.notRun) h.unknownRegs.add(task.register)
-    else h.unknownRegs.delete(task.register)
+    const r = wrapUnsafe(outcome.result) as Vars
+    if (outcome.status === 'unknown' || outcome.notRun) {
+      // check mode: what is known of it reads as itself, the rest is unknown with why
+      const why = whyNotKnown(task.name ?? task.module, outcome, task)
+      h.unknownRegs.set(task.register, why)
+      h.hostFacts[task.register] = partlyKnown(r, task.register, why)
+    } else {
+      h.hostFacts[task.register] = r
+      h.unknownRegs.delete(task.register)
+    }
   }
   if (getModule(task.module)?.setsVars && outcome.status !== 'failed' && outcome.status !== 'skipped') Object.assign(h.hostFacts, pickFacts(outcome.result))
 }
@@ -148,6 +156,8 @@ export function resultEvent(
     msg: noLog ? NO_LOG_MSG : (outcome.msg ?? outcome.unknownReason),
     durationMs: o.durationMs,
   }
+  // no_log hides item labels too: only the statuses stay
+  if (outcome.items?.length) ev.items = noLog ? outcome.items.map((i) => ({ label: '', status: i.status })) : outcome.items
   if (!noLog && (outcome.status === 'failed' || o.verbosity > 0)) {
     const r = outcome.result
     if (typeof r.rc === 'number') ev.rc = r.rc

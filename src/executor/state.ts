@@ -68,8 +68,11 @@ export interface HostState {
   notified: Set<string>
   overlay: Overlay
   counts: HostCounts
-  /** Registered results produced in check mode without running (their values are unknown). */
-  unknownRegs: Set<string>
+  /**
+   * Check mode: variables (registered results, set_fact keys) whose values are not known, each
+   * with why in words (which task, and why check mode cannot know it).
+   */
+  unknownRegs: Map<string, string>
 }
 
 export function newHostState(name: string): HostState {
@@ -83,7 +86,7 @@ export function newHostState(name: string): HostState {
     notified: new Set(),
     overlay: new Overlay(),
     counts: emptyCounts(),
-    unknownRegs: new Set(),
+    unknownRegs: new Map(),
   }
 }
 
@@ -134,6 +137,8 @@ export interface TaskOutcome {
   unknownReason?: string
   /** Check mode: the module's result (stdout, rc, content) only exists once it runs. */
   notRun?: boolean
+  /** A loop's items and their statuses (the host:result event's `items`). */
+  items?: HostResultEvent['items']
 }
 
 /** any_errors_fatal / max_fail_percentage: the rest of this play's batch is skipped. */
