@@ -156,7 +156,7 @@ export function settleChecked(outcome: TaskOutcome, task: Task, h: HostState): T
   }
   // Whatever a task makes of a value that only a real run would have produced is unknown (and so
   // is what it registers or sets), not ok and not failed.
-  if (outcome.status !== 'skipped' && outcome.status !== 'unknown' && referencesUnknown(task, h)) {
+  if (outcome.status !== 'skipped' && outcome.status !== 'unknown' && !outcome.settled && !outcome.items && referencesUnknown(task, h)) {
     outcome = {
       status: 'unknown',
       result: { changed: true },
@@ -233,6 +233,7 @@ export async function contentUnknown(path: string, args: Vars, reader: HostReade
         changes: [`create ${path} (content not known in check mode)`],
         diff: [diff],
         msg: `would create ${path}; its content depends on ${why}`,
+        settled: true,
       }
     }
   }

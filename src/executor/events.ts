@@ -14,6 +14,8 @@ export interface HostCounts {
   skipped: number
   rescued: number
   ignored: number
+  /** Check mode: tasks whose outcome could not be known (counted in `changed` too, as possible changes). */
+  unknown?: number
 }
 
 export interface HostResultEvent {

@@ -116,6 +116,7 @@ export function countOutcome(h: HostState, task: Task, outcome: TaskOutcome, ign
       break
     case 'changed':
     case 'unknown':
+      if (outcome.status === 'unknown') h.counts.unknown = (h.counts.unknown ?? 0) + 1
       h.counts.ok++
       h.counts.changed++
       for (const n of task.notify) h.notified.add(String(n))

@@ -360,7 +360,8 @@ export class Runner {
     if (rc.check) outcome = settleChecked(outcome, split?.task ?? task, h)
     if (split?.unknown.length && outcome.status !== 'failed' && outcome.status !== 'skipped') {
       setUnknowns(h, split.unknown)
-      outcome = { ...outcome, unknownReason: split.unknown.map(([k, why]) => `${k}: ${why}`).join('; ') }
+      // the task is unknown (what it sets is partly unknown); its known values are set all the same
+      outcome = { ...outcome, status: 'unknown', unknownReason: split.unknown.map(([k, why]) => `${k}: ${why}`).join('; ') }
     }
     if (outcome.status === 'unknown') rc.pinning.unknown(h.name, task)
     const noLog = noLogOn(task.noLog ?? scope.noLog, vars)

@@ -137,6 +137,8 @@ export interface TaskOutcome {
   unknownReason?: string
   /** Check mode: the module's result (stdout, rc, content) only exists once it runs. */
   notRun?: boolean
+  /** Check mode: already judged with the unknowns it reads in mind (a file predicted with unknown content). */
+  settled?: boolean
   /** A loop's items and their statuses (the host:result event's `items`). */
   items?: HostResultEvent['items']
 }
