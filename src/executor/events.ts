@@ -14,6 +14,8 @@ export interface HostCounts {
   skipped: number
   rescued: number
   ignored: number
+  /** Check mode: tasks whose outcome could not be known (counted in `changed` too, as possible changes). */
+  unknown?: number
 }
 
 export interface HostResultEvent {
@@ -36,6 +38,8 @@ export interface HostResultEvent {
   msg?: string
   /** Loop item label, when the task loops. */
   item?: string
+  /** A loop's items, each with its own status (and why, when unknown), in order. */
+  items?: { label: string; status: HostStatus; msg?: string }[]
   rc?: number
   stdout?: string
   stderr?: string

@@ -90,6 +90,11 @@ export function loopOutcome(loop: LoopSpec, done: ItemOutcome[]): TaskOutcome {
     msg: anyFailed ? msgs.join('; ') : undefined,
     failedStep: lastFailedStep,
     notRun: anyNotRun,
+    items: done.map(({ label, out }) => ({
+      label,
+      status: out.status,
+      ...(out.status === 'unknown' || out.status === 'failed' ? { msg: out.msg ?? out.unknownReason } : {}),
+    })),
   }
 }
 

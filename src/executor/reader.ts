@@ -24,10 +24,15 @@ export class Overlay {
 
   /** Planned steps whose effects are not (fully) declared: a command that may write anything. */
   opaque = 0
+  /** What those steps are, in words (the first few): why a later failure may not happen in a run. */
+  opaqueWhy: string[] = []
 
-  record(effects: Effect[] | undefined): void {
+  record(effects: Effect[] | undefined, what?: string): void {
     this.steps++
-    if (!effects?.length || effects.some((e) => 'state' in e && e.state === 'unknown')) this.opaque++
+    if (!effects?.length || effects.some((e) => 'state' in e && e.state === 'unknown')) {
+      this.opaque++
+      if (what && this.opaqueWhy.length < 3 && !this.opaqueWhy.includes(what)) this.opaqueWhy.push(what)
+    }
     for (const e of effects ?? []) {
       if ('key' in e) this.keys.set(e.key, e.value)
       else {

@@ -12,6 +12,7 @@ import type { HostResultEvent, HostStatus, RunEvent } from './events.js'
 import { wrapUnsafe } from '../template/taint.js'
 import type { HostState, TaskOutcome } from './state.js'
 import { lazyVars } from './vars.js'
+import { partlyKnown, whyNotKnown } from './check.js'
 
 export function errorText(e: unknown): string {
   if (e instanceof K3sbookError) return e.pos ? `${formatPos(e.pos)}: ${e.message}${e.hint ? ` (${e.hint})` : ''}` : e.message + (e.hint ? ` (${e.hint})` : '')
@@ -106,9 +107,16 @@ function pickFacts(result: Vars): Vars {
 export function registerOutcome(h: HostState, task: Task, outcome: TaskOutcome): void {
   if (task.register) {
     // registered results came from the host: unsafe, never rendered again (Ansible's wrap_var)
-    h.hostFacts[task.register] = wrapUnsafe(outcome.result) as Vars
-    if (outcome.status === 'unknown' || outcome.notRun) h.unknownRegs.add(task.register)
-    else h.unknownRegs.delete(task.register)
+    const r = wrapUnsafe(outcome.result) as Vars
+    if (outcome.status === 'unknown' || outcome.notRun) {
+      // check mode: what is known of it reads as itself, the rest is unknown with why
+      const why = whyNotKnown(task.name ?? task.module, outcome, task)
+      h.unknownRegs.set(task.register, why)
+      h.hostFacts[task.register] = partlyKnown(r, task.register, why)
+    } else {
+      h.hostFacts[task.register] = r
+      h.unknownRegs.delete(task.register)
+    }
   }
   if ((getModule(task.module)?.setsVars || task.unsupported) && outcome.status !== 'failed' && outcome.status !== 'skipped')
     Object.assign(h.hostFacts, pickFacts(outcome.result))
@@ -133,6 +141,7 @@ export function countOutcome(h: HostState, task: Task, outcome: TaskOutcome, ign
       break
     case 'changed':
     case 'unknown':
+      if (outcome.status === 'unknown') h.counts.unknown = (h.counts.unknown ?? 0) + 1
       h.counts.ok++
       h.counts.changed++
       for (const n of task.notify) h.notified.add(String(n))
@@ -173,6 +182,8 @@ export function resultEvent(
     msg: noLog ? NO_LOG_MSG : (outcome.msg ?? outcome.unknownReason),
     durationMs: o.durationMs,
   }
+  // no_log hides item labels too: only the statuses stay
+  if (outcome.items?.length) ev.items = noLog ? outcome.items.map((i) => ({ label: '', status: i.status })) : outcome.items
   if (!noLog && (outcome.status === 'failed' || o.verbosity > 0)) {
     const r = outcome.result
     if (typeof r.rc === 'number') ev.rc = r.rc

@@ -12,7 +12,7 @@ import { EXIT } from '../exit.js'
 import { noLogScope, TRACE, trace } from '../trace.js'
 import { asBool } from '../bool.js'
 import { markNoLogResult } from './nolog.js'
-import { settleChecked, unknownFromError } from './check.js'
+import { settleChecked, setUnknowns, splitSetFact, unknownFromError } from './check.js'
 import type { Emit, HostCounts } from './events.js'
 import { dueHandlers } from './handlers.js'
 import { allControllerOnly, applyMeta, gather, gatherDecided, markUnreachable, startAtMatches, playHosts, serialBatches } from './play.js'
@@ -418,7 +418,9 @@ export class Runner {
     if (h.failed || h.unreachable || h.ended || rc.interrupted) return undefined
     const t0 = Date.now()
     const pos = srcPos(task.src)
-    const tc = rc.at(ctx, scope, task)
+    // check mode, set_fact: keys computed from unknown values are unknown, the others are set
+    const split = rc.check ? splitSetFact(task, h) : undefined
+    const tc = rc.at(ctx, scope, split?.task ?? task)
     const vars = tc.vars(h.name)
     let outcome: TaskOutcome
     try {
@@ -437,7 +439,12 @@ export class Runner {
         msg: errorText(e),
       }
     }
-    if (rc.check) outcome = settleChecked(outcome, task, h)
+    if (rc.check) outcome = settleChecked(outcome, split?.task ?? task, h)
+    if (split?.unknown.length && outcome.status !== 'failed' && outcome.status !== 'skipped') {
+      setUnknowns(h, split.unknown)
+      // the task is unknown (what it sets is partly unknown); its known values are set all the same
+      outcome = { ...outcome, status: 'unknown', unknownReason: split.unknown.map(([k, why]) => `${k}: ${why}`).join('; ') }
+    }
     if (outcome.status === 'unknown') rc.pinning.unknown(h.name, task)
     const noLog = noLogOn(task.noLog ?? scope.noLog, vars)
     // A no_log task's result is secret, whatever it holds (masked wherever it is used later).

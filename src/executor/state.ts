@@ -68,8 +68,11 @@ export interface HostState {
   notified: Set<string>
   overlay: Overlay
   counts: HostCounts
-  /** Registered results produced in check mode without running (their values are unknown). */
-  unknownRegs: Set<string>
+  /**
+   * Check mode: variables (registered results, set_fact keys) whose values are not known, each
+   * with why in words (which task, and why check mode cannot know it).
+   */
+  unknownRegs: Map<string, string>
   /** The last failure not ignored: a rescue sees it as ansible_failed_task/ansible_failed_result. */
   lastFailure?: { task: Vars; result: Vars }
 }
@@ -85,7 +88,7 @@ export function newHostState(name: string): HostState {
     notified: new Set(),
     overlay: new Overlay(),
     counts: emptyCounts(),
-    unknownRegs: new Set(),
+    unknownRegs: new Map(),
   }
 }
 
@@ -139,6 +142,10 @@ export interface TaskOutcome {
   unknownReason?: string
   /** Check mode: the module's result (stdout, rc, content) only exists once it runs. */
   notRun?: boolean
+  /** Check mode: already judged with the unknowns it reads in mind (a file predicted with unknown content). */
+  settled?: boolean
+  /** A loop's items and their statuses (the host:result event's `items`). */
+  items?: HostResultEvent['items']
 }
 
 /** any_errors_fatal / max_fail_percentage: the rest of this play's batch is skipped. */

@@ -14,7 +14,17 @@ import { applySteps } from '../modules/lib/plan-data.js'
 import type { ActionablePlan, ApplyContext, ControllerFiles, FileDiff, HostReader, Module, Plan, PlanContext, Step, StepResult } from '../modules/types.js'
 import { evalCondition, isTemplated, stripOmitted, templateArgs, templateValue } from '../template/index.js'
 import { unwrapUnsafe, wrapUnsafe } from '../template/taint.js'
-import { realRunInCheck, resultOnlyAfterRun, stopRetrying } from './check.js'
+import {
+  contentUnknown,
+  realRunInCheck,
+  resultOnlyAfterRun,
+  settleChecked,
+  stopRetrying,
+  unknownFromError,
+  unknownFromMessage,
+  unknownWhy,
+  writtenPath,
+} from './check.js'
 import { coerceArgs } from './coerce.js'
 import type { PlanGate } from './confirm.js'
 import { scoped } from './connections.js'
@@ -127,7 +137,7 @@ export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
       c.gate?.(plan.status, changes)
       if (check) {
         // predict: later plans on this host read what these steps would have written
-        for (const s of plan.steps) c.overlay?.record(s.effects)
+        for (const s of plan.steps) c.overlay?.record(s.effects, `"${c.task.name ?? c.task.module}" not run: ${s.describe}`)
         status = plan.status === 'unknown' ? 'unknown' : 'changed'
         if (plan.status === 'unknown') msg = plan.reason
       } else {
@@ -185,28 +195,56 @@ export async function runTaskModule(tc: TaskContext, h: HostState, vars: Vars): 
   const modName = isTemplated(task.moduleKey) ? String(templateValue(task.moduleKey, vars, srcPos(task.src))) : task.moduleKey
   // a module k3sbook lacks runs through Ansible's own code (the bridge)
   const mod = moduleFor(modName, task)
-  const args = renderArgs(task, mod, vars, rc.lookupPath(task))
   const check = tc.check
   const target = tc.target(h.name, vars)
   const targetState = target === h.name ? h : rc.state(target)
   const exec = tc.exec(vars)
   const conn = mod.controllerOnly ? undefined : scoped(await rc.conns.get(target), exec)
-  const out = await executeModule({
-    mod,
-    args,
-    host: h.name,
-    task,
-    vars,
-    conn,
-    check,
-    diff: tc.diff,
-    controller: tc.controller(vars),
-    become: exec.become,
-    overlay: targetState.overlay,
-    cache: conn ? rc.probes.view(target, task.module, { become: exec.become, env: exec.env }) : undefined,
-    gate: rc.pinning.gate(h.name, task, check),
-    applying: () => rc.probes.invalidate(target),
-  })
+  // a check run: a whole file at a known path whose content reads an unknown value (check.ts)
+  const unknownContent = async (e: unknown, path: () => string | undefined, mode: unknown): Promise<TaskOutcome> => {
+    const why = check && rc.check && conn ? unknownWhy(e, task, h) : undefined
+    let p: string | undefined
+    try {
+      p = why ? path() : undefined
+    } catch {
+      p = undefined
+    }
+    if (!why || !p || !conn) throw e
+    return contentUnknown(p, { mode }, makeReader(conn, targetState.overlay), targetState.overlay, why)
+  }
+  let args: Vars
+  try {
+    args = renderArgs(task, mod, vars, rc.lookupPath(task))
+  } catch (e) {
+    const key = mod.name === 'template' || mod.name === 'copy' ? 'dest' : undefined
+    return unknownContent(
+      e,
+      () => (key ? writtenPath(mod.name, { dest: templateValue(task.args[key], vars) }) : undefined),
+      typeof task.args.mode === 'string' ? templateValue(task.args.mode, vars) : undefined,
+    )
+  }
+  let out: ModuleOutcome
+  try {
+    out = await executeModule({
+      mod,
+      args,
+      host: h.name,
+      task,
+      vars,
+      conn,
+      check,
+      diff: tc.diff,
+      controller: tc.controller(vars),
+      become: exec.become,
+      overlay: targetState.overlay,
+      cache: conn ? rc.probes.view(target, task.module, { become: exec.become, env: exec.env }) : undefined,
+      gate: rc.pinning.gate(h.name, task, check),
+      applying: () => rc.probes.invalidate(target),
+    })
+    if (out.status === 'failed' && check && rc.check && unknownFromMessage(out.msg)) throw new Error(out.msg)
+  } catch (e) {
+    return unknownContent(e, () => writtenPath(mod.name, args), args.mode)
+  }
   const { result, changes } = out
   const diff = out.diffs.length ? out.diffs : undefined
   let stale = false
@@ -275,15 +313,22 @@ export async function taskOutcome(tc: TaskContext, h: HostState, vars: Vars): Pr
       label = JSON.stringify(unwrapUnsafe(item))
     }
     let out: TaskOutcome
-    if (!when(iv)) out = SKIPPED()
-    else {
-      try {
-        out = await withRetries(tc, h, iv)
-      } catch (e) {
-        if (e instanceof ConnectionError) throw e
-        out = { status: 'failed', result: { failed: true, msg: errorText(e) }, changes: [], diff: undefined, msg: errorText(e) }
+    // (a condition that fails fails the task; in a check run, one reading an unknown makes the item unknown)
+    const runs = tc.rc.check ? undefined : when(iv)
+    try {
+      out = (runs ?? when(iv)) ? await withRetries(tc, h, iv) : SKIPPED()
+    } catch (e) {
+      if (e instanceof ConnectionError) throw e
+      out = (tc.rc.check && unknownFromError(e, h, task, errorText(e))) || {
+        status: 'failed',
+        result: { failed: true, msg: errorText(e) },
+        changes: [],
+        diff: undefined,
+        msg: errorText(e),
       }
     }
+    // a check run settles each item as it settles a task (an item failing on an unknown is unknown)
+    if (tc.rc.check) out = settleChecked(out, task, h)
     done.push({ item, label, out })
     // set_fact in a loop: each item's facts are set as it runs, so later items (and the tasks
     // after) see them all (Ansible updates the task's variables per item)

@@ -182,12 +182,17 @@ async function planService(args: Record<string, any>, ctx: PlanContext, systemdO
     const u = parseSystemctlShow(s.show ?? '')
     status = u.props
     const pending = ctx.reader.pending(effectKey.service(name))
-    if (!u.loaded && !u.masked && !pending) return { status: 'fail' as const, msg: `Could not find the requested service ${name}: systemd has no such unit` }
-    cur = {
-      running: ['active', 'activating', 'reloading'].includes(u.active),
-      enabled: u.unitFileState.startsWith('enabled') ? true : ['disabled', 'masked'].includes(u.unitFileState) ? false : undefined,
-      masked: u.masked,
-    }
+    // check mode: a unit file an earlier planned task writes is a unit that is neither running nor enabled yet
+    const planned = !u.loaded && !u.masked && !pending ? await plannedFile(ctx, unitPaths(name)) : undefined
+    if (!u.loaded && !u.masked && !pending && !planned)
+      return { status: 'fail' as const, msg: `Could not find the requested service ${name}: systemd has no such unit` }
+    cur = planned
+      ? { running: false, enabled: false, masked: false }
+      : {
+          running: ['active', 'activating', 'reloading'].includes(u.active),
+          enabled: u.unitFileState.startsWith('enabled') ? true : ['disabled', 'masked'].includes(u.unitFileState) ? false : undefined,
+          masked: u.masked,
+        }
     if (pending === 'started' || pending === 'stopped') cur.running = pending === 'started'
     for (const a of serviceActions(cur, want)) {
       changes.push({ summary: `${a} ${name}` })
@@ -199,9 +204,11 @@ async function planService(args: Record<string, any>, ctx: PlanContext, systemdO
     }
   } else {
     if (systemdOnly) return { status: 'fail' as const, msg: `systemd: the host does not run systemd (no /run/systemd/system); use the service module` }
-    if ((s.script ?? '').trim() !== 'yes' && !ctx.reader.pending(effectKey.service(name)))
+    const plannedScript =
+      (s.script ?? '').trim() !== 'yes' && !ctx.reader.pending(effectKey.service(name)) ? await plannedFile(ctx, [`/etc/init.d/${name}`]) : undefined
+    if ((s.script ?? '').trim() !== 'yes' && !ctx.reader.pending(effectKey.service(name)) && !plannedScript)
       return { status: 'fail' as const, msg: `Could not find the requested service ${name}: no /etc/init.d/${name}` }
-    const running = sysvRunning(Number((s.status ?? '4').trim()), s.pgrep === undefined ? undefined : Number(s.pgrep.trim()))
+    const running = plannedScript ? false : sysvRunning(Number((s.status ?? '4').trim()), s.pgrep === undefined ? undefined : Number(s.pgrep.trim()))
     if (running === undefined && (want.state === 'started' || want.state === 'stopped'))
       return {
         status: 'unknown' as const,
@@ -234,6 +241,19 @@ async function planService(args: Record<string, any>, ctx: PlanContext, systemdO
     return { status: 'ok' as const, result: { ...result, changed: false } }
   if (changes.length === 0) changes.push({ summary: 'daemon-reload' })
   return { status: 'change' as const, changes, steps, result: { ...result, changed: true } }
+}
+
+/** Where systemd looks for a unit's file. */
+function unitPaths(name: string): string[] {
+  const unit = name.includes('.') ? name : `${name}.service`
+  return ['/etc/systemd/system', '/lib/systemd/system', '/usr/lib/systemd/system'].map((d) => `${d}/${unit}`)
+}
+
+/** Check mode: the first of these files that only an earlier planned step writes (the host has none yet). */
+async function plannedFile(ctx: PlanContext, paths: string[]): Promise<string | undefined> {
+  if (!ctx.reader.hasPending()) return undefined
+  const info = await ctx.reader.files(paths)
+  return paths.find((p) => info.get(p)?.exists && info.get(p)?.type === 'file')
 }
 
 function sysvStep(name: string, verb: string, args: Record<string, any>): Step {

@@ -277,6 +277,8 @@ async function planZfs(args: Vars, reader: HostReader): Promise<Plan> {
     const msg = s.list ?? ''
     if (!isMissingDataset(msg)) {
       if (pendingSetup) return create(`predicted: ZFS is not usable yet (${pendingSetup} comes first)`)
+      // check mode: the pool itself is created by an earlier planned task, so nothing in it exists yet
+      if (reader.pending(effectKey.zpool(poolOf(name))) === 'present') return create(`predicted: pool ${poolOf(name)} is created by an earlier task`)
       return { status: 'fail', msg: `zfs: cannot inspect ${name}: ${zfsError(msg)}` }
     }
     const dep = name.includes('@') ? name.split('@')[0] : poolOf(name)

@@ -167,6 +167,15 @@ export function zpoolImportScript(w: ZpoolWant): string {
   return lines.join('\n') + '\n'
 }
 
+/** Check mode: every vdev is a file path that does not exist yet (or only an earlier planned step makes it). */
+async function vdevFilesMissing(reader: HostReader, vdevs: string[]): Promise<string | undefined> {
+  const files = vdevs.filter((v) => v.startsWith('/') && !v.startsWith('/dev/'))
+  if (!reader.hasPending() || files.length === 0 || files.length !== vdevs.filter((v) => v.startsWith('/')).length) return undefined
+  const info = await reader.files(files)
+  if (![...info.values()].every((f) => !f.exists || f.unknown)) return undefined
+  return `its vdev files do not exist yet (${files.join(', ')}), so the pool cannot exist`
+}
+
 function presentEffects(name: string): Step['effects'] {
   return [
     { key: effectKey.zpool(name), value: 'present' },
@@ -223,6 +232,10 @@ async function planZpool(args: Vars, reader: HostReader): Promise<Plan> {
   }
   if (s.listrc?.trim() !== '0') {
     if (pendingSetup) return create(`predicted: ZFS is not usable yet (${pendingSetup} comes first)`)
+    // check mode: ZFS cannot be asked yet (its daemon is started by an earlier task), but a pool
+    // cannot exist while its vdev files do not (or only an earlier planned command makes them)
+    const missing = await vdevFilesMissing(reader, vdevs)
+    if (missing) return create(`predicted: ${missing}`)
     return { status: 'fail', msg: `zpool: ZFS is not usable on ${reader.host}: ${zfsError(s.list ?? '')}` }
   }
 

@@ -22,12 +22,13 @@ export function unifiedDiff(d: FileDiff): string {
     .replace(/\n+$/, '\n')
 }
 
-export function recapLines(recap: Record<string, HostCounts>): string[] {
+/** The recap table; a check run adds how many outcomes were unknown (each also counted as changed). */
+export function recapLines(recap: Record<string, HostCounts>, check = false): string[] {
   const hosts = Object.keys(recap).sort()
   const w = Math.max(0, ...hosts.map((h) => h.length))
   return hosts.map((h) => {
     const c = recap[h]
-    return `${h.padEnd(w)} : ok=${c.ok}  changed=${c.changed}  unreachable=${c.unreachable}  failed=${c.failed}  skipped=${c.skipped}  rescued=${c.rescued}  ignored=${c.ignored}`
+    return `${h.padEnd(w)} : ok=${c.ok}  changed=${c.changed}  unreachable=${c.unreachable}  failed=${c.failed}  skipped=${c.skipped}  rescued=${c.rescued}  ignored=${c.ignored}${check ? `  unknown=${c.unknown ?? 0}` : ''}`
   })
 }
 

@@ -46,7 +46,7 @@ export class PlainReporter implements Reporter {
         break
       case 'run:end': {
         this.out('\nPLAY RECAP')
-        for (const l of recapLines(e.recap)) this.out(l)
+        for (const l of recapLines(e.recap, e.check)) this.out(l)
         const trips = Object.values(e.roundTrips)
         if ((this.opts.verbosity ?? 0) > 0 && trips.length)
           this.out(

@@ -320,7 +320,7 @@ export class TtyReporter implements Reporter {
     if (this.details.length) this.write(this.details.join('\n') + '\n')
     const e = this.pendingRecap
     if (e) {
-      this.write('\nPLAY RECAP\n' + recapLines(e.recap).join('\n') + '\n')
+      this.write('\nPLAY RECAP\n' + recapLines(e.recap, e.check).join('\n') + '\n')
       const changed = Object.values(e.recap).some((c) => c.changed > 0)
       const bad = Object.values(e.recap).some((c) => c.failed > 0 || c.unreachable > 0)
       this.write(
