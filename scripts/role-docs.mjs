@@ -33,7 +33,7 @@ const REQUIRED = {
   'k3s-agent': ['`tinc_address` (per host): the node-ip.'],
   postgres: [
     "`tinc_address` (per host): the datastore node's mesh address, PostgreSQL listens on it.",
-    '`k3s_datastore_endpoint`: the secret `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (HOST the datastore node\'s tinc address), from the environment or a vault file.',
+    "`k3s_datastore_endpoint`: the secret `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (HOST the datastore node's tinc address), from the environment or a vault file.",
   ],
 }
 

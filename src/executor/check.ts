@@ -7,7 +7,7 @@ import { TemplateError } from '../errors.js'
 import type { Play, Task, Vars } from '../model.js'
 import { getModule } from '../modules/registry.js'
 import { NO_OBJ, Undefined, UndefinedError } from '../template/pyvalues.js'
-import type { HostReader } from '../modules/types.js'
+import type { HostReader, Module } from '../modules/types.js'
 import type { Overlay } from './reader.js'
 import type { HostState, Scope, TaskOutcome } from './state.js'
 
@@ -205,12 +205,9 @@ export function stopRetrying(outcome: TaskOutcome): boolean {
   return outcome.status !== 'ok' && outcome.status !== 'failed'
 }
 
-/** Modules that write one whole file at a known path (the argument naming it). */
-const WRITES_ONE_FILE: Record<string, string> = { template: 'dest', copy: 'dest' }
-
-/** The path a whole-file module writes, when its module is one and the path is known. */
-export function writtenPath(module: string, args: Vars): string | undefined {
-  const key = WRITES_ONE_FILE[module]
+/** The path a whole-file module (its `writesWholeFile` capability) writes, when the path is known. */
+export function writtenPath(mod: Pick<Module, 'writesWholeFile'>, args: Vars): string | undefined {
+  const key = mod.writesWholeFile
   const p = key ? args[key] : undefined
   return typeof p === 'string' && p.startsWith('/') && !p.endsWith('/') ? p : undefined
 }

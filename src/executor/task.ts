@@ -32,7 +32,7 @@ import type { HostStatus } from './events.js'
 import type { CachedProbes } from './probe-cache.js'
 import { makeReader, type Overlay } from './reader.js'
 import { loopOnHost, loopOutcome, loopVars, renderLoopItems, sleep, type ItemOutcome } from './loop.js'
-import { splitArgs, unquote } from '../playbook/kv.js'
+import { splitArgs, unquote } from '../kv.js'
 import { errorText, judgeResult, withResult } from './result.js'
 import type { HostState, TaskOutcome } from './state.js'
 import { taskName, type TaskContext } from './task-context.js'
@@ -216,10 +216,10 @@ export async function runTaskModule(tc: TaskContext, h: HostState, vars: Vars): 
   try {
     args = renderArgs(task, mod, vars, rc.lookupPath(task))
   } catch (e) {
-    const key = mod.name === 'template' || mod.name === 'copy' ? 'dest' : undefined
+    const key = mod.writesWholeFile
     return unknownContent(
       e,
-      () => (key ? writtenPath(mod.name, { dest: templateValue(task.args[key], vars) }) : undefined),
+      () => (key ? writtenPath(mod, { [key]: templateValue(task.args[key], vars) }) : undefined),
       typeof task.args.mode === 'string' ? templateValue(task.args.mode, vars) : undefined,
     )
   }
@@ -243,7 +243,7 @@ export async function runTaskModule(tc: TaskContext, h: HostState, vars: Vars): 
     })
     if (out.status === 'failed' && check && rc.check && unknownFromMessage(out.msg)) throw new Error(out.msg)
   } catch (e) {
-    return unknownContent(e, () => writtenPath(mod.name, args), args.mode)
+    return unknownContent(e, () => writtenPath(mod, args), args.mode)
   }
   const { result, changes } = out
   const diff = out.diffs.length ? out.diffs : undefined

@@ -215,6 +215,11 @@ export interface Module<A = Vars> {
   readonly bridged?: boolean
   /** Its result is a message for the user (debug): the executor emits a `debug` event. */
   readonly printsResult?: boolean
+  /**
+   * It writes one whole file, at the path this argument names (copy's and template's `dest`): in
+   * check mode, a file whose content cannot be known but whose path is absent is surely written.
+   */
+  readonly writesWholeFile?: string
   plan(args: A, ctx: PlanContext): Promise<Plan>
   /** Default: run plan.steps in order, stopping at the first failing step. */
   apply?(plan: ActionablePlan, args: A, ctx: ApplyContext): Promise<StepResult[]>

@@ -13,7 +13,8 @@ import { isTemplated, templateValue } from '../template/index.js'
 import type { YamlFile, YamlPath } from '../yamlfile.js'
 import { FileCache, findRole, firstFile, knownRoles, roleEscape, roleMainFiles, roleSearchDirs, shown, shownList } from './files.js'
 import { ansibleModuleWhere } from './ansiblemods.js'
-import { parseKv, RAW_OPTION_KEYS } from './kv.js'
+import { COMMAND_OPTIONS as RAW_OPTION_KEYS } from '../modules/command.js'
+import { parseKv } from '../kv.js'
 import {
   blockValidator,
   compile,

@@ -10,7 +10,7 @@ import type { Include, Inventory, Playbook, TaskItem, Vars } from '../model.js'
 import { displayPath, YamlFile } from '../yamlfile.js'
 import { checkProject } from './check.js'
 import { firstFile, isFile } from './files.js'
-import { parseKv } from './kv.js'
+import { parseKv } from '../kv.js'
 import { isMap, loadPlaybook, loadTaskFileAtRuntime, loadRoleAtRuntime } from './load.js'
 
 export interface ProjectOptions {

@@ -138,8 +138,8 @@ function namesSetByTasks(playbook: Playbook): Set<string> | 'any' {
       if (it.kind === 'include' && !it.preloaded) return 'any'
       if (it.kind !== 'task') continue
       if (it.register) out.add(it.register)
-      if (it.unsupported || ['include_vars', 'add_host', 'group_by'].includes(it.module)) return 'any'
       const mod = getModule(it.module)
+      if (it.unsupported || mod?.namesAtRun) return 'any'
       if (mod?.setsVars) {
         if (Object.keys(it.args).some(isTemplated)) return 'any'
         for (const k of mod.setsVars(it.args)) out.add(k)

@@ -44,7 +44,7 @@ import {
 } from './pyvalues.js'
 import { FILTERS, FRAME_GLOBALS, GLOBALS, OMIT, findFile, makeNamespace, readFileText, type CallCtx, type FilterFn } from './runtime.js'
 import { noteRead } from './taint.js'
-import { parseKv } from '../playbook/kv.js'
+import { parseKv } from '../kv.js'
 
 const F = (name: string | string[], fn: FilterFn) => {
   for (const n of Array.isArray(name) ? name : [name]) FILTERS.set(n, fn)

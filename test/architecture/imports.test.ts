@@ -113,6 +113,7 @@ const LAYERS: Record<string, number> = {
   trace: 0,
   exit: 0,
   shlex: 0,
+  kv: 0,
   bool: 0,
   config: 0,
   secrets: 0,

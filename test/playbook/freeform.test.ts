@@ -8,7 +8,8 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseKv, RAW_OPTION_KEYS } from '../../src/playbook/kv.js'
+import { COMMAND_OPTIONS as RAW_OPTION_KEYS } from '../../src/modules/command.js'
+import { parseKv } from '../../src/kv.js'
 import { runCli } from './cli.js'
 
 const PLAY = `- hosts: one

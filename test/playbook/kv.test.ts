@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { parseKv, RAW_OPTION_KEYS, splitArgs } from '../../src/playbook/kv.js'
+import { COMMAND_OPTIONS as RAW_OPTION_KEYS } from '../../src/modules/command.js'
+import { parseKv, splitArgs } from '../../src/kv.js'
 
 test('splitArgs keeps quoted strings and jinja blocks whole', () => {
   assert.deepEqual(splitArgs('a=1 b="x y" c=\'p q\''), ['a=1', 'b="x y"', "c='p q'"])

@@ -102,9 +102,6 @@ export function unquote(s: string): string {
   return s
 }
 
-/** command's and shell's free-form options (kept here under its old name for parseKv's callers). */
-export { COMMAND_OPTIONS as RAW_OPTION_KEYS } from '../modules/command.js'
-
 /**
  * Ansible's parse_kv. With `rawKeys` (free-form modules), only those keys are taken out and the
  * rest is the free-form text in `_raw_params`; without it every `k=v` word is an option and any
