@@ -107,7 +107,7 @@ def resolve(req):
     a = action_loader.find_plugin_with_context(req['name'], collection_list=req.get('collections') or None)
     r['action'] = bool(a.resolved)
     if r['python']:
-        # documentation only (add_host, group_by …): the action plugin on the controller is the module
+        # documentation only (add_host, group_by ...): the action plugin on the controller is the module
         with open(path, 'rb') as f:
             data = f.read()
         r['stub'] = b'AnsibleModule' not in data and b'def main' not in data
