@@ -46,7 +46,7 @@ export function renderArgs(task: Task, mod: Module, vars: Vars, searchPath?: str
   // `set_fact: "{{ name }}={{ value }}"`: split as Ansible's parse_kv does before anything is
   // rendered (the first unescaped '='), then the name and the value rendered each on its own, so
   // a value keeps its type (a list stays a list)
-  if (mod.setsVars && typeof task.args._raw_params === 'string') {
+  if (mod.freeFormVars && typeof task.args._raw_params === 'string') {
     const { _raw_params: text, ...rest } = task.args
     const kv: Vars = {}
     for (const word of splitArgs(text as string)) {

@@ -11,6 +11,7 @@ export const set_fact = defineModule<Vars>({
   description: 'Set variables for the current host (visible to later tasks and, through hostvars, to other hosts).',
   controllerOnly: true,
   freeForm: true,
+  freeFormVars: true,
   setsVars: (args) => Object.keys(args).filter((k) => k !== 'cacheable' && k !== '_raw_params'),
   schema: {
     type: 'object',

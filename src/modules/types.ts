@@ -155,6 +155,11 @@ export interface Module<A = Vars> {
    * an option (set_fact, meta).
    */
   readonly freeFormOptions?: ReadonlySet<string>
+  /**
+   * With freeForm: the text is `name=value` words, each a variable to set (set_fact), split before
+   * anything is rendered so a value keeps its type. Otherwise the text is one value (include_vars' file).
+   */
+  readonly freeFormVars?: boolean
   /** Runs on the control machine only (debug, set_fact, assert, fail, meta): no host is contacted. */
   readonly controllerOnly?: boolean
   /** Relative `src:` files (kind) that must exist on the controller, for validate. */

@@ -1,7 +1,9 @@
 // `npm run bench`: k3sbook against Debian's ansible-playbook (pipelining on) on the same lab hosts,
-// the same 21-task prep playbook for both, for 1, 5 and 20 hosts: first run on fresh hosts,
-// no-change re-run and check mode — medians, ratios, peak RSS — plus a bare ssh2 floor. Prints a
-// markdown table. Ratios and medians only: this is a report, never a timed test.
+// the same playbooks for both — the 21-task prep playbook (init-less hosts) and a playbook of
+// typical roles (roles-bench/: packages, files, users, sysctl, a templated systemd service with its
+// handler; systemd hosts) — for 1, 5 and 20 hosts: first run on fresh hosts, no-change re-run and
+// check mode — medians, ratios, peak RSS — plus a bare ssh2 floor. Prints a markdown table. Ratios
+// and medians only: this is a report, never a timed test.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
@@ -13,8 +15,19 @@ import { labDown, labDownSync, labUp, type LabInfo } from '../../src/lab/index.j
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..')
 const CLI = join(root, 'bin', 'k3sbook.js')
-const K_PLAYBOOK = join(here, 'prep.k3sbook.yml')
-const A_PLAYBOOK = join(here, 'prep.ansible.yml')
+
+interface BenchPlaybook {
+  name: string
+  /** What each tool runs (the same text: checked at start). */
+  k3sbook: string
+  ansible: string
+  /** The lab's hosts: the roles playbook starts a systemd service. */
+  init: 'none' | 'systemd'
+}
+const PLAYBOOKS: Record<string, BenchPlaybook> = {
+  prep: { name: 'prep', k3sbook: join(here, 'prep.k3sbook.yml'), ansible: join(here, 'prep.ansible.yml'), init: 'none' },
+  roles: { name: 'roles', k3sbook: join(here, 'roles-bench', 'site.yml'), ansible: join(here, 'roles-bench', 'site.yml'), init: 'systemd' },
+}
 
 interface Options {
   hosts: number[]
@@ -26,10 +39,11 @@ interface Options {
   out?: string
   /** Both tools gather facts (the playbooks' templated gather_facts, set by -e bench_facts=true). */
   facts?: boolean
+  playbooks: BenchPlaybook[]
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { hosts: [1, 5, 20], runs: 3 }
+  const o: Options = { hosts: [1, 5, 20], runs: 3, playbooks: [PLAYBOOKS.prep, PLAYBOOKS.roles] }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     const next = () => {
@@ -50,9 +64,17 @@ function parseArgs(argv: string[]): Options {
     } else if (a === '--bare-hosts') o.bareHosts = Number(next())
     else if (a === '--out') o.out = next()
     else if (a === '--facts') o.facts = true
+    else if (a === '--playbooks')
+      o.playbooks = next()
+        .split(',')
+        .map((x) => {
+          const p = PLAYBOOKS[x.trim()]
+          if (!p) throw new Error(`--playbooks takes ${Object.keys(PLAYBOOKS).join(', ')} (comma-separated), not "${x}"`)
+          return p
+        })
     else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        'npm run bench -- [--hosts 1,5,20] [--runs 3] [--ansible-runs N] [--only k3sbook|ansible] [--bare-hosts N] [--out FILE.md] [--facts]\n',
+        'npm run bench -- [--hosts 1,5,20] [--runs 3] [--ansible-runs N] [--only k3sbook|ansible] [--bare-hosts N] [--out FILE.md] [--facts] [--playbooks prep,roles]\n',
       )
       process.exit(0)
     } else throw new Error(`unknown option ${a}`)
@@ -174,9 +196,9 @@ interface ToolRun extends Measured {
 /** Extra arguments for both tools (--facts). */
 let EXTRA: string[] = []
 
-async function runK3sbook(lab: LabInfo, mode: Mode): Promise<ToolRun> {
-  const args = ['run', '-i', lab.inventoryPath, K_PLAYBOOK, '-o', 'json', ...EXTRA, ...(mode === 'check' ? ['--check'] : [])]
-  const m = await measure([process.execPath, CLI, ...args], { ...process.env, NO_COLOR: '1' }, here)
+async function runK3sbook(lab: LabInfo, pb: BenchPlaybook, mode: Mode): Promise<ToolRun> {
+  const args = ['run', '-i', lab.inventoryPath, pb.k3sbook, '-o', 'json', ...EXTRA, ...(mode === 'check' ? ['--check'] : [])]
+  const m = await measure([process.execPath, CLI, ...args], { ...process.env, NO_COLOR: '1' }, dirname(pb.k3sbook))
   const endLine = m.stdout
     .trim()
     .split('\n')
@@ -194,7 +216,7 @@ async function runK3sbook(lab: LabInfo, mode: Mode): Promise<ToolRun> {
   }
 }
 
-async function runAnsible(lab: LabInfo, mode: Mode, hosts: number, cpDir: string): Promise<ToolRun> {
+async function runAnsible(lab: LabInfo, pb: BenchPlaybook, mode: Mode, hosts: number, cpDir: string): Promise<ToolRun> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ANSIBLE_PIPELINING: '1',
@@ -203,7 +225,12 @@ async function runAnsible(lab: LabInfo, mode: Mode, hosts: number, cpDir: string
     ANSIBLE_RETRY_FILES_ENABLED: '0',
     ANSIBLE_NOCOLOR: '1',
   }
-  const m = await measure(['ansible-playbook', '-i', lab.inventoryPath, A_PLAYBOOK, ...EXTRA, ...(mode === 'check' ? ['--check'] : [])], env, here, true)
+  const m = await measure(
+    ['ansible-playbook', '-i', lab.inventoryPath, pb.ansible, ...EXTRA, ...(mode === 'check' ? ['--check'] : [])],
+    env,
+    dirname(pb.ansible),
+    true,
+  )
   let changed = 0
   let failed = 0
   for (const line of m.stdout.split('\n')) {
@@ -233,13 +260,13 @@ async function stopMasters(dir: string): Promise<void> {
 // ------------------------------------------------------------------ the bare ssh2 floor
 
 /** Runs the playbook in-process once (no change expected) and records every script sent, per host. */
-async function captureProbes(lab: LabInfo): Promise<Map<string, string[]>> {
+async function captureProbes(lab: LabInfo, pb: BenchPlaybook): Promise<Map<string, string[]>> {
   const { loadProject } = await import('../../src/playbook/project.js')
   const { makeConnectionFactory } = await import('../../src/connection/index.js')
   const { runPlaybook } = await import('../../src/executor/run.js')
   const { Diagnostics } = await import('../../src/errors.js')
   const diags = new Diagnostics()
-  const project = loadProject({ playbook: K_PLAYBOOK, inventories: [lab.inventoryPath], extraVars: [] }, diags)
+  const project = loadProject({ playbook: pb.k3sbook, inventories: [lab.inventoryPath], extraVars: [] }, diags)
   if (!project || diags.hasErrors) throw new Error('the bench playbook does not load')
   const factory = makeConnectionFactory({})
   const scripts = new Map<string, string[]>()
@@ -259,8 +286,12 @@ async function captureProbes(lab: LabInfo): Promise<Map<string, string[]>> {
   return scripts
 }
 
-async function bareFloor(lab: LabInfo, runs: number): Promise<{ wallMs: number; connectMs: number; probeMs: number; scriptsPerHost: number }> {
-  const scripts = await captureProbes(lab)
+async function bareFloor(
+  lab: LabInfo,
+  pb: BenchPlaybook,
+  runs: number,
+): Promise<{ wallMs: number; connectMs: number; probeMs: number; scriptsPerHost: number }> {
+  const scripts = await captureProbes(lab, pb)
   const inv = parseYaml(readFileSync(lab.inventoryPath, 'utf8')) as { all: { children: { lab: { hosts: Record<string, { ansible_host: string }> } } } }
   const hosts = Object.entries(inv.all.children.lab.hosts).map(([name, h]) => ({
     host: h.ansible_host,
@@ -300,6 +331,7 @@ function median(xs: number[]): number {
 }
 
 interface Row {
+  playbook: string
   hosts: number
   mode: Mode
   k: ToolRun[]
@@ -309,19 +341,17 @@ interface Row {
 const LAB = `bench${process.pid.toString(36)}`.slice(0, 12)
 let labLive = false
 
-async function freshLab(n: number): Promise<LabInfo> {
+async function freshLab(n: number, pb: BenchPlaybook): Promise<LabInfo> {
   if (labLive) await labDown(LAB)
   labLive = true
-  return labUp({ name: LAB, hosts: n, owner: process.pid })
+  return labUp({ name: LAB, hosts: n, owner: process.pid, init: pb.init })
 }
 
-function check(run: ToolRun, tool: string, mode: Mode, n: number): void {
-  if (run.failed) throw new Error(`${tool} ${mode} on ${n} hosts failed:\n${run.stderr.slice(-3000)}\n${run.stdout.slice(-3000)}`)
+function check(run: ToolRun, tool: string, mode: Mode, at: string): void {
+  if (run.failed) throw new Error(`${tool} ${mode} on ${at} failed:\n${run.stderr.slice(-3000)}\n${run.stdout.slice(-3000)}`)
   if (mode !== 'first' && run.changed)
-    throw new Error(
-      `${tool} ${mode} on ${n} hosts reported ${run.changed} changes: the playbooks are not equivalent or not idempotent\n${run.stdout.slice(-3000)}`,
-    )
-  if (mode === 'first' && run.changed === 0) throw new Error(`${tool} first run on ${n} hosts changed nothing: the hosts were not fresh`)
+    throw new Error(`${tool} ${mode} on ${at} reported ${run.changed} changes: the playbooks are not equivalent or not idempotent\n${run.stdout.slice(-3000)}`)
+  if (mode === 'first' && run.changed === 0) throw new Error(`${tool} first run on ${at} changed nothing: the hosts were not fresh`)
 }
 
 const fmtS = (ms: number) => (Number.isNaN(ms) ? '–' : ms >= 10000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 1000).toFixed(2)} s`)
@@ -333,8 +363,9 @@ async function main(): Promise<void> {
   if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: `npm run build` first (the bench times the built CLI)')
   const distAge = statSync(join(root, 'dist', 'cli', 'main.js')).mtimeMs
   if (statSync(join(root, 'src', 'executor', 'run.ts')).mtimeMs > distAge) log('warning: src/ is newer than dist/ — `npm run build` to time the current code')
-  if (readFileSync(K_PLAYBOOK, 'utf8').replace(/^#.*\n/gm, '') !== readFileSync(A_PLAYBOOK, 'utf8').replace(/^#.*\n/gm, ''))
-    throw new Error('prep.k3sbook.yml and prep.ansible.yml differ: keep them task for task the same')
+  for (const pb of o.playbooks)
+    if (readFileSync(pb.k3sbook, 'utf8').replace(/^#.*\n/gm, '') !== readFileSync(pb.ansible, 'utf8').replace(/^#.*\n/gm, ''))
+      throw new Error(`${pb.k3sbook} and ${pb.ansible} differ: keep them task for task the same`)
   const withK = o.only !== 'ansible'
   const withA = o.only !== 'k3sbook'
   const machine = {
@@ -351,92 +382,95 @@ async function main(): Promise<void> {
   }
   const rows: Row[] = []
   const t0 = Date.now()
-  let bare: Awaited<ReturnType<typeof bareFloor>> | undefined
+  const bare = new Map<string, Awaited<ReturnType<typeof bareFloor>>>()
   const bareHosts = o.bareHosts ?? Math.max(...o.hosts)
-  for (const n of o.hosts) {
-    const aRuns = o.ansibleRuns ?? (n > 5 ? 1 : o.runs)
-    const cpDir = mkdtempSync(join(tmpdir(), 'k3sbook-bench-cp-'))
-    const row = (mode: Mode): Row => {
-      let r = rows.find((x) => x.hosts === n && x.mode === mode)
-      if (!r) rows.push((r = { hosts: n, mode, k: [], a: [] }))
-      return r
-    }
-    try {
-      // First runs, each on fresh hosts, the two tools taking turns so load drift hits both.
-      let lab: LabInfo | undefined
-      for (let i = 0; i < Math.max(withK ? o.runs : 0, withA ? aRuns : 0); i++) {
-        if (withK && i < o.runs) {
-          lab = await freshLab(n)
-          const r = await runK3sbook(lab, 'first')
-          check(r, 'k3sbook', 'first', n)
-          row('first').k.push(r)
-          log(`${n} hosts: k3sbook first run ${i + 1}/${o.runs}: ${fmtS(r.wallMs)} (${r.roundTrips} round trips/host)`)
-        }
-        if (withA && i < aRuns) {
-          await stopMasters(cpDir)
-          lab = await freshLab(n)
-          const r = await runAnsible(lab, 'first', n, cpDir)
-          check(r, 'ansible', 'first', n)
-          row('first').a.push(r)
-          log(`${n} hosts: ansible first run ${i + 1}/${aRuns}: ${fmtS(r.wallMs)}`)
-        }
+  for (const pb of o.playbooks)
+    for (const n of o.hosts) {
+      const aRuns = o.ansibleRuns ?? (n > 5 ? 1 : o.runs)
+      const cpDir = mkdtempSync(join(tmpdir(), 'k3sbook-bench-cp-'))
+      const row = (mode: Mode): Row => {
+        let r = rows.find((x) => x.playbook === pb.name && x.hosts === n && x.mode === mode)
+        if (!r) rows.push((r = { playbook: pb.name, hosts: n, mode, k: [], a: [] }))
+        return r
       }
-      // Re-runs and check runs on the converged hosts (converged by the last first run above:
-      // each tool must find nothing to change on what the other one made).
-      for (const mode of ['rerun', 'check'] as const) {
+      const at = `${pb.name}, ${n} hosts`
+      try {
+        // First runs, each on fresh hosts, the two tools taking turns so load drift hits both.
+        let lab: LabInfo | undefined
         for (let i = 0; i < Math.max(withK ? o.runs : 0, withA ? aRuns : 0); i++) {
           if (withK && i < o.runs) {
-            const r = await runK3sbook(lab!, mode)
-            check(r, 'k3sbook', mode, n)
-            row(mode).k.push(r)
-            log(`${n} hosts: k3sbook ${mode} ${i + 1}/${o.runs}: ${fmtS(r.wallMs)} (${r.roundTrips} round trips/host)`)
+            lab = await freshLab(n, pb)
+            const r = await runK3sbook(lab, pb, 'first')
+            check(r, 'k3sbook', 'first', at)
+            row('first').k.push(r)
+            log(`${at}: k3sbook first run ${i + 1}/${o.runs}: ${fmtS(r.wallMs)} (${r.roundTrips} round trips/host)`)
           }
           if (withA && i < aRuns) {
-            const r = await runAnsible(lab!, mode, n, cpDir)
-            check(r, 'ansible', mode, n)
-            row(mode).a.push(r)
-            log(`${n} hosts: ansible ${mode} ${i + 1}/${aRuns}: ${fmtS(r.wallMs)}`)
+            await stopMasters(cpDir)
+            lab = await freshLab(n, pb)
+            const r = await runAnsible(lab, pb, 'first', n, cpDir)
+            check(r, 'ansible', 'first', at)
+            row('first').a.push(r)
+            log(`${at}: ansible first run ${i + 1}/${aRuns}: ${fmtS(r.wallMs)}`)
           }
         }
+        // Re-runs and check runs on the converged hosts (converged by the last first run above:
+        // each tool must find nothing to change on what the other one made).
+        for (const mode of ['rerun', 'check'] as const) {
+          for (let i = 0; i < Math.max(withK ? o.runs : 0, withA ? aRuns : 0); i++) {
+            if (withK && i < o.runs) {
+              const r = await runK3sbook(lab!, pb, mode)
+              check(r, 'k3sbook', mode, at)
+              row(mode).k.push(r)
+              log(`${at}: k3sbook ${mode} ${i + 1}/${o.runs}: ${fmtS(r.wallMs)} (${r.roundTrips} round trips/host)`)
+            }
+            if (withA && i < aRuns) {
+              const r = await runAnsible(lab!, pb, mode, n, cpDir)
+              check(r, 'ansible', mode, at)
+              row(mode).a.push(r)
+              log(`${at}: ansible ${mode} ${i + 1}/${aRuns}: ${fmtS(r.wallMs)}`)
+            }
+          }
+        }
+        if (withK && n === bareHosts) {
+          log(`${at}: bare ssh2 floor`)
+          bare.set(pb.name, await bareFloor(lab!, pb, o.runs))
+        }
+      } finally {
+        await stopMasters(cpDir)
       }
-      if (withK && n === bareHosts) {
-        log(`${n} hosts: bare ssh2 floor`)
-        bare = await bareFloor(lab!, o.runs)
-      }
-    } finally {
-      await stopMasters(cpDir)
     }
-  }
   if (labLive) await labDown(LAB)
   labLive = false
 
   // ---------------------------------------------------------------- the report
   const lines: string[] = []
-  lines.push(`| hosts | run | k3sbook (median) | ansible-playbook (median) | ratio | k3sbook round trips/host |`)
-  lines.push(`| ---: | --- | ---: | ---: | ---: | ---: |`)
+  lines.push(`| playbook | hosts | run | k3sbook (median) | ansible-playbook (median) | ratio | k3sbook round trips/host |`)
+  lines.push(`| --- | ---: | --- | ---: | ---: | ---: | ---: |`)
   const names: Record<Mode, string> = { first: 'first run', rerun: 'no-change re-run', check: 'check mode' }
   for (const r of rows) {
     const k = median(r.k.map((x) => x.wallMs))
     const a = median(r.a.map((x) => x.wallMs))
     const ratio = Number.isNaN(k) || Number.isNaN(a) ? '–' : `${(a / k).toFixed(0)}×`
     const rt = r.k.length ? String(median(r.k.map((x) => x.roundTrips ?? 0))) : '–'
-    lines.push(`| ${r.hosts} | ${names[r.mode]} | ${fmtS(k)} (${r.k.length}) | ${fmtS(a)} (${r.a.length}) | ${ratio} | ${rt} |`)
+    lines.push(`| ${r.playbook} | ${r.hosts} | ${names[r.mode]} | ${fmtS(k)} (${r.k.length}) | ${fmtS(a)} (${r.a.length}) | ${ratio} | ${rt} |`)
   }
   lines.push('')
-  lines.push(`| hosts | k3sbook peak RSS | ansible-playbook peak RSS (all its processes) |`)
-  lines.push(`| ---: | ---: | ---: |`)
-  for (const n of o.hosts) {
-    const all = rows.filter((r) => r.hosts === n)
-    const k = Math.max(0, ...all.flatMap((r) => r.k.map((x) => x.peakRssKb)))
-    const a = Math.max(0, ...all.flatMap((r) => r.a.map((x) => x.peakRssKb)))
-    lines.push(`| ${n} | ${fmtMb(k)} | ${fmtMb(a)} |`)
-  }
-  if (bare) {
-    const k = median(rows.find((r) => r.hosts === bareHosts && r.mode === 'rerun')?.k.map((x) => x.wallMs) ?? [])
+  lines.push(`| playbook | hosts | k3sbook peak RSS | ansible-playbook peak RSS (all its processes) |`)
+  lines.push(`| --- | ---: | ---: | ---: |`)
+  for (const pb of o.playbooks)
+    for (const n of o.hosts) {
+      const all = rows.filter((r) => r.playbook === pb.name && r.hosts === n)
+      const k = Math.max(0, ...all.flatMap((r) => r.k.map((x) => x.peakRssKb)))
+      const a = Math.max(0, ...all.flatMap((r) => r.a.map((x) => x.peakRssKb)))
+      lines.push(`| ${pb.name} | ${n} | ${fmtMb(k)} | ${fmtMb(a)} |`)
+    }
+  for (const [name, b] of bare) {
+    const k = median(rows.find((r) => r.playbook === name && r.hosts === bareHosts && r.mode === 'rerun')?.k.map((x) => x.wallMs) ?? [])
     lines.push('')
     lines.push(
-      `Bare ssh2 floor at ${bareHosts} hosts (a Node process that connects to every host and sends what k3sbook sent per host on a no-change re-run (${bare.scriptsPerHost} script${bare.scriptsPerHost === 1 ? '' : 's'}) as one script per host): ` +
-        `${fmtS(bare.wallMs)} for the whole process (connect ${fmtS(bare.connectMs)}, probes ${fmtS(bare.probeMs)}); k3sbook's no-change re-run: ${fmtS(k)} = ${(k / bare.wallMs).toFixed(2)}× the floor.`,
+      `Bare ssh2 floor for ${name} at ${bareHosts} hosts (a Node process that connects to every host and sends what k3sbook sent per host on a no-change re-run (${b.scriptsPerHost} script${b.scriptsPerHost === 1 ? '' : 's'}) as one script per host): ` +
+        `${fmtS(b.wallMs)} for the whole process (connect ${fmtS(b.connectMs)}, probes ${fmtS(b.probeMs)}); k3sbook's no-change re-run: ${fmtS(k)} = ${(k / b.wallMs).toFixed(2)}× the floor.`,
     )
   }
   lines.push('')

@@ -15,7 +15,7 @@ import { parse, parseAllDocuments } from 'yaml'
 import { startLab, type LabInfo } from '../helpers/lab.js'
 import { serveK3sDouble, type ReleaseServer } from '../k3s-double/serve.js'
 import { writeLabClusterInventory } from '../../scripts/lab-cluster.js'
-import { changedTasks, fingerprint, run, sh } from '../executor/helpers.js'
+import { changedTasks, fingerprint, fingerprintDiff, run, sh } from '../executor/helpers.js'
 
 const ROOT = join(import.meta.dirname, '../..')
 const SITE = join(ROOT, 'playbooks/site.yml')
@@ -188,8 +188,8 @@ describe('site.yml on a 4-host lab', () => {
     assert.deepEqual(Object.keys(r.summary.recap).sort(), agents().sort())
     assert.deepEqual(changedTasks(r, agents()[0]), ['Agent configuration (/etc/rancher/k3s/config.yaml)', 'handler: restart k3s-agent'])
     const afterRun = await Promise.all(lab.hosts.map((h) => fingerprint(lab, h.index, state)))
-    assert.equal(afterRun[0], before[0], 'server 1 untouched')
-    assert.equal(afterRun[1], before[1], 'server 2 untouched')
+    assert.equal(afterRun[0], before[0], `server 1 untouched:\n${fingerprintDiff(before[0], afterRun[0])}`)
+    assert.equal(afterRun[1], before[1], `server 2 untouched:\n${fingerprintDiff(before[1], afterRun[1])}`)
   })
 
   test('one changed variable changes exactly the tasks that depend on it and restarts only that service', async () => {

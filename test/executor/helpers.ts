@@ -1,5 +1,6 @@
 // Running playbooks in-process against lab hosts, and looking at hosts from outside.
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { Diagnostics, formatDiagnostic } from '../../src/errors.js'
 import type { HostResultEvent, RunEvent } from '../../src/executor/events.js'
 import { runPlaybook, type RunOptions, type RunSummary } from '../../src/executor/run.js'
@@ -45,10 +46,26 @@ const WATCHED = '/etc /opt /srv /home /usr/local/bin /usr/local/sbin /var/lib /v
  */
 export async function fingerprint(lab: LabInfo, host: number, opts: { exclude?: string[] } = {}): Promise<string> {
   const skip = ['/var/lib/dpkg', '/var/lib/apt', '/var/lib/ucf', ...(opts.exclude ?? [])].map((p) => `-path ${p}`).join(' -o ')
-  const script = `{ find /root -maxdepth 1 -printf '%p %y %m %u %g %s %T@ %l\\n'; find ${WATCHED} -xdev \\( ${skip} \\) -prune -o -printf '%p %y %m %u %g %s %T@ %l\\n'; } 2>/dev/null | sort | sha256sum; find /opt ${WATCHED} -xdev \\( ${skip} \\) -prune -o -type f -mmin -720 -exec sha256sum {} + 2>/dev/null | sort | sha256sum`
+  const script = `{ find /root -maxdepth 1 -printf '%p %y %m %u %g %s %T@ %l\\n'; find ${WATCHED} -xdev \\( ${skip} \\) -prune -o -printf '%p %y %m %u %g %s %T@ %l\\n'; } 2>/dev/null | sort; echo ${SEP}; find /opt ${WATCHED} -xdev \\( ${skip} \\) -prune -o -type f -mmin -720 -exec sha256sum {} + 2>/dev/null | sort`
   const r = await labExec(lab, host, ['/bin/sh', '-c', script])
   assert.equal(r.code, 0, r.stderr)
-  return r.stdout
+  const [listing, contents = ''] = r.stdout.split(`${SEP}\n`)
+  const sum = (s: string) => createHash('sha256').update(s).digest('hex')
+  const fp = `${sum(listing)}  -\n${sum(contents)}  -\n`
+  FINGERPRINTS.set(fp, r.stdout)
+  return fp
+}
+
+const SEP = '--k3sbook-fingerprint--'
+/** What each fingerprint was taken from, so a mismatch can say which paths differ. */
+const FINGERPRINTS = new Map<string, string>()
+
+/** The lines (paths with metadata, or content hashes) that differ between two fingerprints, for a failure message. */
+export function fingerprintDiff(a: string, b: string): string {
+  const la = new Set((FINGERPRINTS.get(a) ?? '').split('\n'))
+  const lb = new Set((FINGERPRINTS.get(b) ?? '').split('\n'))
+  const out = [...[...la].filter((l) => !lb.has(l)).map((l) => `- ${l}`), ...[...lb].filter((l) => !la.has(l)).map((l) => `+ ${l}`)]
+  return out.slice(0, 40).join('\n')
 }
 
 export async function sh(lab: LabInfo, host: number, script: string): Promise<string> {

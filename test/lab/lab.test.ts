@@ -221,12 +221,20 @@ test('lab down leaves ip netns list, ip link, /proc/mounts and the process list 
     // hosts' mounts are private to their namespaces: the machine's mount table never changes
     assert.deepEqual(during.mounts, before.mounts)
     assert.equal((await ssh(lab, 1, 'true')).code, 0)
+    // clock ticks since boot (the unit of a process's start time in /proc/PID/stat), rounded up
+    const downTicks = Math.ceil(Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 100) + 1
     await labDown(name)
     const afterDown = snapshot(name)
     assert.deepEqual(afterDown.netns, before.netns)
     assert.deepEqual(afterDown.links, before.links)
     assert.deepEqual(afterDown.mounts, before.mounts)
-    const left = [...afterDown.procs].filter((p) => !before.procs.has(p) && (labProcs.includes(p) || nsLinks.has(netnsOf(p) ?? '')))
+    // A network namespace's inode number is reused as soon as it is freed, so a process of another
+    // lab started meanwhile (tests run side by side) can sit in a namespace with one of these
+    // numbers: a leftover is a process seen in the lab, or one in such a namespace that started
+    // before `lab down` did (a reused namespace is only made after this lab's is gone).
+    const left = [...afterDown.procs].filter(
+      (p) => !before.procs.has(p) && (labProcs.includes(p) || (nsLinks.has(netnsOf(p) ?? '') && Number(p.split(':')[1]) <= downTicks)),
+    )
     assert.deepEqual(left, [])
     assert.equal(existsSync(lab.dir), false)
   } finally {

@@ -101,12 +101,12 @@ describe('bridged modules at validate', () => {
     assert.match(r.warnings, /site\.yml:6:7: warning: community\.general\.alternatives: missing required argument "path" \(where it runs\)/)
   })
 
-  it('an action plugin with no module code (add_host) is a warning: k3sbook cannot run it', async () => {
-    const r = await validate(play('    - add_host: { name: x }\n'))
+  it('an action plugin with no module code (set_stats) is a warning: k3sbook cannot run it', async () => {
+    const r = await validate(play('    - set_stats: { data: { x: 1 } }\n'))
     assert.equal(r.errors, '')
     assert.match(
       r.warnings,
-      /site\.yml:4:7: warning: module "add_host" is an Ansible action plugin \(controller code, no module to run on the host\): k3sbook cannot run it/,
+      /site\.yml:4:7: warning: module "set_stats" is an Ansible action plugin \(controller code, no module to run on the host\): k3sbook cannot run it/,
     )
   })
 
