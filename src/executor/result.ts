@@ -182,8 +182,8 @@ export function resultEvent(
     msg: noLog ? NO_LOG_MSG : (outcome.msg ?? outcome.unknownReason),
     durationMs: o.durationMs,
   }
-  // no_log hides item labels too: only the statuses stay
-  if (outcome.items?.length) ev.items = noLog ? outcome.items.map((i) => ({ label: '', status: i.status })) : outcome.items
+  // no_log hides the items too (their labels, their number): the task's own status is all there is
+  if (outcome.items?.length && !noLog) ev.items = outcome.items
   if (!noLog && (outcome.status === 'failed' || o.verbosity > 0)) {
     const r = outcome.result
     if (typeof r.rc === 'number') ev.rc = r.rc
