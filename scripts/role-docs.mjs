@@ -15,14 +15,14 @@ const SUMMARY = {
   'k3s-install':
     "The k3s binary (downloaded on the node or on the control machine, checked against the release's sha256 file) and the service definition (systemd unit, or a SysV init script on hosts without systemd). Used by k3s-server and k3s-agent.",
   'k3s-server':
-    'K3S servers on the external datastore with a shared token (HA): config.yaml from variables, secrets in a 0600 environment file, restart only on change, waits for the API and the node token, hands the token to the agents, fetches the kubeconfig.',
+    "K3S servers on the external datastore with a shared token (HA): config.yaml from variables, secrets in a 0600 environment file, restart only on change, waits for the API and the node token (when they do not come, the failure shows K3S's own error lines from its journal or log: a datastore down, a wrong password), hands the token to the agents, fetches the kubeconfig.",
   'k3s-agent': 'K3S agents joining the first server over its tinc address with the token handed over in the same run.',
   metallb: 'MetalLB as a K3S HelmChart, then its IPAddressPool and L2Advertisement once the webhook answers.',
   traefik: 'Traefik v2 (chart below 28.x) as a K3S HelmChart, scheduled on the ingress nodes and exposed through MetalLB.',
   'longhorn-node': "Longhorn's node prerequisites on every node: open-iscsi with iscsid running, the NFS client.",
   longhorn: 'Longhorn as a K3S HelmChart with its data path on the zfs-backed mount.',
   postgres:
-    "PostgreSQL (Debian's package) as the K3S servers' external datastore: listening on the datastore node's tinc address, pg_hba.conf entries (scram-sha-256) for the servers' tinc addresses only, the K3S user, its password and database made from k3s_datastore_endpoint, the secret the servers use.",
+    "PostgreSQL (Debian's package) as the K3S servers' external datastore: listening on the datastore node's tinc address, pg_hba.conf entries (scram-sha-256) for the servers' tinc addresses only, the K3S user, its password and database made from k3s_datastore_endpoint, the secret the servers use. Under systemd a drop-in starts it after the tinc network (Wants=, After=) and makes it wait until its tinc address is up, so at boot it never comes up on localhost only.",
   verify: 'End-of-run checks with diagnostics: every node pings every other over tinc; every node is registered with the cluster.',
 }
 

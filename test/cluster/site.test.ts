@@ -247,6 +247,28 @@ describe('site.yml on a 4-host lab', () => {
     const afterRun = await Promise.all(lab.hosts.map((h) => fingerprint(lab, h.index, runtime)))
     assert.deepEqual(afterRun, before)
   })
+
+  test("SysV init: PostgreSQL stopped, the servers fail with K3S's datastore error from /var/log/k3s.log; started again, they come back", async () => {
+    await sh(lab, 1, 'service postgresql stop')
+    // the double loses its datastore and exits (nothing restarts it under SysV init); the run starts
+    // it again, and then it cannot connect
+    for (const i of [1, 2])
+      await sh(lab, i, 'i=0; until grep -q "level=fatal.*unreachable" /var/log/k3s.log; do i=$((i + 1)); [ $i -lt 30 ] || exit 1; sleep 1; done')
+    // -t k3s-server: the datastore's own play would start PostgreSQL again
+    const r = await run(SITE, inventories, { tags: ['k3s-server'], extraVars: ['k3s_start_timeout=10'] })
+    assert.notEqual(r.summary.exitCode, 0)
+    for (const h of servers()) {
+      const failed = r.results.find((e) => e.host === h && e.status === 'failed' && e.task === 'K3S did not come up')
+      assert.match(
+        failed?.msg ?? JSON.stringify(r.results.filter((e) => e.host === h)),
+        /level=fatal msg=.*connection to server at \\?"(10\.10\.0\.1|\*+)\\?", port 5432 failed: Connection refused/,
+      )
+      assert.equal(r.summary.recap[h].failed, 1)
+    }
+    await sh(lab, 1, 'service postgresql start')
+    const back = await run(SITE, inventories, { tags: ['k3s-server'] })
+    assert.equal(back.summary.exitCode, 0, JSON.stringify(back.results.filter((e) => e.status === 'failed')))
+  })
 })
 
 function sha256(s: string): string {

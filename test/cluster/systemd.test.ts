@@ -3,19 +3,24 @@
 // files with their environment file, daemon-reload, enabled, tinc@NET.service). A re-run changes
 // nothing; a killed k3s or tincd is started again by systemd, and the next run says ok.
 // The servers keep their state in PostgreSQL (role postgres on the datastore node, over tinc): the
-// datastore holds what both servers share, lets in only the servers, and when it is down or the
-// password is wrong the servers fail with K3S's datastore error in the recap.
+// datastore holds what both servers share, lets in only the servers, starts after the tinc mesh
+// has put its address up (as at boot), and when it is down or the password is wrong the servers
+// fail with K3S's datastore error (from K3S's journal) in the run's output.
 // (test/cluster/site.test.ts keeps the init-less, SysV path tested.)
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { startLab, type LabInfo } from '../helpers/lab.js'
 import { serveK3sDouble, type ReleaseServer } from '../k3s-double/serve.js'
 import { writeLabClusterInventory } from '../../scripts/lab-cluster.js'
 import { changedTasks, run, sh } from '../executor/helpers.js'
 
-const SITE = join(import.meta.dirname, '../../playbooks/site.yml')
+const ROOT = join(import.meta.dirname, '../..')
+const SITE = join(ROOT, 'playbooks/site.yml')
+const execFileP = promisify(execFile)
 
 describe('site.yml on 4 systemd lab hosts', () => {
   let lab: LabInfo & { stop(): Promise<void> }
@@ -136,5 +141,80 @@ describe('site.yml on 4 systemd lab hosts', () => {
     assert.match(await login(3, dbPassword), /no pg_hba\.conf entry for host "10\.10\.0\.3", user "k3s", database "k3s"/)
     assert.match(await login(2, 'wrong'), /password authentication failed for user "k3s"/)
     assert.equal((await login(2, dbPassword)).trim(), '1')
+  })
+
+  /** The CLI as an operator runs it (plain output, the PLAY RECAP): exit code and everything printed. */
+  async function cli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; out: string }> {
+    const full = [join(ROOT, 'bin/k3sbook.js'), 'run', SITE, ...inventories.flatMap((i) => ['-i', i]), '-o', 'plain', ...args]
+    const r = await execFileP(process.execPath, full, { env, cwd: ROOT, maxBuffer: 64 << 20 }).then(
+      (o) => ({ code: 0, stdout: o.stdout, stderr: o.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    )
+    return { code: r.code, out: r.stdout + r.stderr }
+  }
+  const recapOf = (out: string, host: string) => out.match(new RegExp(`^${host} *: (.*)$`, 'm'))?.[1] ?? `no recap line for ${host} in:\n${out}`
+  /** Both servers serve again from the datastore (systemd keeps restarting the double until it can). */
+  async function serversBack(): Promise<void> {
+    for (const i of [1, 2])
+      await sh(lab, i, 'i=0; until [ "$(k3s kubectl get nodes -o name 2>/dev/null | wc -l)" = 4 ]; do i=$((i + 1)); [ $i -lt 90 ] || exit 1; sleep 1; done')
+  }
+  const timestamp = async (i: number, unit: string, prop: string) => Number((await sh(lab, i, `systemctl show -p ${prop} --value ${unit}`)).trim())
+
+  test('PostgreSQL starts after the tinc mesh and waits for its address: started alone (as at boot) it brings tinc up first', async () => {
+    const show = await sh(lab, 1, 'systemctl show -p Wants -p After -p ExecStartPre -p DropInPaths postgresql@15-main')
+    assert.match(show, /^Wants=.*\btinc@k3s\.service\b/m)
+    assert.match(show, /^After=.*\btinc@k3s\.service\b/m)
+    assert.match(show, /^ExecStartPre=.*inet 10\.10\.0\.1\//m)
+    assert.match(show, /^DropInPaths=.*\/etc\/systemd\/system\/postgresql@15-main\.service\.d\/k3sbook-after-tinc\.conf/m)
+    // both down, as before boot; starting PostgreSQL alone (what multi-user.target does) starts the
+    // mesh first, and PostgreSQL binds the tinc address, not localhost only
+    await sh(lab, 1, 'systemctl stop postgresql@15-main tinc@k3s; ! ip -4 -o addr show | grep -qF " inet 10.10.0.1/"')
+    await sh(lab, 1, 'systemctl start postgresql@15-main')
+    assert.equal((await sh(lab, 1, 'systemctl is-active tinc@k3s postgresql@15-main')).trim(), 'active\nactive')
+    const tincUp = await timestamp(1, 'tinc@k3s', 'ActiveEnterTimestampMonotonic')
+    const pgStarting = await timestamp(1, 'postgresql@15-main', 'InactiveExitTimestampMonotonic')
+    assert.ok(tincUp > 0 && tincUp <= pgStarting, `tinc active at ${tincUp}, PostgreSQL started at ${pgStarting}`)
+    assert.match(await sh(lab, 1, "ss -Hltn 'sport = :5432'"), /10\.10\.0\.1:5432/)
+    await serversBack()
+  })
+
+  // The datastore's own play would start PostgreSQL again: `-t k3s-server` runs the servers alone,
+  // as with a datastore the playbook does not manage (the operator's managed PostgreSQL).
+  const serversOnly = ['-t', 'k3s-server', '-e', 'k3s_start_timeout=15']
+
+  test("PostgreSQL stopped: the servers fail, and the run prints K3S's datastore error from its journal", async () => {
+    await sh(lab, 1, 'systemctl stop postgresql@15-main')
+    // the double loses its datastore and exits; systemd keeps starting it again, and it fails again
+    await sh(
+      lab,
+      2,
+      'i=0; until journalctl -u k3s -o cat --since "-20s" | grep -q "level=fatal.*port 5432 failed"; do i=$((i + 1)); [ $i -lt 30 ] || exit 1; sleep 1; done',
+    )
+    const r = await cli(serversOnly)
+    assert.notEqual(r.code, 0, r.out)
+    for (const [i, h] of names().slice(0, 2).entries()) {
+      assert.match(r.out, new RegExp(`failed +${h} +K3S did not come up`), r.out)
+      assert.match(recapOf(r.out, h), /failed=1/, `server ${i + 1}`)
+    }
+    assert.match(r.out, /k3s on \S+ did not come up \(Timeout when waiting for (10\.10\.0\.[12]|\*+):6443\)\. Its log says:\n/)
+    assert.match(r.out, /level=fatal msg=.*building kine: connection to server at \\?"(10\.10\.0\.1|\*+)\\?", port 5432 failed: Connection refused/)
+  })
+
+  test('a wrong datastore password: the servers fail with the authentication error; the right one brings them back', async () => {
+    await sh(lab, 1, 'systemctl start postgresql@15-main')
+    await serversBack()
+    const wrong = `wrong-${randomBytes(8).toString('hex')}`
+    const r = await cli(serversOnly, { ...process.env, K3SBOOK_DATASTORE_ENDPOINT: endpoint(wrong) })
+    assert.notEqual(r.code, 0, r.out)
+    for (const h of names().slice(0, 2)) {
+      assert.match(r.out, new RegExp(`failed +${h} +K3S did not come up`), r.out)
+      assert.match(recapOf(r.out, h), /failed=1/)
+    }
+    assert.match(r.out, /level=fatal msg=.*password authentication failed for user \\?"k3s\\?"/)
+    assert.equal(r.out.includes(wrong), false, 'the wrong password was printed')
+    // the endpoint with the right password again: the servers restart and serve from the datastore
+    const back = await cli(serversOnly)
+    assert.equal(back.code, 0, back.out)
+    await serversBack()
   })
 })
