@@ -117,7 +117,7 @@ export class Overlay {
 }
 
 function normalize(p: string): string {
-  return p.length > 1 ? p.replace(/\/+$/, '') : p
+  return p.length > 1 ? p.replace(/(?<!\/)\/+$/, '') : p
 }
 
 export function makeReader(conn: Connection, overlay?: Overlay, opts: ReaderOptions = {}): HostReader {
