@@ -628,11 +628,24 @@ F('to_nice_yaml', (v, a, k) =>
     explicitStart: truthy(k.explicit_start ?? false),
   }),
 )
+/**
+ * A parser's message without the piece of the input it quotes: V8's JSON.parse quotes the first
+ * characters (`"s3cr-21ef2"... is not valid JSON`), yaml the offending line, cut to 80 columns.
+ * A cut piece of a secret is not the secret, so masking would not find it: the value is not ours
+ * to show (Python's json says "Expecting value: line 1 column 1 (char 0)").
+ */
+function withoutQuote(message: string): string {
+  return message
+    .split(/:?\n\n/)[0]
+    .replace(/, ".*?"(\.\.\.)? is not valid JSON$/s, ' (not valid JSON)')
+    .replace(/ in JSON at position/, ' at position')
+}
+
 F('from_json', (v) => {
   try {
     return JSON.parse(str(v))
   } catch (e) {
-    throw new PyError(`from_json: ${(e as Error).message}`, 'JSONDecodeError')
+    throw new PyError(`from_json: ${withoutQuote((e as Error).message)}`, 'JSONDecodeError')
   }
 })
 F('from_yaml', (v) => {
@@ -640,13 +653,13 @@ F('from_yaml', (v) => {
   try {
     return parseYaml(sv(v), { version: '1.1', maxAliasCount: 1000 }) ?? null
   } catch (e) {
-    throw new PyError(`from_yaml: ${(e as Error).message}`, 'YAMLError')
+    throw new PyError(`from_yaml: ${withoutQuote((e as Error).message)}`, 'YAMLError')
   }
 })
 F('from_yaml_all', (v) => {
   if (!isStr(v)) return v
   return parseAllDocuments(sv(v), { version: '1.1' }).map((d) => {
-    if ('errors' in d && d.errors.length) throw new PyError(`from_yaml_all: ${d.errors[0].message}`, 'YAMLError')
+    if ('errors' in d && d.errors.length) throw new PyError(`from_yaml_all: ${withoutQuote(d.errors[0].message)}`, 'YAMLError')
     return d.toJS() ?? null
   })
 })
