@@ -93,3 +93,21 @@ export function oneLine(s: string): string {
   }
   return out
 }
+
+/**
+ * `key = value` or `key: value` (INI files, ansible.cfg): the key up to the first `=` or `:` with
+ * its trailing white space dropped, the value after it with its leading white space dropped; as
+ * /^([^=:]+?)\s*[=:]\s*(.*)$/ does, which is cubic on a line of spaces.
+ */
+export function splitAssignment(line: string): [key: string, value: string] | undefined {
+  let at = -1
+  for (let i = 0; i < line.length; i++)
+    if (line[i] === '=' || line[i] === ':') {
+      at = i
+      break
+    }
+  if (at <= 0) return undefined
+  const key = line[0] + line.slice(1, at).trimEnd()
+  const value = line.slice(at + 1).trimStart()
+  return /[\n\r\u2028\u2029]/.test(value) ? undefined : [key, value]
+}

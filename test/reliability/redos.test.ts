@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { cutAt, jinjaSpans, oneLine, stripTags, trimEndOf } from '../../src/text.js'
+import { cutAt, jinjaSpans, oneLine, splitAssignment, stripTags, trimEndOf, trimOf } from '../../src/text.js'
 import { sysctlEdit, sysctlFileValue } from '../../src/modules/sysctl.js'
 import { parseZpoolImport } from '../../src/modules/zpool.js'
 import { commentOut, loadsModule, optionsFor } from '../../src/modules/modprobe.js'
@@ -44,6 +44,21 @@ test('linear helpers match the regexes they replace, and stay linear on their wo
     const re = [...s.matchAll(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g)].map((m) => ({ index: m.index, text: m[0] }))
     assert.deepEqual(jinjaSpans(s), re, s)
   }
+  for (const s of ['a=b', 'a = b ', ' k : v', 'k', '=v', 'a:b=c', 'k = v\rx', 'key  =  ']) {
+    const m = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(s)
+    assert.deepEqual(splitAssignment(s), m ? [m[1], m[2]] : undefined, s)
+  }
+  for (const s of ['  pw \n', '\t\v x y \f', '', ' ']) assert.equal(trimOf(s, ' \t\r\n\f\v'), s.replace(/^[ \t\r\n\f\v]+|[ \t\r\n\f\v]+$/g, ''))
+  // ansible.cfg and INI lookups: the line regex was cubic (3 kB of tabs: 13 s)
+  assert.deepEqual(
+    bounded('splitAssignment', () => splitAssignment('k' + SP + '=' + SP + 'v' + SP)),
+    ['k', 'v' + SP],
+  )
+  assert.equal(
+    bounded('splitAssignment', () => splitAssignment('\t' + SP + ':' + SP + '\x00\n')),
+    undefined,
+  )
+  assert.equal(bounded('trimOf', () => trimOf('\x00' + SP + ' \x00', ' ')).length, N + 3)
   assert.equal(bounded('trimEndOf', () => trimEndOf('/'.repeat(N) + 'x/', '/')).length, N + 1)
   assert.equal(
     bounded('cutAt', () => cutAt('#'.repeat(N), '?#')),
