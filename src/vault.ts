@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync, statSync } from 'node:fs'
 import { K3sbookError } from './errors.js'
 import { markSecret } from './secrets.js'
+import { trimOf } from './text.js'
 
 export class VaultError extends K3sbookError {}
 
@@ -109,7 +110,7 @@ export function readVaultPasswordFile(file: string): string {
     }
   } else text = readFileSync(file, 'utf8')
   // Ansible strips surrounding whitespace from the file's content (bytes.strip()).
-  const pw = text.replace(/^[ \t\r\n\f\v]+|[ \t\r\n\f\v]+$/g, '')
+  const pw = trimOf(text, ' \t\r\n\f\v')
   if (!pw) throw new VaultError(`vault password file ${file} is empty`)
   return pw
 }

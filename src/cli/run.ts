@@ -208,11 +208,21 @@ export async function runCommand(playbook: string, o: RunCliOptions, isCheckComm
   const redactor = secretsOf(project)
   for (const s of settings.secrets) redactor.add(s)
   const controller = new AbortController()
+  const force = new AbortController()
+  const graceMs = interruptGraceMs()
   let interrupts = 0
   const onSignal = () => {
     interrupts++
-    if (interrupts > 1) process.exit(EXIT.interrupted)
-    process.stderr.write('\ninterrupted: finishing the steps in flight (Ctrl-C again to force exit)\n')
+    if (interrupts > 2) process.exit(EXIT.interrupted)
+    if (interrupts > 1) {
+      // Kill what runs on the hosts (one round trip each), then go, whether or not that finished.
+      force.abort()
+      setTimeout(() => process.exit(EXIT.interrupted), 1000).unref()
+      return
+    }
+    process.stderr.write(
+      `\ninterrupted: finishing the steps in flight; what still runs in ${graceMs / 1000} s is killed on the hosts (Ctrl-C again to force exit)\n`,
+    )
     controller.abort()
   }
   process.on('SIGINT', onSignal)
@@ -234,6 +244,8 @@ export async function runCommand(playbook: string, o: RunCliOptions, isCheckComm
       verbosity: extras.executorVerbosity ?? o.verbose ?? 0,
       connect,
       signal: controller.signal,
+      forceSignal: force.signal,
+      interruptGraceMs: graceMs,
       loadTasks: await taskLoader(),
     }
     if (o.step) base.beforeTask = stepper()
@@ -269,6 +281,12 @@ export async function runCommand(playbook: string, o: RunCliOptions, isCheckComm
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }
+}
+
+/** How long the steps in flight may run on after a first SIGINT/SIGTERM: K3SBOOK_INTERRUPT_GRACE seconds, 5 by default. */
+function interruptGraceMs(): number {
+  const v = Number(process.env.K3SBOOK_INTERRUPT_GRACE)
+  return process.env.K3SBOOK_INTERRUPT_GRACE && Number.isFinite(v) && v >= 0 ? v * 1000 : 5000
 }
 
 /** --step: asks on the terminal before each task, as ansible-playbook does. */

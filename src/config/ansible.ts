@@ -9,6 +9,7 @@ import { readFileSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { asBool } from '../bool.js'
+import { splitAssignment } from '../text.js'
 
 export interface AnsibleCfgFile {
   file: string
@@ -36,10 +37,10 @@ export function parseAnsibleCfg(text: string): Record<string, Record<string, str
       last = undefined
       continue
     }
-    const kv = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(raw.trim())
+    const kv = splitAssignment(raw.trim())
     if (!kv) continue
-    const key = kv[1].trim().toLowerCase()
-    ;(values[section] ??= {})[key] = stripInline(kv[2])
+    const key = kv[0].trim().toLowerCase()
+    ;(values[section] ??= {})[key] = stripInline(kv[1])
     last = { sec: section, key }
   }
   return values

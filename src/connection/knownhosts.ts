@@ -113,7 +113,13 @@ export function blobKeyType(blob: Buffer): string | undefined {
 
 /** `SHA256:…` as `ssh-keygen -lf` prints it (unpadded base64 of the blob's SHA-256). */
 export function fingerprint(blob: Buffer): string {
-  return 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')
+  return (
+    'SHA256:' +
+    createHash('sha256')
+      .update(blob)
+      .digest('base64')
+      .replace(/(?<!=)=+$/, '')
+  )
 }
 
 /** `ED25519`, `RSA`, `ECDSA` — the label ssh uses in its messages. */

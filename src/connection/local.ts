@@ -9,14 +9,38 @@ import { randomBytes } from 'node:crypto'
 import { dirname, basename, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import type { Become, Connection, ConnectionStats, ExecOptions, ExecResult } from './types.js'
-import { ExecTimeoutError } from './types.js'
+import { ExecInterruptedError, ExecTimeoutError } from './types.js'
 import { atomicWriteScript } from './atomic.js'
 import { shQuote } from './quote.js'
 import { RemoteError } from '../errors.js'
 
 export class LocalConnection implements Connection {
   readonly stats: ConnectionStats = { roundTrips: 0, bytesSent: 0, bytesReceived: 0 }
+  /** Commands in flight: their process group ids and what interrupt() marks. */
+  private readonly running = new Map<number, { killed: boolean }>()
   constructor(readonly host = 'localhost') {}
+
+  /** Kills the process group of every command in flight: TERM, then KILL after 2 s. */
+  async interrupt(): Promise<void> {
+    const groups = [...this.running.entries()]
+    for (const [pid, r] of groups) {
+      r.killed = true
+      try {
+        process.kill(-pid, 'SIGTERM')
+      } catch {}
+    }
+    if (!groups.length) return
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        for (const [pid] of groups)
+          try {
+            process.kill(-pid, 'SIGKILL')
+          } catch {}
+        resolve()
+      }, 2000)
+      t.unref()
+    })
+  }
 
   async connect(): Promise<void> {}
 
@@ -42,6 +66,8 @@ export class LocalConnection implements Connection {
       })
       const out = new CappedBuffer(opts.maxOutput)
       const err = new CappedBuffer(opts.maxOutput)
+      const mark = { killed: false }
+      if (child.pid) this.running.set(child.pid, mark)
       let timedOut = false
       let timer: NodeJS.Timeout | undefined
       if (opts.timeoutMs) {
@@ -60,8 +86,10 @@ export class LocalConnection implements Connection {
       })
       child.on('close', (code, signal) => {
         if (timer) clearTimeout(timer)
+        if (child.pid) this.running.delete(child.pid)
         const stdout = out.result()
         const stderr = err.result()
+        if (mark.killed) return reject(new ExecInterruptedError(this.host, script, stderr.toString()))
         if (timedOut) return reject(new ExecTimeoutError(this.host, script, opts.timeoutMs!, stderr.toString()))
         this.stats.bytesReceived += out.total
         resolve({ rc: code ?? (signal ? 128 + 9 : 1), stdout, stderr })

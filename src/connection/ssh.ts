@@ -12,7 +12,7 @@ import { posix } from 'node:path'
 import { Duplex } from 'node:stream'
 import { ConnectionError, RemoteError, tail } from '../errors.js'
 import type { Become, Connection, ConnectionStats, ExecOptions, ExecResult } from './types.js'
-import { ExecTimeoutError } from './types.js'
+import { ExecInterruptedError, ExecTimeoutError } from './types.js'
 import { atomicWriteScript } from './atomic.js'
 import { CappedBuffer, droppedNote } from './capture.js'
 import { innerScript, shQuote } from './quote.js'
@@ -130,6 +130,10 @@ interface Pending {
 class Shell {
   private pending?: Pending
   closed = false
+  /** The shell's process id on the host (its commands are its descendants). */
+  pid?: number
+  /** interrupt() killed the command in flight: its result is an ExecInterruptedError. */
+  killed = false
   constructor(
     private readonly channel: ClientChannel,
     private readonly onClose: (shell: Shell, pending?: Pending) => void,
@@ -176,6 +180,10 @@ class Shell {
       }
       this.channel.write(text)
     })
+  }
+
+  get busy(): boolean {
+    return this.pending !== undefined
   }
 
   fail(err: Error): void {
@@ -319,6 +327,21 @@ function describe(ep: Pick<SshEndpoint, 'user' | 'hostName' | 'port'>): string {
 }
 
 const closedClients = new WeakSet<Client>()
+
+/**
+ * A POSIX sh script that kills every descendant of process `root` (not `root` itself): TERM, then
+ * KILL for what is still there after 2 s. The tree is read from `ps -eo pid=,ppid=` once.
+ */
+export function killTreeScript(root: number): string {
+  const tree = `ps -eo pid=,ppid= 2>/dev/null | awk -v r=${root} '{ k[$2] = k[$2] " " $1 } END { n = split(k[r], q, " "); for (i = 1; i <= n; i++) { printf " %s", q[i]; m = split(k[q[i]], c, " "); for (j = 1; j <= m; j++) q[++n] = c[j] } }'`
+  return [
+    `d=$(${tree})`,
+    `[ -n "$d" ] || exit 0`,
+    `kill -TERM $d 2>/dev/null || sudo -n kill -TERM $d 2>/dev/null`,
+    `i=0; while [ $i -lt 20 ]; do a=; for p in $d; do kill -0 $p 2>/dev/null && a=1; done; [ -n "$a" ] || exit 0; sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done`,
+    `kill -KILL $d 2>/dev/null || sudo -n kill -KILL $d 2>/dev/null; exit 0`,
+  ].join('\n')
+}
 
 /** Parsed private keys, shared by every connection that uses the same key file (parsing costs ms each). */
 type ParsedKey = ReturnType<Ssh2['utils']['parseKey']>
@@ -588,9 +611,10 @@ export class SshConnection implements Connection {
         }
       })
       const nonce = randomBytes(12).toString('hex')
-      const probe = `printf '${MARK}%s:%s %s\\n' ${nonce} "$(id -u)" "$(command -v timeout >/dev/null 2>&1 && echo 1 || echo 0)"; printf '${MARK}%s:\\n' ${nonce} >&2\n`
+      const probe = `printf '${MARK}%s:%s %s %s\\n' ${nonce} "$(id -u)" "$(command -v timeout >/dev/null 2>&1 && echo 1 || echo 0)" "$$"; printf '${MARK}%s:\\n' ${nonce} >&2\n`
       const r = await shell.run(probe, nonce)
-      const [uid, hasTimeout] = r.trailer.split(' ')
+      const [uid, hasTimeout, pid] = r.trailer.split(' ')
+      shell.pid = Number(pid) || undefined
       this.ctx = {
         host: this.host,
         loginUser: this.target!.user,
@@ -653,6 +677,10 @@ export class SshConnection implements Connection {
       const r = await result
       const rc = Number(r.trailer)
       this.stats.bytesReceived += r.stdout.length + r.stderr.length
+      if (shell.killed) {
+        shell.killed = false
+        throw new ExecInterruptedError(this.host, script, r.stderr.toString())
+      }
       if (timeoutMs && ctx.hasTimeout && (rc === 124 || rc === 137) && Date.now() - started >= timeoutMs * 0.9) {
         throw new ExecTimeoutError(this.host, script, timeoutMs, r.stderr.toString())
       }
@@ -660,6 +688,42 @@ export class SshConnection implements Connection {
     } finally {
       if (timer) clearTimeout(timer)
     }
+  }
+
+  /**
+   * Kills the process tree of the command in flight in the long-lived shell (TERM, then KILL
+   * after 2 s; through `sudo -n` for processes of another user), from a channel of its own. The
+   * shell itself lives on and reports the command's end, which becomes an ExecInterruptedError.
+   * Commands on channels of their own are fed by the controller: closing their channel ends
+   * their input, and they fail at once.
+   */
+  async interrupt(): Promise<void> {
+    const client = this.client
+    if (!client || this.broken) return
+    for (const r of [...this.inflight]) r(new ExecInterruptedError(this.host, '(channel)'))
+    const shell = this.shell
+    if (!shell?.busy || !shell.pid) return
+    shell.killed = true
+    if (TRACE) trace(`${this.host}: interrupt: killing the descendants of shell ${shell.pid}`)
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 5000)
+      const done = () => {
+        clearTimeout(t)
+        resolve()
+      }
+      try {
+        client.exec(killTreeScript(shell.pid!), (err, ch) => {
+          if (err) return done()
+          ch.on('close', done)
+          ch.on('error', done)
+          ch.resume()
+          ch.stderr.resume()
+          ch.end()
+        })
+      } catch {
+        done()
+      }
+    })
   }
 
   /** The first line of a channel command's stdin when commandLine reads the become password there. */

@@ -16,6 +16,13 @@ export class ExecTimeoutError extends RemoteError {
   }
 }
 
+/** The run was interrupted (SIGINT/SIGTERM) and this command was killed on the host after the grace period. */
+export class ExecInterruptedError extends RemoteError {
+  constructor(host: string, command: string, stderr = '') {
+    super(host, command, null, stderr, { message: 'interrupted: the command was killed on the host' })
+  }
+}
+
 export interface ExecResult {
   rc: number
   stdout: Buffer
@@ -59,5 +66,11 @@ export interface Connection {
   upload(localPath: string, remotePath: string, opts?: { mode?: string; become?: Become }): Promise<void>
   /** Reads a remote file whole. */
   download(remotePath: string, opts?: { become?: Become }): Promise<Buffer>
+  /**
+   * The run was interrupted: kill what this connection runs on the host now (the process tree of
+   * each command in flight); those commands fail with ExecInterruptedError. Resolves once the kill
+   * was sent (or could not be). Optional: a connection without it leaves its commands to finish.
+   */
+  interrupt?(): Promise<void>
   close(): Promise<void>
 }

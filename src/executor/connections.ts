@@ -42,6 +42,11 @@ export class Connections {
     return p
   }
 
+  /** Kills what the open connections run on their hosts (Connection.interrupt). */
+  async interruptAll(): Promise<void> {
+    await Promise.allSettled(this.opened.map((c) => c.interrupt?.()))
+  }
+
   async closeAll(): Promise<void> {
     await Promise.allSettled(this.opened.map((c) => c.close()))
   }

@@ -4,6 +4,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import { analyzeTemplate } from '../template/index.js'
 import type { Vars } from '../model.js'
+import { jinjaSpans } from '../text.js'
 
 /** Files above this size are read each time instead of being kept in memory. */
 const MAX_CACHED_FILE = 1024 * 1024
@@ -71,7 +72,7 @@ export class ControllerCache {
     let names = this.inputs.get(text)
     if (names !== undefined) return names
     names = null
-    const jinja = text.match(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g) ?? []
+    const jinja = jinjaSpans(text).map((j) => j.text)
     if (!text.startsWith('#jinja2:') && !jinja.some((j) => NOT_PURE.test(j) || TAG_NOT_PURE.test(j))) {
       try {
         const a = analyzeTemplate(text)

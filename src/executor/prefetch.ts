@@ -452,7 +452,8 @@ type SpecMemo = WeakMap<Task, Map<string, { wanted: Wanted[]; out: Speculation }
 function guess(path: string, args: Vars): FileInfo {
   const base: FileInfo = { path, exists: true, type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: 0 }
   const own = args.path ?? args.dest ?? args.name
-  if (typeof own === 'string' && own !== path && own.startsWith(path.replace(/\/+$/, '') + '/')) return { ...base, type: 'directory', mode: '0755', size: 4096 }
+  if (typeof own === 'string' && own !== path && own.startsWith(path.replace(/(?<!\/)\/+$/, '') + '/'))
+    return { ...base, type: 'directory', mode: '0755', size: 4096 }
   return base
 }
 

@@ -117,7 +117,7 @@ export class Overlay {
 }
 
 function normalize(p: string): string {
-  return p.length > 1 ? p.replace(/\/+$/, '') : p
+  return p.length > 1 ? p.replace(/(?<!\/)\/+$/, '') : p
 }
 
 export function makeReader(conn: Connection, overlay?: Overlay, opts: ReaderOptions = {}): HostReader {
@@ -127,7 +127,7 @@ export function makeReader(conn: Connection, overlay?: Overlay, opts: ReaderOpti
   }
   return {
     host: conn.host,
-    probe: (script, o = {}) => exec(script, { stdin: o.stdin, env: o.env, become: o.become ?? opts.become }),
+    probe: (script, o = {}) => exec(script, { stdin: o.stdin, env: o.env, become: o.become ?? opts.become, maxOutput: o.maxOutput }),
     async files(paths, o = {}) {
       if (paths.length === 0) return new Map()
       const q: FilesQuestion = { paths, opts: { sha256: o.sha256, content: o.content, follow: o.follow } }

@@ -27,8 +27,14 @@ export interface RunOptions {
   verbosity?: number
   /** Opens a connection for a host from its variables (ansible_host, ansible_port, ...). */
   connect: ConnectionFactory
-  /** Aborting stops scheduling new tasks; running steps finish; the recap says interrupted. */
+  /**
+   * Aborting stops scheduling new tasks; the steps in flight get `interruptGraceMs` (default 5000)
+   * to finish, then what still runs is killed on the hosts; the recap says interrupted.
+   */
   signal?: AbortSignal
+  interruptGraceMs?: number
+  /** Aborting kills what runs on the hosts at once (a second Ctrl-C). */
+  forceSignal?: AbortSignal
   /**
    * Plan pinning for `--confirm`: a check pass fills `record` with the changes it planned (per host
    * and task); the apply pass given them as `expect` applies exactly those and stops before

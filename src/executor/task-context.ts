@@ -48,8 +48,16 @@ export class RunContext {
   ) {
     this.conns = new Connections(project, opts.connect, (h) => this.invVars(h))
     this.pinning = new Pinning(opts.record, opts.expect, () => (this.interrupted = true))
+    let killing: NodeJS.Timeout | undefined
     opts.signal?.addEventListener('abort', () => {
       this.interrupted = true
+      killing = setTimeout(() => void this.conns.interruptAll(), opts.interruptGraceMs ?? 5000)
+      killing.unref()
+    })
+    opts.forceSignal?.addEventListener('abort', () => {
+      this.interrupted = true
+      if (killing) clearTimeout(killing)
+      void this.conns.interruptAll()
     })
   }
 

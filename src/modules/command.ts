@@ -7,6 +7,7 @@ import { OUTPUT_LIMIT } from '../connection/capture.js'
 import type { Vars } from '../model.js'
 import type { Module, Plan, PlanContext, Step, StepResult } from './types.js'
 import { ArgError, argFail, bool, moduleSchema, optBool, optStr, splitLines, str, defineModule } from './lib/index.js'
+import { trimEndOf } from '../text.js'
 
 export interface CommandArgs {
   _raw_params?: string
@@ -98,7 +99,7 @@ export function expandLikeAnsible(s: string, env: Record<string, string | undefi
     .join('')
   if (r === '~' || r.startsWith('~/')) {
     const h = home ?? env.HOME
-    if (h !== undefined) r = (h.replace(/\/+$/, '') || '/') + r.slice(1)
+    if (h !== undefined) r = (h.replace(/(?<!\/)\/+$/, '') || '/') + r.slice(1)
   }
   return r
 }
@@ -156,7 +157,7 @@ export async function planCommand(args: CommandArgs, ctx: PlanContext, isShell: 
     const cmd: string | string[] = isShell ? (raw ?? argv!.join(' ')) : (argv ?? shlexSplit(raw!))
 
     // creates/removes, as Ansible's glob.glob: relative patterns are relative to chdir.
-    const rel = (p: string) => (p.startsWith('/') || args.chdir === undefined ? p : `${args.chdir.replace(/\/+$/, '')}/${p}`)
+    const rel = (p: string) => (p.startsWith('/') || args.chdir === undefined ? p : `${args.chdir.replace(/(?<!\/)\/+$/, '')}/${p}`)
     const checks: { arg: 'creates' | 'removes'; pattern: string }[] = []
     if (args.creates !== undefined) checks.push({ arg: 'creates', pattern: String(args.creates) })
     if (args.removes !== undefined) checks.push({ arg: 'removes', pattern: String(args.removes) })
@@ -278,8 +279,8 @@ export function commandResult(plan: Plan, steps: StepResult[] | undefined, args:
   let stdout = s.stdout.toString('utf8')
   let stderr = s.stderr.toString('utf8')
   if (strip) {
-    stdout = stdout.replace(/[\r\n]+$/, '')
-    stderr = stderr.replace(/[\r\n]+$/, '')
+    stdout = trimEndOf(stdout, '\r\n')
+    stderr = trimEndOf(stderr, '\r\n')
   }
   const end = new Date()
   const start = new Date(end.getTime() - s.durationMs)

@@ -259,9 +259,9 @@ async function planCopy(args: CopyArgs, ctx: PlanContext): Promise<Plan> {
     const found = await findLocal(src, ctx)
     if (found.isDir) {
       // 'dir/' copies what is inside; 'dir' copies the directory itself (Ansible's rsync-like rule).
-      const base = src.endsWith('/') ? dest : posix.join(dest, posix.basename(src.replace(/\/+$/, '')))
+      const base = src.endsWith('/') ? dest : posix.join(dest, posix.basename(src.replace(/(?<!\/)\/+$/, '')))
       const entries = await walk(found.path, optBool(args.local_follow, true, 'local_follow'))
-      const dirs = [base.replace(/\/+$/, '') || '/', ...entries.filter((e) => e.dir).map((e) => posix.join(base, e.rel))]
+      const dirs = [base.replace(/(?<!\/)\/+$/, '') || '/', ...entries.filter((e) => e.dir).map((e) => posix.join(base, e.rel))]
       const writes: FileWrite[] = []
       for (const e of entries.filter((x) => !x.dir)) {
         const content = await readFile(join(found.path, e.rel))
@@ -287,12 +287,12 @@ async function planCopy(args: CopyArgs, ctx: PlanContext): Promise<Plan> {
 /** Find `src` on the controller; a directory is looked up beside the files the executor resolves. */
 async function findLocal(src: string, ctx: PlanContext): Promise<{ path: string; isDir: boolean; content?: Buffer; mode?: string }> {
   try {
-    const f = await ctx.controller.find(src.replace(/\/+$/, ''), 'files')
+    const f = await ctx.controller.find(src.replace(/(?<!\/)\/+$/, ''), 'files')
     const st = await fsStat(f.path)
     return { path: f.path, isDir: false, content: f.content, mode: (st.mode & 0o7777).toString(8).padStart(4, '0') }
   } catch (e) {
     // find() reads files; a directory makes it fail, so look the directory up in the same places.
-    const name = src.replace(/\/+$/, '')
+    const name = src.replace(/(?<!\/)\/+$/, '')
     const t = ctx.task
     const bases = [] as string[]
     for (let r = t?.role; r; r = r.parent) bases.push(join(r.path, 'files'), r.path)

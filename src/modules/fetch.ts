@@ -7,6 +7,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { shQuote } from '../connection/quote.js'
 import type { StepResult } from './types.js'
 import { bool, guardPlan, moduleSchema, pick, planData, sha256, str, toBool, defineModule } from './lib/index.js'
+import { hostReadLimit, tooLarge } from './lib/limits.js'
 
 export const fetchSchema = moduleSchema(
   {
@@ -60,6 +61,8 @@ export const fetchModule = defineModule({
       if (info.type === 'directory')
         return { status: 'fail', msg: `remote file is a directory, fetch cannot work on directories: ${src}`, result: { file: src } }
       if (!info.sha256) return { status: 'fail', msg: `unable to read ${src} (permission denied?)`, result: { file: src } }
+      const limit = hostReadLimit()
+      if (info.size !== undefined && info.size > limit) return { status: 'fail', msg: `fetch: ${tooLarge(src, info.size, limit)}`, result: { file: src } }
       let localBytes: Buffer | undefined
       try {
         localBytes = await readFile(local)
@@ -75,7 +78,8 @@ export const fetchModule = defineModule({
         {
           status: 'change',
           changes: [{ summary: localBytes ? `fetch ${src} → ${local} (differs)` : `fetch ${src} → ${local}` }],
-          steps: [{ describe: `read ${src}`, script: `cat -- ${shQuote(src)}` }],
+          // capped too: a file that grew since it was probed fails its checksum instead of filling memory
+          steps: [{ describe: `read ${src}`, script: `cat -- ${shQuote(src)}`, maxOutput: limit }],
           result: { dest: local, file: src },
         },
         { src, local, remoteSha: info.sha256, validate: toBool(args.validate_checksum, true), private: isPrivate(info.mode) },

@@ -264,7 +264,7 @@ function attrsOnly(
 /** mkdir -p, except that every directory made gets the wanted mode and owner (Ansible applies them to each). */
 async function planMkdirs(path: string, want: { mode?: unknown; owner?: unknown; group?: unknown }, ctx: PlanContext): Promise<Plan> {
   const parts = path
-    .replace(/^\/+|\/+$/g, '')
+    .replace(/^\/+|(?<!\/)\/+$/g, '')
     .split('/')
     .filter((p) => p !== '')
   const chain: string[] = []

@@ -33,6 +33,7 @@ import {
   applySteps,
   planData,
 } from './lib/index.js'
+import { cutAt, trimEndOf } from '../text.js'
 
 export const getUrlSchema = moduleSchema(
   {
@@ -87,7 +88,7 @@ export function parseChecksum(s: string | undefined): ChecksumSpec | undefined {
 
 /** The file name a URL downloads as (its last path segment, without query). */
 export function urlFileName(url: string): string {
-  const path = url.replace(/[?#].*$/, '').replace(/\/+$/, '')
+  const path = trimEndOf(cutAt(url, '?#'), '/')
   const name = decodeURIComponent(path.split('/').pop() ?? '')
   return name && !name.includes('://') ? name : 'index.html'
 }
@@ -104,8 +105,13 @@ export function pickChecksumLine(sums: string, fileName: string): string | undef
   for (const l of lines) {
     const bsd = /^[A-Za-z0-9-]+ \((.+)\) = ([0-9a-fA-F]+)$/.exec(l)
     if (bsd && baseName(bsd[1]) === fileName) return bsd[2].toLowerCase()
-    const gnu = /^([0-9a-fA-F]+)\s+\*?(.+)$/.exec(l)
-    if (gnu && (gnu[2] === fileName || baseName(gnu[2].replace(/^\.\//, '')) === fileName)) return gnu[1].toLowerCase()
+    // `HEX  name` / `HEX *name`, split by hand (/^([0-9a-fA-F]+)\s+\*?(.+)$/ is quadratic on spaces)
+    const hex = /^[0-9a-fA-F]+/.exec(l)?.[0]
+    const rest = hex ? l.slice(hex.length) : ''
+    let name = rest.trimStart()
+    if (name.startsWith('*')) name = name.slice(1)
+    if (hex && name && rest !== name && rest[0].trim() === '' && (name === fileName || baseName(name.replace(/^\.\//, '')) === fileName))
+      return hex.toLowerCase()
   }
   if (lines.length === 1 && /^[0-9a-fA-F]+$/.test(lines[0])) return lines[0].toLowerCase()
   return undefined
@@ -264,7 +270,7 @@ export const getUrlModule = defineModule({
       const first = (await ctx.reader.files([dest], { sha256: spec?.algo === 'sha256', follow: true })).get(dest)!
       let info = first
       if (first.exists && first.type === 'directory') {
-        dest = `${dest.replace(/\/+$/, '')}/${urlFileName(url)}`
+        dest = `${dest.replace(/(?<!\/)\/+$/, '')}/${urlFileName(url)}`
         info = (await ctx.reader.files([dest], { sha256: spec?.algo === 'sha256', follow: true })).get(dest)!
       }
       let checksum: Pending['checksum']

@@ -10,6 +10,7 @@ import type { Vars } from '../model.js'
 import { loadYaml } from '../yamlfile.js'
 import type { Plan, PlanContext } from './types.js'
 import { ArgError, bool, choice, defineModule, guardPlan, int, moduleSchema, optBool, pyRegex, str, strList, toInt, toList } from './lib/index.js'
+import { trimEndOf } from '../text.js'
 
 const VALID_EXT = ['yaml', 'yml', 'json']
 
@@ -162,7 +163,7 @@ export const includeVarsModule = defineModule({
             }
           }
         } else {
-          const raw = args.file ?? (typeof args._raw_params === 'string' ? args._raw_params.replace(/\n+$/, '') : undefined)
+          const raw = args.file ?? (typeof args._raw_params === 'string' ? trimEndOf(args._raw_params, '\n') : undefined)
           if (raw === undefined || raw === '') throw new ArgError('include_vars needs a file (free form or file:) or dir:')
           const name = String(raw)
           const found = varsCandidates(name, ctx).find((p) => existsSync(p) && statSync(p).isFile())

@@ -94,7 +94,7 @@ export function helmChart(args: Record<string, any>): KubeObject {
       chart
         .replace(/^.*\//, '')
         .replace(/\.tgz$/, '')
-        .replace(/-\d+\.\d+.*$/, ''),
+        .replace(/-\d+\.\d[^]*$/, ''),
   )
   const spec: Record<string, unknown> = { chart }
   if (args.repo) spec.repo = String(args.repo)
@@ -142,7 +142,7 @@ export const kubeManifestModule = defineModule({
         throw new ArgError(
           `kube_manifest: "${name}" cannot name a K3S manifest: K3S names its AddOn after the file, so use lower-case letters, digits, '-' and '.'`,
         )
-      const dir = String(args.dest ?? MANIFESTS_DIR).replace(/\/+$/, '')
+      const dir = String(args.dest ?? MANIFESTS_DIR).replace(/(?<!\/)\/+$/, '')
       const path = `${dir}/${name}.yaml`
       const info = (await ctx.reader.files([path], { sha256: true, content: ctx.diff ? MAX_DIFF_SIZE : false })).get(path)!
       if (state === 'absent') {

@@ -28,6 +28,7 @@ import {
   writeFileStep,
   defineModule,
 } from './lib/index.js'
+import { trimEndOf } from '../text.js'
 
 export interface LineArgs {
   path?: string
@@ -84,7 +85,7 @@ function readlines(text: string): string[] {
   return out
 }
 
-const rstripNl = (s: string) => s.replace(/[\r\n]+$/, '')
+const rstripNl = (s: string) => trimEndOf(s, '\r\n')
 
 /**
  * Ansible lineinfile's edit on the file's text (a port of present()/absent() in

@@ -5,6 +5,7 @@
 import { shQuote } from '../connection/quote.js'
 import type { Change, Module, Step } from './types.js'
 import { ArgError, choice, guardPlan, moduleSchema, str, writeFileStep, effectKey, defineModule } from './lib/index.js'
+import { cutAt } from '../text.js'
 
 export const modprobeSchema = moduleSchema(
   {
@@ -69,7 +70,7 @@ export function parseConfDump(text: string): ConfFile[] {
 const effective = (text: string) =>
   text
     .split('\n')
-    .map((l) => l.replace(/#.*$/, '').trim())
+    .map((l) => cutAt(l, '#').trim())
     .filter(Boolean)
 
 /** A modules-load.d file loads the module when one of its lines names it. */
@@ -92,7 +93,7 @@ export function commentOut(text: string, name: string, kind: 'load' | 'options')
   return text
     .split('\n')
     .map((l) => {
-      const t = l.replace(/#.*$/, '').trim()
+      const t = cutAt(l, '#').trim()
       if (!t) return l
       const f = t.split(/\s+/)
       const hit = kind === 'load' ? f.length === 1 && moduleKey(f[0]) === moduleKey(name) : f[0] === 'options' && moduleKey(f[1] ?? '') === moduleKey(name)

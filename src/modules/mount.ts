@@ -75,7 +75,7 @@ export function formatFstabLine(e: FstabEntry): string {
 }
 
 function samePath(a: string, b: string): boolean {
-  const n = (p: string) => (p.length > 1 ? p.replace(/\/+$/, '') : p)
+  const n = (p: string) => (p.length > 1 ? p.replace(/(?<!\/)\/+$/, '') : p)
   return n(a) === n(b)
 }
 

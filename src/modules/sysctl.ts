@@ -48,12 +48,26 @@ function keyOf(k: string): string {
   return k.trim().replace(/\//g, '.')
 }
 
+/**
+ * `key = value` on a sysctl.conf line (a leading `-` ignores errors), or undefined for comments and
+ * other lines. By hand, not /^\s*-?([^#;=\s][^=]*?)\s*=\s*(.*?)\s*$/: that regex backtracks
+ * in polynomial time on a long line of spaces (a 1 kB line took minutes).
+ */
+export function sysctlAssignment(line: string): { key: string; value: string } | undefined {
+  let s = line.trimStart()
+  if (s.startsWith('-')) s = s.slice(1)
+  if (!s || '#;='.includes(s[0]) || s.trimStart() !== s) return undefined
+  const eq = s.indexOf('=')
+  if (eq < 0) return undefined
+  return { key: s.slice(0, eq).trimEnd(), value: s.slice(eq + 1).trim() }
+}
+
 /** The value a sysctl file sets for `name` (the last assignment wins, as `sysctl -p` applies them in order). */
 export function sysctlFileValue(text: string, name: string): string | undefined {
   let v: string | undefined
   for (const line of text.split('\n')) {
-    const m = /^\s*-?([^#;=\s][^=]*?)\s*=\s*(.*?)\s*$/.exec(line)
-    if (m && keyOf(m[1]) === keyOf(name)) v = m[2]
+    const m = sysctlAssignment(line)
+    if (m && keyOf(m.key) === keyOf(name)) v = m.value
   }
   return v
 }
@@ -67,8 +81,8 @@ export function sysctlEdit(text: string, name: string, value: string | undefined
   const out: string[] = []
   let done = false
   for (const line of lines) {
-    const m = /^\s*-?([^#;=\s][^=]*?)\s*=/.exec(line)
-    if (m && keyOf(m[1]) === keyOf(name)) {
+    const m = sysctlAssignment(line)
+    if (m && keyOf(m.key) === keyOf(name)) {
       if (value !== undefined && !done) out.push(`${name}=${value}`)
       done = true
       continue

@@ -94,7 +94,7 @@ export interface StepResult extends ExecResult {
 export interface HostReader {
   readonly host: string
   /** Runs a probe script. Probes must not change the host. */
-  probe(script: string, opts?: { stdin?: Buffer | string; env?: Record<string, string>; become?: Become }): Promise<ExecResult>
+  probe(script: string, opts?: { stdin?: Buffer | string; env?: Record<string, string>; become?: Become; maxOutput?: number }): Promise<ExecResult>
   /** Facts about paths in one round trip; in check mode overlaid with what earlier planned steps would write. */
   files(paths: string[], opts?: { sha256?: boolean; content?: boolean | number; follow?: boolean }): Promise<Map<string, FileInfo>>
   /** A non-file effect recorded by an earlier planned step in check mode (e.g. 'pkg:curl'). */

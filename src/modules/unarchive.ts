@@ -146,7 +146,7 @@ export function permOctal(perm: string): string {
 }
 
 export function memberPath(name: string): string {
-  return name.replace(/^(\.\/)+/, '').replace(/\/+$/, '')
+  return name.replace(/^(\.\/)+/, '').replace(/(?<!\/)\/+$/, '')
 }
 
 /** The members from manifestScript's output (skipping the archive's own `./`). */

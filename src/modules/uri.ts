@@ -25,6 +25,7 @@ import {
   planData,
 } from './lib/index.js'
 import type { Vars } from '../model.js'
+import { hostReadLimit, tooLarge } from './lib/limits.js'
 
 export const uriSchema = moduleSchema(
   {
@@ -162,22 +163,43 @@ export interface UriResponse {
   reason: string
   headers: Record<string, string>
   body: Buffer
+  /** The body's size as curl counted it (the body itself is empty when it was too large to keep). */
+  size?: number
+}
+
+/** Headers and status lines besides the body in curl's output, at most (the cap is the body's limit plus this). */
+const HEADER_ROOM = 1024 * 1024
+
+/** The failure for a body larger than the limit (its bytes were not kept), or undefined. */
+export function bodyTooLarge(resp: UriResponse, url: string, limit = hostReadLimit()): string | undefined {
+  return resp.size !== undefined && resp.size > limit ? `uri: ${tooLarge(`the response body of ${url}`, resp.size, limit)}` : undefined
 }
 
 /** Splits curl's output (see curlScript) into the last response's status line, headers and body. */
 export function parseCurlOutput(out: Buffer): UriResponse {
-  const text = out.toString('latin1') // byte offsets = string offsets
-  const rcAt = text.lastIndexOf('\n@@rc ')
-  const rc = rcAt >= 0 ? Number(text.slice(rcAt + 6).trim()) : -1
-  const markAt = text.lastIndexOf(`\n${MARK} `)
+  // Searched as bytes and only the small pieces made strings: the body may be 64 MiB.
+  const rcAt = out.lastIndexOf('\n@@rc ', undefined, 'latin1')
+  const rc =
+    rcAt >= 0
+      ? Number(
+          out
+            .subarray(rcAt + 6)
+            .toString('latin1')
+            .trim(),
+        )
+      : -1
+  const markAt = out.lastIndexOf(`\n${MARK} `, undefined, 'latin1')
   if (markAt < 0) return { rc: rc || -1, status: -1, url: '', reason: '', headers: {}, body: Buffer.alloc(0) }
-  const [code, size, ...u] = text
-    .slice(markAt + MARK.length + 2, rcAt >= 0 ? rcAt : undefined)
+  const [code, size, ...u] = out
+    .subarray(markAt + MARK.length + 2, rcAt >= 0 ? rcAt : undefined)
+    .toString('latin1')
     .trim()
     .split(' ')
   const bodyLen = Number(size)
+  // more body than arrived: the output was capped (head and tail kept); the body is not there
+  if (!(bodyLen <= markAt)) return { rc, status: Number(code) || -1, url: u.join(' '), reason: '', headers: {}, body: Buffer.alloc(0), size: bodyLen }
   const bodyStart = markAt - bodyLen
-  const head = text.slice(0, bodyStart)
+  const head = out.subarray(0, bodyStart).toString('latin1')
   // With redirects and 1xx answers there are several header blocks; the last one is the response's.
   const blocks = head.split(/\r?\n\r?\n/).filter((b) => /^HTTP\//.test(b))
   const last = blocks[blocks.length - 1] ?? ''
@@ -194,6 +216,7 @@ export function parseCurlOutput(out: Buffer): UriResponse {
     reason: statusLine.replace(/^HTTP\/\S+\s+\d+\s*/, ''),
     headers,
     body: out.subarray(bodyStart, markAt),
+    size: bodyLen,
   }
 }
 
@@ -264,16 +287,26 @@ export const uriModule = defineModule({
             result: { changed: false, stdout: `skipped, since '${args.removes}' does not exist` },
           }
       }
-      const step: Step = { describe: `${req.method} ${req.url}`, script: curlScript(req), stdin: req.body, env, timeoutMs: (req.timeout + 10) * 1000 }
+      const maxOutput = hostReadLimit() + HEADER_ROOM
+      const step: Step = {
+        describe: `${req.method} ${req.url}`,
+        script: curlScript(req),
+        stdin: req.body,
+        env,
+        timeoutMs: (req.timeout + 10) * 1000,
+        maxOutput,
+      }
       if (!SAFE.has(req.method)) {
         return pendingPlans.attach(
           { status: 'unknown', reason: `a ${req.method} request is sent only when applied`, changes: [{ summary: `${req.method} ${req.url}` }], steps: [step] },
           { req, statusCodes, returnContent },
         )
       }
-      const r = await ctx.reader.probe(step.script, { stdin: req.body, env })
+      const r = await ctx.reader.probe(step.script, { stdin: req.body, env, maxOutput })
       if (r.rc === 3) return { status: 'fail', msg: r.stderr.toString().trim() }
       const resp = parseCurlOutput(r.stdout)
+      const big = bodyTooLarge(resp, req.url)
+      if (big) return { status: 'fail', msg: big, result: { status: resp.status, url: resp.url || req.url, changed: false } }
       const result = uriResult(resp, req, statusCodes, returnContent, r.stderr.toString())
       if (result.failed) {
         // Check mode: the server may be one an earlier, unapplied task starts.
@@ -303,6 +336,8 @@ export const uriModule = defineModule({
     if (!steps?.length) return { changed: false, url: p.req.url }
     const s: StepResult = steps[0]
     if (s.rc === 3) return { failed: true, msg: s.stderr.toString().trim(), changed: false }
+    const big = bodyTooLarge(parseCurlOutput(s.stdout), p.req.url)
+    if (big) return { failed: true, msg: big, changed: false, url: p.req.url }
     return uriResult(parseCurlOutput(s.stdout), p.req, p.statusCodes, p.returnContent, s.stderr.toString())
   },
 })

@@ -81,7 +81,7 @@ export function sameZfsValue(prop: string, want: string, have: string | undefine
 }
 
 function stripSlash(p: string): string {
-  return p.length > 1 ? p.replace(/\/+$/, '') : p
+  return p.length > 1 ? p.replace(/(?<!\/)\/+$/, '') : p
 }
 
 export interface PropValue {

@@ -89,12 +89,16 @@ export function parseZpoolImport(out: string): ImportCandidate[] {
   const pools: ImportCandidate[] = []
   let cur: ImportCandidate | undefined
   for (const line of out.split('\n')) {
-    const m = /^\s*(pool|id|state|status):\s*(.*?)\s*$/.exec(line)
-    if (!m) continue
-    if (m[1] === 'pool') pools.push((cur = { name: m[2] }))
-    else if (cur && m[1] === 'id') cur.id = m[2]
-    else if (cur && m[1] === 'state') cur.state = m[2]
-    else if (cur && m[1] === 'status') cur.status = m[2]
+    // `key: value`, split by hand: /^\s*(pool|…):\s*(.*?)\s*$/ is cubic on a line of spaces.
+    const t = line.trim()
+    const colon = t.indexOf(':')
+    const key = t.slice(0, colon)
+    if (colon < 0 || !['pool', 'id', 'state', 'status'].includes(key)) continue
+    const value = t.slice(colon + 1).trim()
+    if (key === 'pool') pools.push((cur = { name: value }))
+    else if (cur && key === 'id') cur.id = value
+    else if (cur && key === 'state') cur.state = value
+    else if (cur && key === 'status') cur.status = value
   }
   return pools
 }

@@ -4,6 +4,7 @@ import { formatPos } from '../errors.js'
 import type { HostCounts, HostResultEvent, RunEvent } from '../executor/events.js'
 import type { FileDiff } from '../modules/types.js'
 import { MIN_REDACT_LENGTH, redactionForms, SECRET_NAME } from '../secrets.js'
+import { trimEndOf } from '../text.js'
 
 export interface Reporter {
   handle(e: RunEvent): void
@@ -15,11 +16,12 @@ export function unifiedDiff(d: FileDiff): string {
   if (d.skipped) return `--- before: ${d.path}\n+++ after: ${d.path}\n${d.skipped}\n`
   const before = d.before.endsWith('\n') || d.before === '' ? d.before : d.before + '\n\\ No newline at end of file\n'
   const after = d.after.endsWith('\n') || d.after === '' ? d.after : d.after + '\n\\ No newline at end of file\n'
-  return createTwoFilesPatch(`before: ${d.path}`, `after: ${d.path}`, before, after, undefined, undefined, { context: 3 })
+  const patch = createTwoFilesPatch(`before: ${d.path}`, `after: ${d.path}`, before, after, undefined, undefined, { context: 3 })
     .split('\n')
     .filter((l) => !l.startsWith('====='))
     .join('\n')
-    .replace(/\n+$/, '\n')
+  // one trailing newline: trimEndOf, as /\n+$/ is quadratic on a long run of newlines
+  return patch.endsWith('\n') ? trimEndOf(patch, '\n') + '\n' : patch
 }
 
 /** The recap table; a check run adds how many outcomes were unknown (each also counted as changed). */

@@ -10,6 +10,7 @@
 import { Listr, type ListrTaskWrapper } from 'listr2'
 import type { HostResultEvent, RunEvent } from '../executor/events.js'
 import { debugText, failureLines, pos, recapLines, Redactor, unifiedDiff, type Reporter } from './common.js'
+import { oneLine } from '../text.js'
 
 interface HostLine {
   host: string
@@ -74,7 +75,7 @@ export class TtyReporter implements Reporter {
 
   private clip(s: string): string {
     const max = Math.max(20, this.columns - 4)
-    const one = s.replace(/\s*\n\s*/g, ' ')
+    const one = oneLine(s)
     return one.length > max ? one.slice(0, max - 1) + '…' : one
   }
 

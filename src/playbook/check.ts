@@ -15,6 +15,7 @@ import { displayPath, type YamlFile, type YamlPath } from '../yamlfile.js'
 import { firstFile, isDir, shownList } from './files.js'
 import { isMap, optBool, playItems, toCond, walkItems } from './load.js'
 import { checkRequiredSecrets } from './required.js'
+import { jinjaSpans } from '../text.js'
 
 export interface CheckInput {
   playbook: Playbook
@@ -395,10 +396,9 @@ function reportTemplateError(e: unknown, base: SourcePos, file: string | undefin
 
 /** First place a name is read inside `{{ }}` or `{% %}` in a template file. */
 function namePos(text: string, name: string, file: string): SourcePos {
-  const re = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g
   const word = new RegExp(`(?<![\\w.'"])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w'"])`)
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    const w = word.exec(m[0])
+  for (const m of jinjaSpans(text)) {
+    const w = word.exec(m.text)
     if (w) return offsetPos(text, m.index + w.index, file)
   }
   return { file, line: 1, col: 1 }

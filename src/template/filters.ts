@@ -45,6 +45,7 @@ import {
 import { FILTERS, FRAME_GLOBALS, GLOBALS, OMIT, findFile, makeNamespace, readFileText, type CallCtx, type FilterFn } from './runtime.js'
 import { noteRead } from './taint.js'
 import { parseKv } from '../kv.js'
+import { stripTags } from '../text.js'
 
 const F = (name: string | string[], fn: FilterFn) => {
   for (const n of Array.isArray(name) ? name : [name]) FILTERS.set(n, fn)
@@ -120,7 +121,7 @@ function toInt(v: unknown, dflt: unknown = 0, base: unknown = 10): unknown {
     if (b === 10) {
       if (/^[-+]?\d+$/.test(s)) return parseInt(s, 10)
       const f = Number(s)
-      if (s !== '' && /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s) && Number.isFinite(f)) return Math.trunc(f)
+      if (s !== '' && /^[-+]?(\d+(?:\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(s) && Number.isFinite(f)) return Math.trunc(f)
       return dflt
     }
     const neg = s.startsWith('-')
@@ -140,7 +141,7 @@ function toFloat(v: unknown, dflt: unknown = new PyFloat(0)): unknown {
   if (isNum(v)) return mkFloat(num(v))
   if (isStr(v)) {
     const s = sv(v).trim().toLowerCase()
-    if (/^[-+]?(\d[\d_]*\.?\d*|\.\d+)(e[-+]?\d+)?$/.test(s)) return mkFloat(Number(s.replace(/_/g, '')))
+    if (/^[-+]?(\d[\d_]*(?:\.\d*)?|\.\d+)(e[-+]?\d+)?$/.test(s)) return mkFloat(Number(s.replace(/_/g, '')))
     if (/^[-+]?(inf|infinity)$/.test(s)) return s.startsWith('-') ? -Infinity : Infinity
     if (/^[-+]?nan$/.test(s)) return NaN
   }
@@ -276,7 +277,7 @@ export function shellQuote(s: string): string {
 }
 
 function urlsplit(value: string, q: unknown): unknown {
-  const m = /^(?:([A-Za-z][A-Za-z0-9+.-]*):)?(?:\/\/([^/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#(.*))?$/.exec(value)!
+  const m = /^(?:([A-Za-z][A-Za-z0-9+.-]*):)?(?:\/\/([^/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#(.*))?$/s.exec(value)!
   const netloc = m[2] ?? ''
   const userinfo = netloc.includes('@') ? netloc.slice(0, netloc.lastIndexOf('@')) : ''
   const hostport = netloc.includes('@') ? netloc.slice(netloc.lastIndexOf('@') + 1) : netloc
@@ -539,12 +540,7 @@ F('sort', (v, a, k) => {
   return pySort(seqOf(v), (x) => (getters.length === 1 ? sortKey(getters[0](x), cs) : getters.map((g) => sortKey(g(x), cs))), reverse)
 })
 F('string', (v) => (v instanceof UnsafeString ? v : pyStr(v)))
-F('striptags', (v) =>
-  str(v)
-    .replace(/<!--[\s\S]*?-->|<[^>]*>/g, '')
-    .replace(/\s+/g, ' ')
-    .trim(),
-)
+F('striptags', (v) => stripTags(str(v)).replace(/\s+/g, ' ').trim())
 F('sum', (v, a, k) => {
   const attribute = kw(a, k, 0, 'attribute', null)
   let acc = kw(a, k, 1, 'start', 0)
@@ -632,11 +628,24 @@ F('to_nice_yaml', (v, a, k) =>
     explicitStart: truthy(k.explicit_start ?? false),
   }),
 )
+/**
+ * A parser's message without the piece of the input it quotes: V8's JSON.parse quotes the first
+ * characters (`"s3cr-21ef2"... is not valid JSON`), yaml the offending line, cut to 80 columns.
+ * A cut piece of a secret is not the secret, so masking would not find it: the value is not ours
+ * to show (Python's json says "Expecting value: line 1 column 1 (char 0)").
+ */
+function withoutQuote(message: string): string {
+  return message
+    .split(/:?\n\n/)[0]
+    .replace(/, ".*?"(\.\.\.)? is not valid JSON$/s, ' (not valid JSON)')
+    .replace(/ in JSON at position/, ' at position')
+}
+
 F('from_json', (v) => {
   try {
     return JSON.parse(str(v))
   } catch (e) {
-    throw new PyError(`from_json: ${(e as Error).message}`, 'JSONDecodeError')
+    throw new PyError(`from_json: ${withoutQuote((e as Error).message)}`, 'JSONDecodeError')
   }
 })
 F('from_yaml', (v) => {
@@ -644,13 +653,13 @@ F('from_yaml', (v) => {
   try {
     return parseYaml(sv(v), { version: '1.1', maxAliasCount: 1000 }) ?? null
   } catch (e) {
-    throw new PyError(`from_yaml: ${(e as Error).message}`, 'YAMLError')
+    throw new PyError(`from_yaml: ${withoutQuote((e as Error).message)}`, 'YAMLError')
   }
 })
 F('from_yaml_all', (v) => {
   if (!isStr(v)) return v
   return parseAllDocuments(sv(v), { version: '1.1' }).map((d) => {
-    if ('errors' in d && d.errors.length) throw new PyError(`from_yaml_all: ${d.errors[0].message}`, 'YAMLError')
+    if ('errors' in d && d.errors.length) throw new PyError(`from_yaml_all: ${withoutQuote(d.errors[0].message)}`, 'YAMLError')
     return d.toJS() ?? null
   })
 })
@@ -953,7 +962,7 @@ export const LOOKUPS: Record<string, LookupFn> = {
     return terms.map((t) => {
       const path = findFile(ctx.frame.env, str(t), 'files')!
       let text = readFileText(path)
-      if (k.rstrip === undefined || truthy(k.rstrip)) text = text.replace(/\s+$/, '')
+      if (k.rstrip === undefined || truthy(k.rstrip)) text = text.trimEnd()
       if (truthy(k.lstrip ?? false)) text = text.replace(/^\s+/, '')
       return text
     })

@@ -374,12 +374,12 @@ export function render(text: string, vars: Vars, opts?: TemplateOptions): string
   return out
 }
 
-const SINGLE_VAR = /^\{\{\s*(\w*)\s*\}\}$/
+const SINGLE_VAR = /^\{\{\s*(?:(\w+)\s*)?\}\}$/
 
 function templateString(s: string, env: Env, opts: TemplateOptions | undefined): unknown {
   if (!isTemplated(s)) return s
   const m = SINGLE_VAR.exec(s)
-  if (m && Object.prototype.hasOwnProperty.call(env.vars, m[1])) {
+  if (m?.[1] !== undefined && Object.prototype.hasOwnProperty.call(env.vars, m[1])) {
     // Ansible passes a lone `{{ var }}` holding a number or bool through untouched
     const v = env.vars[m[1]]
     if (typeof v === 'number' || typeof v === 'boolean') return v

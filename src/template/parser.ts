@@ -915,7 +915,7 @@ class JinjaParser extends BaseParser {
             (next.type === T.TOKEN_VARIABLE_START && nv.charAt(tags.VARIABLE_START.length) === '-') ||
             (next.type === T.TOKEN_COMMENT && nv.charAt(tags.COMMENT_START.length) === '-'))
         )
-          data = data.replace(/\s*$/, '')
+          data = data.trimEnd()
         if (data) buf.push(new nodes.Output(tok.lineno, tok.colno, [new nodes.TemplateData(tok.lineno, tok.colno, data)]))
       } else if (tok.type === T.TOKEN_COMMENT) {
         this.dropLeadingWhitespace = tok.value.charAt(tok.value.length - tags.COMMENT_END.length - 1) === '-'

@@ -14,6 +14,7 @@ import { UnsafeString } from '../yamlfile.js'
 import { LOOKUPS, RAW_TERMS, type LookupFn } from './filters.js'
 import { hasKey, isDict, isStr, iterate, PyError, pyStr, sv, truthy, Undefined, fail } from './pyvalues.js'
 import { FILTERS, findFile, type Env } from './runtime.js'
+import { splitAssignment } from '../text.js'
 
 const str = (v: unknown): string => (isStr(v) ? sv(v) : pyStr(v))
 
@@ -426,8 +427,8 @@ L(
           continue
         }
         if (cur !== section) continue
-        const m = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(line)
-        if (m) entries.set(type === 'properties' ? m[1] : m[1].toLowerCase(), m[2])
+        const m = splitAssignment(line)
+        if (m) entries.set(type === 'properties' ? m[0] : m[0].toLowerCase(), m[1])
       }
       if (truthy(opt('re', 'False') === 'True' || opt('re', 'False') === 'true')) {
         const re = new RegExp(key)

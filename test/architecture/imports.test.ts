@@ -114,6 +114,7 @@ const LAYERS: Record<string, number> = {
   exit: 0,
   shlex: 0,
   kv: 0,
+  text: 0,
   bool: 0,
   config: 0,
   secrets: 0,

@@ -102,9 +102,47 @@ describe('interrupting a run', () => {
     assert.equal(r.code, 130)
     assert.ok(Date.now() - t0 < 5000, 'the second Ctrl-C did not force the exit')
     await noTempFiles()
-    // A command abandoned this way runs on to its end on the host (as with ssh without a tty:
-    // no SIGHUP reaches it); docs/RELIABILITY.md says so. Stop it so the next test starts clean.
-    for (const h of lab.hosts) await sh(lab, h.index, 'pkill -x sleep || true')
+    // The command in flight was killed on the host before k3sbook went (ssh without a tty sends
+    // it no SIGHUP: k3sbook kills its process tree itself)
+    for (const h of lab.hosts) assert.equal(await sh(lab, h.index, 'pgrep -x sleep || true'), '', `${h.name} still runs the command`)
+  })
+
+  test('a long remote command (sleep 600): the first signal kills it on the host after the grace period, recap, exit 130', async () => {
+    const d = tree({
+      'long.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - name: Long wait\n      command: sleep 600\n    - name: Never\n      command: "true"\n',
+    })
+    const p = spawnCli(['run', 'long.yml', '-i', lab.inventoryPath, '-o', 'plain'], {
+      cwd: d,
+      timeoutMs: 60_000,
+      env: { K3SBOOK_INTERRUPT_GRACE: '2' },
+    })
+    for (const h of lab.hosts) await until(async () => (await sh(lab, h.index, 'pgrep -x sleep || true')).trim() !== '', 30_000, `sleep on ${h.name}`)
+    const t0 = Date.now()
+    p.child.kill('SIGTERM')
+    const r = await p.done
+    const waited = Date.now() - t0
+    assert.equal(r.code, 130, r.stdout + r.stderr)
+    assert.match(r.stderr, /what still runs in 2 s is killed on the hosts/)
+    assert.match(r.stdout, /PLAY RECAP/)
+    assert.match(r.stdout, /\binterrupted in /)
+    assert.match(r.stdout, /interrupted: the command was killed on the host/)
+    assert.doesNotMatch(r.stdout, /Never/)
+    assert.ok(waited >= 1900 && waited < 10_000, `stopped after ${waited} ms (grace 2 s)`)
+    for (const h of lab.hosts) assert.equal(await sh(lab, h.index, 'pgrep -x sleep || true'), '', `${h.name} still runs sleep 600`)
+  })
+
+  test('a long remote command: a second signal kills it on the host and exits at once', async () => {
+    const d = tree({ 'long.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - name: Long wait\n      command: sleep 600\n' })
+    const p = spawnCli(['run', 'long.yml', '-i', lab.inventoryPath, '-o', 'plain'], { cwd: d, timeoutMs: 60_000 })
+    for (const h of lab.hosts) await until(async () => (await sh(lab, h.index, 'pgrep -x sleep || true')).trim() !== '', 30_000, `sleep on ${h.name}`)
+    const t0 = Date.now()
+    p.child.kill('SIGINT')
+    await new Promise((res) => setTimeout(res, 200))
+    p.child.kill('SIGINT')
+    const r = await p.done
+    assert.equal(r.code, 130, r.stdout + r.stderr)
+    assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`)
+    for (const h of lab.hosts) assert.equal(await sh(lab, h.index, 'pgrep -x sleep || true'), '', `${h.name} still runs sleep 600`)
   })
 
   test('kill -9 of the controller mid-upload: the target is the old file or the whole new one, never a part', async () => {
@@ -156,4 +194,25 @@ describe('interrupting a run', () => {
     assert.equal(none.code, 5)
     assert.match(none.stderr, /no failed hosts recorded for this playbook/)
   })
+})
+
+test('a signal while a large playbook and inventory load (before any host): the run stops within 2 s', async () => {
+  // 60 000 hosts with vars (about 6 MB of YAML, under the 8 MB cap): seconds of parsing and resolving
+  const hosts = Array.from({ length: 60_000 }, (_, i) => `        h${i}: {ansible_host: 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}, x: ${i}}`).join(
+    '\n',
+  )
+  const d = tree({
+    'inv.yml': `all:\n  children:\n    big:\n      hosts:\n${hosts}\n`,
+    'site.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - command: "true"\n',
+  })
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    const p = spawnCli(['run', 'site.yml', '-i', 'inv.yml', '-o', 'plain'], { cwd: d, timeoutMs: 60_000 })
+    await new Promise((r) => setTimeout(r, 1500)) // node and tsx started, the files are being read
+    const t0 = Date.now()
+    p.child.kill(sig)
+    const r = await p.done
+    const waited = Date.now() - t0
+    assert.ok(r.code === 130 || r.signal === sig, `${sig}: exit ${r.code} ${r.signal}`)
+    assert.ok(waited < 2000, `${sig}: stopped after ${waited} ms`)
+  }
 })

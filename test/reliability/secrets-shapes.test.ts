@@ -30,6 +30,8 @@ const FORMS: Record<string, string> = {
   nolog_item0: NOLOG_ITEMS[0],
   nolog_item1: NOLOG_ITEMS[1],
   nolog_err: NOLOG_ERR,
+  // a cut piece, as a parser's error message quotes its input
+  prefix: INLINE.slice(0, 10),
 }
 PEM_LINES.forEach((l, i) => (FORMS[`pem line ${i}`] = l))
 
@@ -97,6 +99,59 @@ ${indent(encryptVault(INLINE, PASSWORD), 6)}
       ignore_errors: true
 `
 
+// Failures whose messages would carry a secret: a module's own message, fail/assert messages,
+// a command that is not found, a file path, and template errors that quote the value.
+const ERRORS = `- name: Secret errors
+  hosts: all
+  gather_facts: false
+  vars_files:
+    - secrets.yml
+  vars:
+    inline_value: !vault |
+${indent(encryptVault(INLINE, PASSWORD), 6)}
+  tasks:
+    - name: fail with it
+      fail:
+        msg: "refused {{ inline_value }}"
+      ignore_errors: true
+    - name: assert with it
+      assert:
+        that: inline_value == 'x'
+        fail_msg: "wrong {{ inline_value | upper }}"
+      ignore_errors: true
+    - name: run it as a command
+      command: "{{ inline_value }} --flag"
+      ignore_errors: true
+    - name: a path holding it
+      copy:
+        content: "x"
+        dest: "/nonexistent-dir/{{ inline_value | b64encode }}/f"
+      ignore_errors: true
+    - name: a lookup of it
+      debug:
+        msg: "{{ lookup('file', inline_value) }}"
+      ignore_errors: true
+    - name: parse it as JSON
+      debug:
+        msg: "{{ inline_value | from_json }}"
+      ignore_errors: true
+    - name: parse it as YAML
+      debug:
+        msg: "{{ ('a: b: ' ~ inline_value ~ ' ' ~ inline_value) | from_yaml }}"
+      ignore_errors: true
+    - name: parse it as a date
+      debug:
+        msg: "{{ inline_value | to_datetime }}"
+      ignore_errors: true
+    - name: the PEM key as a command
+      command: "{{ pem_key | regex_replace('\\n', ' ') }}"
+      ignore_errors: true
+    - name: the PEM key in a failing template
+      debug:
+        msg: "{{ pem_key | from_yaml | int }}"
+      ignore_errors: true
+`
+
 describe('every secret shape in every output mode', () => {
   let lab!: LabInfo & { stop(): Promise<void> }
   let dir: string
@@ -106,6 +161,8 @@ describe('every secret shape in every output mode', () => {
     dir = tree({
       'site.yml': PLAYBOOK,
       'secrets.yml': encryptVault(`pem_key: |\n${indent(PEM, 2)}\n`, PASSWORD),
+      'errors.yml': ERRORS,
+      'fatal.yml': ERRORS.split('  tasks:')[0] + '  tasks:\n    - name: fatal\n      command: "{{ inline_value }}"\n',
       'vault-pass': PASSWORD + '\n',
     })
   })
@@ -152,10 +209,13 @@ describe('every secret shape in every output mode', () => {
     )
     for (const e of events.filter((e) => e.type === 'host:result' && (e.task === 'Hidden loop' || e.task === 'Hidden failure'))) {
       assert.deepEqual(
-        Object.keys(e).filter((k) => !['type', 'play', 'task', 'pos', 'host', 'check', 'status', 'msg', 'durationMs', 'ignored'].includes(k)),
+        Object.keys(e).filter((k) => !['type', 'play', 'task', 'pos', 'host', 'check', 'status', 'msg', 'durationMs', 'ignored', 'items'].includes(k)),
         [],
         'a no_log result carries its name and status only',
       )
+      // a no_log loop's items: a status each, no label
+      for (const i of ((e as { items?: object[] }).items ?? []) as Array<Record<string, unknown>>) assert.deepEqual(Object.keys(i).sort(), ['label', 'status'])
+      for (const i of ((e as { items?: object[] }).items ?? []) as Array<Record<string, unknown>>) assert.equal(i.label, '')
     }
 
     await disturb()
@@ -185,5 +245,29 @@ describe('every secret shape in every output mode', () => {
     const given = new Set(['site.yml', 'secrets.yml', 'vault-pass'].map((f) => `${dir}/${f}`))
     for (const f of filesUnder(dir).filter((f) => !given.has(f.path))) clean(f.path, f.bytes.toString('latin1'))
     for (const f of filesUnder(lab.dir).filter((f) => !f.path.endsWith('.pid'))) clean(f.path, f.bytes.toString('latin1'))
+  })
+
+  test('the --confirm preview and error messages (module, fail, assert, command not found, paths, template errors) show none of them', async () => {
+    args[2] = lab.inventoryPath
+    await disturb()
+    const preview = await cli(['run', ...args, '--confirm', '-vvv', '-o', 'plain'], { cwd: dir })
+    clean('--confirm preview', preview.stdout + preview.stderr)
+    assert.match(preview.stderr, /--confirm needs a terminal to ask on; nothing was changed/)
+    assert.match(preview.stdout, /\+\*{8}/, 'the preview shows the PEM diff, masked')
+
+    const eargs = ['errors.yml', ...args.slice(1)]
+    for (const mode of ['plain', 'json']) {
+      const r = await cli(['run', ...eargs, '-vvv', '-o', mode], { cwd: dir })
+      clean(`errors (${mode})`, r.stdout + r.stderr)
+      assert.equal(r.code, 0, r.stdout + r.stderr)
+      assert.equal((r.stdout.match(/ignor/gi) ?? []).length >= 10, true, `every task failed and was ignored:\n${r.stdout}`)
+    }
+    const traced = await cli(['run', ...eargs, '-o', 'plain'], { cwd: dir, env: { K3SBOOK_TRACE: '1' } })
+    clean('errors (K3SBOOK_TRACE=1)', traced.stdout + traced.stderr)
+    clean('errors (tty)', await ttyRun(['run', ...eargs, '-vvv', '-o', 'tty'], dir))
+    // not ignored: the error ends the run, and its message is masked too
+    const fatal = await cli(['run', 'fatal.yml', ...args.slice(1), '-o', 'plain'], { cwd: dir })
+    assert.equal(fatal.code, 2, fatal.stdout + fatal.stderr)
+    clean('errors (fatal)', fatal.stdout + fatal.stderr)
   })
 })
