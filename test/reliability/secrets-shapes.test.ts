@@ -209,13 +209,11 @@ describe('every secret shape in every output mode', () => {
     )
     for (const e of events.filter((e) => e.type === 'host:result' && (e.task === 'Hidden loop' || e.task === 'Hidden failure'))) {
       assert.deepEqual(
-        Object.keys(e).filter((k) => !['type', 'play', 'task', 'pos', 'host', 'check', 'status', 'msg', 'durationMs', 'ignored', 'items'].includes(k)),
+        Object.keys(e).filter((k) => !['type', 'play', 'task', 'pos', 'host', 'check', 'status', 'msg', 'durationMs', 'ignored'].includes(k)),
         [],
         'a no_log result carries its name and status only',
       )
-      // a no_log loop's items: a status each, no label
-      for (const i of ((e as { items?: object[] }).items ?? []) as Array<Record<string, unknown>>) assert.deepEqual(Object.keys(i).sort(), ['label', 'status'])
-      for (const i of ((e as { items?: object[] }).items ?? []) as Array<Record<string, unknown>>) assert.equal(i.label, '')
+      // (a no_log loop carries no items: neither their labels nor their number)
     }
 
     await disturb()
