@@ -193,6 +193,12 @@ export interface Module<A = Vars> {
    */
   readonly namesAtRun?: boolean
   /**
+   * Its result's `ansible_facts` are gathered facts named as Ansible's setup returns them
+   * (`ansible_X`, `gather_subset`, `module_setup`): they are merged into the host's facts, read as
+   * `ansible_facts.X` and as the variables `ansible_X` (setup, gather_facts).
+   */
+  readonly gathersFacts?: boolean
+  /**
    * Arguments that hold conditions written like `when:` (assert's `that`): their list items are
    * expression texts, so a YAML boolean or null in them is read as Python prints it.
    */

@@ -1,0 +1,6 @@
+// Modules about the host as a whole: its facts (setup, gather_facts), its connection and reboots,
+// the inventories of its services and packages, its scheduled jobs.
+import type { Module } from './types.js'
+import { gatherFactsModule, setupModule } from './setup.js'
+
+export const systemModules: Module[] = [setupModule, gatherFactsModule]
