@@ -147,6 +147,10 @@ export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
           task: c.task,
           run: (step) => runStep(conn, step),
           upload: (src, remote, o) => uploadTo(conn, src, remote, o),
+          reconnect: async () => {
+            await conn.reset?.()
+            await conn.connect()
+          },
         }
         c.applying?.()
         steps = mod.apply ? await mod.apply(plan, args, applyCtx) : await applySteps(plan.steps, applyCtx)

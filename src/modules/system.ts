@@ -2,5 +2,6 @@
 // the inventories of its services and packages, its scheduled jobs.
 import type { Module } from './types.js'
 import { gatherFactsModule, setupModule } from './setup.js'
+import { rebootModule, waitForConnectionModule } from './reboot.js'
 
-export const systemModules: Module[] = [setupModule, gatherFactsModule]
+export const systemModules: Module[] = [setupModule, gatherFactsModule, waitForConnectionModule, rebootModule]

@@ -137,6 +137,11 @@ export interface ApplyContext {
    * bytes through a step's stdin instead.
    */
   upload?(src: string | Buffer, remotePath: string, opts?: { mode?: string }): Promise<void>
+  /**
+   * Drops the host's connection and opens a new one (reboot, wait_for_connection); throws
+   * ConnectionError while the host cannot be reached. Later tasks use the new connection.
+   */
+  reconnect?(): Promise<void>
 }
 
 export interface Module<A = Vars> {
