@@ -3,5 +3,7 @@
 import type { Module } from './types.js'
 import { gatherFactsModule, setupModule } from './setup.js'
 import { rebootModule, waitForConnectionModule } from './reboot.js'
+import { serviceFactsModule } from './service_facts.js'
+import { packageFactsModule } from './package_facts.js'
 
-export const systemModules: Module[] = [setupModule, gatherFactsModule, waitForConnectionModule, rebootModule]
+export const systemModules: Module[] = [setupModule, gatherFactsModule, waitForConnectionModule, rebootModule, serviceFactsModule, packageFactsModule]

@@ -3,6 +3,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { collectorsFor, fnmatch, setupFacts } from '../../../src/modules/lib/facts.js'
+import { parseServiceFacts } from '../../../src/modules/service_facts.js'
+import { parsePackageFacts } from '../../../src/modules/package_facts.js'
 
 const FACTS = {
   distribution: 'Debian',
@@ -45,4 +47,62 @@ test('fnmatch is Python fnmatch.fnmatchcase', () => {
   assert.equal(fnmatch('a.b', 'a?b'), true)
   assert.equal(fnmatch('a+b', 'a+b'), true)
   assert.equal(fnmatch('A', 'a'), false)
+})
+
+test("parseServiceFacts: Ansible's sysv and systemd parses (bad states keep their status, unit files fill in the rest)", () => {
+  const out = [
+    '@@sysv',
+    'rc=0',
+    'initd=1',
+    ' [ + ]  dbus',
+    ' [ - ]  kmod',
+    ' [ ? ]  odd',
+    '@@units',
+    '  UNIT                LOAD      ACTIVE   SUB     DESCRIPTION',
+    '● auditd.service      not-found inactive dead    auditd.service',
+    '  ssh.service         loaded    active   running OpenBSD Secure Shell server',
+    '  emergency.service   loaded    inactive dead    Emergency Shell',
+    '@@unitfiles',
+    'UNIT FILE                STATE    PRESET',
+    'ssh.service              enabled  enabled',
+    'auditd.service           enabled  enabled',
+    'getty@.service           enabled  enabled',
+    'apt-daily.service        static   -',
+    '3 unit files listed.',
+    '@@active',
+    'active',
+    'active',
+    'inactive',
+    '',
+  ].join('\n')
+  assert.deepEqual(parseServiceFacts(out), {
+    dbus: { name: 'dbus', state: 'running', source: 'sysv' },
+    kmod: { name: 'kmod', state: 'stopped', source: 'sysv' },
+    'auditd.service': { name: 'auditd.service', state: 'stopped', status: 'not-found', source: 'systemd' },
+    'ssh.service': { name: 'ssh.service', state: 'running', status: 'enabled', source: 'systemd' },
+    'emergency.service': { name: 'emergency.service', state: 'stopped', status: 'inactive', source: 'systemd' },
+    'getty@.service': { name: 'getty@.service', state: 'unknown', status: 'enabled', source: 'systemd' },
+    'apt-daily.service': { name: 'apt-daily.service', state: 'inactive', status: 'static', source: 'systemd' },
+  })
+  assert.deepEqual(parseServiceFacts('@@sysv\nrc=4\n [ + ]  x\n'), {}, 'rc 4 without /etc/init.d: no SysV services')
+})
+
+test('parsePackageFacts: installed only, native and all without :arch, origin and section from the lists', () => {
+  const out = [
+    '@@dpkg',
+    'amd64',
+    'ii \tlibc6:amd64\t2.36\tamd64\tlibs',
+    'ii \tlibc6:i386\t2.36\ti386\tlibs',
+    'rc \told\t1.0\tamd64\tutils',
+    'ii \tlocal-only\t0.1\tall\tmisc',
+    '@@origins',
+    'libc6\t2.36\tamd64\tDebian\tlibs',
+    'libc6\t2.36\ti386\tDebian\tlibs',
+    '',
+  ].join('\n')
+  assert.deepEqual(parsePackageFacts(out), {
+    libc6: [{ name: 'libc6', version: '2.36', arch: 'amd64', category: 'libs', origin: 'Debian', source: 'apt' }],
+    'libc6:i386': [{ name: 'libc6:i386', version: '2.36', arch: 'i386', category: 'libs', origin: 'Debian', source: 'apt' }],
+    'local-only': [{ name: 'local-only', version: '0.1', arch: 'all', category: 'misc', origin: '', source: 'apt' }],
+  })
 })
