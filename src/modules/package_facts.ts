@@ -89,8 +89,8 @@ export const packageFactsModule = defineModule({
   name: 'package_facts',
   description:
     'Read the installed packages into `ansible_facts.packages` (name → list of {name, version, arch, category, origin, source}), as Ansible reports them. Debian hosts (dpkg, apt lists) only. Changes nothing.',
-  readAhead: true,
-  probeIsLast: true,
+  // not planned ahead: the probe reads all of apt's lists, and a read-ahead is dropped by any step
+  // applied before it, which would pay it twice
   namesAtRun: true,
   gathersFacts: true,
   schema: moduleSchema({

@@ -90,8 +90,8 @@ export const serviceFactsModule = defineModule({
   name: 'service_facts',
   description:
     'Read the state of every service on the host into `ansible_facts.services` (SysV scripts and systemd units, as Ansible reports them; not upstart, chkconfig or OpenRC). Changes nothing.',
-  readAhead: true,
-  probeIsLast: true,
+  // not planned ahead: the probe runs every SysV script's status (seconds), and a read-ahead is
+  // dropped by any step applied before it, which would pay it twice
   namesAtRun: true,
   gathersFacts: true,
   schema: moduleSchema({}),
