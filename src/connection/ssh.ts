@@ -891,6 +891,30 @@ export class SshConnection implements Connection {
     return r.stdout
   }
 
+  async reset(): Promise<void> {
+    if (this.closing) return
+    const clients = [this.client, ...this.jumpClients].filter((c): c is Client => !!c)
+    // the old clients' close and error events must not mark the new connection broken
+    for (const c of clients) {
+      c.removeAllListeners('close')
+      c.removeAllListeners('error')
+      c.on('error', () => {})
+    }
+    const gone = new ConnectionError(this.host, `connection to ${this.host} was reset`)
+    this.shell?.fail(gone)
+    for (const r of this.inflight) r(gone)
+    this.inflight.clear()
+    await this.teardown()
+    this.client = undefined
+    this.jumpClients = []
+    this.proxyChild = undefined
+    this.proxyStderr = ''
+    this.shell = undefined
+    this.shellOpening = undefined
+    this.broken = undefined
+    this.queue = Promise.resolve()
+  }
+
   async close(): Promise<void> {
     if (this.closing) return
     this.closing = true

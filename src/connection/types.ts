@@ -73,4 +73,9 @@ export interface Connection {
    */
   interrupt?(): Promise<void>
   close(): Promise<void>
+  /**
+   * Drops the connection, broken or not, so that the next connect() opens a new one (Ansible's
+   * reset_connection): after a reboot, or to wait for a host to come back. Absent: nothing to reset.
+   */
+  reset?(): Promise<void>
 }

@@ -69,5 +69,6 @@ export function scoped(conn: Connection, extra: ExecContext): Connection {
     upload: (l, r, o = {}) => conn.upload(l, r, { ...o, become: o.become ?? extra.become }),
     download: (r, o = {}) => conn.download(r, { ...o, become: o.become ?? extra.become }),
     close: () => conn.close(),
+    reset: conn.reset && (() => conn.reset!()),
   }
 }

@@ -103,6 +103,21 @@ function pickFacts(result: Vars): Vars {
   return f && typeof f === 'object' ? (f as Vars) : {}
 }
 
+/**
+ * Facts a gathering module returned (`ansible_X` keys, as setup names them), merged into the host's
+ * gathered facts: `ansible_facts.X` without the prefix and each key as a variable (Ansible's
+ * namespace_facts and INJECT_FACTS_AS_VARS). What the host reports is data: wrapped unsafe.
+ */
+export function mergeGathered(h: HostState, result: Vars): void {
+  const f = pickFacts(result)
+  const bare = (k: string) => (k.startsWith('ansible_') ? k.slice('ansible_'.length) : k)
+  const before = h.facts.ansible_facts
+  const old = before && typeof before === 'object' ? (before as Vars) : {}
+  const facts = Object.fromEntries([...Object.entries(old), ...Object.entries(f).map(([k, v]) => [bare(k), wrapUnsafe(v)] as const)])
+  const vars = Object.fromEntries([...Object.entries(h.facts), ...Object.entries(f).map(([k, v]) => [k, wrapUnsafe(v)] as const)])
+  h.facts = { ...vars, ansible_facts: facts }
+}
+
 /** register and set_fact: what the outcome leaves in the host's variables. */
 export function registerOutcome(h: HostState, task: Task, outcome: TaskOutcome): void {
   if (task.register) {
@@ -120,6 +135,7 @@ export function registerOutcome(h: HostState, task: Task, outcome: TaskOutcome):
   }
   if ((getModule(task.module)?.setsVars || task.unsupported) && outcome.status !== 'failed' && outcome.status !== 'skipped')
     Object.assign(h.hostFacts, pickFacts(outcome.result))
+  if (getModule(task.module)?.gathersFacts && outcome.status !== 'failed' && outcome.status !== 'skipped') mergeGathered(h, outcome.result)
 }
 
 /** run_once: every other host gets the registered result and facts, as in Ansible. */
@@ -129,6 +145,7 @@ export function shareRunOnce(task: Task, src: HostState, outcome: TaskOutcome, o
     if (src.failed && outcome.status === 'failed') h.failed = true
     if (task.register && src.hostFacts[task.register] !== undefined) h.hostFacts[task.register] = src.hostFacts[task.register]
     if (getModule(task.module)?.setsVars || task.unsupported) Object.assign(h.hostFacts, pickFacts(outcome.result))
+    if (getModule(task.module)?.gathersFacts && outcome.status !== 'failed' && outcome.status !== 'skipped') mergeGathered(h, outcome.result)
     if (outcome.status === 'changed') for (const n of task.notify) h.notified.add(n)
   }
 }

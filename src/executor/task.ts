@@ -33,7 +33,7 @@ import type { CachedProbes } from './probe-cache.js'
 import { makeReader, type Overlay } from './reader.js'
 import { loopOnHost, loopOutcome, loopVars, renderLoopItems, sleep, type ItemOutcome } from './loop.js'
 import { splitArgs, unquote } from '../kv.js'
-import { errorText, judgeResult, withResult } from './result.js'
+import { errorText, judgeResult, mergeGathered, withResult } from './result.js'
 import type { HostState, TaskOutcome } from './state.js'
 import { taskName, type TaskContext } from './task-context.js'
 
@@ -147,6 +147,10 @@ export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
           task: c.task,
           run: (step) => runStep(conn, step),
           upload: (src, remote, o) => uploadTo(conn, src, remote, o),
+          reconnect: async () => {
+            await conn.reset?.()
+            await conn.connect()
+          },
         }
         c.applying?.()
         steps = mod.apply ? await mod.apply(plan, args, applyCtx) : await applySteps(plan.steps, applyCtx)
@@ -301,6 +305,7 @@ export async function taskOutcome(tc: TaskContext, h: HostState, vars: Vars): Pr
   }
   const loop = loopOnHost(task, vars)
   const setsVars = !!getModule(task.module)?.setsVars
+  const gathers = !!getModule(task.module)?.gathersFacts
   const done: ItemOutcome[] = []
   for (let i = 0; i < items.length; i++) {
     const item = items[i]
@@ -336,6 +341,7 @@ export async function taskOutcome(tc: TaskContext, h: HostState, vars: Vars): Pr
       const f = out.result.ansible_facts
       if (f && typeof f === 'object') Object.assign(h.hostFacts, f as Vars)
     }
+    if (gathers && out.status !== 'failed' && out.status !== 'skipped') mergeGathered(h, out.result)
     if (loop.pause) await sleep(loop.pause * 1000)
   }
   return loopOutcome(loop, done)

@@ -7,9 +7,10 @@ import { ping } from './ping.js'
 import { provisionModules } from './provision.js'
 import { storageModules } from './storage.js'
 import { commonModules } from './common.js'
+import { systemModules } from './system.js'
 
 const byName = new Map<string, Module>()
-for (const m of [...coreModules, ping, ...provisionModules, ...storageModules, ...commonModules]) {
+for (const m of [...coreModules, ping, ...provisionModules, ...storageModules, ...commonModules, ...systemModules]) {
   for (const n of [m.name, ...(m.aliases ?? [])]) {
     if (byName.has(n)) throw new Error(`module ${n} registered twice`)
     byName.set(n, m)

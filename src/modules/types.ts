@@ -137,6 +137,11 @@ export interface ApplyContext {
    * bytes through a step's stdin instead.
    */
   upload?(src: string | Buffer, remotePath: string, opts?: { mode?: string }): Promise<void>
+  /**
+   * Drops the host's connection and opens a new one (reboot, wait_for_connection); throws
+   * ConnectionError while the host cannot be reached. Later tasks use the new connection.
+   */
+  reconnect?(): Promise<void>
 }
 
 export interface Module<A = Vars> {
@@ -197,6 +202,12 @@ export interface Module<A = Vars> {
    * the *_facts modules): after it, the checker cannot call a variable certainly undefined.
    */
   readonly namesAtRun?: boolean
+  /**
+   * Its result's `ansible_facts` are gathered facts named as Ansible's setup returns them
+   * (`ansible_X`, `gather_subset`, `module_setup`): they are merged into the host's facts, read as
+   * `ansible_facts.X` and as the variables `ansible_X` (setup, gather_facts).
+   */
+  readonly gathersFacts?: boolean
   /**
    * Arguments that hold conditions written like `when:` (assert's `that`): their list items are
    * expression texts, so a YAML boolean or null in them is read as Python prints it.

@@ -253,6 +253,7 @@ test('capabilities live on the modules: which are planned ahead, which results e
     'file',
     'filesystem',
     'find',
+    'gather_facts',
     'getent',
     'group',
     'hostname',
@@ -264,6 +265,7 @@ test('capabilities live on the modules: which are planned ahead, which results e
     'replace',
     'script', // creates/removes are read ahead; the script itself runs only when applied
     'service',
+    'setup',
     'shell',
     'slurp',
     'stat',

@@ -19,6 +19,7 @@ export type EffectKey =
   | `zpool:${string}`
   | `zfs:${string}`
   | `tmp:${string}`
+  | 'boot'
 
 export const effectKey = {
   /** A Debian package (value 'present' | 'absent'). */
@@ -45,4 +46,6 @@ export const effectKey = {
   zfs: (name: string, prop?: string): EffectKey => `zfs:${name}${prop === undefined ? '' : `:${prop}`}`,
   /** A new file or directory with a name made up on the host (tempfile), in this directory (value 'file' | 'directory'). */
   tempIn: (dir: string): EffectKey => `tmp:${dir}`,
+  /** The host restarted (value 'rebooted'): what lives in memory (/run, /tmp on tmpfs, started services) starts over. */
+  boot: (): EffectKey => 'boot',
 }
