@@ -86,3 +86,56 @@ describe('semantics the integration targets check', () => {
     assert.deepEqual([recap.changed, recap.failed, recap.skipped, recap.rescued], [1, 0, 1, 1])
   })
 })
+
+// Handlers as ansible-playbook 2.14 runs them (-c local, same statuses): a `listen` topic wakes every
+// handler listening to it; a handler may be a dynamic include (setup_remote_tmp_dir's cleanup) or
+// a block whose tasks are handlers.
+const HANDLERS = `- hosts: all
+  gather_facts: false
+  tasks:
+    - name: notify a topic
+      command: "true"
+      notify: [topic, cleanup, in block]
+  handlers:
+    - name: first listener
+      set_fact: { l1: true }
+      listen: topic
+    - name: second listener
+      set_fact: { l2: true }
+      listen: topic
+    - name: cleanup
+      include_tasks: cleanup.yml
+      when: not skip_cleanup | default(false) | bool
+    - block:
+        - name: in block
+          set_fact: { b1: true }
+    - name: all ran
+      assert:
+        that: [l1, l2, c1, b1]
+      listen: topic
+`
+
+describe('handlers the integration targets use', () => {
+  it('every listener of a topic runs; an include_tasks handler runs its tasks; a block in handlers holds handlers', async (t) => {
+    const lab = await useLab(t, { hosts: 1, tag: 'compat' })
+    const dir = mkdtempSync(join(tmpdir(), 'k3sbook-compat-'))
+    const pb = join(dir, 'site.yml')
+    writeFileSync(pb, HANDLERS)
+    writeFileSync(join(dir, 'cleanup.yml'), '- name: cleaned\n  set_fact: { c1: true }\n')
+    const r = await run(pb, [lab.inventoryPath], { loadTasks: loadTasksAtRuntime })
+    const why = JSON.stringify(r.results.filter((e) => e.status === 'failed').map((e) => [e.task, e.msg]))
+    assert.deepEqual(
+      r.results.map((e) => [e.task, e.status]),
+      [
+        ['notify a topic', 'changed'],
+        ['first listener', 'ok'],
+        ['second listener', 'ok'],
+        ['cleanup', 'ok'],
+        ['cleaned', 'ok'],
+        ['in block', 'ok'],
+        ['all ran', 'ok'],
+      ],
+      why,
+    )
+  })
+})
