@@ -3,7 +3,11 @@
 // Debian's ansible-core 2.14 gives.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { render } from '../../src/template/index.js'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { evalCondition, render } from '../../src/template/index.js'
+import { YamlFile } from '../../src/yamlfile.js'
 
 describe('template behaviours the integration targets check', () => {
   it('*args and **kwargs in calls, also after keyword arguments (loops)', () => {
@@ -13,5 +17,14 @@ describe('template behaviours the integration targets check', () => {
     assert.equal(render('{{ lookup("list", *phrases, **kw) }}', V), "['a', 'b']")
     assert.equal(render('{{ [1, 2, 3] | join(*["-"]) }}', V), '1-2-3')
     assert.throws(() => render('{{ q("list", *nope) }}', V), /'nope' is undefined/)
+  })
+  it('!unsafe on a list or a mapping keeps every string in it unrendered (yaml_parsing)', () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'k3sbook-compat-')), 'v.yml')
+    writeFileSync(f, "ulist: !unsafe [ 'b{{nottemplate}}', 'c']\nudict: !unsafe\n  a: b{{nottemplate}}\n  c: d\n")
+    const yf = YamlFile.read(f)
+    assert.deepEqual(yf.doc.warnings, [])
+    const V = { ...(yf.value as object), nottemplate: 'FAIL', resolved: 'b{{nottemplate}}' }
+    for (const c of ['ulist[0] != resolved', "'{' in ulist[0]", "'Fail' not in udict['a']", "'}' in udict['a']", "udict.c == 'd'"])
+      assert.equal(evalCondition(c, V), true, c)
   })
 })
