@@ -87,12 +87,15 @@ describe('semantics the integration targets check', () => {
   })
 })
 
-// Handlers as ansible-playbook 2.14 runs them (-c local, same statuses): a `listen` topic wakes every
+// Handlers as ansible-playbook 2.14 runs them (same statuses; over ssh, where ansible_connection is "ssh"): a `listen` topic wakes every
 // handler listening to it; a handler may be a dynamic include (setup_remote_tmp_dir's cleanup) or
 // a block whose tasks are handlers.
 const HANDLERS = `- hosts: all
   gather_facts: false
   tasks:
+    - name: the connection is a variable
+      assert:
+        that: ansible_connection == 'ssh'
     - name: notify a topic
       command: "true"
       notify: [topic, cleanup, in block]
@@ -127,6 +130,7 @@ describe('handlers the integration targets use', () => {
     assert.deepEqual(
       r.results.map((e) => [e.task, e.status]),
       [
+        ['the connection is a variable', 'ok'],
         ['notify a topic', 'changed'],
         ['first listener', 'ok'],
         ['second listener', 'ok'],

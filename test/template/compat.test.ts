@@ -7,6 +7,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { evalCondition, render } from '../../src/template/index.js'
+import { pyNow } from '../../src/template/filters.js'
+import { parseFacts } from '../../src/executor/facts.js'
 import { YamlFile } from '../../src/yamlfile.js'
 
 describe('template behaviours the integration targets check', () => {
@@ -26,5 +28,25 @@ describe('template behaviours the integration targets check', () => {
     const V = { ...(yf.value as object), nottemplate: 'FAIL', resolved: 'b{{nottemplate}}' }
     for (const c of ['ulist[0] != resolved', "'{' in ulist[0]", "'Fail' not in udict['a']", "'}' in udict['a']", "udict.c == 'd'"])
       assert.equal(evalCondition(c, V), true, c)
+  })
+  it('now(): fmt with %s.%f, str() of the datetime without fmt (loops)', () => {
+    const d = new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 678))
+    assert.equal(pyNow(true, '%s.%f', d), '1704164645.678000')
+    assert.equal(pyNow(true, null, d), '2024-01-02 03:04:05.678000')
+    assert.equal(pyNow(true, '%Y-%m-%d %H:%M:%S %%', d), '2024-01-02 03:04:05 %')
+    assert.match(render("{{ now(fmt='%s') | int > 0 }}", {}), /^True$/)
+  })
+  it('facts: ansible_python and virtualization_type/role (until, hostname)', () => {
+    const f = parseFacts('python=/usr/bin/python3 3 11 2 final 0\nvirt=docker\n')
+    assert.deepEqual(f.python, {
+      executable: '/usr/bin/python3',
+      has_sslcontext: true,
+      type: 'cpython',
+      version: { major: 3, minor: 11, micro: 2, releaselevel: 'final', serial: 0 },
+      version_info: [3, 11, 2, 'final', 0],
+    })
+    assert.equal(f.python_version, '3.11.2')
+    assert.deepEqual([f.virtualization_type, f.virtualization_role], ['docker', 'guest'])
+    assert.deepEqual([parseFacts('').virtualization_type, parseFacts('').virtualization_role], ['NA', 'NA'])
   })
 })
