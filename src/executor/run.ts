@@ -454,7 +454,8 @@ export class Runner {
     if (mod?.changesInventory && outcome.status !== 'failed' && outcome.status !== 'skipped') {
       const changed = applyInventoryChange(rc.project.inventory, h.name, outcome.result)
       rc.inventoryChanged()
-      outcome = { ...outcome, status: changed ? 'changed' : outcome.status, result: { ...outcome.result, changed } }
+      // changed_when, already applied to the outcome, has the last word (group_by with changed_when: false)
+      if (task.changedWhen === undefined) outcome = { ...outcome, status: changed ? 'changed' : outcome.status, result: { ...outcome.result, changed } }
     }
     registerOutcome(h, task, outcome)
     const meta = outcome.result._meta as string | undefined

@@ -96,6 +96,9 @@ const HANDLERS = `- hosts: all
     - name: the connection is a variable
       assert:
         that: ansible_connection == 'ssh'
+    - name: group_by with changed_when false
+      group_by: { key: cw_test }
+      changed_when: false
     - name: notify a topic
       command: "true"
       notify: [topic, cleanup, in block]
@@ -131,6 +134,7 @@ describe('handlers the integration targets use', () => {
       r.results.map((e) => [e.task, e.status]),
       [
         ['the connection is a variable', 'ok'],
+        ['group_by with changed_when false', 'ok'],
         ['notify a topic', 'changed'],
         ['first listener', 'ok'],
         ['second listener', 'ok'],
