@@ -69,6 +69,13 @@ describe('validate refuses only what is certainly wrong', () => {
     assert.equal(r.errors, '')
     assert.match(r.warnings, /undefined variable "v_1" \(unless a task defines it at run time\)/)
   })
+  it('a template syntax error under ignore_errors is a warning: the task fails where it runs (lookup_csvfile)', () => {
+    const r = validate(play("    - set_fact:\n        x: \"{{ lookup('env', 'HOME', a=',' b=1) }}\"\n      ignore_errors: yes\n"))
+    assert.equal(r.errors, '')
+    assert.match(r.warnings, /template syntax error: .*\(the task fails where it is evaluated\)/)
+    const bad = validate(play("    - set_fact:\n        x: \"{{ lookup('env', 'HOME', a=',' b=1) }}\"\n"))
+    assert.match(bad.errors, /template syntax error/)
+  })
   it('include_tasks and blocks in handlers are valid (setup_remote_tmp_dir): the include is loaded, block tasks are handlers', () => {
     const r = validate(
       play('    - command: "true"\n      notify: [cleanup, b1]\n') +
