@@ -452,7 +452,7 @@ export class Runner {
     if (noLog) markNoLogResult(outcome.result)
     const mod = getModule(task.module)
     if (mod?.changesInventory && outcome.status !== 'failed' && outcome.status !== 'skipped') {
-      const changed = applyInventoryChange(rc.project.inventory, h.name, outcome.result)
+      const changed = applyInventoryChange(rc.project.inventory, h.name, outcome.result, task.changedWhen !== undefined)
       rc.inventoryChanged()
       // changed_when, already applied to the outcome, has the last word (group_by with changed_when: false)
       if (task.changedWhen === undefined) outcome = { ...outcome, status: changed ? 'changed' : outcome.status, result: { ...outcome.result, changed } }

@@ -99,6 +99,14 @@ const HANDLERS = `- hosts: all
     - name: group_by with changed_when false
       group_by: { key: cw_test }
       changed_when: false
+    - name: group_by in a loop, changed_when per item
+      group_by: { key: "t_{{ item }}" }
+      loop: [1, 2]
+      changed_when: item == 2
+      register: gb
+    - name: per-item changed kept
+      assert:
+        that: ["gb.results[0] is not changed", "gb.results[1] is changed", "gb is changed"]
     - name: notify a topic
       command: "true"
       notify: [topic, cleanup, in block]
@@ -135,6 +143,8 @@ describe('handlers the integration targets use', () => {
       [
         ['the connection is a variable', 'ok'],
         ['group_by with changed_when false', 'ok'],
+        ['group_by in a loop, changed_when per item', 'changed'],
+        ['per-item changed kept', 'ok'],
         ['notify a topic', 'changed'],
         ['first listener', 'ok'],
         ['second listener', 'ok'],
