@@ -58,6 +58,12 @@ export function renderArgs(task: Task, mod: Module, vars: Vars, searchPath?: str
     return coerceArgs(mod.schema, stripOmitted({ ...(render(rest, vars, pos) as Vars), ...kv }) as Vars)
   }
   const args = stripOmitted(render(task.args, vars, pos)) as Vars
+  // set_fact's action templates each variable name too (`"path_{{ idx }}": …`)
+  if (mod.setsVars && Object.keys(args).some(isTemplated)) {
+    const named: Vars = {}
+    for (const [k, v] of Object.entries(args)) named[isTemplated(k) ? String(unwrapUnsafe(templateValue(k, vars, pos))) : k] = v
+    return coerceArgs(mod.schema, named)
+  }
   return coerceArgs(mod.schema, args)
 }
 

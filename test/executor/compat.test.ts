@@ -107,6 +107,14 @@ const HANDLERS = `- hosts: all
     - name: per-item changed kept
       assert:
         that: ["gb.results[0] is not changed", "gb.results[1] is changed", "gb is changed"]
+    - name: templated set_fact name
+      set_fact:
+        "path_{{ idx }}": "{{ item }}"
+      loop: [a, b]
+      loop_control: { index_var: idx }
+    - name: both names set
+      assert:
+        that: ["path_0 == 'a'", "path_1 == 'b'"]
     - name: notify a topic
       command: "true"
       notify: [topic, cleanup, in block]
@@ -145,6 +153,8 @@ describe('handlers the integration targets use', () => {
         ['group_by with changed_when false', 'ok'],
         ['group_by in a loop, changed_when per item', 'changed'],
         ['per-item changed kept', 'ok'],
+        ['templated set_fact name', 'ok'],
+        ['both names set', 'ok'],
         ['notify a topic', 'changed'],
         ['first listener', 'ok'],
         ['second listener', 'ok'],
