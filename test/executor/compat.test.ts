@@ -115,6 +115,13 @@ const HANDLERS = `- hosts: all
     - name: both names set
       assert:
         that: ["path_0 == 'a'", "path_1 == 'b'"]
+    - name: attempts in failed_when of an until loop
+      command: "true"
+      register: att
+      until: 1 == 0
+      retries: 2
+      delay: 0
+      failed_when: att.attempts > 6
     - name: notify a topic
       command: "true"
       notify: [topic, cleanup, in block]
@@ -155,6 +162,7 @@ describe('handlers the integration targets use', () => {
         ['per-item changed kept', 'ok'],
         ['templated set_fact name', 'ok'],
         ['both names set', 'ok'],
+        ['attempts in failed_when of an until loop', 'changed'],
         ['notify a topic', 'changed'],
         ['first listener', 'ok'],
         ['second listener', 'ok'],
