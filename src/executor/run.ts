@@ -290,7 +290,8 @@ export class Runner {
       }
       const vars = rc.taskVars(ctx, inc, h, inner)
       try {
-        if (!inc.when.every((c) => evalCondition(c, vars, srcPos(inc.src, ['when'])))) {
+        // its blocks' conditions too: an include in a block whose `when` is false is skipped (hostname)
+        if (!inner.when.every((c) => evalCondition(c, vars, srcPos(inc.src, ['when'])))) {
           if (report) {
             h.counts.skipped++
             rc.emit({ ...base, host: h.name, status: 'skipped', durationMs: 0 })

@@ -122,6 +122,10 @@ const HANDLERS = `- hosts: all
       retries: 2
       delay: 0
       failed_when: att.attempts > 6
+    - when: false
+      block:
+        - name: include in a false block
+          include_tasks: cleanup.yml
     - name: notify a topic
       command: "true"
       notify: [topic, cleanup, in block]
@@ -163,6 +167,7 @@ describe('handlers the integration targets use', () => {
         ['templated set_fact name', 'ok'],
         ['both names set', 'ok'],
         ['attempts in failed_when of an until loop', 'changed'],
+        ['include in a false block', 'skipped'],
         ['notify a topic', 'changed'],
         ['first listener', 'ok'],
         ['second listener', 'ok'],
