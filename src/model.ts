@@ -159,9 +159,8 @@ export interface Include extends TaskCommon {
 
 export type TaskItem = Task | Block | Include
 
-export interface Handler extends Task {
-  listen: string[]
-}
+/** A handler: a task, or a dynamic include whose tasks run when it is notified (Ansible 2.14 allows both). */
+export type Handler = (Task | Include) & { listen: string[] }
 
 export interface Play {
   name: string

@@ -368,12 +368,27 @@ const ANSIBLE_TAGS = [
     resolve: (s: string) => new UnsafeString(s),
     identify: (v: unknown) => v instanceof UnsafeString,
   },
+  // `!unsafe [ … ]` and `!unsafe {…}` (PyYAML's AnsibleUnsafe on a collection): every string in it is
+  // unsafe, keys excepted, as Ansible's wrap_var leaves mapping keys as they are.
+  { tag: '!unsafe', collection: 'seq' as const, resolve: markUnsafe },
+  { tag: '!unsafe', collection: 'map' as const, resolve: markUnsafe },
   {
     tag: '!vault',
     resolve: (s: string) => new VaultString(s),
     identify: (v: unknown) => v instanceof VaultString,
   },
 ]
+
+function markUnsafe<T>(node: T): T {
+  const walk = (n: unknown): void => {
+    if (isScalar(n)) {
+      if (typeof n.value === 'string') n.value = new UnsafeString(n.value)
+    } else if (isSeq(n)) n.items.forEach(walk)
+    else if (isMap(n)) for (const p of n.items) walk(p.value)
+  }
+  walk(node)
+  return node
+}
 
 /** Load a YAML file, record every problem, and return its value (undefined when it could not be read). */
 export function loadYaml(file: string, diags: Diagnostics): { yf: YamlFile; value: unknown } | undefined {

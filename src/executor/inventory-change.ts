@@ -92,7 +92,7 @@ export function groupBy(inv: Inventory, host: string, name: string, parents: str
 }
 
 /** The inventory change a result asks for (a loop's items each may ask one); whether anything changed. */
-export function applyInventoryChange(inv: Inventory, host: string, result: Vars): boolean {
+export function applyInventoryChange(inv: Inventory, host: string, result: Vars, judged = false): boolean {
   let changed = false
   const items = Array.isArray(result.results) ? (result.results as Vars[]) : [result]
   for (const r of items) {
@@ -101,7 +101,8 @@ export function applyInventoryChange(inv: Inventory, host: string, result: Vars)
     const ah = r.add_host as { host_name?: string; groups?: string[]; host_vars?: Vars } | undefined
     if (ah && typeof ah.host_name === 'string') one = addHost(inv, ah as { host_name: string })
     if (typeof r.add_group === 'string') one = groupBy(inv, host, r.add_group, (r.parent_groups as string[] | undefined) ?? ['all'])
-    if (items.length > 1) r.changed = one
+    // changed_when (judged) already set each item's changed
+    if (items.length > 1 && !judged) r.changed = one
     changed ||= one
   }
   return changed

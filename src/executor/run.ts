@@ -189,7 +189,8 @@ export class Runner {
   private async flushHandlers(ctx: PlayCtx): Promise<void> {
     for (const [hd, hosts] of dueHandlers(ctx)) {
       if (this.rc.interrupted) return
-      await this.runTask(hd as Handler, hosts, ctx, ROOT_SCOPE, true)
+      if (hd.kind === 'include') await this.runInclude(hd, hosts, ctx, ROOT_SCOPE, true)
+      else await this.runTask(hd, hosts, ctx, ROOT_SCOPE, true)
       this.announceGone(ctx, ROOT_SCOPE)
     }
   }
@@ -264,7 +265,7 @@ export class Runner {
    * include itself is a result (ok, or skipped) counted in the recap. Hosts that resolve to the same
    * file with the same item run it together.
    */
-  private async runInclude(inc: Include, hosts: HostState[], ctx: PlayCtx, scope: Scope): Promise<void> {
+  private async runInclude(inc: Include, hosts: HostState[], ctx: PlayCtx, scope: Scope, handler = false): Promise<void> {
     const { rc } = this
     const inner = childScope(scope, inc)
     const name = taskName(inc)
@@ -272,7 +273,7 @@ export class Runner {
     const runs = new Map<string, { target: string; extra: Vars; hosts: HostState[] }>()
     const started = Date.now()
     // before --start-at-task's task is reached, includes are followed but not reported
-    const report = this.startAtReached && rc.selected(inc as unknown as Task)
+    const report = this.startAtReached && (handler || rc.selected(inc as unknown as Task))
     let announced = !report
     for (const h of hosts) {
       if (!announced) {
@@ -283,13 +284,14 @@ export class Runner {
           module: `include_${inc.what}`,
           hosts: hosts.map((x) => x.name),
           pos: srcPos(inc.src),
-          handler: false,
+          handler,
         })
         announced = true
       }
       const vars = rc.taskVars(ctx, inc, h, inner)
       try {
-        if (!inc.when.every((c) => evalCondition(c, vars, srcPos(inc.src, ['when'])))) {
+        // its blocks' conditions too: an include in a block whose `when` is false is skipped (hostname)
+        if (!inner.when.every((c) => evalCondition(c, vars, srcPos(inc.src, ['when'])))) {
           if (report) {
             h.counts.skipped++
             rc.emit({ ...base, host: h.name, status: 'skipped', durationMs: 0 })
@@ -451,9 +453,10 @@ export class Runner {
     if (noLog) markNoLogResult(outcome.result)
     const mod = getModule(task.module)
     if (mod?.changesInventory && outcome.status !== 'failed' && outcome.status !== 'skipped') {
-      const changed = applyInventoryChange(rc.project.inventory, h.name, outcome.result)
+      const changed = applyInventoryChange(rc.project.inventory, h.name, outcome.result, task.changedWhen !== undefined)
       rc.inventoryChanged()
-      outcome = { ...outcome, status: changed ? 'changed' : outcome.status, result: { ...outcome.result, changed } }
+      // changed_when, already applied to the outcome, has the last word (group_by with changed_when: false)
+      if (task.changedWhen === undefined) outcome = { ...outcome, status: changed ? 'changed' : outcome.status, result: { ...outcome.result, changed } }
     }
     registerOutcome(h, task, outcome)
     const meta = outcome.result._meta as string | undefined

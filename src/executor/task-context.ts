@@ -142,6 +142,8 @@ export class RunContext {
       ),
     }
     const layers: (Vars | undefined)[] = [
+      // Ansible's play context puts the connection in every task's variables ("ssh" unless set)
+      CONNECTION_DEFAULTS,
       ...roleDefaults,
       this.invVars(h.name),
       h.facts,
@@ -293,3 +295,5 @@ export function noLogOn(v: boolean | string | undefined, vars: Vars): boolean {
     return true
   }
 }
+
+const CONNECTION_DEFAULTS: Vars = { ansible_connection: 'ssh' }

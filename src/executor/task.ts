@@ -58,6 +58,12 @@ export function renderArgs(task: Task, mod: Module, vars: Vars, searchPath?: str
     return coerceArgs(mod.schema, stripOmitted({ ...(render(rest, vars, pos) as Vars), ...kv }) as Vars)
   }
   const args = stripOmitted(render(task.args, vars, pos)) as Vars
+  // set_fact's action templates each variable name too (`"path_{{ idx }}": …`)
+  if (mod.setsVars && Object.keys(args).some(isTemplated)) {
+    const named: Vars = {}
+    for (const [k, v] of Object.entries(args)) named[isTemplated(k) ? String(unwrapUnsafe(templateValue(k, vars, pos))) : k] = v
+    return coerceArgs(mod.schema, named)
+  }
   return coerceArgs(mod.schema, args)
 }
 
@@ -193,7 +199,7 @@ export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
 }
 
 /** The runner's module step for a task on a host, with its variables (an item's, in a loop). */
-export async function runTaskModule(tc: TaskContext, h: HostState, vars: Vars): Promise<TaskOutcome> {
+export async function runTaskModule(tc: TaskContext, h: HostState, vars: Vars, attempt?: number): Promise<TaskOutcome> {
   const { task, rc } = tc
   // `action: {module: "{{ m }}"}` names its module only now
   const modName = isTemplated(task.moduleKey) ? String(templateValue(task.moduleKey, vars, srcPos(task.src))) : task.moduleKey
@@ -257,6 +263,8 @@ export async function runTaskModule(tc: TaskContext, h: HostState, vars: Vars): 
     if (real.outcome) return real.outcome
     stale = real.stale
   }
+  // in an until loop, changed_when/failed_when see this attempt's number (Ansible sets it first)
+  if (attempt !== undefined) result.attempts = attempt
   const j = judgeResult(task, vars, result, { status: out.status, msg: out.msg, failedStep: out.failedStep }, !(out.notRun && resultOnlyAfterRun(task)))
   const { status } = j
   const shown = status === 'changed' || status === 'unknown'
@@ -362,7 +370,7 @@ async function withRetries(tc: TaskContext, h: HostState, vars: Vars): Promise<T
   const delay = Number(task.delay !== undefined ? templateValue(task.delay, vars) : 5)
   let out: TaskOutcome | undefined
   for (let attempt = 1; attempt <= retries + 1; attempt++) {
-    out = await runTaskModule(tc, h, vars)
+    out = await runTaskModule(tc, h, vars, attempt)
     if (rc.check && stopRetrying(out)) return out
     const rv = task.register ? withResult(vars, { [task.register]: wrapUnsafe(out.result) }) : vars
     const done = task.until.every((c) => evalCondition(c, rv, srcPos(task.src, ['until'])))
@@ -377,6 +385,8 @@ async function withRetries(tc: TaskContext, h: HostState, vars: Vars): Promise<T
       await sleep(delay * 1000)
     }
   }
+  // retries exhausted: a failure, unless failed_when (already judged on the last attempt) says otherwise, as in ansible-core 2.14
+  if (task.failedWhen !== undefined) return out!
   out!.status = 'failed'
   out!.result.failed = true
   out!.msg = out!.msg ?? `retries exhausted (${retries}): until condition never true`

@@ -134,7 +134,11 @@ export function commandScript(o: { argv?: string[]; shellCmd?: string; executabl
   } else {
     lines.push('set --')
     for (const a of o.argv ?? []) lines.push(...argLines(a))
-    lines.push('exec "$@"')
+    // Ansible's command execs argv itself: a program not found is its OSError (errno 2), not a shell's 127
+    lines.push(
+      `case $1 in */*) [ -e "$1" ] ;; *) (set -f; IFS=:; for _k3s_d in $PATH; do [ -x "\${_k3s_d:-.}/$1" ] && [ ! -d "\${_k3s_d:-.}/$1" ] && exit 0; done; exit 1) ;; esac || { printf '%s\\n' "${NOEXEC_MARK}$1" >&2; exit 2; }`,
+      'exec "$@"',
+    )
   }
   return lines.join('\n') + '\n'
 }
@@ -143,6 +147,7 @@ export function commandScript(o: { argv?: string[]; shellCmd?: string; executabl
 export const ANY_RC = Array.from({ length: 256 }, (_, i) => i)
 
 const CHDIR_MARK = 'k3sbook: unable to change directory before execution: '
+const NOEXEC_MARK = 'k3sbook: no such file or directory: '
 const GLOB = /[*?[]/
 
 // ---------------------------------------------------------------- plan and result
@@ -310,6 +315,20 @@ export function commandResult(plan: Plan, steps: StepResult[] | undefined, args:
       failed: true,
       changed: false,
       msg: `Unable to change directory before execution: [Errno 2] No such file or directory: '${stderr.slice(CHDIR_MARK.length).trim()}'`,
+    }
+  if (s.rc === 2 && stderr.startsWith(NOEXEC_MARK))
+    return {
+      ...r,
+      stdout: '',
+      stdout_lines: [],
+      stderr: '',
+      stderr_lines: [],
+      start: null,
+      end: null,
+      delta: null,
+      failed: true,
+      changed: false,
+      msg: `[Errno 2] No such file or directory: b'${stderr.slice(NOEXEC_MARK.length).replace(/\n[\s\S]*$/, '')}'`,
     }
   if (s.rc !== 0) return { ...r, failed: true, msg: 'non-zero return code' }
   return { ...r, failed: false }

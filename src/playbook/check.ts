@@ -167,7 +167,7 @@ export function checkProject(input: CheckInput, diags: Diagnostics): void {
     try {
       a = analyzeTemplate(t.text, { expression: t.expression, file: t.pos.file, line: t.pos.line, col: t.pos.col, source: 'yaml' })
     } catch (e) {
-      reportTemplateError(e, t.pos, undefined, diags)
+      reportTemplateError(e, t.pos, undefined, diags, t.guarded)
       continue
     }
     for (const n of a.required.keys()) used.push({ name: n, pos: t.pos, guarded: t.guarded })
@@ -189,7 +189,7 @@ export function checkProject(input: CheckInput, diags: Diagnostics): void {
     try {
       a = analyzeTemplate(text, { file: displayPath(tf.file), source: 'file' })
     } catch (e) {
-      reportTemplateError(e, { file: displayPath(tf.file), line: 1, col: 1 }, displayPath(tf.file), diags)
+      reportTemplateError(e, { file: displayPath(tf.file), line: 1, col: 1 }, displayPath(tf.file), diags, tf.guarded)
       continue
     }
     checkPlugins(a, tf.pos, !!tf.guarded, diags)
@@ -386,12 +386,15 @@ function isSeqAt(yf: YamlFile, path: YamlPath): boolean {
   return Array.isArray(valueAt(yf, path))
 }
 
-function reportTemplateError(e: unknown, base: SourcePos, file: string | undefined, diags: Diagnostics): void {
+/** A syntax error fails the task where it is rendered: a refusal only when nothing (when, ignore_errors, rescue) guards it. */
+function reportTemplateError(e: unknown, base: SourcePos, file: string | undefined, diags: Diagnostics, guarded = false): void {
   const err = e as K3sbookError
   const msg = err instanceof Error ? err.message.split('\n')[0] : String(e)
   let pos = base
   if (err.pos && err.pos.line > 0) pos = { file: err.pos.file || file || base.file, line: err.pos.line, col: err.pos.col }
-  diags.error(/^template syntax error/i.test(msg) ? msg : `template syntax error: ${msg}`, pos, err.hint)
+  const text = /^template syntax error/i.test(msg) ? msg : `template syntax error: ${msg}`
+  if (guarded) diags.warn(`${text} (the task fails where it is evaluated)`, pos, err.hint)
+  else diags.error(text, pos, err.hint)
 }
 
 /** First place a name is read inside `{{ }}` or `{% %}` in a template file. */

@@ -468,7 +468,24 @@ class Loader {
       }
       if ('block' in item || 'rescue' in item || 'always' in item) {
         if (ctx.handlers) {
-          this.diags.error('blocks are not supported in handlers', yf.pos([...p, 'block'], { key: true }), 'write each handler as its own task')
+          // Ansible: each task of a block in handlers is a handler of its own, with the block's keywords
+          if ('rescue' in item || 'always' in item)
+            this.diags.warn(
+              'rescue/always of a block in handlers are not run by k3sbook',
+              yf.pos([...p, 'rescue' in item ? 'rescue' : 'always'], { key: true }),
+              'write each handler as its own task',
+            )
+          const common = this.common(item, yf, p, ctx)
+          const inner: Ctx = {
+            ...ctx,
+            tags: common.tags,
+            when: common.when,
+            vars: common.vars,
+            become: common.become,
+            becomeUser: common.becomeUser,
+            becomeMethod: common.becomeMethod,
+          }
+          if (Array.isArray(item.block)) out.push(...this.taskList(item.block, yf, [...p, 'block'], inner))
           return
         }
         const b = this.block(item, yf, p, ctx)
@@ -775,27 +792,6 @@ class Loader {
           didYouMean(k, [targetKey, ...allowedOpts]),
         )
 
-    if (ctx.handlers && !kind.startsWith('import_')) {
-      // valid Ansible that k3sbook does not run yet: the handler fails if it is notified
-      this.diags.warn(
-        `${modKey} in a handler is not supported by k3sbook: this handler fails if it runs`,
-        yf.pos([...path, modKey], { key: true }),
-        kind === 'include_tasks' ? 'use import_tasks' : 'use import_role',
-      )
-      const common = this.common(item, yf, path, ctx)
-      const h: Handler = {
-        kind: 'task',
-        ...common,
-        module: kind,
-        moduleKey: modKey,
-        args: opts,
-        unsupported: true,
-        notify: [],
-        baseDir: ctx.fileDir,
-        listen: toStrList(item.listen),
-      }
-      return [h]
-    }
     const fakeItem = { ...item }
     delete fakeItem[modKey]
     const common = this.common(fakeItem, yf, path, ctx)
@@ -834,14 +830,16 @@ class Loader {
       baseDir: ctx.fileDir,
     }
     if (!isTemplated(target)) {
-      // dynamic includes don't pass their own tags/when down (Ansible): inner tasks keep only inherited ones
-      const sub: Ctx = { ...ctx, when: [], vars: {} }
+      // dynamic includes don't pass their own tags/when down (Ansible): inner tasks keep only inherited ones;
+      // a handler's include brings in plain tasks, run when the handler is notified
+      const sub: Ctx = { ...ctx, when: [], vars: {}, handlers: false }
       if (isRole) inc.preloaded = this.roleInclude(target, opts, targetPos, sub, false)
       else {
         const file = this.findTaskFile(target, ctx, targetPos, modKey)
         if (file) inc.preloaded = this.taskFile(file, sub, targetPos)
       }
     }
+    if (ctx.handlers) return [{ ...inc, listen: toStrList(item.listen) } as Handler as TaskItem]
     return [inc]
   }
 

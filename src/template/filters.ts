@@ -917,6 +917,33 @@ for (const name of ['expanduser', 'expandvars', 'realpath', 'fileglob', 'passwor
 
 // ---------- globals ----------
 
+/** Ansible's now(utc=False, fmt=None): the time as text (str() of the datetime without fmt). */
+export function pyNow(utc: boolean, fmt: string | null, d = new Date()): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0')
+  const [Y, m, dd, H, M, S] = utc
+    ? [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()]
+    : [d.getFullYear(), d.getMonth() + 1, d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds()]
+  const f = p(d.getMilliseconds() * 1000, 6)
+  if (fmt === null || fmt === undefined) return `${Y}-${p(m)}-${p(dd)} ${p(H)}:${p(M)}:${p(S)}.${f}`
+  const codes: Record<string, string> = {
+    Y: String(Y),
+    y: p(Y % 100),
+    m: p(m),
+    d: p(dd),
+    H: p(H),
+    M: p(M),
+    S: p(S),
+    f,
+    // Python's %s is the platform strftime's: seconds since the epoch
+    s: String(Math.floor(d.getTime() / 1000)),
+    '%': '%',
+  }
+  return String(fmt).replace(/%(.)/g, (all, c: string) => {
+    if (!(c in codes)) throw new PyError(`now(): format %${c} is not supported by k3sbook`, 'ValueError')
+    return codes[c]
+  })
+}
+
 function pyRange(args: unknown[]): number[] {
   const n = args.map((x) => num(x))
   const [start, stop, step] = n.length === 1 ? [0, n[0], 1] : [n[0], n[1], n[2] ?? 1]
@@ -946,6 +973,7 @@ GLOBALS.set(
 )
 GLOBALS.set('namespace', new PyFunc('namespace', (a, k) => makeNamespace({ ...(isDict(a[0]) ? a[0] : {}), ...k })))
 GLOBALS.set('undef', new PyFunc('undef', (a) => new Undefined('undef', NO_OBJ, 0, 0, a.length ? str(a[0]) : 'Mandatory variable has not been overridden')))
+GLOBALS.set('now', new PyFunc('now', (a, k) => pyNow(truthy(k.utc ?? a[0] ?? false), (k.fmt ?? a[1] ?? null) as string | null)))
 GLOBALS.set('lipsum', new PyFunc('lipsum', () => 'Lorem ipsum dolor sit amet.'))
 
 // The lookup plugins a template may use; everything else (pipe, password, url, …) is refused.

@@ -89,6 +89,7 @@ class Walker {
       case 'not':
       case 'neg':
       case 'pos':
+      case 'splat':
         this.expr(e.node, scope, guards)
         return
       case 'and':

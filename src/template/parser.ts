@@ -31,6 +31,8 @@ export type Expr = Pos &
     | { k: 'cond'; test: Expr; body: Expr; else_: Expr | null }
     | { k: 'list' | 'tuple'; items: Expr[] }
     | { k: 'dict'; items: [Expr, Expr][] }
+    // `*xs` among a call's arguments (kwargs: `**kw` is the keyword '**')
+    | { k: 'splat'; node: Expr }
   )
 
 export type SetTarget = { name: string; attr?: string }
@@ -547,6 +549,14 @@ class JinjaParser extends BaseParser {
       }
       first = false
       const t = this.peekToken()
+      if (t && t.type === T.TOKEN_OPERATOR && (t.value === '*' || t.value === '**')) {
+        // Jinja2's dyn_args/dyn_kwargs: `*xs` may follow keyword arguments, as in Python
+        this.nextToken()
+        const node = this.parseExpression()
+        if (t.value === '*') args.push(mk(t, { k: 'splat', node }))
+        else kwargs.push(['**', node])
+        continue
+      }
       if (t && t.type === T.TOKEN_SYMBOL) {
         // keyword argument: name '=' expr
         const nameTok = this.nextToken()

@@ -369,21 +369,12 @@ function compileOwnStmt(s: Stmt): Run {
       const call = s.call as Extract<Expr, { k: 'call' }>
       const callerFor = makeMacro('caller', s.params, s.body)
       const fn = compileExpr(call.fn)
-      const args = call.args.map(compileExpr)
-      const kwargs = call.kwargs.map(([k, e]) => [k, compileExpr(e)] as const)
+      const args = compileArgs(call.args)
+      const kwargs = compileKwargs(call.kwargs)
       return (f, out) => {
-        const kw: Record<string, unknown> = Object.create(null)
+        const kw = kwargs(f)
         kw.caller = callerFor(f)
-        for (const [k, e] of kwargs) kw[k] = e(f)
-        out.push(
-          at(() =>
-            callValue(
-              fn(f),
-              args.map((a) => a(f)),
-              kw,
-            ),
-          ),
-        )
+        out.push(at(() => callValue(fn(f), args(f), kw)))
       }
     }
     case 'filterblock': {
@@ -469,15 +460,52 @@ function applyFilterChain(filter: Expr, input: unknown, f: Frame): unknown {
   let v = input
   for (const fl of chain) {
     const fn = getFilter(fl.name, fl.line, fl.col)
-    const args = fl.args.map((a) => compileExpr(a)(f))
-    const kw: Record<string, unknown> = Object.create(null)
-    for (const [k, e] of fl.kwargs) kw[k] = compileExpr(e)(f)
+    const args = compileArgs(fl.args)(f)
+    const kw = compileKwargs(fl.kwargs)(f)
     v = withPos(fl.line, fl.col, () => fn(v, args, kw, makeCallCtx(f, fl.line, fl.col)))
   }
   return v
 }
 
 // ---------- expressions ----------
+/** A call's positional arguments, `*xs` spread (Jinja2's dyn_args). */
+function compileArgs(args: Expr[]): (f: Frame) => unknown[] {
+  const parts = args.map((a) => ({ splat: a.k === 'splat', ev: compileExpr(a.k === 'splat' ? a.node : a), a }))
+  if (!parts.some((p) => p.splat)) return (f) => parts.map((p) => p.ev(f))
+  return (f) => {
+    const out: unknown[] = []
+    for (const p of parts) {
+      const v = p.ev(f)
+      if (!p.splat) out.push(v)
+      else if (v instanceof Undefined) fail(v)
+      else withPos(p.a.line, p.a.col, () => out.push(...spreadable(v)))
+    }
+    return out
+  }
+}
+
+function spreadable(v: unknown): unknown[] {
+  if (Array.isArray(v)) return v
+  if (typeof v === 'string') return [...v]
+  if (v && typeof v === 'object') return Object.keys(v)
+  throw new Error(`argument after * must be an iterable, not ${v === null ? 'NoneType' : typeof v}`)
+}
+
+/** A call's keyword arguments, `**kw` merged (Jinja2's dyn_kwargs). */
+function compileKwargs(kwargs: [string, Expr][]): (f: Frame) => Record<string, unknown> {
+  const parts = kwargs.map(([k, x]) => [k, compileExpr(x)] as const)
+  return (f) => {
+    const kw: Record<string, unknown> = Object.create(null)
+    for (const [k, x] of parts) {
+      const v = x(f)
+      if (k !== '**') kw[k] = v
+      else if (v instanceof Undefined) fail(v)
+      else if (v && typeof v === 'object' && !Array.isArray(v)) Object.assign(kw, v)
+      else throw new Error('argument after ** must be a mapping')
+    }
+    return kw
+  }
+}
 
 /** Run fn; errors that carry no position yet get this one. */
 export function withPos<T>(line: number, col: number, fn: () => T): T {
@@ -538,15 +566,14 @@ function compilePluginCall(
   e: { line: number; col: number; args: Expr[]; kwargs: [string, Expr][] },
   undefOk: boolean,
 ): (f: Frame) => unknown {
-  const args = e.args.map(compileExpr)
-  const kwargs = e.kwargs.map(([k, x]) => [k, compileExpr(x)] as const)
+  const args = compileArgs(e.args)
+  const kwargs = compileKwargs(e.kwargs)
   return (f) => {
     tick(e.line, e.col)
     const v = node(f)
     if (v instanceof Undefined && !undefOk) fail(v)
-    const av = args.map((a) => a(f))
-    const kw: Record<string, unknown> = Object.create(null)
-    for (const [k, x] of kwargs) kw[k] = x(f)
+    const av = args(f)
+    const kw = kwargs(f)
     return withPos(e.line, e.col, () => fn(v, av, kw, makeCallCtx(f, e.line, e.col)))
   }
 }
@@ -590,14 +617,13 @@ export function compileExpr(e: Expr): Ev {
     }
     case 'call': {
       const fn = compileExpr(e.fn)
-      const args = e.args.map(compileExpr)
-      const kwargs = e.kwargs.map(([k, x]) => [k, compileExpr(x)] as const)
+      const args = compileArgs(e.args)
+      const kwargs = compileKwargs(e.kwargs)
       return (f) => {
         tick(e.line, e.col)
         const target = fn(f)
-        const av = args.map((a) => a(f))
-        const kw: Record<string, unknown> = Object.create(null)
-        for (const [k, x] of kwargs) kw[k] = x(f)
+        const av = args(f)
+        const kw = kwargs(f)
         return withPos(e.line, e.col, () => callValue(target, av, kw))
       }
     }
@@ -693,6 +719,8 @@ export function compileExpr(e: Expr): Ev {
         return o
       }
     }
+    case 'splat':
+      throw new Error('a *argument outside a call')
   }
 }
 

@@ -86,3 +86,97 @@ describe('semantics the integration targets check', () => {
     assert.deepEqual([recap.changed, recap.failed, recap.skipped, recap.rescued], [1, 0, 1, 1])
   })
 })
+
+// Handlers as ansible-playbook 2.14 runs them (same statuses; over ssh, where ansible_connection is "ssh"): a `listen` topic wakes every
+// handler listening to it; a handler may be a dynamic include (setup_remote_tmp_dir's cleanup) or
+// a block whose tasks are handlers.
+const HANDLERS = `- hosts: all
+  gather_facts: false
+  tasks:
+    - name: the connection is a variable
+      assert:
+        that: ansible_connection == 'ssh'
+    - name: group_by with changed_when false
+      group_by: { key: cw_test }
+      changed_when: false
+    - name: group_by in a loop, changed_when per item
+      group_by: { key: "t_{{ item }}" }
+      loop: [1, 2]
+      changed_when: item == 2
+      register: gb
+    - name: per-item changed kept
+      assert:
+        that: ["gb.results[0] is not changed", "gb.results[1] is changed", "gb is changed"]
+    - name: templated set_fact name
+      set_fact:
+        "path_{{ idx }}": "{{ item }}"
+      loop: [a, b]
+      loop_control: { index_var: idx }
+    - name: both names set
+      assert:
+        that: ["path_0 == 'a'", "path_1 == 'b'"]
+    - name: attempts in failed_when of an until loop
+      command: "true"
+      register: att
+      until: 1 == 0
+      retries: 2
+      delay: 0
+      failed_when: att.attempts > 6
+    - when: false
+      block:
+        - name: include in a false block
+          include_tasks: cleanup.yml
+    - name: notify a topic
+      command: "true"
+      notify: [topic, cleanup, in block]
+  handlers:
+    - name: first listener
+      set_fact: { l1: true }
+      listen: topic
+    - name: second listener
+      set_fact: { l2: true }
+      listen: topic
+    - name: cleanup
+      include_tasks: cleanup.yml
+      when: not skip_cleanup | default(false) | bool
+    - block:
+        - name: in block
+          set_fact: { b1: true }
+    - name: all ran
+      assert:
+        that: [l1, l2, c1, b1]
+      listen: topic
+`
+
+describe('handlers the integration targets use', () => {
+  it('every listener of a topic runs; an include_tasks handler runs its tasks; a block in handlers holds handlers', async (t) => {
+    const lab = await useLab(t, { hosts: 1, tag: 'compat' })
+    const dir = mkdtempSync(join(tmpdir(), 'k3sbook-compat-'))
+    const pb = join(dir, 'site.yml')
+    writeFileSync(pb, HANDLERS)
+    writeFileSync(join(dir, 'cleanup.yml'), '- name: cleaned\n  set_fact: { c1: true }\n')
+    const r = await run(pb, [lab.inventoryPath], { loadTasks: loadTasksAtRuntime })
+    const why = JSON.stringify(r.results.filter((e) => e.status === 'failed').map((e) => [e.task, e.msg]))
+    assert.deepEqual(
+      r.results.map((e) => [e.task, e.status]),
+      [
+        ['the connection is a variable', 'ok'],
+        ['group_by with changed_when false', 'ok'],
+        ['group_by in a loop, changed_when per item', 'changed'],
+        ['per-item changed kept', 'ok'],
+        ['templated set_fact name', 'ok'],
+        ['both names set', 'ok'],
+        ['attempts in failed_when of an until loop', 'changed'],
+        ['include in a false block', 'skipped'],
+        ['notify a topic', 'changed'],
+        ['first listener', 'ok'],
+        ['second listener', 'ok'],
+        ['cleanup', 'ok'],
+        ['cleaned', 'ok'],
+        ['in block', 'ok'],
+        ['all ran', 'ok'],
+      ],
+      why,
+    )
+  })
+})

@@ -69,12 +69,25 @@ describe('validate refuses only what is certainly wrong', () => {
     assert.equal(r.errors, '')
     assert.match(r.warnings, /undefined variable "v_1" \(unless a task defines it at run time\)/)
   })
-  it('include_tasks in a handler is a warning, not a refusal', () => {
-    const r = validate(play('    - command: "true"\n      notify: cleanup\n') + '  handlers:\n    - name: cleanup\n      include_tasks: x.yml\n', {
-      'x.yml': '- debug: { msg: hi }\n',
-    })
+  it('a template syntax error under ignore_errors is a warning: the task fails where it runs (lookup_csvfile)', () => {
+    const r = validate(play("    - set_fact:\n        x: \"{{ lookup('env', 'HOME', a=',' b=1) }}\"\n      ignore_errors: yes\n"))
     assert.equal(r.errors, '')
-    assert.match(r.warnings, /include_tasks in a handler is not supported by k3sbook/)
+    assert.match(r.warnings, /template syntax error: .*\(the task fails where it is evaluated\)/)
+    const bad = validate(play("    - set_fact:\n        x: \"{{ lookup('env', 'HOME', a=',' b=1) }}\"\n"))
+    assert.match(bad.errors, /template syntax error/)
+  })
+  it('include_tasks and blocks in handlers are valid (setup_remote_tmp_dir): the include is loaded, block tasks are handlers', () => {
+    const r = validate(
+      play('    - command: "true"\n      notify: [cleanup, b1]\n') +
+        '  handlers:\n    - name: cleanup\n      include_tasks: x.yml\n    - block:\n        - name: b1\n          debug: { msg: hi }\n      when: false\n',
+      { 'x.yml': '- debug: { msg: hi }\n' },
+    )
+    assert.equal(r.errors, '')
+    assert.equal(r.warnings, '')
+    const hs = r.project!.playbook.plays[0].handlers
+    assert.equal(hs[0].kind, 'include')
+    assert.equal(hs[1].name, 'b1')
+    assert.deepEqual(hs[1].when, ['False'])
   })
   it('templated strategy, serial, loop_var, gather_facts and action module; vars as a list of mappings', () => {
     const r = validate(

@@ -17,6 +17,13 @@ echo "nproc=$(nproc 2>/dev/null || echo 1)"
 awk '/^MemTotal:/ {print "memtotal_kb=" $2}' /proc/meminfo 2>/dev/null
 ip -o -4 addr show 2>/dev/null | awk '{print "addr4=" $2 " " $4}'
 ip -4 route show default 2>/dev/null | awk 'NR==1 {print "defroute=" $5 " " $3}'
+if grep -qE '/docker(/|-[0-9a-f]+\\.scope)' /proc/1/cgroup 2>/dev/null; then echo "virt=docker"
+elif grep -qE '/lxc/' /proc/1/cgroup 2>/dev/null; then echo "virt=lxc"
+elif c=$({ tr '\\0' '\\n' </proc/1/environ; } 2>/dev/null | sed -n 's/^container=//p') && [ -n "$c" ]; then case $c in lxc|podman) echo "virt=$c" ;; *) echo "virt=container" ;; esac
+elif [ -e /.dockerenv ] || [ -e /.dockerinit ]; then echo "virt=docker"
+fi
+if [ -x /usr/bin/python3 ]; then p=/usr/bin/python3; else p=$(command -v python3 2>/dev/null); fi
+if [ -n "$p" ]; then echo "python=$p $("$p" -c 'import sys; print(*sys.version_info)' 2>/dev/null)"; fi
 echo "home=$HOME"
 echo "path=$PATH"
 `
@@ -80,6 +87,21 @@ export function parseFacts(out: string): Vars {
     all_ipv4_addresses: addrs.filter((a) => a.iface !== 'lo').map((a) => a.cidr.split('/')[0]),
     default_ipv4: defAddr ? { interface: defAddr.iface, address: defAddr.cidr.split('/')[0], prefix: defAddr.cidr.split('/')[1], gateway: gateway ?? '' } : {},
     env: { HOME: kv.home, PATH: kv.path },
+    // Ansible's container checks (cgroup, PID 1's environment, /.dockerenv); "NA" when none matched
+    virtualization_type: kv.virt ?? 'NA',
+    virtualization_role: kv.virt ? 'guest' : 'NA',
+  }
+  const [pyExe, ...pyVer] = (kv.python ?? '').split(' ')
+  if (pyExe && pyVer.length >= 5) {
+    const [major, minor, micro, releaselevel, serial] = pyVer
+    facts.python = {
+      executable: pyExe,
+      has_sslcontext: true,
+      type: 'cpython',
+      version: { major: Number(major), minor: Number(minor), micro: Number(micro), releaselevel, serial: Number(serial) },
+      version_info: [Number(major), Number(minor), Number(micro), releaselevel, Number(serial)],
+    }
+    facts.python_version = `${major}.${minor}.${micro}`
   }
   for (const a of addrs) {
     const key = a.iface.replace(/[^A-Za-z0-9_]/g, '_')
@@ -112,6 +134,10 @@ const COLLECTOR: Record<string, string> = {
   all_ipv4_addresses: 'network',
   default_ipv4: 'network',
   env: 'env',
+  virtualization_type: 'virtual',
+  virtualization_role: 'virtual',
+  python: 'python',
+  python_version: 'python',
 }
 
 /** Ansible 2.14's `min` subset and the collectors a collector needs (its required_facts). */
