@@ -348,6 +348,14 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
       )
       rmSync(join(paths(name).dir, 'stage'), { recursive: true, force: true })
       if (errors.length) throw errors[0]
+      // a systemd host answers ssh before its boot is over: wait until systemd says it is (running,
+      // or degraded), so what the boot's own units write is done before anyone looks at the host
+      if (initKind === 'systemd')
+        await Promise.all(
+          todo
+            .filter((h) => isAlive(h.init))
+            .map((h) => nsenterRun(h.init!, ['/bin/sh', '-c', 'timeout 120 systemctl is-system-running --wait >/dev/null 2>&1; true'])),
+        )
 
       // hosts made earlier learn the new ones' names
       if (todo.length && todo.length < st.hosts.length) {

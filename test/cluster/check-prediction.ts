@@ -10,7 +10,7 @@ import type { HostResultEvent } from '../../src/executor/events.js'
 import { startLab } from '../helpers/lab.js'
 import { serveK3sDouble } from '../k3s-double/serve.js'
 import { writeLabClusterInventory } from '../../scripts/lab-cluster.js'
-import { fingerprint, run, type Run } from '../executor/helpers.js'
+import { fingerprint, fingerprintDiff, run, type Run } from '../executor/helpers.js'
 
 const ROOT = join(import.meta.dirname, '../..')
 const SITE = join(ROOT, 'playbooks/site.yml')
@@ -59,6 +59,8 @@ export function compare(check: Run, real: Run): Prediction {
 
 export interface Measured extends Prediction {
   unchanged: boolean
+  /** What check mode changed on a host (paths with metadata, content hashes), when it did. */
+  changedByCheck: string[]
   realExit: number
   checkExit: number
 }
@@ -79,7 +81,8 @@ export async function measure(init: 'systemd' | 'none', log: (s: string) => void
     log('real run…')
     const real = await run(SITE, inventories, {})
     const unchanged = before.every((b, i) => b === after[i])
-    return { ...compare(check, real), unchanged, realExit: real.summary.exitCode, checkExit: check.summary.exitCode }
+    const changedByCheck = lab.hosts.flatMap((h, i) => (before[i] === after[i] ? [] : [`${h.name}:\n${fingerprintDiff(before[i], after[i])}`]))
+    return { ...compare(check, real), unchanged, changedByCheck, realExit: real.summary.exitCode, checkExit: check.summary.exitCode }
   } finally {
     process.env = saved
     await release.close()
@@ -91,6 +94,7 @@ export function report(m: Measured): string {
   const pct = m.actual ? ((m.predicted.length / m.actual) * 100).toFixed(1) : '100'
   const lines = [
     `real run exit ${m.realExit}, check exit ${m.checkExit}, hosts unchanged by check: ${m.unchanged}`,
+    ...m.changedByCheck.map((c) => `  changed by check on ${c}`),
     `predicted ${m.predicted.length}/${m.actual} = ${pct}%; unknown ${m.unknown.length}; missed ${m.missed.length}; false alarms ${m.falseAlarms.length}; check failures ${m.failures.length}`,
     ...m.failures.map((f) => `  FAILED IN CHECK: ${f}`),
     ...m.unknown.map((u) => `  unknown: ${u.key}: ${u.why}`),
