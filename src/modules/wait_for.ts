@@ -87,12 +87,14 @@ export function waitScript(w: WaitSpec): string {
   }
   return [
     ...check,
-    `start=$(date +%s); [ ${w.delay} -gt 0 ] && sleep ${w.delay}`,
-    `deadline=$((start + ${w.timeout}))`,
+    // hundredths of a second (the kernel's uptime; `date +%s` would make a 2 s timeout last 1-2 s)
+    `now_cs() { if read u _ </proc/uptime 2>/dev/null; then v=$(echo "\${u%.*}\${u#*.}" | sed 's/^0*//'); echo "\${v:-0}"; else echo "$(( $(date +%s) * 100 ))"; fi; }`,
+    `start=$(now_cs); [ ${w.delay} -gt 0 ] && sleep ${w.delay}`,
+    `deadline=$((start + ${w.timeout} * 100))`,
     'while :; do',
-    '  if ready; then echo "elapsed=$(( $(date +%s) - start ))"; exit 0; fi',
-    '  now=$(date +%s)',
-    '  if [ "$now" -ge "$deadline" ]; then echo "elapsed=$((now - start))"; exit 1; fi',
+    '  if ready; then echo "elapsed=$(( ($(now_cs) - start) / 100 ))"; exit 0; fi',
+    '  now=$(now_cs)',
+    '  if [ "$now" -ge "$deadline" ]; then echo "elapsed=$(( (now - start) / 100 ))"; exit 1; fi',
     `  sleep ${w.sleep || 1}`,
     'done',
   ].join('\n')
