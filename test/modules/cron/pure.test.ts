@@ -1,6 +1,6 @@
-// The cron module's edit, root-free: crontab text in, text and Ansible's result out. Expected
-// texts were checked against ansible-core 2.14's cron module (`ansible localhost -m cron` on a
-// cron_file below /tmp).
+// The cron module's edit, root-free: crontab text in, text and Ansible's result out. The cron_file
+// and env cases were checked against ansible-core 2.14's cron module (`ansible localhost -m cron`
+// on a cron_file below /tmp); the user-crontab cases follow cron.py's code (and the lab test).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { cronEdit, cronJobLine, cronRead, cronRender, type CronParams } from '../../../src/modules/cron.js'
