@@ -5,5 +5,14 @@ import { gatherFactsModule, setupModule } from './setup.js'
 import { rebootModule, waitForConnectionModule } from './reboot.js'
 import { serviceFactsModule } from './service_facts.js'
 import { packageFactsModule } from './package_facts.js'
+import { cronModule } from './cron.js'
 
-export const systemModules: Module[] = [setupModule, gatherFactsModule, waitForConnectionModule, rebootModule, serviceFactsModule, packageFactsModule]
+export const systemModules: Module[] = [
+  setupModule,
+  gatherFactsModule,
+  waitForConnectionModule,
+  rebootModule,
+  serviceFactsModule,
+  packageFactsModule,
+  cronModule,
+]

@@ -19,6 +19,7 @@ export type EffectKey =
   | `zpool:${string}`
   | `zfs:${string}`
   | `tmp:${string}`
+  | `crontab:${string}`
   | 'boot'
 
 export const effectKey = {
@@ -48,4 +49,6 @@ export const effectKey = {
   tempIn: (dir: string): EffectKey => `tmp:${dir}`,
   /** The host restarted (value 'rebooted'): what lives in memory (/run, /tmp on tmpfs, started services) starts over. */
   boot: (): EffectKey => 'boot',
+  /** A user's crontab (value its text; '' : the connecting user's). */
+  crontab: (user: string): EffectKey => `crontab:${user}`,
 }
