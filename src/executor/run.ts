@@ -2,23 +2,21 @@
 // (rescue/always), includes and handlers, tasks over hosts under p-limit. One task on one host goes
 // through the pipeline in task.ts; check mode is decided in check.ts; the look-ahead is
 // prefetch.ts. It emits typed events; it draws nothing. (docs/ARCHITECTURE.md has the map.)
-import { isAbsolute, resolve } from 'node:path'
 import pLimit from 'p-limit'
 import { ConnectionError, K3sbookError } from '../errors.js'
-import type { Block, Handler, Include, Play, Task, TaskItem } from '../model.js'
+import type { Block, Include, Play, Task, TaskItem } from '../model.js'
 import { srcPos } from '../model.js'
-import { evalCondition, isTemplated, templateValue } from '../template/index.js'
+import { isTemplated } from '../template/index.js'
 import { EXIT } from '../exit.js'
 import { noLogScope, TRACE, trace } from '../trace.js'
 import { asBool } from '../bool.js'
-import { markNoLogResult } from './nolog.js'
-import { settleChecked, setUnknowns, splitSetFact, unknownFromError } from './check.js'
+import { splitSetFact, unknownFromError } from './check.js'
 import type { Emit, HostCounts } from './events.js'
 import { dueHandlers } from './handlers.js'
-import { allControllerOnly, applyMeta, gather, gatherDecided, markUnreachable, startAtMatches, playHosts, serialBatches } from './play.js'
+import { allControllerOnly, gather, gatherDecided, markUnreachable, startAtMatches, playHosts, serialBatches } from './play.js'
 import { FACTS_SCRIPT } from './facts.js'
 import { Prefetcher } from './prefetch.js'
-import { countOutcome, debugEvent, errorText, registerOutcome, resultEvent, shareRunOnce } from './result.js'
+import { errorText, shareRunOnce } from './result.js'
 import {
   activeHosts,
   childScope,
@@ -33,12 +31,11 @@ import {
   type TaskOutcome,
 } from './state.js'
 import { taskOutcome } from './task.js'
-import { loopOnHost, loopVars, renderLoopItems } from './loop.js'
-import { isTrue, noLogOn, RunContext, taskName } from './task-context.js'
-import { applyInventoryChange } from './inventory-change.js'
+import { includedItems, planIncludes } from './include.js'
+import { settleOutcome } from './outcome.js'
+import { isTrue, renderTaskName, RunContext, taskName } from './task-context.js'
 import { getModule } from '../modules/registry.js'
 import { wrapUnsafe } from '../template/taint.js'
-import type { Vars } from '../model.js'
 
 export type { ConnectionFactory, Project, RunOptions, RunSummary } from './state.js'
 export { serialBatches } from './play.js'
@@ -270,76 +267,30 @@ export class Runner {
     const inner = childScope(scope, inc)
     const name = taskName(inc)
     const base = { type: 'host:result' as const, play: ctx.play.name, task: name, pos: srcPos(inc.src), check: rc.check }
-    const runs = new Map<string, { target: string; extra: Vars; hosts: HostState[] }>()
     const started = Date.now()
     // before --start-at-task's task is reached, includes are followed but not reported
     const report = this.startAtReached && (handler || rc.selected(inc as unknown as Task))
-    let announced = !report
-    for (const h of hosts) {
-      if (!announced) {
-        rc.emit({
-          type: 'task:start',
-          play: ctx.play.name,
-          task: name,
-          module: `include_${inc.what}`,
-          hosts: hosts.map((x) => x.name),
-          pos: srcPos(inc.src),
-          handler,
-        })
-        announced = true
-      }
-      const vars = rc.taskVars(ctx, inc, h, inner)
-      try {
-        // its blocks' conditions too: an include in a block whose `when` is false is skipped (hostname)
-        if (!inner.when.every((c) => evalCondition(c, vars, srcPos(inc.src, ['when'])))) {
-          if (report) {
-            h.counts.skipped++
-            rc.emit({ ...base, host: h.name, status: 'skipped', durationMs: 0 })
-          }
-          continue
-        }
-        const extras: Vars[] = []
-        if (inc.loop) {
-          const asTask = inc as unknown as Task
-          const items = renderLoopItems(asTask, vars, rc.lookupPath(inc))
-          const loop = loopOnHost(asTask, vars)
-          for (let i = 0; i < items.length; i++) extras.push(loopVars(loop, items, i))
-        } else extras.push({})
-        const planned: { key: string; target: string; extra: Vars }[] = []
-        for (const [i, extra] of extras.entries()) {
-          let target = inc.target
-          if (isTemplated(inc.target)) {
-            const v = inc.loop ? rc.taskVars(ctx, inc, h, inner, extra) : vars
-            target = String(templateValue(inc.target, v, { ...srcPos(inc.src), searchPath: rc.lookupPath(inc) }))
-          }
-          planned.push({ key: `${target}\0${inc.loop ? i : ''}`, target, extra })
-        }
-        for (const p of planned) {
-          const run = runs.get(p.key)
-          if (run) run.hosts.push(h)
-          else runs.set(p.key, { target: p.target, extra: p.extra, hosts: [h] })
-        }
-        if (report) {
-          h.counts.ok++
-          rc.emit({ ...base, host: h.name, status: 'ok', durationMs: Date.now() - started })
-        }
-      } catch (e) {
-        this.hostFailed(h, ctx, inc, e)
-      }
-    }
+    if (report && hosts.length)
+      rc.emit({
+        type: 'task:start',
+        play: ctx.play.name,
+        task: name,
+        module: `include_${inc.what}`,
+        hosts: hosts.map((x) => x.name),
+        pos: srcPos(inc.src),
+        handler,
+      })
+    const runs = planIncludes(rc, ctx, inc, hosts, inner, { report, base, started, failed: (h, e) => this.hostFailed(h, ctx, inc, e) })
     if (report) rc.emit({ type: 'task:end', play: ctx.play.name, task: name, durationMs: Date.now() - started })
-    for (const run of runs.values()) {
-      let items: TaskItem[] | undefined
-      if (!isTemplated(inc.target) && inc.preloaded) items = inc.preloaded
-      else {
-        if (!rc.opts.loadTasks) throw new K3sbookError(`include_${inc.what}: cannot load ${run.target} at run time`, { pos: srcPos(inc.src) })
-        const target = inc.what === 'role' || isAbsolute(run.target) ? run.target : resolve(inc.baseDir, run.target)
-        try {
-          items = rc.opts.loadTasks(target, inc)
-        } catch (e) {
-          for (const h of run.hosts) this.hostFailed(h, ctx, inc, e)
-          continue
-        }
+    for (const run of runs) {
+      if ((isTemplated(inc.target) || !inc.preloaded) && !rc.opts.loadTasks)
+        throw new K3sbookError(`include_${inc.what}: cannot load ${run.target} at run time`, { pos: srcPos(inc.src) })
+      let items: TaskItem[]
+      try {
+        items = includedItems(rc, inc, run)
+      } catch (e) {
+        for (const h of run.hosts) this.hostFailed(h, ctx, inc, e)
+        continue
       }
       const live = run.hosts.filter((h) => !h.failed && !h.unreachable && !h.ended)
       if (!live.length) continue
@@ -370,7 +321,7 @@ export class Runner {
     const { rc } = this
     if (TRACE) trace(`task ${task.name ?? task.module}`)
     if (!handler && !rc.selected(task)) return
-    const name = this.renderName(task, hosts[0], ctx, scope)
+    const name = renderTaskName(rc, task, hosts[0], ctx, scope)
     if (!this.startAtReached) {
       if (!startAtMatches(rc.opts.startAtTask!, name)) return
       this.startAtReached = true
@@ -404,16 +355,6 @@ export class Runner {
     }
   }
 
-  private renderName(task: Task, h: HostState | undefined, ctx: PlayCtx, scope: Scope): string {
-    const raw = taskName(task)
-    if (!h || !raw.includes('{')) return raw
-    try {
-      return String(templateValue(raw, this.rc.taskVars(ctx, task, h, scope)))
-    } catch {
-      return raw
-    }
-  }
-
   /** One task on one host: the pipeline, then what the outcome leaves behind (result.ts). */
   private async runTaskOnHost(task: Task, name: string, h: HostState, ctx: PlayCtx, scope: Scope, handler: boolean): Promise<TaskOutcome | undefined> {
     const { rc } = this
@@ -441,46 +382,8 @@ export class Runner {
         msg: errorText(e),
       }
     }
-    if (rc.check) outcome = settleChecked(outcome, split?.task ?? task, h)
-    if (split?.unknown.length && outcome.status !== 'failed' && outcome.status !== 'skipped') {
-      setUnknowns(h, split.unknown)
-      // the task is unknown (what it sets is partly unknown); its known values are set all the same
-      outcome = { ...outcome, status: 'unknown', unknownReason: split.unknown.map(([k, why]) => `${k}: ${why}`).join('; ') }
-    }
-    if (outcome.status === 'unknown') rc.pinning.unknown(h.name, task)
-    const noLog = noLogOn(task.noLog ?? scope.noLog, vars)
-    // A no_log task's result is secret, whatever it holds (masked wherever it is used later).
-    if (noLog) markNoLogResult(outcome.result)
-    const mod = getModule(task.module)
-    if (mod?.changesInventory && outcome.status !== 'failed' && outcome.status !== 'skipped') {
-      const changed = applyInventoryChange(rc.project.inventory, h.name, outcome.result, task.changedWhen !== undefined)
-      rc.inventoryChanged()
-      // changed_when, already applied to the outcome, has the last word (group_by with changed_when: false)
-      if (task.changedWhen === undefined) outcome = { ...outcome, status: changed ? 'changed' : outcome.status, result: { ...outcome.result, changed } }
-    }
-    registerOutcome(h, task, outcome)
-    const meta = outcome.result._meta as string | undefined
-    if (mod?.playControl && outcome.status !== 'failed') {
-      // Like Ansible, meta tasks act but are not results: no line, nothing in the recap.
-      if (meta) applyMeta(meta, h, ctx)
-      return outcome
-    }
-    const ignoreErrors = task.ignoreErrors ?? scope.ignoreErrors
-    const ignore =
-      outcome.status === 'failed' && ignoreErrors !== undefined && (typeof ignoreErrors === 'boolean' ? ignoreErrors : evalCondition(ignoreErrors, vars))
-    const ignored = countOutcome(h, task, outcome, ignore)
-    if (outcome.status === 'failed' && !ignored) h.lastFailure = { task: failedTaskVar(task, name), result: outcome.result }
-    const base = { type: 'host:result' as const, play: ctx.play.name, task: name, pos, host: h.name, check: rc.check, handler: handler || undefined }
-    rc.emit(resultEvent(base, outcome, { noLog, ignored, verbosity: rc.opts.verbosity ?? 0, durationMs: Date.now() - t0 }))
-    if (mod?.printsResult && outcome.status === 'ok' && !noLog) rc.emit(debugEvent(h.name, name, outcome.result))
-    if (meta) applyMeta(meta, h, ctx)
-    return outcome
+    return settleOutcome({ rc, ctx, scope, task, name, h, vars, handler, t0, split }, outcome)
   }
-}
-
-/** ansible_failed_task: the parts of Ansible's serialized task that rescues look at. */
-function failedTaskVar(task: Task, name: string): Vars {
-  return { name: task.name !== undefined ? name : '', action: task.module, args: task.args, register: task.register, tags: task.tags }
 }
 
 /** Run a playbook; events go to `emit`. */

@@ -275,6 +275,17 @@ function environmentFor(task: Task, scope: Scope, { play }: PlayCtx, vars: Vars)
 }
 
 /** The name a task is shown under: its own, else the module (and role). */
+/** A task's name for a host's variables (the first host's, as Ansible shows it); as written when it cannot be rendered. */
+export function renderTaskName(rc: RunContext, task: Task, h: HostState | undefined, ctx: PlayCtx, scope: Scope): string {
+  const raw = taskName(task)
+  if (!h || !raw.includes('{')) return raw
+  try {
+    return String(templateValue(raw, rc.taskVars(ctx, task, h, scope)))
+  } catch {
+    return raw
+  }
+}
+
 export function taskName(task: Task | Include): string {
   if (task.name) return task.name
   if (task.kind === 'task') return task.module + (task.role ? ` (${task.role.name})` : '')
