@@ -187,7 +187,7 @@ function toTemplateError(e: unknown, opts: TemplateOptions | undefined, lineOffs
   if (e instanceof TemplateSyntaxError) return new TemplateError(`template syntax error: ${e.message}`, { pos: posOf(opts, e.line, e.col, lineOffset) })
   if (e instanceof UndefinedError)
     return new TemplateError(e.message, { pos: posOf(opts, e.undef.line, e.undef.col, lineOffset), hint: undefinedHint(e.undef) })
-  if (e instanceof RenderError) return new TemplateError(e.message, { pos: posOf(opts, e.line, e.col, lineOffset) })
+  if (e instanceof RenderError) return new TemplateError(e.message, { pos: posOf(opts, e.line, e.col, lineOffset), cause: e.pyType ? e : undefined })
   if (e instanceof PyError) return new TemplateError(e.message, { pos: posOf(opts, 0, 0, lineOffset) })
   if (e instanceof RangeError && /call stack/.test(e.message)) return new TemplateError('template recursion too deep', { pos: posOf(opts, 0, 0, lineOffset) })
   throw e

@@ -161,7 +161,9 @@ function pyRegex(p: string): RegExp {
   try {
     return new RegExp(p)
   } catch (e) {
-    throw new PyError(`Unable to use "${p}" as a search parameter: ${(e as Error).message}`, 'AnsibleError')
+    // Python's re words it "nothing to repeat at position 0"; JS: "Invalid regular expression: /*/: Nothing to repeat"
+    const m = (e as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '')
+    throw new PyError(`Unable to use "${p}" as a search parameter: ${m.charAt(0).toLowerCase() + m.slice(1)}`, 'AnsibleError')
   }
 }
 

@@ -49,4 +49,15 @@ describe('template behaviours the integration targets check', () => {
     assert.deepEqual([f.virtualization_type, f.virtualization_role], ['docker', 'guest'])
     assert.deepEqual([parseFacts('').virtualization_type, parseFacts('').virtualization_role], ['NA', 'NA'])
   })
+  it("varnames: a bad pattern's error has Python's wording (lookup_varnames)", () => {
+    assert.throws(() => render("{{ lookup('varnames', '*') }}", { a: 1 }), /Unable to use "\*" as a search parameter: nothing to repeat/)
+  })
+  it('a test name Ansible cannot parse: "Could not load", a TemplateSyntaxError (templating)', () => {
+    assert.throws(
+      () => render('{{ [{"failed": false}] | selectattr("failed", "asdf ", true) | list }}', {}),
+      (e: Error) =>
+        /Could not load "asdf ": 'invalid plugin name: ansible.builtin.asdf '/.test(e.message) &&
+        (e.cause as { pyType?: string }).pyType === 'TemplateSyntaxError',
+    )
+  })
 })
