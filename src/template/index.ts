@@ -245,10 +245,13 @@ function makeHooks(opts: TemplateOptions | undefined): RenderHooks {
         env.resolving.delete(name)
       }
     },
-    renderFile(path, env, convertData, included) {
+    renderFile(path, env, convertData, included, delimiters) {
       const text = readFileText(path)
       const fileOpts: TemplateOptions = { source: 'file', file: path, searchPath: env.lookupOpts.searchPath }
-      const compiled = compileTemplate(text, fileOpts)
+      const pairs = Object.entries(delimiters ?? {}).map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+      // lookup('template', variable_start_string=…): the same as a `#jinja2:` first line, which a file's own one extends
+      const head = pairs.length === 0 ? '' : text.startsWith('#jinja2:') ? `#jinja2: ${pairs.join(', ')}, ` : `#jinja2: ${pairs.join(', ')}\n`
+      const compiled = compileTemplate(head === '' ? text : head + (text.startsWith('#jinja2:') ? text.slice(8).trimStart() : text), fileOpts)
       const pieces = runPieces(compiled, env, fileOpts)
       return convertData ? evalConcat(pieces, text, !included) : ansibleConcat(pieces, text, !included)
     },

@@ -42,7 +42,8 @@ export interface RenderHooks {
   templateVar(name: string, value: unknown, env: Env): unknown
   /** Render another template file (lookup('template'), include). */
   /** `included`: a Jinja2 {% include %}, whose trailing newline Jinja2 drops and nothing adds back. */
-  renderFile(path: string, env: Env, convertData: boolean, included?: boolean): unknown
+  /** `delimiters`: variable_start_string, comment_end_string, … (lookup('template')'s options). */
+  renderFile(path: string, env: Env, convertData: boolean, included?: boolean, delimiters?: Record<string, string>): unknown
 }
 
 /** Options a caller may give that reach lookups and includes. */

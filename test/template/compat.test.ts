@@ -60,4 +60,13 @@ describe('template behaviours the integration targets check', () => {
         (e.cause as { pyType?: string }).pyType === 'TemplateSyntaxError',
     )
   })
+  it("lookup('template') takes variable_start_string and comment_start_string (lookup_template)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'k3sbook-compat-'))
+    writeFileSync(join(dir, 's.txt'), 'Hello [% my_var %]! {{ x }}\n')
+    writeFileSync(join(dir, 'c.txt'), '[# Comment #]\nHello {{ my_var }}!\n')
+    const V = { my_var: 'world' }
+    const o = { searchPath: [dir] }
+    assert.equal(render("{{ lookup('template', 's.txt', variable_start_string='[%', variable_end_string='%]') }}", V, o), 'Hello world! {{ x }}\n')
+    assert.equal(render("{{ lookup('template', 'c.txt', comment_start_string='[#', comment_end_string='#]') | trim }}", V, o), 'Hello world!')
+  })
 })
