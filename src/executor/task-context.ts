@@ -171,6 +171,7 @@ export class RunContext {
     }
     const ctl = this.ctl
     return {
+      searchPath: this.lookupPath(task),
       async find(name, kind) {
         const candidates = isAbsolute(name) ? [name] : dirs(kind).map((d) => join(d, name))
         for (const p of candidates) {

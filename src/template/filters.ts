@@ -1006,7 +1006,8 @@ export const LOOKUPS: Record<string, LookupFn> = {
   },
   vars(terms, k, ctx) {
     return terms.map((t) => {
-      const name = str(t)
+      if (!isStr(t)) throw new PyError(`Invalid setting identifier, "${pyStr(t)}" is not a string, its a <class '${typeName(t)}'>`, 'AnsibleError')
+      const name = sv(t)
       const env = ctx.frame.env
       if (hasKey(env.vars, name)) return noteRead(env.taint, name, env.hooks.templateVar(name, env.vars[name], env))
       if (hasKey(k, 'default')) return k.default

@@ -12,7 +12,7 @@ import { encrypt as shaCrypt } from 'unixcrypt'
 import { isVaulted, decryptVault, recordVaultSecret, vaultPassword } from '../vault.js'
 import { UnsafeString } from '../yamlfile.js'
 import { LOOKUPS, RAW_TERMS, type LookupFn } from './filters.js'
-import { hasKey, isDict, isStr, iterate, PyError, pyStr, sv, truthy, Undefined, fail } from './pyvalues.js'
+import { hasKey, isDict, isStr, iterate, PyError, pyStr, sv, truthy, typeName, Undefined, fail } from './pyvalues.js'
 import { FILTERS, findFile, type Env } from './runtime.js'
 import { splitAssignment } from '../text.js'
 
@@ -148,7 +148,7 @@ L(
     const names = Object.keys(frame.env.vars)
     const out: string[] = []
     for (const t of terms) {
-      if (!isStr(t)) throw new PyError(`Invalid setting identifier, "${pyStr(t)}" is not a string, it is a ${typeof t}`, 'AnsibleError')
+      if (!isStr(t)) throw new PyError(`Invalid setting identifier, "${pyStr(t)}" is not a string, it is a <class '${typeName(t)}'>`, 'AnsibleError')
       const re = pyRegex(sv(t))
       for (const n of names) if (re.test(n)) out.push(n)
     }

@@ -10,6 +10,7 @@ import { evalCondition, render } from '../../src/template/index.js'
 import { pyNow } from '../../src/template/filters.js'
 import { parseFacts } from '../../src/modules/lib/facts.js'
 import { YamlFile } from '../../src/yamlfile.js'
+import { assert as assertModule } from '../../src/modules/assert.js'
 
 describe('template behaviours the integration targets check', () => {
   it('*args and **kwargs in calls, also after keyword arguments (loops)', () => {
@@ -68,5 +69,25 @@ describe('template behaviours the integration targets check', () => {
     const o = { searchPath: [dir] }
     assert.equal(render("{{ lookup('template', 's.txt', variable_start_string='[%', variable_end_string='%]') }}", V, o), 'Hello world! {{ x }}\n')
     assert.equal(render("{{ lookup('template', 'c.txt', comment_start_string='[#', comment_end_string='#]') | trim }}", V, o), 'Hello world!')
+  })
+  it('vars and varnames refuse a term that is not a string, as Ansible words it (lookup_vars)', () => {
+    assert.throws(() => render("{{ lookup('vars', 42) }}", {}), /Invalid setting identifier, "42" is not a string, its a <class 'int'>/)
+    assert.throws(() => render("{{ lookup('varnames', True) }}", {}), /Invalid setting identifier, "True" is not a string, it is a <class 'bool'>/)
+  })
+  it("assert's conditions search the task's folders for lookup('template') (lookup_template)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'k3sbook-compat-'))
+    writeFileSync(join(dir, 'dict.j2'), '{"foo": "{{ \'bar\' }}"}\n')
+    const ctx = {
+      host: 'h',
+      vars: {},
+      diff: false,
+      task: {},
+      controller: { searchPath: [dir], find: () => Promise.reject(new Error('x')), render: (t: string) => t },
+    }
+    const plan = await assertModule.plan(
+      { that: ["lookup('template', 'dict.j2') is mapping", "lookup('template', 'dict.j2', convert_data=False) is not mapping"] },
+      ctx as never,
+    )
+    assert.equal(plan.status, 'ok', JSON.stringify(plan))
   })
 })
