@@ -192,7 +192,9 @@ L('random_choice', (terms) => (terms.length ? [terms[randomInt(terms.length)]] :
 L('subelements', (terms) => {
   const termsError = (msg = '') => new PyError('subelements lookup expects a list of two or three items, ' + msg, 'AnsibleError')
   if (terms.length < 2 || terms.length > 3) throw termsError()
-  const [list, key] = terms
+  const key = terms[1]
+  // listify_lookup_plugin_terms: a string or a scalar first term is a list of one
+  const list = isDict(terms[0]) || Array.isArray(terms[0]) ? terms[0] : [terms[0]]
   if (!(isDict(list) || Array.isArray(list)) || !isStr(key)) throw termsError('first a dict or a list, second a string pointing to the subkey')
   const subelements = sv(key).split('.')
   let elements: unknown[]

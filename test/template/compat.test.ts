@@ -90,4 +90,7 @@ describe('template behaviours the integration targets check', () => {
     )
     assert.equal(plan.status, 'ok', JSON.stringify(plan))
   })
+  it('subelements: a scalar first term is a list of one, so the error is about its item (lookup_subelements)', () => {
+    assert.throws(() => render("{{ lookup('subelements', 9001, 'groups', wantlist=true) }}", {}), /subelements lookup expects a dictionary, got '9001'/)
+  })
 })
