@@ -11,6 +11,7 @@ import { pyNow } from '../../src/template/filters.js'
 import { parseFacts } from '../../src/modules/lib/facts.js'
 import { YamlFile } from '../../src/yamlfile.js'
 import { assert as assertModule } from '../../src/modules/assert.js'
+import { loopItems } from '../../src/executor/loop.js'
 
 describe('template behaviours the integration targets check', () => {
   it('*args and **kwargs in calls, also after keyword arguments (loops)', () => {
@@ -92,5 +93,10 @@ describe('template behaviours the integration targets check', () => {
   })
   it('subelements: a scalar first term is a list of one, so the error is about its item (lookup_subelements)', () => {
     assert.throws(() => render("{{ lookup('subelements', 9001, 'groups', wantlist=true) }}", {}), /subelements lookup expects a dictionary, got '9001'/)
+  })
+  it("with_list of a mapping fails with the list lookup's message (loops)", () => {
+    const task = { src: { yf: { pos: () => ({ file: 'site.yml', line: 1, col: 1 }) }, path: [] } } as never
+    assert.throws(() => loopItems('with_list', { key: 'value' }, task, {}), /with_list expects a list/)
+    assert.deepEqual(loopItems('with_list', ['a', ['b']], task, {}), ['a', ['b']])
   })
 })
