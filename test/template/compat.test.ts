@@ -6,6 +6,7 @@ import { describe, it } from 'node:test'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { execFileSync } from 'node:child_process'
 import { evalCondition, render } from '../../src/template/index.js'
 import { pyNow } from '../../src/template/filters.js'
 import { parseFacts } from '../../src/modules/lib/facts.js'
@@ -98,5 +99,13 @@ describe('template behaviours the integration targets check', () => {
     const task = { src: { yf: { pos: () => ({ file: 'site.yml', line: 1, col: 1 }) }, path: [] } } as never
     assert.throws(() => loopItems('with_list', { key: 'value' }, task, {}), /with_list expects a list/)
     assert.deepEqual(loopItems('with_list', ['a', ['b']], task, {}), ['a', ['b']])
+  })
+  it('ansible_search_path is a task variable: the playbook folder among others (loops)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'k3sbook-compat-'))
+    writeFileSync(join(dir, 'inv.yml'), 'all:\n  hosts:\n    localhost:\n      ansible_connection: local\n')
+    const play = '- hosts: localhost\n  gather_facts: false\n  tasks:\n    - loop: ["{{ ansible_search_path }}"]\n      debug: var=item\n      register: r\n'
+    writeFileSync(join(dir, 'site.yml'), play + '    - assert:\n        that: [ansible_search_path == r.results.0.item, playbook_dir in ansible_search_path]\n')
+    const bin = join(import.meta.dirname, '..', '..', 'bin', 'k3sbook.js')
+    execFileSync('node', [bin, 'run', '-i', join(dir, 'inv.yml'), join(dir, 'site.yml')], { cwd: dir, stdio: 'pipe' })
   })
 })
