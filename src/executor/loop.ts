@@ -116,6 +116,9 @@ export function loopItems(kind: string, value: unknown, task: Task, vars?: Vars,
     const args = terms.map((t) => `, ${pyRepr(t)}`).join('')
     return asList(templateValue(`{{ query(${pyRepr(kind.slice(5))}${args}) }}`, vars, { ...pos, searchPath }), pos)
   }
+  // the list lookup refuses what is not a sequence (a mapping) with its own message
+  if (kind === 'with_list' && typeof value === 'object' && value !== null && !Array.isArray(value))
+    throw new TemplateError('with_list expects a list', { pos, hint: 'use dict2items to loop over a dict' })
   if (kind === 'with_items')
     // with_items flattens one level, loop does not.
     return asList(value, pos).flatMap((v) => (Array.isArray(v) ? v : [v]))

@@ -137,6 +137,8 @@ export class RunContext {
       ansible_version: { full: '2.14.0', major: 2, minor: 14, revision: 0, string: '2.14.0 (k3sbook)' },
       role_name: role?.name,
       role_path: role?.path,
+      // where this task's lookups search (Ansible's task.get_search_path())
+      ansible_search_path: 'baseDir' in task ? this.lookupPath(task) : undefined,
       hostvars: hostvarsProxy([...this.project.inventory.hostOrder, ...[...this.hosts.keys()].filter((k) => !this.project.inventory.hosts.has(k))], (other) =>
         lazyVars(mergeLayers([this.invVars(other), this.hosts.get(other)?.facts, this.hosts.get(other)?.hostFacts, { inventory_hostname: other }])),
       ),
@@ -171,6 +173,7 @@ export class RunContext {
     }
     const ctl = this.ctl
     return {
+      searchPath: this.lookupPath(task),
       async find(name, kind) {
         const candidates = isAbsolute(name) ? [name] : dirs(kind).map((d) => join(d, name))
         for (const p of candidates) {

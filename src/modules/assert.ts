@@ -53,7 +53,7 @@ export const assert = defineModule<AssertArgs>({
     // Loaded on use so the module registry never depends on the template engine being loadable.
     const { evalCondition } = await import('../template/index.js')
     try {
-      return runAssert(args, (c) => evalCondition(c, ctx.vars, {}))
+      return runAssert(args, (c) => evalCondition(c, ctx.vars, { searchPath: ctx.controller.searchPath }))
     } catch (e) {
       // An undefined name or a syntax error in `that` fails the host, as in Ansible, with the reason.
       return { status: 'fail', msg: `The conditional check failed. The error was: ${(e as Error).message}` }

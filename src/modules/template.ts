@@ -7,6 +7,8 @@ import { stat } from 'node:fs/promises'
 import type { Module, Plan, PlanContext } from './types.js'
 import { argFail, bool, choice, groupSchema, md5, modeSchema, moduleSchema, optStr, ownerSchema, pick, sha1, str, defineModule, toBool } from './lib/index.js'
 import { planWrites, writeResult } from './copy.js'
+import { TemplateError } from '../errors.js'
+import { RenderError } from '../template/runtime.js'
 
 export interface TemplateArgs {
   src?: string
@@ -114,7 +116,15 @@ async function planTemplate(args: TemplateArgs, ctx: PlanContext): Promise<Plan>
       template_uid: String(process.getuid?.() ?? ''),
       template_run_date: new Date().toISOString(),
     }
-    let text = ctx.controller.render(withOverrides(found.content.toString('utf8'), args), vars, found.path)
+    let text: string
+    try {
+      text = ctx.controller.render(withOverrides(found.content.toString('utf8'), args), vars, found.path)
+    } catch (e) {
+      // Ansible's template action reports "<exception type>: <message>"
+      const c = e instanceof TemplateError ? e.cause : undefined
+      if (c instanceof RenderError && c.pyType) return { status: 'fail', msg: `${c.pyType}: ${c.message}` }
+      throw e
+    }
     const nl = String(pick(args, 'newline_sequence') ?? '\\n')
     const seq = nl === '\\r\\n' ? '\r\n' : nl === '\\r' ? '\r' : '\n'
     if (seq !== '\n') text = text.replace(/\r?\n/g, seq)

@@ -111,6 +111,8 @@ export interface HostReader {
 export interface ControllerFiles {
   find(name: string, kind: 'templates' | 'files'): Promise<{ path: string; content: Buffer }>
   render(text: string, vars: Vars, file?: string): string
+  /** Folders lookup('file'/'template') search from this task (as for its arguments). */
+  searchPath?: string[]
 }
 
 export interface PlanContext {

@@ -998,12 +998,16 @@ export const LOOKUPS: Record<string, LookupFn> = {
   template(terms, k, ctx) {
     return terms.map((t) => {
       const path = findFile(ctx.frame.env, str(t), 'templates')!
-      return ctx.frame.env.hooks.renderFile(path, ctx.frame.env, k.convert_data === undefined ? true : truthy(k.convert_data))
+      const delimiters: Record<string, string> = {}
+      for (const o of ['variable_start_string', 'variable_end_string', 'comment_start_string', 'comment_end_string'])
+        if (k[o] !== undefined && k[o] !== null) delimiters[o] = str(k[o])
+      return ctx.frame.env.hooks.renderFile(path, ctx.frame.env, k.convert_data === undefined ? true : truthy(k.convert_data), false, delimiters)
     })
   },
   vars(terms, k, ctx) {
     return terms.map((t) => {
-      const name = str(t)
+      if (!isStr(t)) throw new PyError(`Invalid setting identifier, "${pyStr(t)}" is not a string, its a <class '${typeName(t)}'>`, 'AnsibleError')
+      const name = sv(t)
       const env = ctx.frame.env
       if (hasKey(env.vars, name)) return noteRead(env.taint, name, env.hooks.templateVar(name, env.vars[name], env))
       if (hasKey(k, 'default')) return k.default

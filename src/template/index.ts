@@ -187,7 +187,7 @@ function toTemplateError(e: unknown, opts: TemplateOptions | undefined, lineOffs
   if (e instanceof TemplateSyntaxError) return new TemplateError(`template syntax error: ${e.message}`, { pos: posOf(opts, e.line, e.col, lineOffset) })
   if (e instanceof UndefinedError)
     return new TemplateError(e.message, { pos: posOf(opts, e.undef.line, e.undef.col, lineOffset), hint: undefinedHint(e.undef) })
-  if (e instanceof RenderError) return new TemplateError(e.message, { pos: posOf(opts, e.line, e.col, lineOffset) })
+  if (e instanceof RenderError) return new TemplateError(e.message, { pos: posOf(opts, e.line, e.col, lineOffset), cause: e.pyType ? e : undefined })
   if (e instanceof PyError) return new TemplateError(e.message, { pos: posOf(opts, 0, 0, lineOffset) })
   if (e instanceof RangeError && /call stack/.test(e.message)) return new TemplateError('template recursion too deep', { pos: posOf(opts, 0, 0, lineOffset) })
   throw e
@@ -245,10 +245,13 @@ function makeHooks(opts: TemplateOptions | undefined): RenderHooks {
         env.resolving.delete(name)
       }
     },
-    renderFile(path, env, convertData, included) {
+    renderFile(path, env, convertData, included, delimiters) {
       const text = readFileText(path)
       const fileOpts: TemplateOptions = { source: 'file', file: path, searchPath: env.lookupOpts.searchPath }
-      const compiled = compileTemplate(text, fileOpts)
+      const pairs = Object.entries(delimiters ?? {}).map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+      // lookup('template', variable_start_string=…): the same as a `#jinja2:` first line, which a file's own one extends
+      const head = pairs.length === 0 ? '' : text.startsWith('#jinja2:') ? `#jinja2: ${pairs.join(', ')}, ` : `#jinja2: ${pairs.join(', ')}\n`
+      const compiled = compileTemplate(head === '' ? text : head + (text.startsWith('#jinja2:') ? text.slice(8).trimStart() : text), fileOpts)
       const pieces = runPieces(compiled, env, fileOpts)
       return convertData ? evalConcat(pieces, text, !included) : ansibleConcat(pieces, text, !included)
     },

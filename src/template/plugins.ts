@@ -12,7 +12,7 @@ import { encrypt as shaCrypt } from 'unixcrypt'
 import { isVaulted, decryptVault, recordVaultSecret, vaultPassword } from '../vault.js'
 import { UnsafeString } from '../yamlfile.js'
 import { LOOKUPS, RAW_TERMS, type LookupFn } from './filters.js'
-import { hasKey, isDict, isStr, iterate, PyError, pyStr, sv, truthy, Undefined, fail } from './pyvalues.js'
+import { hasKey, isDict, isStr, iterate, PyError, pyStr, sv, truthy, typeName, Undefined, fail } from './pyvalues.js'
 import { FILTERS, findFile, type Env } from './runtime.js'
 import { splitAssignment } from '../text.js'
 
@@ -148,7 +148,7 @@ L(
     const names = Object.keys(frame.env.vars)
     const out: string[] = []
     for (const t of terms) {
-      if (!isStr(t)) throw new PyError(`Invalid setting identifier, "${pyStr(t)}" is not a string, it is a ${typeof t}`, 'AnsibleError')
+      if (!isStr(t)) throw new PyError(`Invalid setting identifier, "${pyStr(t)}" is not a string, it is a <class '${typeName(t)}'>`, 'AnsibleError')
       const re = pyRegex(sv(t))
       for (const n of names) if (re.test(n)) out.push(n)
     }
@@ -161,7 +161,9 @@ function pyRegex(p: string): RegExp {
   try {
     return new RegExp(p)
   } catch (e) {
-    throw new PyError(`Unable to use "${p}" as a search parameter: ${(e as Error).message}`, 'AnsibleError')
+    // Python's re words it "nothing to repeat at position 0"; JS: "Invalid regular expression: /*/: Nothing to repeat"
+    const m = (e as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '')
+    throw new PyError(`Unable to use "${p}" as a search parameter: ${m.charAt(0).toLowerCase() + m.slice(1)}`, 'AnsibleError')
   }
 }
 
@@ -190,7 +192,9 @@ L('random_choice', (terms) => (terms.length ? [terms[randomInt(terms.length)]] :
 L('subelements', (terms) => {
   const termsError = (msg = '') => new PyError('subelements lookup expects a list of two or three items, ' + msg, 'AnsibleError')
   if (terms.length < 2 || terms.length > 3) throw termsError()
-  const [list, key] = terms
+  const key = terms[1]
+  // listify_lookup_plugin_terms: a string or a scalar first term is a list of one
+  const list = isDict(terms[0]) || Array.isArray(terms[0]) ? terms[0] : [terms[0]]
   if (!(isDict(list) || Array.isArray(list)) || !isStr(key)) throw termsError('first a dict or a list, second a string pointing to the subkey')
   const subelements = sv(key).split('.')
   let elements: unknown[]

@@ -42,7 +42,8 @@ export interface RenderHooks {
   templateVar(name: string, value: unknown, env: Env): unknown
   /** Render another template file (lookup('template'), include). */
   /** `included`: a Jinja2 {% include %}, whose trailing newline Jinja2 drops and nothing adds back. */
-  renderFile(path: string, env: Env, convertData: boolean, included?: boolean): unknown
+  /** `delimiters`: variable_start_string, comment_end_string, … (lookup('template')'s options). */
+  renderFile(path: string, env: Env, convertData: boolean, included?: boolean, delimiters?: Record<string, string>): unknown
 }
 
 /** Options a caller may give that reach lookups and includes. */
@@ -93,9 +94,18 @@ export class RenderError extends Error {
     message: string,
     readonly line: number,
     readonly col: number,
+    /** Ansible's exception type, for modules that report it (the template module: "TemplateSyntaxError: …"). */
+    readonly pyType?: string,
   ) {
     super(message)
   }
+}
+
+/** A plugin name Ansible's loader cannot even parse (not dotted identifiers): its "Could not load" message. */
+function badPluginName(name: string, line: number, col: number): RenderError | undefined {
+  if (/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$/.test(name)) return undefined
+  const fq = name.includes('.') ? name : 'ansible.builtin.' + name
+  return new RenderError(`Could not load "${name}": 'invalid plugin name: ${fq}'`, line, col, 'TemplateSyntaxError')
 }
 
 /**
@@ -520,13 +530,13 @@ export function withPos<T>(line: number, col: number, fn: () => T): T {
 
 export function getFilter(name: string, line: number, col: number): FilterFn {
   const fn = FILTERS.get(resolvePluginName(name))
-  if (!fn) throw new RenderError(`no filter named '${name}'`, line, col)
+  if (!fn) throw badPluginName(name, line, col) ?? new RenderError(`no filter named '${name}'`, line, col, 'TemplateSyntaxError')
   return fn
 }
 
 export function getTest(name: string, line: number, col: number): TestFn {
   const fn = TESTS.get(resolvePluginName(name))
-  if (!fn) throw new RenderError(`no test named '${name}'`, line, col)
+  if (!fn) throw badPluginName(name, line, col) ?? new RenderError(`no test named '${name}'`, line, col, 'TemplateSyntaxError')
   return fn
 }
 

@@ -114,6 +114,9 @@ test('copy src: file into a directory, directory with and without trailing slash
     await assert.rejects(stat(join(dir, 'v')))
     const ok = await run('copy', { content: 'good', dest: join(dir, 'v'), validate: 'grep -q good %s' })
     assert.equal(ok.result.changed, true)
+    // Ansible's wording (lineinfile target: 'validate must contain %s: /some/path' in msg)
+    const noPct = await planOnly('lineinfile', { path: join(dir, 'v'), line: 'other', validate: '/some/path' }).catch((e: Error) => ({ msg: e.message }))
+    assert.match(JSON.stringify(noPct), /validate must contain %s: \/some\/path/)
     const missing = await planOnly('copy', { content: 'x', dest: join(dir, 'nodir', 'f') })
     assert.deepEqual(missing.status === 'fail' && missing.msg, `Destination directory ${join(dir, 'nodir')} does not exist`)
   } finally {

@@ -6,10 +6,13 @@ import { describe, it } from 'node:test'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { execFileSync } from 'node:child_process'
 import { evalCondition, render } from '../../src/template/index.js'
 import { pyNow } from '../../src/template/filters.js'
 import { parseFacts } from '../../src/modules/lib/facts.js'
 import { YamlFile } from '../../src/yamlfile.js'
+import { assert as assertModule } from '../../src/modules/assert.js'
+import { loopItems } from '../../src/executor/loop.js'
 
 describe('template behaviours the integration targets check', () => {
   it('*args and **kwargs in calls, also after keyword arguments (loops)', () => {
@@ -48,5 +51,61 @@ describe('template behaviours the integration targets check', () => {
     assert.equal(f.python_version, '3.11.2')
     assert.deepEqual([f.virtualization_type, f.virtualization_role], ['docker', 'guest'])
     assert.deepEqual([parseFacts('').virtualization_type, parseFacts('').virtualization_role], ['NA', 'NA'])
+  })
+  it("varnames: a bad pattern's error has Python's wording (lookup_varnames)", () => {
+    assert.throws(() => render("{{ lookup('varnames', '*') }}", { a: 1 }), /Unable to use "\*" as a search parameter: nothing to repeat/)
+  })
+  it('a test name Ansible cannot parse: "Could not load", a TemplateSyntaxError (templating)', () => {
+    assert.throws(
+      () => render('{{ [{"failed": false}] | selectattr("failed", "asdf ", true) | list }}', {}),
+      (e: Error) =>
+        /Could not load "asdf ": 'invalid plugin name: ansible.builtin.asdf '/.test(e.message) &&
+        (e.cause as { pyType?: string }).pyType === 'TemplateSyntaxError',
+    )
+  })
+  it("lookup('template') takes variable_start_string and comment_start_string (lookup_template)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'k3sbook-compat-'))
+    writeFileSync(join(dir, 's.txt'), 'Hello [% my_var %]! {{ x }}\n')
+    writeFileSync(join(dir, 'c.txt'), '[# Comment #]\nHello {{ my_var }}!\n')
+    const V = { my_var: 'world' }
+    const o = { searchPath: [dir] }
+    assert.equal(render("{{ lookup('template', 's.txt', variable_start_string='[%', variable_end_string='%]') }}", V, o), 'Hello world! {{ x }}\n')
+    assert.equal(render("{{ lookup('template', 'c.txt', comment_start_string='[#', comment_end_string='#]') | trim }}", V, o), 'Hello world!')
+  })
+  it('vars and varnames refuse a term that is not a string, as Ansible words it (lookup_vars)', () => {
+    assert.throws(() => render("{{ lookup('vars', 42) }}", {}), /Invalid setting identifier, "42" is not a string, its a <class 'int'>/)
+    assert.throws(() => render("{{ lookup('varnames', True) }}", {}), /Invalid setting identifier, "True" is not a string, it is a <class 'bool'>/)
+  })
+  it("assert's conditions search the task's folders for lookup('template') (lookup_template)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'k3sbook-compat-'))
+    writeFileSync(join(dir, 'dict.j2'), '{"foo": "{{ \'bar\' }}"}\n')
+    const ctx = {
+      host: 'h',
+      vars: {},
+      diff: false,
+      task: {},
+      controller: { searchPath: [dir], find: () => Promise.reject(new Error('x')), render: (t: string) => t },
+    }
+    const plan = await assertModule.plan(
+      { that: ["lookup('template', 'dict.j2') is mapping", "lookup('template', 'dict.j2', convert_data=False) is not mapping"] },
+      ctx as never,
+    )
+    assert.equal(plan.status, 'ok', JSON.stringify(plan))
+  })
+  it('subelements: a scalar first term is a list of one, so the error is about its item (lookup_subelements)', () => {
+    assert.throws(() => render("{{ lookup('subelements', 9001, 'groups', wantlist=true) }}", {}), /subelements lookup expects a dictionary, got '9001'/)
+  })
+  it("with_list of a mapping fails with the list lookup's message (loops)", () => {
+    const task = { src: { yf: { pos: () => ({ file: 'site.yml', line: 1, col: 1 }) }, path: [] } } as never
+    assert.throws(() => loopItems('with_list', { key: 'value' }, task, {}), /with_list expects a list/)
+    assert.deepEqual(loopItems('with_list', ['a', ['b']], task, {}), ['a', ['b']])
+  })
+  it('ansible_search_path is a task variable: the playbook folder among others (loops)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'k3sbook-compat-'))
+    writeFileSync(join(dir, 'inv.yml'), 'all:\n  hosts:\n    localhost:\n      ansible_connection: local\n')
+    const play = '- hosts: localhost\n  gather_facts: false\n  tasks:\n    - loop: ["{{ ansible_search_path }}"]\n      debug: var=item\n      register: r\n'
+    writeFileSync(join(dir, 'site.yml'), play + '    - assert:\n        that: [ansible_search_path == r.results.0.item, playbook_dir in ansible_search_path]\n')
+    const bin = join(import.meta.dirname, '..', '..', 'bin', 'k3sbook.js')
+    execFileSync('node', [bin, 'run', '-i', join(dir, 'inv.yml'), join(dir, 'site.yml')], { cwd: dir, stdio: 'pipe' })
   })
 })

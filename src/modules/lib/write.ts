@@ -60,7 +60,7 @@ export function writeFileStep(
 ): Step {
   const before = attrLines('"$t"', { mode: o.mode, owner: o.owner, group: o.group })
   if (o.validate) {
-    if (!o.validate.includes('%s')) throw new ArgError(`validate must contain %s (the file to check): ${o.validate}`)
+    if (!o.validate.includes('%s')) throw new ArgError(`validate must contain %s: ${o.validate}`)
     // %s is replaced by the quoted temp path; the rest is the user's shell command, as in Ansible.
     before.push(
       `set +e`,
