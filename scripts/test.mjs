@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs every test file with node's test runner (Node 20's --test does not expand globs).
 // Usage: npm test [-- FILTER...]   (FILTER: substrings of test file paths)
-import { readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { runFiles } from './test-pool.mjs'
@@ -24,9 +24,26 @@ if (files.length === 0) {
   console.error('no test files matched')
   process.exit(1)
 }
-// The CLI runs from dist/ when it exists: build first so tests never run a stale CLI.
-const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' })
-if (build.status !== 0) process.exit(build.status ?? 1)
+// The CLI runs from dist/ when it exists: build first so tests never run a stale CLI (skipped when
+// the bundle is newer than every source it is built from, as right after the set-up's build).
+function newest(dir) {
+  let t = 0
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name)
+    const st = statSync(p)
+    t = Math.max(t, st.isDirectory() ? newest(p) : st.mtimeMs)
+  }
+  return t
+}
+const bundle = 'dist/k3sbook.cjs'
+const fresh =
+  existsSync(bundle) &&
+  statSync(bundle).mtimeMs >
+    Math.max(newest('src'), ...['package.json', 'tsconfig.json', 'scripts/bundle.mjs', 'scripts/build-validators.mjs'].map((f) => statSync(f).mtimeMs))
+if (!fresh) {
+  const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' })
+  if (build.status !== 0) process.exit(build.status ?? 1)
+}
 // Test files run 3 at a time: most of their time is spent waiting on lab hosts and ansible, and
 // every lab test makes its own uniquely named lab. K3SBOOK_TEST_CONCURRENCY overrides.
 // Each file is timed; the slowest are listed at the end.
