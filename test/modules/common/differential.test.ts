@@ -4,33 +4,23 @@
 // each host by the playbook itself) must be the same.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { parse, stringify } from 'yaml'
 import { startLab, type LabInfo } from '../../helpers/lab.js'
 import { run, sh, statuses } from '../../executor/helpers.js'
+import { ansibleStatuses } from '../../helpers/ansible.js'
 
 const PLAYBOOK = join(import.meta.dirname, '../../fixtures/modules-common/site.yml')
 const INVENTORY_PLAYBOOK = join(import.meta.dirname, '../../fixtures/modules-inventory/site.yml')
-const execFileP = promisify(execFile)
 
-/** Statuses by task name ("task [host]" with `host` the name with the lab host's own name replaced). */
+/** Statuses by task name ("task [host]" for every host when no limit is given). */
 async function ansible(inventory: string, limit: string | undefined, playbook = PLAYBOOK): Promise<Map<string, string>> {
-  const { stdout } = await execFileP('ansible-playbook', ['-i', inventory, ...(limit ? ['--limit', limit] : []), playbook], {
-    env: { ...process.env, ANSIBLE_STDOUT_CALLBACK: 'json', ANSIBLE_NOCOLOR: '1', ANSIBLE_RETRY_FILES_ENABLED: '0', ANSIBLE_PIPELINING: '1' },
-    maxBuffer: 64 * 1024 * 1024,
-  }).catch((e: { stdout: string }) => e)
-  const out = JSON.parse(stdout.slice(stdout.indexOf('{')))
+  const byHost = await ansibleStatuses(inventory, playbook, limit ? ['--limit', limit] : [])
+  if (limit) return byHost.get(limit) ?? new Map()
   const m = new Map<string, string>()
-  for (const play of out.plays)
-    for (const t of play.tasks)
-      for (const [host, res] of Object.entries<Record<string, unknown>>(t.hosts)) {
-        if (limit && host !== limit) continue
-        m.set(limit ? t.task.name : `${t.task.name} [${host}]`, res.failed ? 'failed' : res.skipped ? 'skipped' : res.changed ? 'changed' : 'ok')
-      }
+  for (const [host, tasks] of byHost) for (const [name, status] of tasks) m.set(`${name} [${host}]`, status)
   return m
 }
 

@@ -4,14 +4,12 @@
 // check run (changes predicted, nothing changed), then the real run, then a re-run (no change).
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { startLab, type LabInfo } from '../../helpers/lab.js'
 import { run, sh, statuses } from '../../executor/helpers.js'
+import { ansibleStatuses } from '../../helpers/ansible.js'
 
 const PLAYBOOK = join(import.meta.dirname, '../../fixtures/modules-cron/site.yml')
-const execFileP = promisify(execFile)
 
 const SEED = [
   `printf '%s\\n' '#Ansible: seeded' '0 * * * * /usr/bin/true seeded' '* * * * * /usr/bin/true unmarked' '#Ansible: gone' '1 1 * * * /usr/bin/true gone' | crontab -`,
@@ -25,19 +23,7 @@ const STATE =
 
 /** Statuses by task name, for one host. */
 async function ansible(inventory: string, limit: string): Promise<Map<string, string>> {
-  const { stdout } = await execFileP('ansible-playbook', ['-i', inventory, '--limit', limit, PLAYBOOK], {
-    env: { ...process.env, ANSIBLE_STDOUT_CALLBACK: 'json', ANSIBLE_NOCOLOR: '1', ANSIBLE_RETRY_FILES_ENABLED: '0', ANSIBLE_PIPELINING: '1' },
-    maxBuffer: 64 * 1024 * 1024,
-  }).catch((e: { stdout: string }) => e)
-  const out = JSON.parse(stdout.slice(stdout.indexOf('{')))
-  const m = new Map<string, string>()
-  for (const play of out.plays)
-    for (const t of play.tasks)
-      for (const [host, res] of Object.entries<Record<string, unknown>>(t.hosts)) {
-        if (host !== limit) continue
-        m.set(t.task.name, res.failed ? 'failed' : res.skipped ? 'skipped' : res.changed ? 'changed' : 'ok')
-      }
-  return m
+  return (await ansibleStatuses(inventory, PLAYBOOK, ['--limit', limit])).get(limit) ?? new Map()
 }
 
 describe('cron against ansible-playbook', () => {

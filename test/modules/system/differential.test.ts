@@ -5,30 +5,16 @@
 // (no change), and the diff of what would change.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { startLab, type LabInfo } from '../../helpers/lab.js'
 import { run, sh, statuses } from '../../executor/helpers.js'
+import { ansibleStatuses } from '../../helpers/ansible.js'
 
 const PLAYBOOK = join(import.meta.dirname, '../../fixtures/modules-system/site.yml')
-const execFileP = promisify(execFile)
 
 /** Statuses by task name, for one host. */
 async function ansible(inventory: string, limit: string): Promise<Map<string, string>> {
-  const { stdout } = await execFileP('ansible-playbook', ['-i', inventory, '--limit', limit, PLAYBOOK], {
-    env: { ...process.env, ANSIBLE_STDOUT_CALLBACK: 'json', ANSIBLE_NOCOLOR: '1', ANSIBLE_RETRY_FILES_ENABLED: '0', ANSIBLE_PIPELINING: '1' },
-    maxBuffer: 64 * 1024 * 1024,
-  }).catch((e: { stdout: string }) => e)
-  const out = JSON.parse(stdout.slice(stdout.indexOf('{')))
-  const m = new Map<string, string>()
-  for (const play of out.plays)
-    for (const t of play.tasks)
-      for (const [host, res] of Object.entries<Record<string, unknown>>(t.hosts)) {
-        if (host !== limit) continue
-        m.set(t.task.name, res.failed ? 'failed' : res.skipped ? 'skipped' : res.changed ? 'changed' : 'ok')
-      }
-  return m
+  return (await ansibleStatuses(inventory, PLAYBOOK, ['--limit', limit])).get(limit) ?? new Map()
 }
 
 describe('system modules against ansible-playbook', () => {
