@@ -110,3 +110,21 @@ export function ttyRun(argv: string[], cwd: string, columns = 200): Promise<stri
     })
   })
 }
+
+/** The CLI under GNU time: its result and its peak resident memory (MB); killed after 4 minutes. */
+export function timed(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult & { maxRssMb: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/usr/bin/time', ['-f', 'MAXRSS=%M', process.execPath, ...CLI_ARGV, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()))
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 240_000)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      const m = /MAXRSS=(\d+)/.exec(stderr)
+      resolve({ code, signal, stdout, stderr: stderr.replace(/MAXRSS=.*\n?/, ''), maxRssMb: m ? Number(m[1]) / 1024 : NaN })
+    })
+  })
+}

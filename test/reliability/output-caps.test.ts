@@ -6,27 +6,9 @@
 // template text takes minutes and GBs in the template engine, see docs/RELIABILITY.md).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { useLab } from '../helpers/lab.js'
 import { sh } from '../executor/helpers.js'
-import { CLI_ARGV, tree, type CliResult } from './helpers.js'
-
-function timed(args: string[], cwd: string): Promise<CliResult & { maxRssMb: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', 'MAXRSS=%M', process.execPath, ...CLI_ARGV, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()))
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 240_000)
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      const m = /MAXRSS=(\d+)/.exec(stderr)
-      resolve({ code, signal, stdout, stderr: stderr.replace(/MAXRSS=.*\n?/, ''), maxRssMb: m ? Number(m[1]) / 1024 : NaN })
-    })
-  })
-}
+import { timed, tree } from './helpers.js'
 
 const FLOOD = `- hosts: all
   gather_facts: false
