@@ -476,15 +476,7 @@ class Loader {
               'write each handler as its own task',
             )
           const common = this.common(item, yf, p, ctx)
-          const inner: Ctx = {
-            ...ctx,
-            tags: common.tags,
-            when: common.when,
-            vars: common.vars,
-            become: common.become,
-            becomeUser: common.becomeUser,
-            becomeMethod: common.becomeMethod,
-          }
+          const inner = passDown(ctx, common, common.when)
           if (Array.isArray(item.block)) out.push(...this.taskList(item.block, yf, [...p, 'block'], inner))
           return
         }
@@ -528,16 +520,7 @@ class Loader {
     const common = this.common(item, yf, path, ctx)
     // tags/when/become inherit through the block itself: inner items keep only their own additions
     const notify = toStrList(item.notify)
-    const inner: Ctx = {
-      ...ctx,
-      tags: common.tags,
-      when: [],
-      vars: common.vars,
-      become: common.become,
-      becomeUser: common.becomeUser,
-      becomeMethod: common.becomeMethod,
-      notify: notify.length ? notify : ctx.notify,
-    }
+    const inner: Ctx = { ...passDown(ctx, common, []), notify: notify.length ? notify : ctx.notify }
     const list = (k: string) => (Array.isArray(item[k]) ? this.taskList(item[k] as unknown[], yf, [...path, k], inner) : [])
     if (!('block' in item)) this.diags.error('"rescue"/"always" without "block"', yf.pos(path))
     return { kind: 'block', ...common, block: list('block'), rescue: list('rescue'), always: list('always') }
@@ -807,15 +790,7 @@ class Loader {
       const name = this.staticName(target, targetPos, ctx.play.vars)
       if (name === undefined) return []
       // keywords on an import apply to every task it brings in
-      const sub: Ctx = {
-        ...ctx,
-        tags: common.tags,
-        when: common.when,
-        vars: common.vars,
-        become: common.become,
-        becomeUser: common.becomeUser,
-        becomeMethod: common.becomeMethod,
-      }
+      const sub = passDown(ctx, common, common.when)
       if (isRole) return this.roleInclude(name, opts, targetPos, sub, true)
       const file = this.findTaskFile(name, ctx, targetPos, modKey)
       return file ? this.taskFile(file, sub, targetPos) : []
@@ -1024,4 +999,9 @@ function* allItems(p: Play): Generator<TaskItem> {
 
 function topItems(p: Play): TaskItem[] {
   return [...playItems(p), ...p.handlers]
+}
+
+/** The context a block or an import hands its tasks: its tags, vars and become, and the `when` given. */
+function passDown(ctx: Ctx, common: Pick<Ctx, 'tags' | 'vars' | 'become' | 'becomeUser' | 'becomeMethod'>, when: Ctx['when']): Ctx {
+  return { ...ctx, tags: common.tags, when, vars: common.vars, become: common.become, becomeUser: common.becomeUser, becomeMethod: common.becomeMethod }
 }
