@@ -14,8 +14,6 @@ import { isTemplated } from '../template/index.js'
 import { argPos } from './check.js'
 import { isMap, playItems } from './load.js'
 
-const INCLUDES = new Set(['include_tasks', 'include_role', 'import_tasks', 'import_role'])
-
 interface Use {
   task: Task
   guarded: boolean
@@ -27,8 +25,7 @@ function bridgedTasks(playbook: Playbook): Use[] {
     for (const it of items) {
       const ignored = it.ignoreErrors !== undefined && it.ignoreErrors !== false
       const g = guarded || it.when.length > 0 || ignored || (it.kind === 'task' && it.failedWhen !== undefined)
-      // an include in a handler is k3sbook's own (unsupported there, warned by the loader), not a module to bridge
-      if (it.kind === 'task' && it.unsupported && !isTemplated(it.moduleKey) && !INCLUDES.has(it.module)) out.push({ task: it, guarded: g })
+      if (it.kind === 'task' && it.unsupported && !isTemplated(it.moduleKey)) out.push({ task: it, guarded: g })
       if (it.kind === 'block') {
         visit(it.block, g || it.rescue.length > 0)
         visit(it.rescue, true)
