@@ -1,11 +1,14 @@
 // Runs test files N at a time, each in its own Node process (as `node --test` does), and times each
 // file: a file's output is printed when it ends (whole when it failed, or with K3SBOOK_TEST_VERBOSE=1;
-// one line when it passed), then the totals and the slowest files.
+// one line when it passed), then the totals and the slowest files. A file still running after
+// K3SBOOK_TEST_FILE_TIMEOUT seconds (900) is stopped and fails.
 import { spawn } from 'node:child_process'
 
 /** Runs `files`; resolves to the exit code (0 when every file passed). */
 export async function runFiles(files, { concurrency = 3, slowest = 10 } = {}) {
   const verbose = process.env.K3SBOOK_TEST_VERBOSE === '1'
+  // the slowest file takes ~4 min at 3 files at a time on 2 cores
+  const fileTimeoutS = Number(process.env.K3SBOOK_TEST_FILE_TIMEOUT ?? '900')
   const done = []
   const t0 = Date.now()
   let next = 0
@@ -28,9 +31,33 @@ export async function runFiles(files, { concurrency = 3, slowest = 10 } = {}) {
         const chunks = []
         child.stdout.on('data', (d) => chunks.push(d))
         child.stderr.on('data', (d) => chunks.push(d))
-        child.on('close', (c, sig) => {
+        // a file that hangs is stopped (SIGTERM, then SIGKILL) and reported, so one stuck test
+        // cannot hold the whole run until CI's own limit; what it printed so far shows where
+        let timedOut = false
+        const watchdog = setTimeout(() => {
+          timedOut = true
+          chunks.push(Buffer.from(`\n[test pool] ${file} still running after ${fileTimeoutS} s: stopped (K3SBOOK_TEST_FILE_TIMEOUT)\n`))
+          child.kill('SIGTERM')
+          setTimeout(() => child.kill('SIGKILL'), 10_000).unref()
+        }, fileTimeoutS * 1000)
+        let settled = false
+        const finish = (c, sig) => {
+          if (settled) return
+          settled = true
+          clearTimeout(watchdog)
           children.delete(child)
-          resolve({ code: c ?? (sig ? 1 : 0), out: Buffer.concat(chunks).toString() })
+          resolve({ code: timedOut ? 124 : (c ?? (sig ? 1 : 0)), out: Buffer.concat(chunks).toString() })
+        }
+        child.on('close', finish)
+        // a process the file started (and did not stop) may hold its output open after it exited:
+        // the file's own exit decides, its output is taken as it is a moment later
+        child.on('exit', (c, sig) => {
+          clearTimeout(watchdog)
+          setTimeout(() => {
+            child.stdout.destroy()
+            child.stderr.destroy()
+            finish(c, sig)
+          }, 5000)
         })
       })
       const ms = Date.now() - start

@@ -524,7 +524,7 @@ export async function labStatus(name?: string): Promise<LabStatus[]> {
           if (init !== 'systemd') return { name: h.name, address: h.address, pid: h.init?.pid ?? 0, running, sshd: isAlive(h.sshd) }
           if (!running) return { name: h.name, address: h.address, pid: h.init?.pid ?? 0, running, sshd: false, system: 'dead' }
           // systemd restarts sshd under a new pid: ask systemd, not the recorded pid
-          const r = await nsenterRun(h.init!, ['/bin/sh', '-c', 'systemctl is-system-running; systemctl is-active ssh.service'])
+          const r = await nsenterRun(h.init!, ['/bin/sh', '-c', 'timeout 10 systemctl is-system-running; timeout 10 systemctl is-active ssh.service'])
           const [system = 'unknown', ssh = ''] = r.stdout.trim().split('\n')
           return { name: h.name, address: h.address, pid: h.init!.pid, running, sshd: ssh === 'active', system }
         }),

@@ -4,6 +4,7 @@
 // wait_for_connection changes nothing. Both are skipped or predicted in check mode as in Ansible.
 import { shQuote } from '../connection/quote.js'
 import { ConnectionError, RemoteError } from '../errors.js'
+import { ExecTimeoutError } from '../connection/types.js'
 import type { Vars } from '../model.js'
 import type { ApplyContext, Plan, Step, StepResult } from './types.js'
 import { defineModule, effectKey, guardPlan, int, moduleSchema, planData, sections, str, strList, toInt, toList } from './lib/index.js'
@@ -125,17 +126,35 @@ const rebootData = planData<RebootData>()
 /** Ansible's backoff between tries: 2^n seconds plus up to one, at most 12 plus up to one. */
 const backoff = (n: number) => Math.min(2 ** n, 12) + Math.random()
 
-async function until(timeoutS: number, what: string, action: () => Promise<void>): Promise<string | undefined> {
+/**
+ * Tries `action` until it succeeds or `timeoutS` is over. Each try gets the time that is left (its
+ * steps are given it as their timeout) and is abandoned when that runs out, whatever it waits on: a
+ * host that half went down (a session whose peer vanished, a shell that never answers) cannot hold
+ * the task past its deadline. Ansible bounds only the connection; this bounds the whole wait.
+ */
+async function until(timeoutS: number, what: string, action: (leftMs: number) => Promise<void>): Promise<string | undefined> {
   const end = Date.now() + timeoutS * 1000
   for (let n = 0; Date.now() < end; n++) {
     try {
-      await action()
+      await within(end - Date.now(), action(end - Date.now()))
       return undefined
     } catch {
       await sleep(Math.min(backoff(n), Math.max(0, (end - Date.now()) / 1000)))
     }
   }
   return `Timed out waiting for ${what} (timeout=${timeoutS})`
+}
+
+class NoAnswer extends Error {}
+
+/** `p`, or a rejection once `ms` have passed (p is left to settle on its own). */
+function within<T>(ms: number, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new NoAnswer(`no answer within ${Math.round(ms)} ms`)), Math.max(0, ms))
+  })
+  p.catch(() => undefined)
+  return Promise.race([p, late]).finally(() => clearTimeout(timer))
 }
 
 export const rebootModule = defineModule({
@@ -203,10 +222,13 @@ export const rebootModule = defineModule({
     const t0 = Date.now()
     let sent: StepResult
     try {
-      sent = await ctx.run(plan.steps[0])
+      // bounded as the waits are: a reboot command whose session neither answers nor breaks (the
+      // host's network went before its sshd did) is taken as a reboot under way, which the boot
+      // identity then confirms or not
+      sent = await within(d.timeout * 1000, ctx.run({ ...plan.steps[0], timeoutMs: d.timeout * 1000 }))
     } catch (e) {
       // the host went down under the command: the reboot is under way (Ansible: rc 0)
-      if (!(e instanceof ConnectionError || (e instanceof RemoteError && e.rc === null))) throw e
+      if (!(e instanceof ConnectionError || e instanceof ExecTimeoutError || (e instanceof RemoteError && e.rc === null) || e instanceof NoAnswer)) throw e
       sent = { step: plan.steps[0], rc: 0, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), durationMs: Date.now() - t0 }
     }
     if (sent.rc !== 0)
@@ -223,13 +245,13 @@ export const rebootModule = defineModule({
     const boot: Step = { describe: 'boot identity', script: `${d.bootTimeCommand}\n`, effects: [] }
     const test: Step = { describe: 'test command', script: `${d.testCommand}\n`, effects: [] }
     const timedOut =
-      (await until(d.timeout, 'last boot time check', async () => {
-        const r = await attempt(ctx, boot)
+      (await until(d.timeout, 'last boot time check', async (left) => {
+        const r = await attempt(ctx, { ...boot, timeoutMs: left })
         const now = r.stdout.toString().trim()
         if (r.rc !== 0 || now === '' || now === d.before) throw new Error('boot time has not changed')
       })) ??
-      (await until(d.timeout, 'post-reboot test command', async () => {
-        const r = await ctx.run(test).catch(async (e) => {
+      (await until(d.timeout, 'post-reboot test command', async (left) => {
+        const r = await ctx.run({ ...test, timeoutMs: left }).catch(async (e) => {
           await ctx.reconnect?.()
           throw e
         })

@@ -111,9 +111,31 @@ describe('wait_for_connection and reboot on a systemd lab host', () => {
     assert.equal(noBoot.result.failed, true)
     assert.match(String(noBoot.result.msg), /^reboot: failed to get host boot time info, rc: 3/)
     assert.equal(await pid1Start(), before)
+
+    // a host that stops answering after the reboot command (the boot check hangs, the session
+    // stays up) is bounded by reboot_timeout, not held forever
+    const t0 = Date.now()
+    const hung = await runModule(
+      rebootModule,
+      {
+        reboot_command: 'touch /run/k3sbook-fake-reboot',
+        boot_time_command: 'if [ -e /run/k3sbook-fake-reboot ]; then exec sleep 1000; fi; echo first',
+        reboot_timeout: 3,
+      },
+      c,
+    )
+    assert.equal(hung.result.failed, true, JSON.stringify(hung.result))
+    assert.equal(hung.result.msg, 'Timed out waiting for last boot time check (timeout=3)')
+    assert.ok(Date.now() - t0 < 15_000, `bounded: ${Date.now() - t0} ms`)
+    await hostSh('rm -f /run/k3sbook-fake-reboot; pkill -x sleep; true')
+    assert.equal(await pid1Start(), before)
   })
 
-  test('reboot: the host goes down, comes back with a new boot identity, the test command passes, the connection is new', async () => {
+  // bounded, and saying where it is: should it ever hang (CI once did, here or in labUp), the
+  // failure names the step
+  test('reboot: the host goes down, comes back with a new boot identity, the test command passes, the connection is new', { timeout: 300_000 }, async () => {
+    const tStart = Date.now()
+    const phase = (s: string) => process.stderr.write(`[reboot test ${((Date.now() - tStart) / 1000).toFixed(1)} s] ${s}\n`)
     const before = await pid1Start()
     await hostSh('echo before > /run/k3sbook-reboot-mark')
     // the machine's part: once the host's pid 1 is gone, power it on again
@@ -123,15 +145,19 @@ describe('wait_for_connection and reboot on a systemd lab host', () => {
       while (Date.now() < until) {
         const [st] = await labStatus(lab.name)
         if (st && !st.hosts[0].running) {
+          phase('the host is down: lab up')
           await labUp({ name: lab.name, hosts: 1, init: 'systemd', owner: process.pid })
           poweredOn = true
+          phase('the host is up')
           return
         }
         await new Promise((r) => setTimeout(r, 300))
       }
     })()
     const t0 = Date.now()
+    phase('reboot module')
     const r = await runModule(rebootModule, { reboot_command: 'shutdown -r now', boot_time_command: "cut -d' ' -f22 /proc/1/stat", reboot_timeout: 120 }, c)
+    phase(`reboot module done: ${JSON.stringify(r.result)}`)
     await firmware
     assert.ok(poweredOn, 'the host went down')
     assert.equal(r.result.failed, false, JSON.stringify(r.result))

@@ -1,0 +1,56 @@
+// The suite's own runner (scripts/test-pool.mjs): a file that hangs is stopped after
+// K3SBOOK_TEST_FILE_TIMEOUT seconds and fails with what it printed, and a file that leaves a process
+// holding its output open still ends when the file's process does.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+// @ts-expect-error: a plain .mjs script without types
+import { runFiles } from '../../scripts/test-pool.mjs'
+
+async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string }> {
+  const write = process.stdout.write.bind(process.stdout)
+  let out = ''
+  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write
+  try {
+    return { code: await fn(), out }
+  } finally {
+    process.stdout.write = write
+  }
+}
+
+test('a hanging test file is stopped and reported; one whose child holds its output open still ends', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'k3sbook-pool-'))
+  const saved = process.env.K3SBOOK_TEST_FILE_TIMEOUT
+  try {
+    const hang = join(dir, 'hang.test.ts')
+    writeFileSync(
+      hang,
+      `import { test } from 'node:test'\ntest('forever', async () => { console.log('reached the wait'); await new Promise(() => setInterval(() => {}, 1000)) })\n`,
+    )
+    const orphan = join(dir, 'orphan.test.ts')
+    writeFileSync(
+      orphan,
+      `import { test } from 'node:test'\nimport { spawn } from 'node:child_process'\nimport { writeFileSync } from 'node:fs'\ntest('leaves a child', () => { const c = spawn('sleep', ['30'], { stdio: 'inherit', detached: true }); c.unref(); writeFileSync(${JSON.stringify(join(dir, 'pid'))}, String(c.pid)) })\n`,
+    )
+    process.env.K3SBOOK_TEST_FILE_TIMEOUT = '3'
+    const t0 = Date.now()
+    const r = await capture(() => runFiles([hang, orphan], { concurrency: 2 }))
+    assert.equal(r.code, 1)
+    assert.match(r.out, /reached the wait/)
+    assert.match(r.out, /still running after 3 s: stopped/)
+    assert.match(r.out, new RegExp(`✖ ${hang.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} .*exit 124`))
+    assert.match(r.out, new RegExp(`✔ ${orphan.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`))
+    assert.ok(Date.now() - t0 < 25_000, 'neither waited for the orphan sleep')
+  } finally {
+    try {
+      process.kill(Number(readFileSync(join(dir, 'pid'), 'utf8')))
+    } catch {
+      /* not started, or gone */
+    }
+    if (saved === undefined) delete process.env.K3SBOOK_TEST_FILE_TIMEOUT
+    else process.env.K3SBOOK_TEST_FILE_TIMEOUT = saved
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
