@@ -119,7 +119,7 @@ class CallbackModule(JsonCallback):
         return super().__getattribute__(name)
 `
 
-function callbackDir(): string {
+export function callbackDir(): string {
   const dir = '/tmp/k3sbook-compat/callback'
   mkdirSync(dir, { recursive: true })
   writeFileSync(join(dir, 'compat_json.py'), CALLBACK)
