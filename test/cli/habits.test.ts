@@ -305,12 +305,17 @@ ssh_args = -o UserKnownHostsFile=${known} -o GlobalKnownHostsFile=/dev/null
   })
 
   test('Ctrl-C in a terminal: the step in flight finishes, the recap prints, exit 130', async () => {
+    // the step marks itself in flight on each host; ^C is typed once both marks are there (a fixed
+    // delay typed it before the step had started when the machine was loaded)
+    const mark = `/tmp/habits-in-flight-${process.pid}-${Date.now()}`
     const d = dir({
-      'slow.yml': '- hosts: lab\n  gather_facts: false\n  tasks:\n    - name: Long step\n      command: sleep 3\n    - name: After\n      command: "true"\n',
+      'slow.yml': `- hosts: lab\n  gather_facts: false\n  tasks:\n    - name: Long step\n      shell: touch ${mark}; sleep 4\n    - name: After\n      command: "true"\n`,
     })
+    const marked = lab.hosts.map((h) => `ssh -F ${lab.sshConfigPath} ${h.name} test -e ${mark}`).join(' && ')
+    const waitMarked = `i=0; until ${marked}; do i=$((i + 1)); [ $i -lt 200 ] || break; sleep 0.2; done`
     // script(1) gives a real pseudo-terminal; the ^C byte typed into it becomes SIGINT for the run
     const cmd = `${process.execPath} ${BIN} run slow.yml -i ${lab.inventoryPath}`
-    const r = spawnSync('sh', ['-c', `(sleep 2; printf '\\003'; sleep 10) | script -qfec "${cmd}" /dev/null`], {
+    const r = spawnSync('sh', ['-c', `(${waitMarked}; printf '\\003'; sleep 10) | script -qfec "${cmd}" /dev/null`], {
       cwd: d,
       encoding: 'utf8',
       timeout: 60_000,
