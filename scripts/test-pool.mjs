@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process'
 /** Runs `files`; resolves to the exit code (0 when every file passed). */
 export async function runFiles(files, { concurrency = 3, slowest = 10 } = {}) {
   const verbose = process.env.K3SBOOK_TEST_VERBOSE === '1'
-  // the slowest file takes ~4 min at 3 files at a time on 2 cores
+  // the slowest file (test/cluster/systemd.test.ts) takes ~4-5 min at 3 files at a time on 2 cores
   const fileTimeoutS = Number(process.env.K3SBOOK_TEST_FILE_TIMEOUT ?? '900')
   const done = []
   const t0 = Date.now()

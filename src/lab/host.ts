@@ -68,6 +68,12 @@ if [ "$INIT" = systemd ]; then
   for w in "$S"/*.wants/*; do
     case "$w" in */ssh.service) ;; *) rm -f "$w" ;; esac
   done
+  # SysV start links too, made stop links as update-rc.d NAME disable does (enabling works as on a
+  # real host): systemd-sysv-generator makes a boot service of every start link whose script has no
+  # unit of its own (exim4, pulled in by cron: ~1 s of CPU per host boot)
+  for l in "$R"/etc/rc[2-5].d/S[0-9][0-9]*; do
+    case "$l" in */S[0-9][0-9]ssh | *"/S[0-9][0-9]*") ;; *) mv -f "$l" "$(dirname "$l")/K01$(basename "$l" | cut -c4-)" ;; esac
+  done
   for u in systemd-udevd.service systemd-udevd-control.socket systemd-udevd-kernel.socket systemd-udev-trigger.service \
     systemd-udev-settle.service getty@tty1.service console-getty.service serial-getty@.service systemd-networkd.service \
     systemd-networkd.socket systemd-networkd-wait-online.service systemd-resolved.service run-rpc_pipefs.mount \

@@ -305,12 +305,17 @@ ssh_args = -o UserKnownHostsFile=${known} -o GlobalKnownHostsFile=/dev/null
   })
 
   test('Ctrl-C in a terminal: the step in flight finishes, the recap prints, exit 130', async () => {
+    // the step marks itself in flight on each host; ^C is typed once both marks are there (a fixed
+    // delay typed it before the step had started when the machine was loaded)
+    const mark = `/tmp/habits-in-flight-${process.pid}-${Date.now()}`
     const d = dir({
-      'slow.yml': '- hosts: lab\n  gather_facts: false\n  tasks:\n    - name: Long step\n      command: sleep 3\n    - name: After\n      command: "true"\n',
+      'slow.yml': `- hosts: lab\n  gather_facts: false\n  tasks:\n    - name: Long step\n      shell: touch ${mark}; sleep 4\n    - name: After\n      command: "true"\n`,
     })
+    const marked = lab.hosts.map((h) => `ssh -F ${lab.sshConfigPath} ${h.name} test -e ${mark}`).join(' && ')
+    const waitMarked = `i=0; until ${marked}; do i=$((i + 1)); [ $i -lt 200 ] || break; sleep 0.2; done`
     // script(1) gives a real pseudo-terminal; the ^C byte typed into it becomes SIGINT for the run
     const cmd = `${process.execPath} ${BIN} run slow.yml -i ${lab.inventoryPath}`
-    const r = spawnSync('sh', ['-c', `(sleep 2; printf '\\003'; sleep 10) | script -qfec "${cmd}" /dev/null`], {
+    const r = spawnSync('sh', ['-c', `(${waitMarked}; printf '\\003'; sleep 10) | script -qfec "${cmd}" /dev/null`], {
       cwd: d,
       encoding: 'utf8',
       timeout: 60_000,
@@ -326,13 +331,21 @@ ssh_args = -o UserKnownHostsFile=${known} -o GlobalKnownHostsFile=/dev/null
 
   test('npm pack → install the tarball alone (no dev dependencies) → k3sbook --version and a run work', async () => {
     const work = mkdtempSync(join(tmpdir(), 'k3sbook-pack-'))
-    const pack = spawnSync('npm', ['pack', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 })
+    // the tarball of the dist/ the suite runs (scripts/test.mjs builds it first): without
+    // --ignore-scripts, prepack would build again (tsc, a minute of CPU) and rewrite dist/ under
+    // the test files running at the same time
+    const pack = spawnSync('npm', ['pack', '--ignore-scripts', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 })
     assert.equal(pack.status, 0, pack.stderr)
     const tgz = readdirSync(work).find((f) => f.endsWith('.tgz'))!
     const app = join(work, 'app')
     mkdirSync(app)
     writeFileSync(join(app, 'package.json'), '{"name":"app","version":"1.0.0","private":true}\n')
-    const inst = spawnSync('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', join(work, tgz)], { cwd: app, encoding: 'utf8', timeout: 300_000 })
+    // the dependencies from npm's cache when it has them (as the set-up's npm ci left it), else the registry
+    const inst = spawnSync('npm', ['install', '--prefer-offline', '--omit=dev', '--no-audit', '--no-fund', join(work, tgz)], {
+      cwd: app,
+      encoding: 'utf8',
+      timeout: 300_000,
+    })
     assert.equal(inst.status, 0, inst.stderr)
     assert.ok(!existsSync(join(app, 'node_modules/typescript')) && !existsSync(join(app, 'node_modules/tsx')), 'dev dependencies were installed')
     const bin = join(app, 'node_modules/.bin/k3sbook')

@@ -1,13 +1,16 @@
 // How much of the real run check mode predicts (issue 16), measured on a fresh 4-host lab with the
 // demo's inventory: site.yml with --check, the hosts fingerprinted before and after it, then the
-// real run; changes compared per host × task × loop item. Not in the suite (it is a measurement,
-// run by hand): `node --import tsx test/cluster/check-prediction.ts` (K3SBOOK_LAB_INIT=none for
+// real run; changes compared per host × task × loop item. The suite checks it in the first run of
+// test/cluster/site.test.ts (init-less hosts) and test/cluster/systemd.test.ts (systemd hosts),
+// which start from such a fresh lab anyway (checkAndRun(), assertPredicted()). As a measurement,
+// run by hand: `node --import tsx test/cluster/check-prediction.ts` (K3SBOOK_LAB_INIT=none for
 // init-less hosts; systemd by default, as in `npm run demo`). Exits 0 only when check predicts
 // ≥95% with no false alarms, no failures, and the hosts unchanged by the check.
+import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import type { HostResultEvent } from '../../src/executor/events.js'
-import { startLab } from '../helpers/lab.js'
+import { startLab, type LabInfo } from '../helpers/lab.js'
 import { serveK3sDouble } from '../k3s-double/serve.js'
 import { writeLabClusterInventory } from '../../scripts/lab-cluster.js'
 import { fingerprint, fingerprintDiff, run, type Run } from '../executor/helpers.js'
@@ -65,6 +68,40 @@ export interface Measured extends Prediction {
   checkExit: number
 }
 
+/**
+ * On a fresh lab: the hosts fingerprinted, site.yml with --check --diff, fingerprinted again, then
+ * the real run; the comparison, and both runs for a caller's own assertions.
+ */
+export async function checkAndRun(
+  lab: LabInfo,
+  inventories: string[],
+  log: (s: string) => void = () => undefined,
+): Promise<{ m: Measured; check: Run; real: Run }> {
+  const prints = () => Promise.all(lab.hosts.map((h) => fingerprint(lab, h.index)))
+  const before = await prints()
+  log('check run…')
+  const check = await run(SITE, inventories, { check: true, diff: true })
+  const after = await prints()
+  log('real run…')
+  const real = await run(SITE, inventories, {})
+  const unchanged = before.every((b, i) => b === after[i])
+  const changedByCheck = lab.hosts.flatMap((h, i) => (before[i] === after[i] ? [] : [`${h.name}:\n${fingerprintDiff(before[i], after[i])}`]))
+  const m = { ...compare(check, real), unchanged, changedByCheck, realExit: real.summary.exitCode, checkExit: check.summary.exitCode }
+  return { m, check, real }
+}
+
+/** Check predicted the real run: ≥95% of its changes, no false alarm, no failure, hosts unchanged. */
+export function assertPredicted(m: Measured): void {
+  const text = report(m)
+  assert.equal(m.realExit, 0, text)
+  assert.equal(m.unchanged, true, `check mode changed a host\n${text}`)
+  assert.deepEqual(m.failures, [], text)
+  assert.deepEqual(m.falseAlarms, [], text)
+  assert.deepEqual(m.missed, [], text)
+  assert.ok(m.actual > 50, `the run changed too little to measure: ${m.actual}`)
+  assert.ok(m.predicted.length >= 0.95 * m.actual, text)
+}
+
 export async function measure(init: 'systemd' | 'none', log: (s: string) => void = () => undefined): Promise<Measured> {
   const lab = await startLab({ hosts: 4, tag: 'predict', init })
   const release = await serveK3sDouble(lab.bridgeAddress)
@@ -73,16 +110,7 @@ export async function measure(init: 'systemd' | 'none', log: (s: string) => void
     const inventories = [lab.inventoryPath, writeLabClusterInventory(lab, { releaseUrl: release.url })]
     process.env.K3SBOOK_K3S_TOKEN = `tok-${randomBytes(16).toString('hex')}`
     process.env.K3SBOOK_DATASTORE_ENDPOINT = `postgres://k3s:${randomBytes(12).toString('hex')}@10.10.0.1:5432/k3s?sslmode=disable`
-    const prints = () => Promise.all(lab.hosts.map((h) => fingerprint(lab, h.index)))
-    const before = await prints()
-    log('check run…')
-    const check = await run(SITE, inventories, { check: true, diff: true })
-    const after = await prints()
-    log('real run…')
-    const real = await run(SITE, inventories, {})
-    const unchanged = before.every((b, i) => b === after[i])
-    const changedByCheck = lab.hosts.flatMap((h, i) => (before[i] === after[i] ? [] : [`${h.name}:\n${fingerprintDiff(before[i], after[i])}`]))
-    return { ...compare(check, real), unchanged, changedByCheck, realExit: real.summary.exitCode, checkExit: check.summary.exitCode }
+    return (await checkAndRun(lab, inventories, log)).m
   } finally {
     process.env = saved
     await release.close()

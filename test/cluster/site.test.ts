@@ -1,9 +1,10 @@
-// playbooks/site.yml on a 4-host lab (2 servers, 2 agents; one of each also tinc_public): check
-// first (changes nothing), build, tinc traffic across the mesh, ZFS on zfs-fuse, the K3S test
-// double downloaded and verified and started with the documented config keys, token hand-off to
-// agents, kubeconfig fetched, add-on manifests; then a second run changes nothing, --limit
-// k3s_agent touches only agents, one changed variable changes exactly what depends on it, and the
-// secrets never appear in any output.
+// playbooks/site.yml on a 4-host lab (2 servers, 2 agents; one of each also tinc_public) of
+// init-less (SysV) hosts: check first (changes nothing, and predicts the real run:
+// check-prediction.ts), build, tinc traffic across the mesh, ZFS on zfs-fuse, the K3S test double
+// downloaded and verified and started with the documented config keys, token hand-off to agents,
+// kubeconfig fetched, add-on manifests; then a second run changes nothing, --limit k3s_agent
+// touches only agents, one changed variable changes exactly what depends on it, and the secrets
+// never appear in any output.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
@@ -16,6 +17,7 @@ import { startLab, type LabInfo } from '../helpers/lab.js'
 import { serveK3sDouble, type ReleaseServer } from '../k3s-double/serve.js'
 import { writeLabClusterInventory } from '../../scripts/lab-cluster.js'
 import { changedTasks, fingerprint, fingerprintDiff, run, sh } from '../executor/helpers.js'
+import { assertPredicted, checkAndRun } from './check-prediction.js'
 
 const ROOT = join(import.meta.dirname, '../..')
 const SITE = join(ROOT, 'playbooks/site.yml')
@@ -46,9 +48,9 @@ describe('site.yml on a 4-host lab', () => {
   const servers = () => names().slice(0, 2)
   const agents = () => names().slice(2)
 
-  test('check on the fresh lab changes nothing; the run builds the cluster; a second run changes nothing', async () => {
-    const before = await Promise.all(lab.hosts.map((h) => fingerprint(lab, h.index)))
-    const check = await run(SITE, inventories, { check: true, diff: true })
+  test('check on the fresh lab changes nothing and predicts the run (≥95%, no false alarm); the run builds the cluster; a second run changes nothing', async () => {
+    // check-prediction.ts: fingerprints, site.yml --check --diff, fingerprints, the real run
+    const { m, check, real: first } = await checkAndRun(lab, inventories)
     assert.equal(
       check.summary.failed,
       false,
@@ -58,9 +60,7 @@ describe('site.yml on a 4-host lab', () => {
         1,
       ),
     )
-    assert.deepEqual(await Promise.all(lab.hosts.map((h) => fingerprint(lab, h.index))), before, 'check mode changed a host')
-
-    const first = await run(SITE, inventories)
+    assert.equal(m.unchanged, true, `check mode changed a host\n${m.changedByCheck.join('\n')}`)
     assert.equal(
       first.summary.exitCode,
       0,
@@ -70,6 +70,8 @@ describe('site.yml on a 4-host lab', () => {
         1,
       ),
     )
+    // per host × task × loop item: ≥95% predicted, no false alarm, no failure in check
+    assertPredicted(m)
     for (const h of names()) {
       // every change the run made was predicted by check (as a change, or as unknown where it
       // depended on something only a run produces, like a generated key)

@@ -1,7 +1,16 @@
 // playbooks/site.yml on 4 lab hosts that boot systemd as pid 1 (`lab up --init systemd`), as every
 // real target does: the roles' systemd paths run for real (k3s.service / k3s-agent.service unit
-// files with their environment file, daemon-reload, enabled, tinc@NET.service). A re-run changes
+// files with their environment file, daemon-reload, enabled, tinc@NET.service). Check mode on the
+// fresh hosts changes nothing and predicts the first run (check-prediction.ts). A re-run changes
 // nothing; a killed k3s or tincd is started again by systemd, and the next run says ok.
+// K3S on Docker, the seed's runtime: hosts 2 (a server) and 4 (an agent) have
+// `k3s_container_runtime: docker` (scripts/lab-cluster.ts). The docker role installs Debian's
+// docker.io, writes /etc/docker/daemon.json (vfs on the overlay root, no iptables) and loads the
+// pause image from an archive built on the controller (test/k3s-double/image.ts; no registry is
+// reachable). The K3S double started with --docker asks dockerd for `docker info` through its
+// socket and runs its sandbox container from that image, as K3S with --docker would; the
+// containerd nodes get no Docker. `-t tinc` runs the tinc role alone, and the fetched kubeconfig's
+// server answers from the control machine.
 // The servers keep their state in PostgreSQL (role postgres on the datastore node, over tinc): the
 // datastore holds what both servers share, lets in only the servers, starts after the tinc mesh
 // has put its address up (as at boot), and when it is down or the password is wrong the servers
@@ -11,12 +20,16 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { connect } from 'node:net'
 import { join } from 'node:path'
+import { parse } from 'yaml'
 import { promisify } from 'node:util'
 import { startLab, type LabInfo } from '../helpers/lab.js'
 import { serveK3sDouble, type ReleaseServer } from '../k3s-double/serve.js'
-import { writeLabClusterInventory } from '../../scripts/lab-cluster.js'
-import { changedTasks, run, sh } from '../executor/helpers.js'
+import { LAB_PAUSE_IMAGE, labDockerHosts, writeLabClusterInventory } from '../../scripts/lab-cluster.js'
+import { changedTasks, run, sh, statuses } from '../executor/helpers.js'
+import { assertPredicted, checkAndRun } from './check-prediction.js'
 
 const ROOT = join(import.meta.dirname, '../..')
 const SITE = join(ROOT, 'playbooks/site.yml')
@@ -56,8 +69,11 @@ describe('site.yml on 4 systemd lab hosts', () => {
     }
   }
 
-  test('the run converges through systemd units; a second run changes nothing', async () => {
-    const first = await run(SITE, inventories)
+  test('check on the fresh hosts changes nothing and predicts the run (≥95%, no false alarm); the run converges through systemd units; the Docker nodes run dockerd and the double runs its container from the loaded image; a second run changes nothing', async () => {
+    // scripts/lab-cluster.ts: on systemd labs, K3S runs on Docker on hosts 2 (a server) and 4 (an agent)
+    assert.deepEqual(labDockerHosts(lab, {}), [1, 3])
+    // check-prediction.ts: fingerprints, site.yml --check --diff, fingerprints, the real run
+    const { m, real: first } = await checkAndRun(lab, inventories)
     assert.equal(
       first.summary.exitCode,
       0,
@@ -83,11 +99,76 @@ describe('site.yml on 4 systemd lab hosts', () => {
       assert.match(show, new RegExp(`EnvironmentFiles=/etc/systemd/system/${unit}\\.env`))
       assert.match(show, /Restart=always/)
     }
+    // per host × task × loop item: ≥95% predicted, no false alarm, no failure in check, hosts unchanged by it
+    assertPredicted(m)
     const rec = JSON.parse(await sh(lab, 1, 'cat /var/lib/rancher/k3s/test-double/server.json'))
     assert.match(rec.env.K3S_TOKEN, /^sha256:/, 'the token came through the environment file')
+    // K3S on Docker on hosts 2 and 4: dockerd, and the double's container from the loaded image
+    for (const i of [2, 4]) {
+      const host = names()[i - 1]
+      assert.equal(statuses(first, host).get('Images loaded from their archives (docker load; no registry needed)'), 'changed', `${host} loaded the image`)
+      // dockerd runs under systemd with the role's daemon.json
+      assert.equal((await sh(lab, i, 'systemctl is-active docker.service; systemctl is-enabled docker.service')).trim(), 'active\nenabled')
+      assert.deepEqual(JSON.parse(await sh(lab, i, 'cat /etc/docker/daemon.json')), { 'storage-driver': 'vfs', iptables: false })
+      const info = JSON.parse(await sh(lab, i, "/usr/bin/docker info --format '{{json .}}'")) as { Driver: string; ServerVersion: string }
+      assert.equal(info.Driver, 'vfs')
+      // K3S was started with --docker and the lab's pause image
+      const config = await sh(lab, i, 'cat /etc/rancher/k3s/config.yaml')
+      assert.match(config, /^docker: true$/m)
+      assert.match(config, new RegExp(`^pause-image: ${LAB_PAUSE_IMAGE}$`, 'm'))
+      // what the double saw through the socket, and the container it runs
+      const rec = JSON.parse(await sh(lab, i, 'cat /var/lib/rancher/k3s/test-double/docker.json')) as Record<string, string>
+      assert.equal(rec.server_version, info.ServerVersion)
+      assert.equal(rec.storage_driver, 'vfs')
+      const imageId = (await sh(lab, i, `/usr/bin/docker image inspect --format '{{.Id}}' ${LAB_PAUSE_IMAGE}`)).trim()
+      assert.equal(rec.image_id, imageId)
+      const c = JSON.parse(await sh(lab, i, `/usr/bin/docker inspect ${rec.container_name}`))[0] as {
+        Image: string
+        State: { Running: boolean }
+        Config: { Image: string }
+      }
+      assert.equal(c.State.Running, true, 'the sandbox container runs')
+      assert.equal(c.Image, imageId, 'from the loaded image')
+      assert.equal(c.Config.Image, LAB_PAUSE_IMAGE)
+      // the container's own process ran busybox from the image
+      assert.match(await sh(lab, i, `/usr/bin/docker logs ${rec.container_name}`), /k3sbook pause container on /)
+    }
+    for (const i of [1, 3]) {
+      assert.equal((await sh(lab, i, 'systemctl is-active docker.service || true')).trim(), 'inactive', 'containerd nodes do not start Docker')
+      assert.doesNotMatch(await sh(lab, i, 'cat /etc/rancher/k3s/config.yaml'), /docker/)
+    }
     const second = await run(SITE, inventories)
     assert.equal(second.summary.exitCode, 0)
     for (const h of names()) assert.equal(second.summary.recap[h].changed, 0, `second run changed on ${h}: ${changedTasks(second, h)}`)
+  })
+
+  test('-t tinc runs the tinc role alone, and changes nothing', async () => {
+    const tincTasks = new Set(
+      (parse(readFileSync(join(import.meta.dirname, '../../roles/tinc/tasks/main.yml'), 'utf8')) as { name: string }[]).map((t) => t.name),
+    )
+    const r = await run(SITE, inventories, { tags: ['tinc'] })
+    assert.equal(r.summary.exitCode, 0)
+    const ran = new Set(r.results.map((e) => e.task))
+    assert.ok(ran.has('tinc running and enabled'), [...ran].join(', '))
+    for (const t of ran) assert.ok(tincTasks.has(t) || t === 'Gathering Facts', `-t tinc ran "${t}"`)
+    for (const h of names()) assert.equal(r.summary.recap[h].changed, 0, `${h}: ${changedTasks(r, h)}`)
+  })
+
+  test("the kubeconfig names the first server's public address, and the API answers there from the control machine", async () => {
+    const kube = parse(readFileSync(join(lab.dir, 'kubeconfig'), 'utf8')) as { clusters: { cluster: { server: string } }[] }
+    const url = new URL(kube.clusters[0].cluster.server)
+    assert.equal(url.hostname, lab.hosts[0].address)
+    assert.equal(url.port, '6443')
+    // the double's API port answers PING: a TCP client on the control machine, as kubectl would be
+    const reply = await new Promise<string>((resolve, reject) => {
+      const c = connect({ host: url.hostname, port: Number(url.port), timeout: 5000 }, () => c.write('PING\n'))
+      let data = ''
+      c.on('data', (d) => (data += d))
+      c.on('end', () => resolve(data.trim()))
+      c.on('timeout', () => c.destroy(new Error('timeout')))
+      c.on('error', reject)
+    })
+    assert.equal(reply, 'PONG')
   })
 
   test('a killed k3s and a killed tincd are started again by systemd; the next run says ok', async () => {
