@@ -6,14 +6,53 @@ import type { Task, LoopSpec, Vars } from '../model.js'
 import { srcPos } from '../model.js'
 import type { StepResult } from '../modules/types.js'
 import { isTemplated, templateValue } from '../template/index.js'
-import { pyRepr } from '../template/pyvalues.js'
+import { pyRepr, UndefinedError } from '../template/pyvalues.js'
 import type { HostStatus } from './events.js'
 import type { TaskOutcome } from './state.js'
 
 /** The loop's items, templated with the task's variables. */
 export function renderLoopItems(task: Task, vars: Vars, searchPath?: string[]): unknown[] {
   const loop = task.loop!
-  return loopItems(loop.kind, templateValue(loop.items, vars, { ...srcPos(task.src, [loop.kind]), searchPath }), task, vars, searchPath)
+  const opts = { ...srcPos(task.src, [loop.kind]), searchPath }
+  const terms = loop.kind === 'with_first_found' ? firstFoundTerms(loop.items, vars, opts) : templateValue(loop.items, vars, opts)
+  return loopItems(loop.kind, terms, task, vars, searchPath)
+}
+
+const DROPPED = Symbol('undefined candidate')
+
+/**
+ * with_first_found's terms: a candidate whose name uses an undefined variable is passed over, as
+ * Ansible's first_found does (it templates each name itself and goes on to the next on an
+ * undefined one: `"{{ distro_file }}"` then a default). Ansible 2.14 loses a dict term's `skip` when
+ * one of its files is undefined (fixed in 2.16, ansible/ansible#81178); this follows the fix.
+ * Any other error (a syntax error, a failing filter) is the task's error.
+ */
+function firstFoundTerms(value: unknown, vars: Vars, opts: Parameters<typeof templateValue>[2]): unknown {
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') {
+      try {
+        return templateValue(v, vars, opts)
+      } catch (e) {
+        if (isUndefinedError(e)) return DROPPED
+        throw e
+      }
+    }
+    if (Array.isArray(v)) return v.map(walk).filter((x) => x !== DROPPED)
+    if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
+      return Object.fromEntries(
+        Object.entries(v)
+          .map(([k, x]) => [k, walk(x)] as const)
+          .filter(([, x]) => x !== DROPPED),
+      )
+    return v
+  }
+  // the whole value templated at once (`with_first_found: "{{ candidates }}"`) is not a candidate
+  return typeof value === 'string' ? templateValue(value, vars, opts) : walk(value)
+}
+
+/** An error from a variable (or attribute) that is not defined, as Ansible's AnsibleUndefinedVariable. */
+export function isUndefinedError(e: unknown): boolean {
+  return e instanceof UndefinedError || (e instanceof TemplateError && e.cause instanceof UndefinedError)
 }
 
 /** The loop as it runs on a host: `loop_control.loop_var` may be a template, rendered with the host's variables. */

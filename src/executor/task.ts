@@ -31,7 +31,7 @@ import { scoped } from './connections.js'
 import type { HostStatus } from './events.js'
 import type { CachedProbes } from './probe-cache.js'
 import { makeReader, type Overlay } from './reader.js'
-import { loopOnHost, loopOutcome, loopVars, renderLoopItems, sleep, type ItemOutcome } from './loop.js'
+import { isUndefinedError, loopOnHost, loopOutcome, loopVars, renderLoopItems, sleep, type ItemOutcome } from './loop.js'
 import { splitArgs, unquote } from '../kv.js'
 import { errorText, judgeResult, mergeGathered, withResult } from './result.js'
 import type { HostState, TaskOutcome } from './state.js'
@@ -300,8 +300,11 @@ export async function taskOutcome(tc: TaskContext, h: HostState, vars: Vars): Pr
   try {
     items = renderLoopItems(task, vars, tc.rc.lookupPath(task))
   } catch (e) {
-    // Ansible decides the task's `when` before it reports a loop it could not evaluate
-    // (`loop: "{{ x }}"` with `when: x is defined`); a condition that itself fails reports the loop's error.
+    // Ansible decides the task's `when` before it reports a loop it could not evaluate because of
+    // an undefined variable (`loop: "{{ x }}"` with `when: x is defined`); a condition that itself
+    // fails reports the loop's error. Any other error of the loop (a lookup that fails: a missing
+    // file, no file found) fails the task whatever its `when` says, as in Ansible.
+    if (!isUndefinedError(e)) throw e
     let run: boolean
     try {
       run = when(vars)

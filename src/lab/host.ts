@@ -182,7 +182,7 @@ function stage(spec: HostSpec): string {
 export async function startHost(
   spec: HostSpec,
   onSpawn: (unshare: ProcRef) => void,
-  timeoutMs = spec.init === 'systemd' ? 90_000 : 20_000,
+  timeoutMs = spec.init === 'systemd' ? 180_000 : 20_000,
 ): Promise<StartedHost> {
   const mountPoint = join(spec.labDir, 'hosts', spec.name)
   mkdirSync(mountPoint, { recursive: true })

@@ -120,6 +120,8 @@ interface TextUse {
   guarded?: boolean
   /** The keyword a condition came from (when, changed_when, …). */
   cond?: string
+  /** A with_first_found candidate: first_found passes over one whose variables are undefined. */
+  candidate?: boolean
 }
 
 export function checkProject(input: CheckInput, diags: Diagnostics): void {
@@ -146,7 +148,8 @@ export function checkProject(input: CheckInput, diags: Diagnostics): void {
         const n = texts.length
         collectTexts(it, texts)
         // a task's own `when` is evaluated whenever the task is reached: guarded only from outside
-        for (let i = n; i < texts.length; i++) texts[i].guarded = texts[i].cond === 'when' ? guarded || ignored || inheritedWhen(it, texts[i].text) : g
+        for (let i = n; i < texts.length; i++)
+          texts[i].guarded = texts[i].candidate || (texts[i].cond === 'when' ? guarded || ignored || inheritedWhen(it, texts[i].text) : g)
         // a missing src under a guard (ignore_errors, when, rescue …) may be the point of the task
         const sink = g ? ({ error: (m: string, p?: SourcePos, h?: string) => diags.warn(`${m} (where it runs)`, p, h) } as Diagnostics) : diags
         if (it.kind === 'task') templateFiles.push(...checkSources(it, playbook.dir, sink).map((f) => ({ ...f, guarded: g })))
@@ -331,8 +334,12 @@ function collectTexts(it: TaskItem, out: TextUse[]): void {
   }
   if (it.kind === 'block') return
   for (const key of Object.keys(raw)) {
-    if (key === 'loop' || key.startsWith('with_') || key === 'delegate_to' || key === 'notify' || key === 'environment')
+    if (key === 'loop' || key.startsWith('with_') || key === 'delegate_to' || key === 'notify' || key === 'environment') {
+      const n = out.length
       deepStrings(raw[key], [...path, key], yf, out)
+      // (a whole templated list is evaluated as a whole: only its candidates are passed over)
+      if (key === 'with_first_found' && typeof raw[key] !== 'string') for (let i = n; i < out.length; i++) out[i].candidate = true
+    }
   }
   if (isMap(raw.loop_control) && typeof raw.loop_control.label === 'string')
     out.push({ text: raw.loop_control.label, pos: yf.pos([...path, 'loop_control', 'label']), expression: false })

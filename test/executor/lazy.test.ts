@@ -1,5 +1,6 @@
 // Ansible's lazy evaluation, on a real lab host: a task's `when` is decided before its loop over
-// an undefined variable is evaluated; a templated gather_facts that renders false gathers nothing;
+// an undefined variable is evaluated (any other error of the loop fails the task whatever `when`
+// says); first_found passes over candidates with undefined variables; a templated gather_facts that renders false gathers nothing;
 // a templated loop_var; a module Ansible has and k3sbook lacks fails only the task that runs it.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -46,6 +47,16 @@ describe('lazy evaluation as Ansible does it', () => {
     - name: set_fact with a templated k=v name
       set_fact: "{{ item }}=moo"
       with_items: [foo, bar]
+    - name: a loop whose lookup fails fails under a false when
+      debug: { msg: "{{ item }}" }
+      loop: "{{ lookup('file', '/nonexistent/k3sbook-lazy', wantlist=True) }}"
+      when: false
+      ignore_errors: true
+    - name: first_found passes over an undefined candidate
+      debug: { msg: "{{ item | basename }}" }
+      with_first_found:
+        - "{{ no_such_dir }}/inc.yml"
+        - inc.yml
     - name: include found by first_found
       include_tasks: "{{ lookup('first_found', names) }}"
       vars:
@@ -67,6 +78,13 @@ describe('lazy evaluation as Ansible does it', () => {
     assert.match(r.results.find((e) => e.task === 'unsupported that runs')!.msg ?? '', /^Could not import the dnf python module using \/usr\/bin\/python3/)
     assert.equal(st.get('set_fact with a templated k=v name'), 'ok', JSON.stringify(r.results.filter((e) => e.status === 'failed')))
     assert.equal(st.get('included'), 'ok')
+    // Ansible evaluates the loop before `when` and defers only an undefined variable's error
+    assert.equal(st.get('a loop whose lookup fails fails under a false when'), 'failed')
+    assert.match(
+      r.results.find((e) => e.task === 'a loop whose lookup fails fails under a false when')!.msg ?? '',
+      /could not find '\/nonexistent\/k3sbook-lazy'/,
+    )
+    assert.equal(st.get('first_found passes over an undefined candidate'), 'ok')
     assert.ok(!r.events.some((e) => e.type === 'host:result' && e.task === 'Gathering Facts'))
   })
 })

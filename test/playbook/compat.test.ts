@@ -146,4 +146,11 @@ describe('validate refuses only what is certainly wrong', () => {
     assert.match(bad.errors, /lookup "nosuch2" is not supported by k3sbook/)
     assert.match(bad.errors, /filter "expanduser" is not supported by k3sbook/)
   })
+  it("with_first_found's candidates may use undefined variables (first_found passes over them): a warning; a whole templated list is not a candidate", () => {
+    const r = validate(play('    - debug: { msg: "{{ item }}" }\n      with_first_found:\n        - "{{ distro_file }}.yml"\n        - default.yml\n'))
+    assert.equal(r.errors, '')
+    assert.match(r.warnings, /site\.yml:6:11: warning: undefined variable "distro_file" \(where it is evaluated\)/)
+    const whole = validate(play('    - debug: { msg: "{{ item }}" }\n      with_first_found: "{{ candidates }}"\n'))
+    assert.match(whole.errors, /site\.yml:5:25: undefined variable "candidates"/)
+  })
 })
