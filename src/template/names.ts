@@ -186,7 +186,19 @@ class Walker {
           return
         }
         case 'include':
+        case 'extends':
           this.expr(s.template, scope, guards)
+          return
+        case 'import':
+          this.expr(s.template, scope, guards)
+          scope.add(s.target)
+          return
+        case 'fromimport':
+          this.expr(s.template, scope, guards)
+          for (const [, alias] of s.names) scope.add(alias)
+          return
+        case 'block':
+          this.body(s.body, new Set([...scope, 'super', 'self']), guards)
           return
         default:
           return
