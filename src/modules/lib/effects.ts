@@ -20,6 +20,7 @@ export type EffectKey =
   | `zfs:${string}`
   | `tmp:${string}`
   | `crontab:${string}`
+  | `timezone:${string}`
   | 'boot'
 
 export const effectKey = {
@@ -51,4 +52,6 @@ export const effectKey = {
   boot: (): EffectKey => 'boot',
   /** A user's crontab (value its text; '' : the connecting user's). */
   crontab: (user: string): EffectKey => `crontab:${user}`,
+  /** The host's time zone setting (`name` or `hwclock`; value what it is set to). */
+  timezone: (key: 'name' | 'hwclock'): EffectKey => `timezone:${key}`,
 }
