@@ -270,7 +270,8 @@ function withGuards(guards: Set<string>, cond: Expr): Set<string> {
 
 export function analyzeRoot(root: any): TemplateAnalysis {
   const w = new Walker()
-  w.body(root, new Set(), new Set())
+  // `self` is the template's blocks (Jinja2's TemplateReference), never a variable
+  w.body(root, new Set(['self']), new Set())
   return { required: w.required, guarded: w.guarded, filters: w.filters, lookups: w.lookups }
 }
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { TemplateError } from '../../src/errors.js'
-import { render } from '../../src/template/index.js'
+import { analyzeTemplate, render } from '../../src/template/index.js'
 
 const PY = '/usr/bin/python3'
 
@@ -290,5 +290,14 @@ describe("lookup('template') of a template that imports and extends", () => {
     writeFileSync(join(dir, 'templates', 'sub', 'layout.j2'), '<{% block b %}{% endblock %}>\n')
     writeFileSync(join(dir, 'templates', 'sub', 'm.j2'), '{% macro x(a) %}x={{ a }}{% endmacro %}')
     assert.equal(render("{{ lookup('template', 'sub/page.j2') }}", { v: 7 }, { searchPath: [dir] }), '<x=7>\n')
+  })
+})
+
+describe('static analysis of import and extends', () => {
+  it('names bound by import and from-import, self and super are not variables the template needs', () => {
+    const a = analyzeTemplate(
+      "{% import 'm.j2' as m %}{% from 'm.j2' import x as y %}{{ m.f(v) }}{{ y }}{% block b %}{{ super() }}{% endblock %}{{ self.b() }}",
+    )
+    assert.deepEqual([...a.required.keys()].sort(), ['v'])
   })
 })
