@@ -2,6 +2,7 @@
 import type { Module } from './types.js'
 import { aptModule } from './apt.js'
 import { aptRepositoryModule } from './apt_repository.js'
+import { aptKeyModule } from './apt_key.js'
 import { serviceModule, systemdModule } from './service.js'
 import { getUrlModule } from './get_url.js'
 import { unarchiveModule } from './unarchive.js'
@@ -20,6 +21,7 @@ import { kubeManifestModule } from './kube_manifest.js'
 export const provisionModules: Module[] = [
   aptModule,
   aptRepositoryModule,
+  aptKeyModule,
   serviceModule,
   systemdModule,
   getUrlModule,

@@ -21,6 +21,7 @@ export type EffectKey =
   | `tmp:${string}`
   | `crontab:${string}`
   | `timezone:${string}`
+  | `aptkey:${string}`
   | 'boot'
 
 export const effectKey = {
@@ -54,4 +55,6 @@ export const effectKey = {
   crontab: (user: string): EffectKey => `crontab:${user}`,
   /** The host's time zone setting (`name` or `hwclock`; value what it is set to). */
   timezone: (key: 'name' | 'hwclock'): EffectKey => `timezone:${key}`,
+  /** An OpenPGP key (its last 8 hex digits) in an apt-key keyring ('' : the default; value 'present' | 'absent'). */
+  aptKey: (keyring: string, shortId: string): EffectKey => `aptkey:${keyring}:${shortId}`,
 }
