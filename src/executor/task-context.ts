@@ -2,7 +2,7 @@
 // conditions it runs under, whether tags select it, become and environment, check and diff, where
 // it runs (delegate_to), controller files. RunContext holds what the whole run shares; TaskContext
 // is one task under one block scope in one play: the runner and the read-ahead both ask it.
-import { isAbsolute, join, resolve } from 'node:path'
+import { dirname, isAbsolute, join, resolve } from 'node:path'
 import type { Connection } from '../connection/types.js'
 import { asBool } from '../bool.js'
 import { K3sbookError } from '../errors.js'
@@ -187,11 +187,22 @@ export class RunContext {
       },
       render(text, v, file) {
         return ctl.render(text, v ?? vars, file, () =>
-          render(text, v ?? vars, { file, source: 'file', searchPath: dirs('templates').filter((d) => !d.endsWith('/templates')) }),
+          render(text, v ?? vars, { file, source: 'file', searchPath: templateSearchPath(dirs('templates'), file) }),
         )
       },
     }
   }
+}
+
+/**
+ * The folders a template's include/import/extends search (each `<dir>/templates`, then `<dir>`):
+ * the role's and playbook's folders, and as in Ansible's template action the template's own folder
+ * (kept before the playbook's folder, which stays last: the controller commands' working folder).
+ */
+function templateSearchPath(dirs: string[], file: string | undefined): string[] {
+  const sp = dirs.filter((d) => !d.endsWith('/templates'))
+  if (file && !sp.includes(dirname(file))) sp.splice(Math.max(0, sp.length - 1), 0, dirname(file))
+  return sp
 }
 
 /** One task under one block scope in one play: what the runner and the read-ahead plan it with. */

@@ -1,6 +1,8 @@
 // Provisioning modules (packages, services, downloads, kernel settings, waits, data off hosts).
 import type { Module } from './types.js'
 import { aptModule } from './apt.js'
+import { aptRepositoryModule } from './apt_repository.js'
+import { aptKeyModule } from './apt_key.js'
 import { serviceModule, systemdModule } from './service.js'
 import { getUrlModule } from './get_url.js'
 import { unarchiveModule } from './unarchive.js'
@@ -18,6 +20,8 @@ import { kubeManifestModule } from './kube_manifest.js'
 
 export const provisionModules: Module[] = [
   aptModule,
+  aptRepositoryModule,
+  aptKeyModule,
   serviceModule,
   systemdModule,
   getUrlModule,

@@ -6,6 +6,8 @@ import { rebootModule, waitForConnectionModule } from './reboot.js'
 import { serviceFactsModule } from './service_facts.js'
 import { packageFactsModule } from './package_facts.js'
 import { cronModule } from './cron.js'
+import { knownHostsModule } from './known_hosts.js'
+import { timezoneModule } from './timezone.js'
 
 export const systemModules: Module[] = [
   setupModule,
@@ -15,4 +17,6 @@ export const systemModules: Module[] = [
   serviceFactsModule,
   packageFactsModule,
   cronModule,
+  knownHostsModule,
+  timezoneModule,
 ]

@@ -1,6 +1,7 @@
 // Jinja2 templating as Ansible does it: render files and YAML string values, keep native types for
 // `"{{ expr }}"` values, evaluate `when:` conditions, and fail on undefined names with the
 // template position. Compiled templates are cached by text; strings without markers return at once.
+import { dirname } from 'node:path'
 import { TemplateError, type SourcePos } from '../errors.js'
 import type { Vars } from '../model.js'
 import { UnsafeString } from '../yamlfile.js'
@@ -11,6 +12,7 @@ import { literalEval } from './literal.js'
 import { parseExpressionText, parseTemplate, TemplateSyntaxError, type Expr, type LexOptions } from './parser.js'
 import { assertDefined, isDict, NO_OBJ, PyError, PyFloat, PyFunc, pyStr, setKey, truthy, Undefined, UndefinedError, type Dict } from './pyvalues.js'
 import {
+  collectBlocks,
   compileBody,
   compileExpr,
   concat,
@@ -18,11 +20,17 @@ import {
   Frame,
   NativeText,
   OMIT,
+  PlacedError,
   readFileText,
   RenderError,
+  runTemplate,
+  TplCtx,
   withRenderBudget,
+  type BlockDef,
+  type Locate,
   type LookupOptions,
   type RenderHooks,
+  type TemplateUnit,
 } from './runtime.js'
 
 import { analyzeExpr, analyzeRoot, type NameUse, type TemplateAnalysis } from './names.js'
@@ -69,6 +77,9 @@ export function isTemplated(s: string): boolean {
 interface Compiled {
   run: ReturnType<typeof compileBody>
   root: unknown
+  /** Its `{% block %}`s; structural: it imports, extends or has blocks (errors are placed per file then). */
+  blocks: Map<string, BlockDef>
+  structural: boolean
   /** Lines the `#jinja2:` header took off the top. */
   lineOffset: number
 }
@@ -165,7 +176,7 @@ function compileTemplate(text: string, opts: TemplateOptions | undefined): Compi
     // Jinja2 drops one trailing newline (keep_trailing_newline=False); Ansible adds it back afterwards
     if (src.endsWith('\n')) src = src.slice(0, src.endsWith('\r\n') ? -2 : -1)
     const root = parseTemplate(src, lex)
-    const compiled: Compiled = { run: compileBody(root), root, lineOffset }
+    const compiled: Compiled = { run: compileBody(root), root, lineOffset, ...collectBlocks(root) }
     cachePut(key, compiled)
     return compiled
   } catch (e) {
@@ -184,6 +195,7 @@ function relocate(err: TemplateError, opts: TemplateOptions | undefined): Templa
 
 function toTemplateError(e: unknown, opts: TemplateOptions | undefined, lineOffset = 0): TemplateError {
   if (e instanceof TemplateError) return e
+  if (e instanceof PlacedError) return e.placed as TemplateError
   if (e instanceof TemplateSyntaxError) return new TemplateError(`template syntax error: ${e.message}`, { pos: posOf(opts, e.line, e.col, lineOffset) })
   if (e instanceof UndefinedError)
     return new TemplateError(e.message, { pos: posOf(opts, e.undef.line, e.undef.col, lineOffset), hint: undefinedHint(e.undef) })
@@ -245,6 +257,16 @@ function makeHooks(opts: TemplateOptions | undefined): RenderHooks {
         env.resolving.delete(name)
       }
     },
+    loadTemplate(path) {
+      const fileOpts: TemplateOptions = { source: 'file', file: path }
+      try {
+        const compiled = compileTemplate(readFileText(path), fileOpts)
+        return { ...unitOf(compiled, fileOpts), locate: locator(fileOpts, compiled.lineOffset) }
+      } catch (e) {
+        if (e instanceof TemplateError) throw new PlacedError(e)
+        throw e
+      }
+    },
     renderFile(path, env, convertData, included, delimiters) {
       const text = readFileText(path)
       const fileOpts: TemplateOptions = { source: 'file', file: path, searchPath: env.lookupOpts.searchPath }
@@ -252,16 +274,41 @@ function makeHooks(opts: TemplateOptions | undefined): RenderHooks {
       // lookup('template', variable_start_string=…): the same as a `#jinja2:` first line, which a file's own one extends
       const head = pairs.length === 0 ? '' : text.startsWith('#jinja2:') ? `#jinja2: ${pairs.join(', ')}, ` : `#jinja2: ${pairs.join(', ')}\n`
       const compiled = compileTemplate(head === '' ? text : head + (text.startsWith('#jinja2:') ? text.slice(8).trimStart() : text), fileOpts)
-      const pieces = runPieces(compiled, env, fileOpts)
+      // lookup('template') searches the template's own folder first, as Ansible's lookup does (a
+      // sandboxed render, without a search path, stays without one)
+      const sp = env.lookupOpts.searchPath
+      const fileEnv =
+        included || !sp?.length
+          ? env
+          : new Env(
+              env.vars,
+              env.hooks,
+              { ...env.lookupOpts, searchPath: [dirname(path), ...sp] },
+              { resolved: env.resolved, resolving: env.resolving, taint: env.taint },
+            )
+      const pieces = runPieces(compiled, fileEnv, fileOpts)
       return convertData ? evalConcat(pieces, text, !included) : ansibleConcat(pieces, text, !included)
     },
   }
 }
 
+/** Places errors raised while running a template in its file (an UndefinedError stays the cause). */
+function locator(opts: TemplateOptions | undefined, lineOffset: number): Locate {
+  return (e) => {
+    const err = toTemplateError(e, opts, lineOffset)
+    return e instanceof UndefinedError ? new TemplateError(err.message, { pos: err.pos, hint: err.hint, cause: e }) : err
+  }
+}
+
+function unitOf(compiled: Compiled, opts: TemplateOptions | undefined): TemplateUnit {
+  return { run: compiled.run, blocks: compiled.blocks, locate: compiled.structural ? locator(opts, compiled.lineOffset) : undefined }
+}
+
 function runPieces(compiled: Compiled, env: Env, opts: TemplateOptions | undefined): unknown[] {
   const out: unknown[] = []
   try {
-    withRenderBudget(() => compiled.run(new Frame(env, null), out))
+    const unit = unitOf(compiled, opts)
+    withRenderBudget(() => runTemplate(unit, new Frame(env, null, new TplCtx(), unit.locate), out))
   } catch (e) {
     const err = toTemplateError(e, opts, compiled.lineOffset)
     if (e instanceof UndefinedError) throw new TemplateError(err.message, { pos: err.pos, hint: err.hint, cause: e })

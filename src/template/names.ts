@@ -186,7 +186,19 @@ class Walker {
           return
         }
         case 'include':
+        case 'extends':
           this.expr(s.template, scope, guards)
+          return
+        case 'import':
+          this.expr(s.template, scope, guards)
+          scope.add(s.target)
+          return
+        case 'fromimport':
+          this.expr(s.template, scope, guards)
+          for (const [, alias] of s.names) scope.add(alias)
+          return
+        case 'block':
+          this.body(s.body, new Set([...scope, 'super', 'self']), guards)
           return
         default:
           return
@@ -258,7 +270,8 @@ function withGuards(guards: Set<string>, cond: Expr): Set<string> {
 
 export function analyzeRoot(root: any): TemplateAnalysis {
   const w = new Walker()
-  w.body(root, new Set(), new Set())
+  // `self` is the template's blocks (Jinja2's TemplateReference), never a variable
+  w.body(root, new Set(['self']), new Set())
   return { required: w.required, guarded: w.guarded, filters: w.filters, lookups: w.lookups }
 }
 

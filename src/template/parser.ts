@@ -47,6 +47,11 @@ export type Stmt = Pos &
     | { k: 'filterblock'; filter: Expr; body: any }
     | { k: 'with'; assigns: [string, Expr][]; body: any }
     | { k: 'include'; template: Expr; ignoreMissing: boolean }
+    // `{% import t as name %}`, `{% from t import a as b, c %}`: without context unless `with context`
+    | { k: 'import'; template: Expr; target: string; withContext: boolean }
+    | { k: 'fromimport'; template: Expr; names: [string, string][]; withContext: boolean }
+    | { k: 'extends'; template: Expr }
+    | { k: 'block'; name: string; body: any; scoped: boolean; required: boolean }
     | { k: 'break' | 'continue' }
   )
 
@@ -691,6 +696,14 @@ class JinjaParser extends BaseParser {
         return this.parseWithJ()
       case 'include':
         return this.parseIncludeJ()
+      case 'import':
+        return this.parseImportJ()
+      case 'from':
+        return this.parseFromJ()
+      case 'extends':
+        return this.parseExtendsJ()
+      case 'block':
+        return this.parseBlockJ()
       case 'elif':
       case 'else':
       case 'endif':
@@ -701,16 +714,13 @@ class JinjaParser extends BaseParser {
       case 'endfilter':
       case 'endwith':
       case 'endraw':
+      case 'endblock':
         return this.failAt(
           tok,
           `unexpected '${tok.value}' tag` + (this.breakOnBlocks ? ` (expecting ${this.breakOnBlocks.map((b: string) => `'${b}'`).join(' or ')})` : ''),
         )
       default:
-        return this.failAt(
-          tok,
-          `unknown tag '${tok.value}'` +
-            (['extends', 'block', 'import', 'from', 'do', 'break', 'continue'].includes(tok.value) ? ' (not supported by k3sbook templates)' : ''),
-        )
+        return this.failAt(tok, `unknown tag '${tok.value}'` + (['do', 'break', 'continue'].includes(tok.value) ? ' (not supported by k3sbook templates)' : ''))
     }
   }
 
@@ -903,6 +913,76 @@ class JinjaParser extends BaseParser {
     }
     this.advanceAfterBlockEnd('include')
     return { k: 'include', template, ignoreMissing, line: tag.lineno, col: tag.colno }
+  }
+
+  /** `with context` / `without context` after an import; true when one was read. */
+  parseImportContext(): boolean | undefined {
+    const t = this.peekToken()
+    if (!t || t.type !== T.TOKEN_SYMBOL || (t.value !== 'with' && t.value !== 'without')) return undefined
+    this.nextToken()
+    if (!this.skipSymbol('context')) this.failAt(this.peekToken(), `expected 'context' after '${t.value}'`)
+    return t.value === 'with'
+  }
+
+  parseImportJ(): Stmt {
+    const tag = this.nextToken()
+    const template = this.parseExpression()
+    if (!this.skipSymbol('as')) this.failAt(this.peekToken(), "expected 'as' after the template name in import")
+    const target = this.parseAssignName()
+    const withContext = this.parseImportContext() ?? false
+    this.advanceAfterBlockEnd('import')
+    return { k: 'import', template, target, withContext, line: tag.lineno, col: tag.colno }
+  }
+
+  parseFromJ(): Stmt {
+    const tag = this.nextToken()
+    const template = this.parseExpression()
+    if (!this.skipSymbol('import')) this.failAt(this.peekToken(), "expected 'import' after the template name in from")
+    const names: [string, string][] = []
+    let withContext: boolean | undefined
+    for (;;) {
+      if (names.length) this.expectTok(T.TOKEN_COMMA, "','")
+      const t = this.peekToken()
+      if (!t || t.type !== T.TOKEN_SYMBOL) this.failAt(t, `expected a name, got ${this.describe(t)}`)
+      withContext = this.parseImportContext()
+      if (withContext !== undefined) break
+      const nameTok = this.peekToken()
+      const name = this.parseAssignName()
+      if (name.startsWith('_')) this.failAt(nameTok, 'names starting with an underline can not be imported')
+      names.push([name, this.skipSymbol('as') ? this.parseAssignName() : name])
+      withContext = this.parseImportContext()
+      if (withContext !== undefined || !this.peekIs(T.TOKEN_COMMA)) break
+    }
+    this.advanceAfterBlockEnd('from')
+    return { k: 'fromimport', template, names, withContext: withContext ?? false, line: tag.lineno, col: tag.colno }
+  }
+
+  parseExtendsJ(): Stmt {
+    const tag = this.nextToken()
+    const template = this.parseExpression()
+    this.advanceAfterBlockEnd('extends')
+    return { k: 'extends', template, line: tag.lineno, col: tag.colno }
+  }
+
+  parseBlockJ(): Stmt {
+    const tag = this.nextToken()
+    const nameTok = this.peekToken()
+    const name = this.parseAssignName()
+    this.blockNames ??= new Set<string>()
+    if (this.blockNames.has(name)) this.failAt(nameTok, `block '${name}' defined twice`)
+    this.blockNames.add(name)
+    const scoped = this.skipSymbol('scoped')
+    const required = this.skipSymbol('required')
+    this.advanceAfterBlockEnd('block')
+    const body = this.parseUntilBlocks('endblock')
+    this.nextToken()
+    const end = this.peekToken()
+    if (end && end.type === T.TOKEN_SYMBOL) {
+      if (end.value !== name) this.failAt(end, `expected end of 'endblock' tag, got '${end.value}'`)
+      this.nextToken()
+    }
+    this.advanceAfterBlockEnd('endblock')
+    return { k: 'block', name, body, scoped, required, line: tag.lineno, col: tag.colno }
   }
 
   parseNodes(): any[] {

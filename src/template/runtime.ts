@@ -44,6 +44,61 @@ export interface RenderHooks {
   /** `included`: a Jinja2 {% include %}, whose trailing newline Jinja2 drops and nothing adds back. */
   /** `delimiters`: variable_start_string, comment_end_string, … (lookup('template')'s options). */
   renderFile(path: string, env: Env, convertData: boolean, included?: boolean, delimiters?: Record<string, string>): unknown
+  /** A template file compiled for `{% import %}`/`{% extends %}` (a syntax error comes as a PlacedError in that file). */
+  loadTemplate(path: string): TemplateUnit
+}
+
+/** Turns an error raised while running one template into a TemplateError placed in that template's file. */
+export type Locate = (e: unknown) => Error
+
+/** A `{% block %}`'s body, compiled once with its template. */
+export interface BlockDef {
+  name: string
+  run: Run
+  scoped: boolean
+  required: boolean
+}
+
+/** One compiled template as import and extends use it: its body, its blocks, where its errors point. */
+export interface TemplateUnit {
+  run: Run
+  blocks: Map<string, BlockDef>
+  locate?: Locate
+}
+
+/**
+ * What one render of a template (with the templates it extends) shares, Jinja2's Context: the
+ * block stacks (most derived first), the parent an `{% extends %}` named, the top frame.
+ */
+export class TplCtx {
+  readonly blocks = new Map<string, { def: BlockDef; locate?: Locate }[]>()
+  parent: TemplateUnit | null = null
+  /** Set by `{% extends %}`: the rest of this template's top-level output is dropped. */
+  extended = false
+  extendsAt = 0
+  topOut: Out = []
+  top!: Frame
+  /** Top-level names that a module does not export (imports). */
+  readonly notExported = new Set<string>()
+}
+
+/** An error already placed in a template file (an imported or extended one): passes every withPos unchanged. */
+export class PlacedError extends Error {
+  constructor(readonly placed: Error) {
+    super(placed.message)
+  }
+}
+
+/** Run fn; an error it raises is placed in the template `locate` stands for. */
+export function guard<T>(locate: Locate | undefined, fn: () => T): T {
+  if (!locate) return fn()
+  try {
+    return fn()
+  } catch (e) {
+    if (e instanceof PlacedError) throw e
+    if (e instanceof UndefinedError || e instanceof RenderError || e instanceof PyError) throw new PlacedError(locate(e))
+    throw e
+  }
 }
 
 /** Options a caller may give that reach lookups and includes. */
@@ -72,10 +127,19 @@ export class Env {
 
 export class Frame {
   readonly locals = new Map<string, unknown>()
+  /** The render's template context (blocks, extends); inherited from the parent frame. */
+  readonly tpl: TplCtx | null
+  /** Where errors raised under this frame point, when it runs an imported or extended template. */
+  locate: Locate | undefined
   constructor(
     readonly env: Env,
     readonly parent: Frame | null,
-  ) {}
+    tpl?: TplCtx,
+    locate?: Locate,
+  ) {
+    this.tpl = tpl ?? parent?.tpl ?? null
+    this.locate = locate ?? parent?.locate
+  }
   lookup(name: string): unknown {
     for (let f: Frame | null = this; f; f = f.parent) {
       if (f.locals.size && f.locals.has(name)) return f.locals.get(name)
@@ -187,8 +251,8 @@ export function resolvePluginName(name: string): string {
 export class UnknownPluginError extends Error {}
 
 type Ev = (f: Frame) => unknown
-type Out = unknown[]
-type Run = (f: Frame, out: Out) => void
+export type Out = unknown[]
+export type Run = (f: Frame, out: Out) => void
 
 const nodesOf = (n: any): any[] => (n ? (n.children ?? []) : [])
 
@@ -234,6 +298,7 @@ function compileStmt(node: any): Run {
         // Ansible returns these filters' text as it is, never read back as a list or dict
         const native = e.k === 'filter' && STRING_TYPE_FILTERS.has(resolvePluginName(e.name))
         return (f: Frame, out: Out) => {
+          if (f.tpl !== null && f.tpl.extended && out === f.tpl.topOut) return
           // a piece that reads a secret is marked on its own, so a diff masks that text and not
           // the literal text around it (`K3S_TOKEN=********`)
           const t = f.env.taint
@@ -414,9 +479,152 @@ function compileOwnStmt(s: Stmt): Run {
         out.push(at(() => f.env.hooks.renderFile(path, f.env, false, true)))
       }
     }
+    case 'import':
+    case 'fromimport': {
+      const tpl = compileExpr(s.template)
+      return (f) => {
+        const name = tpl(f)
+        const path = at(() => findIncludeFile(f.env, isStr(name) ? sv(name) : pyStr(name)))!
+        const unit = at(() => f.env.hooks.loadTemplate(path))
+        const mod = makeModule(unit, f, s.withContext)
+        const top = f.tpl !== null && f === f.tpl.top
+        if (s.k === 'import') {
+          f.set(s.target, mod)
+          if (top) f.tpl!.notExported.add(s.target)
+          return
+        }
+        for (const [n, alias] of s.names) {
+          f.set(
+            alias,
+            hasKey(mod, n)
+              ? mod[n]
+              : new Undefined(
+                  n,
+                  NO_OBJ,
+                  s.line,
+                  s.col,
+                  `the template '${pyStr(name)}' (imported on line ${s.line + 1}) does not export the requested name '${n}'`,
+                ),
+          )
+          if (top) f.tpl!.notExported.add(alias)
+        }
+      }
+    }
+    case 'extends': {
+      const tpl = compileExpr(s.template)
+      return (f, out) => {
+        const ctx = f.tpl
+        if (!ctx) throw new RenderError('extends outside a template', s.line, s.col)
+        if (ctx.parent) throw new RenderError('extended multiple times', s.line, s.col)
+        const name = tpl(f)
+        const path = at(() => findIncludeFile(f.env, isStr(name) ? sv(name) : pyStr(name)))!
+        ctx.parent = at(() => f.env.hooks.loadTemplate(path))
+        ctx.extended = true
+        ctx.extendsAt = out === ctx.topOut ? out.length : ctx.topOut.length
+      }
+    }
+    case 'block':
+      return (f, out) => {
+        const ctx = f.tpl
+        if (!ctx) throw new RenderError('block outside a template', s.line, s.col)
+        if (ctx.extended && out === ctx.topOut) return
+        renderBlock(ctx, s.name, 0, f, out, s.line, s.col)
+      }
     default:
       throw new RenderError(`unsupported statement ${(s as Stmt).k}`, s.line, s.col)
   }
+}
+
+/** Jinja2's render of a template: its blocks first in the stacks, then its body, then each template it extends. */
+export function runTemplate(unit: TemplateUnit, top: Frame, out: Out): void {
+  const ctx = top.tpl!
+  ctx.top = top
+  ctx.topOut = out
+  const add = (u: TemplateUnit) => {
+    for (const [n, def] of u.blocks) {
+      const stack = ctx.blocks.get(n) ?? []
+      stack.push({ def, locate: u.locate })
+      ctx.blocks.set(n, stack)
+    }
+  }
+  add(unit)
+  guard(unit.locate, () => unit.run(top, out))
+  while (ctx.parent) {
+    const p = ctx.parent
+    ctx.parent = null
+    ctx.extended = false
+    out.length = ctx.extendsAt
+    add(p)
+    top.locate = p.locate
+    guard(p.locate, () => p.run(top, out))
+  }
+}
+
+/** Block `name` at depth i of its stack: in the context (top frame), or in the caller's frame when scoped. */
+function renderBlock(ctx: TplCtx, name: string, i: number, f: Frame, out: Out, line: number, col: number): void {
+  const stack = ctx.blocks.get(name)
+  const entry = stack?.[i]
+  if (!stack || !entry) throw new RenderError(`no block named '${name}'`, line, col)
+  const { def, locate } = entry
+  const base = def.scoped ? f : ctx.top
+  const sub = new Frame(base.env, base, undefined, locate)
+  sub.set(
+    'super',
+    new PyFunc('super', () => {
+      if (i + 1 >= stack.length) return new Undefined('super', NO_OBJ, line, col, `there is no parent block called '${name}'.`)
+      const buf: Out = []
+      renderBlock(ctx, name, i + 1, f, buf, line, col)
+      return concat(buf)
+    }),
+  )
+  guard(locate, () => {
+    if (def.required) throw new RenderError(`Required block '${name}' not found.`, line, col)
+    def.run(sub, out)
+  })
+}
+
+/** `self`: each block of the render by name, callable (Jinja2's TemplateReference). */
+function selfRef(ctx: TplCtx): Dict {
+  const ref: Dict = {}
+  for (const name of ctx.blocks.keys())
+    setKey(
+      ref,
+      name,
+      new PyFunc(name, () => {
+        const buf: Out = []
+        renderBlock(ctx, name, 0, ctx.top, buf, 0, 0)
+        return concat(buf)
+      }),
+    )
+  return ref
+}
+
+/** `{% import %}`: the template run for its top-level names; without context it sees no variables, only globals. */
+function makeModule(unit: TemplateUnit, f: Frame, withContext: boolean): Dict {
+  const env = withContext ? f.env : new Env({}, f.env.hooks, f.env.lookupOpts, { resolved: new Map(), resolving: new Set(), taint: f.env.taint })
+  const ctx = new TplCtx()
+  const top = new Frame(env, withContext ? f : null, ctx, unit.locate)
+  runTemplate(unit, top, [])
+  const mod: Dict = {}
+  for (const [k, v] of top.locals) if (!k.startsWith('_') && !ctx.notExported.has(k)) setKey(mod, k, v)
+  return mod
+}
+
+/** Every `{% block %}` of a template (nested ones too), compiled; and whether it imports, extends or has blocks. */
+export function collectBlocks(root: unknown): { blocks: Map<string, BlockDef>; structural: boolean } {
+  const blocks = new Map<string, BlockDef>()
+  let structural = false
+  const walk = (n: any): void => {
+    if (!n || typeof n !== 'object') return
+    if (Array.isArray(n)) return n.forEach(walk)
+    if (n.k === 'block') {
+      structural = true
+      blocks.set(n.name, { name: n.name, run: compileBody(n.body), scoped: n.scoped, required: n.required })
+    } else if (n.k === 'import' || n.k === 'fromimport' || n.k === 'extends') structural = true
+    for (const key of ['children', 'body', 'else_']) if (n[key]) walk(n[key])
+  }
+  walk(root)
+  return { blocks, structural }
 }
 
 function assign(targets: { name: string; attr?: string }[], v: unknown, f: Frame): void {
@@ -437,26 +645,30 @@ function assign(targets: { name: string; attr?: string }[], v: unknown, f: Frame
 function makeMacro(name: string, params: [string, Expr | null][], bodyNode: any): (defFrame: Frame) => PyFunc {
   const body = compileBody(bodyNode)
   const defaults = params.map(([, d]) => (d ? compileExpr(d) : null))
-  return (defFrame) =>
-    new PyFunc(name, (args, kwargs) => {
-      const sub = new Frame(defFrame.env, defFrame)
-      const extra: unknown[] = []
-      params.forEach(([p], i) => {
-        if (i < args.length) sub.set(p, args[i])
-        else if (Object.prototype.hasOwnProperty.call(kwargs, p)) sub.set(p, kwargs[p])
-        else if (defaults[i]) sub.set(p, defaults[i]!(sub))
-        else sub.set(p, new Undefined(p, NO_OBJ, 0, 0, `parameter '${p}' was not provided`))
-      })
-      for (let i = params.length; i < args.length; i++) extra.push(args[i])
-      sub.set('varargs', extra)
-      const kw: Dict = {}
-      for (const [k, v] of Object.entries(kwargs)) if (!params.some(([p]) => p === k) && k !== 'caller') setKey(kw, k, v)
-      sub.set('kwargs', kw)
-      if (Object.prototype.hasOwnProperty.call(kwargs, 'caller')) sub.set('caller', kwargs.caller)
-      const buf: Out = []
-      body(sub, buf)
-      return concat(buf)
-    })
+  return (defFrame) => {
+    const locate = defFrame.locate
+    return new PyFunc(name, (args, kwargs) =>
+      guard(locate, () => {
+        const sub = new Frame(defFrame.env, defFrame, undefined, locate)
+        const extra: unknown[] = []
+        params.forEach(([p], i) => {
+          if (i < args.length) sub.set(p, args[i])
+          else if (Object.prototype.hasOwnProperty.call(kwargs, p)) sub.set(p, kwargs[p])
+          else if (defaults[i]) sub.set(p, defaults[i]!(sub))
+          else sub.set(p, new Undefined(p, NO_OBJ, 0, 0, `parameter '${p}' was not provided`))
+        })
+        for (let i = params.length; i < args.length; i++) extra.push(args[i])
+        sub.set('varargs', extra)
+        const kw: Dict = {}
+        for (const [k, v] of Object.entries(kwargs)) if (!params.some(([p]) => p === k) && k !== 'caller') setKey(kw, k, v)
+        sub.set('kwargs', kw)
+        if (Object.prototype.hasOwnProperty.call(kwargs, 'caller')) sub.set('caller', kwargs.caller)
+        const buf: Out = []
+        body(sub, buf)
+        return concat(buf)
+      }),
+    )
+  }
 }
 
 function applyFilterChain(filter: Expr, input: unknown, f: Frame): unknown {
@@ -522,7 +734,7 @@ export function withPos<T>(line: number, col: number, fn: () => T): T {
   try {
     return fn()
   } catch (e) {
-    if (e instanceof UndefinedError || e instanceof RenderError) throw e
+    if (e instanceof UndefinedError || e instanceof RenderError || e instanceof PlacedError) throw e
     if (e instanceof PyError || e instanceof Error) throw new RenderError((e as Error).message, line, col)
     throw e
   }
@@ -597,6 +809,11 @@ export function compileExpr(e: Expr): Ev {
     case 'name': {
       const name = e.name
       const { line, col } = e
+      if (name === 'self')
+        return (f) => {
+          if (f.tpl === null || f.lookup(name) !== NOT_FOUND) return lookupName(f, name, line, col)
+          return selfRef(f.tpl)
+        }
       return (f) => lookupName(f, name, line, col)
     }
     case 'getattr': {

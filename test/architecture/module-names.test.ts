@@ -49,6 +49,9 @@ const OTHER_MEANINGS: Record<string, { files: string[]; meaning: string }[]> = {
   systemd: [{ files: ['cli/lab.ts', 'lab/host.ts', 'lab/index.ts', 'lab/state.ts'], meaning: "a lab host's init system" }],
   zfs: [{ files: ['lab/host.ts'], meaning: 'a file system type' }],
   mount: [{ files: ['lab/index.ts'], meaning: 'a lab host mount command' }],
+  known_hosts: [
+    { files: ['connection/index.ts', 'connection/knownhosts.ts', 'lab/index.ts'], meaning: "SSH's known_hosts file (the controller's and a lab's)" },
+  ],
   gather_facts: [{ files: ['executor/play.ts'], meaning: 'the play keyword gather_facts (its source position)' }],
 }
 

@@ -20,6 +20,8 @@ export type EffectKey =
   | `zfs:${string}`
   | `tmp:${string}`
   | `crontab:${string}`
+  | `timezone:${string}`
+  | `aptkey:${string}`
   | 'boot'
 
 export const effectKey = {
@@ -51,4 +53,8 @@ export const effectKey = {
   boot: (): EffectKey => 'boot',
   /** A user's crontab (value its text; '' : the connecting user's). */
   crontab: (user: string): EffectKey => `crontab:${user}`,
+  /** The host's time zone setting (`name` or `hwclock`; value what it is set to). */
+  timezone: (key: 'name' | 'hwclock'): EffectKey => `timezone:${key}`,
+  /** An OpenPGP key (its last 8 hex digits) in an apt-key keyring ('' : the default; value 'present' | 'absent'). */
+  aptKey: (keyring: string, shortId: string): EffectKey => `aptkey:${keyring}:${shortId}`,
 }
