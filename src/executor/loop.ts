@@ -27,9 +27,14 @@ export function loopOnHost(task: Task, vars: Vars): LoopSpec {
 export function loopVars(loop: LoopSpec, items: unknown[], i: number): Vars {
   const item = items[i]
   const out: Vars = { [loop.loopVar]: item, ansible_loop_var: loop.loopVar }
-  if (loop.indexVar) out[loop.indexVar] = i
-  if (loop.extended)
-    out.ansible_loop = {
+  if (loop.indexVar) {
+    out.ansible_index_var = loop.indexVar
+    out[loop.indexVar] = i
+  }
+  if (loop.extended) {
+    // As Ansible's TaskExecutor._run_loop: allitems unless extended_allitems is false, nextitem
+    // except on the last item, previtem except on the first.
+    const info: Vars = {
       index: i + 1,
       index0: i,
       first: i === 0,
@@ -37,8 +42,12 @@ export function loopVars(loop: LoopSpec, items: unknown[], i: number): Vars {
       length: items.length,
       revindex: items.length - i,
       revindex0: items.length - i - 1,
-      allitems: items,
     }
+    if (loop.extendedAllitems !== false) info.allitems = items
+    if (i + 1 < items.length) info.nextitem = items[i + 1]
+    if (i > 0) info.previtem = items[i - 1]
+    out.ansible_loop = info
+  }
   return out
 }
 
