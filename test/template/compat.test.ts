@@ -13,6 +13,7 @@ import { parseFacts } from '../../src/modules/lib/facts.js'
 import { YamlFile } from '../../src/yamlfile.js'
 import { assert as assertModule } from '../../src/modules/assert.js'
 import { loopItems } from '../../src/executor/loop.js'
+import { runCli } from '../playbook/cli.js'
 
 describe('template behaviours the integration targets check', () => {
   it('*args and **kwargs in calls, also after keyword arguments (loops)', () => {
@@ -107,5 +108,34 @@ describe('template behaviours the integration targets check', () => {
     writeFileSync(join(dir, 'site.yml'), play + '    - assert:\n        that: [ansible_search_path == r.results.0.item, playbook_dir in ansible_search_path]\n')
     const bin = join(import.meta.dirname, '..', '..', 'bin', 'k3sbook.js')
     execFileSync('node', [bin, 'run', '-i', join(dir, 'inv.yml'), join(dir, 'site.yml')], { cwd: dir, stdio: 'pipe' })
+  })
+  it('"%r"|format(undefined) is AnsibleUndefined\'s repr; "%s" still fails (undefined)', () => {
+    assert.equal(render('{{ "%r"|format(undefined_variable) }}', {}), "AnsibleUndefined(hint=None, obj=missing, name='undefined_variable')")
+    assert.equal(render('{{ "%r"|format(foo.bar) }}', { foo: { a: 1 } }), "AnsibleUndefined(hint=None, obj={'a': 1}, name='bar')")
+    assert.equal(render('{{ "%a"|format(foo[3]) }}', { foo: { a: 1 } }), "AnsibleUndefined(hint=None, obj={'a': 1}, name=3)")
+    assert.throws(() => render('{{ "%s"|format(undefined_variable) }}', {}), /'undefined_variable' is undefined/)
+  })
+  it("an undefined variable in a task's arguments: Ansible's post_validate message (undefined)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'k3sbook-compat-'))
+    writeFileSync(join(dir, 'inv.yml'), 'all:\n  hosts:\n    localhost:\n      ansible_connection: local\n')
+    writeFileSync(
+      join(dir, 'site.yml'),
+      `- hosts: localhost
+  gather_facts: false
+  tasks:
+    - set_fact:
+        names: '{{ things|map(attribute="name") }}'
+      vars:
+        things: [{name: one}, {notname: two}]
+      ignore_errors: true
+      register: r
+    - assert:
+        that:
+          - r is failed
+          - r.msg is search("^The task includes an option with an undefined variable. The error was. 'dict object' has no attribute 'name'. 'dict object' has no attribute 'name'")
+`,
+    )
+    const r = await runCli(['run', '-i', 'inv.yml', 'site.yml'], dir)
+    assert.equal(r.code, 0, r.stdout + r.stderr)
   })
 })
