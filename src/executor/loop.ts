@@ -7,6 +7,7 @@ import { srcPos } from '../model.js'
 import type { StepResult } from '../modules/types.js'
 import { isTemplated, templateValue } from '../template/index.js'
 import { pyRepr } from '../template/pyvalues.js'
+import { wrapUnsafe } from '../template/taint.js'
 import type { HostStatus } from './events.js'
 import type { TaskOutcome } from './state.js'
 
@@ -114,6 +115,13 @@ export function loopOutcome(loop: LoopSpec, done: ItemOutcome[]): TaskOutcome {
 const LEGACY_LOOPS = new Set(['loop', 'with_items', 'with_list'])
 
 export function loopItems(kind: string, value: unknown, task: Task, vars?: Vars, searchPath?: string[]): unknown[] {
+  // every with_NAME is a lookup in Ansible, whose items it wraps as unsafe (wrap_var in
+  // TaskExecutor._get_loop_items): what is made from them is never templated again; `loop` is not
+  if (kind !== 'loop') return wrapUnsafe(lookupLoopItems(kind, value, task, vars, searchPath)) as unknown[]
+  return lookupLoopItems(kind, value, task, vars, searchPath)
+}
+
+function lookupLoopItems(kind: string, value: unknown, task: Task, vars?: Vars, searchPath?: string[]): unknown[] {
   const pos = srcPos(task.src, [kind])
   if (!LEGACY_LOOPS.has(kind)) {
     // with_NAME: TERMS is lookup('NAME', *TERMS, wantlist=True), as Ansible runs it

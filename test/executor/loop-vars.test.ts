@@ -3,6 +3,10 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { loopVars } from '../../src/executor/loop.js'
 import type { LoopSpec } from '../../src/model.js'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runCli } from '../playbook/cli.js'
 
 const spec = (over: Partial<LoopSpec> = {}): LoopSpec => ({ items: [], kind: 'loop', loopVar: 'item', extended: true, ...over })
 const items = ['apple', 'orange', 'banana']
@@ -27,5 +31,43 @@ describe('loop_control.extended', () => {
     assert.equal(v.ansible_loop, undefined)
     assert.equal(v.idx, 2)
     assert.equal(v.ansible_index_var, 'idx')
+  })
+})
+
+describe('with_* items are unsafe, hostvars templates leniently (loops, ansible issue 64169)', () => {
+  it('a fact made from with_dict items is never templated again; from loop it is', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'k3sbook-loopvars-'))
+    writeFileSync(join(dir, 'inv.yml'), 'all:\n  hosts:\n    localhost:\n      ansible_connection: local\n')
+    writeFileSync(join(dir, 'v.yml'), '__foo:\n  - "foo{{ version_64169 }}"\n')
+    // checked with ansible-playbook 2.14: every assertion passes
+    writeFileSync(
+      join(dir, 'site.yml'),
+      `- hosts: localhost
+  gather_facts: false
+  vars:
+    version_64169: '1.0'
+  tasks:
+    - include_vars: v.yml
+    - set_fact: "{{ item.key }}={{ hostvars[inventory_hostname][item.value] }}"
+      with_dict:
+        foo: __foo
+    - assert:
+        that:
+          - foo[0] != 'foo1.0'
+          - foo[0] == unsafe_value
+      vars:
+        unsafe_value: !unsafe 'foo{{ version_64169 }}'
+    - set_fact: "{{ item.key }}={{ hostvars[inventory_hostname][item.value] }}"
+      loop: "{{ dicty_dict|dict2items }}"
+      vars:
+        dicty_dict:
+          foo: __foo
+    - assert:
+        that:
+          - foo[0] == 'foo1.0'
+`,
+    )
+    const r = await runCli(['run', '-i', 'inv.yml', 'site.yml'], dir)
+    assert.equal(r.code, 0, r.stdout + r.stderr)
   })
 })

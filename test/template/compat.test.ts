@@ -14,6 +14,7 @@ import { YamlFile } from '../../src/yamlfile.js'
 import { assert as assertModule } from '../../src/modules/assert.js'
 import { loopItems } from '../../src/executor/loop.js'
 import { runCli } from '../playbook/cli.js'
+import { containsUnsafe, unwrapUnsafe } from '../../src/template/taint.js'
 
 describe('template behaviours the integration targets check', () => {
   it('*args and **kwargs in calls, also after keyword arguments (loops)', () => {
@@ -99,7 +100,10 @@ describe('template behaviours the integration targets check', () => {
   it("with_list of a mapping fails with the list lookup's message (loops)", () => {
     const task = { src: { yf: { pos: () => ({ file: 'site.yml', line: 1, col: 1 }) }, path: [] } } as never
     assert.throws(() => loopItems('with_list', { key: 'value' }, task, {}), /with_list expects a list/)
-    assert.deepEqual(loopItems('with_list', ['a', ['b']], task, {}), ['a', ['b']])
+    // with_* items are wrapped unsafe, as Ansible's wrap_var does (loops)
+    assert.deepEqual(unwrapUnsafe(loopItems('with_list', ['a', ['b']], task, {})), ['a', ['b']])
+    assert.ok(containsUnsafe(loopItems('with_list', ['a'], task, {})))
+    assert.ok(!containsUnsafe(loopItems('loop', ['a'], task, {})))
   })
   it('ansible_search_path is a task variable: the playbook folder among others (loops)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'k3sbook-compat-'))
