@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { loopVars } from '../../src/executor/loop.js'
 import type { LoopSpec } from '../../src/model.js'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli } from '../playbook/cli.js'
@@ -65,6 +65,31 @@ describe('with_* items are unsafe, hostvars templates leniently (loops, ansible 
     - assert:
         that:
           - foo[0] == 'foo1.0'
+`,
+    )
+    const r = await runCli(['run', '-i', 'inv.yml', 'site.yml'], dir)
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+  })
+})
+
+describe('include_vars of an unsafe with_first_found item (lookup_first_found)', () => {
+  it('a path with spaces from the item is the file name', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'k3sbook-loopvars-'))
+    mkdirSync(join(dir, 'files'))
+    writeFileSync(join(dir, 'files', 'vars file spaces.yml'), 'foo: 1\n')
+    writeFileSync(join(dir, 'inv.yml'), 'all:\n  hosts:\n    localhost:\n      ansible_connection: local\n')
+    // passes under ansible-playbook 2.14 (ok=2)
+    writeFileSync(
+      join(dir, 'site.yml'),
+      `- hosts: localhost
+  gather_facts: false
+  tasks:
+    - include_vars: "{{ item }}"
+      with_first_found:
+        - files:
+          - "{{ playbook_dir + '/files/vars file spaces.yml' }}"
+    - assert:
+        that: foo is defined
 `,
     )
     const r = await runCli(['run', '-i', 'inv.yml', 'site.yml'], dir)
