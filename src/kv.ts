@@ -110,7 +110,10 @@ export function unquote(s: string): string {
 export function parseKv(text: string, rawKeys?: ReadonlySet<string>): Record<string, string> {
   const opts: Record<string, string> = {}
   const raw: string[] = []
-  for (const word of splitArgsKeepingSpace(text)) {
+  for (const orig of splitArgsKeepingSpace(text)) {
+    // as Ansible's parse_kv, an option's word is read after its escapes are decoded
+    // (`regexp='\b'` is a backspace there); a free-form word stays as written
+    const word = decodeEscapes(orig)
     const eq = findEquals(word)
     if (eq > 0) {
       const k = word.slice(0, eq).trim()
@@ -120,10 +123,22 @@ export function parseKv(text: string, rawKeys?: ReadonlySet<string>): Record<str
         continue
       }
     }
-    raw.push(word)
+    raw.push(orig)
   }
   if (raw.length) opts._raw_params = joinArgs(raw)
   return opts
+}
+
+const SIMPLE_ESCAPES: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' }
+
+/** Ansible's splitter._decode_escapes: \UXXXXXXXX, \uXXXX, \xXX and the one-letter escapes (\N{name} is left as written). */
+export function decodeEscapes(s: string): string {
+  if (!s.includes('\\')) return s
+  return s.replace(/\\(U[0-9a-fA-F]{8}|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[\\'"abfnrtv])/g, (m, e: string) => {
+    if (e.length === 1) return SIMPLE_ESCAPES[e]
+    const cp = parseInt(e.slice(1), 16)
+    return cp <= 0x10ffff ? String.fromCodePoint(cp) : m
+  })
 }
 
 function findEquals(word: string): number {

@@ -108,6 +108,8 @@ export interface LoopSpec {
   label?: string
   pause?: number
   extended?: boolean
+  /** loop_control.extended_allitems (Ansible's default: true): ansible_loop.allitems is set. */
+  extendedAllitems?: boolean
 }
 
 export interface Task extends TaskCommon {

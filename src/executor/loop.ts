@@ -7,6 +7,7 @@ import { srcPos } from '../model.js'
 import type { StepResult } from '../modules/types.js'
 import { isTemplated, templateValue } from '../template/index.js'
 import { pyRepr, UndefinedError } from '../template/pyvalues.js'
+import { wrapUnsafe } from '../template/taint.js'
 import type { HostStatus } from './events.js'
 import type { TaskOutcome } from './state.js'
 
@@ -66,9 +67,14 @@ export function loopOnHost(task: Task, vars: Vars): LoopSpec {
 export function loopVars(loop: LoopSpec, items: unknown[], i: number): Vars {
   const item = items[i]
   const out: Vars = { [loop.loopVar]: item, ansible_loop_var: loop.loopVar }
-  if (loop.indexVar) out[loop.indexVar] = i
-  if (loop.extended)
-    out.ansible_loop = {
+  if (loop.indexVar) {
+    out.ansible_index_var = loop.indexVar
+    out[loop.indexVar] = i
+  }
+  if (loop.extended) {
+    // As Ansible's TaskExecutor._run_loop: allitems unless extended_allitems is false, nextitem
+    // except on the last item, previtem except on the first.
+    const info: Vars = {
       index: i + 1,
       index0: i,
       first: i === 0,
@@ -76,8 +82,12 @@ export function loopVars(loop: LoopSpec, items: unknown[], i: number): Vars {
       length: items.length,
       revindex: items.length - i,
       revindex0: items.length - i - 1,
-      allitems: items,
     }
+    if (loop.extendedAllitems !== false) info.allitems = items
+    if (i + 1 < items.length) info.nextitem = items[i + 1]
+    if (i > 0) info.previtem = items[i - 1]
+    out.ansible_loop = info
+  }
   return out
 }
 
@@ -144,6 +154,13 @@ export function loopOutcome(loop: LoopSpec, done: ItemOutcome[]): TaskOutcome {
 const LEGACY_LOOPS = new Set(['loop', 'with_items', 'with_list'])
 
 export function loopItems(kind: string, value: unknown, task: Task, vars?: Vars, searchPath?: string[]): unknown[] {
+  // every with_NAME is a lookup in Ansible, whose items it wraps as unsafe (wrap_var in
+  // TaskExecutor._get_loop_items): what is made from them is never templated again; `loop` is not
+  if (kind !== 'loop') return wrapUnsafe(lookupLoopItems(kind, value, task, vars, searchPath)) as unknown[]
+  return lookupLoopItems(kind, value, task, vars, searchPath)
+}
+
+function lookupLoopItems(kind: string, value: unknown, task: Task, vars?: Vars, searchPath?: string[]): unknown[] {
   const pos = srcPos(task.src, [kind])
   if (!LEGACY_LOOPS.has(kind)) {
     // with_NAME: TERMS is lookup('NAME', *TERMS, wantlist=True), as Ansible runs it

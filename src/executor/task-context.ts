@@ -140,7 +140,10 @@ export class RunContext {
       // where this task's lookups search (Ansible's task.get_search_path())
       ansible_search_path: 'baseDir' in task ? this.lookupPath(task) : undefined,
       hostvars: hostvarsProxy([...this.project.inventory.hostOrder, ...[...this.hosts.keys()].filter((k) => !this.project.inventory.hosts.has(k))], (other) =>
-        lazyVars(mergeLayers([this.invVars(other), this.hosts.get(other)?.facts, this.hosts.get(other)?.hostFacts, { inventory_hostname: other }])),
+        // as Ansible's HostVarsVars: templated with the host's own variables, fail_on_undefined=False
+        lazyVars(mergeLayers([this.invVars(other), this.hosts.get(other)?.facts, this.hosts.get(other)?.hostFacts, { inventory_hostname: other }]), {
+          lenient: true,
+        }),
       ),
     }
     const layers: (Vars | undefined)[] = [

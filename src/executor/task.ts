@@ -6,7 +6,7 @@
 import type { Become, Connection } from '../connection/types.js'
 import { shQuote } from '../connection/quote.js'
 import { atomicWriteScript, isAtomicWrite } from '../connection/atomic.js'
-import { ConnectionError, K3sbookError, RemoteError, tail } from '../errors.js'
+import { ConnectionError, K3sbookError, RemoteError, TemplateError, tail } from '../errors.js'
 import type { Task, Vars } from '../model.js'
 import { srcPos } from '../model.js'
 import { getModule, moduleFor } from '../modules/registry.js'
@@ -14,6 +14,7 @@ import { applySteps } from '../modules/lib/plan-data.js'
 import type { ActionablePlan, ApplyContext, ControllerFiles, FileDiff, HostReader, Module, Plan, PlanContext, Step, StepResult } from '../modules/types.js'
 import { evalCondition, isTemplated, stripOmitted, templateArgs, templateValue } from '../template/index.js'
 import { unwrapUnsafe, wrapUnsafe } from '../template/taint.js'
+import { UndefinedError } from '../template/pyvalues.js'
 import {
   contentUnknown,
   realRunInCheck,
@@ -39,6 +40,25 @@ import { taskName, type TaskContext } from './task-context.js'
 
 /** The module's arguments for this host: templated, omitted values dropped, coerced to its schema. */
 export function renderArgs(task: Task, mod: Module, vars: Vars, searchPath?: string[]): Vars {
+  try {
+    return renderArgsAt(task, mod, vars, searchPath)
+  } catch (e) {
+    throw undefinedInArgs(e)
+  }
+}
+
+/**
+ * An undefined variable in the arguments, worded as Ansible's post_validate of a task's args
+ * ("The task includes an option with an undefined variable. The error was: M. M", the message twice
+ * as AnsibleUndefinedVariable(e, orig_exc=e) prints it); other errors pass unchanged.
+ */
+export function undefinedInArgs(e: unknown): unknown {
+  if (!(e instanceof TemplateError) || !(e.cause instanceof UndefinedError)) return e
+  const m = e.message
+  return new TemplateError(`The task includes an option with an undefined variable. The error was: ${m}. ${m}`, { pos: e.pos, hint: e.hint, cause: e.cause })
+}
+
+function renderArgsAt(task: Task, mod: Module, vars: Vars, searchPath?: string[]): Vars {
   // set_fact stores what it is given: values computed from host data stay unsafe there; every
   // other module gets plain strings
   const render = mod.setsVars ? templateValue : templateArgs

@@ -6,6 +6,7 @@ import type { Vars } from '../model.js'
 import { isTemplated, templateValue } from '../template/index.js'
 import { OPAQUE } from '../secrets.js'
 import { UnsafeString } from '../yamlfile.js'
+import { UndefinedError } from '../template/pyvalues.js'
 
 /** Merge layers, low precedence first. Dicts are replaced, not merged (Ansible's default hash_behaviour). */
 export function mergeLayers(layers: ReadonlyArray<Vars | undefined>): Vars {
@@ -18,7 +19,7 @@ export function mergeLayers(layers: ReadonlyArray<Vars | undefined>): Vars {
  * A read-only view of `vars` whose string values are templated against the whole view on access.
  * Nested dicts and lists are wrapped too. Values are cached per view.
  */
-export function lazyVars(vars: Vars): Vars {
+export function lazyVars(vars: Vars, opts: { lenient?: boolean } = {}): Vars {
   const cache = new Map<string, unknown>()
   const resolving = new Set<string>()
   let root: Vars
@@ -27,7 +28,7 @@ export function lazyVars(vars: Vars): Vars {
     if (resolving.has(key)) throw new TemplateError(`recursive loop detected in template: variable '${key}' refers to itself`)
     resolving.add(key)
     try {
-      const v = deepResolve(value, root)
+      const v = deepResolve(value, root, opts.lenient)
       cache.set(key, v)
       return v
     } finally {
@@ -52,16 +53,28 @@ export function lazyVars(vars: Vars): Vars {
 }
 
 // Host data (UnsafeString) stays wrapped: the template engine reads it as text and never renders it.
-function deepResolve(value: unknown, root: Vars): unknown {
-  if (value instanceof UnsafeString) return value
-  if (typeof value === 'string') return isTemplated(value) ? templateValue(value, root) : value
+// `lenient` is Ansible's fail_on_undefined=False (hostvars): a string whose template reads an
+// undefined variable stays as written.
+function deepResolve(value: unknown, root: Vars, lenient?: boolean): unknown {
+  // a view made here (hostvars, a host's variables) templates its own values, with its own variables
+  if (value instanceof UnsafeString || (typeof value === 'object' && value !== null && OPAQUE.has(value))) return value
+  if (typeof value === 'string') {
+    if (!isTemplated(value)) return value
+    if (!lenient) return templateValue(value, root)
+    try {
+      return templateValue(value, root)
+    } catch (e) {
+      if (e instanceof TemplateError && e.cause instanceof UndefinedError) return value
+      throw e
+    }
+  }
   if (Array.isArray(value)) {
-    return value.some(needsWork) ? value.map((v) => deepResolve(v, root)) : value
+    return value.some(needsWork) ? value.map((v) => deepResolve(v, root, lenient)) : value
   }
   if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     if (!Object.values(value).some(needsWork)) return value
     const out: Vars = {}
-    for (const [k, v] of Object.entries(value)) out[k] = deepResolve(v, root)
+    for (const [k, v] of Object.entries(value)) out[k] = deepResolve(v, root, lenient)
     return out
   }
   return value
@@ -69,6 +82,7 @@ function deepResolve(value: unknown, root: Vars): unknown {
 
 function needsWork(v: unknown): boolean {
   if (typeof v === 'string') return isTemplated(v)
+  if (typeof v === 'object' && v !== null && OPAQUE.has(v)) return false
   if (Array.isArray(v)) return v.some(needsWork)
   if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v).some(needsWork)
   return false

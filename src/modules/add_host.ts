@@ -10,8 +10,38 @@ import { defineModule, str, strList, toList } from './lib/index.js'
 const NAME_KEYS = ['name', 'host', 'hostname']
 const GROUP_KEYS = ['groups', 'group', 'groupname']
 
-/** Ansible's add_host action: the name (with an optional :port), the groups, every other argument a host variable. */
-export function addHostResult(args: Vars): Plan {
+/** Python's type() of a value, as Ansible's messages print it. */
+function pyType(v: unknown): string {
+  const t =
+    typeof v === 'string'
+      ? 'str'
+      : typeof v === 'boolean'
+        ? 'bool'
+        : typeof v === 'number'
+          ? Number.isInteger(v)
+            ? 'int'
+            : 'float'
+          : Array.isArray(v)
+            ? 'list'
+            : v === null
+              ? 'NoneType'
+              : 'dict'
+  return `<class '${t}'>`
+}
+
+/**
+ * Ansible's add_host action: free-form text (`add_host: "{{ host_data }}"`, rendered) must be a
+ * mapping and is merged under the other arguments; then the name (with an optional :port), the
+ * groups, every other argument a host variable.
+ */
+export function addHostResult(given: Vars): Plan {
+  const { _raw_params: free, ...rest } = given
+  let args: Vars = rest
+  if (free !== undefined) {
+    if (free === null || typeof free !== 'object' || Array.isArray(free))
+      return { status: 'fail', msg: `Invalid raw parameters passed, requires a dictonary/mapping got a  ${pyType(free)}` }
+    args = { ...(free as Vars), ...rest }
+  }
   const raw = args.name ?? args.hostname ?? args.host
   if (raw === undefined || raw === null || raw === '') return { status: 'fail', msg: 'name, host or hostname needs to be provided' }
   let name = String(raw)
@@ -43,6 +73,8 @@ export const addHostModule = defineModule<Vars>({
   controllerOnly: true,
   namesAtRun: true,
   changesInventory: 'once',
+  // one of Ansible's RAW_PARAM_MODULES: free-form text is its action's to judge (a template of a mapping)
+  freeForm: true,
   schema: {
     type: 'object',
     properties: {

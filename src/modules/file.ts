@@ -6,6 +6,7 @@ import { posix } from 'node:path'
 import { shQuote } from '../connection/quote.js'
 import type { Vars } from '../model.js'
 import type { Change, Effect, FileDiff, FileInfo, Module, Plan, PlanContext, Step, StepResult } from './types.js'
+import { strptime, touchStamp } from './lib/strptime.js'
 import {
   argFail,
   ArgError,
@@ -91,13 +92,17 @@ export const file = defineModule<FileArgs>({
   result: fileModuleResult,
 })
 
-/** `touch -t` takes [[CC]YY]MMDDhhmm[.ss], which is Ansible's default format. */
+/** A time in the given format (Python strptime, default '%Y%m%d%H%M.%S') as `touch -t` text. */
 function timeArg(v: string | undefined, fmt: string | undefined, def: 'now' | 'preserve'): string {
   const t = v ?? def
   if (t === 'now' || t === 'preserve') return t
-  if ((fmt ?? '%Y%m%d%H%M.%S') !== '%Y%m%d%H%M.%S') throw new ArgError('only the default time format %Y%m%d%H%M.%S is supported')
-  if (!/^\d{12}(\.\d{2})?$/.test(t)) throw new ArgError(`Error while obtaining timestamp for time ${t} using format %Y%m%d%H%M.%S`)
-  return t
+  const f = fmt ?? '%Y%m%d%H%M.%S'
+  try {
+    return touchStamp(strptime(t, f))
+  } catch (e) {
+    if (e instanceof Error && /not supported by k3sbook/.test(e.message)) throw new ArgError(e.message)
+    throw new ArgError(`Error while obtaining timestamp for time ${t} using format ${f}: ${e instanceof Error ? e.message : String(e)}`)
+  }
 }
 
 function timeLines(word: string, mtime: string, atime: string): string[] {

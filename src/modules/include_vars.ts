@@ -11,6 +11,7 @@ import { loadYaml } from '../yamlfile.js'
 import type { Plan, PlanContext } from './types.js'
 import { ArgError, bool, choice, defineModule, guardPlan, int, moduleSchema, optBool, pyRegex, str, strList, toInt, toList } from './lib/index.js'
 import { trimEndOf } from '../text.js'
+import { unwrapUnsafe } from '../template/taint.js'
 
 const VALID_EXT = ['yaml', 'yml', 'json']
 
@@ -125,8 +126,10 @@ export const includeVarsModule = defineModule({
     hash_behaviour: choice(['replace', 'merge'], 'merge: dictionaries are merged recursively into the variables they replace.'),
   }),
   setsVars: (args) => (typeof args.name === 'string' ? [args.name] : []),
-  plan: (args, ctx) =>
+  // its arguments come rendered as set_fact's (a with_* item stays unsafe): here they are only names
+  plan: (taintedArgs, ctx) =>
     guardPlan(async (): Promise<Plan> => {
+      const args = unwrapUnsafe(taintedArgs) as typeof taintedArgs
       const given = Object.keys(args).filter((k) => (args as Vars)[k] !== undefined)
       const dirs = given.filter((k) => DIR_ARGS.includes(k)).length
       const files = given.filter((k) => FILE_ARGS.includes(k)).length

@@ -744,6 +744,7 @@ class Loader {
       label: typeof lc.label === 'string' ? lc.label : undefined,
       pause: typeof lc.pause === 'number' ? lc.pause : undefined,
       extended: optBool(lc.extended),
+      extendedAllitems: optBool(lc.extended_allitems),
     }
   }
 

@@ -24,6 +24,13 @@ export class Undefined {
 }
 export const NO_OBJ = Symbol('no object')
 
+/** repr() of an undefined value, as AnsibleUndefined.__repr__ words it (jinja2's `missing` for a top-level name). */
+export function undefinedRepr(u: Undefined): string {
+  const hint = u.hint === undefined ? 'None' : pyRepr(u.hint)
+  const obj = u.obj === NO_OBJ ? 'missing' : pyRepr(u.obj)
+  return `AnsibleUndefined(hint=${hint}, obj=${obj}, name=${pyRepr(u.name)})`
+}
+
 /** Thrown when an Undefined value is used; carries its template position. */
 export class UndefinedError extends Error {
   constructor(readonly undef: Undefined) {
@@ -428,7 +435,7 @@ export function percentFormat(fmt: string, args: unknown): string {
         break
       case 'r':
       case 'a':
-        s = pyRepr(v)
+        s = v instanceof Undefined ? undefinedRepr(v) : pyRepr(v)
         break
       case 'd':
       case 'i':

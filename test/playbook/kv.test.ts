@@ -1,4 +1,4 @@
-import { test } from 'node:test'
+import { describe, it, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { COMMAND_OPTIONS as RAW_OPTION_KEYS } from '../../src/modules/command.js'
 import { parseKv, splitArgs } from '../../src/kv.js'
@@ -20,4 +20,13 @@ test('parseKv: command/shell keep unknown k=v words in the command (Ansible chec
   assert.deepEqual(parseKv('echo a=b chdir=/tmp creates=/x', RAW_OPTION_KEYS), { _raw_params: 'echo a=b', chdir: '/tmp', creates: '/x' })
   assert.deepEqual(parseKv('tincd -n {{ net }} -K4096', RAW_OPTION_KEYS), { _raw_params: 'tincd -n {{ net }} -K4096' })
   assert.deepEqual(parseKv('echo "{{ a == b }}"', RAW_OPTION_KEYS), { _raw_params: 'echo "{{ a == b }}"' })
+})
+
+describe("parse_kv decodes an option's escapes (replace target)", () => {
+  it('\\b is a backspace in k=v, \\\\b a backslash-b; free-form words stay as written', () => {
+    assert.deepEqual(parseKv(`path=/f regexp='\\b(.+)\\b' replace='"\\1"'`), { path: '/f', regexp: '\b(.+)\b', replace: '"\\1"' })
+    assert.deepEqual(parseKv(`regexp='\\\\b(.+)\\\\b'`), { regexp: '\\b(.+)\\b' })
+    assert.deepEqual(parseKv('msg="a\\nb\\x41\\u00e9"'), { msg: 'a\nbA\u00e9' })
+    assert.deepEqual(parseKv('echo a\\tb chdir=/x', new Set(['chdir'])), { chdir: '/x', _raw_params: 'echo a\\tb' })
+  })
 })

@@ -13,6 +13,8 @@ import { parseFacts } from '../../src/modules/lib/facts.js'
 import { YamlFile } from '../../src/yamlfile.js'
 import { assert as assertModule } from '../../src/modules/assert.js'
 import { loopItems } from '../../src/executor/loop.js'
+import { runCli } from '../playbook/cli.js'
+import { containsUnsafe, unwrapUnsafe } from '../../src/template/taint.js'
 
 describe('template behaviours the integration targets check', () => {
   it('*args and **kwargs in calls, also after keyword arguments (loops)', () => {
@@ -98,7 +100,10 @@ describe('template behaviours the integration targets check', () => {
   it("with_list of a mapping fails with the list lookup's message (loops)", () => {
     const task = { src: { yf: { pos: () => ({ file: 'site.yml', line: 1, col: 1 }) }, path: [] } } as never
     assert.throws(() => loopItems('with_list', { key: 'value' }, task, {}), /with_list expects a list/)
-    assert.deepEqual(loopItems('with_list', ['a', ['b']], task, {}), ['a', ['b']])
+    // with_* items are wrapped unsafe, as Ansible's wrap_var does (loops)
+    assert.deepEqual(unwrapUnsafe(loopItems('with_list', ['a', ['b']], task, {})), ['a', ['b']])
+    assert.ok(containsUnsafe(loopItems('with_list', ['a'], task, {})))
+    assert.ok(!containsUnsafe(loopItems('loop', ['a'], task, {})))
   })
   it('ansible_search_path is a task variable: the playbook folder among others (loops)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'k3sbook-compat-'))
@@ -107,5 +112,34 @@ describe('template behaviours the integration targets check', () => {
     writeFileSync(join(dir, 'site.yml'), play + '    - assert:\n        that: [ansible_search_path == r.results.0.item, playbook_dir in ansible_search_path]\n')
     const bin = join(import.meta.dirname, '..', '..', 'bin', 'k3sbook.js')
     execFileSync('node', [bin, 'run', '-i', join(dir, 'inv.yml'), join(dir, 'site.yml')], { cwd: dir, stdio: 'pipe' })
+  })
+  it('"%r"|format(undefined) is AnsibleUndefined\'s repr; "%s" still fails (undefined)', () => {
+    assert.equal(render('{{ "%r"|format(undefined_variable) }}', {}), "AnsibleUndefined(hint=None, obj=missing, name='undefined_variable')")
+    assert.equal(render('{{ "%r"|format(foo.bar) }}', { foo: { a: 1 } }), "AnsibleUndefined(hint=None, obj={'a': 1}, name='bar')")
+    assert.equal(render('{{ "%a"|format(foo[3]) }}', { foo: { a: 1 } }), "AnsibleUndefined(hint=None, obj={'a': 1}, name=3)")
+    assert.throws(() => render('{{ "%s"|format(undefined_variable) }}', {}), /'undefined_variable' is undefined/)
+  })
+  it("an undefined variable in a task's arguments: Ansible's post_validate message (undefined)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'k3sbook-compat-'))
+    writeFileSync(join(dir, 'inv.yml'), 'all:\n  hosts:\n    localhost:\n      ansible_connection: local\n')
+    writeFileSync(
+      join(dir, 'site.yml'),
+      `- hosts: localhost
+  gather_facts: false
+  tasks:
+    - set_fact:
+        names: '{{ things|map(attribute="name") }}'
+      vars:
+        things: [{name: one}, {notname: two}]
+      ignore_errors: true
+      register: r
+    - assert:
+        that:
+          - r is failed
+          - r.msg is search("^The task includes an option with an undefined variable. The error was. 'dict object' has no attribute 'name'. 'dict object' has no attribute 'name'")
+`,
+    )
+    const r = await runCli(['run', '-i', 'inv.yml', 'site.yml'], dir)
+    assert.equal(r.code, 0, r.stdout + r.stderr)
   })
 })
