@@ -14,7 +14,7 @@ import { UnsafeString } from '../yamlfile.js'
 import { LOOKUPS, RAW_TERMS, type LookupFn } from './filters.js'
 import { hasKey, isDict, isStr, iterate, PyError, pyStr, sv, truthy, typeName, Undefined, fail } from './pyvalues.js'
 import { FILTERS, findFile, type Env } from './runtime.js'
-import { splitAssignment } from '../text.js'
+import { splitAssignment, splitBeforeKeys } from '../text.js'
 
 const str = (v: unknown): string => (isStr(v) ? sv(v) : pyStr(v))
 
@@ -361,7 +361,7 @@ L(
 
 /** `path key=value ...` terms (password, ini). */
 function termParams(t: string): { first: string; params: Record<string, string> } {
-  const parts = t.trim().split(/\s+(?=\w+=)/)
+  const parts = splitBeforeKeys(t.trim())
   const params: Record<string, string> = {}
   for (const p of parts.slice(1)) {
     const i = p.indexOf('=')
