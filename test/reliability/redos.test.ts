@@ -6,7 +6,7 @@
 // 3 kB, and /\/+$/ 10 s for 55 kB; the bound only has to tell linear from quadratic.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { cutAt, jinjaSpans, oneLine, splitAssignment, stripTags, trimEndOf, trimOf } from '../../src/text.js'
@@ -25,6 +25,7 @@ import { varPieces } from '../../src/modules/command.js'
 import { cronRead, cronRender } from '../../src/modules/cron.js'
 import { parseServiceFacts } from '../../src/modules/service_facts.js'
 import { loadIn, tree } from '../inventory/helpers.js'
+import { fnmatch } from '../../src/modules/lib/facts.js'
 
 const N = 200_000
 const SP = ' '.repeat(N)
