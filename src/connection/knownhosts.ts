@@ -4,6 +4,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto'
 import { readFile, appendFile, mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { starPieces } from '../text.js'
 
 export interface KnownHostEntry {
   marker?: 'revoked' | 'cert-authority'
@@ -71,15 +72,13 @@ export function knownHostsName(host: string, port = 22): string {
 
 /** OpenSSH wildcard match (`*`, `?`), case-insensitive as host names are. */
 export function wildcardMatch(pattern: string, text: string): boolean {
-  const re = new RegExp(
-    '^' +
-      pattern
-        .split('')
-        .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
-        .join('') +
-      '$',
-    'is',
+  const pieces = pattern.split('*').map((p) =>
+    p
+      .split('')
+      .map((c) => (c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+      .join(''),
   )
+  const re = new RegExp('^(?:' + starPieces(pieces) + ')$', 'is')
   return re.test(text)
 }
 

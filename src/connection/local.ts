@@ -69,6 +69,7 @@ export class LocalConnection implements Connection {
       const mark = { killed: false }
       if (child.pid) this.running.set(child.pid, mark)
       let timedOut = false
+      let sinkError: Error | undefined
       let timer: NodeJS.Timeout | undefined
       if (opts.timeoutMs) {
         timer = setTimeout(() => {
@@ -78,7 +79,17 @@ export class LocalConnection implements Connection {
           } catch {}
         }, opts.timeoutMs)
       }
-      child.stdout.on('data', (b: Buffer) => out.push(b))
+      if (opts.stdout) {
+        child.stdout.on('data', (b: Buffer) => (this.stats.bytesReceived += b.length))
+        child.stdout.pipe(opts.stdout)
+        // the writer failed (a full disk): the command is killed and fails with the writer's error
+        opts.stdout.on('error', (e: Error) => {
+          sinkError ??= e
+          try {
+            process.kill(-child.pid!, 'SIGKILL')
+          } catch {}
+        })
+      } else child.stdout.on('data', (b: Buffer) => out.push(b))
       child.stderr.on('data', (b: Buffer) => err.push(b))
       child.on('error', (e) => {
         if (timer) clearTimeout(timer)
@@ -91,6 +102,7 @@ export class LocalConnection implements Connection {
         const stderr = err.result()
         if (mark.killed) return reject(new ExecInterruptedError(this.host, script, stderr.toString()))
         if (timedOut) return reject(new ExecTimeoutError(this.host, script, opts.timeoutMs!, stderr.toString()))
+        if (sinkError) return reject(sinkError)
         this.stats.bytesReceived += out.total
         resolve({ rc: code ?? (signal ? 128 + 9 : 1), stdout, stderr })
       })

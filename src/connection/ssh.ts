@@ -639,7 +639,8 @@ export class SshConnection implements Connection {
 
   exec(script: string, opts: ExecOptions = {}): Promise<ExecResult> {
     const stdin = opts.stdin === undefined ? undefined : Buffer.isBuffer(opts.stdin) ? opts.stdin : Buffer.from(opts.stdin)
-    if (stdin && stdin.length > HEREDOC_LIMIT) return this.execOnChannel(script, opts, stdin)
+    // a streamed stdout cannot be framed in the shell's stream: it gets a channel of its own
+    if ((stdin && stdin.length > HEREDOC_LIMIT) || opts.stdout) return this.execOnChannel(script, opts, stdin)
     const run = this.queue.then(() => this.execInShell(script, opts, stdin))
     this.queue = run.catch(() => {})
     return run
@@ -780,6 +781,8 @@ export class SshConnection implements Connection {
     /** Sent before `input`: the become password's line (see commandLine's passwordFrom). */
     preamble?: Buffer,
     maxOutput?: number,
+    /** stdout goes here (piped, with backpressure) instead of into the result. */
+    sink?: NodeJS.WritableStream,
   ): Promise<ExecResult> {
     this.ensureUsable()
     if (!this.ctx) await this.openShell()
@@ -811,7 +814,12 @@ export class SshConnection implements Connection {
           if (timeoutMs) {
             timer = setTimeout(() => rejectOnce(new ExecTimeoutError(this.host, command, timeoutMs)), timeoutMs + (this.ctx?.hasTimeout ? 5000 : 0))
           }
-          ch.on('data', (b: Buffer) => out.push(b))
+          if (sink) {
+            ch.on('data', (b: Buffer) => (this.stats.bytesReceived += b.length))
+            ch.pipe(sink)
+            // the writer failed (a full disk) or went away: the command is abandoned, its channel closed
+            sink.on('error', (e: Error) => rejectOnce(e))
+          } else ch.on('data', (b: Buffer) => out.push(b))
           ch.stderr.on('data', (b: Buffer) => errb.push(b))
           ch.on('exit', (code: number | null, signal?: string) => {
             rc = code ?? signalRc(signal)
@@ -844,13 +852,13 @@ export class SshConnection implements Connection {
     }
   }
 
-  private async execOnChannel(script: string, opts: ExecOptions, stdin: Buffer): Promise<ExecResult> {
+  private async execOnChannel(script: string, opts: ExecOptions, stdin: Buffer | undefined): Promise<ExecResult> {
     this.ensureUsable()
     if (!this.ctx) await this.openShell()
     await this.askpassReady(opts.become)
     const cmd = commandLine(innerScript(script, opts), opts, this.ctx!, false, 'stdin')
     const started = Date.now()
-    const r = await this.channelRun(cmd, stdin, opts.timeoutMs, this.passwordLine(opts.become), opts.maxOutput)
+    const r = await this.channelRun(cmd, stdin, opts.timeoutMs, this.passwordLine(opts.become), opts.maxOutput, opts.stdout)
     if (opts.timeoutMs && this.ctx!.hasTimeout && (r.rc === 124 || r.rc === 137) && Date.now() - started >= opts.timeoutMs * 0.9) {
       throw new ExecTimeoutError(this.host, script, opts.timeoutMs, r.stderr.toString())
     }

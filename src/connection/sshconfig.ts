@@ -6,6 +6,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { homedir, userInfo } from 'node:os'
 import { isAbsolute, join, dirname, basename } from 'node:path'
 import { ValidationError } from '../errors.js'
+import { cutSpaceComment, keywordValue } from '../text.js'
 import { patternListMatches, wildcardMatch } from './knownhosts.js'
 
 /** Keyword (lower case) → values: most keywords keep their first value; IdentityFile accumulates. */
@@ -32,11 +33,11 @@ export function splitShellWords(s: string): string[] {
 
 /** `Key=Value`, `Key Value` or `Key = Value` from one -o argument or config line. */
 export function splitKeyValue(arg: string): [string, string] | undefined {
-  const m = /^\s*([A-Za-z][A-Za-z0-9]*)\s*(?:=\s*|\s+)(.*?)\s*$/s.exec(arg)
+  const m = keywordValue(arg, { leading: true, trimValue: true })
   if (!m) return undefined
-  let value = m[2]
+  let value = m[1]
   if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1)
-  return [m[1], value]
+  return [m[0], value]
 }
 
 export interface SshArgs {
@@ -175,12 +176,12 @@ export function parseSshConfig(text: string, file: string, opts: ParseConfigOpti
   text.split('\n').forEach((raw, i) => {
     const line = raw.trim()
     if (line === '' || line.startsWith('#')) return
-    const m = /^([A-Za-z][A-Za-z0-9]*)\s*(?:=\s*|\s+)(.*)$/.exec(line)
+    const m = keywordValue(line)
     if (!m) throw new ValidationError(`cannot parse ssh config line: ${line}`, { pos: { file, line: i + 1, col: 1 } })
-    const keyword = m[1].toLowerCase()
+    const keyword = m[0].toLowerCase()
     let args: string[]
     try {
-      args = splitShellWords(m[2].replace(/\s+#.*$/, ''))
+      args = splitShellWords(cutSpaceComment(m[1]))
     } catch (e) {
       throw new ValidationError((e as Error).message, { pos: { file, line: i + 1, col: 1 } })
     }
@@ -210,7 +211,7 @@ export function parseSshConfig(text: string, file: string, opts: ParseConfigOpti
         block = { kind: outer.kind, patterns: outer.patterns, lines: [] }
         cfg.blocks.push(block)
       }
-    } else block.lines.push({ keyword, args, raw: m[2].trim(), file, line: i + 1 })
+    } else block.lines.push({ keyword, args, raw: m[1].trim(), file, line: i + 1 })
   })
   return cfg
 }

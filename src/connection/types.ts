@@ -46,6 +46,12 @@ export interface ExecOptions {
   cwd?: string
   /** Keep at most this many bytes of each of stdout and stderr: the first and last half, with a note of what was dropped between (src/connection/capture.ts). */
   maxOutput?: number
+  /**
+   * Stream stdout into this (with backpressure: a slow writer slows the host down) instead of
+   * keeping it: the result's stdout is then empty. For file transfers of any size (fetch). The
+   * stream is ended when the command's output ends; a stream error fails the command.
+   */
+  stdout?: NodeJS.WritableStream
 }
 
 export interface ConnectionStats {

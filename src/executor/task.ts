@@ -173,6 +173,7 @@ export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
           task: c.task,
           run: (step) => runStep(conn, step),
           upload: (src, remote, o) => uploadTo(conn, src, remote, o),
+          stream: (step, stdout) => runStep(conn, step, stdout),
           reconnect: async () => {
             await conn.reset?.()
             await conn.connect()
@@ -427,9 +428,9 @@ function noReader(host: string): HostReader {
   }
 }
 
-export async function runStep(conn: Connection, step: Step): Promise<StepResult> {
+export async function runStep(conn: Connection, step: Step, stdout?: NodeJS.WritableStream): Promise<StepResult> {
   const t0 = Date.now()
-  const r = await conn.exec(step.script, { stdin: step.stdin, env: step.env, timeoutMs: step.timeoutMs, maxOutput: step.maxOutput })
+  const r = await conn.exec(step.script, { stdin: step.stdin, env: step.env, timeoutMs: step.timeoutMs, maxOutput: step.maxOutput, stdout })
   return { ...r, step, durationMs: Date.now() - t0 }
 }
 

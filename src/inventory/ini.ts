@@ -6,9 +6,9 @@ import { displayPath } from '../yamlfile.js'
 import type { InventoryBuilder } from './builder.js'
 import { iniValue, shlexSplit } from './pyliteral.js'
 import { expandHost } from './yaml.js'
+import { iniGroupName } from '../text.js'
 
 const SECTION = /^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$/
-const GROUPNAME = /^([^:\]\s]+)\s*(?:#.*)?$/
 
 export function parseIniInventory(b: InventoryBuilder, file: string, text: string): void {
   const diags = b.diags
@@ -102,12 +102,11 @@ export function parseIniInventory(b: InventoryBuilder, file: string, text: strin
       const v = line.slice(eq + 1).trim()
       b.setGroupVar(group, k, iniValue(v), () => pos(lineNo, col))
     } else {
-      const cm = GROUPNAME.exec(line)
-      if (!cm) {
+      const child = iniGroupName(line)
+      if (child === undefined) {
         diags.error(`expected a group name in [${group}:children], got "${line}"`, pos(lineNo, col), 'one group name per line')
         continue
       }
-      const child = cm[1]
       if (!b.groups.has(child)) {
         const p = pending.get(child)
         if (!p) pending.set(child, { line: lineNo, col, state: 'children', parents: [group] })

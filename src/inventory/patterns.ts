@@ -7,6 +7,7 @@ import { ValidationError } from '../errors.js'
 import type { Inventory } from '../model.js'
 import { parseAddress } from './address.js'
 import { groupHosts, inventoryState, LOCALHOST_NAMES } from './vars.js'
+import { bracketRuns, starPieces } from '../text.js'
 
 export interface PatternOptions {
   /** Called with "Could not match supplied host pattern, ignoring: X" and similar notes. */
@@ -16,7 +17,6 @@ export interface PatternOptions {
 }
 
 const SUBSCRIPT = /^(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$/s
-const COLON_SPLIT = /(?:[^\s:[\]]|\[[^\]]*\])+/g
 
 /**
  * Ansible's split_host_pattern: commas split; without commas a string that is one address
@@ -30,7 +30,7 @@ export function splitHostPattern(pattern: string | string[]): string[] {
   else if (parseAddress(pattern, true)) parts = [pattern]
   else {
     if (!pattern.trim().startsWith('~') && !pattern.trim().slice(1).startsWith('~')) checkBrackets(pattern, pattern)
-    parts = pattern.match(COLON_SPLIT) ?? []
+    parts = bracketRuns(pattern)
   }
   return parts.map((p) => p.trim()).filter((p) => p)
 }
@@ -221,13 +221,16 @@ function escapeChar(c: string): string {
 
 /** Python 3.11's fnmatch.translate, written out as a JavaScript regex body. */
 export function fnmatchTranslate(pat: string): string {
+  // the fixed pieces between the stars (each of their parts matches one character)
+  const pieces: string[] = []
   let res = ''
   let i = 0
   const n = pat.length
   while (i < n) {
     const c = pat[i++]
     if (c === '*') {
-      if (!res.endsWith('.*')) res += '.*'
+      pieces.push(res)
+      res = ''
     } else if (c === '?') res += '.'
     else if (c === '[') {
       let j = i
@@ -271,7 +274,8 @@ export function fnmatchTranslate(pat: string): string {
       else res += `[${neg ? '^' : ''}${body}]`
     } else res += escapeChar(c)
   }
-  return res
+  pieces.push(res)
+  return starPieces(pieces)
 }
 
 /** A Python `re` pattern as a sticky JavaScript RegExp (so it matches at the start, like re.match). */

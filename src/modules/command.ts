@@ -7,7 +7,7 @@ import { OUTPUT_LIMIT } from '../connection/capture.js'
 import type { Vars } from '../model.js'
 import type { Module, Plan, PlanContext, Step, StepResult } from './types.js'
 import { ArgError, argFail, bool, moduleSchema, optBool, optStr, splitLines, str, defineModule } from './lib/index.js'
-import { trimEndOf } from '../text.js'
+import { dollarRefs, trimEndOf } from '../text.js'
 
 export interface CommandArgs {
   _raw_params?: string
@@ -78,15 +78,15 @@ type Piece = { lit: string } | { v: string; raw: string }
 /** Splits an argument the way Python's os.path.expandvars sees it: `$name` and `${name}` references. */
 export function varPieces(s: string): Piece[] {
   const out: Piece[] = []
-  const re = /\$(\w+|\{[^}]*\})/g
   let last = 0
-  for (let m = re.exec(s); m; m = re.exec(s)) {
-    const name = m[1].startsWith('{') && m[1].endsWith('}') ? m[1].slice(1, -1) : m[1]
+  // /\$(\w+|\{[^}]*\})/g in linear time
+  for (const m of dollarRefs(s)) {
+    const name = m.ref.startsWith('{') && m.ref.endsWith('}') ? m.ref.slice(1, -1) : m.ref
     if (m.index > last) out.push({ lit: s.slice(last, m.index) })
     // Only shell identifiers can be read from sh; anything else can't be set and stays as written.
-    if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) out.push({ v: name, raw: m[0] })
-    else out.push({ lit: m[0] })
-    last = m.index + m[0].length
+    if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) out.push({ v: name, raw: m.text })
+    else out.push({ lit: m.text })
+    last = m.index + m.text.length
   }
   if (last < s.length) out.push({ lit: s.slice(last) })
   return out

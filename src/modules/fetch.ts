@@ -1,13 +1,20 @@
 // fetch: copies a file from the host to the control machine, into DEST/HOSTNAME/SRC-PATH (or DEST
-// itself with `flat`). Idempotent by sha: when the local copy matches the host's, nothing moves.
-// The write happens on the control machine inside apply(), so check mode never writes locally.
-import { createHash } from 'node:crypto'
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
-import { dirname, isAbsolute, join, resolve } from 'node:path'
+// itself with `flat`). Idempotent by checksum: when the local copy matches the host's, nothing
+// moves (Ansible compares checksums first). The bytes stream from the host into a temp file next
+// to the destination while their checksums are computed, so memory stays bounded whatever the
+// file's size; the temp file replaces the destination only once it is whole and its checksum is
+// the host's, so a failed or interrupted fetch leaves the old destination as it was. The write
+// happens on the control machine inside apply(), so check mode never writes locally.
+import { createHash, randomBytes } from 'node:crypto'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises'
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
+import { Transform } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { shQuote } from '../connection/quote.js'
-import type { StepResult } from './types.js'
-import { bool, guardPlan, moduleSchema, pick, planData, sha256, str, toBool, defineModule } from './lib/index.js'
-import { hostReadLimit, tooLarge } from './lib/limits.js'
+import { ConnectionError, RemoteError } from '../errors.js'
+import type { Step, StepResult } from './types.js'
+import { bool, guardPlan, moduleSchema, pick, planData, str, toBool, defineModule } from './lib/index.js'
 
 export const fetchSchema = moduleSchema(
   {
@@ -29,8 +36,42 @@ export function fetchDestPath(dest: string, host: string, src: string, flat: boo
   return join(base, host, src.replace(/^\/+/, ''))
 }
 
-const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex')
-const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex')
+interface Sums {
+  sha256: string
+  sha1: string
+  md5: string
+  size: number
+}
+
+/** A pass-through that computes the checksums of what flows through it. */
+class Summing extends Transform {
+  private readonly h = { sha256: createHash('sha256'), sha1: createHash('sha1'), md5: createHash('md5') }
+  size = 0
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: (e?: Error | null, data?: Buffer) => void): void {
+    this.h.sha256.update(chunk)
+    this.h.sha1.update(chunk)
+    this.h.md5.update(chunk)
+    this.size += chunk.length
+    done(null, chunk)
+  }
+  sums(): Sums {
+    return { sha256: this.h.sha256.digest('hex'), sha1: this.h.sha1.digest('hex'), md5: this.h.md5.digest('hex'), size: this.size }
+  }
+}
+
+/** The checksums of a local file, read as a stream (any size); undefined when it is not a readable regular file. */
+export async function fileSums(path: string): Promise<Sums | undefined> {
+  try {
+    if (!(await stat(path)).isFile()) return undefined
+    const s = new Summing()
+    await pipeline(createReadStream(path), s, async (src: AsyncIterable<Buffer>) => {
+      for await (const _ of src);
+    })
+    return s.sums()
+  } catch {
+    return undefined
+  }
+}
 
 interface FetchPlan {
   src: string
@@ -39,6 +80,8 @@ interface FetchPlan {
   /** The host file is readable by its owner only: so is the local copy. */
   private: boolean
   validate: boolean
+  /** Set by apply(): the checksums of the bytes received (and written, when they match). */
+  got?: Sums
 }
 const pending = planData<FetchPlan>()
 
@@ -51,7 +94,9 @@ export const fetchModule = defineModule({
   plan: (args, ctx) =>
     guardPlan(async () => {
       const src = String(args.src)
-      const local = fetchDestPath(String(args.dest), ctx.host, src, toBool(args.flat, false), ctx.task?.baseDir)
+      const dest = String(args.dest)
+      const flat = toBool(args.flat, false)
+      const local = fetchDestPath(dest, ctx.host, src, flat, ctx.task?.baseDir)
       const info = (await ctx.reader.files([src], { sha256: true, follow: true })).get(src)!
       if (!info.exists) {
         const msg = 'the remote file does not exist, not transferring, ignored'
@@ -61,25 +106,26 @@ export const fetchModule = defineModule({
       if (info.type === 'directory')
         return { status: 'fail', msg: `remote file is a directory, fetch cannot work on directories: ${src}`, result: { file: src } }
       if (!info.sha256) return { status: 'fail', msg: `unable to read ${src} (permission denied?)`, result: { file: src } }
-      const limit = hostReadLimit()
-      if (info.size !== undefined && info.size > limit) return { status: 'fail', msg: `fetch: ${tooLarge(src, info.size, limit)}`, result: { file: src } }
-      let localBytes: Buffer | undefined
-      try {
-        localBytes = await readFile(local)
-      } catch {
-        localBytes = undefined
-      }
-      if (localBytes && sha256(localBytes) === info.sha256)
+      const there = await stat(local).catch(() => undefined)
+      if (there?.isDirectory())
+        // Ansible's words; without flat the path ends in the source's name, so this is flat's case
+        return {
+          status: 'fail',
+          msg: `dest is an existing directory, use a trailing slash if you want to fetch src into that directory: ${local}`,
+          result: { file: src },
+        }
+      // Ansible compares checksums before any transfer: a matching local copy is not fetched again.
+      const mine = there ? await fileSums(local) : undefined
+      if (mine && mine.sha256 === info.sha256)
         return {
           status: 'ok',
-          result: { changed: false, dest: local, file: src, checksum: sha1(localBytes), md5sum: md5(localBytes), remote_checksum: sha1(localBytes) },
+          result: { changed: false, dest: local, file: src, checksum: mine.sha1, md5sum: mine.md5, remote_checksum: mine.sha1 },
         }
       return pending.attach(
         {
           status: 'change',
-          changes: [{ summary: localBytes ? `fetch ${src} → ${local} (differs)` : `fetch ${src} → ${local}` }],
-          // capped too: a file that grew since it was probed fails its checksum instead of filling memory
-          steps: [{ describe: `read ${src}`, script: `cat -- ${shQuote(src)}`, maxOutput: limit }],
+          changes: [{ summary: mine ? `fetch ${src} → ${local} (differs)` : `fetch ${src} → ${local}` }],
+          steps: [{ describe: `read ${src}`, script: `cat -- ${shQuote(src)}` }],
           result: { dest: local, file: src },
         },
         { src, local, remoteSha: info.sha256, validate: toBool(args.validate_checksum, true), private: isPrivate(info.mode) },
@@ -87,29 +133,73 @@ export const fetchModule = defineModule({
     }),
   async apply(plan, _args, ctx) {
     const p = pending.of(plan)!
-    const r = await ctx.run(plan.steps[0])
-    if (r.rc !== 0) return [r]
-    const bytes = r.stdout
-    if (p.validate && sha256(bytes) !== p.remoteSha) {
-      // Report through a synthetic failing result so the executor shows it like any failed step.
-      return [{ ...r, rc: 1, stderr: Buffer.from(`checksum mismatch: ${p.src} changed while it was read (sha256 ${sha256(bytes)} ≠ ${p.remoteSha})\n`) }]
-    }
+    const step = plan.steps[0]
+    const t0 = Date.now()
+    const failed = (msg: string): StepResult[] => [{ step, rc: 1, stdout: Buffer.alloc(0), stderr: Buffer.from(msg + '\n'), durationMs: Date.now() - t0 }]
     await mkdir(dirname(p.local), { recursive: true })
-    const tmp = `${p.local}.k3sbook-${process.pid}`
-    // A file only its owner may read on the host (a kubeconfig, a token) stays private here too.
-    await writeFile(tmp, bytes, p.private ? { mode: 0o600 } : {})
-    await rename(tmp, p.local)
+    // hidden, beside the destination (the same file system: the rename is atomic), never an existing file
+    const tmp = join(dirname(p.local), `.${basename(p.local)}.k3sbook.${randomBytes(6).toString('hex')}`)
+    const old = await stat(p.local).catch(() => undefined)
+    // A file only its owner may read on the host (a kubeconfig, a token) stays private here too;
+    // a destination that exists keeps its mode.
+    const mode = p.private ? 0o600 : old ? old.mode & 0o7777 : undefined
+    const summing = new Summing()
+    const written = pipeline(summing, createWriteStream(tmp, { flags: 'wx', mode: mode ?? 0o666 }))
+    written.catch(() => {}) // awaited below; a write error also fails the transfer at once
+    let r: StepResult
+    try {
+      r = ctx.stream ? await ctx.stream(step, summing) : await inMemory(ctx.run, step, summing)
+      if (r.rc === 0) await written
+    } catch (e) {
+      summing.destroy()
+      await written.catch(() => {})
+      await rm(tmp, { force: true })
+      const why = await written.then(
+        () => undefined,
+        (w: Error) => w,
+      )
+      // a local write error (a full disk) is the cause; a lost connection or an interrupt is the executor's to report
+      if (why && !(e instanceof RemoteError || e instanceof ConnectionError))
+        return failed(`cannot write ${p.local}: ${why.message}; the destination was left as it was`)
+      throw e
+    }
+    if (r.rc !== 0) {
+      summing.destroy()
+      await written.catch(() => {})
+      await rm(tmp, { force: true })
+      return [r]
+    }
+    const got = summing.sums()
+    p.got = got
+    if (p.validate && got.sha256 !== p.remoteSha) {
+      await rm(tmp, { force: true })
+      return failed(`checksum mismatch: ${p.src} changed while it was read (sha256 ${got.sha256} ≠ ${p.remoteSha}); the destination was left as it was`)
+    }
+    try {
+      if (mode !== undefined) await chmod(tmp, mode) // not narrowed by the umask
+      await rename(tmp, p.local)
+    } catch (e) {
+      await rm(tmp, { force: true })
+      return failed(`cannot write ${p.local}: ${(e as Error).message}; the destination was left as it was`)
+    }
     return [r]
   },
   result(plan, steps: StepResult[] | undefined) {
     const base = { ...(plan.result ?? {}) }
     if (plan.status === 'ok' || plan.status === 'fail') return base
-    // the bytes read, once apply() wrote them here (a failed read or a checksum mismatch is not 0)
-    const bytes = steps?.[0]?.rc === 0 ? steps[0].stdout : undefined
-    if (!bytes) return { ...base, changed: plan.status === 'change' }
-    return { ...base, changed: true, checksum: sha1(bytes), md5sum: md5(bytes), remote_checksum: sha1(bytes), remote_md5sum: null }
+    const got = pending.of(plan)?.got
+    // the checksums of the bytes written, once apply() wrote them (a failed read or a mismatch is not 0)
+    if (!got || steps?.[0]?.rc !== 0) return { ...base, changed: plan.status === 'change' }
+    return { ...base, changed: true, checksum: got.sha1, md5sum: got.md5, remote_checksum: got.sha1, remote_md5sum: null }
   },
 })
+
+/** Without a streamed run (a test's context): the step's output whole, then through the same writer. */
+async function inMemory(run: (s: Step) => Promise<StepResult>, step: Step, out: NodeJS.WritableStream): Promise<StepResult> {
+  const r = await run(step)
+  if (r.rc === 0) out.end(r.stdout)
+  return { ...r, stdout: Buffer.alloc(0) }
+}
 
 /** No group or other permission bits: the host keeps this file to its owner. */
 export function isPrivate(mode: string | undefined): boolean {

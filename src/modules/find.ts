@@ -25,6 +25,7 @@ import {
   alias,
   ArgError,
 } from './lib/index.js'
+import { dollarRefs } from '../text.js'
 
 export interface FoundEntry {
   path: string
@@ -317,14 +318,14 @@ async function expandPaths(ctx: { reader: { probe(s: string): Promise<{ stdout: 
       out = '"${HOME%/}"'
       rest = p.slice(1)
     }
-    const re = /\$(\w+|\{[^}]*\})/g
     let last = 0
-    for (let m = re.exec(rest); m; m = re.exec(rest)) {
-      const name = m[1].replace(/^\{|\}$/g, '')
+    // /\$(\w+|\{[^}]*\})/g in linear time
+    for (const m of dollarRefs(rest)) {
+      const name = m.ref.replace(/^\{|\}$/g, '')
       out += shQuote(rest.slice(last, m.index))
       // unset variables stay as written (Python's expandvars)
-      out += /^[A-Za-z_]\w*$/.test(name) ? `"$(if [ -n "\${${name}+x}" ]; then printf %s "$${name}"; else printf %s ${shQuote(m[0])}; fi)"` : shQuote(m[0])
-      last = m.index + m[0].length
+      out += /^[A-Za-z_]\w*$/.test(name) ? `"$(if [ -n "\${${name}+x}" ]; then printf %s "$${name}"; else printf %s ${shQuote(m.text)}; fi)"` : shQuote(m.text)
+      last = m.index + m.text.length
     }
     return out + shQuote(rest.slice(last))
   }

@@ -4,6 +4,7 @@
 import type { Vars } from '../model.js'
 import type { Plan } from './types.js'
 import { defineModule, guardPlan, moduleSchema, sections } from './lib/index.js'
+import { trimEndOf } from '../text.js'
 
 /**
  * One probe for everything: which tools exist, `service --status-all`, and on a systemd host the
@@ -56,8 +57,13 @@ export function parseServiceFacts(out: string): Record<string, ServiceFact> {
     const rc = Number(lines.find((l) => l.startsWith('rc='))?.slice(3) ?? 0)
     const initd = lines.includes('initd=1')
     if (!(rc === 4 && !initd))
-      for (const m of s.sysv.matchAll(/^\s*\[ (\+|-) \]\s+(.+)$/gm))
-        services[m[2]] = { name: m[2], state: m[1] === '+' ? 'running' : 'stopped', source: 'sysv' }
+      for (const l of lines) {
+        // ` [ + ]  name` (as /^\s*\[ (\+|-) \]\s+(.+)$/gm, which is quadratic on a run of newlines)
+        const t = l.trimStart()
+        if (!(t.startsWith('[ + ]') || t.startsWith('[ - ]')) || !/^\s/.test(t.slice(5))) continue
+        const name = trimEndOf(t.slice(5).trimStart(), '\r')
+        if (name) services[name] = { name, state: t[2] === '+' ? 'running' : 'stopped', source: 'sysv' }
+      }
   }
   if (s.units !== undefined) {
     for (const line of s.units.split('\n').filter((l) => l.includes('.service'))) {

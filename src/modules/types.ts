@@ -140,6 +140,11 @@ export interface ApplyContext {
    */
   upload?(src: string | Buffer, remotePath: string, opts?: { mode?: string }): Promise<void>
   /**
+   * Runs a step with its stdout streamed into `stdout` (with backpressure), not kept: the result's
+   * stdout is empty. For transfers from the host of any size (fetch).
+   */
+  stream?(step: Step, stdout: NodeJS.WritableStream): Promise<StepResult>
+  /**
    * Drops the host's connection and opens a new one (reboot, wait_for_connection); throws
    * ConnectionError while the host cannot be reached. Later tasks use the new connection.
    */

@@ -99,7 +99,8 @@ function checkItem(
   for (const [i, c] of (Array.isArray(when) ? when : when === undefined ? [] : [when]).entries()) {
     if (typeof c === 'string' && /\{\{|\{%/.test(c)) {
       const pos = yf.pos(Array.isArray(when) ? [...path, 'when', i] : [...path, 'when'])
-      const bare = c.replace(/^\s*\{\{\s*/, '').replace(/\s*\}\}\s*$/, '')
+      const inner = c.replace(/^\s*\{\{\s*/, '').trimEnd()
+      const bare = inner.endsWith('}}') ? inner.slice(0, -2).trimEnd() : inner
       once(pos, () => diags.warn('`when:` is an expression already: {{ }} in it is templated twice', pos, `write when: ${bare}`))
     }
   }

@@ -14,7 +14,7 @@ import { UnsafeString } from '../yamlfile.js'
 import { LOOKUPS, RAW_TERMS, type LookupFn } from './filters.js'
 import { hasKey, isDict, isStr, iterate, PyError, pyStr, sv, truthy, typeName, Undefined, fail } from './pyvalues.js'
 import { FILTERS, findFile, type Env } from './runtime.js'
-import { splitAssignment } from '../text.js'
+import { splitAssignment, splitBeforeKeys, starPieces } from '../text.js'
 
 const str = (v: unknown): string => (isStr(v) ? sv(v) : pyStr(v))
 
@@ -302,11 +302,14 @@ L(
 
 /** Python fnmatch: * ? [seq] [!seq]; a leading dot is matched by wildcards too (glob hides dotfiles). */
 function globRegex(p: string): RegExp {
+  const pieces: string[] = []
   let re = ''
   for (let i = 0; i < p.length; i++) {
     const c = p[i]
-    if (c === '*') re += '.*'
-    else if (c === '?') re += '.'
+    if (c === '*') {
+      pieces.push(re)
+      re = ''
+    } else if (c === '?') re += '.'
     else if (c === '[') {
       const j = p.indexOf(']', i + 2)
       if (j < 0) re += '\\['
@@ -318,7 +321,8 @@ function globRegex(p: string): RegExp {
       }
     } else re += c.replace(/[.+^${}()|\\]/g, '\\$&')
   }
-  return new RegExp(`^(?!\\.)${re}$`, 's')
+  // the stars matched atomically: `.*` for each backtracked in O(name^stars)
+  return new RegExp(`^(?!\\.)(?:${starPieces([...pieces, re])})$`, 's')
 }
 
 L(
@@ -361,7 +365,7 @@ L(
 
 /** `path key=value ...` terms (password, ini). */
 function termParams(t: string): { first: string; params: Record<string, string> } {
-  const parts = t.trim().split(/\s+(?=\w+=)/)
+  const parts = splitBeforeKeys(t.trim())
   const params: Record<string, string> = {}
   for (const p of parts.slice(1)) {
     const i = p.indexOf('=')

@@ -6,7 +6,7 @@
 // 3 kB, and /\/+$/ 10 s for 55 kB; the bound only has to tell linear from quadratic.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { cutAt, jinjaSpans, oneLine, splitAssignment, stripTags, trimEndOf, trimOf } from '../../src/text.js'
@@ -17,6 +17,15 @@ import { pickChecksumLine, urlFileName } from '../../src/modules/get_url.js'
 import { editLines } from '../../src/modules/lineinfile.js'
 import { render, templateValue } from '../../src/template/index.js'
 import { unifiedDiff } from '../../src/output/common.js'
+import { bracketRuns, cutSpaceComment, dollarRefs, iniGroupName, keywordValue, splitBeforeKeys, starPieces } from '../../src/text.js'
+import { parseSshConfig, resolveSshConfig, splitKeyValue } from '../../src/connection/sshconfig.js'
+import { wildcardMatch } from '../../src/connection/knownhosts.js'
+import { fnmatchTranslate, splitHostPattern } from '../../src/inventory/patterns.js'
+import { varPieces } from '../../src/modules/command.js'
+import { cronRead, cronRender } from '../../src/modules/cron.js'
+import { parseServiceFacts } from '../../src/modules/service_facts.js'
+import { loadIn, tree } from '../inventory/helpers.js'
+import { fnmatch } from '../../src/modules/lib/facts.js'
 
 const N = 200_000
 const SP = ' '.repeat(N)
@@ -154,4 +163,111 @@ test('templates and filters: whitespace control, lookup rstrip, int, float, urls
 test('output: a diff keeps one trailing newline', () => {
   const d = unifiedDiff({ path: 'f', before: 'a\n', after: 'b\n' })
   assert.ok(d.endsWith('\n') && !d.endsWith('\n\n'), d)
+})
+
+// The user's own files and arguments: ~/.ssh/config, INI inventories, host patterns (`hosts:`,
+// `--limit`), `$VAR` in command arguments; and a host's crontab and `service --status-all`.
+// Found with the recheck ReDoS checker (every regex literal in src/) and, for globs, by hand: a
+// host pattern or an ssh_config `Host` pattern became `.*a.*a…b`, which backtracks in
+// O(name^stars) (10 stars against a 30-character name: 1.5 s; 12 against 40: no end).
+// Before, at 20 kB: ssh_config's comment cut 3.4 s, its -o argument split 1.2 s, an INI group
+// line 0.7 s, a `~[[[…` host pattern 1.8 s, `${${…` in a command 0.9 s; quadratic, so 200 kB
+// took 100 times that.
+test('linear parsers of user files match the regexes they replace', () => {
+  const alpha = ['a', 'B', '1', ' ', '\t', '\n', '\r', '=', '#', ':', ']', '[', '$', '{', '}', '_', '\u2028', '-']
+  let seed = 7
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
+  for (let n = 0; n < 30_000; n++) {
+    const s = Array.from({ length: Math.floor(rnd() * 12) }, () => alpha[Math.floor(rnd() * alpha.length)]).join('')
+    const kv = /^\s*([A-Za-z][A-Za-z0-9]*)\s*(?:=\s*|\s+)(.*?)\s*$/s.exec(s)
+    assert.deepEqual(keywordValue(s, { leading: true, trimValue: true }), kv ? [kv[1], kv[2]] : undefined, JSON.stringify(s))
+    const line = /^([A-Za-z][A-Za-z0-9]*)\s*(?:=\s*|\s+)(.*)$/.exec(s)
+    assert.deepEqual(keywordValue(s), line ? [line[1], line[2]] : undefined, JSON.stringify(s))
+    assert.equal(cutSpaceComment(s), s.replace(/\s+#.*$/, ''), JSON.stringify(s))
+    const g = /^([^:\]\s]+)\s*(?:#.*)?$/.exec(s)
+    assert.equal(iniGroupName(s), g ? g[1] : undefined, JSON.stringify(s))
+    assert.deepEqual(bracketRuns(s), s.match(/(?:[^\s:[\]]|\[[^\]]*\])+/g) ?? [], JSON.stringify(s))
+    const refs = [...s.matchAll(/\$(\w+|\{[^}]*\})/g)].map((m) => ({ index: m.index, text: m[0], ref: m[1] }))
+    assert.deepEqual(dollarRefs(s), refs, JSON.stringify(s))
+    assert.deepEqual(splitBeforeKeys(s), s.split(/\s+(?=\w+=)/), JSON.stringify(s))
+  }
+  // globs: the atomic form matches what `.*` for each star matched
+  const globs = ['*', 'a*', '*a', 'a*b*c', '*a*a*b', '**', 'a?*b', '*[ab]*c', '*[!a]*', 'x*y*', '*.example.*']
+  const names = ['', 'a', 'ab', 'abc', 'aabcc', 'aab', 'xay', 'x', 'db.example.com', 'cab', 'ba', 'acbc']
+  for (const p of globs)
+    for (const n of names) {
+      const old = new RegExp(`^(?:${p.replace(/\?/g, '.').replace(/\*/g, '.*').replace('[!', '[^')})$`, 's').test(n)
+      assert.equal(new RegExp(`^(?:${fnmatchTranslate(p)})$`, 's').test(n), old, `${p} ${n}`)
+      if (!p.includes('[')) assert.equal(wildcardMatch(p, n), old, `${p} ${n}`)
+    }
+  assert.equal(starPieces(['a']), 'a')
+})
+
+test('~/.ssh/config: hostile lines and Host patterns are read in linear time', () => {
+  const tabs = '\t'.repeat(N)
+  // a value with a comment after 200 kB of tabs
+  const cfg = bounded('ssh_config comment', () => parseSshConfig(`Host web\n  User admin${tabs}\x00${tabs}#${tabs}c\n`, '/cfg'))
+  assert.deepEqual(resolveSshConfig(cfg, 'web').options.get('user'), ['admin \x00'])
+  // a line that is not `Keyword value` (a lone CR in its value): refused at its line
+  bounded('ssh_config bad line', () => assert.throws(() => parseSshConfig(`Host web\nUser${tabs}x\ry\n`, '/cfg'), /cannot parse ssh config line/))
+  // an -o argument (ansible_ssh_common_args)
+  assert.deepEqual(
+    bounded('-o Key=Value', () => splitKeyValue(`A\tA${tabs}=`)),
+    ['A', `A${tabs}=`],
+  )
+  // `Host *a*a*a…b` against a long host name: no match, at once
+  const star = '*a'.repeat(30) + 'b'
+  const many = parseSshConfig(`Host ${star}\n  User nobody\n`, '/cfg')
+  assert.equal(
+    bounded('Host glob', () => resolveSshConfig(many, 'a'.repeat(N)).options.get('user')),
+    undefined,
+  )
+  assert.equal(
+    bounded('wildcardMatch', () => wildcardMatch(star, 'a'.repeat(N) + 'b')),
+    true,
+  )
+})
+
+test('INI inventory and host patterns: hostile lines and patterns in linear time', () => {
+  const hashes = '#'.repeat(N)
+  const dir = tree({ 'hosts.ini': `[web]\nw1\n[all:children]\nweb${hashes}\r:\nweb #${hashes}\n` })
+  const { inv, messages } = bounded('INI children line', () => loadIn(dir, ['hosts.ini']))
+  assert.ok(inv.groups.has('web'))
+  // the first line is no group name (the CR ends it before the colon): reported, not hung on
+  assert.ok(
+    messages.some((m) => /expected a group name/.test(m)),
+    messages.join('\n'),
+  )
+  assert.deepEqual(
+    bounded('host pattern ~[[[', () => splitHostPattern('~' + '['.repeat(N))),
+    ['~'],
+  )
+  // a glob with 30 stars against a long host name (`--limit '*a*a…b'`)
+  const re = new RegExp(`^(?:${fnmatchTranslate('*a'.repeat(30) + 'b')})$`, 's')
+  assert.equal(
+    bounded('host glob', () => re.test('a'.repeat(N))),
+    false,
+  )
+  assert.equal(
+    bounded('host glob', () => re.test('a'.repeat(N) + 'b')),
+    true,
+  )
+})
+
+test('command arguments, a host crontab and service --status-all: linear on their worst cases', () => {
+  const refs = bounded('$VAR expansion', () => varPieces('${'.repeat(N / 2) + '$HOME'))
+  assert.deepEqual(refs[refs.length - 1], { v: 'HOME', raw: '$HOME' })
+  const crontab = `# (${'version'.repeat(N / 7)}\n# (/tmp/${'installed on'.repeat(N / 12)}\n* * * * * true\n`
+  const read = bounded('crontab header', () => cronRead(crontab, false))
+  assert.equal(read.lines.length, 3)
+  assert.equal(
+    bounded('crontab render', () => cronRender(['x', '\n'.repeat(N) + '\x00'])),
+    'x\n' + '\n'.repeat(N) + '\x00\n',
+  )
+  const services = bounded('service --status-all', () => parseServiceFacts(`@@sysv\nrc=0\ninitd=1\n${'\n'.repeat(N)} [ + ]  ssh\n`))
+  assert.equal(services.ssh?.state, 'running')
+  assert.deepEqual(
+    bounded('key= terms', () => splitBeforeKeys('f' + SP + 'x' + SP + '=')),
+    ['f' + SP + 'x' + SP + '='],
+  )
 })

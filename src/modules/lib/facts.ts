@@ -1,6 +1,7 @@
 // The facts k3sbook gathers (the implicit "Gathering Facts" and the `setup` module share them):
 // one read-only POSIX sh probe, its parse, and Ansible's gather_subset and filter over the result.
 import type { Vars } from '../../model.js'
+import { starPieces } from '../../text.js'
 
 /** The facts probe: read-only, one round trip (or none of its own: it rides with the play's first read-ahead). */
 export const FACTS_SCRIPT = `LC_ALL=C; export LC_ALL
@@ -336,11 +337,14 @@ export function collectorsFor(subset: string[]): Set<string> {
 
 /** fnmatch, as Python's (case-sensitive on POSIX): `*`, `?`, `[seq]`, `[!seq]`. */
 export function fnmatch(name: string, pattern: string): boolean {
+  const pieces: string[] = []
   let re = ''
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]
-    if (c === '*') re += '.*'
-    else if (c === '?') re += '.'
+    if (c === '*') {
+      pieces.push(re)
+      re = ''
+    } else if (c === '?') re += '.'
     else if (c === '[') {
       const j = pattern.indexOf(']', i + 2)
       if (j < 0) re += '\\['
@@ -352,7 +356,8 @@ export function fnmatch(name: string, pattern: string): boolean {
       }
     } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
   }
-  return new RegExp(`^${re}$`, 's').test(name)
+  // the stars matched atomically: `.*` for each backtracked in O(name^stars)
+  return new RegExp(`^(?:${starPieces([...pieces, re])})$`, 's').test(name)
 }
 
 /**

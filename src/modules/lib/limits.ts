@@ -6,7 +6,7 @@ const DEFAULT = 64 * 1024 * 1024
 
 /** K3SBOOK_MAX_HOST_READ: bytes, or a number with K, M or G (1024-based); 64M by default. */
 export function hostReadLimit(env: NodeJS.ProcessEnv = process.env): number {
-  const m = /^\s*(\d+)\s*([kmg]?)i?b?\s*$/i.exec(env.K3SBOOK_MAX_HOST_READ ?? '')
+  const m = /^(\d+)\s*([kmg]?)i?b?$/i.exec((env.K3SBOOK_MAX_HOST_READ ?? '').trim())
   if (!m) return DEFAULT
   const n = Number(m[1]) * 1024 ** ' kmg'.indexOf((m[2] || ' ').toLowerCase())
   return n > 0 ? n : DEFAULT

@@ -37,9 +37,15 @@ export function planCtx(conn: Connection, o: RunOpts = {}): PlanContext {
   return { host: conn.host, vars: o.vars ?? {}, reader: makeReader(conn, o.overlay), diff: o.diff ?? false, controller: o.controller ?? noController, task }
 }
 
-/** What the executor gives apply(): its own step runner and upload. */
+/** What the executor gives apply(): its own step runner, upload and streamed run. */
 export function applyCtx(conn: Connection): ApplyContext {
-  return { host: conn.host, task, run: (step) => runStep(conn, step), upload: (src, remote, o) => uploadTo(conn, src, remote, o) }
+  return {
+    host: conn.host,
+    task,
+    run: (step) => runStep(conn, step),
+    upload: (src, remote, o) => uploadTo(conn, src, remote, o),
+    stream: (step, stdout) => runStep(conn, step, stdout),
+  }
 }
 
 /** One module call through executeModule; check mode predicts into `overlay` (a fresh one when none is given). */
