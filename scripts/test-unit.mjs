@@ -9,6 +9,7 @@ import { runFiles } from './test-pool.mjs'
 export const UNIT = [
   'test/architecture/imports.test.ts',
   'test/architecture/module-names.test.ts',
+  'test/connection/deadline.test.ts',
   'test/connection/sshconfig.test.ts',
   'test/executor/prefetch.test.ts',
   'test/inventory/connection.test.ts',

@@ -53,7 +53,9 @@ export function lazyVars(vars: Vars): Vars {
 
 // Host data (UnsafeString) stays wrapped: the template engine reads it as text and never renders it.
 function deepResolve(value: unknown, root: Vars): unknown {
-  if (value instanceof UnsafeString) return value
+  // a lazy view (hostvars, another host's variables) resolves on access: walking it here would
+  // render every variable of every host, on the first read of `hostvars` in every task's view
+  if (value instanceof UnsafeString || (typeof value === 'object' && value !== null && OPAQUE.has(value))) return value
   if (typeof value === 'string') return isTemplated(value) ? templateValue(value, root) : value
   if (Array.isArray(value)) {
     return value.some(needsWork) ? value.map((v) => deepResolve(v, root)) : value
@@ -69,6 +71,7 @@ function deepResolve(value: unknown, root: Vars): unknown {
 
 function needsWork(v: unknown): boolean {
   if (typeof v === 'string') return isTemplated(v)
+  if (typeof v === 'object' && v !== null && OPAQUE.has(v)) return false
   if (Array.isArray(v)) return v.some(needsWork)
   if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v).some(needsWork)
   return false
