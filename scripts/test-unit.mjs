@@ -11,6 +11,7 @@ export const UNIT = [
   'test/architecture/module-names.test.ts',
   'test/connection/deadline.test.ts',
   'test/connection/sshconfig.test.ts',
+  'test/executor/lazyvars.test.ts',
   'test/executor/prefetch.test.ts',
   'test/inventory/connection.test.ts',
   'test/inventory/load.test.ts',
