@@ -9,7 +9,9 @@ import { runFiles } from './test-pool.mjs'
 export const UNIT = [
   'test/architecture/imports.test.ts',
   'test/architecture/module-names.test.ts',
+  'test/connection/deadline.test.ts',
   'test/connection/sshconfig.test.ts',
+  'test/executor/lazyvars.test.ts',
   'test/executor/prefetch.test.ts',
   'test/inventory/connection.test.ts',
   'test/inventory/load.test.ts',

@@ -2,7 +2,7 @@
 // @revoked / @cert-authority markers), the yes / accept-new / no policies of StrictHostKeyChecking,
 // SHA256 fingerprints in OpenSSH's format, and appending newly accepted keys.
 import { createHash, createHmac, randomBytes } from 'node:crypto'
-import { readFile, appendFile, mkdir } from 'node:fs/promises'
+import { readFile, appendFile, mkdir, stat } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { starPieces } from '../text.js'
 
@@ -70,16 +70,27 @@ export function knownHostsName(host: string, port = 22): string {
   return port === 22 ? host : `[${host}]:${port}`
 }
 
+/** Patterns made into regular expressions (ssh_config and known_hosts repeat them for every host). */
+const wildcardRes = new Map<string, RegExp>()
+
 /** OpenSSH wildcard match (`*`, `?`), case-insensitive as host names are. */
 export function wildcardMatch(pattern: string, text: string): boolean {
+  // Most patterns are plain names: compared as such (150 hosts × 150 Host blocks is 22,500 matches).
+  if (!/[*?]/.test(pattern)) return pattern.length === text.length && pattern.toLowerCase() === text.toLowerCase()
+  let re = wildcardRes.get(pattern)
+  if (!re) wildcardRes.set(pattern, (re = wildcardRe(pattern)))
+  return re.test(text)
+}
+
+/** Linear in pattern × text for any number of stars (starPieces: no backtracking between them). */
+function wildcardRe(pattern: string): RegExp {
   const pieces = pattern.split('*').map((p) =>
     p
       .split('')
       .map((c) => (c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
       .join(''),
   )
-  const re = new RegExp('^(?:' + starPieces(pieces) + ')$', 'is')
-  return re.test(text)
+  return new RegExp('^(?:' + starPieces(pieces) + ')$', 'is')
 }
 
 /** A pattern list matches when some positive pattern matches and no negated (`!`) one does. */
@@ -172,18 +183,34 @@ export function knownHostsLine(host: string, port: number, blob: Buffer, hashed 
   return `${name} ${blobKeyType(blob)} ${blob.toString('base64')}\n`
 }
 
+/**
+ * Each file's entries, parsed once for every connection of the run that reads it (150 hosts read
+ * the same known_hosts): kept while the file's size and mtime stay, parsed again after a change
+ * (an accepted key appended).
+ */
+const parsedFiles = new Map<string, { size: number; mtimeMs: number; entries: KnownHostEntry[] }>()
+
 /** Reads and parses the files that exist (a missing known_hosts is an empty one). */
 export async function loadKnownHosts(files: string[]): Promise<KnownHostEntry[]> {
   const out: KnownHostEntry[] = []
   for (const f of files) {
-    let text: string
+    let st: { size: number; mtimeMs: number }
     try {
-      text = await readFile(f, 'utf8')
+      st = await stat(f)
+      const seen = parsedFiles.get(f)
+      if (seen && seen.size === st.size && seen.mtimeMs === st.mtimeMs) {
+        out.push(...seen.entries)
+        continue
+      }
+      const text = await readFile(f, 'utf8')
+      const entries = parseKnownHosts(text, f)
+      // what was read must be what was stat'ed (an append in between: parse again next time)
+      if (Buffer.byteLength(text) === st.size) parsedFiles.set(f, { size: st.size, mtimeMs: st.mtimeMs, entries })
+      out.push(...entries)
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue
       throw e
     }
-    out.push(...parseKnownHosts(text, f))
   }
   return out
 }

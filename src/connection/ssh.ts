@@ -2,7 +2,7 @@
 // /bin/sh whose stdin carries every command, framed by a random nonce, so a command costs one
 // round trip and no new session. Big payloads (uploads, downloads, large stdin) use extra channels.
 import type { Client as ClientT, ClientChannel, ConnectConfig } from 'ssh2'
-import { connect as tcpConnect, type Socket } from 'node:net'
+import { connect as tcpConnect, Socket } from 'node:net'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createReadStream, constants as fsConstants } from 'node:fs'
@@ -343,6 +343,41 @@ export function killTreeScript(root: number): string {
   ].join('\n')
 }
 
+/**
+ * The handshake's deadline on a direct TCP socket: `ms` without a byte from the server, checked
+ * after the event loop has read what arrived. ssh2's own timer counts the controller's stalls too: a
+ * controller planning 150 hosts on a loaded machine runs its expired timers before it reads the
+ * sockets (libuv runs timers before polling), and dropped 100 of 150 hosts whose servers had
+ * answered. Reads `bytesRead` (a listener of ours would start the stream before ssh2 listens).
+ * Returns the canceller.
+ */
+export function handshakeDeadline(sock: Socket, ms: number, onTimeout: () => void): () => void {
+  let seen = sock.bytesRead
+  let last = Date.now()
+  let timer: NodeJS.Timeout | undefined
+  let immediate: NodeJS.Immediate | undefined
+  const step = Math.max(1, Math.floor(ms / 4))
+  const arm = () => {
+    timer = setTimeout(() => {
+      // after this turn's poll phase: bytes that came during a stall count
+      immediate = setImmediate(() => {
+        const now = Date.now()
+        if (sock.bytesRead !== seen) {
+          seen = sock.bytesRead
+          last = now
+        }
+        if (now - last >= ms) onTimeout()
+        else arm()
+      })
+    }, step)
+  }
+  arm()
+  return () => {
+    clearTimeout(timer)
+    if (immediate) clearImmediate(immediate)
+  }
+}
+
 /** Parsed private keys, shared by every connection that uses the same key file (parsing costs ms each). */
 type ParsedKey = ReturnType<Ssh2['utils']['parseKey']>
 const keyCache = new Map<string, { data: Buffer; parsed: ParsedKey }>()
@@ -523,7 +558,8 @@ export class SshConnection implements Connection {
       port: sock ? undefined : ep.port,
       sock: sock as ConnectConfig['sock'],
       username: ep.user,
-      readyTimeout: ep.connectTimeoutMs,
+      // on a direct TCP socket the deadline is our own (handshakeDeadline), else ssh2's
+      readyTimeout: sock instanceof Socket && ep.connectTimeoutMs > 0 ? 0 : ep.connectTimeoutMs,
       keepaliveInterval: ep.keepaliveIntervalMs,
       // ssh2 gives up when the (countMax+1)-th interval passes without an answer (20 s for 5 s × 3);
       // ServerAliveCountMax promises interval × count (ssh_config(5): "approximately 45 seconds"
@@ -546,9 +582,11 @@ export class SshConnection implements Connection {
     }
     return new Promise((resolve, reject) => {
       let settled = false
+      let stopDeadline = () => {}
       const onError = (e: Error & { level?: string }) => {
         if (settled) return
         settled = true
+        stopDeadline()
         client.removeListener('ready', onReady)
         client.end()
         if (decision && !decision.accept) {
@@ -562,6 +600,7 @@ export class SshConnection implements Connection {
       const onReady = () => {
         if (settled) return
         settled = true
+        stopDeadline()
         client.removeListener('error', onError)
         // ssh2 leaves Nagle on; small framed commands then wait for delayed ACKs (4x slower here).
         client.setNoDelay(true)
@@ -577,6 +616,11 @@ export class SshConnection implements Connection {
         reject(new ConnectionError(this.host, `${label}: ${failedEarly.message}`, { cause: failedEarly }))
         return
       }
+      if (sock instanceof Socket && ep.connectTimeoutMs > 0)
+        stopDeadline = handshakeDeadline(sock, ep.connectTimeoutMs, () => {
+          onError(Object.assign(new Error('Timed out while waiting for handshake'), { level: 'client-timeout' }))
+          sock.destroy()
+        })
       client.connect(cfg)
     })
   }

@@ -1,6 +1,7 @@
 // Connections and become: one connection per host for the whole run (opened on first use, shared by
 // every task and the read-ahead), and the view of it a task gets, whose every exec carries the
 // task's become, environment and timeout.
+import pLimit from 'p-limit'
 import type { Connection, ExecOptions } from '../connection/types.js'
 import { LocalConnection } from '../connection/local.js'
 import type { Vars } from '../model.js'
@@ -19,12 +20,21 @@ export class Connections {
   private readonly conns = new Map<string, Promise<Connection>>()
   /** Every connection opened, in order (closed at the end of the run; round trips come from them). */
   readonly opened: Connection[] = []
+  /**
+   * At most `forks` handshakes in flight (as Ansible: forks bounds the hosts worked on at once).
+   * All at once, 150 handshakes share two cores with 150 sshds and all finish late together:
+   * one past its connect timeout drops the host. Bounded, each finishes in its own time.
+   */
+  private readonly handshakes: ReturnType<typeof pLimit>
 
   constructor(
     private readonly project: Project,
     private readonly connect: RunOptions['connect'],
     private readonly invVars: (host: string) => Vars,
-  ) {}
+    forks = 50,
+  ) {
+    this.handshakes = pLimit(Math.max(1, forks))
+  }
 
   get(host: string): Promise<Connection> {
     let p = this.conns.get(host)
@@ -33,7 +43,7 @@ export class Connections {
         const vars = lazyVars(mergeLayers([this.invVars(host), this.project.extraVars]))
         const implicitLocal = isImplicitLocalhost(this.project.inventory, host)
         const c = implicitLocal ? new LocalConnection(host) : await this.connect(host, vars)
-        await c.connect()
+        await this.handshakes(() => c.connect())
         this.opened.push(c)
         return c
       })()

@@ -46,7 +46,7 @@ export class RunContext {
     /** The read-ahead's answers (prefetch.ts), consulted by plan() and dropped when a step runs. */
     readonly probes: ProbeCache,
   ) {
-    this.conns = new Connections(project, opts.connect, (h) => this.invVars(h))
+    this.conns = new Connections(project, opts.connect, (h) => this.invVars(h), opts.forks)
     this.pinning = new Pinning(opts.record, opts.expect, () => (this.interrupted = true))
     let killing: NodeJS.Timeout | undefined
     opts.signal?.addEventListener('abort', () => {

@@ -56,7 +56,9 @@ export function lazyVars(vars: Vars, opts: { lenient?: boolean } = {}): Vars {
 // `lenient` is Ansible's fail_on_undefined=False (hostvars): a string whose template reads an
 // undefined variable stays as written.
 function deepResolve(value: unknown, root: Vars, lenient?: boolean): unknown {
-  // a view made here (hostvars, a host's variables) templates its own values, with its own variables
+  // a view made here (hostvars, a host's variables) templates its own values, with its own variables,
+  // on access: walking it here would render every variable of every host, on the first read of
+  // `hostvars` in every task's view
   if (value instanceof UnsafeString || (typeof value === 'object' && value !== null && OPAQUE.has(value))) return value
   if (typeof value === 'string') {
     if (!isTemplated(value)) return value

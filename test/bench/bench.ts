@@ -1,9 +1,11 @@
 // `npm run bench`: k3sbook against Debian's ansible-playbook (pipelining on) on the same lab hosts,
 // the same playbooks for both — the 21-task prep playbook (init-less hosts) and a playbook of
 // typical roles (roles-bench/: packages, files, users, sysctl, a templated systemd service with its
-// handler; systemd hosts) — for 1, 5 and 20 hosts: first run on fresh hosts, no-change re-run and
-// check mode — medians, ratios, peak RSS — plus a bare ssh2 floor. Prints a markdown table. Ratios
-// and medians only: this is a report, never a timed test.
+// handler; systemd hosts) — for 1, 5 and 20 hosts (any counts: --hosts; ansible only at some of them:
+// --ansible-hosts): first run on fresh hosts, no-change re-run and check mode — medians, ratios, peak
+// RSS, the controller's CPU, the lab's bring-up time and memory — plus a bare ssh2 floor. Prints
+// markdown tables and, for three host counts or more, an ASCII plot of the growth. Ratios and
+// medians only: this is a report, never a timed test.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
@@ -31,6 +33,8 @@ const PLAYBOOKS: Record<string, BenchPlaybook> = {
 
 interface Options {
   hosts: number[]
+  /** Host counts ansible-playbook also runs at (default: all of --hosts). */
+  ansibleHosts?: number[]
   runs: number
   /** Ansible runs per measurement; default: --runs up to 5 hosts, 1 above (a 20-host run takes minutes). */
   ansibleRuns?: number
@@ -42,6 +46,21 @@ interface Options {
   playbooks: BenchPlaybook[]
 }
 
+const HELP = `npm run bench -- [options]   (as root, after \`npm run build\`; see test/bench/RESULTS.md)
+  --hosts 1,5,20          host counts (a fresh lab for every first run)
+  --ansible-hosts 5,20    host counts ansible-playbook also runs at (default: all of --hosts);
+                          e.g. --hosts 5,20,50,150 --ansible-hosts 5,20,50 for the issue-18 table
+  --runs 3                k3sbook runs per measurement (medians)
+  --ansible-runs N        ansible runs per measurement (default: --runs up to 5 hosts, 1 above)
+  --only k3sbook|ansible  one tool only (no ratios)
+  --bare-hosts N          where the bare ssh2 floor is measured (default: the largest count)
+  --playbooks prep,roles  which bench playbooks (roles needs systemd lab hosts)
+  --facts                 both tools gather facts (-e bench_facts=true)
+  --out FILE.md           also write the report there
+`
+
+const counts = (v: string): number[] => v.split(',').map((x) => Number(x.trim()))
+
 function parseArgs(argv: string[]): Options {
   const o: Options = { hosts: [1, 5, 20], runs: 3, playbooks: [PLAYBOOKS.prep, PLAYBOOKS.roles] }
   for (let i = 0; i < argv.length; i++) {
@@ -51,10 +70,8 @@ function parseArgs(argv: string[]): Options {
       if (v === undefined) throw new Error(`${a} needs a value`)
       return v
     }
-    if (a === '--hosts')
-      o.hosts = next()
-        .split(',')
-        .map((x) => Number(x.trim()))
+    if (a === '--hosts') o.hosts = counts(next())
+    else if (a === '--ansible-hosts') o.ansibleHosts = counts(next())
     else if (a === '--runs') o.runs = Number(next())
     else if (a === '--ansible-runs') o.ansibleRuns = Number(next())
     else if (a === '--only') {
@@ -73,13 +90,12 @@ function parseArgs(argv: string[]): Options {
           return p
         })
     else if (a === '--help' || a === '-h') {
-      process.stdout.write(
-        'npm run bench -- [--hosts 1,5,20] [--runs 3] [--ansible-runs N] [--only k3sbook|ansible] [--bare-hosts N] [--out FILE.md] [--facts] [--playbooks prep,roles]\n',
-      )
+      process.stdout.write(HELP)
       process.exit(0)
     } else throw new Error(`unknown option ${a}`)
   }
-  if (o.hosts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--hosts takes positive whole numbers')
+  if ([...o.hosts, ...(o.ansibleHosts ?? [])].some((n) => !Number.isInteger(n) || n < 1))
+    throw new Error('--hosts and --ansible-hosts take positive whole numbers')
   if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs takes a positive whole number')
   return o
 }
@@ -92,6 +108,8 @@ interface Measured {
   wallMs: number
   /** Largest resident set of the process tree, summed over its processes (KiB). */
   peakRssKb: number
+  /** CPU time (user + system, ms) of the command and the children it waited for (/usr/bin/time). */
+  cpuMs: number
   code: number
   stdout: string
   stderr: string
@@ -153,7 +171,7 @@ async function measure(cmd: string[], env: NodeJS.ProcessEnv, cwd: string, tree 
   await settle()
   const timeOut = join(tmpdir(), `k3sbook-bench-time-${process.pid}`)
   const useTime = existsSync('/usr/bin/time')
-  const argv = useTime ? ['/usr/bin/time', '-f', '%M', '-o', timeOut, ...cmd] : cmd
+  const argv = useTime ? ['/usr/bin/time', '-f', '%M %U %S', '-o', timeOut, ...cmd] : cmd
   return new Promise((resolve, reject) => {
     const t0 = performance.now()
     const child = spawn(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -169,15 +187,18 @@ async function measure(cmd: string[], env: NodeJS.ProcessEnv, cwd: string, tree 
     child.on('close', (code) => {
       const wallMs = performance.now() - t0
       clearInterval(poll)
+      let cpuMs = NaN
       if (useTime) {
         try {
-          peak = Math.max(peak, Number(readFileSync(timeOut, 'utf8').trim().split('\n').pop()))
+          const [rss, user, sys] = readFileSync(timeOut, 'utf8').trim().split('\n').pop()!.split(' ').map(Number)
+          peak = Math.max(peak, rss)
+          cpuMs = (user + sys) * 1000
         } catch {
           /* time wrote nothing: the command did not start */
         }
         rmSync(timeOut, { force: true })
       }
-      resolve({ wallMs, peakRssKb: peak, code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() })
+      resolve({ wallMs, peakRssKb: peak, cpuMs, code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() })
     })
   })
 }
@@ -341,10 +362,49 @@ interface Row {
 const LAB = `bench${process.pid.toString(36)}`.slice(0, 12)
 let labLive = false
 
+/** Proportional set size (KiB) of every process of the lab's hosts (each host's pid 1 and below). */
+function labPssKb(lab: LabInfo): number {
+  const children = new Map<number, number[]>()
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'latin1')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (!children.has(ppid)) children.set(ppid, [])
+      children.get(ppid)!.push(Number(d))
+    } catch {
+      /* exited while we looked */
+    }
+  }
+  let sum = 0
+  const stack = lab.hosts.map((h) => h.pid)
+  while (stack.length) {
+    const p = stack.pop()!
+    try {
+      sum += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'latin1'))?.[1] ?? 0)
+    } catch {
+      /* exited */
+    }
+    stack.push(...(children.get(p) ?? []))
+  }
+  return sum
+}
+
+/** Each `lab up`: its wall time and the lab's memory right after (PSS of its processes). */
+const labUps = new Map<string, { wallMs: number[]; pssKb: number[] }>()
+
 async function freshLab(n: number, pb: BenchPlaybook): Promise<LabInfo> {
   if (labLive) await labDown(LAB)
   labLive = true
-  return labUp({ name: LAB, hosts: n, owner: process.pid, init: pb.init })
+  const t0 = performance.now()
+  const lab = await labUp({ name: LAB, hosts: n, owner: process.pid, init: pb.init })
+  const wallMs = performance.now() - t0
+  const key = `${pb.init}/${n}`
+  if (!labUps.has(key)) labUps.set(key, { wallMs: [], pssKb: [] })
+  labUps.get(key)!.wallMs.push(wallMs)
+  labUps.get(key)!.pssKb.push(labPssKb(lab))
+  log(`lab up ${n} (init ${pb.init}): ${fmtS(wallMs)}, ${fmtMb(labPssKb(lab))} (PSS of its processes)`)
+  return lab
 }
 
 function check(run: ToolRun, tool: string, mode: Mode, at: string): void {
@@ -357,6 +417,46 @@ function check(run: ToolRun, tool: string, mode: Mode, at: string): void {
 const fmtS = (ms: number) => (Number.isNaN(ms) ? '–' : ms >= 10000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 1000).toFixed(2)} s`)
 const fmtMb = (kb: number) => (Number.isFinite(kb) && kb > 0 ? `${(kb / 1024).toFixed(0)} MB` : '–')
 
+/**
+ * A small text plot (in a code block, for markdown): hosts along x (to scale), the re-run's wall
+ * time (`*`) and the peak RSS (`o`), each on its own scale from 0 to its largest value.
+ */
+function asciiPlot(title: string, pts: { n: number; rerunMs: number; rssKb: number }[]): string {
+  const W = 60
+  const H = 12
+  const xs = pts.map((p) => p.n)
+  const maxX = Math.max(...xs)
+  const maxT = Math.max(...pts.map((p) => p.rerunMs).filter(Number.isFinite), 1)
+  const maxM = Math.max(...pts.map((p) => p.rssKb).filter(Number.isFinite), 1)
+  const grid = Array.from({ length: H + 1 }, () => Array<string>(W + 1).fill(' '))
+  const put = (n: number, v: number, max: number, ch: string) => {
+    if (!Number.isFinite(v)) return
+    const x = Math.round((n / maxX) * W)
+    const y = H - Math.round((v / max) * H)
+    grid[y][x] = grid[y][x] === ' ' || grid[y][x] === ch ? ch : '#'
+  }
+  for (const p of pts) {
+    put(p.n, p.rerunMs, maxT, '*')
+    put(p.n, p.rssKb, maxM, 'o')
+  }
+  const left = (y: number) => `${((maxT / 1000) * (1 - y / H)).toFixed(1).padStart(6)} s |`
+  const right = (y: number) => `| ${((maxM / 1024) * (1 - y / H)).toFixed(0).padStart(4)} MB`
+  const out = ['```', title, ...grid.map((row, y) => left(y) + row.join('') + right(y))]
+  const axis = Array<string>(W + 1).fill('-')
+  const labels = Array<string>(W + 8).fill(' ')
+  for (const n of xs) {
+    const x = Math.round((n / maxX) * W)
+    axis[x] = '+'
+    const t = String(n)
+    for (let i = 0; i < t.length; i++) labels[Math.min(x + i, labels.length - 1)] = t[i]
+  }
+  out.push(' '.repeat(9) + '+' + axis.join('') + '+')
+  out.push(' '.repeat(10) + labels.join('').trimEnd() + '   hosts')
+  out.push('* = no-change re-run wall time (left scale), o = controller peak RSS (right scale), # = both')
+  out.push('```')
+  return out.join('\n')
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2))
   if (o.facts) EXTRA = ['-e', 'bench_facts=true']
@@ -367,7 +467,8 @@ async function main(): Promise<void> {
     if (readFileSync(pb.k3sbook, 'utf8').replace(/^#.*\n/gm, '') !== readFileSync(pb.ansible, 'utf8').replace(/^#.*\n/gm, ''))
       throw new Error(`${pb.k3sbook} and ${pb.ansible} differ: keep them task for task the same`)
   const withK = o.only !== 'ansible'
-  const withA = o.only !== 'k3sbook'
+  const withAnsible = o.only !== 'k3sbook'
+  const ansibleAt = (n: number) => withAnsible && (o.ansibleHosts ?? o.hosts).includes(n)
   const machine = {
     nproc: cpus().length,
     load0: loadavg()
@@ -376,7 +477,7 @@ async function main(): Promise<void> {
     node: process.version,
   }
   let ansibleVersion = ''
-  if (withA) {
+  if (o.hosts.some(ansibleAt)) {
     const v = await measure(['ansible-playbook', '--version'], process.env, here)
     ansibleVersion = v.stdout.split('\n')[0]
   }
@@ -387,6 +488,7 @@ async function main(): Promise<void> {
   for (const pb of o.playbooks)
     for (const n of o.hosts) {
       const aRuns = o.ansibleRuns ?? (n > 5 ? 1 : o.runs)
+      const withA = ansibleAt(n)
       const cpDir = mkdtempSync(join(tmpdir(), 'k3sbook-bench-cp-'))
       const row = (mode: Mode): Row => {
         let r = rows.find((x) => x.playbook === pb.name && x.hosts === n && x.mode === mode)
@@ -456,14 +558,32 @@ async function main(): Promise<void> {
     lines.push(`| ${r.playbook} | ${r.hosts} | ${names[r.mode]} | ${fmtS(k)} (${r.k.length}) | ${fmtS(a)} (${r.a.length}) | ${ratio} | ${rt} |`)
   }
   lines.push('')
-  lines.push(`| playbook | hosts | k3sbook peak RSS | ansible-playbook peak RSS (all its processes) |`)
-  lines.push(`| --- | ---: | ---: | ---: |`)
+  lines.push(
+    `| playbook | hosts | \`lab up\` (median) | lab memory (PSS) | k3sbook CPU: first / re-run / check (median) | k3sbook peak RSS | ansible-playbook peak RSS (all its processes) |`,
+  )
+  lines.push(`| --- | ---: | ---: | ---: | ---: | ---: | ---: |`)
+  const growth: { pb: string; n: number; rerunMs: number; rssKb: number }[] = []
   for (const pb of o.playbooks)
     for (const n of o.hosts) {
       const all = rows.filter((r) => r.playbook === pb.name && r.hosts === n)
       const k = Math.max(0, ...all.flatMap((r) => r.k.map((x) => x.peakRssKb)))
       const a = Math.max(0, ...all.flatMap((r) => r.a.map((x) => x.peakRssKb)))
-      lines.push(`| ${pb.name} | ${n} | ${fmtMb(k)} | ${fmtMb(a)} |`)
+      const cpu = (m: Mode) => fmtS(median(all.find((r) => r.mode === m)?.k.map((x) => x.cpuMs) ?? []))
+      const up = labUps.get(`${pb.init}/${n}`)
+      lines.push(
+        `| ${pb.name} | ${n} | ${fmtS(median(up?.wallMs ?? []))} | ${fmtMb(median(up?.pssKb ?? []))} | ${cpu('first')} / ${cpu('rerun')} / ${cpu('check')} | ${fmtMb(k)} | ${fmtMb(a)} |`,
+      )
+      growth.push({ pb: pb.name, n, rerunMs: median(all.find((r) => r.mode === 'rerun')?.k.map((x) => x.wallMs) ?? []), rssKb: k })
+    }
+  if (withK && o.hosts.length >= 3)
+    for (const pb of o.playbooks) {
+      lines.push('')
+      lines.push(
+        asciiPlot(
+          `${pb.name}: k3sbook no-change re-run (s) and peak RSS (MB) against hosts`,
+          growth.filter((g) => g.pb === pb.name),
+        ),
+      )
     }
   for (const [name, b] of bare) {
     const k = median(rows.find((r) => r.playbook === name && r.hosts === bareHosts && r.mode === 'rerun')?.k.map((x) => x.wallMs) ?? [])
