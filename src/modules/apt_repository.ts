@@ -8,7 +8,7 @@
 import { shQuote } from '../connection/quote.js'
 import type { Module, Step } from './types.js'
 import type { Vars } from '../model.js'
-import { alias, bool, choice, defineModule, effectKey, guardPlan, int, modeArg, moduleSchema, sections, str, ArgError, writeFileStep } from './lib/index.js'
+import { alias, bool, choice, defineModule, effectKey, guardPlan, int, modeArg, modeSchema, moduleSchema, sections, str, ArgError, writeFileStep } from './lib/index.js'
 
 const updateCache = bool('Run `apt-get update` after a change (default true); a failed update restores the sources files.')
 
@@ -16,7 +16,7 @@ export const aptRepositorySchema = moduleSchema(
   {
     repo: str('The source line (`deb [signed-by=/etc/apt/keyrings/x.gpg] https://example.org/debian bookworm main`).'),
     state: choice(['present', 'absent'], 'Whether the line is in the sources (enabled). Default: present.'),
-    mode: { type: ['string', 'integer'], description: 'Mode of a sources file the line is added to (default 0644).' },
+    mode: modeSchema(' Of a sources file the line is added to (default 0644).'),
     update_cache: updateCache,
     'update-cache': alias('update_cache', updateCache),
     update_cache_retries: int('How many times `apt-get update` is tried (default 5).'),
