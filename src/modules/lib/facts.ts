@@ -5,64 +5,82 @@ import { cutAt } from '../../text.js'
 
 /**
  * The facts probe: read-only, one round trip (or none of its own: it rides with the play's first
- * read-ahead). POSIX sh; every section is bounded (head) and a missing tool or file only leaves its
- * facts out. The remote shell's environment comes last, as NUL-separated text turned into \x01.
- * Few processes: sysfs and /proc files are read by one grep each, not one cat per file.
+ * read-ahead). POSIX sh; a missing tool or file only leaves its facts out, and every part is
+ * bounded. Cheap: about twenty processes (one `grep -s ''` reads the small /proc, /sys and /etc
+ * files, each line prefixed with its path; tests are shell builtins). The output: `key=value`
+ * lines, then `@@name` sections; the remote shell's environment comes last (\x01-separated).
  */
 export const FACTS_SCRIPT = String.raw`LC_ALL=C; export LC_ALL
-echo "hostname=$(hostname 2>/dev/null || cat /etc/hostname)"
-echo "fqdn=$(hostname -f 2>/dev/null || hostname)"
+echo "fqdn=$(hostname -f 2>/dev/null || hostname 2>/dev/null)"
 echo "uname=$(uname -m)"
-echo "kernel=$(uname -r)"
-echo "kernel_version=$(uname -v)"
-echo "system=$(uname -s)"
-u=$(id -un); echo "user_id=$u"
-echo "uid=$(id -u)"
-echo "ids=$(id -g) $(id -ru) $(id -rg)"
-echo "pw=$({ getent passwd "$u" || grep "^$u:" /etc/passwd; } 2>/dev/null | head -n 1)"
-echo "bits=$(getconf LONG_BIT 2>/dev/null)"
-if [ -d /run/systemd/system ]; then echo "service_mgr=systemd"; else echo "service_mgr=sysvinit"; fi
-if [ -r /etc/os-release ]; then sed -n 's/^\(ID\|VERSION_ID\|VERSION_CODENAME\|PRETTY_NAME\|ID_LIKE\|NAME\)=/os_\1=/p' /etc/os-release | head -n 20; fi
-for f in /etc/debian_version /etc/redhat-release /etc/alpine-release /etc/arch-release /etc/lsb-release /etc/ansible/facts.d; do if [ -e $f ]; then echo "exists=$f"; head -n 20 $f 2>/dev/null | sed "s|^|file $f=|"; fi; done
-if command -v lsb_release >/dev/null 2>&1; then echo "lsb_bin=1"; fi
-for f in /usr/bin/apt-get /usr/bin/dnf /usr/bin/yum /usr/bin/zypper /sbin/apk /usr/bin/pacman /usr/bin/rpm; do if [ -e $f ]; then echo "pkg=$f"; fi; done
 echo "nproc=$(nproc 2>/dev/null || echo 1)"
-sed -n 's/^\([A-Za-z]*\): *\([0-9]*\) kB$/mem \1=\2/p' /proc/meminfo 2>/dev/null | head -n 80
-grep -E '^(processor|vendor_id|model name|Processor|cpu|Vendor|physical id|core id|cpu cores|siblings)[[:space:]]*:' /proc/cpuinfo 2>/dev/null | head -n 4096 | sed 's/^/cpu /'
-echo "uptime=$(cat /proc/uptime 2>/dev/null)"
-echo "loadavg=$(cat /proc/loadavg 2>/dev/null)"
-echo "cmdline=$(head -c 4096 /proc/cmdline 2>/dev/null)"
-echo "fips=$(cat /proc/sys/crypto/fips_enabled 2>/dev/null)"
-echo "machine_id=$(head -n 1 /var/lib/dbus/machine-id 2>/dev/null || head -n 1 /etc/machine-id 2>/dev/null)"
-echo "chroot=$(stat -c '%d:%i' / /proc/1/root/. 2>/dev/null | tr '\n' ' ')"
-if [ -e /sys/kernel/security/apparmor ]; then echo "apparmor=enabled"; fi
-if [ -r /sys/fs/selinux/enforce ]; then echo "selinux=$(cat /sys/fs/selinux/enforce) $(cat /sys/fs/selinux/policyvers 2>/dev/null)"; sed -n 's/^\(SELINUX\|SELINUXTYPE\)=/selinux_\1=/p' /etc/selinux/config 2>/dev/null; fi
-if command -v capsh >/dev/null 2>&1; then capsh --print 2>/dev/null | sed -n 's/^Current:/caps=/p' | head -n 1; fi
-grep -H '' /sys/devices/virtual/dmi/id/bios_date /sys/devices/virtual/dmi/id/bios_vendor /sys/devices/virtual/dmi/id/bios_version /sys/devices/virtual/dmi/id/board_asset_tag /sys/devices/virtual/dmi/id/board_name /sys/devices/virtual/dmi/id/board_serial /sys/devices/virtual/dmi/id/board_vendor /sys/devices/virtual/dmi/id/board_version /sys/devices/virtual/dmi/id/chassis_asset_tag /sys/devices/virtual/dmi/id/chassis_serial /sys/devices/virtual/dmi/id/chassis_vendor /sys/devices/virtual/dmi/id/chassis_version /sys/devices/virtual/dmi/id/chassis_type /sys/devices/virtual/dmi/id/product_name /sys/devices/virtual/dmi/id/product_serial /sys/devices/virtual/dmi/id/product_uuid /sys/devices/virtual/dmi/id/product_version /sys/devices/virtual/dmi/id/sys_vendor 2>/dev/null | sed 's|^/sys/devices/virtual/dmi/id/|dmi |'
-for d in /etc/ssh /etc/openssh /etc; do if ls $d/ssh_host_*_key.pub >/dev/null 2>&1; then for t in dsa rsa ecdsa ed25519; do if [ -r $d/ssh_host_$t""_key.pub ]; then echo "sshkey=$t $(head -n 1 $d/ssh_host_$t""_key.pub)"; fi; done; break; fi; done
-sed -n 's/^/resolv=/p' /etc/resolv.conf 2>/dev/null | head -n 100
-echo "date=$(date '+%Y %m %d %H %M %S %s %A %w %W %z %N %Z')"
-echo "tzdst=$(date -d 2000-07-01 +%Z 2>/dev/null)"
-ls -U /sys/class/net 2>/dev/null | head -n 1000 | sed 's/^/iface=/'
-grep -H '' /sys/class/net/*/address /sys/class/net/*/mtu /sys/class/net/*/operstate /sys/class/net/*/type /sys/class/net/*/speed /sys/class/net/*/flags 2>/dev/null | head -n 6000 | sed 's|^/sys/class/net/|net |'
-ls -d /sys/class/net/*/bridge /sys/class/net/*/bonding 2>/dev/null | head -n 1000 | sed 's|^/sys/class/net/|netdir |'
-ip -o addr show 2>/dev/null | head -n 4000 | sed 's/^/addr=/'
-ip -4 route show default 2>/dev/null | sed -n '1s/^/defroute4=/p'
-ip -6 route show default 2>/dev/null | sed -n '1s/^/defroute6=/p'
-for l in /dev/disk/by-uuid/*; do if [ -L "$l" ]; then echo "uuid=$(readlink -f "$l") $l"; fi; done 2>/dev/null | head -n 500
-{ cat /etc/mtab 2>/dev/null || cat /proc/mounts; } | head -n 500 | while read -r dev mnt fs opts rest; do case $dev in /*|*:/*) if [ "$fs" != none ]; then echo "mount=$dev $mnt $fs $opts $(stat -f -c '%S %s %b %a %c %d' "$mnt" 2>/dev/null)"; fi ;; esac; done
-if grep -qE '/docker(/|-[0-9a-f]+\.scope)' /proc/1/cgroup 2>/dev/null; then echo "virt=docker"
-elif grep -qE '/lxc/' /proc/1/cgroup 2>/dev/null; then echo "virt=lxc"
-elif c=$({ tr '\0' '\n' </proc/1/environ; } 2>/dev/null | sed -n 's/^container=//p') && [ -n "$c" ]; then case $c in lxc|podman) echo "virt=$c" ;; *) echo "virt=container" ;; esac
-elif [ -e /.dockerenv ] || [ -e /.dockerinit ]; then echo "virt=docker"
-fi
+n=$LOGNAME; [ -n "$n" ] || n=$USER; [ -n "$n" ] || n=$(id -u)
+echo "pw=$(getent passwd "$n" 2>/dev/null || grep -m 1 "^$n:" /etc/passwd 2>/dev/null)"
+for f in /run/systemd/system /etc/arch-release /etc/ansible/facts.d /sys/kernel/security/apparmor /.dockerenv /.dockerinit /usr/bin/apt-get /usr/bin/dnf /usr/bin/yum /usr/bin/zypper /sbin/apk /usr/bin/pacman /usr/bin/rpm /lib/*/libselinux.so.1 /usr/lib/*/libselinux.so.1 /lib64/libselinux.so.1 /usr/lib64/libselinux.so.1 /lib/libselinux.so.1 /usr/lib/libselinux.so.1 /sys/class/net/*/bridge /sys/class/net/*/bonding; do if [ -e "$f" ]; then echo "exists=$f"; fi; done
+for f in /sys/class/net/*; do if [ -d "$f" ]; then echo "iface=$f"; fi; done
+if [ -e /proc/1/root/. ]; then if [ / -ef /proc/1/root/. ]; then echo "chroot=0"; else echo "chroot=1"; fi; fi
+if command -v lsb_release >/dev/null 2>&1; then echo "lsb_bin=1"; fi
 if [ -x /usr/bin/python3 ]; then p=/usr/bin/python3; else p=$(command -v python3 2>/dev/null); fi
 if [ -n "$p" ]; then echo "python=$p $("$p" -c 'import sys; print(*sys.version_info)' 2>/dev/null)"; fi
-for f in /lib/*/libselinux.so.1 /usr/lib/*/libselinux.so.1 /lib64/libselinux.so.1 /usr/lib64/libselinux.so.1 /lib/libselinux.so.1 /usr/lib/libselinux.so.1; do if [ -e "$f" ]; then echo "libselinux=1"; break; fi; done
-echo "home=$HOME"
-echo "path=$PATH"
-echo "env="; head -c 65536 /proc/$$/environ 2>/dev/null | tr '\0' '\001'
+d=$(date '+%Y %m %d %H %M %S %s %A %w %W %z %N %Z'); echo "date=$d"
+case $d in *' UTC') ;; *) echo "tzdst=$(date -d 2000-07-01 +%Z 2>/dev/null)" ;; esac
+D=/sys/devices/virtual/dmi/id
+echo "@@files"
+grep -s '' /proc/sys/kernel/hostname /proc/sys/kernel/osrelease /proc/sys/kernel/ostype /proc/sys/kernel/version /proc/$$/status /etc/os-release /etc/debian_version /etc/redhat-release /etc/alpine-release /etc/lsb-release /proc/meminfo /proc/uptime /proc/loadavg /proc/cmdline /proc/sys/crypto/fips_enabled /var/lib/dbus/machine-id /etc/machine-id /sys/fs/selinux/enforce /sys/fs/selinux/policyvers /etc/selinux/config $D/bios_date $D/bios_vendor $D/bios_version $D/board_asset_tag $D/board_name $D/board_serial $D/board_vendor $D/board_version $D/chassis_asset_tag $D/chassis_serial $D/chassis_vendor $D/chassis_version $D/chassis_type $D/product_name $D/product_serial $D/product_uuid $D/product_version $D/sys_vendor /etc/ssh/ssh_host_*_key.pub /etc/openssh/ssh_host_*_key.pub /etc/ssh_host_*_key.pub /etc/resolv.conf /proc/1/cgroup /sys/class/net/*/address /sys/class/net/*/mtu /sys/class/net/*/operstate /sys/class/net/*/type /sys/class/net/*/speed /sys/class/net/*/flags | head -c 1048576
+echo
+echo "@@cpu"
+grep -E '^(processor|vendor_id|model name|Processor|cpu|Vendor|physical id|core id|cpu cores|siblings)[[:space:]]*:' /proc/cpuinfo 2>/dev/null | head -n 4096
+if command -v capsh >/dev/null 2>&1; then echo "@@capsh"; capsh --print 2>/dev/null; fi
+echo "@@p1env"
+tr '\0' '\n' </proc/1/environ 2>/dev/null | grep '^container='
+echo "@@addr"
+ip -o addr show 2>/dev/null | head -n 4000
+echo "@@route4"
+ip -4 route show default 2>/dev/null
+echo "@@route6"
+ip -6 route show default 2>/dev/null
+if [ -d /dev/disk/by-uuid ]; then echo "@@uuid"; ls -l /dev/disk/by-uuid 2>/dev/null; fi
+echo "@@mounts"
+set --
+if [ -r /etc/mtab ]; then m=/etc/mtab; else m=/proc/mounts; fi
+while read -r dev mnt fs opts rest; do case $dev in /*|\\*|*:/*) if [ "$fs" != none ] && [ $# -lt 500 ]; then echo "$dev $mnt $fs $opts"; set -- "$@" "$mnt"; fi ;; esac; done <$m
+if [ $# -gt 0 ]; then echo "@@statfs"; stat -f -c '%S %s %b %a %c %d %n' -- "$@" 2>/dev/null; fi
+echo "@@env"
+head -c 65536 /proc/$$/environ 2>/dev/null | tr '\0' '\001'
 `
+
+const SECTIONS = new Set(['files', 'cpu', 'capsh', 'p1env', 'addr', 'route4', 'route6', 'uuid', 'mounts', 'statfs'])
+
+/** The probe's output: its `key=value` lines, its sections, the files `grep -s ''` read, the environment. */
+function splitOutput(out: string): { multi: Record<string, string[]>; sections: Map<string, string[]>; files: Map<string, string[]>; envText: string } {
+  const envAt = out.indexOf('@@env\n')
+  const envOk = envAt === 0 || (envAt > 0 && out[envAt - 1] === '\n')
+  const envText = envOk ? out.slice(envAt + 6) : ''
+  const head = envOk ? out.slice(0, envAt) : out
+  const multi: Record<string, string[]> = {}
+  const sections = new Map<string, string[]>()
+  let cur: string[] | undefined
+  for (const line of head.split('\n')) {
+    if (line.startsWith('@@') && SECTIONS.has(line.slice(2))) {
+      cur = []
+      sections.set(line.slice(2), cur)
+    } else if (cur) cur.push(line)
+    else {
+      const i = line.indexOf('=')
+      if (i > 0) (multi[line.slice(0, i)] ??= []).push(line.slice(i + 1))
+    }
+  }
+  const files = new Map<string, string[]>()
+  for (const line of sections.get('files') ?? []) {
+    const i = line.indexOf(':')
+    if (i <= 0) continue
+    const f = line.slice(0, i)
+    let l = files.get(f)
+    if (!l) files.set(f, (l = []))
+    l.push(line.slice(i + 1))
+  }
+  return { multi, sections, files, envText }
+}
 
 function unquote(v: string): string {
   if (v.length >= 2 && ((v[0] === '"' && v.endsWith('"')) || (v[0] === "'" && v.endsWith("'")))) return v.slice(1, -1)
@@ -154,23 +172,116 @@ function parseCmdline(s: string): { cmdline: Vars; proc: Vars } {
 }
 
 export function parseFacts(out: string): Vars {
-  // the environment: everything after the "env=" line, \x01-separated
-  const envAt = out.startsWith('env=\n') ? 0 : out.indexOf('\nenv=\n')
-  const envText = envAt < 0 ? '' : out.slice(envAt + (envAt === 0 ? 5 : 6))
-  const head = envAt < 0 ? out : out.slice(0, envAt)
+  const { multi: raw, sections, files, envText } = splitOutput(out)
+  const sec = (n: string) => sections.get(n) ?? []
+  const file = (f: string) => files.get(f) ?? []
+  const first = (f: string) => files.get(f)?.[0]
+  // the probe's answers in one key → values table (several values where a key repeats)
+  const multi: Record<string, string[]> = { ...raw }
   const kv: Record<string, string> = {}
-  const multi: Record<string, string[]> = {}
-  for (const line of head.split('\n')) {
-    const i = line.indexOf('=')
-    if (i < 0) continue
-    const k = line.slice(0, i)
-    const v = line.slice(i + 1)
+  const put = (k: string, v: string | undefined) => {
+    if (v === undefined) return
+    kv[k] = v
     ;(multi[k] ??= []).push(v)
-    kv[k] = k.startsWith('os_') || k.startsWith('file ') || k.startsWith('selinux_') ? unquote(v) : v
+  }
+  for (const [k, vs] of Object.entries(raw)) kv[k] = vs[vs.length - 1]
+  const exists = new Set(raw.exists ?? [])
+  put('hostname', first('/proc/sys/kernel/hostname'))
+  put('kernel', first('/proc/sys/kernel/osrelease'))
+  put('kernel_version', first('/proc/sys/kernel/version'))
+  put('system', first('/proc/sys/kernel/ostype'))
+  put('service_mgr', exists.has('/run/systemd/system') ? 'systemd' : 'sysvinit')
+  for (const l of file('/proc/self/status').length
+    ? file('/proc/self/status')
+    : ([...files].find(([f]) => f.startsWith('/proc/') && f.endsWith('/status'))?.[1] ?? [])) {
+    const w = words(l)
+    if (w[0] === 'Uid:') {
+      put('uid', w[2])
+      put('ruid', w[1])
+    } else if (w[0] === 'Gid:') {
+      put('gid', w[2])
+      put('rgid', w[1])
+    }
+  }
+  put('ids', `${kv.gid ?? ''} ${kv.ruid ?? ''} ${kv.rgid ?? ''}`)
+  put('user_id', (kv.pw ?? '').split(':')[0] || undefined)
+  for (const l of file('/etc/os-release')) {
+    const i = l.indexOf('=')
+    const k = l.slice(0, i)
+    if (i > 0 && ['ID', 'VERSION_ID', 'VERSION_CODENAME', 'PRETTY_NAME', 'ID_LIKE', 'NAME'].includes(k)) put(`os_${k}`, unquote(l.slice(i + 1)))
+  }
+  for (const f of ['/etc/debian_version', '/etc/redhat-release', '/etc/alpine-release', '/etc/lsb-release']) if (files.has(f)) exists.add(f)
+  multi.exists = [...exists]
+  multi.pkg = [...exists]
+  for (const l of file('/proc/meminfo')) {
+    const i = l.indexOf(':')
+    if (i > 0) (multi[`mem ${l.slice(0, i)}`] ??= []).push(words(l.slice(i + 1))[0] ?? '')
+  }
+  put('uptime', first('/proc/uptime'))
+  put('loadavg', first('/proc/loadavg'))
+  put('cmdline', first('/proc/cmdline'))
+  put('fips', first('/proc/sys/crypto/fips_enabled'))
+  put('machine_id', first('/var/lib/dbus/machine-id') ?? first('/etc/machine-id'))
+  if (kv.chroot !== undefined) kv.chroot = kv.chroot === '1' ? 'a b' : 'a a'
+  if (exists.has('/sys/kernel/security/apparmor')) put('apparmor', 'enabled')
+  if (files.has('/sys/fs/selinux/enforce')) put('selinux', `${first('/sys/fs/selinux/enforce')} ${first('/sys/fs/selinux/policyvers') ?? ''}`)
+  for (const l of file('/etc/selinux/config')) {
+    if (l.startsWith('SELINUX=')) put('selinux_SELINUX', unquote(l.slice(8)))
+    if (l.startsWith('SELINUXTYPE=')) put('selinux_SELINUXTYPE', unquote(l.slice(12)))
+  }
+  const caps = sec('capsh').find((l) => l.startsWith('Current:'))
+  if (caps !== undefined) put('caps', caps.slice(8))
+  if ([...exists].some((f) => f.endsWith('/libselinux.so.1'))) put('libselinux', '1')
+  // ssh host keys: the first of /etc/ssh, /etc/openssh, /etc that has any
+  for (const dir of ['/etc/ssh/', '/etc/openssh/', '/etc/']) {
+    const keys = [...files].filter(([f]) => f.startsWith(dir + 'ssh_host_') && f.endsWith('_key.pub') && !f.slice(dir.length).includes('/'))
+    if (!keys.length) continue
+    for (const [f, ls] of keys) {
+      const t = f.slice(dir.length + 9, -8)
+      if (['dsa', 'rsa', 'ecdsa', 'ed25519'].includes(t) && ls[0]) put('sshkey', `${t} ${ls[0]}`)
+    }
+    break
+  }
+  for (const l of file('/etc/resolv.conf')) put('resolv', l)
+  multi.iface = (raw.iface ?? []).map((f) => f.slice(f.lastIndexOf('/') + 1))
+  multi.netdir = [...exists].filter((f) => f.startsWith('/sys/class/net/')).map((f) => f.slice(15))
+  multi.addr = sec('addr')
+  put('defroute4', sec('route4')[0])
+  put('defroute6', sec('route6')[0])
+  // container checks as Ansible's: cgroup of PID 1, its container= variable, /.dockerenv
+  const cg = file('/proc/1/cgroup')
+  const p1 = sec('p1env')
+    .find((l) => l.startsWith('container='))
+    ?.slice(10)
+  if (cg.some((l) => l.includes('/docker/') || (l.includes('/docker-') && l.endsWith('.scope')))) put('virt', 'docker')
+  else if (cg.some((l) => l.includes('/lxc/'))) put('virt', 'lxc')
+  else if (p1) put('virt', p1 === 'lxc' || p1 === 'podman' ? p1 : 'container')
+  else if (exists.has('/.dockerenv') || exists.has('/.dockerinit')) put('virt', 'docker')
+  // /dev/disk/by-uuid links ("... UUID -> ../../sda1") and the mounts with their statfs
+  for (const l of sec('uuid')) {
+    const w = words(l)
+    const at = w.indexOf('->')
+    if (at > 0 && w[at + 1]) put('uuid', `/dev/${w[at + 1].slice(w[at + 1].lastIndexOf('/') + 1)} /${w[at - 1]}`)
+  }
+  const statfs = new Map<string, string>()
+  for (const l of sec('statfs')) {
+    const w = words(l)
+    if (w.length >= 7) statfs.set(l.slice(nthWordEnd(l, 6)).trimStart(), w.slice(0, 6).join(' '))
+  }
+  for (const l of sec('mounts')) {
+    const w = words(l)
+    if (w.length >= 4) put('mount', `${l} ${statfs.get(w[1]) ?? ''}`)
+  }
+  const cpuLines = () => sec('cpu')
+  const dmiLines = () => [...files].filter(([f]) => f.startsWith('/sys/devices/virtual/dmi/id/')).map(([f, ls]) => `${f.slice(28)}:${ls[0] ?? ''}`)
+  const netLines = () => {
+    const r: string[] = []
+    for (const [f, ls] of files) if (f.startsWith('/sys/class/net/')) r.push(`${f.slice(15)}:${ls[0] ?? ''}`)
+    return r
   }
   const all = (k: string) => multi[k] ?? []
   const spaced = (prefix: string) => {
-    // "prefix NAME=value" lines, in order
+    // "prefix NAME" keys, in order
     const r: [string, string][] = []
     for (const [k, vs] of Object.entries(multi)) if (k.startsWith(prefix + ' ')) for (const v of vs) r.push([k.slice(prefix.length + 1), v])
     return r
@@ -189,9 +300,12 @@ export function parseFacts(out: string): Vars {
   facts.kernel = kv.kernel
   facts.kernel_version = kv.kernel_version
   facts.system = kv.system
-  if (kv.bits) {
-    facts.userspace_bits = kv.bits
-    facts.userspace_architecture = machine === 'x86_64' && kv.bits === '32' ? 'i386' : facts.architecture
+  // Python's platform.architecture() of its own binary: the userland is taken as the kernel's word size
+  // (a 32-bit userland on a 64-bit kernel would be told wrong)
+  if (machine) {
+    const bits = /64|s390x/.test(machine) ? '64' : '32'
+    facts.userspace_bits = bits
+    facts.userspace_architecture = facts.architecture
   }
   if (kv.machine_id) facts.machine_id = kv.machine_id
 
@@ -216,9 +330,6 @@ export function parseFacts(out: string): Vars {
   // distribution, from os-release and the release files Ansible reads
   const osId = kv.os_ID ?? 'unknown'
   const dist = DIST_NAME[osId] ?? (osId ? osId.charAt(0).toUpperCase() + osId.slice(1) : 'NA')
-  const files = new Map<string, string[]>()
-  for (const [k, v] of spaced('file')) files.set(k, [...(files.get(k) ?? []), v])
-  const exists = new Set(all('exists'))
   let version = kv.os_VERSION_ID ?? ''
   let release = kv.os_VERSION_CODENAME ?? ''
   let filePath = '/etc/os-release'
@@ -264,7 +375,8 @@ export function parseFacts(out: string): Vars {
     if (i > 0) lsbFile.set(l.slice(0, i), unquote(l.slice(i + 1)))
   }
   let lsb: Vars = {}
-  if (kv.lsb_bin && kv.os_NAME) lsb = { id: words(kv.os_NAME)[0] ?? '', description: kv.os_PRETTY_NAME ?? '', release: kv.os_VERSION_ID ?? '', codename: kv.os_VERSION_CODENAME ?? '' }
+  if (kv.lsb_bin && kv.os_NAME)
+    lsb = { id: words(kv.os_NAME)[0] ?? '', description: kv.os_PRETTY_NAME ?? '', release: kv.os_VERSION_ID ?? '', codename: kv.os_VERSION_CODENAME ?? '' }
   else if (lsbFile.size) {
     for (const [k, n] of [
       ['DISTRIB_ID', 'id'],
@@ -309,7 +421,7 @@ export function parseFacts(out: string): Vars {
   let physid = ''
   let coreid = ''
   let occurrences = 0
-  for (const raw of cpuLines(head)) {
+  for (const raw of cpuLines()) {
     const i = raw.indexOf(':')
     const key = raw.slice(0, i).trim()
     const val = raw.slice(i + 1).trim()
@@ -339,7 +451,7 @@ export function parseFacts(out: string): Vars {
 
   // hardware: dmi (Ansible's "NA" for what is not readable)
   const dmi = new Map<string, string>()
-  for (const raw of dmiLines(head)) {
+  for (const raw of dmiLines()) {
     const i = raw.indexOf(':')
     if (i > 0) dmi.set(raw.slice(0, i), raw.slice(i + 1))
   }
@@ -488,7 +600,7 @@ export function parseFacts(out: string): Vars {
   const ifaces = all('iface').filter((x) => x && !x.includes('/'))
   const per = new Map<string, Vars>()
   for (const n of ifaces) per.set(n, { device: n })
-  for (const raw of netLines(head)) {
+  for (const raw of netLines()) {
     // "eth0/mtu:1500"
     const slash = raw.indexOf('/')
     const colon = raw.indexOf(':', slash)
@@ -584,15 +696,15 @@ export function parseFacts(out: string): Vars {
   return facts
 }
 
-/** Lines of the probe's output that start with `prefix ` (the part after it). */
-function prefixed(out: string, prefix: string): string[] {
-  const r: string[] = []
-  for (const line of out.split('\n')) if (line.startsWith(prefix)) r.push(line.slice(prefix.length))
-  return r
+/** Where the n-th whitespace-separated word of `s` ends. */
+function nthWordEnd(s: string, n: number): number {
+  let i = 0
+  for (let k = 0; k < n; k++) {
+    while (i < s.length && (s[i] === ' ' || s[i] === '\t')) i++
+    while (i < s.length && s[i] !== ' ' && s[i] !== '\t') i++
+  }
+  return i
 }
-const cpuLines = (out: string) => prefixed(out, 'cpu ')
-const dmiLines = (out: string) => prefixed(out, 'dmi ')
-const netLines = (out: string) => prefixed(out, 'net ')
 
 function cutAtDot(s: string): string {
   const i = s.indexOf('.')
