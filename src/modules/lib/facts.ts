@@ -333,7 +333,7 @@ export function parseFacts(out: string): Vars {
   let version = kv.os_VERSION_ID ?? ''
   let release = kv.os_VERSION_CODENAME ?? ''
   let filePath = '/etc/os-release'
-  let variety = dist
+  let variety = FAMILY[dist] === 'Debian' ? 'Debian' : dist
   if (dist === 'Debian' && files.get('/etc/debian_version')?.[0]) {
     const dv = files.get('/etc/debian_version')![0].trim()
     if (/^[0-9.]+$/.test(dv)) version = dv
@@ -653,9 +653,10 @@ export function parseFacts(out: string): Vars {
     if (!dev) return {}
     const addr = family === 'ipv4' ? (dev.ipv4 as Vars | undefined) : ((dev.ipv6 as Vars[] | undefined) ?? []).find((a) => a.scope === 'global')
     if (!addr) return {}
-    const r: Vars = { ...addr, interface: iface, alias: iface }
+    // as Ansible fills it in: the route's interface, source and gateway, then the address's fields and the interface's
+    const r: Vars = { interface: iface, ...addr, macaddress: dev.macaddress ?? 'unknown', mtu: dev.mtu, type: dev.type ?? 'unknown' }
+    if (family === 'ipv4') r.alias = iface
     if (w.indexOf('via') >= 0) r.gateway = w[w.indexOf('via') + 1]
-    for (const k of ['macaddress', 'mtu', 'type']) if (dev[k] !== undefined) r[k] = dev[k]
     return r
   }
   facts.default_ipv4 = defaultOf(kv.defroute4, 'ipv4')
