@@ -183,5 +183,14 @@ test("parseFacts: nothing known still gives Ansible's empty shapes; the environm
     ]),
   )
   assert.deepEqual(g.all_ipv6_addresses, ['2001:db8::5'])
-  assert.deepEqual(g.default_ipv6, { address: '2001:db8::5', prefix: '64', scope: 'global', interface: 'eth0', gateway: 'fe80::1', macaddress: 'unknown', mtu: undefined, type: 'unknown' })
+  assert.deepEqual(g.default_ipv6, {
+    address: '2001:db8::5',
+    prefix: '64',
+    scope: 'global',
+    interface: 'eth0',
+    gateway: 'fe80::1',
+    macaddress: 'unknown',
+    mtu: undefined,
+    type: 'unknown',
+  })
 })
