@@ -222,7 +222,6 @@ export function parseFacts(out: string): Vars {
   put('cmdline', first('/proc/cmdline'))
   put('fips', first('/proc/sys/crypto/fips_enabled'))
   put('machine_id', first('/var/lib/dbus/machine-id') ?? first('/etc/machine-id'))
-  if (kv.chroot !== undefined) kv.chroot = kv.chroot === '1' ? 'a b' : 'a a'
   if (exists.has('/sys/kernel/security/apparmor')) put('apparmor', 'enabled')
   if (files.has('/sys/fs/selinux/enforce')) put('selinux', `${first('/sys/fs/selinux/enforce')} ${first('/sys/fs/selinux/policyvers') ?? ''}`)
   for (const l of file('/etc/selinux/config')) {
@@ -514,8 +513,8 @@ export function parseFacts(out: string): Vars {
   facts.cmdline = cmdline
   facts.proc_cmdline = proc
   facts.fips = (kv.fips ?? '').trim() === '1'
-  const roots = words(kv.chroot ?? '')
-  facts.is_chroot = roots.length === 2 ? roots[0] !== roots[1] : false
+  // / is not PID 1's root (unreadable without root: not a chroot, as far as can be told)
+  facts.is_chroot = kv.chroot === '1'
   facts.apparmor = { status: kv.apparmor === 'enabled' ? 'enabled' : 'disabled' }
   if (kv.selinux) {
     const [enforce, policyvers] = words(kv.selinux)
@@ -673,6 +672,7 @@ export function parseFacts(out: string): Vars {
     if (kv.path !== undefined) env.PATH = kv.path
   }
   facts.env = env
+  if (env.debian_chroot) facts.is_chroot = true // Ansible's first test
   // Ansible's container checks (cgroup, PID 1's environment, /.dockerenv); "NA" when none matched
   facts.virtualization_type = kv.virt ?? 'NA'
   facts.virtualization_role = kv.virt ? 'guest' : 'NA'
