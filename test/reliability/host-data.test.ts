@@ -35,7 +35,8 @@ describe('host data is never rendered as a template', () => {
 
   test('stdout, stderr, slurp, uri and facts arrive byte for byte in files later tasks write', async () => {
     // The hostile host: a payload file, an HTTP server answering with it (raw and inside JSON), a
-    // hostname and an os-release made of template text (its own UTS and mount namespaces).
+    // hostname, an os-release and a debian_version made of template text (its own UTS and mount
+    // namespaces; a debian_version that is no version number leaves the version to os-release, as Ansible).
     const json = JSON.stringify({ text: payload, list: [payload] })
     await sh(
       lab,
@@ -47,6 +48,8 @@ printf '%s' ${q(json)} > /srv/inj/www/data.json
 printf '%s' ${q("{{ lookup('env','INJECT_ENV_MARK') }}")} > /proc/sys/kernel/hostname
 printf 'ID=debian\\nVERSION_ID="{{ play_var }}"\\nVERSION_CODENAME="{%% for x in [1] %%}{{ play_var }}{%% endfor %%}"\\n' > /srv/inj/os-release
 mount --bind /srv/inj/os-release /etc/os-release
+printf '{{ play_var }}\\n' > /srv/inj/debian_version
+mount --bind /srv/inj/debian_version /etc/debian_version
 cd /srv/inj/www && nohup /usr/bin/python3 -m http.server 8765 --bind 127.0.0.1 >/dev/null 2>&1 &
 for i in 1 2 3 4 5 6 7 8 9 10; do curl -fs http://127.0.0.1:8765/raw.txt >/dev/null && break; sleep 0.3; done`,
     )
