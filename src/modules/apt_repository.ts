@@ -8,7 +8,22 @@
 import { shQuote } from '../connection/quote.js'
 import type { Module, Step } from './types.js'
 import type { Vars } from '../model.js'
-import { alias, bool, choice, defineModule, effectKey, guardPlan, int, modeArg, modeSchema, moduleSchema, sections, str, ArgError, writeFileStep } from './lib/index.js'
+import {
+  alias,
+  bool,
+  choice,
+  defineModule,
+  effectKey,
+  guardPlan,
+  int,
+  modeArg,
+  modeSchema,
+  moduleSchema,
+  sections,
+  str,
+  ArgError,
+  writeFileStep,
+} from './lib/index.js'
 
 const updateCache = bool('Run `apt-get update` after a change (default true); a failed update restores the sources files.')
 

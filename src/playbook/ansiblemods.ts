@@ -12,7 +12,7 @@ export type ModuleWhere = 'ansible' | 'nowhere' | 'unknown'
 
 let ansibleDir: string | null | undefined
 /** The installed `ansible` Python package (Debian's ansible-core: /usr/lib/python3/dist-packages). */
-function ansiblePackage(): string | undefined {
+export function ansiblePackage(): string | undefined {
   if (ansibleDir !== undefined) return ansibleDir ?? undefined
   const roots = ['/usr/lib/python3/dist-packages']
   for (const base of ['/usr/local/lib', '/usr/lib']) {

@@ -1,6 +1,6 @@
 // Filters and lookups real content uses beyond the core set: random, shuffle, password_hash, and
 // the lookups first_found, pipe, lines, varnames, together, nested, subelements, flattened,
-// inventory_hostnames, random_choice, fileglob, password, ini, unvault. Each follows Ansible
+// inventory_hostnames, random_choice, fileglob, password, ini, unvault, config. Each follows Ansible
 // 2.14's plugin of the same name (lib/ansible/plugins/{filter,lookup}); where Python's exact
 // output cannot be reproduced (a seeded `random`/`shuffle`: CPython's Mersenne Twister seeding),
 // the call is refused with that reason rather than answered differently.
@@ -14,6 +14,7 @@ import { UnsafeString } from '../yamlfile.js'
 import { LOOKUPS, RAW_TERMS, type LookupFn } from './filters.js'
 import { hasKey, isDict, isStr, iterate, PyError, pyStr, sv, truthy, typeName, Undefined, fail } from './pyvalues.js'
 import { FILTERS, findFile, type Env } from './runtime.js'
+import { configLookup } from './configlookup.js'
 import { splitAssignment, splitBeforeKeys, starPieces } from '../text.js'
 
 const str = (v: unknown): string => (isStr(v) ? sv(v) : pyStr(v))
@@ -464,6 +465,9 @@ L(
     }),
   false,
 )
+
+/** config: an Ansible setting's value, as the controller's ansible-core resolves it (see configlookup.ts). */
+L('config', configLookup, false)
 
 /** Does k3sbook's template engine have this lookup (`with_NAME`, `lookup('NAME')`)? */
 export function hasLookup(name: string): boolean {
