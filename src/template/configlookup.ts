@@ -98,7 +98,7 @@ function expandUser(p: string): string {
 /** Ansible's ensure_type for the types base.yml and the plugins use (origin: a file's folder for relative paths). */
 function ensureType(name: string, value: unknown, type: string | undefined, base: string): unknown {
   if (value === null || value === undefined) return value ?? null
-  const t = (type ?? 'string').toLowerCase()
+  const t = (type ?? '').toLowerCase()
   const text = () => (isStr(value) ? sv(value) : pyStr(value))
   switch (t) {
     case 'boolean':
@@ -139,9 +139,18 @@ function ensureType(name: string, value: unknown, type: string | undefined, base
     case 'dict':
     case 'raw':
       return value
+    case 'str':
+    case 'string':
+      // scalars become their text (Python's to_text: a number's str, True/False)
+      return typeof value === 'object' && !isStr(value) ? value : unquote(text())
     default:
-      return isStr(value) || typeof value === 'string' ? text() : value
+      return isStr(value) ? unquote(text()) : value
   }
+}
+
+/** Ansible's unquote: the same quote at both ends is removed. */
+function unquote(s: string): string {
+  return s.length > 1 && s[0] === s[s.length - 1] && (s[0] === '"' || s[0] === "'") && s[s.length - 2] !== '\\' ? s.slice(1, -1) : s
 }
 
 /** The last entry of `entries` set in `source` (Ansible's _loop_entries: later entries win). */
@@ -193,7 +202,10 @@ function globalSetting(name: string): unknown {
       resolving.delete(m[1])
     }
   }
-  return ensureType(name, value, def.type, process.cwd())
+  const typed = ensureType(name, value, def.type, process.cwd())
+  // ansible-playbook resolves the "smart" transport once at start (utils/ssh_functions.py): ssh,
+  // whose ControlPersist every supported OpenSSH has
+  return name === 'DEFAULT_TRANSPORT' && typed === 'smart' ? 'ssh' : typed
 }
 
 /** The plugin settings k3sbook knows: [plugin_type/plugin_name][setting]. */

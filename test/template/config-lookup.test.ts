@@ -4,9 +4,11 @@
 // (its config/base.yml); where it is not installed those cases are replaced by a small definition.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { parse } from 'yaml'
 import { render, templateValue } from '../../src/template/index.js'
 import { setConfigDefinitions } from '../../src/template/configlookup.js'
 import { ansiblePackage } from '../../src/playbook/ansiblemods.js'
@@ -126,6 +128,40 @@ describe("lookup('config') as Ansible's lookup_config target", () => {
       setConfigDefinitions(hasAnsible ? undefined : SMALL)
     }
   })
+})
+
+describe('every global setting as ansible-playbook 2.14 resolves it (when it is installed)', () => {
+  const playbook = '/usr/bin/ansible-playbook'
+  it(
+    'the same value for each base.yml setting (except temporary folders and the REJECT_EXTS-templated ones)',
+    { skip: !hasAnsible || !existsSync(playbook) },
+    () => {
+      const defs = parse(readFileSync(join(ansiblePackage()!, 'config/base.yml'), 'utf8'), { uniqueKeys: false }) as Record<
+        string,
+        { type?: string; default?: unknown }
+      >
+      const names = Object.entries(defs)
+        .filter(([, d]) => d.type !== 'tmppath' && !String(d.default ?? '').startsWith('{{('))
+        .map(([n]) => n)
+      const dir = mkdtempSync(join(tmpdir(), 'k3sbook-cfglookup-'))
+      const out = join(dir, 'out.json')
+      writeFileSync(
+        join(dir, 'pb.yml'),
+        `- hosts: localhost\n  gather_facts: false\n  tasks:\n    - copy:\n        dest: ${out}\n        content: "{{ dict(names | zip(query('config', *names))) | to_json }}"\n      vars:\n        names: ${JSON.stringify(names)}\n`,
+      )
+      const env: NodeJS.ProcessEnv = { PATH: '/usr/bin:/bin', HOME: process.env.HOME, LANG: 'C.UTF-8' }
+      const r = spawnSync(playbook, ['-i', 'localhost,', '-c', 'local', 'pb.yml'], { cwd: dir, env, encoding: 'utf8', timeout: 120_000 })
+      assert.equal(r.status, 0, r.stdout + r.stderr)
+      const saved = { ...process.env }
+      for (const k of Object.keys(process.env)) if (k.startsWith('ANSIBLE_')) delete process.env[k]
+      try {
+        const mine = JSON.parse(String(templateValue("{{ dict(names | zip(query('config', *names))) | to_json }}", { names })))
+        assert.deepEqual(mine, JSON.parse(readFileSync(out, 'utf8')))
+      } finally {
+        Object.assign(process.env, saved)
+      }
+    },
+  )
 })
 
 describe("validate accepts lookup('config')", () => {
