@@ -1,6 +1,6 @@
 // Where k3sbook's own files are: found from this module's location, so the same code works from
 // src/ (tsx), dist/ (tsc output) and the single-file bundle dist/k3sbook.cjs.
-import { readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -30,4 +30,20 @@ export function packageRoot(): string {
 export function packageVersion(): string {
   packageRoot()
   return version ?? '0.0.0'
+}
+
+let ansibleDir: string | null | undefined
+/** The installed `ansible` Python package (Debian's ansible-core: /usr/lib/python3/dist-packages). */
+export function ansiblePackage(): string | undefined {
+  if (ansibleDir !== undefined) return ansibleDir ?? undefined
+  const roots = ['/usr/lib/python3/dist-packages']
+  for (const base of ['/usr/local/lib', '/usr/lib']) {
+    try {
+      for (const d of readdirSync(base)) if (/^python3\.\d+$/.test(d)) roots.push(join(base, d, 'dist-packages'), join(base, d, 'site-packages'))
+    } catch {
+      /* no such folder */
+    }
+  }
+  ansibleDir = roots.map((r) => join(r, 'ansible')).find((d) => existsSync(join(d, 'modules'))) ?? null
+  return ansibleDir ?? undefined
 }

@@ -7,24 +7,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { parse } from 'yaml'
+import { ansiblePackage } from '../paths.js'
+
+export { ansiblePackage }
 
 export type ModuleWhere = 'ansible' | 'nowhere' | 'unknown'
-
-let ansibleDir: string | null | undefined
-/** The installed `ansible` Python package (Debian's ansible-core: /usr/lib/python3/dist-packages). */
-export function ansiblePackage(): string | undefined {
-  if (ansibleDir !== undefined) return ansibleDir ?? undefined
-  const roots = ['/usr/lib/python3/dist-packages']
-  for (const base of ['/usr/local/lib', '/usr/lib']) {
-    try {
-      for (const d of readdirSync(base)) if (/^python3\.\d+$/.test(d)) roots.push(join(base, d, 'dist-packages'), join(base, d, 'site-packages'))
-    } catch {
-      /* no such folder */
-    }
-  }
-  ansibleDir = roots.map((r) => join(r, 'ansible')).find((d) => existsSync(join(d, 'modules'))) ?? null
-  return ansibleDir ?? undefined
-}
 
 function collectionRoots(): string[] {
   const pkg = ansiblePackage()

@@ -42,7 +42,10 @@ const OTHER_MEANINGS: Record<string, { files: string[]; meaning: string }[]> = {
     { files: ['playbook/files.ts', 'playbook/load.ts', 'playbook/ansiblemods.ts', 'playbook/required.ts'], meaning: "a role's or collection's meta/ folder" },
   ],
   replace: [{ files: ['template/filters.ts'], meaning: "Jinja2's replace filter and Python's str.replace" }],
-  raw: [{ files: ['template/parser.ts'], meaning: "Jinja2's raw block" }],
+  raw: [
+    { files: ['template/parser.ts'], meaning: "Jinja2's raw block" },
+    { files: ['template/configlookup.ts'], meaning: "an Ansible setting's type (raw: its value as written)" },
+  ],
   group: [{ files: ['inventory/load.ts'], meaning: 'a word of an inventory message' }],
   user: [{ files: ['connection/ssh.ts', 'connection/sshconfig.ts'], meaning: 'the ssh_config User keyword' }],
   hostname: [{ files: ['connection/sshconfig.ts'], meaning: 'the ssh_config HostName keyword' }],
@@ -52,6 +55,7 @@ const OTHER_MEANINGS: Record<string, { files: string[]; meaning: string }[]> = {
   known_hosts: [
     { files: ['connection/index.ts', 'connection/knownhosts.ts', 'lab/index.ts'], meaning: "SSH's known_hosts file (the controller's and a lab's)" },
   ],
+  shell: [{ files: ['template/configlookup.ts'], meaning: "Ansible's shell plugin type (lookup('config', plugin_type='shell'))" }],
   gather_facts: [{ files: ['executor/play.ts'], meaning: 'the play keyword gather_facts (its source position)' }],
 }
 
