@@ -21,12 +21,16 @@ export function errorText(e: unknown): string {
 
 /** Variables plus a result (under the register name, and at the top as Ansible's conditions see it). */
 export function withResult(vars: Vars, extra: Vars): Vars {
-  // Spread of a lazy proxy yields resolved values, which is what conditions need.
+  // Each variable is read from the lazy view only when the condition uses it: a variable whose
+  // template cannot render here (a role's `cidr: "{{ (cfg | from_yaml).x }}"` with cfg undefined)
+  // must not fail a `changed_when: false` that never reads it (spreading the getters read them all).
   const out: Vars = {}
   for (const k of Object.keys(vars)) {
+    if (k in extra) continue
     Object.defineProperty(out, k, { get: () => vars[k], enumerable: true, configurable: true })
   }
-  return lazyVars({ ...out, ...extra })
+  for (const [k, v] of Object.entries(extra)) out[k] = v
+  return lazyVars(out)
 }
 
 function condList(c: string[] | boolean): string[] {

@@ -23,6 +23,8 @@ describe('lazy evaluation as Ansible does it', () => {
   vars:
     do_gather: "{{ 1 == 2 }}"
     lv: thing
+    # used by no task: Ansible never renders it (k3s-ansible's prereq role vars)
+    cluster_cidr: "{{ (server_config_yaml | from_yaml)['cluster-cidr'] | default('10.42.0.0/16') }}"
   tasks:
     - name: guarded loop
       debug: { msg: "{{ item }}" }
@@ -57,6 +59,10 @@ describe('lazy evaluation as Ansible does it', () => {
       with_first_found:
         - "{{ no_such_dir }}/inc.yml"
         - inc.yml
+    - name: changed_when and failed_when read only what they use
+      command: "true"
+      changed_when: false
+      failed_when: false
     - name: include found by first_found
       include_tasks: "{{ lookup('first_found', names) }}"
       vars:
@@ -85,6 +91,7 @@ describe('lazy evaluation as Ansible does it', () => {
       /could not find '\/nonexistent\/k3sbook-lazy'/,
     )
     assert.equal(st.get('first_found passes over an undefined candidate'), 'ok')
+    assert.equal(st.get('changed_when and failed_when read only what they use'), 'ok')
     assert.ok(!r.events.some((e) => e.type === 'host:result' && e.task === 'Gathering Facts'))
   })
 })
