@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { stringify } from 'yaml'
 import { labDown, labUp, type LabInfo } from '../../src/lab/index.js'
-import { callbackDir, type Status } from './run.js'
+import { ansibleResultStatus, callbackDir, type Status } from './run.js'
 
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const BIN = join(repoRoot, 'bin/k3sbook.js')
@@ -65,18 +65,7 @@ function ansiblePerHost(json: string): PerHost {
     for (const t of play.tasks)
       for (const [h, r] of Object.entries(t.hosts)) {
         if (r.action === 'meta' || r.action === 'gather_facts' || t.task.name === 'Gathering Facts') continue
-        const status: Status = r.unreachable
-          ? 'unreachable'
-          : r.failed
-            ? r._compat_ignored || r._ansible_ignore_errors
-              ? 'ignored'
-              : 'failed'
-            : r.skipped
-              ? 'skipped'
-              : r.changed
-                ? 'changed'
-                : 'ok'
-        push(m, h, t.task.name, status, r.msg)
+        push(m, h, t.task.name, ansibleResultStatus(r), r.msg)
       }
   return m
 }

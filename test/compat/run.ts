@@ -159,23 +159,19 @@ export function ansibleStatuses(json: string): { tasks: TaskStatus[]; failures: 
     for (const t of play.tasks) {
       for (const r of Object.values(t.hosts)) {
         if (r.action === 'meta' || r.action === 'gather_facts' || t.task.name === 'Gathering Facts') continue
-        let status: Status = r.unreachable
-          ? 'unreachable'
-          : r.failed
-            ? r._ansible_ignore_errors || r.ignore_errors
-              ? 'ignored'
-              : 'failed'
-            : r.skipped
-              ? 'skipped'
-              : r.changed
-                ? 'changed'
-                : 'ok'
-        if (status === 'failed' && ignored(r)) status = 'ignored'
+        const status = ansibleResultStatus(r)
         tasks.push({ name: normName(t.task.name), status, msg: typeof r.msg === 'string' ? r.msg.slice(0, 200) : undefined })
       }
     }
   const failures = Object.values(doc.stats).reduce((a, s) => a + s.failures + s.unreachable, 0)
   return { tasks, failures }
+}
+
+/** One host's result in Ansible's json callback → its status (an ignored failure is 'ignored'). */
+export function ansibleResultStatus(r: Record<string, unknown>): Status {
+  if (r.unreachable) return 'unreachable'
+  if (r.failed) return r.ignore_errors || ignored(r) ? 'ignored' : 'failed'
+  return r.skipped ? 'skipped' : r.changed ? 'changed' : 'ok'
 }
 
 function ignored(r: Record<string, unknown>): boolean {
