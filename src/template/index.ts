@@ -102,7 +102,8 @@ function cachePut(key: string, v: Compiled | TemplateError): void {
   if (cache.size > CACHE_MAX) cache.delete(cache.keys().next().value as string)
 }
 
-const BASE_LEX: LexOptions = {
+/** Ansible's Jinja2 environment: its delimiters, trim_blocks on, lstrip_blocks off. */
+export const BASE_LEX: LexOptions = {
   trimBlocks: true,
   lstripBlocks: false,
   variableStart: '{{',

@@ -8,22 +8,10 @@ import assert from 'node:assert/strict'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { parseTemplate } from '../../src/template/parser.js'
-import { render } from '../../src/template/index.js'
+import { BASE_LEX, render } from '../../src/template/index.js'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
-
-const LEX = {
-  trimBlocks: true,
-  lstripBlocks: false,
-  variableStart: '{{',
-  variableEnd: '}}',
-  blockStart: '{%',
-  blockEnd: '%}',
-  commentStart: '{#',
-  commentEnd: '#}',
-  rawStringsInVars: false,
-}
 
 test('a 10 MB template: its parse tree holds about its size, and it renders byte for byte', () => {
   const plain = 'plain configuration text line, nothing to render on it at all\n'
@@ -32,7 +20,7 @@ test('a 10 MB template: its parse tree holds about its size, and it renders byte
   const text = lines.join('')
   gc()
   const before = process.memoryUsage().heapUsed
-  const root = parseTemplate(text, LEX)
+  const root = parseTemplate(text, BASE_LEX)
   gc()
   const held = (process.memoryUsage().heapUsed - before) / 1e6
   console.log(`parse tree of ${(text.length / 1e6).toFixed(1)} MB of template: ${held.toFixed(0)} MB of heap`)
