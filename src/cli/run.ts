@@ -248,7 +248,12 @@ export async function runCommand(playbook: string, o: RunCliOptions, isCheckComm
       interruptGraceMs: graceMs,
       loadTasks: await taskLoader(),
     }
-    if (o.step) base.beforeTask = stepper()
+    if (o.step) {
+      base.beforeTask = stepper()
+      // the terminal view redraws over the question (and holds what is written while it runs):
+      // plain lines, with the question between them, as ansible-playbook shows it
+      if (!o.output || o.output === 'auto' || o.output === 'tty') o.output = 'plain'
+    }
     if (o.forceHandlers) base.forceHandlers = true
     let lastPlanned: Map<string, string[][]> | undefined
     if (o.confirm && !o.check) {

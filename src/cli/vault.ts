@@ -4,7 +4,7 @@
 // vault_password_file / ANSIBLE_VAULT_PASSWORD_FILE).
 import type { Command } from 'commander'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, renameSync, chmodSync } from 'node:fs'
+import { mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync, renameSync, chmodSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { decryptVault, encryptVault, isVaulted, vaultPassword, VaultError, VAULT_PASSWORD_HINT } from '../vault.js'
@@ -35,8 +35,18 @@ function encrypt(plain: string, pw: string, label?: string): string {
   return label ? text.replace(/^\$ANSIBLE_VAULT;1\.1;AES256/, `$ANSIBLE_VAULT;1.2;AES256;${label}`) : text
 }
 
-/** Writes beside the file and renames over it, keeping its mode (a half-written secret file is never left). */
-function replaceFile(file: string, text: string): void {
+/** The vault id a file's header names (format 1.2); "default" is no label, as in ansible-vault. */
+function headerLabel(text: string): string | undefined {
+  const label = /^\$ANSIBLE_VAULT;1\.2;AES256;([^;\r\n]+)/.exec(text)?.[1]
+  return label && label !== 'default' ? label : undefined
+}
+
+/**
+ * Writes beside the file and renames over it, keeping its mode (a half-written secret file is
+ * never left). A symlink is followed, as ansible-vault does: the link stays, its target changes.
+ */
+function replaceFile(link: string, text: string): void {
+  const file = realpathSync(link)
   const mode = statSync(file).mode & 0o7777
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`)
   writeFileSync(tmp, text, { mode: 0o600 })
@@ -100,8 +110,12 @@ export function register(program: Command): void {
       const { pw, label } = await password(o)
       let plain = ''
       let exists = true
+      // an existing file keeps the vault id (and format) of its header, as ansible-vault's edit does
+      let keep: string | undefined
       try {
-        plain = decryptVault(readFileSync(file, 'utf8'), pw)
+        const text = readFileSync(file, 'utf8')
+        plain = decryptVault(text, pw)
+        keep = headerLabel(text)
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
         exists = false
@@ -115,7 +129,7 @@ export function register(program: Command): void {
         if (r.status !== 0) throw new VaultError(`the editor (${editor}) exited with ${r.status ?? r.signal}: ${file} left as it was`)
         const edited = readFileSync(tmp, 'utf8')
         if (exists && edited === plain) return
-        if (exists) replaceFile(file, encrypt(edited, pw, label))
+        if (exists) replaceFile(file, encrypt(edited, pw, keep))
         else writeFileSync(file, encrypt(edited, pw, label), { mode: 0o600 })
       } finally {
         rmSync(dir, { recursive: true, force: true })

@@ -47,8 +47,9 @@ export async function promptSecret(question: string): Promise<string> {
     throw new VaultError(`a password prompt ("${question.replace(/: $/, '')}") needs a terminal`, {
       hint: 'pass the password in a file instead (--vault-password-file, or a vault-encrypted vars file)',
     })
-  process.stderr.write(question)
+  // echo off before the question shows: what is typed as soon as it shows is never echoed
   input.setRawMode(true)
+  process.stderr.write(question)
   input.resume()
   try {
     return await new Promise<string>((resolve, reject) => {
