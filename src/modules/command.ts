@@ -254,7 +254,16 @@ function delta(ms: number): string {
 }
 
 /** Ansible's registered shape for command/shell. */
-export function commandResult(plan: Plan, steps: StepResult[] | undefined, args: CommandArgs, _isShell: boolean): Vars {
+export function commandResult(plan: Plan, steps: StepResult[] | undefined, args: CommandArgs, isShell: boolean): Vars {
+  const r = commandResultShape(plan, steps, args)
+  // Ansible's command module warns, whatever happens next, that it ignores `executable`.
+  const executable = args.executable
+  if (!isShell && executable !== undefined && executable !== null && String(executable) !== '')
+    r.warnings = [`As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '${String(executable)}'.`]
+  return r
+}
+
+function commandResultShape(plan: Plan, steps: StepResult[] | undefined, args: CommandArgs): Vars {
   const base = (plan.result ?? {}) as Vars
   if (plan.status === 'ok') return { changed: false, failed: false, ...base }
   if (plan.status === 'fail')

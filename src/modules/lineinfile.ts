@@ -253,7 +253,14 @@ async function planLineinfile(args: LineArgs, ctx: PlanContext): Promise<Plan> {
       firstmatch: optBool(args.firstmatch, false, 'firstmatch'),
     }
     if (edit.regexp !== undefined && edit.search_string !== undefined) return { status: 'fail', msg: 'parameters are mutually exclusive: regexp|search_string' }
-    return await planTextEdit(path, args, ctx, {
+    // Ansible's module warns (in the result's `warnings`) when regexp or search_string is empty.
+    const warning =
+      edit.regexp === '' || edit.search_string === ''
+        ? `The ${edit.regexp === '' ? 'regular expression' : 'search string'} is an empty string, which will match every line in the file. ` +
+          'This may have unintended consequences, such as replacing the last line in the file rather than appending.' +
+          (edit.regexp === '' ? " If this is desired, use '^' to match every line in the file and avoid this warning." : '')
+        : undefined
+    const plan = await planTextEdit(path, args, ctx, {
       create: optBool(args.create, false, 'create'),
       missingMsg: (p) => `Destination ${p} does not exist !`,
       absentMsg: 'file not present',
@@ -272,6 +279,8 @@ async function planLineinfile(args: LineArgs, ctx: PlanContext): Promise<Plan> {
       state,
       backupKey: 'backup',
     })
+    if (warning !== undefined) plan.result = { ...plan.result, warnings: [warning] }
+    return plan
   } catch (e) {
     return argFail(e)
   }

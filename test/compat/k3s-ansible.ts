@@ -5,7 +5,12 @@
 // docs/COMPAT.md.
 //
 //   node --import tsx test/compat/k3s-ansible.ts --checkout /path/to/k3s-ansible \
-//     [--start-at-task "Install Dependent Ubuntu Packages"]
+//     [--start-at-task "Install Dependent Ubuntu Packages"] [--tools ansible,k3sbook] [--dump DIR]
+//
+// The second run's verdict: per tool and host, the tasks that report `changed` before the host's
+// first failure (where the missing network, or Ansible 2.14's first_found, stops it). With one tool
+// in --tools, only that tool's phases and second-run verdict are printed (no comparison). --dump
+// writes each tool's per-host results to DIR/k3s-ansible-TOOL.json.
 //
 // k3s-ansible 1.2.2 asserts ansible-core >= 2.15 in its first task; the controller's ansible-core
 // (Debian's 2.14) stops there, and k3sbook reports the same version, so both tools start at the task
@@ -29,6 +34,7 @@ function arg(name: string, dflt?: string): string | undefined {
 
 const checkout = resolve(arg('checkout') ?? '')
 const startAt = arg('start-at-task', 'Install Dependent Ubuntu Packages')!
+const tools = (arg('tools', 'ansible,k3sbook') ?? '').split(',') as ('ansible' | 'k3sbook')[]
 
 /** host → its tasks' statuses, in order. */
 type PerHost = Map<string, { task: string; status: Status; msg?: string }[]>
@@ -146,40 +152,82 @@ async function measure(tool: 'ansible' | 'k3sbook'): Promise<{ validate?: string
   }
 }
 
-const a = await measure('ansible')
-const k = await measure('k3sbook')
-const lines: string[] = [
-  `k3sbook validate: ${k.validate}`,
-  '',
-  '| phase | host | tasks (ansible / k3sbook) | same statuses | first difference |',
-  '| --- | --- | ---: | --- | --- |',
-]
-let allSame = true
-for (const phase of PHASES) {
-  // the labs' host names differ (one lab per tool): compare by position (server, agent, agent)
-  const ah = [...a.phases[phase].hosts.entries()].sort(([x], [y]) => x.localeCompare(y, 'en', { numeric: true }))
-  const kh = [...k.phases[phase].hosts.entries()].sort(([x], [y]) => x.localeCompare(y, 'en', { numeric: true }))
-  for (let i = 0; i < Math.max(ah.length, kh.length); i++) {
-    const at = ah[i]?.[1] ?? []
-    const kt = kh[i]?.[1] ?? []
-    let d = -1
-    for (let j = 0; j < Math.max(at.length, kt.length); j++)
-      if (!at[j] || !kt[j] || at[j].status !== kt[j].status || at[j].task !== kt[j].task) {
-        d = j
-        break
-      }
-    if (d >= 0) allSame = false
-    const diff =
-      d < 0
-        ? ''
-        : `task ${d + 1}: ansible "${at[d]?.task ?? '(ended)'}" ${at[d]?.status ?? ''}${at[d]?.msg ? ` (${at[d].msg})` : ''}; k3sbook "${kt[d]?.task ?? '(ended)'}" ${kt[d]?.status ?? ''}${kt[d]?.msg ? ` (${kt[d].msg})` : ''}`
-    lines.push(
-      `| ${phase} (exit ${a.phases[phase].exit} / ${k.phases[phase].exit}) | ${i === 0 ? 'server' : `agent ${i}`} | ${at.length} / ${kt.length} | ${d < 0 ? 'yes' : 'no'} | ${diff.replace(/\|/g, '\\|')} |`,
+type Measured = Awaited<ReturnType<typeof measure>>
+const byPosition = (m: PerHost) => [...m.entries()].sort(([x], [y]) => x.localeCompare(y, 'en', { numeric: true }))
+const role = (i: number) => (i === 0 ? 'server' : `agent ${i}`)
+
+/** Per host, the tasks of a phase reporting changed before the host's first failure. */
+function changedBeforeStop(tool: string, m: Measured, phase: Phase): string[] {
+  const out: string[] = []
+  byPosition(m.phases[phase].hosts).forEach(([, tasks], i) => {
+    const stop = tasks.findIndex((t) => t.status === 'failed' || t.status === 'unreachable')
+    const before = stop < 0 ? tasks : tasks.slice(0, stop)
+    const changed = before.map((t, j) => ({ ...t, n: j + 1 })).filter((t) => t.status === 'changed')
+    const why =
+      stop < 0 ? 'the end' : `task ${stop + 1} "${tasks[stop].task}" ${tasks[stop].status}${tasks[stop].msg ? ` (${tasks[stop].msg.split('\n')[0]})` : ''}`
+    out.push(
+      `${phase === 'rerun' ? 'second run' : phase}, ${tool}, ${role(i)}: ${changed.length} changed of ${before.length} tasks before ${why}` +
+        (changed.length ? `: ${changed.map((t) => `${t.n} "${t.task}"`).join(', ')}` : ''),
     )
+  })
+  return out
+}
+
+const results: Partial<Record<'ansible' | 'k3sbook', Measured>> = {}
+for (const tool of tools) results[tool] = await measure(tool)
+const dump = arg('dump')
+if (dump)
+  for (const [tool, m] of Object.entries(results))
+    writeFileSync(
+      join(dump, `k3s-ansible-${tool}.json`),
+      JSON.stringify(
+        { validate: m.validate, phases: Object.fromEntries(PHASES.map((p) => [p, { exit: m.phases[p].exit, hosts: Object.fromEntries(m.phases[p].hosts) }])) },
+        null,
+        1,
+      ),
+    )
+const a = results.ansible
+const k = results.k3sbook
+const lines: string[] = []
+if (k) lines.push(`k3sbook validate: ${k.validate}`, '')
+let allSame = true
+if (a && k) {
+  lines.push('| phase | host | tasks (ansible / k3sbook) | same statuses | first difference |', '| --- | --- | ---: | --- | --- |')
+  for (const phase of PHASES) {
+    // the labs' host names differ (one lab per tool): compare by position (server, agent, agent)
+    const ah = byPosition(a.phases[phase].hosts)
+    const kh = byPosition(k.phases[phase].hosts)
+    for (let i = 0; i < Math.max(ah.length, kh.length); i++) {
+      const at = ah[i]?.[1] ?? []
+      const kt = kh[i]?.[1] ?? []
+      let d = -1
+      for (let j = 0; j < Math.max(at.length, kt.length); j++)
+        if (!at[j] || !kt[j] || at[j].status !== kt[j].status || at[j].task !== kt[j].task) {
+          d = j
+          break
+        }
+      if (d >= 0) allSame = false
+      const diff =
+        d < 0
+          ? ''
+          : `task ${d + 1}: ansible "${at[d]?.task ?? '(ended)'}" ${at[d]?.status ?? ''}${at[d]?.msg ? ` (${at[d].msg})` : ''}; k3sbook "${kt[d]?.task ?? '(ended)'}" ${kt[d]?.status ?? ''}${kt[d]?.msg ? ` (${kt[d].msg})` : ''}`
+      lines.push(
+        `| ${phase} (exit ${a.phases[phase].exit} / ${k.phases[phase].exit}) | ${role(i)} | ${at.length} / ${kt.length} | ${d < 0 ? 'yes' : 'no'} | ${diff.replace(/\|/g, '\\|')} |`,
+      )
+    }
   }
+  lines.push('')
 }
 const tail = (m: PerHost) => [...m.values()].map((t) => t.at(-1)).filter(Boolean)
-lines.push('', `last task per host, run: ansible ${JSON.stringify(tail(a.phases.run.hosts).map((t) => `${t!.task}: ${t!.status}`))}`)
-lines.push(`last task per host, run: k3sbook ${JSON.stringify(tail(k.phases.run.hosts).map((t) => `${t!.task}: ${t!.status}`))}`)
+for (const [tool, m] of Object.entries(results)) {
+  lines.push(`last task per host, run: ${tool} ${JSON.stringify(tail(m.phases.run.hosts).map((t) => `${t!.task}: ${t!.status}`))}`)
+  lines.push(...changedBeforeStop(tool, m, 'run'), ...changedBeforeStop(tool, m, 'rerun'))
+}
+let changedAgain = false
+for (const m of Object.values(results))
+  for (const [, tasks] of m.phases.rerun.hosts) {
+    const stop = tasks.findIndex((t) => t.status === 'failed' || t.status === 'unreachable')
+    if ((stop < 0 ? tasks : tasks.slice(0, stop)).some((t) => t.status === 'changed')) changedAgain = true
+  }
 process.stdout.write(lines.join('\n') + '\n')
-process.exit(allSame ? 0 : 1)
+process.exit(allSame && !changedAgain ? 0 : 1)

@@ -43,6 +43,15 @@ test('command: registered result has Ansible keys; non-zero rc fails with msg', 
   assert.deepEqual(none.status === 'fail' && none.msg, 'no command given')
 })
 
+test("command: `executable` is ignored with Ansible's warning in `warnings`; shell uses it without one", async () => {
+  const c = await run('command', { _raw_params: 'ls /dev/null', executable: '/bogus' })
+  assert.equal(c.result.stdout, '/dev/null')
+  assert.deepEqual(c.result.warnings, ["As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '/bogus'."])
+  const s = await run('shell', { _raw_params: 'echo hi', executable: '/bin/sh' })
+  assert.equal(s.result.stdout, 'hi')
+  assert.equal(s.result.warnings, undefined)
+})
+
 test('command: creates/removes make it ok with Ansible messages; four ways with a guarded command', async () => {
   const dir = await tempDir()
   try {

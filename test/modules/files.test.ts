@@ -285,6 +285,33 @@ test('lineinfile: four ways, create, backup, attribute-only change message', asy
   }
 })
 
+test('lineinfile: an empty regexp or search_string replaces the last line and warns in `warnings`, as Ansible', async () => {
+  const dir = await tempDir()
+  try {
+    await writeFile(join(dir, 'r'), 'a\nb\n')
+    const r = await run('lineinfile', { path: join(dir, 'r'), regexp: '', line: 'c' })
+    assert.equal(r.result.changed, true)
+    assert.equal(await readFile(join(dir, 'r'), 'utf8'), 'a\nc\n')
+    // the lineinfile target asserts this text (warning_message in result.warnings)
+    assert.deepEqual(r.result.warnings, [
+      'The regular expression is an empty string, which will match every line in the file. ' +
+        'This may have unintended consequences, such as replacing the last line in the file rather than appending. ' +
+        "If this is desired, use '^' to match every line in the file and avoid this warning.",
+    ])
+    await writeFile(join(dir, 's'), 'a\nb\n')
+    const s = await run('lineinfile', { path: join(dir, 's'), search_string: '', line: 'c' })
+    assert.equal(await readFile(join(dir, 's'), 'utf8'), 'a\nc\n')
+    assert.deepEqual(s.result.warnings, [
+      'The search string is an empty string, which will match every line in the file. ' +
+        'This may have unintended consequences, such as replacing the last line in the file rather than appending.',
+    ])
+    const none = await run('lineinfile', { path: join(dir, 's'), line: 'c' })
+    assert.equal(none.result.warnings, undefined)
+  } finally {
+    await cleanup(dir)
+  }
+})
+
 test('blockinfile: four ways, replace and remove the block', async () => {
   const { dir, result } = await fourWays(
     'blockinfile',
