@@ -83,13 +83,36 @@ export interface HostState {
   lastFailure?: { task: Vars; result: Vars }
 }
 
+/**
+ * Bumped whenever any host's `failed` or `unreachable` changes: what is derived from them for every
+ * host of a task (`play_hosts`, `ansible_play_hosts`) is rebuilt only when this moved.
+ */
+let statusVersion = 0
+export function hostStatusVersion(): number {
+  return statusVersion
+}
+
 export function newHostState(name: string): HostState {
+  let failed = false
+  let unreachable = false
   return {
     name,
     facts: {},
     hostFacts: {},
-    failed: false,
-    unreachable: false,
+    get failed() {
+      return failed
+    },
+    set failed(v: boolean) {
+      if (v !== failed) statusVersion++
+      failed = v
+    },
+    get unreachable() {
+      return unreachable
+    },
+    set unreachable(v: boolean) {
+      if (v !== unreachable) statusVersion++
+      unreachable = v
+    },
     ended: false,
     notified: new Set(),
     overlay: new Overlay(),

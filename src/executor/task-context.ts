@@ -19,7 +19,7 @@ import { ControllerCache } from './ctlfiles.js'
 import type { Emit } from './events.js'
 import type { ProbeCache } from './probe-cache.js'
 import type { Overlay } from './reader.js'
-import { newHostState, type HostState, type PlayCtx, type Project, type RunOptions, type Scope } from './state.js'
+import { hostStatusVersion, newHostState, type HostState, type PlayCtx, type Project, type RunOptions, type Scope } from './state.js'
 import { hostvarsProxy, lazyVars, mergeLayers } from './vars.js'
 
 export class RunContext {
@@ -30,6 +30,12 @@ export class RunContext {
   /** Set once the run is interrupted (signal) or stopped (--confirm saw a different plan). */
   interrupted = false
   private readonly invVarsCache = new Map<string, Vars>()
+  /** `hostvars`: one view for every host and task of the run (see hostView). */
+  private hostvarsShared?: Vars
+  private readonly hostViews = new Map<string, HostView>()
+  /** `play_hosts` and `ansible_play_batch` of a batch: one array for every host and task. */
+  private readonly batchMagic = new WeakMap<HostState[], BatchMagic>()
+  private readonly searchPaths = new WeakMap<object, string[]>()
 
   /** Where a task's lookups (file, first_found, pipe's folder …) look: its roles, its file's folder, the playbook's. */
   lookupPath(task: Pick<Task, 'role' | 'baseDir'>): string[] {
@@ -69,6 +75,7 @@ export class RunContext {
   /** add_host/group_by changed the inventory in place: forget what was derived from it. */
   inventoryChanged(): void {
     this.invVarsCache.clear()
+    this.hostvarsShared = undefined
   }
 
   /** The run is a check (--check). Whether one task is checked is checkModeFor's to say. */
@@ -78,7 +85,11 @@ export class RunContext {
 
   state(host: string): HostState {
     let s = this.hosts.get(host)
-    if (!s) this.hosts.set(host, (s = newHostState(host)))
+    if (!s) {
+      this.hosts.set(host, (s = newHostState(host)))
+      // a host outside the inventory (delegate_to) joins hostvars
+      if (!this.project.inventory.hosts.has(host)) this.hostvarsShared = undefined
+    }
     return s
   }
 
@@ -118,12 +129,13 @@ export class RunContext {
     for (let r = role; r; r = r.parent) chain.unshift(r)
     for (const r of chain) roleDefaults.push(r.defaults)
     for (const r of chain) roleVars.push(r.vars)
+    const batch = this.playMagic(ctx)
     const magic: Vars = {
       inventory_hostname: h.name,
       groups: this.groups,
-      play_hosts: ctx.batch.filter((s) => !s.failed && !s.unreachable).map((s) => s.name),
-      ansible_play_hosts: ctx.batch.filter((s) => !s.failed && !s.unreachable).map((s) => s.name),
-      ansible_play_batch: ctx.batch.map((s) => s.name),
+      play_hosts: batch.playHosts,
+      ansible_play_hosts: batch.playHosts,
+      ansible_play_batch: batch.names,
       ansible_play_hosts_all: ctx.allHosts,
       ansible_play_name: play.name,
       playbook_dir: this.project.playbook.dir,
@@ -138,13 +150,8 @@ export class RunContext {
       role_name: role?.name,
       role_path: role?.path,
       // where this task's lookups search (Ansible's task.get_search_path())
-      ansible_search_path: 'baseDir' in task ? this.lookupPath(task) : undefined,
-      hostvars: hostvarsProxy([...this.project.inventory.hostOrder, ...[...this.hosts.keys()].filter((k) => !this.project.inventory.hosts.has(k))], (other) =>
-        // as Ansible's HostVarsVars: templated with the host's own variables, fail_on_undefined=False
-        lazyVars(mergeLayers([this.invVars(other), this.hosts.get(other)?.facts, this.hosts.get(other)?.hostFacts, { inventory_hostname: other }]), {
-          lenient: true,
-        }),
-      ),
+      ansible_search_path: 'baseDir' in task ? this.searchPath(task) : undefined,
+      hostvars: this.hostvars(),
     }
     const layers: (Vars | undefined)[] = [
       // Ansible's play context puts the connection in every task's variables ("ssh" unless set)
@@ -164,6 +171,63 @@ export class RunContext {
       magic,
     ]
     return lazyVars(mergeLayers(layers))
+  }
+
+  /**
+   * `play_hosts` / `ansible_play_hosts` (the batch's hosts not failed or unreachable, as of now) and
+   * `ansible_play_batch`: built once per batch and shared by every host and task, rebuilt only when
+   * a host's failed or unreachable changed since (hostStatusVersion). Built per host and task they
+   * cost O(hosts²) per task.
+   */
+  playMagic(ctx: PlayCtx): BatchMagic {
+    const version = hostStatusVersion()
+    let m = this.batchMagic.get(ctx.batch)
+    if (!m || m.batchSize !== ctx.batch.length) {
+      m = { version: -1, batchSize: ctx.batch.length, names: ctx.batch.map((s) => s.name), playHosts: [] }
+      this.batchMagic.set(ctx.batch, m)
+    }
+    if (m.version !== version) {
+      m.playHosts = ctx.batch.filter((s) => !s.failed && !s.unreachable).map((s) => s.name)
+      m.version = version
+    }
+    return m
+  }
+
+  /** `ansible_search_path` of a task: the same for every host. */
+  private searchPath(task: Pick<Task, 'role' | 'baseDir'>): string[] {
+    let p = this.searchPaths.get(task)
+    if (!p) this.searchPaths.set(task, (p = this.lookupPath(task)))
+    return p
+  }
+
+  /**
+   * `hostvars`: one view shared by every host and task (rebuilt when the inventory or the set of
+   * hosts changes); each host's variables in it are built on first access and kept while that
+   * host's variables are the same (hostView).
+   */
+  private hostvars(): Vars {
+    if (!this.hostvarsShared) {
+      const inv = this.project.inventory
+      const names = [...inv.hostOrder, ...[...this.hosts.keys()].filter((k) => !inv.hosts.has(k))]
+      this.hostvarsShared = hostvarsProxy(names, (other) => this.hostView(other))
+    }
+    return this.hostvarsShared
+  }
+
+  /**
+   * One host's variables as `hostvars[host]` shows them — as Ansible's HostVarsVars: templated with
+   * the host's own variables, fail_on_undefined=False. Kept while its inventory variables, facts
+   * and set_fact/register results are the same objects (registering replaces a key's value, so a
+   * shallow comparison of hostFacts sees it); built again otherwise.
+   */
+  private hostView(other: string): Vars {
+    const inv = this.invVars(other)
+    const s = this.hosts.get(other)
+    const c = this.hostViews.get(other)
+    if (c && c.inv === inv && c.facts === s?.facts && c.hostFacts === s?.hostFacts && sameShallow(c.hostFactsSeen, s?.hostFacts)) return c.view
+    const view = lazyVars(mergeLayers([inv, s?.facts, s?.hostFacts, { inventory_hostname: other }]), { lenient: true })
+    this.hostViews.set(other, { inv, facts: s?.facts, hostFacts: s?.hostFacts, hostFactsSeen: s ? { ...s.hostFacts } : undefined, view })
+    return view
   }
 
   /** Templates and files on the controller, looked up the way Ansible does (role first). */
@@ -195,6 +259,36 @@ export class RunContext {
       },
     }
   }
+}
+
+interface BatchMagic {
+  /** hostStatusVersion() when playHosts was built. */
+  version: number
+  batchSize: number
+  /** ansible_play_batch */
+  names: string[]
+  /** play_hosts, ansible_play_hosts */
+  playHosts: string[]
+}
+
+interface HostView {
+  inv: Vars
+  facts: Vars | undefined
+  hostFacts: Vars | undefined
+  /** hostFacts' keys and values when the view was built. */
+  hostFactsSeen: Vars | undefined
+  view: Vars
+}
+
+function sameShallow(seen: Vars | undefined, now: Vars | undefined): boolean {
+  if (!seen || !now) return seen === now
+  let n = 0
+  for (const k in now) {
+    if (!Object.prototype.hasOwnProperty.call(now, k)) continue
+    if (!Object.prototype.hasOwnProperty.call(seen, k) || seen[k] !== now[k]) return false
+    n++
+  }
+  return n === Object.keys(seen).length
 }
 
 /**

@@ -90,19 +90,16 @@ function needsWork(v: unknown): boolean {
   return false
 }
 
-/** `hostvars`: every host's variables, built on first access. */
+/**
+ * `hostvars`: every host's variables, built by `build` on each access (the caller keeps what may be
+ * kept: a host's variables change as the run goes).
+ */
 export function hostvarsProxy(hosts: string[], build: (host: string) => Vars): Vars {
-  const cache = new Map<string, Vars>()
   const set = new Set(hosts)
   const proxy = new Proxy({} as Vars, {
     get(_t, key) {
       if (typeof key !== 'string' || !set.has(key)) return undefined
-      let v = cache.get(key)
-      if (!v) {
-        v = build(key)
-        cache.set(key, v)
-      }
-      return v
+      return build(key)
     },
     has(_t, key) {
       return typeof key === 'string' && set.has(key)
