@@ -4,6 +4,7 @@
 import { createCipheriv, createDecipheriv, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto'
 import { execFileSync } from 'node:child_process'
 import { readFileSync, statSync } from 'node:fs'
+import { basename, resolve } from 'node:path'
 import { K3sbookError } from './errors.js'
 import { markSecret } from './secrets.js'
 import { trimOf } from './text.js'
@@ -61,20 +62,75 @@ export function encryptVault(plain: string, password: string, salt: Buffer = ran
   return `${HEADER};1.1;AES256\n${wrapped}\n`
 }
 
-// ---------------------------------------------------------------- the run's vault password and secrets
-// One password per process (as ansible-playbook's default vault id): the CLI sets it before
-// anything is loaded, the YAML loader decrypts with it and records every decrypted value, and the
-// reporters mask those values in all output.
+// ---------------------------------------------------------------- the run's vault secrets
+// The CLI sets the run's vault secrets before anything is loaded (each --vault-id, the password
+// file, the prompt: ansible-playbook's vault ids), the YAML loader decrypts with them and records
+// every decrypted value, and the reporters mask those values in all output.
 
-let currentPassword: string | undefined
-const decrypted = new Set<string>()
-
-export function setVaultPassword(password: string | undefined): void {
-  currentPassword = password
+/** One vault secret: the vault id's label ("default" when none) and its password. */
+export interface VaultSecret {
+  id: string
+  password: string
 }
 
+let secrets: VaultSecret[] = []
+const decrypted = new Set<string>()
+
+export function setVaultSecrets(list: VaultSecret[]): void {
+  secrets = [...list]
+}
+
+/** One password under the default vault id (undefined: none). */
+export function setVaultPassword(password: string | undefined): void {
+  secrets = password === undefined ? [] : [{ id: 'default', password }]
+}
+
+/** The first secret's password (what encrypts), if any was given. */
 export function vaultPassword(): string | undefined {
-  return currentPassword
+  return secrets[0]?.password
+}
+
+export function hasVaultSecrets(): boolean {
+  return secrets.length > 0
+}
+
+export function vaultSecretList(): readonly VaultSecret[] {
+  return secrets
+}
+
+/** The vault id a text's header names (format 1.2), if any. */
+export function vaultHeaderId(text: string): string | undefined {
+  return /^\s*\$ANSIBLE_VAULT;1\.2;AES256;([^;\r\n]+)/.exec(text)?.[1]?.trim()
+}
+
+/**
+ * Decrypts with the run's secrets as ansible-core's VaultLib.decrypt does (vault_id_match off, its
+ * default): first the secrets whose id the header names, then every other, in the order given.
+ * Throws VaultError when none was given or none fits.
+ */
+export function decryptWithSecrets(text: string): string {
+  return decryptAndGetSecret(text).plain
+}
+
+/** decryptWithSecrets, and which secret decrypted (ansible-vault edit encrypts back with it). */
+export function decryptAndGetSecret(text: string): { plain: string; secret: VaultSecret } {
+  if (!secrets.length) throw new VaultError('no vault password was given', { hint: VAULT_PASSWORD_HINT })
+  const id = vaultHeaderId(text)
+  const order = id ? [...secrets.filter((s) => s.id === id), ...secrets.filter((s) => s.id !== id)] : secrets
+  let last: unknown
+  for (const s of order) {
+    try {
+      return { plain: decryptVault(text, s.password), secret: s }
+    } catch (e) {
+      // a damaged text fails the same way whatever the password: say so at once
+      if (!/HMAC mismatch/.test((e as Error).message)) throw e
+      last = e
+    }
+  }
+  if (order.length === 1) throw last
+  throw new VaultError(`none of the ${order.length} vault secrets given (${order.map((s) => s.id).join(', ')}) decrypts it (HMAC mismatch)`, {
+    hint: 'check the --vault-id and --vault-password-file options',
+  })
 }
 
 /** Values that came out of a vault (whole encrypted files and `!vault` values). */
@@ -94,7 +150,7 @@ export const VAULT_PASSWORD_HINT = 'give the password with --vault-password-file
  * A vault password file as Ansible reads it: an executable file is a script whose stdout is the
  * password; otherwise the file's content. Surrounding whitespace never belongs to the password.
  */
-export function readVaultPasswordFile(file: string): string {
+export function readVaultPasswordFile(file: string, vaultId = 'default'): string {
   let st: import('node:fs').Stats
   try {
     st = statSync(file)
@@ -104,7 +160,9 @@ export function readVaultPasswordFile(file: string): string {
   let text: string
   if (st.mode & 0o111) {
     try {
-      text = execFileSync(file, [], { encoding: 'utf8', stdio: ['inherit', 'pipe', 'inherit'], timeout: 60_000 })
+      // a "client" script (its name without extension ends in -client) is told which vault id is wanted
+      const client = /-client$/.test(basename(file).replace(/\.[^.]*$/, ''))
+      text = execFileSync(resolve(file), client ? ['--vault-id', vaultId] : [], { encoding: 'utf8', stdio: ['inherit', 'pipe', 'inherit'], timeout: 60_000 })
     } catch (e) {
       throw new VaultError(`vault password script ${file} failed: ${(e as Error).message.split('\n')[0]}`)
     }

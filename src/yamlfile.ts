@@ -4,7 +4,7 @@ import { readFileSync, statSync } from 'node:fs'
 import { relative } from 'node:path'
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, YAMLParseError, type Document, type Node, type Pair, type Tags } from 'yaml'
 import { Diagnostics, ValidationError, type SourcePos } from './errors.js'
-import { VAULT_PASSWORD_HINT, decryptVault, isVaulted, recordVaultSecret, vaultPassword } from './vault.js'
+import { VAULT_PASSWORD_HINT, decryptWithSecrets, hasVaultSecrets, isVaulted, recordVaultSecret } from './vault.js'
 
 export type YamlPath = ReadonlyArray<string | number>
 
@@ -44,13 +44,12 @@ export class YamlFile {
     this.display = displayPath(file)
     this.encrypted = isVaulted(text)
     if (this.encrypted) {
-      const password = vaultPassword()
-      if (password === undefined) {
+      if (!hasVaultSecrets()) {
         this.loadProblem = { message: 'this file is vault-encrypted and no vault password was given', hint: VAULT_PASSWORD_HINT }
         text = ''
       } else {
         try {
-          text = decryptVault(text, password)
+          text = decryptWithSecrets(text)
         } catch (e) {
           this.loadProblem = { message: `cannot decrypt this vault-encrypted file: ${(e as Error).message}`, hint: VAULT_PASSWORD_HINT }
           text = ''
@@ -173,19 +172,19 @@ export class YamlFile {
    * tag, and loading goes on (the value stays encrypted) so every other mistake is found too.
    */
   private checkInlineVaults(diags: Diagnostics): boolean {
-    const password = vaultPassword()
+    const password = hasVaultSecrets()
     visit(this.doc, {
       Scalar: (_k, node) => {
         if (node.tag !== '!vault') return
         const start = node.range?.[0] ?? 0
         const tagAt = this.text.lastIndexOf('!vault', start)
         const pos = this.posAt(tagAt >= 0 && !this.text.slice(tagAt, start).includes('\n') ? tagAt : start)
-        if (password === undefined) {
+        if (!password) {
           diags.error('this value is vault-encrypted (!vault) and no vault password was given', pos, VAULT_PASSWORD_HINT)
           return
         }
         try {
-          decryptVault(String(node.value instanceof VaultString ? node.value.ciphertext : node.value), password)
+          decryptWithSecrets(String(node.value instanceof VaultString ? node.value.ciphertext : node.value))
         } catch (e) {
           diags.error(`cannot decrypt this !vault value: ${(e as Error).message}`, pos)
         }
@@ -199,12 +198,12 @@ export class YamlFile {
    * recorded as secrets, as is every string of a wholly encrypted file.
    */
   private reveal(v: unknown): unknown {
-    const password = vaultPassword()
+    const password = hasVaultSecrets()
     const walk = (x: unknown): unknown => {
       if (x instanceof VaultString) {
-        if (password === undefined) return x
+        if (!password) return x
         try {
-          const plain = decryptVault(x.ciphertext, password)
+          const plain = decryptWithSecrets(x.ciphertext)
           recordVaultSecret(plain)
           return plain
         } catch {

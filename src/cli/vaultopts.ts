@@ -1,43 +1,70 @@
-// The vault password for a command: --vault-password-file, --ask-vault-pass (a prompt on the
-// terminal, not echoed) or ANSIBLE_VAULT_PASSWORD_FILE, set before anything is loaded so encrypted
-// files and `!vault` values decrypt while they are read.
+// The vault secrets for a command, built as ansible-core's CLI builds its vault ids: ansible.cfg's
+// vault_identity_list, then each --vault-id [LABEL@]SOURCE, then each --vault-password-file and
+// ansible.cfg's vault_password_file (id "default"), then --ask-vault-pass ("default@prompt").
+// SOURCE is a password file, an executable that prints it (a "-client" script is passed
+// --vault-id LABEL) or "prompt" (asked on the terminal, not echoed). They are set before anything
+// is loaded, so encrypted files and `!vault` values decrypt while they are read, each with the
+// secret its header names first, then with every other (as Ansible).
 import { Option, type Command } from 'commander'
 import { ansibleConfig } from '../config/ansible.js'
-import { readVaultPasswordFile, setVaultPassword, VaultError } from '../vault.js'
+import { readVaultPasswordFile, setVaultSecrets, VaultError, type VaultSecret } from '../vault.js'
 
 export interface VaultCliOptions {
-  vaultPasswordFile?: string
+  vaultPasswordFile?: string[]
   askVaultPass?: boolean
   askVaultPassword?: boolean
-  /** Ansible's --vault-id [LABEL@]FILE|prompt (repeatable; k3sbook takes one password). */
+  /** Ansible's --vault-id [LABEL@]SOURCE (repeatable). */
   vaultId?: string[]
 }
 
+const repeat = (v: string, prev: string[] = []) => [...prev, v]
+
 export function addVaultOptions(cmd: Command): Command {
   return cmd
-    .option('--vault-password-file <file>', 'Ansible Vault password: a file (or an executable that prints it); also ANSIBLE_VAULT_PASSWORD_FILE')
+    .option(
+      '--vault-password-file <file>',
+      'Ansible Vault password: a file (or an executable that prints it); repeatable; also ANSIBLE_VAULT_PASSWORD_FILE',
+      repeat,
+    )
+    .addOption(new Option('--vault-pass-file <file>', 'alias of --vault-password-file').hideHelp().argParser(repeat))
     .option('-J, --ask-vault-pass', 'ask for the Ansible Vault password on the terminal')
     .addOption(new Option('--ask-vault-password', 'alias of --ask-vault-pass').hideHelp())
     .option(
       '--vault-id <[label@]source>',
-      'Ansible Vault identity: a password file or "prompt" (the label is accepted and not needed: one password)',
-      (v: string, prev: string[] = []) => [...prev, v],
+      'Ansible Vault identity: a password file, an executable, or "prompt"; repeatable (each is tried, the one the file names first)',
+      repeat,
     )
 }
 
-/** Sets the process's vault password from the options; throws VaultError with a clear message. */
-export async function setupVault(o: VaultCliOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const ids = (o.vaultId ?? []).map((id) => (/^[^@/]*@/.test(id) ? id.slice(id.indexOf('@') + 1) : id))
-  const sources = new Set(ids)
-  if (sources.size > 1)
-    throw new VaultError(`${sources.size} different --vault-id sources given: k3sbook decrypts with one password`, { hint: 'give one --vault-id' })
-  const [id] = [...sources]
-  if (o.askVaultPass || o.askVaultPassword || id === 'prompt') {
-    setVaultPassword(await promptSecret(`Vault password${o.vaultId?.[0]?.includes('@') ? ` (${o.vaultId[0].split('@')[0]})` : ''}: `))
-    return
+/** A vault id's label and source, as Ansible splits "label@source" (no @: the default id). */
+export function parseVaultId(id: string): { label: string; source: string } {
+  const at = id.indexOf('@')
+  return at > 0 ? { label: id.slice(0, at), source: id.slice(at + 1) } : { label: 'default', source: at === 0 ? id.slice(1) : id }
+}
+
+/** Sets the process's vault secrets from the options; throws VaultError with a clear message. */
+export async function setupVault(o: VaultCliOptions & { vaultPassFile?: string[] }, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const cfg = env === process.env ? ansibleConfig() : undefined
+  const fromCfg = (cfg?.get('vaultIdentityList')?.value ?? (env === process.env ? '' : (env.ANSIBLE_VAULT_IDENTITY_LIST ?? '')))
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)
+  const ids = [...fromCfg, ...(o.vaultId ?? [])].map(parseVaultId)
+  const cfgFile = cfg ? cfg.path('vaultPasswordFile') : env.ANSIBLE_VAULT_PASSWORD_FILE
+  for (const f of [...(o.vaultPasswordFile ?? []), ...(o.vaultPassFile ?? []), ...(cfgFile ? [cfgFile] : [])]) ids.push({ label: 'default', source: f })
+  if (o.askVaultPass || o.askVaultPassword) ids.push({ label: 'default', source: 'prompt' })
+  const secrets: VaultSecret[] = []
+  const seen = new Set<string>()
+  for (const { label, source } of ids) {
+    // the same id and source twice (a file given on the command line and in ansible.cfg) is one secret
+    const key = `${label}@${source}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    if (source === 'prompt' || source === 'prompt_ask_vault_pass') {
+      secrets.push({ id: label, password: await promptSecret(`Vault password${label === 'default' ? '' : ` (${label})`}: `) })
+    } else secrets.push({ id: label, password: readVaultPasswordFile(source, label) })
   }
-  const file = o.vaultPasswordFile ?? id ?? (env === process.env ? ansibleConfig().path('vaultPasswordFile') : env.ANSIBLE_VAULT_PASSWORD_FILE)
-  setVaultPassword(file ? readVaultPasswordFile(file) : undefined)
+  setVaultSecrets(secrets)
 }
 
 /** Asks on the terminal without echoing (vault, SSH and become passwords). */

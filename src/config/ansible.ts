@@ -104,6 +104,7 @@ const KEYS = {
   rolesPath: ['defaults', 'roles_path', 'ANSIBLE_ROLES_PATH'],
   inventory: ['defaults', 'inventory', 'ANSIBLE_INVENTORY'],
   vaultPasswordFile: ['defaults', 'vault_password_file', 'ANSIBLE_VAULT_PASSWORD_FILE'],
+  vaultIdentityList: ['defaults', 'vault_identity_list', 'ANSIBLE_VAULT_IDENTITY_LIST'],
   become: ['privilege_escalation', 'become', 'ANSIBLE_BECOME'],
   becomeUser: ['privilege_escalation', 'become_user', 'ANSIBLE_BECOME_USER'],
   becomeMethod: ['privilege_escalation', 'become_method', 'ANSIBLE_BECOME_METHOD'],

@@ -9,7 +9,7 @@ import { randomInt } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { encrypt as shaCrypt } from 'unixcrypt'
-import { isVaulted, decryptVault, recordVaultSecret, vaultPassword } from '../vault.js'
+import { isVaulted, decryptWithSecrets, hasVaultSecrets, recordVaultSecret } from '../vault.js'
 import { UnsafeString } from '../yamlfile.js'
 import { LOOKUPS, RAW_TERMS, type LookupFn } from './filters.js'
 import { hasKey, isDict, isStr, iterate, PyError, pyStr, sv, truthy, typeName, Undefined, fail } from './pyvalues.js'
@@ -457,9 +457,8 @@ L(
       const file = findFile(frame.env, str(t), 'files')!
       const text = readFileSync(file, 'utf8')
       if (!isVaulted(text)) return text
-      const pw = vaultPassword()
-      if (pw === undefined) throw new PyError(`lookup('unvault'): ${str(t)} is vaulted and no vault password was given`, 'AnsibleError')
-      const plain = decryptVault(text, pw)
+      if (!hasVaultSecrets()) throw new PyError(`lookup('unvault'): ${str(t)} is vaulted and no vault password was given`, 'AnsibleError')
+      const plain = decryptWithSecrets(text)
       recordVaultSecret(plain)
       return plain
     }),

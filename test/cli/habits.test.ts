@@ -386,6 +386,112 @@ describe('without hosts', () => {
     assert.match(r.stdout, /w\.yml:4:5: warning: play variable "groups" shadows Ansible's magic variable/)
   })
 
+  test('several --vault-id: each file decrypts with the id its header names, then any other; a -client script; as ansible-playbook', async () => {
+    const d = dir({
+      devpw: 'dev-secret\n',
+      prodpw: 'prod-secret\n',
+      // a client script is asked for one id and answers only for it (as Ansible calls it)
+      'prod-client.sh': '#!/bin/sh\n[ "$1" = --vault-id ] && [ "$2" = prod ] && echo prod-secret\n',
+      'dev.yml': 'dev_var: from dev\n',
+      'prod.yml': 'prod_var: from prod\n',
+      'nolabel.yml': 'plain_var: encrypted for prod without a label\n',
+      'pb.yml': `- hosts: localhost
+  gather_facts: false
+  vars_files: [dev.yml, prod.yml, nolabel.yml]
+  tasks:
+    - name: Every vaulted variable decrypted
+      assert:
+        that:
+          - dev_var == 'from dev'
+          - prod_var == 'from prod'
+          - plain_var == 'encrypted for prod without a label'
+`,
+    })
+    chmodSync(join(d, 'prod-client.sh'), 0o755)
+    const av = (args: string[]) => promisify(execFile)('ansible-vault', args, { cwd: d })
+    await av(['encrypt', 'dev.yml', '--vault-id', 'dev@devpw'])
+    await av(['encrypt', 'prod.yml', '--vault-id', 'prod@prodpw'])
+    await av(['encrypt', 'nolabel.yml', '--vault-password-file', 'prodpw'])
+    // prod's secret comes second and from the client script; the unlabelled file is tried with each
+    const ids = ['--vault-id', 'dev@devpw', '--vault-id', 'prod@prod-client.sh']
+    const run = await k3(['run', 'pb.yml', ...ids, '-o', 'plain', '-i', 'localhost,', '-c', 'local'], { cwd: d })
+    assert.equal(run.code, 0, run.stdout + run.stderr)
+    assert.match(run.stdout, /ok\s+localhost\s+Every vaulted variable decrypted/)
+    const ap = await promisify(execFile)('ansible-playbook', ['pb.yml', ...ids, '-i', 'localhost,', '-c', 'local'], {
+      cwd: d,
+      env: { ...process.env, ANSIBLE_LOCALHOST_WARNING: 'False' },
+    })
+    assert.match(ap.stdout, /ok: \[localhost\][\s\S]*"msg": "All assertions passed"[\s\S]*localhost +: ok=1 +changed=0 +unreachable=0 +failed=0/)
+    // no secret fits: the file, the ids tried, exit 5, nothing run
+    const wrong = await k3(['run', 'pb.yml', '--vault-id', 'dev@devpw', '-o', 'plain', '-i', 'localhost,', '-c', 'local'], { cwd: d })
+    assert.equal(wrong.code, 5, wrong.stdout + wrong.stderr)
+    assert.match(wrong.stdout + wrong.stderr, /prod\.yml.*cannot decrypt.*HMAC mismatch/)
+    // ansible-vault's own rules for encrypting with several ids: say which one
+    const two = await k3(['vault', 'encrypt_string', 'x', '--vault-id', 'dev@devpw', '--vault-id', 'prod@prodpw'], { cwd: d })
+    assert.equal(two.code, 5)
+    assert.match(two.stderr, /2 vault ids were given \(dev, prod\).*--encrypt-vault-id/s)
+    const enc = await k3(['vault', 'encrypt_string', 'chosen', '--name', 'v', ...ids, '--encrypt-vault-id', 'prod'], { cwd: d })
+    assert.equal(enc.code, 0, enc.stderr)
+    assert.match(enc.stdout, /\$ANSIBLE_VAULT;1\.2;AES256;prod/)
+    writeFileSync(join(d, 'v.yml'), enc.stdout)
+    const dbg = await promisify(execFile)('ansible', ['localhost', '-m', 'debug', '-a', 'var=v', '-e', '@v.yml', '--vault-id', 'prod@prodpw'], {
+      cwd: d,
+      env: { ...process.env, ANSIBLE_LOCALHOST_WARNING: 'False' },
+    })
+    assert.match(dbg.stdout, /"v": "chosen"/)
+  })
+
+  test('ansible.cfg is found in ~/.ansible.cfg, then /etc/ansible/ansible.cfg, and only the first is read; vault_identity_list', async () => {
+    const d = dir({
+      devpw: 'dev-secret\n',
+      'dev.yml': 'dev_var: from dev\n',
+      'inv-home.yml': 'all:\n  hosts:\n    from-home:\n',
+      'inv-etc.yml': 'all:\n  hosts:\n    from-etc:\n',
+      'hosts.yml': '- hosts: all\n  gather_facts: false\n  tasks: []\n',
+      'pb.yml':
+        "- hosts: all\n  gather_facts: false\n  vars_files: [dev.yml]\n  tasks:\n    - name: Decrypted\n      assert: { that: dev_var == 'from dev' }\n",
+    })
+    await promisify(execFile)('ansible-vault', ['encrypt', 'dev.yml', '--vault-id', 'dev@devpw'], { cwd: d })
+    const home = dir({ '.ansible.cfg': `[defaults]\ninventory = ${join(d, 'inv-home.yml')}\nvault_identity_list = dev@${join(d, 'devpw')}\n` })
+    const etc = dir({ 'ansible.cfg': `[defaults]\ninventory = ${join(d, 'inv-etc.yml')}\n` })
+    // /etc/ansible is this machine's: the test's own is bind-mounted over it in a private mount namespace
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ANSIBLE_')))
+    const inNs = (args: string[], home: string) =>
+      promisify(execFile)(
+        'unshare',
+        [
+          '--mount',
+          '--propagation',
+          'private',
+          'sh',
+          '-c',
+          'mkdir -p /etc/ansible && mount --bind "$0" /etc/ansible && exec "$@"',
+          etc,
+          process.execPath,
+          BIN,
+          ...args,
+        ],
+        {
+          cwd: d,
+          env: { ...clean, NO_COLOR: '1', HOME: home },
+        },
+      ).then(
+        (r) => ({ code: 0, ...r }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+      )
+    const viaHome = await inNs(['hosts', 'hosts.yml'], home)
+    assert.equal(viaHome.code, 0, viaHome.stderr)
+    assert.match(viaHome.stdout, /from-home/)
+    assert.doesNotMatch(viaHome.stdout, /from-etc/)
+    const viaEtc = await inNs(['hosts', 'hosts.yml'], dir({}))
+    assert.equal(viaEtc.code, 0, viaEtc.stderr)
+    assert.match(viaEtc.stdout, /from-etc/)
+    // the vault id listed in ~/.ansible.cfg decrypts the play's vars file
+    const run = await inNs(['run', 'pb.yml', '-o', 'plain', '-i', 'localhost,', '-c', 'local'], home)
+    assert.equal(run.code, 0, run.stdout + run.stderr)
+    assert.match(run.stdout, /ok\s+localhost\s+Decrypted/)
+  })
+
   test("k3sbook schema validates the repo's playbooks, task files and inventory with ajv, and catches a wrong key", async () => {
     const out = mkdtempSync(join(tmpdir(), 'k3sbook-schema-'))
     const r = await k3(['schema', '--out', out])
