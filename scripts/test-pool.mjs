@@ -3,6 +3,45 @@
 // one line when it passed), then the totals and the slowest files. A file still running after
 // K3SBOOK_TEST_FILE_TIMEOUT seconds (900) is stopped and fails.
 import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs'
+import { join } from 'node:path'
+
+// K3SBOOK_TEST_CPU=1 (as root, with a cgroup v1 cpuacct hierarchy): each file runs in a cpuacct
+// cgroup of its own, so the CPU time of everything it starts is counted (lab hosts put their own
+// cgroups under the starting process's, so theirs too) and listed beside the wall time. CPU time is
+// what a loaded machine cannot hide: it says which files make the suite long.
+const CPUACCT = '/sys/fs/cgroup/cpuacct'
+function cpuGroup(file) {
+  if (process.env.K3SBOOK_TEST_CPU !== '1' || !existsSync(CPUACCT)) return undefined
+  const own = /^\d+:[^:]*\bcpuacct\b[^:]*:(.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1] ?? '/'
+  const dir = join(CPUACCT, own, `k3sbook-test-${process.pid}-${file.replace(/[^a-z0-9]+/gi, '_')}`)
+  try {
+    mkdirSync(dir)
+    return dir
+  } catch {
+    return undefined
+  }
+}
+function cpuSeconds(dir) {
+  try {
+    return Number(readFileSync(join(dir, 'cpuacct.usage'), 'utf8')) / 1e9
+  } catch {
+    return undefined
+  }
+}
+async function dropGroup(dir) {
+  // empty once the file's processes (and its labs' cgroups) are gone: tried for half a minute, then
+  // left (a process the file left behind keeps it; the pool reports, it does not kill)
+  for (let i = 0; i < 120; i++) {
+    try {
+      rmdirSync(dir)
+      return
+    } catch {
+      await new Promise((r) => setTimeout(r, 250))
+    }
+  }
+  process.stdout.write(`[test pool] ${dir} still holds processes: left in place\n`)
+}
 
 /** Runs `files`; resolves to the exit code (0 when every file passed). */
 export async function runFiles(files, { concurrency = 3, slowest = 10 } = {}) {
@@ -10,6 +49,7 @@ export async function runFiles(files, { concurrency = 3, slowest = 10 } = {}) {
   // the slowest file (test/cluster/systemd.test.ts) takes ~4-5 min at 3 files at a time on 2 cores
   const fileTimeoutS = Number(process.env.K3SBOOK_TEST_FILE_TIMEOUT ?? '900')
   const done = []
+  const drops = []
   const t0 = Date.now()
   let next = 0
   const children = new Set()
@@ -22,11 +62,18 @@ export async function runFiles(files, { concurrency = 3, slowest = 10 } = {}) {
     while (next < files.length) {
       const file = files[next++]
       const start = Date.now()
+      const group = cpuGroup(file)
       const { code, out } = await new Promise((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', '--test-reporter=spec', file], {
-          stdio: ['ignore', 'pipe', 'pipe'],
-          env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' },
-        })
+        const nodeArgs = ['--import', 'tsx', '--test-reporter=spec', file]
+        // in its cgroup before node starts: the shell enters it, then becomes node
+        const child = spawn(
+          group ? '/bin/sh' : process.execPath,
+          group ? ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', group, process.execPath, ...nodeArgs] : nodeArgs,
+          {
+            stdio: ['ignore', 'pipe', 'pipe'],
+            env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' },
+          },
+        )
         children.add(child)
         const chunks = []
         child.stdout.on('data', (d) => chunks.push(d))
@@ -61,19 +108,29 @@ export async function runFiles(files, { concurrency = 3, slowest = 10 } = {}) {
         })
       })
       const ms = Date.now() - start
-      done.push({ file, ms, code })
+      const cpu = group ? cpuSeconds(group) : undefined
+      if (group) drops.push(dropGroup(group))
+      done.push({ file, ms, code, cpu })
       const tests = /ℹ tests (\d+)/.exec(out)?.[1] ?? '?'
       if (code !== 0 || verbose) process.stdout.write(out.endsWith('\n') ? out : out + '\n')
-      process.stdout.write(`${code === 0 ? '✔' : '✖'} ${file} (${tests} tests, ${(ms / 1000).toFixed(1)} s)${code === 0 ? '' : ` — exit ${code}`}\n`)
+      const cpuText = cpu === undefined ? '' : `, ${cpu.toFixed(1)} s CPU`
+      process.stdout.write(`${code === 0 ? '✔' : '✖'} ${file} (${tests} tests, ${(ms / 1000).toFixed(1)} s${cpuText})${code === 0 ? '' : ` — exit ${code}`}\n`)
     }
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker))
+  await Promise.all(drops)
   const failed = done.filter((d) => d.code !== 0)
   process.stdout.write(
     `\n${done.length - failed.length} of ${done.length} files passed in ${((Date.now() - t0) / 1000).toFixed(1)} s (${concurrency} at a time)\n`,
   )
   if (failed.length) process.stdout.write(`failed:\n${failed.map((d) => `  ${d.file}`).join('\n')}\n`)
   process.stdout.write(`slowest files:\n`)
-  for (const d of [...done].sort((a, b) => b.ms - a.ms).slice(0, slowest)) process.stdout.write(`  ${(d.ms / 1000).toFixed(1).padStart(6)} s  ${d.file}\n`)
+  for (const d of [...done].sort((a, b) => b.ms - a.ms).slice(0, slowest))
+    process.stdout.write(`  ${(d.ms / 1000).toFixed(1).padStart(6)} s${d.cpu === undefined ? '' : ` ${d.cpu.toFixed(1).padStart(6)} s CPU`}  ${d.file}\n`)
+  const cpus = done.filter((d) => d.cpu !== undefined)
+  if (cpus.length) {
+    process.stdout.write(`CPU: ${cpus.reduce((a, d) => a + d.cpu, 0).toFixed(0)} s in all; the most:\n`)
+    for (const d of [...cpus].sort((a, b) => b.cpu - a.cpu).slice(0, slowest)) process.stdout.write(`  ${d.cpu.toFixed(1).padStart(6)} s CPU  ${d.file}\n`)
+  }
   return failed.length ? 1 : 0
 }

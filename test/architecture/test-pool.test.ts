@@ -23,6 +23,8 @@ async function capture(fn: () => Promise<number>): Promise<{ code: number; out: 
 test('a hanging test file is stopped and reported; one whose child holds its output open still ends', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'k3sbook-pool-'))
   const saved = process.env.K3SBOOK_TEST_FILE_TIMEOUT
+  const savedCpu = process.env.K3SBOOK_TEST_CPU
+  delete process.env.K3SBOOK_TEST_CPU
   try {
     const hang = join(dir, 'hang.test.ts')
     writeFileSync(
@@ -32,17 +34,18 @@ test('a hanging test file is stopped and reported; one whose child holds its out
     const orphan = join(dir, 'orphan.test.ts')
     writeFileSync(
       orphan,
-      `import { test } from 'node:test'\nimport { spawn } from 'node:child_process'\nimport { writeFileSync } from 'node:fs'\ntest('leaves a child', () => { const c = spawn('sleep', ['30'], { stdio: 'inherit', detached: true }); c.unref(); writeFileSync(${JSON.stringify(join(dir, 'pid'))}, String(c.pid)) })\n`,
+      `import { test } from 'node:test'\nimport { spawn } from 'node:child_process'\nimport { writeFileSync } from 'node:fs'\ntest('leaves a child', () => { const c = spawn('sleep', ['300'], { stdio: 'inherit', detached: true }); c.unref(); writeFileSync(${JSON.stringify(join(dir, 'pid'))}, String(c.pid)) })\n`,
     )
-    process.env.K3SBOOK_TEST_FILE_TIMEOUT = '3'
+    // long enough for node and tsx to start on a loaded machine (load 20: several seconds)
+    process.env.K3SBOOK_TEST_FILE_TIMEOUT = '15'
     const t0 = Date.now()
     const r = await capture(() => runFiles([hang, orphan], { concurrency: 2 }))
     assert.equal(r.code, 1)
     assert.match(r.out, /reached the wait/)
-    assert.match(r.out, /still running after 3 s: stopped/)
+    assert.match(r.out, /still running after 15 s: stopped/)
     assert.match(r.out, new RegExp(`✖ ${hang.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} .*exit 124`))
     assert.match(r.out, new RegExp(`✔ ${orphan.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`))
-    assert.ok(Date.now() - t0 < 25_000, 'neither waited for the orphan sleep')
+    assert.ok(Date.now() - t0 < 200_000, 'neither waited for the orphan sleep (300 s)')
   } finally {
     try {
       process.kill(Number(readFileSync(join(dir, 'pid'), 'utf8')))
@@ -51,6 +54,7 @@ test('a hanging test file is stopped and reported; one whose child holds its out
     }
     if (saved === undefined) delete process.env.K3SBOOK_TEST_FILE_TIMEOUT
     else process.env.K3SBOOK_TEST_FILE_TIMEOUT = saved
+    if (savedCpu !== undefined) process.env.K3SBOOK_TEST_CPU = savedCpu
     rmSync(dir, { recursive: true, force: true })
   }
 })

@@ -20,7 +20,10 @@ export async function run(playbook: string, inventories: string[], opts: Partial
   assert.ok(project && !diags.hasErrors, diags.items.map(formatDiagnostic).join('\n'))
   const events: RunEvent[] = []
   const { extraVars: _e, ...rest } = opts
-  const summary = await runPlaybook(project as never, { connect: makeConnectionFactory({}), ...rest }, (e) => events.push(e))
+  // 60 s of server silence before a host is unreachable, not the 10 s default: these tests are not
+  // about connection timeouts (those set their own), and at load 60 a lab host's sshd, forking on
+  // two busy cores, was silent for longer than 10 s (a check run lost its host)
+  const summary = await runPlaybook(project as never, { connect: makeConnectionFactory({ connectTimeoutMs: 60_000 }), ...rest }, (e) => events.push(e))
   return { summary, events, results: events.filter((e): e is HostResultEvent => e.type === 'host:result') }
 }
 

@@ -77,7 +77,7 @@ const PLAY = `- hosts: all
       become_user: nobody
 `
 
-test('the become password is in no argv and no environment on the host, on every path', { timeout: 300_000 }, async (t) => {
+test('the become password is in no argv and no environment on the host, on every path', { timeout: 600_000 }, async (t) => {
   const lab = await useLab(t, { hosts: 1, tag: 'bpass' })
   await sh(
     lab,
@@ -92,10 +92,12 @@ test('the become password is in no argv and no environment on the host, on every
   execFileSync('sh', ['-c', 'mkdir -p a && head -c 3000000 /dev/urandom > a/big.bin && tar -cf big.tar -C a big.bin && mkdir -p files && mv big.tar files/'], {
     cwd: dir,
   })
-  await sh(lab, 1, `rm -f /tmp/ps-stop; (${WATCH}) </dev/null >/dev/null 2>&1 &`)
+  // the watcher runs flat out (a password in argv may show only for a moment) but at the lowest
+  // priority: at load 30 it took a core from the run it watches, which then ran past its time
+  await sh(lab, 1, `rm -f /tmp/ps-stop; (nice -n 19 sh -c '${WATCH.replace(/'/g, `'\\''`)}') </dev/null >/dev/null 2>&1 &`)
   let r
   try {
-    r = await cli(['run', 'site.yml', '-i', lab.inventoryPath, '-o', 'plain'], { cwd: dir, timeoutMs: 240_000 })
+    r = await cli(['run', 'site.yml', '-i', lab.inventoryPath, '-o', 'plain'], { cwd: dir, timeoutMs: 500_000 })
   } finally {
     await sh(lab, 1, 'touch /tmp/ps-stop; sleep 1')
   }
