@@ -245,9 +245,8 @@ FILTERS.set('vault', (v, a, k) => {
   if (!isText(v)) throw new PyError(`Can only vault strings, instead we got: <class '${typeName(v)}'>`, 'AnsibleFilterTypeError')
   const id = str(vaultid ?? 'filter_default')
   let text = encryptVault(sv(v), sv(secret), salt === undefined || salt === null ? undefined : Buffer.from(str(salt), 'utf8'))
-  // VaultLib.encrypt: format 1.2 with the vault id unless the id is 'default'; no trailing newline
+  // VaultLib.encrypt: format 1.2 with the vault id unless the id is 'default'
   if (id && id !== 'default') text = text.replace(/^\$ANSIBLE_VAULT;1\.1;AES256/, `$ANSIBLE_VAULT;1.2;AES256;${id}`)
-  text = text.replace(/\n$/, '')
   return truthy(wrap) ? new VaultString(text) : text
 })
 

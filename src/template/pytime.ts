@@ -42,8 +42,8 @@ function isoWeek(t: Tm): [number, number] {
   const wd = (d.getUTCDay() + 6) % 7
   d.setUTCDate(d.getUTCDate() - wd + 3)
   const y = d.getUTCFullYear()
-  const first = new Date(Date.UTC(y, 0, 4))
-  const week = 1 + Math.round((d.getTime() - first.getTime()) / 86400000 / 7 - (((first.getUTCDay() + 6) % 7) - 3) / 7)
+  // the week holding this Thursday: its day of the year over 7
+  const week = 1 + Math.floor((d.getTime() - Date.UTC(y, 0, 1)) / 86400000 / 7)
   return [y, week]
 }
 
@@ -148,16 +148,34 @@ export function formatTm(fmt: string, t: Tm, epoch: () => number): string {
   return fmt.replace(/%(.)/gs, (all, c: string) => conv(c) ?? all)
 }
 
-/** The local time zone's abbreviation at a moment (what C's tm_zone holds). */
+/**
+ * The local time zone's abbreviation at a moment (C's tm_zone: "UTC", "CET", "EDT"). Intl names
+ * zones per locale ("GMT+1" in en-US for Berlin, "CET" in en-GB): the first locale giving a name
+ * that is not a bare offset is taken; a zone that no locale abbreviates keeps the offset form
+ * (glibc then prints the tzdata abbreviation, such as "+03", which can differ).
+ */
 function zoneName(d: Date): string {
-  const tz = process.env.TZ
-  if (tz === 'UTC' || tz === 'UTC0' || tz === ':UTC') return 'UTC'
-  try {
-    const part = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((p) => p.type === 'timeZoneName')
-    return part?.value ?? ''
-  } catch {
-    return ''
+  const name = zoneNameAt(d)
+  if (!/^GMT[+-]/.test(name)) return name
+  // ICU names no zone before 1970: the same day in 2001 (when its offset is the same) gives the name
+  const later = new Date(d)
+  later.setFullYear(2001)
+  return later.getTimezoneOffset() === d.getTimezoneOffset() ? zoneNameAt(later) : name
+}
+
+function zoneNameAt(d: Date): string {
+  let last = ''
+  for (const locale of ['en-US', 'en-GB']) {
+    try {
+      const part = new Intl.DateTimeFormat(locale, { timeZoneName: 'short' }).formatToParts(d).find((p) => p.type === 'timeZoneName')
+      last = part?.value ?? ''
+      if (last && !/^GMT[+-]/.test(last))
+        return last === 'GMT' && d.getTimezoneOffset() === 0 && /^:?(UTC|Etc\/UTC|UTC0)?$/.test(process.env.TZ ?? 'UTC') ? 'UTC' : last
+    } catch {
+      return ''
+    }
   }
+  return last
 }
 
 /** Ansible's strftime(string_format, second=None, utc=False): time.strftime(fmt, localtime/gmtime(second)). */
@@ -186,7 +204,7 @@ export function strftimeFilter(format: unknown, second: unknown, utc: boolean): 
         second: d.getUTCSeconds(),
         us: 0,
         gmtoff: 0,
-        zone: 'UTC',
+        zone: 'GMT',
       }
     : {
         year: d.getFullYear(),
@@ -200,7 +218,8 @@ export function strftimeFilter(format: unknown, second: unknown, utc: boolean): 
         zone: zoneName(d),
       }
   if (!isStr(format)) throw new PyError(`strftime() argument 1 must be str, not ${typeName(format)}`, 'TypeError')
-  return formatTm(sv(format), t, () => whole)
+  // glibc's %s is mktime() of the broken-down time, read as local time (so utc=True shifts it, as in Python)
+  return formatTm(sv(format), t, () => Math.floor(new Date(t.year, t.month - 1, t.day, t.hour, t.minute, t.second).getTime() / 1000))
 }
 
 // ---------- datetime.timedelta ----------
