@@ -72,7 +72,9 @@ print(port, ','.join(order), pick)`,
 }
 
 function crypt(pw: string, salt: string): string {
-  const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', '-c', 'import crypt,sys; print(crypt.crypt(sys.argv[1], sys.argv[2]))', pw, salt], { encoding: 'utf8' })
+  const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', '-c', 'import crypt,sys; print(crypt.crypt(sys.argv[1], sys.argv[2]))', pw, salt], {
+    encoding: 'utf8',
+  })
   assert.equal(r.status, 0, r.stderr)
   return r.stdout.trim()
 }
