@@ -335,6 +335,9 @@ export class PyDateTime extends PyObject {
   str(): string {
     return this.isoformat(' ')
   }
+  override jsonValue(): unknown {
+    return this.isoformat()
+  }
   override repr(): string {
     const f = [this.year, this.month, this.day, this.hour, this.minute]
     if (this.second || this.us) f.push(this.second)

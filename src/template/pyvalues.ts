@@ -84,6 +84,10 @@ export abstract class PyObject {
   binop(_op: string, _other: unknown, _reflected: boolean): unknown {
     return undefined
   }
+  /** What Ansible's JSON encoder writes for it (a datetime: its isoformat()); undefined: not serializable. */
+  jsonValue(): unknown {
+    return undefined
+  }
   /** -1/0/1 against other; undefined when they cannot be ordered. */
   cmp(_other: unknown): number | undefined {
     return undefined

@@ -236,6 +236,8 @@ print(json.dumps(out))`,
       '(((b | to_datetime) - (a | to_datetime)) / ((b | to_datetime) - (a | to_datetime)))',
       '[a | to_datetime]',
       '(a | to_datetime) | string',
+      '(a | to_datetime) | to_json',
+      "{'at': a | to_datetime} | to_json",
     ]
     for (const [a, b] of [
       ['2016-06-06 10:00:00', '2024-02-29 09:30:15'],
@@ -248,6 +250,8 @@ from jinja2 import Environment
 from ansible.plugins.filter.core import to_datetime
 env = Environment()
 env.filters['to_datetime'] = to_datetime
+from ansible.plugins.filter.core import to_json
+env.filters['to_json'] = to_json
 d = json.load(sys.stdin)
 print(json.dumps([env.from_string('{{ ' + e + ' }}').render(a=d['a'], b=d['b']) for e in d['exprs']]))`,
         { a, b, exprs },
