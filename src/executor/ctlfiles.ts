@@ -13,10 +13,11 @@ const MAX_RENDER_CACHE = 16 * 1024 * 1024
 
 /**
  * What makes a render depend on more than the values of the names it reads: other template files
- * (include, import, extends), lookups and other calls that read the machine or the clock, and the
+ * (include, import, extends), lookups and other calls that read the machine, the clock or random
+ * numbers (strftime, fileglob, realpath, vault's random salt, password_hash without one), and the
  * dictionaries that give access to every variable by a computed name.
  */
-const NOT_PURE = /\b(lookup|query|q|now|random|shuffle|password_hash|hostvars|vars|varnames|environment|self|caller|super)\b/
+const NOT_PURE = /\b(lookup|query|q|now|random|shuffle|password_hash|strftime|fileglob|realpath|vault|hostvars|vars|varnames|environment|self|caller|super)\b/
 const TAG_NOT_PURE = /^\{%[-+]?\s*(include|import|extends|from)\b/
 
 export class ControllerCache {

@@ -10,7 +10,7 @@ import type { Include, Inventory, Play, Playbook, Task, TaskItem, Vars } from '.
 import { getModule } from '../modules/registry.js'
 import { LOOKUPS } from '../template/filters.js'
 import { analyzeTemplate, isTemplated } from '../template/index.js'
-import { hasLookup, REFUSED_FILTERS } from '../template/plugins.js'
+import { hasFilter, hasLookup } from '../template/plugins.js'
 import { displayPath, type YamlFile, type YamlPath } from '../yamlfile.js'
 import { firstFile, isDir, shownList } from './files.js'
 import { isMap, optBool, playItems, toCond, walkItems } from './load.js'
@@ -225,10 +225,7 @@ function inheritedWhen(it: TaskItem, text: string): boolean {
 /** A filter or lookup k3sbook refuses is reported before any host (an error when always evaluated). */
 function checkPlugins(a: ReturnType<typeof analyzeTemplate>, pos: SourcePos, guarded: boolean, diags: Diagnostics): void {
   const report = (msg: string, hint: string) => (guarded ? diags.warn(`${msg} (where it is evaluated)`, pos, hint) : diags.error(msg, pos, hint))
-  for (const f of a.filters ?? []) {
-    const name = f.replace(/^(ansible\.builtin|ansible\.utils|community\.general)\./, '')
-    if (REFUSED_FILTERS.has(name)) report(`filter "${f}" is not supported by k3sbook`, "it reads the controller's state; pass the value in a variable")
-  }
+  for (const f of a.filters ?? []) if (!hasFilter(f)) report(`filter "${f}" is not supported by k3sbook`, 'see docs/TEMPLATES.md for the filters k3sbook has')
   for (const l of a.lookups ?? [])
     if (!hasLookup(l)) report(`lookup "${l}" is not supported by k3sbook`, `supported: ${Object.keys(LOOKUPS).sort().join(', ')}`)
 }

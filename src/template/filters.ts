@@ -907,14 +907,6 @@ F('network_in_usable', (v, a) => networkInUsable(v, a[0]))
 F('network_in_network', (v, a) => networkInNetwork(v, a[0]))
 F('ip4_hex', (v, a) => ipv4Hex(v, a.length ? str(a[0]) : ''))
 
-// ---------- refused: they would read the controller's state outside the explicit lookups ----------
-
-for (const name of ['expanduser', 'expandvars', 'realpath', 'fileglob', 'password_hash', 'random', 'shuffle', 'unvault', 'vault', 'strftime', 'to_datetime']) {
-  F(name, () => {
-    throw new PyError(`the '${name}' filter is not supported by k3sbook templates`, 'AnsibleFilterError')
-  })
-}
-
 // ---------- globals ----------
 
 /** Ansible's now(utc=False, fmt=None): the time as text (str() of the datetime without fmt). */

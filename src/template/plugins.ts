@@ -1,52 +1,97 @@
 // Filters and lookups real content uses beyond the core set: random, shuffle, password_hash, and
 // the lookups first_found, pipe, lines, varnames, together, nested, subelements, flattened,
-// inventory_hostnames, random_choice, fileglob, password, ini, unvault, config. Each follows Ansible
-// 2.14's plugin of the same name (lib/ansible/plugins/{filter,lookup}); where Python's exact
-// output cannot be reproduced (a seeded `random`/`shuffle`: CPython's Mersenne Twister seeding),
-// the call is refused with that reason rather than answered differently.
+// inventory_hostnames, random_choice, fileglob, password, ini, unvault, csvfile, config; the filters
+// expanduser, expandvars, realpath, fileglob, strftime, to_datetime, vault, unvault. Each follows
+// Ansible 2.14's plugin of the same name (lib/ansible/plugins/{filter,lookup}); a seeded `random` /
+// `shuffle` gives CPython's very sequence (pyrandom.ts), where the rare case Python's answer cannot
+// be reproduced, the call is refused with that reason rather than answered differently.
 import { spawnSync } from 'node:child_process'
 import { randomInt } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
-import { encrypt as shaCrypt } from 'unixcrypt'
-import { isVaulted, decryptWithSecrets, hasVaultSecrets, recordVaultSecret } from '../vault.js'
-import { UnsafeString } from '../yamlfile.js'
+import { isVaulted, decryptVault, decryptWithSecrets, encryptVault, hasVaultSecrets, recordVaultSecret } from '../vault.js'
+import { UnsafeString, VaultString } from '../yamlfile.js'
+import { passwordHash } from './crypt.js'
 import { LOOKUPS, RAW_TERMS, type LookupFn } from './filters.js'
-import { hasKey, isDict, isStr, iterate, PyError, pyStr, sv, truthy, typeName, Undefined, fail } from './pyvalues.js'
-import { FILTERS, findFile, type Env } from './runtime.js'
+import { PyRandom } from './pyrandom.js'
+import { hasKey, isDict, isInt, isNum, isStr, iterate, num, PyError, PyFloat, pyStr, sv, truthy, typeName, Undefined, fail } from './pyvalues.js'
+import { strftimeFilter, strptime } from './pytime.js'
+import { FILTERS, findFile, resolvePluginName, type Env } from './runtime.js'
 import { configLookup } from './configlookup.js'
 import { splitAssignment, splitBeforeKeys, starPieces } from '../text.js'
+import { parseKv } from '../kv.js'
 
 const str = (v: unknown): string => (isStr(v) ? sv(v) : pyStr(v))
 
-function seeded(name: string, k: Record<string, unknown>): void {
-  if (k.seed !== undefined && k.seed !== null)
-    throw new PyError(
-      `the '${name}' filter with a seed is not supported by k3sbook: Python's seeded random sequence cannot be reproduced exactly`,
-      'AnsibleFilterError',
-    )
-}
-
 // ---------- filters ----------
 
-FILTERS.set('random', (v, a, k) => {
-  seeded('random', k)
-  if (typeof v === 'number' && Number.isInteger(v)) {
-    // random(end, start=0, step=1): a number from range(start, end, step)
-    const start = Number(k.start ?? 0)
-    const step = Number(k.step ?? 1)
-    const n = Math.ceil((v - start) / step)
-    if (n <= 0) throw new PyError('empty range for randrange()', 'AnsibleFilterError')
-    return start + randomInt(n) * step
+/**
+ * random.Random(seed) as CPython seeds it (pyrandom.ts): str and int seeds (bool as int); an
+ * integral float hashes to its int. Other seeds (a fractional float) are refused rather than
+ * answered differently from Ansible.
+ */
+function seededRandom(name: string, seed: unknown): PyRandom {
+  if (typeof seed === 'boolean') return new PyRandom(seed ? 1 : 0)
+  if (isStr(seed)) return new PyRandom(sv(seed))
+  if (isNum(seed) && Number.isInteger(num(seed))) {
+    const n = num(seed)
+    // hash(-1.0) is -2 in CPython (-1 is reserved), and a float seed is hashed
+    return new PyRandom(seed instanceof PyFloat && n === -1 ? -2 : n)
   }
-  const items = iterate(v)
-  if (!items.length) throw new PyError('Cannot choose from an empty sequence', 'AnsibleFilterError')
-  return items[randomInt(items.length)]
+  if (isNum(seed))
+    throw new PyError(`the '${name}' filter with a fractional float seed is not supported by k3sbook (use an int or a str seed)`, 'AnsibleFilterError')
+  throw new PyError('The only supported seed types are: None,\nint, float, str, bytes, and bytearray.', 'TypeError')
+}
+
+/** A Python sequence for choice(): a list, a str's characters; a dict is indexed by position in Python and fails. */
+function sequence(v: unknown): unknown[] {
+  if (Array.isArray(v)) return v
+  if (isStr(v)) return [...sv(v)]
+  if (isDict(v)) throw new PyError('random: choosing from a dict is not supported (Python indexes it by a number and fails)', 'AnsibleFilterError')
+  return iterate(v)
+}
+
+/** Ansible's rand(environment, end, start=None, step=None, seed=None) (plugins/filter/core.py). */
+FILTERS.set('random', (v, a, k) => {
+  const start = a.length > 0 ? a[0] : k.start
+  const step = a.length > 1 ? a[1] : k.step
+  const seed = a.length > 2 ? a[2] : k.seed
+  const r = seed === undefined || seed === null ? null : seededRandom('random', seed)
+  if (typeof v === 'boolean' || isInt(v)) {
+    const end = Number(v)
+    const s = truthy(start ?? null) ? num(start) : 0
+    const st = truthy(step ?? null) ? num(step) : 1
+    if (r) return r.randrange(s, end, st)
+    // SystemRandom: the same arithmetic (randrange) over the OS's random numbers
+    const width = end - s
+    const n = st === 1 ? width : st > 0 ? Math.floor((width + st - 1) / st) : st < 0 ? Math.floor((width + st + 1) / st) : 0
+    if (st === 0) throw new PyError('zero step for randrange()', 'ValueError')
+    if (n <= 0) throw new PyError(st === 1 ? `empty range for randrange() (${s}, ${end}, ${width})` : 'empty range for randrange()', 'ValueError')
+    return s + st * randomInt(n)
+  }
+  if (Array.isArray(v) || isStr(v) || isDict(v)) {
+    if (truthy(start ?? null) || truthy(step ?? null)) throw new PyError('start and step can only be used with integer values', 'AnsibleFilterError')
+    const items = sequence(v)
+    if (r) return r.choice(items)
+    if (!items.length) throw new PyError('Cannot choose from an empty sequence', 'IndexError')
+    return items[randomInt(items.length)]
+  }
+  throw new PyError('random can only be used on sequences and integers', 'AnsibleFilterError')
 })
 
+/** Ansible's randomize_list(mylist, seed=None): a truthy seed shuffles as random.Random(seed); any error leaves the list as it is. */
 FILTERS.set('shuffle', (v, a, k) => {
-  seeded('shuffle', k)
-  const items = [...iterate(v)]
+  const seed = a.length > 0 ? a[0] : k.seed
+  let items: unknown[]
+  try {
+    items = [...iterate(v)]
+  } catch {
+    return v
+  }
+  if (seed !== undefined && truthy(seed)) {
+    seededRandom('shuffle', seed).shuffle(items)
+    return items
+  }
   for (let i = items.length - 1; i > 0; i--) {
     const j = randomInt(i + 1)
     ;[items[i], items[j]] = [items[j], items[i]]
@@ -54,27 +99,177 @@ FILTERS.set('shuffle', (v, a, k) => {
   return items
 })
 
-const SALT_CHARS = './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
+/** password_hash: see crypt.ts (Ansible's crypt path: sha512, sha256, md5; without a salt a random one, so not idempotent). */
+FILTERS.set('password_hash', (v, a, k) => passwordHash(v, a, k))
 
-/**
- * password_hash: glibc's SHA-crypt ($5$/$6$), through the `unixcrypt` library (its output was
- * checked equal to crypt(3) for default and explicit rounds). As Ansible without passlib does:
- * a 16-character random salt when none is given, rounds shown only when given.
- */
-FILTERS.set('password_hash', (v, a, k) => {
-  const type = str(a[0] ?? k.hashtype ?? 'sha512')
-  const ident = { sha512: '6', sha512_crypt: '6', sha256: '5', sha256_crypt: '5' }[type]
-  if (!ident) throw new PyError(`password_hash: hash type '${type}' is not supported by k3sbook (sha512 and sha256 are)`, 'AnsibleFilterError')
-  let salt = a[1] ?? k.salt
-  const rounds = a[3] ?? k.rounds
-  if (salt === undefined || salt === null) {
-    const size = Number(a[2] ?? k.salt_size ?? 16)
-    salt = Array.from({ length: size }, () => SALT_CHARS[randomInt(SALT_CHARS.length)]).join('')
+// ---- controller paths, as Python's os.path functions on the controller
+
+const pathArg = (name: string, v: unknown): string => {
+  if (isStr(v)) return sv(v)
+  throw new PyError(`expected str, bytes or os.PathLike object, not ${typeName(v)}`, 'TypeError')
+}
+
+/** os.path.expanduser: ~ is $HOME (else the passwd entry), ~name the user's home; an unknown user leaves the path as it is. */
+export function expandUser(path: string): string {
+  if (!path.startsWith('~')) return path
+  let i = path.indexOf('/', 1)
+  if (i < 0) i = path.length
+  let home: string | undefined
+  if (i === 1) home = process.env.HOME ?? passwdHome(null)
+  else home = passwdHome(path.slice(1, i))
+  if (home === undefined) return path
+  home = home.replace(/\/+$/, '')
+  return home + path.slice(i) || '/'
+}
+
+function passwdHome(user: string | null): string | undefined {
+  let text: string
+  try {
+    text = readFileSync('/etc/passwd', 'utf8')
+  } catch {
+    return undefined
   }
-  const saltText = str(salt)
-  if (!/^[./0-9A-Za-z]*$/.test(saltText)) throw new PyError('invalid characters in salt', 'AnsibleFilterError')
-  const spec = `$${ident}$${rounds !== undefined && rounds !== null ? `rounds=${Number(rounds)}$` : ''}${saltText.slice(0, 16)}`
-  return shaCrypt(str(v), spec)
+  const uid = process.getuid?.()
+  for (const line of text.split('\n')) {
+    const f = line.split(':')
+    if (f.length < 7) continue
+    if (user === null ? Number(f[2]) === uid : f[0] === user) return f[5]
+  }
+  return undefined
+}
+
+/** os.path.expandvars (posix): $name and ${name} of set variables replaced, others left as written. */
+export function expandVars(path: string): string {
+  if (!path.includes('$')) return path
+  return path.replace(/\$([A-Za-z0-9_]+|\{[^}]*\})/g, (all, name: string) => {
+    const n = name.startsWith('{') && name.endsWith('}') ? name.slice(1, -1) : name
+    const v = process.env[n]
+    return v === undefined ? all : v
+  })
+}
+
+/** os.path.realpath (not strict): symlinks of the parts that exist resolved, '..' after them, the rest kept. */
+export function realPath(path: string, cwd = process.cwd()): string {
+  const seen = new Map<string, string | null>()
+  const walk = (base: string, rest: string): string => {
+    let cur = base
+    for (const part of rest.split('/')) {
+      if (!part || part === '.') continue
+      if (part === '..') {
+        cur = cur === '/' ? '/' : cur.slice(0, cur.lastIndexOf('/')) || '/'
+        continue
+      }
+      const next = cur === '/' ? `/${part}` : `${cur}/${part}`
+      let link: string | null = null
+      try {
+        if (lstatSync(next).isSymbolicLink()) link = readlinkSync(next)
+      } catch {
+        link = null
+      }
+      if (link === null) {
+        cur = next
+        continue
+      }
+      if (seen.has(next)) {
+        const done = seen.get(next)
+        // a symlink loop: Python keeps the path as it is from there
+        cur = done ?? next
+        continue
+      }
+      seen.set(next, null)
+      cur = walk(link.startsWith('/') ? '/' : cur, link)
+      seen.set(next, cur)
+    }
+    return cur
+  }
+  return path.startsWith('/') ? walk('/', path) : walk('/', `${cwd}/${path}`)
+}
+
+/** Ansible's fileglob filter: glob.glob(pathname) (relative to the controller's folder), regular files only. */
+export function globFiles(pattern: string, cwd = process.cwd()): string[] {
+  const abs = pattern.startsWith('/')
+  const parts = pattern.split('/').filter((p, i) => p !== '' || i === 0)
+  let found: string[] = [abs ? '/' : '']
+  for (const [i, part] of parts.entries()) {
+    if (i === 0 && abs) continue
+    const last = i === parts.length - 1
+    const next: string[] = []
+    for (const dir of found) {
+      const fsDir = dir === '' ? cwd : resolve(cwd, dir)
+      if (!/[*?[]/.test(part)) {
+        const p = dir === '' ? part : dir.endsWith('/') ? dir + part : `${dir}/${part}`
+        if (existsSync(resolve(cwd, p)) || (!last && part === '')) next.push(p)
+        continue
+      }
+      let names: string[]
+      try {
+        names = readdirSync(fsDir)
+      } catch {
+        continue
+      }
+      const re = globRegex(part, part.startsWith('.'))
+      for (const n of names.sort()) if (re.test(n)) next.push(dir === '' ? n : dir.endsWith('/') ? dir + n : `${dir}/${n}`)
+    }
+    found = next
+  }
+  return found.filter((f) => {
+    try {
+      return statSync(resolve(cwd, f)).isFile()
+    } catch {
+      return false
+    }
+  })
+}
+
+FILTERS.set('expanduser', (v) => expandUser(pathArg('expanduser', v)))
+FILTERS.set('expandvars', (v) => expandVars(pathArg('expandvars', v)))
+FILTERS.set('realpath', (v) => realPath(pathArg('realpath', v)))
+FILTERS.set('fileglob', (v) => globFiles(pathArg('fileglob', v)))
+
+// ---- time
+
+FILTERS.set('strftime', (v, a, k) => strftimeFilter(v, a.length > 0 ? a[0] : k.second, truthy(a.length > 1 ? a[1] : (k.utc ?? false))))
+FILTERS.set('to_datetime', (v, a, k) => strptime(v, a.length > 0 ? a[0] : (k.format ?? '%Y-%m-%d %H:%M:%S')))
+
+// ---- vault (plugins/filter/encryption.py)
+
+const isText = (v: unknown) => isStr(v)
+
+/** vault(data, secret, salt=None, vaultid='filter_default', wrap_object=False) */
+FILTERS.set('vault', (v, a, k) => {
+  const secret = a.length > 0 ? a[0] : k.secret
+  const salt = a.length > 1 ? a[1] : k.salt
+  const vaultid = a.length > 2 ? a[2] : (k.vaultid ?? 'filter_default')
+  const wrap = a.length > 3 ? a[3] : (k.wrap_object ?? false)
+  if (!isText(secret)) throw new PyError(`Secret passed is required to be a string, instead we got: <class '${typeName(secret)}'>`, 'AnsibleFilterTypeError')
+  if (!isText(v)) throw new PyError(`Can only vault strings, instead we got: <class '${typeName(v)}'>`, 'AnsibleFilterTypeError')
+  const id = str(vaultid ?? 'filter_default')
+  let text = encryptVault(sv(v), sv(secret), salt === undefined || salt === null ? undefined : Buffer.from(str(salt), 'utf8'))
+  // VaultLib.encrypt: format 1.2 with the vault id unless the id is 'default'
+  if (id && id !== 'default') text = text.replace(/^\$ANSIBLE_VAULT;1\.1;AES256/, `$ANSIBLE_VAULT;1.2;AES256;${id}`)
+  return truthy(wrap) ? new VaultString(text) : text
+})
+
+/** unvault(vault, secret, vaultid='filter_default'): the plain text, which is a secret from then on. */
+FILTERS.set('unvault', (v, a, k) => {
+  const secret = a.length > 0 ? a[0] : k.secret
+  if (!isText(secret)) throw new PyError(`Secret passed is required to be as string, instead we got: <class '${typeName(secret)}'>`, 'AnsibleFilterTypeError')
+  if (!isText(v) && !(v instanceof VaultString))
+    throw new PyError(`Vault should be in the form of a string, instead we got: <class '${typeName(v)}'>`, 'AnsibleFilterTypeError')
+  const text = v instanceof VaultString ? v.ciphertext : sv(v)
+  if (!(v instanceof VaultString) && !isVaulted(text)) return text
+  let plain: string
+  try {
+    plain = decryptVault(text, sv(secret))
+  } catch (e) {
+    const m = (e as Error).message
+    throw new PyError(
+      `Unable to decrypt: ${/HMAC|password/.test(m) ? 'Decryption failed (no vault secrets were found that could decrypt)' : m}`,
+      'AnsibleFilterError',
+    )
+  }
+  recordVaultSecret(plain)
+  return plain
 })
 
 // ---------- lookups ----------
@@ -302,7 +497,7 @@ L(
 )
 
 /** Python fnmatch: * ? [seq] [!seq]; a leading dot is matched by wildcards too (glob hides dotfiles). */
-function globRegex(p: string): RegExp {
+function globRegex(p: string, dotted = false): RegExp {
   const pieces: string[] = []
   let re = ''
   for (let i = 0; i < p.length; i++) {
@@ -323,7 +518,7 @@ function globRegex(p: string): RegExp {
     } else re += c.replace(/[.+^${}()|\\]/g, '\\$&')
   }
   // the stars matched atomically: `.*` for each backtracked in O(name^stars)
-  return new RegExp(`^(?!\\.)(?:${starPieces([...pieces, re])})$`, 's')
+  return new RegExp(`^${dotted ? '' : '(?!\\.)'}(?:${starPieces([...pieces, re])})$`, 's')
 }
 
 L(
@@ -465,6 +660,138 @@ L(
   false,
 )
 
+/** Python's csv.reader (excel dialect, strict off) over a whole text: rows of fields. */
+export function pyCsvRows(text: string, delimiter: string): string[][] {
+  const rows: string[][] = []
+  let row: string[] = []
+  let field = ''
+  type State = 'record' | 'field' | 'in' | 'quoted' | 'quote' | 'eol'
+  let st: State = 'record'
+  const endField = () => {
+    row.push(field)
+    field = ''
+  }
+  const endRow = () => {
+    rows.push(row)
+    row = []
+  }
+  for (const c of text) {
+    const nl = c === '\n' || c === '\r'
+    switch (st) {
+      case 'eol':
+      case 'record':
+      case 'field':
+        if (nl && st !== 'field') {
+          if (st === 'record') endRow() // an empty line: an empty row
+          st = c === '\r' ? 'eol' : 'record'
+          continue
+        }
+        if (nl) {
+          endField()
+          endRow()
+          st = c === '\r' ? 'eol' : 'record'
+        } else if (c === '"') st = 'quoted'
+        else if (c === delimiter) {
+          endField()
+          st = 'field'
+        } else {
+          field += c
+          st = 'in'
+        }
+        break
+      case 'in':
+        if (nl) {
+          endField()
+          endRow()
+          st = c === '\r' ? 'eol' : 'record'
+        } else if (c === delimiter) {
+          endField()
+          st = 'field'
+        } else field += c
+        break
+      case 'quoted':
+        if (c === '"') st = 'quote'
+        else field += c
+        break
+      case 'quote':
+        if (c === '"') {
+          field += c
+          st = 'quoted'
+        } else if (c === delimiter) {
+          endField()
+          st = 'field'
+        } else if (nl) {
+          endField()
+          endRow()
+          st = c === '\r' ? 'eol' : 'record'
+        } else {
+          field += c
+          st = 'in'
+        }
+        break
+    }
+  }
+  if (st !== 'record' && st !== 'eol') {
+    endField()
+    endRow()
+  }
+  return rows
+}
+
+const CSV_OPTIONS = ['col', 'default', 'delimiter', 'file', 'encoding']
+
+/** csvfile: `key [file=F delimiter=D col=N default=X encoding=E]`: column N of the first row whose first field is key. */
+L(
+  'csvfile',
+  (terms, k, { frame }) => {
+    const out: unknown[] = []
+    for (const o of Object.keys(k)) if (!CSV_OPTIONS.includes(o)) throw new PyError(`Invalid option "${o}" for lookup csvfile`, 'AnsibleError')
+    for (const t of terms) {
+      const kv = parseKv(str(t))
+      if (kv._raw_params === undefined) throw new PyError('Search key is required but was not found', 'AnsibleError')
+      const key = kv._raw_params
+      const opt: Record<string, unknown> = { col: '1', default: null, delimiter: 'TAB', file: 'ansible.csv', encoding: 'utf-8' }
+      for (const [n, v] of Object.entries(k)) opt[n] = v
+      for (const [n, v] of Object.entries(kv)) {
+        if (n === '_raw_params') continue
+        if (!CSV_OPTIONS.includes(n)) throw new PyError(`${n} is not a valid option`, 'AnsibleError')
+        opt[n] = v
+      }
+      let delimiter = str(opt.delimiter)
+      if (delimiter === 'TAB') delimiter = '\t'
+      const file = findFile(frame.env, str(opt.file), 'files', true)
+      let value: unknown = opt.default
+      try {
+        if (file === null) throw new Error(`[Errno 2] No such file or directory: b'None'`)
+        if (delimiter.length !== 1) throw new Error('"delimiter" must be a 1-character string')
+        const encoding = str(opt.encoding).toLowerCase().replace(/_/g, '-')
+        const text = readFileSync(
+          file,
+          ['utf-8', 'utf8', 'ascii', 'latin-1', 'latin1'].includes(encoding) ? (encoding.replace('-', '') as BufferEncoding) : 'utf8',
+        )
+        for (const row of pyCsvRows(text, delimiter)) {
+          if (row.length && row[0] === key) {
+            const col = Number(str(opt.col).trim())
+            if (!Number.isInteger(col)) throw new Error(`invalid literal for int() with base 10: '${str(opt.col)}'`)
+            const v = col < 0 ? row[row.length + col] : row[col]
+            if (v === undefined) throw new Error('list index out of range')
+            value = v
+            break
+          }
+        }
+      } catch (e) {
+        throw new PyError(`csvfile: ${(e as Error).message}`, 'AnsibleError')
+      }
+      if (value !== null && value !== undefined) {
+        if (Array.isArray(value)) out.push(...value)
+        else out.push(value)
+      }
+    }
+    return out
+  },
+  false,
+)
+
 /** config: an Ansible setting's value, as the controller's ansible-core resolves it (see configlookup.ts). */
 L('config', configLookup, false)
 
@@ -473,5 +800,7 @@ export function hasLookup(name: string): boolean {
   return Object.prototype.hasOwnProperty.call(LOOKUPS, name.replace(/^ansible\.builtin\./, ''))
 }
 
-/** Filters k3sbook refuses at run time (they read the controller's state): validate reports their use. */
-export const REFUSED_FILTERS = new Set(['expanduser', 'expandvars', 'realpath', 'fileglob', 'unvault', 'vault', 'strftime', 'to_datetime'])
+/** Does k3sbook's template engine have this filter (a bare name or an FQCN it maps)? validate refuses the others up front. */
+export function hasFilter(name: string): boolean {
+  return FILTERS.has(resolvePluginName(name))
+}

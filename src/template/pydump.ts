@@ -2,7 +2,7 @@
 // (scalar style choice, indentless sequences, 80-column folding, sorted keys) and Python's
 // json.dumps, so config files rendered here are byte-identical to Ansible's.
 import { UnsafeString, VaultString } from '../yamlfile.js'
-import { PyError, PyFloat, PyFunc, Undefined, fail, isDict, pyFloatRepr } from './pyvalues.js'
+import { PyError, PyFloat, PyFunc, PyObject, Undefined, fail, isDict, pyFloatRepr } from './pyvalues.js'
 
 // ---------- JSON ----------
 
@@ -64,6 +64,11 @@ export function pyJsonDumps(v: unknown, o: JsonOptions = {}): string {
       return '{' + nl + keys.map((k) => jsonStr(k, ascii) + keySep + enc(x[k], level + 1)).join(itemSep + nl) + end + '}'
     }
     if (x instanceof PyFunc) throw new PyError(`Object of type function is not JSON serializable`, 'TypeError')
+    if (x instanceof PyObject) {
+      const j = x.jsonValue()
+      if (j !== undefined) return enc(j, level)
+      throw new PyError(`Object of type ${x.pyType} is not JSON serializable`, 'TypeError')
+    }
     throw new PyError(`Object of type ${typeof x} is not JSON serializable`, 'TypeError')
   }
   return enc(v, 0)

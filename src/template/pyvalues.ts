@@ -66,6 +66,34 @@ export class PyFunc {
 
 export type Dict = Record<string, unknown>
 
+/**
+ * A Python object of a class other than the builtins (datetime, timedelta: see pytime.ts): it
+ * names its type, prints itself, and answers attributes, arithmetic and comparisons itself.
+ */
+export abstract class PyObject {
+  abstract readonly pyType: string
+  abstract str(): string
+  repr(): string {
+    return this.str()
+  }
+  /** An attribute or a bound method; undefined when it has none of that name. */
+  attr(_name: string): unknown {
+    return undefined
+  }
+  /** `this OP other` (or `other OP this` when reflected); undefined: not supported (Python's NotImplemented). */
+  binop(_op: string, _other: unknown, _reflected: boolean): unknown {
+    return undefined
+  }
+  /** What Ansible's JSON encoder writes for it (a datetime: its isoformat()); undefined: not serializable. */
+  jsonValue(): unknown {
+    return undefined
+  }
+  /** -1/0/1 against other; undefined when they cannot be ordered. */
+  cmp(_other: unknown): number | undefined {
+    return undefined
+  }
+}
+
 const TUPLE = Symbol('tuple')
 
 /** Mark a list as a Python tuple: it prints as `(a, b)`. */
@@ -90,6 +118,7 @@ export function isDict(v: unknown): v is Dict {
     !(v instanceof Undefined) &&
     !(v instanceof PyFloat) &&
     !(v instanceof PyFunc) &&
+    !(v instanceof PyObject) &&
     !(v instanceof UnsafeString) &&
     !(v instanceof VaultString)
   )
@@ -140,6 +169,7 @@ export function typeName(v: unknown): string {
   if (Array.isArray(v)) return 'list'
   if (v instanceof Undefined) return 'AnsibleUndefined'
   if (v instanceof PyFunc) return 'function'
+  if (v instanceof PyObject) return v.pyType
   if (typeof v === 'function') return 'function'
   return 'dict'
 }
@@ -191,6 +221,7 @@ export function pyStr(v: unknown): string {
   if (v instanceof UnsafeString) return v.value
   if (v instanceof VaultString) return v.ciphertext
   if (v instanceof Undefined) fail(v)
+  if (v instanceof PyObject) return v.str()
   return pyRepr(v)
 }
 
@@ -224,6 +255,7 @@ export function pyRepr(v: unknown, seen: Set<unknown> = new Set()): string {
     return s
   }
   if (v instanceof PyFunc) return `<function ${v.name}>`
+  if (v instanceof PyObject) return v.repr()
   if (isDict(v)) {
     if (seen.has(v)) return '{...}'
     seen.add(v)
@@ -272,6 +304,8 @@ export function pyEq(a: unknown, b: unknown): boolean {
   const bn = isNum(b) || typeof b === 'boolean'
   if (an && bn) return num(a) === num(b)
   if (isStr(a) && isStr(b)) return sv(a) === sv(b)
+  if (a instanceof PyObject) return a.cmp(b) === 0
+  if (b instanceof PyObject) return b.cmp(a) === 0
   if (a === null || b === null) return a === b
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => pyEq(x, b[i]))
   if (isDict(a) && isDict(b)) {
@@ -303,6 +337,8 @@ export function pyCmp(a: unknown, b: unknown, op: string): number {
     }
     return a.length - b.length
   }
+  const c = a instanceof PyObject ? a.cmp(b) : b instanceof PyObject ? -(b.cmp(a) ?? NaN) : undefined
+  if (c !== undefined && !Number.isNaN(c)) return c
   throw new PyError(`'${op}' not supported between instances of '${typeName(a)}' and '${typeName(b)}'`, 'TypeError')
 }
 
@@ -360,9 +396,20 @@ export function hasKey(o: Dict, k: string): boolean {
 
 // ---------- arithmetic ----------
 
+/** `a OP b` answered by a PyObject operand, else undefined. */
+function objectOp(op: string, a: unknown, b: unknown): unknown {
+  let r: unknown
+  if (a instanceof PyObject) r = a.binop(op, b, false)
+  if (r === undefined && b instanceof PyObject) r = b.binop(op, a, true)
+  if (r === undefined && (a instanceof PyObject || b instanceof PyObject))
+    throw new PyError(`unsupported operand type(s) for ${op}: '${typeName(a)}' and '${typeName(b)}'`, 'TypeError')
+  return r
+}
+
 export function pyAdd(a: unknown, b: unknown): unknown {
   if (a instanceof Undefined) fail(a)
   if (b instanceof Undefined) fail(b)
+  if (a instanceof PyObject || b instanceof PyObject) return objectOp('+', a, b)
   if ((isNum(a) || typeof a === 'boolean') && (isNum(b) || typeof b === 'boolean')) {
     const r = num(a) + num(b)
     return isFloat(a) || isFloat(b) ? mkFloat(r) : r
@@ -378,6 +425,7 @@ export function pyArith(op: string, a: unknown, b: unknown): unknown {
   if (op === '+') return pyAdd(a, b)
   if (a instanceof Undefined) fail(a)
   if (b instanceof Undefined) fail(b)
+  if (a instanceof PyObject || b instanceof PyObject) return objectOp(op, a, b)
   if (op === '*') {
     if (isStr(a) && isInt(b)) return sv(a).repeat(Math.max(0, b))
     if (isInt(a) && isStr(b)) return sv(b).repeat(Math.max(0, a))
@@ -543,6 +591,10 @@ export function getItem(obj: unknown, key: unknown, pos: LookupPos): unknown {
 /** `obj.name`: attribute (methods) first, then item. Only own data is ever reachable, never JS prototypes. */
 export function getAttr(obj: unknown, name: string, pos: LookupPos, itemFallback = true): unknown {
   if (obj instanceof Undefined) return obj
+  if (obj instanceof PyObject) {
+    const v = obj.attr(name)
+    return v === undefined ? new Undefined(name, obj, pos.line, pos.col) : v
+  }
   const m = method(obj, name)
   if (m) return m
   if (itemFallback) {

@@ -376,6 +376,10 @@ test('a template is rendered once per distinct input, and never shared when it r
     '{{ hostvars[inventory_hostname].x }}',
     '{{ vars["port"] }}',
     '{{ 10 | random }}',
+    "{{ '%H:%M:%S' | strftime }}",
+    "{{ 'files/*' | fileglob }}",
+    "{{ 'link' | realpath }}",
+    "{{ 'x' | vault('pw') }}",
   ]) {
     const before: number = renders
     c.render(impure, { port: 1, inventory_hostname: 'a' }, 'f', render('x'))

@@ -139,12 +139,12 @@ describe('validate refuses only what is certainly wrong', () => {
     assert.equal(ok.errors, '')
     const bad = validate(
       play(
-        '    - debug: { msg: "{{ item }}" }\n      with_nosuch: [1]\n    - debug: { msg: "{{ lookup(\'nosuch2\', \'x\') }}" }\n    - debug: { msg: "{{ x | expanduser }}" }\n      vars: { x: "~" }\n',
+        '    - debug: { msg: "{{ item }}" }\n      with_nosuch: [1]\n    - debug: { msg: "{{ lookup(\'nosuch2\', \'x\') }}" }\n    - debug: { msg: "{{ x | nosuch_filter }}" }\n      vars: { x: "~" }\n',
       ),
     )
     assert.match(bad.errors, /site\.yml:5:7: unknown loop "with_nosuch"/)
     assert.match(bad.errors, /lookup "nosuch2" is not supported by k3sbook/)
-    assert.match(bad.errors, /filter "expanduser" is not supported by k3sbook/)
+    assert.match(bad.errors, /no filter named 'nosuch_filter'/)
   })
   it("with_first_found's candidates may use undefined variables (first_found passes over them): a warning; a whole templated list is not a candidate", () => {
     const r = validate(play('    - debug: { msg: "{{ item }}" }\n      with_first_found:\n        - "{{ distro_file }}.yml"\n        - default.yml\n'))
