@@ -180,3 +180,82 @@ describe('handlers the integration targets use', () => {
     )
   })
 })
+
+// add_host/group_by under changed_when reading their own registered result, as ansible-playbook 2.14
+// runs it (-c local; statuses from its json callback: changed, ok, ok, changed [items ok, changed],
+// ok, changed [both items], changed, ok, ok, ok): its strategy applies the inventory change, sets
+// `changed` to whether the inventory changed and judges changed_when again over that result (per
+// item, with the item's loop and index variables); a loop's task only ever turns changed.
+const INVENTORY_CHANGED_WHEN = `- hosts: all
+  gather_facts: false
+  tasks:
+    - name: new host, changed_when reads its own result
+      add_host: { name: h_new }
+      changed_when: r is changed
+      register: r
+    - name: known host, changed_when reads its own result
+      add_host: { name: h_new }
+      changed_when: r is changed
+      register: r
+    - name: new host, negated
+      add_host: { name: h_new2 }
+      changed_when: r is not changed
+      register: r
+    - name: loop, per item
+      add_host: { name: "{{ item }}" }
+      loop: [h_new, h_new3]
+      changed_when: r is changed
+      register: r
+    - name: loop items
+      assert:
+        that: ["r.results[0] is not changed", "r.results[1] is changed", "r is changed"]
+    - name: loop of known hosts negated
+      add_host: { name: "{{ item }}" }
+      loop: [h_new, h_new3]
+      changed_when: r is not changed
+      register: r
+    - name: group_by new group
+      group_by: { key: g_new }
+      changed_when: r is changed
+      register: r
+    - name: group_by known group
+      group_by: { key: g_new }
+      changed_when: r is changed
+      register: r
+    - name: index variable
+      add_host: { name: "{{ item }}" }
+      loop: [h_a, h_b]
+      loop_control: { index_var: idx }
+      changed_when: idx == 1
+      register: r
+    - name: items name their index
+      assert:
+        that: ["r.results[1].idx == 1", "r.results[0].ansible_index_var == 'idx'", "r.results[0] is not changed", "r.results[1] is changed"]
+`
+
+describe('changed_when over add_host and group_by (the changed_when target)', () => {
+  it('is judged again after the inventory change, over the result that says whether it changed', async (t) => {
+    const lab = await useLab(t, { hosts: 1, tag: 'compat' })
+    const dir = mkdtempSync(join(tmpdir(), 'k3sbook-compat-'))
+    const pb = join(dir, 'site.yml')
+    writeFileSync(pb, INVENTORY_CHANGED_WHEN)
+    const r = await run(pb, [lab.inventoryPath], { loadTasks: loadTasksAtRuntime })
+    const why = JSON.stringify(r.results.filter((e) => e.status === 'failed').map((e) => [e.task, e.msg]))
+    assert.deepEqual(
+      r.results.filter((e) => e.task !== 'Gathering Facts').map((e) => [e.task, e.status]),
+      [
+        ['new host, changed_when reads its own result', 'changed'],
+        ['known host, changed_when reads its own result', 'ok'],
+        ['new host, negated', 'ok'],
+        ['loop, per item', 'changed'],
+        ['loop items', 'ok'],
+        ['loop of known hosts negated', 'changed'],
+        ['group_by new group', 'changed'],
+        ['group_by known group', 'ok'],
+        ['index variable', 'changed'],
+        ['items name their index', 'ok'],
+      ],
+      why,
+    )
+  })
+})
