@@ -55,6 +55,7 @@ export const COMMAND_OPTIONS: ReadonlySet<string> = new Set([
 export const command = defineModule<CommandArgs>({
   readAhead: true,
   resultAfterRun: true,
+  checkModeResult: true,
   name: 'command',
   description: 'Run a command on the host without a shell. Reports changed unless `creates`/`removes` say it is not needed.',
   freeForm: true,

@@ -259,3 +259,47 @@ describe('changed_when over add_host and group_by (the changed_when target)', ()
     )
   })
 })
+
+// A command with `check_mode: true` of its own registers Ansible's check-mode result, in a normal
+// run as under ansible-playbook 2.14 (-c local; json callback: skipped, ok, changed, ok): skipped
+// with "Command would have run if not in check mode" unless creates/removes guard it (changed).
+const CHECKED_COMMAND = `- hosts: all
+  gather_facts: false
+  tasks:
+    - name: checked command
+      command: "true"
+      check_mode: yes
+      register: result
+    - name: checked result
+      assert:
+        that: ["'Command would have run if not in check mode' in result.msg", "result.skipped", "not result.changed", "result.rc == 0", "result.stdout == ''"]
+    - name: checked guarded shell
+      shell: "touch /tmp/k3sbook-never"
+      args: { creates: /tmp/k3sbook-never }
+      check_mode: yes
+      register: result
+    - name: guarded result
+      assert:
+        that: ["'Command would have run if not in check mode' in result.msg", "result is changed", "result is not skipped"]
+`
+
+describe('command with check_mode: true (the command_shell target)', () => {
+  it('registers the check-mode result, skipped unless guarded', async (t) => {
+    const lab = await useLab(t, { hosts: 1, tag: 'compat' })
+    const dir = mkdtempSync(join(tmpdir(), 'k3sbook-compat-'))
+    const pb = join(dir, 'site.yml')
+    writeFileSync(pb, CHECKED_COMMAND)
+    const r = await run(pb, [lab.inventoryPath], { loadTasks: loadTasksAtRuntime })
+    const why = JSON.stringify(r.results.filter((e) => e.status === 'failed').map((e) => [e.task, e.msg]))
+    assert.deepEqual(
+      r.results.filter((e) => e.task !== 'Gathering Facts').map((e) => [e.task, e.status]),
+      [
+        ['checked command', 'skipped'],
+        ['checked result', 'ok'],
+        ['checked guarded shell', 'changed'],
+        ['guarded result', 'ok'],
+      ],
+      why,
+    )
+  })
+})
