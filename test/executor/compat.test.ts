@@ -303,3 +303,44 @@ describe('command with check_mode: true (the command_shell target)', () => {
     )
   })
 })
+
+// ping's `data: crash` is a module failure as ansible-playbook 2.14 reports it (its ping raises
+// Exception("boom")): failed, not changed, "MODULE FAILURE…", the traceback in module_stderr, empty
+// module_stdout, rc 1 (ping target).
+const PING_CRASH = `- hosts: all
+  gather_facts: false
+  tasks:
+    - name: ping with data
+      ping: { data: testing }
+      register: result
+    - name: data returned
+      assert:
+        that: ["result is not changed", "result.ping == 'testing'"]
+    - name: ping crash
+      ping: { data: crash }
+      register: result
+      ignore_errors: true
+    - name: crash reported as a module failure
+      assert:
+        that:
+          - result is failed
+          - result is not changed
+          - "'Exception: boom' in result.module_stdout + result.module_stderr"
+          - result.msg.startswith('MODULE FAILURE')
+          - result.rc == 1
+`
+
+describe('ping data=crash (the ping target)', () => {
+  it('is a module failure with the traceback in module_stderr', async (t) => {
+    const lab = await useLab(t, { hosts: 1, tag: 'compat' })
+    const dir = mkdtempSync(join(tmpdir(), 'k3sbook-compat-'))
+    const pb = join(dir, 'site.yml')
+    writeFileSync(pb, PING_CRASH)
+    const r = await run(pb, [lab.inventoryPath], { loadTasks: loadTasksAtRuntime })
+    const st = statuses(r, lab.hosts[0].name)
+    const why = JSON.stringify(r.results.filter((e) => e.status === 'failed').map((e) => [e.task, e.msg]))
+    assert.equal(st.get('data returned'), 'ok', why)
+    assert.equal(st.get('ping crash'), 'failed')
+    assert.equal(st.get('crash reported as a module failure'), 'ok', why)
+  })
+})
