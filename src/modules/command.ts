@@ -129,7 +129,7 @@ function argLines(arg: string): string[] {
 /** The script that runs the command; `argv` mode never involves a shell parse of user data. */
 export function commandScript(o: { argv?: string[]; shellCmd?: string; executable?: string; chdir?: string }): string {
   const lines: string[] = []
-  if (o.chdir !== undefined) lines.push(`cd -- ${shQuote(o.chdir)} 2>/dev/null || { printf '%s\\n' ${shQuote(CHDIR_MARK + o.chdir)} >&2; exit 1; }`)
+  if (o.chdir !== undefined) lines.push(`cd -P -- ${shQuote(o.chdir)} 2>/dev/null || { printf '%s\\n' ${shQuote(CHDIR_MARK + o.chdir)} >&2; exit 1; }`)
   if (o.shellCmd !== undefined) {
     lines.push(`exec ${shQuote(o.executable ?? '/bin/sh')} -c ${shQuote(o.shellCmd)}`)
   } else {
