@@ -4,7 +4,7 @@
 // the ones checked here, and its recap says changed=1 failed=0 skipped=1 rescued=1.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { useLab } from '../helpers/lab.js'
@@ -342,5 +342,80 @@ describe('ping data=crash (the ping target)', () => {
     assert.equal(st.get('data returned'), 'ok', why)
     assert.equal(st.get('ping crash'), 'failed')
     assert.equal(st.get('crash reported as a module failure'), 'ok', why)
+  })
+})
+
+// A role's meta/argument_specs.yml, validated as ansible-playbook 2.14 does (-c local; json
+// callback, same task statuses: ok, ok, ok, ok, failed, ok, ok, failed, ok; rescued=2): a first task
+// "Validating arguments against arg spec 'main' - …" checks the spec's options among the variables
+// (required, type, choices) and fails with Ansible's messages; defaults are not set as variables
+// (the role's task, an assert here, was a debug printing count=undefined under ansible-playbook).
+const ARG_SPECS_PLAYBOOK = `- hosts: all
+  gather_facts: false
+  tasks:
+    - name: valid
+      include_role: { name: r }
+      vars: { name: x }
+    - block:
+        - name: wrong type and choice
+          include_role: { name: r }
+          vars: { name: x, count: "notanint", mode: c }
+      rescue:
+        - name: type and choice errors
+          assert:
+            that:
+              - ansible_failed_result.argument_errors | length == 2
+              - "'value of mode must be one of: a, b, got: c' in ansible_failed_result.argument_errors"
+              - ansible_failed_result.msg.startswith('Validation of arguments failed:')
+    - block:
+        - name: missing
+          include_role: { name: r2 }
+      rescue:
+        - name: missing error
+          assert:
+            that: ["ansible_failed_result.argument_errors == ['missing required arguments: name']"]
+`
+const ARG_SPECS = `argument_specs:
+  main:
+    short_description: demo
+    options:
+      name: { type: str, required: true }
+      count: { type: int, default: 3 }
+      mode: { type: str, choices: [a, b] }
+`
+
+describe('role argument_specs (item 4 of issue 14)', () => {
+  it('a first task validates the entry point spec as Ansible does', async (t) => {
+    const lab = await useLab(t, { hosts: 1, tag: 'compat' })
+    const dir = mkdtempSync(join(tmpdir(), 'k3sbook-compat-'))
+    for (const r of ['r', 'r2']) {
+      mkdirSync(join(dir, 'roles', r, 'meta'), { recursive: true })
+      mkdirSync(join(dir, 'roles', r, 'tasks'), { recursive: true })
+      writeFileSync(join(dir, 'roles', r, 'meta', 'argument_specs.yml'), ARG_SPECS)
+      writeFileSync(
+        join(dir, 'roles', r, 'tasks', 'main.yml'),
+        '- name: defaults are not variables\n  assert: { that: [count is not defined, name is defined] }\n',
+      )
+    }
+    const pb = join(dir, 'site.yml')
+    writeFileSync(pb, ARG_SPECS_PLAYBOOK)
+    const r = await run(pb, [lab.inventoryPath], { loadTasks: loadTasksAtRuntime })
+    const v = "Validating arguments against arg spec 'main' - demo"
+    assert.deepEqual(
+      r.results.map((e) => [e.task, e.status]),
+      [
+        ['valid', 'ok'],
+        [v, 'ok'],
+        ['defaults are not variables', 'ok'],
+        ['wrong type and choice', 'ok'],
+        [v, 'failed'],
+        ['type and choice errors', 'ok'],
+        ['missing', 'ok'],
+        [v, 'failed'],
+        ['missing error', 'ok'],
+      ],
+      JSON.stringify(r.results.map((e) => [e.task, e.status, e.msg])),
+    )
+    assert.equal(r.summary.recap[lab.hosts[0].name].rescued, 2)
   })
 })
