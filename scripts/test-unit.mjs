@@ -23,6 +23,7 @@ export const UNIT = [
   'test/modules/common/modules.test.ts',
   'test/modules/controller.test.ts',
   'test/modules/edit-oracle.test.ts',
+  'test/modules/facts-distribution.test.ts',
   'test/modules/provision/helpers.test.ts',
   'test/modules/provision/local.test.ts',
   'test/modules/provision/pure.test.ts',

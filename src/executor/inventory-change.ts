@@ -91,18 +91,25 @@ export function groupBy(inv: Inventory, host: string, name: string, parents: str
   return changed
 }
 
-/** The inventory change a result asks for (a loop's items each may ask one); whether anything changed. */
-export function applyInventoryChange(inv: Inventory, host: string, result: Vars, judged = false): boolean {
+/**
+ * The inventory change a result asks for (a loop's items each may ask one); whether anything changed.
+ * Each item's `changed` is whether the inventory changed; `judge` (the task's changed_when) then has
+ * the last word on it, reading the item's result with that `changed` (Ansible's strategy applies
+ * the change and then runs post_process_whens over the result again, per item in a loop).
+ */
+export function applyInventoryChange(inv: Inventory, host: string, result: Vars, judge?: (r: Vars) => boolean): boolean {
   let changed = false
-  const items = Array.isArray(result.results) ? (result.results as Vars[]) : [result]
+  const loop = Array.isArray(result.results)
+  const items = loop ? (result.results as Vars[]) : [result]
   for (const r of items) {
     if (!r || typeof r !== 'object' || r.failed === true || r.skipped === true) continue
     let one = false
     const ah = r.add_host as { host_name?: string; groups?: string[]; host_vars?: Vars } | undefined
     if (ah && typeof ah.host_name === 'string') one = addHost(inv, ah as { host_name: string })
     if (typeof r.add_group === 'string') one = groupBy(inv, host, r.add_group, (r.parent_groups as string[] | undefined) ?? ['all'])
-    // changed_when (judged) already set each item's changed
-    if (items.length > 1 && !judged) r.changed = one
+    if (loop || judge) r.changed = one
+    if (judge) one = judge(r)
+    if (loop || judge) r.changed = one
     changed ||= one
   }
   return changed

@@ -109,8 +109,10 @@ export function loopOutcome(loop: LoopSpec, done: ItemOutcome[]): TaskOutcome {
   const diffs: NonNullable<TaskOutcome['diff']> = []
   const msgs: string[] = []
   let lastFailedStep: StepResult | undefined
-  for (const { item, label, out } of done) {
-    results.push({ ...out.result, [loop.loopVar]: item, ansible_loop_var: loop.loopVar, item_label: label })
+  for (const [i, { item, label, out }] of done.entries()) {
+    // each item's result names its loop variable and index as Ansible's _run_loop does
+    const index = loop.indexVar ? { [loop.indexVar]: i, ansible_index_var: loop.indexVar } : {}
+    results.push({ ...out.result, [loop.loopVar]: item, ansible_loop_var: loop.loopVar, ...index, item_label: label })
     if (out.status === 'changed') anyChanged = true
     if (out.status === 'unknown') anyUnknown = true
     if (out.notRun) anyNotRun = true

@@ -9,7 +9,7 @@ import { settleChecked, setUnknowns } from './check.js'
 import { applyInventoryChange } from './inventory-change.js'
 import { markNoLogResult } from './nolog.js'
 import { applyMeta } from './play.js'
-import { countOutcome, debugEvent, registerOutcome, resultEvent } from './result.js'
+import { countOutcome, debugEvent, registerOutcome, rejudgeChanged, resultEvent } from './result.js'
 import type { HostState, PlayCtx, Scope, TaskOutcome } from './state.js'
 import { noLogOn, type RunContext } from './task-context.js'
 
@@ -45,10 +45,14 @@ export function settleOutcome(s: Settling, given: TaskOutcome): TaskOutcome {
   if (noLog) markNoLogResult(outcome.result)
   const mod = getModule(task.module)
   if (mod?.changesInventory && outcome.status !== 'failed' && outcome.status !== 'skipped') {
-    const changed = applyInventoryChange(rc.project.inventory, h.name, outcome.result, task.changedWhen !== undefined)
+    const judge = task.changedWhen !== undefined ? (r: Vars) => rejudgeChanged(task, vars, r) : undefined
+    const changed = applyInventoryChange(rc.project.inventory, h.name, outcome.result, judge)
     rc.inventoryChanged()
-    // changed_when, already applied to the outcome, has the last word (group_by with changed_when: false)
-    if (task.changedWhen === undefined) outcome = { ...outcome, status: changed ? 'changed' : outcome.status, result: { ...outcome.result, changed } }
+    // With changed_when, Ansible's strategy only ever turns a loop's task changed (an item changed);
+    // without a loop the result is the one changed_when just judged again.
+    const looped = Array.isArray(outcome.result.results)
+    if (!judge || !looped || changed)
+      outcome = { ...outcome, status: changed ? 'changed' : judge ? 'ok' : outcome.status, result: { ...outcome.result, changed } }
   }
   registerOutcome(h, task, outcome)
   const meta = outcome.result._meta as string | undefined

@@ -94,6 +94,27 @@ export function judgeResult(task: Task, vars: Vars, result: Vars, j: Judged, can
   return { status, msg, failedStep }
 }
 
+/**
+ * add_host/group_by: changed_when judged again once the inventory change is applied, over the
+ * (item's) result whose `changed` now says whether the inventory changed, with the item's loop
+ * and index variables (Ansible's post_process_whens in the strategy). A condition that cannot be
+ * evaluated leaves `changed` as it is.
+ */
+export function rejudgeChanged(task: Task, vars: Vars, r: Vars): boolean {
+  const itemVars: Vars = {}
+  const loopVar = r.ansible_loop_var
+  if (typeof loopVar === 'string' && loopVar in r) itemVars[loopVar] = r[loopVar]
+  const indexVar = r.ansible_index_var
+  if (typeof indexVar === 'string' && indexVar in r) itemVars[indexVar] = r[indexVar]
+  const unsafe = wrapUnsafe(r) as Vars
+  const all = withResult(vars, { ...itemVars, ...(task.register ? { [task.register]: unsafe } : {}) })
+  try {
+    return condList(task.changedWhen!).every((x) => evalCondition(x, all, srcPos(task.src, ['changed_when'])))
+  } catch {
+    return r.changed === true
+  }
+}
+
 /** A changed_when/failed_when that cannot be evaluated fails the task, its result kept (as Ansible does). */
 function condError(result: Vars, cond: 'changed' | 'failed', e: unknown): Judged {
   const msg = errorText(e)

@@ -329,6 +329,11 @@ export class TaskContext {
     return checkModeFor(this.task, this.scope, this.ctx.play, this.rc.check)
   }
 
+  /** Checked by `check_mode: true` in the playbook (task, block or play), whatever the run. */
+  get checkForced(): boolean {
+    return (this.task.checkMode ?? this.scope.checkMode ?? this.ctx.play.checkMode) === true
+  }
+
   get diff(): boolean {
     return this.task.diff ?? this.ctx.play.diff ?? !!this.rc.opts.diff
   }

@@ -110,6 +110,8 @@ export interface ModuleCall {
   conn?: Connection
   /** Predict instead of applying (checkModeFor's answer). */
   check: boolean
+  /** Checked because of `check_mode: true` in the playbook (task, block, play), not only --check. */
+  checkForced?: boolean
   diff: boolean
   controller: ControllerFiles
   become?: Become
@@ -189,18 +191,22 @@ export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
       break
   }
   let result: Vars = { ...(plan.result ?? {}) }
+  // `check_mode: true` in the playbook: every run registers the module's check-mode result, which
+  // is then final (Ansible's command: skipped with "Command would have run if not in check mode").
+  const checkFinal = check && !!c.checkForced && !!mod.checkModeResult && plan.status === 'change'
   // A plan not applied (check mode) has no step results: the module's result would describe a
   // run that never happened, so only what planning learned is registered.
-  const notRun = check && (plan.status === 'change' || plan.status === 'unknown')
+  const notRun = check && !checkFinal && (plan.status === 'change' || plan.status === 'unknown')
   let own: Vars | undefined
   if (mod.result && !notRun) {
     own = mod.result(plan, steps, args)
+    if (checkFinal && own.changed === false) status = own.skipped === true ? 'skipped' : 'ok'
     result = { ...result, ...own }
     // A module may find after applying that nothing changed (identical bytes downloaded again).
     if (status === 'changed' && own.changed === false) status = 'ok'
   }
   // Ansible's module skipped itself (no check mode support, in check mode)
-  if (mod.bridged && result.skipped === true && status !== 'failed') status = 'skipped'
+  if ((mod.bridged || checkFinal) && result.skipped === true && status !== 'failed') status = 'skipped'
   // A module's own result may say it failed (e.g. command with a non-zero rc); what it changed
   // stays in its result (a failed command is changed=true in Ansible, seen by failed_when: false).
   const ranChanged = status === 'changed' || status === 'unknown'
@@ -264,6 +270,7 @@ export async function runTaskModule(tc: TaskContext, h: HostState, vars: Vars, a
       vars,
       conn,
       check,
+      checkForced: tc.checkForced,
       diff: tc.diff,
       controller: tc.controller(vars),
       become: exec.become,

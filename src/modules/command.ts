@@ -55,6 +55,7 @@ export const COMMAND_OPTIONS: ReadonlySet<string> = new Set([
 export const command = defineModule<CommandArgs>({
   readAhead: true,
   resultAfterRun: true,
+  checkModeResult: true,
   name: 'command',
   description: 'Run a command on the host without a shell. Reports changed unless `creates`/`removes` say it is not needed.',
   freeForm: true,
@@ -128,7 +129,7 @@ function argLines(arg: string): string[] {
 /** The script that runs the command; `argv` mode never involves a shell parse of user data. */
 export function commandScript(o: { argv?: string[]; shellCmd?: string; executable?: string; chdir?: string }): string {
   const lines: string[] = []
-  if (o.chdir !== undefined) lines.push(`cd -- ${shQuote(o.chdir)} 2>/dev/null || { printf '%s\\n' ${shQuote(CHDIR_MARK + o.chdir)} >&2; exit 1; }`)
+  if (o.chdir !== undefined) lines.push(`cd -P -- ${shQuote(o.chdir)} 2>/dev/null || { printf '%s\\n' ${shQuote(CHDIR_MARK + o.chdir)} >&2; exit 1; }`)
   if (o.shellCmd !== undefined) {
     lines.push(`exec ${shQuote(o.executable ?? '/bin/sh')} -c ${shQuote(o.shellCmd)}`)
   } else {

@@ -13,5 +13,21 @@ import { set_fact } from './set_fact.js'
 import { shell } from './shell.js'
 import { stat } from './stat.js'
 import { template } from './template.js'
+import { validate_argument_spec } from './validate_argument_spec.js'
 
-export const coreModules: Module[] = [command, shell, copy, template, file, lineinfile, blockinfile, stat, debug, set_fact, assert, fail, meta]
+export const coreModules: Module[] = [
+  command,
+  shell,
+  copy,
+  template,
+  file,
+  lineinfile,
+  blockinfile,
+  stat,
+  debug,
+  set_fact,
+  assert,
+  fail,
+  meta,
+  validate_argument_spec,
+]

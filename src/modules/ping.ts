@@ -18,7 +18,15 @@ export const ping = defineModule<PingArgs>({
   probeIsLast: true,
   async plan(args, ctx) {
     const data = args.data ?? 'pong'
-    if (data === 'crash') return { status: 'fail', msg: 'boom (ping data=crash)' }
+    if (data === 'crash') {
+      // Ansible's ping raises Exception("boom"): a module failure, the traceback on stderr
+      const trace = 'Traceback (most recent call last):\n  File "ansible/modules/ping.py", line 79, in main\nException: boom\n'
+      return {
+        status: 'fail',
+        msg: 'MODULE FAILURE\nSee stdout/stderr for the exact error',
+        result: { module_stdout: '', module_stderr: trace, exception: trace, rc: 1 },
+      }
+    }
     const r = await ctx.reader.probe(`printf '%s' ${shQuote(data)}`)
     const got = r.stdout.toString()
     if (r.rc !== 0 || got !== data) return { status: 'fail', msg: `the host's shell did not answer (exit ${r.rc}): ${r.stderr.toString().trim()}` }

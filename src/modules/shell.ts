@@ -7,6 +7,7 @@ import { COMMAND_OPTIONS, commandProps, planCommand, commandResult, type Command
 export const shell = defineModule<CommandArgs>({
   readAhead: true,
   resultAfterRun: true,
+  checkModeResult: true,
   name: 'shell',
   description:
     'Run a command line through a shell on the host (/bin/sh unless `executable` names another). Reports changed unless `creates`/`removes` say it is not needed.',

@@ -193,6 +193,12 @@ export interface Module<A = Vars> {
    */
   readonly resultAfterRun?: boolean
   /**
+   * Its result() without step results is Ansible's check-mode result (command: "Command would have
+   * run if not in check mode", skipped unless creates/removes). A task with `check_mode: true` of its
+   * own (or its block's, its play's) registers exactly that in every run: it is final, not "not run".
+   */
+  readonly checkModeResult?: boolean
+  /**
    * The read-ahead's guess for a path it has not fetched yet, when this module knows better than
    * "a plain file" (file with state=link manages a link): so the plan goes on to ask its next
    * question in the same round trip. A wrong guess costs only a round trip.

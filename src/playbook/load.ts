@@ -15,6 +15,7 @@ import { FileCache, findRole, firstFile, knownRoles, roleEscape, roleMainFiles, 
 import { ansibleModuleWhere } from './ansiblemods.js'
 import { COMMAND_OPTIONS as RAW_OPTION_KEYS } from '../modules/command.js'
 import { parseKv } from '../kv.js'
+import { roleArgSpecTask } from '../modules/validate_argument_spec.js'
 import {
   blockValidator,
   compile,
@@ -436,10 +437,28 @@ class Loader {
     const sub: Ctx = { ...ctx, role, fileDir: join(role.path, 'tasks') }
     const out: TaskItem[] = []
     const tf = roleMainFiles(role.path, 'tasks', stripYml(tasksFrom))[0]
+    out.push(...this.argSpecTask(role, sub, stripYml(tasksFrom)))
     if (tf) out.push(...this.taskFile(tf, sub, undefined))
     const hf = roleMainFiles(role.path, 'handlers', stripYml(handlersFrom))[0]
     if (hf) ctx.play.handlers.push(...(this.taskFile(hf, { ...sub, fileDir: join(role.path, 'handlers'), handlers: true }, undefined) as Handler[]))
     return out
+  }
+
+  /**
+   * Ansible's role argument validation (Role._prepend_validation_task): when the role's
+   * meta/argument_specs.yml (else meta/main.yml's `argument_specs`) has a spec for the entry point,
+   * a validate_argument_spec task tagged `always` runs first, with the role's parameters.
+   */
+  argSpecTask(role: RoleContext, ctx: Ctx, entry: string): TaskItem[] {
+    const own = firstFile(['argument_specs.yml', 'argument_specs.yaml'].map((f) => join(role.path, 'meta', f)))
+    const file = own ?? roleMainFiles(role.path, 'meta')[0]
+    if (!file) return []
+    const l = this.files.load(file)
+    const specs = l && isMap(l.value) ? l.value.argument_specs : undefined
+    const spec = isMap(specs) ? specs[entry] : undefined
+    if (!l || !isMap(spec)) return []
+    const task = roleArgSpecTask(entry, spec, role.params, { type: 'role', name: role.name, argument_spec_name: entry, path: role.path })
+    return this.taskList([task], l.yf, ['argument_specs', entry], ctx)
   }
 
   // ---------------------------------------------------------------- task files and lists

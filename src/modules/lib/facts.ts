@@ -118,6 +118,7 @@ const DIST_NAME: Record<string, string> = {
   fedora: 'Fedora',
   rocky: 'Rocky',
   almalinux: 'AlmaLinux',
+  eurolinux: 'EuroLinux',
   ol: 'OracleLinux',
   amzn: 'Amazon',
   arch: 'Archlinux',
@@ -136,6 +137,8 @@ const FAMILY: Record<string, string> = {
   Fedora: 'RedHat',
   Rocky: 'RedHat',
   AlmaLinux: 'RedHat',
+  EuroLinux: 'RedHat',
+  Virtuozzo: 'RedHat',
   OracleLinux: 'RedHat',
   Amazon: 'RedHat',
   Archlinux: 'Archlinux',
@@ -169,6 +172,95 @@ function parseCmdline(s: string): { cmdline: Vars; proc: Vars } {
     else proc[k] = v
   }
   return { cmdline, proc }
+}
+
+/**
+ * distribution* and os_family from the release files the probe reads (path → lines): os-release,
+ * then the family's own file (debian_version, redhat-release, alpine-release, arch-release), the way
+ * Ansible's distribution.py names them. test/compat/distribution.ts checks this against Ansible's
+ * own unit-test fixtures (a dev-time cross-check; CI has test/modules/facts-distribution.test.ts).
+ */
+export function distributionFacts(files: Map<string, string[]>, exists: Set<string>): Vars {
+  const out: Vars = {}
+  const kv: Record<string, string> = {}
+  for (const l of files.get('/etc/os-release') ?? []) {
+    const i = l.indexOf('=')
+    if (i > 0) kv[`os_${l.slice(0, i)}`] = unquote(l.slice(i + 1))
+  }
+  const osId = kv.os_ID ?? 'unknown'
+  let dist = DIST_NAME[osId] ?? (osId ? osId.charAt(0).toUpperCase() + osId.slice(1) : 'NA')
+  // Ansible's RedHat entry: the name is "RedHat" when the file says "Red Hat", else its first word
+  // (CentOS, Rocky, AlmaLinux, EuroLinux …); without os-release the file alone names the system
+  const rhRelease = (files.get('/etc/redhat-release')?.[0] ?? '').trim()
+  if (rhRelease && (FAMILY[dist] === 'RedHat' || osId === 'unknown')) dist = rhRelease.includes('Red Hat') ? 'RedHat' : (words(rhRelease)[0] ?? dist)
+  let version = kv.os_VERSION_ID ?? ''
+  // distro's codename: VERSION_CODENAME, UBUNTU_CODENAME, else VERSION's words in parentheses
+  const inParens = /\(([^()0-9]+)\)/.exec(kv.os_VERSION ?? '')?.[1]?.trim()
+  let release = kv.os_VERSION_CODENAME || kv.os_UBUNTU_CODENAME || inParens || ''
+  let filePath = '/etc/os-release'
+  let variety = FAMILY[dist] === 'Debian' ? 'Debian' : dist
+  if (dist === 'Debian' && files.get('/etc/debian_version')?.[0]) {
+    const dv = files.get('/etc/debian_version')![0].trim()
+    if (/^[0-9.]+$/.test(dv)) version = dv
+  } else if ((FAMILY[dist] === 'RedHat' || osId === 'unknown') && rhRelease) {
+    filePath = '/etc/redhat-release'
+    variety = 'RedHat'
+    const l = rhRelease
+    const at = l.indexOf(' release ')
+    if (at >= 0) {
+      // distro's version: os-release's VERSION_ID; CentOS's "best" one (the file's) cut to two parts
+      const rest = words(l.slice(at + 9))
+      if (rest[0] && (!version || osId === 'centos')) version = osId === 'centos' ? rest[0].split('.').slice(0, 2).join('.') : rest[0]
+      const open = l.indexOf('(')
+      const close = l.lastIndexOf(')')
+      if (open >= 0 && close > open) release = l.slice(open + 1, close)
+    }
+    if (l.startsWith('CentOS Stream')) release = 'Stream'
+  } else if (dist === 'Alpine' && files.get('/etc/alpine-release')?.[0]) {
+    filePath = '/etc/alpine-release'
+    version = files.get('/etc/alpine-release')![0].trim()
+  } else if (dist === 'Archlinux' && exists.has('/etc/arch-release')) {
+    filePath = '/etc/arch-release'
+    version = kv.os_VERSION_ID ?? 'NA'
+  }
+  out.distribution = dist
+  out.distribution_version = version || 'NA'
+  out.distribution_major_version = version ? version.split('.')[0] : 'NA'
+  const minor = version.split('.')[1]
+  if (minor !== undefined) out.distribution_minor_version = minor
+  out.distribution_release = release || 'NA'
+  out.distribution_file_path = filePath
+  out.distribution_file_variety = variety
+  out.distribution_file_parsed = true
+  out.os_family =
+    FAMILY[dist] ??
+    (variety === 'RedHat' ? 'RedHat' : undefined) ??
+    (kv.os_ID_LIKE?.includes('debian') ? 'Debian' : kv.os_ID_LIKE?.includes('rhel') ? 'RedHat' : dist)
+  return out
+}
+
+/**
+ * pkg_mgr as Ansible's pkg_mgr.py decides it: the package managers found by path, then the family's
+ * default: the RedHat family is yum before RHEL 8 and dnf from 8 (Fedora: dnf from 23 when
+ * /usr/bin/dnf exists, else what was found; Amazon: dnf from 2022), the Debian family is apt.
+ */
+export function pkgMgrFact(dist: string, major: string, family: string, paths: Set<string>): string {
+  let found = 'unknown'
+  if (paths.has('/usr/bin/apt-get')) found = paths.has('/usr/bin/rpm') && family !== 'Debian' ? 'apt_rpm' : 'apt'
+  else if (paths.has('/sbin/apk')) found = 'apk'
+  else if (paths.has('/usr/bin/pacman')) found = 'pacman'
+  else if (paths.has('/usr/bin/zypper')) found = 'zypper'
+  else if (paths.has('/usr/bin/dnf')) found = 'dnf'
+  else if (paths.has('/usr/bin/yum')) found = 'yum'
+  if (family === 'Debian') return 'apt'
+  if (family !== 'RedHat') return found
+  const n = /^\d+$/.test(major) ? Number(major) : NaN
+  if (dist === 'Fedora' || dist === 'Amazon') {
+    if (Number.isNaN(n)) return 'dnf'
+    if (n < (dist === 'Fedora' ? 23 : 2022)) return paths.has('/usr/bin/yum') ? 'yum' : found
+    return paths.has('/usr/bin/dnf') ? 'dnf' : found
+  }
+  return n < 8 ? 'yum' : 'dnf'
 }
 
 export function parseFacts(out: string): Vars {
@@ -326,45 +418,7 @@ export function parseFacts(out: string): Vars {
 
   facts.service_mgr = kv.service_mgr
 
-  // distribution, from os-release and the release files Ansible reads
-  const osId = kv.os_ID ?? 'unknown'
-  const dist = DIST_NAME[osId] ?? (osId ? osId.charAt(0).toUpperCase() + osId.slice(1) : 'NA')
-  let version = kv.os_VERSION_ID ?? ''
-  let release = kv.os_VERSION_CODENAME ?? ''
-  let filePath = '/etc/os-release'
-  let variety = FAMILY[dist] === 'Debian' ? 'Debian' : dist
-  if (dist === 'Debian' && files.get('/etc/debian_version')?.[0]) {
-    const dv = files.get('/etc/debian_version')![0].trim()
-    if (/^[0-9.]+$/.test(dv)) version = dv
-  } else if (FAMILY[dist] === 'RedHat' && exists.has('/etc/redhat-release')) {
-    filePath = '/etc/redhat-release'
-    variety = 'RedHat'
-    const l = files.get('/etc/redhat-release')?.[0] ?? ''
-    const at = l.indexOf(' release ')
-    if (at >= 0) {
-      const rest = words(l.slice(at + 9))
-      if (rest[0]) version = rest[0]
-      const open = l.indexOf('(')
-      const close = l.lastIndexOf(')')
-      if (open >= 0 && close > open) release = l.slice(open + 1, close)
-    }
-  } else if (dist === 'Alpine' && files.get('/etc/alpine-release')?.[0]) {
-    filePath = '/etc/alpine-release'
-    version = files.get('/etc/alpine-release')![0].trim()
-  } else if (dist === 'Archlinux' && exists.has('/etc/arch-release')) {
-    filePath = '/etc/arch-release'
-    version = kv.os_VERSION_ID ?? 'NA'
-  }
-  facts.distribution = dist
-  facts.distribution_version = version || 'NA'
-  facts.distribution_major_version = version ? version.split('.')[0] : 'NA'
-  const minor = version.split('.')[1]
-  if (minor !== undefined) facts.distribution_minor_version = minor
-  facts.distribution_release = release || 'NA'
-  facts.distribution_file_path = filePath
-  facts.distribution_file_variety = variety
-  facts.distribution_file_parsed = true
-  facts.os_family = FAMILY[dist] ?? (kv.os_ID_LIKE?.includes('debian') ? 'Debian' : kv.os_ID_LIKE?.includes('rhel') ? 'RedHat' : dist)
+  Object.assign(facts, distributionFacts(files, exists))
 
   // lsb: /etc/lsb-release's fields; with lsb_release installed but no such file (Debian), the
   // values lsb_release prints, which it takes from os-release (running it costs ~0.2 s of Python)
@@ -388,15 +442,7 @@ export function parseFacts(out: string): Vars {
   if (typeof lsb.release === 'string') lsb.major_release = lsb.release.split('.')[0]
   facts.lsb = lsb
 
-  // pkg_mgr, by the paths Ansible looks for (the RedHat family: dnf from RHEL 8 and Fedora 22 on)
-  const pkg = new Set(all('pkg'))
-  let pkgMgr = 'unknown'
-  if (FAMILY[dist] === 'RedHat') pkgMgr = pkg.has('/usr/bin/dnf') ? 'dnf' : pkg.has('/usr/bin/yum') ? 'yum' : 'unknown'
-  else if (pkg.has('/usr/bin/apt-get')) pkgMgr = pkg.has('/usr/bin/rpm') && FAMILY[dist] !== 'Debian' ? 'apt_rpm' : 'apt'
-  else if (pkg.has('/sbin/apk')) pkgMgr = 'apk'
-  else if (pkg.has('/usr/bin/pacman')) pkgMgr = 'pacman'
-  else if (pkg.has('/usr/bin/zypper')) pkgMgr = 'zypper'
-  facts.pkg_mgr = pkgMgr
+  facts.pkg_mgr = pkgMgrFact(String(facts.distribution), String(facts.distribution_major_version), String(facts.os_family), new Set(all('pkg')))
 
   // hardware: memory
   const mem = new Map<string, number>()
