@@ -90,14 +90,26 @@ export function markSecretRendered(out: string, templateText: string): void {
   )
 }
 
+/**
+ * Per list or mapping: whether it held a secret when `values` had this many entries (values are
+ * only added). A template reads the same lists again and again (`groups`, `ansible_play_hosts`:
+ * at 150 hosts, once per loop item of every host), and walking them each time was most of what a
+ * template read allocated. Values read by templates are not changed in place (see containsUnsafe).
+ */
+const secretCache = new WeakMap<object, { size: number; found: boolean }>()
+
 /** Does the value hold a string marked secret? */
 export function isSecret(v: unknown): boolean {
   if (values.size === 0) return false
   if (typeof v === 'string') return values.has(v)
+  if (v === null || typeof v !== 'object') return false
+  const hit = secretCache.get(v)
+  if (hit && hit.size === values.size) return hit.found
   let found = false
   eachString(v, (s) => {
     if (!found && values.has(s)) found = true
   })
+  secretCache.set(v, { size: values.size, found })
   return found
 }
 

@@ -337,10 +337,24 @@ export class Runner {
     const hideTraces = typeof nl === 'string' && asBool(nl) === undefined ? true : isTrue(nl)
     const onHost = (h: HostState) =>
       hideTraces ? noLogScope.run(true, () => this.runTaskOnHost(task, name, h, ctx, scope, handler)) : this.runTaskOnHost(task, name, h, ctx, scope, handler)
-    const outcomes = await Promise.all(runOn.map((h) => this.limit(() => onHost(h))))
-    if (once && outcomes[0]) shareRunOnce(task, hosts[0], outcomes[0], hosts.slice(1))
+    // Each host's outcome is dropped as soon as it is settled (reported, counted, registered): only
+    // whether one asks to flush handlers, and run_once's single outcome, are kept. Kept for the whole
+    // task, a loop's item results stayed alive for every host until the last one finished (issue
+    // 18: the tinc mesh task's 150 x 150 items at 150 hosts).
+    let flush = false
+    let first: TaskOutcome | undefined
+    await Promise.all(
+      runOn.map((h) =>
+        this.limit(async () => {
+          const o = await onHost(h)
+          if (o?.result._meta === 'flush_handlers') flush = true
+          if (once) first = o
+        }),
+      ),
+    )
+    if (once && first) shareRunOnce(task, hosts[0], first, hosts.slice(1))
     rc.emit({ type: 'task:end', play: ctx.play.name, task: name, durationMs: Date.now() - t0 })
-    if (outcomes.some((o) => o?.result._meta === 'flush_handlers')) await this.flushHandlers(ctx)
+    if (flush) await this.flushHandlers(ctx)
     const anyFatal = task.anyErrorsFatal ?? ctx.play.anyErrorsFatal
     if (anyFatal && hosts.some((h) => h.failed)) {
       for (const h of ctx.batch) if (!h.unreachable) h.failed = true

@@ -9,6 +9,7 @@ import { argFail, bool, choice, groupSchema, md5, modeSchema, moduleSchema, optS
 import { planWrites, writeResult } from './copy.js'
 import { TemplateError } from '../errors.js'
 import { RenderError } from '../template/runtime.js'
+import { layeredView } from '../template/views.js'
 
 export interface TemplateArgs {
   src?: string
@@ -105,17 +106,21 @@ async function planTemplate(args: TemplateArgs, ctx: PlanContext): Promise<Plan>
     if (enc !== undefined && !/^utf-?8$/i.test(enc)) return { status: 'fail', msg: `output_encoding ${enc} is not supported (utf-8 only)` }
     const found = await ctx.controller.find(src, 'templates')
     const target = dest.endsWith('/') ? posix.join(dest, posix.basename(src)) : dest
-    const vars = {
+    // The host's variables as a view, not a copy: a copy would template every variable the host
+    // has (a broken one the template never reads would fail it, unlike Ansible), for every item.
+    const vars = layeredView(
+      ctx.vars,
+      {
+        template_path: found.path,
+        template_fullpath: found.path,
+        template_destpath: target,
+        template_host: hostname(),
+        template_uid: String(process.getuid?.() ?? ''),
+        template_run_date: new Date().toISOString(),
+      },
       // Ansible's default; a user-defined ansible_managed wins.
-      ansible_managed: 'Ansible managed',
-      ...ctx.vars,
-      template_path: found.path,
-      template_fullpath: found.path,
-      template_destpath: target,
-      template_host: hostname(),
-      template_uid: String(process.getuid?.() ?? ''),
-      template_run_date: new Date().toISOString(),
-    }
+      { ansible_managed: 'Ansible managed' },
+    )
     let text: string
     try {
       text = ctx.controller.render(withOverrides(found.content.toString('utf8'), args), vars, found.path)
