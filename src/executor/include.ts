@@ -62,8 +62,15 @@ export function planIncludes(rc: RunContext, ctx: PlayCtx, inc: Include, hosts: 
         else runs.set(p.key, { target: p.target, extra: p.extra, hosts: [h] })
       }
       if (r.report) {
-        h.counts.ok++
-        rc.emit({ ...r.base, host: h.name, status: 'ok', durationMs: Date.now() - r.started })
+        // as Ansible's recap counts them: an include_tasks is ok once per file included (per loop
+        // item), an include_role is no result of its own; a loop with no items is skipped
+        if (!extras.length) {
+          h.counts.skipped++
+          rc.emit({ ...r.base, host: h.name, status: 'skipped', msg: 'No items in the list', durationMs: 0 })
+        } else {
+          if (inc.what !== 'role') h.counts.ok += extras.length
+          rc.emit({ ...r.base, host: h.name, status: 'ok', durationMs: Date.now() - r.started })
+        }
       }
     } catch (e) {
       r.failed(h, e)

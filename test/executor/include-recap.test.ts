@@ -1,0 +1,54 @@
+// What includes count in the recap, as ansible-playbook 2.14 counts them (its own run is the
+// oracle, on the controller with -c local): an include_tasks is ok once per file it includes (per
+// loop item), an include_role is no result of its own, an include whose loop has no items or whose
+// `when` is false is skipped. (Found while checking issue 14's list: k3sbook counted every
+// include_role as ok, a looped include_tasks once.)
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+
+const BIN = join(import.meta.dirname, '../../bin/k3sbook.js')
+const run = promisify(execFile)
+
+const PLAYBOOK = `- hosts: localhost
+  gather_facts: false
+  tasks:
+    - include_role: { name: r }
+    - include_role: { name: r }
+      loop: [a, b]
+    - include_role: { name: r }
+      when: false
+    - include_role: { name: r }
+      loop: "{{ [] }}"
+    - include_tasks: t.yml
+    - include_tasks: t.yml
+      loop: [1, 2]
+    - include_tasks: t.yml
+      loop: "{{ [] }}"
+    - include_tasks: t.yml
+      when: false
+`
+
+function recap(out: string): string {
+  const m = /localhost\s+:\s+(ok=\d+)\s+(changed=\d+)\s+(unreachable=\d+)\s+(failed=\d+)\s+(skipped=\d+)\s+(rescued=\d+)\s+(ignored=\d+)/.exec(out)
+  assert.ok(m, out)
+  return m.slice(1).join(' ')
+}
+
+test('includes in the recap: include_tasks ok per file included, include_role none, empty loops and false conditions skipped — as ansible-playbook', async () => {
+  const d = mkdtempSync(join(tmpdir(), 'k3sbook-increcap-'))
+  mkdirSync(join(d, 'roles/r/tasks'), { recursive: true })
+  writeFileSync(join(d, 'roles/r/tasks/main.yml'), '- debug: msg=role\n')
+  writeFileSync(join(d, 't.yml'), '- debug: msg=tasks\n')
+  writeFileSync(join(d, 'pb.yml'), PLAYBOOK)
+  const env = { ...process.env, ANSIBLE_LOCALHOST_WARNING: 'False', ANSIBLE_NOCOLOR: '1', NO_COLOR: '1' }
+  const ours = await run(process.execPath, [BIN, 'run', 'pb.yml', '-i', 'localhost,', '-c', 'local', '-o', 'plain'], { cwd: d, env })
+  const theirs = await run('ansible-playbook', ['pb.yml', '-i', 'localhost,', '-c', 'local'], { cwd: d, env })
+  // role debug ×3, include_tasks ×3 (one, then two items), tasks debug ×3; four skipped includes
+  assert.equal(recap(theirs.stdout), 'ok=9 changed=0 unreachable=0 failed=0 skipped=4 rescued=0 ignored=0')
+  assert.equal(recap(ours.stdout), recap(theirs.stdout))
+})
