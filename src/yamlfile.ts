@@ -122,10 +122,19 @@ export class YamlFile {
       diags.error(`file is larger than ${YAML_LIMITS.maxBytes} bytes`, { file: this.display, line: 1, col: 1 })
       return false
     }
-    for (const e of this.doc.errors) {
+    // After a parse error the parser is lost: the dozens of errors it reports after it (one
+    // misplaced bracket gave 72) are its own confusion, not the user's mistakes. As PyYAML does, the
+    // first parse error is reported (with how many follow it); errors that stand alone (a duplicate
+    // key) are each reported up to that point.
+    const errors = this.doc.errors
+    const lost = errors.findIndex((e) => e.code !== 'DUPLICATE_KEY')
+    for (const [i, e] of errors.entries()) {
+      if (lost >= 0 && i > lost) break
       ok = false
       const pos = this.posAt(e.pos[0])
-      diags.error(`YAML syntax error: ${firstLine(e.message)}`, pos, yamlHint(e.code))
+      const after = i === lost && errors.length > i + 1 ? `; ${errors.length - i - 1} more YAML error(s) after it, most likely caused by it` : ''
+      const hint = yamlHint(e.code)
+      diags.error(`YAML syntax error: ${firstLine(e.message)}`, pos, hint && after ? `${hint}${after}` : hint || (after ? after.slice(2) : undefined))
     }
     for (const w of this.doc.warnings) {
       const pos = this.posAt(w.pos[0])
