@@ -157,6 +157,8 @@ export interface Include extends TaskCommon {
   baseDir: string
   /** When the target has no template in it, the loader resolves it up front for validation. */
   preloaded?: TaskItem[]
+  /** `apply:`: keywords for the included tasks (the include's own stay on the include). */
+  apply?: TaskCommon
 }
 
 export type TaskItem = Task | Block | Include

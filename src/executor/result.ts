@@ -193,9 +193,11 @@ export function countOutcome(h: HostState, task: Task, outcome: TaskOutcome, ign
       break
     case 'failed':
       if (ignoreErrors) {
-        // Ansible counts an ignored failure as ok too.
+        // Ansible counts an ignored failure as ok too, and as changed when its result says so
+        // (a failing command is changed: true); its handlers are not notified
         h.counts.ok++
         h.counts.ignored++
+        if (outcome.result?.changed === true) h.counts.changed++
         return true
       }
       h.counts.failed++

@@ -20,6 +20,7 @@ import { errorText, shareRunOnce } from './result.js'
 import {
   activeHosts,
   childScope,
+  includeScope,
   PlayAbort,
   ROOT_SCOPE,
   type HostState,
@@ -264,7 +265,9 @@ export class Runner {
    */
   private async runInclude(inc: Include, hosts: HostState[], ctx: PlayCtx, scope: Scope, handler = false): Promise<void> {
     const { rc } = this
+    // the include's own keywords (and when) are for the include itself
     const inner = childScope(scope, inc)
+    const forTasks = includeScope(scope, inc)
     const name = taskName(inc)
     const base = { type: 'host:result' as const, play: ctx.play.name, task: name, pos: srcPos(inc.src), check: rc.check }
     const started = Date.now()
@@ -294,7 +297,7 @@ export class Runner {
       }
       const live = run.hosts.filter((h) => !h.failed && !h.unreachable && !h.ended)
       if (!live.length) continue
-      await this.runItems(items, ctx, { ...inner, when: scope.when, vars: { ...inner.vars, ...run.extra } }, live)
+      await this.runItems(items, ctx, { ...forTasks, vars: { ...forTasks.vars, ...run.extra } }, live)
     }
   }
 

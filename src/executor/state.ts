@@ -138,6 +138,28 @@ export interface Scope {
 
 export const ROOT_SCOPE: Scope = { when: [], vars: {}, environment: [] }
 
+/**
+ * The scope of a dynamic include's tasks, as Ansible builds it: a task skips a parent that is not
+ * statically loaded when it inherits keywords (Task._get_parent_attribute), so the include's own
+ * become, ignore_errors, environment, no_log, check_mode and delegate_to stay on the include; its
+ * vars reach the tasks, and so does what `apply:` sets (build_parent_block). Its `when` was decided
+ * on the include.
+ */
+export function includeScope(scope: Scope, inc: Include): Scope {
+  const a = inc.apply
+  return {
+    ...scope,
+    vars: { ...scope.vars, ...inc.vars, ...(a?.vars ?? {}) },
+    become: a?.become ?? scope.become,
+    becomeUser: a?.becomeUser ?? scope.becomeUser,
+    environment: a?.environment !== undefined ? [...scope.environment, a.environment] : scope.environment,
+    ignoreErrors: a?.ignoreErrors ?? scope.ignoreErrors,
+    delegateTo: a?.delegateTo ?? scope.delegateTo,
+    noLog: a?.noLog ?? scope.noLog,
+    checkMode: a?.checkMode ?? scope.checkMode,
+  }
+}
+
 export function childScope(scope: Scope, b: Block | Include): Scope {
   return {
     when: [...scope.when, ...b.when],

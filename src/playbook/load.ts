@@ -824,10 +824,18 @@ class Loader {
       loop: this.loop(item, yf, path, ctx.play.vars),
       baseDir: ctx.fileDir,
     }
+    // `apply:` is what reaches the included tasks (Ansible's build_parent_block): tags, when,
+    // become… as an import's keywords do; the include's own keywords stay on the include
+    let sub: Ctx = { ...ctx, when: [], vars: {}, handlers: false }
+    if (isMap(opts.apply)) {
+      const a = this.common(opts.apply as Vars, yf, [...argsPath, 'apply'], sub)
+      inc.apply = a
+      sub = passDown(sub, a, a.when)
+    } else if (opts.apply !== undefined)
+      this.diags.error(`${modKey}: "apply" must be a mapping of task keywords`, yf.pos([...argsPath, 'apply']), `got ${jsType(opts.apply)}`)
     if (!isTemplated(target)) {
       // dynamic includes don't pass their own tags/when down (Ansible): inner tasks keep only inherited ones;
       // a handler's include brings in plain tasks, run when the handler is notified
-      const sub: Ctx = { ...ctx, when: [], vars: {}, handlers: false }
       if (isRole) inc.preloaded = this.roleInclude(target, opts, targetPos, sub, false)
       else {
         const file = this.findTaskFile(target, ctx, targetPos, modKey)

@@ -52,3 +52,36 @@ test('includes in the recap: include_tasks ok per file included, include_role no
   assert.equal(recap(theirs.stdout), 'ok=9 changed=0 unreachable=0 failed=0 skipped=4 rescued=0 ignored=0')
   assert.equal(recap(ours.stdout), recap(theirs.stdout))
 })
+
+// A dynamic include's own keywords are for the include itself (Ansible's Task._get_parent_attribute
+// skips a parent that is not statically loaded); `apply:` is what reaches its tasks. And an
+// ignored failure whose result says changed (a failing command) is counted changed, as Ansible does.
+const APPLY = `- hosts: localhost
+  gather_facts: false
+  tasks:
+    - include_tasks: { file: fail.yml, apply: { ignore_errors: true, environment: { E: applied } } }
+    - name: its own ignore_errors is not for the tasks
+      include_tasks: fail.yml
+      ignore_errors: true
+    - debug: { msg: not reached }
+`
+const FAIL = `- name: inner fails
+  command: /bin/false
+- name: inner env
+  shell: echo "E=$E"
+  register: envout
+- assert: { that: "envout.stdout == 'E=applied'" }
+`
+
+test('include_tasks: apply reaches the tasks, the include own ignore_errors does not; an ignored changed failure counts changed — as ansible-playbook', async () => {
+  const d = mkdtempSync(join(tmpdir(), 'k3sbook-incapply-'))
+  writeFileSync(join(d, 'fail.yml'), FAIL)
+  writeFileSync(join(d, 'pb.yml'), APPLY)
+  const env = { ...process.env, ANSIBLE_LOCALHOST_WARNING: 'False', ANSIBLE_NOCOLOR: '1', NO_COLOR: '1' }
+  const fails = (e: unknown) => e as { code: number; stdout: string }
+  const ours = await run(process.execPath, [BIN, 'run', 'pb.yml', '-i', 'localhost,', '-c', 'local', '-o', 'plain'], { cwd: d, env }).catch(fails)
+  const theirs = await run('ansible-playbook', ['pb.yml', '-i', 'localhost,', '-c', 'local'], { cwd: d, env }).catch(fails)
+  assert.equal(recap(theirs.stdout), 'ok=5 changed=2 unreachable=0 failed=1 skipped=0 rescued=0 ignored=1')
+  assert.equal(recap(ours.stdout), recap(theirs.stdout))
+  assert.doesNotMatch(ours.stdout, /not reached/)
+})
