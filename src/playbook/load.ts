@@ -799,6 +799,19 @@ class Loader {
     delete fakeItem[modKey]
     const common = this.common(fakeItem, yf, path, ctx)
     const isImport = kind.startsWith('import_')
+    if (!isImport) {
+      // ansible-core 2.14 refuses every other keyword on include_tasks/include_role (TaskInclude's
+      // VALID_INCLUDE_KEYWORDS; a handler's include may also listen): "'become' is not a valid
+      // attribute for a TaskInclude". Keywords meant for the included tasks go under `apply:`.
+      const valid = new Set([...INCLUDE_KEYWORDS, ...(ctx.handlers ? ['listen'] : [])])
+      for (const k of Object.keys(item))
+        if (k !== modKey && !k.startsWith('with_') && !valid.has(k))
+          this.diags.error(
+            `"${k}" is not a valid keyword on ${modKey} (Ansible: '${k}' is not a valid attribute for a ${isRole ? 'IncludeRole' : 'TaskInclude'})`,
+            yf.pos([...path, k], { key: true }),
+            APPLY_KEYWORDS.has(k) ? `to set it on the included tasks, write it under ${modKey}'s apply: (apply: { ${k}: … })` : undefined,
+          )
+    }
     if (isImport) {
       for (const k of ['loop', 'with_items', 'with_list', 'with_dict', 'register', 'notify'])
         if (k in item)
@@ -1030,6 +1043,11 @@ function topItems(p: Play): TaskItem[] {
 }
 
 /** The context a block or an import hands its tasks: its tags, vars and become, and the `when` given. */
+/** The keywords ansible-core 2.14 accepts on a dynamic include (TaskInclude.VALID_INCLUDE_KEYWORDS). */
+const INCLUDE_KEYWORDS = ['action', 'args', 'collections', 'debugger', 'ignore_errors', 'loop', 'loop_control', 'name', 'no_log', 'register', 'run_once', 'tags', 'timeout', 'vars', 'when']
+/** Keywords that `apply:` can give the included tasks instead. */
+const APPLY_KEYWORDS = new Set(['become', 'become_user', 'become_method', 'become_flags', 'environment', 'delegate_to', 'check_mode', 'diff', 'any_errors_fatal', 'ignore_unreachable', 'module_defaults', 'throttle'])
+
 function passDown(ctx: Ctx, common: Pick<Ctx, 'tags' | 'vars' | 'become' | 'becomeUser' | 'becomeMethod'>, when: Ctx['when']): Ctx {
   return { ...ctx, tags: common.tags, when, vars: common.vars, become: common.become, becomeUser: common.becomeUser, becomeMethod: common.becomeMethod }
 }
