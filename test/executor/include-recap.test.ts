@@ -85,3 +85,30 @@ test('include_tasks: apply reaches the tasks, the include own ignore_errors does
   assert.equal(recap(ours.stdout), recap(theirs.stdout))
   assert.doesNotMatch(ours.stdout, /not reached/)
 })
+
+test('validate refuses the keywords ansible-core refuses on a dynamic include, at their position, and names apply:', async () => {
+  const d = mkdtempSync(join(tmpdir(), 'k3sbook-inckw-'))
+  mkdirSync(join(d, 'roles/r/tasks'), { recursive: true })
+  writeFileSync(join(d, 'roles/r/tasks/main.yml'), '- debug: msg=role\n')
+  writeFileSync(join(d, 't.yml'), '- debug: msg=tasks\n')
+  const pb = (task: string) => `- hosts: localhost\n  gather_facts: false\n  tasks:\n${task}`
+  const env = { ...process.env, ANSIBLE_LOCALHOST_WARNING: 'False', ANSIBLE_NOCOLOR: '1', NO_COLOR: '1' }
+  const fails = (e: unknown) => e as { code: number; stdout: string; stderr: string }
+  for (const [task, want] of [
+    ['    - include_tasks: t.yml\n      become: true\n', /pb\.yml:5:7: "become" is not a valid keyword on include_tasks .*TaskInclude.*apply: \{ become: … \}/],
+    ['    - include_role: { name: r }\n      failed_when: false\n', /pb\.yml:5:7: "failed_when" is not a valid keyword on include_role .*IncludeRole/],
+  ] as const) {
+    writeFileSync(join(d, 'pb.yml'), pb(task))
+    const ours = await run(process.execPath, [BIN, 'validate', 'pb.yml', '-i', 'localhost,'], { cwd: d, env }).catch(fails)
+    assert.match(ours.stdout, want)
+    const theirs = await run('ansible-playbook', ['pb.yml', '-i', 'localhost,', '--syntax-check'], { cwd: d, env }).catch(fails)
+    assert.match(theirs.stderr, /is not a valid attribute for a (TaskInclude|IncludeRole)/)
+  }
+  // what Ansible accepts on an include stays accepted; on an import, become is fine
+  writeFileSync(
+    join(d, 'pb.yml'),
+    pb('    - include_tasks: t.yml\n      no_log: true\n      ignore_errors: true\n      tags: [x]\n    - import_tasks: t.yml\n      become: true\n'),
+  )
+  const ok = await run(process.execPath, [BIN, 'validate', 'pb.yml', '-i', 'localhost,'], { cwd: d, env }).catch(fails)
+  assert.match(ok.stdout, /^ok: /m)
+})
