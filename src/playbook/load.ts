@@ -1044,9 +1044,38 @@ function topItems(p: Play): TaskItem[] {
 
 /** The context a block or an import hands its tasks: its tags, vars and become, and the `when` given. */
 /** The keywords ansible-core 2.14 accepts on a dynamic include (TaskInclude.VALID_INCLUDE_KEYWORDS). */
-const INCLUDE_KEYWORDS = ['action', 'args', 'collections', 'debugger', 'ignore_errors', 'loop', 'loop_control', 'name', 'no_log', 'register', 'run_once', 'tags', 'timeout', 'vars', 'when']
+const INCLUDE_KEYWORDS = [
+  'action',
+  'args',
+  'collections',
+  'debugger',
+  'ignore_errors',
+  'loop',
+  'loop_control',
+  'name',
+  'no_log',
+  'register',
+  'run_once',
+  'tags',
+  'timeout',
+  'vars',
+  'when',
+]
 /** Keywords that `apply:` can give the included tasks instead. */
-const APPLY_KEYWORDS = new Set(['become', 'become_user', 'become_method', 'become_flags', 'environment', 'delegate_to', 'check_mode', 'diff', 'any_errors_fatal', 'ignore_unreachable', 'module_defaults', 'throttle'])
+const APPLY_KEYWORDS = new Set([
+  'become',
+  'become_user',
+  'become_method',
+  'become_flags',
+  'environment',
+  'delegate_to',
+  'check_mode',
+  'diff',
+  'any_errors_fatal',
+  'ignore_unreachable',
+  'module_defaults',
+  'throttle',
+])
 
 function passDown(ctx: Ctx, common: Pick<Ctx, 'tags' | 'vars' | 'become' | 'becomeUser' | 'becomeMethod'>, when: Ctx['when']): Ctx {
   return { ...ctx, tags: common.tags, when, vars: common.vars, become: common.become, becomeUser: common.becomeUser, becomeMethod: common.becomeMethod }
