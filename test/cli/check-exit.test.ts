@@ -5,29 +5,12 @@
 // unreachable, 4). The check recap counts the unknowns.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startLab, type LabInfo } from '../helpers/lab.js'
+import { k3 } from '../helpers/bin.js'
 import { sh } from '../executor/helpers.js'
-
-const ROOT = join(import.meta.dirname, '../..')
-const BIN = join(ROOT, 'bin/k3sbook.js')
-
-function k3(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, HOME: mkdtempSync(join(tmpdir(), 'k3sbook-home-')), NO_COLOR: '1' }
-  for (const k of Object.keys(env)) if (k.startsWith('ANSIBLE_')) delete env[k]
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (b) => (stdout += b))
-    child.stderr.on('data', (b) => (stderr += b))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
 
 const play = (tasks: string) => `- name: Exit codes
   hosts: lab
