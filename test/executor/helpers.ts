@@ -49,7 +49,7 @@ const WATCHED = '/etc /opt /srv /home /usr/local/bin /usr/local/sbin /var/lib /v
  */
 export async function fingerprint(lab: LabInfo, host: number, opts: { exclude?: string[] } = {}): Promise<string> {
   const skip = ['/var/lib/dpkg', '/var/lib/apt', '/var/lib/ucf', ...(opts.exclude ?? [])].map((p) => `-path ${p}`).join(' -o ')
-  const script = `{ find /root -maxdepth 1 -printf '%p %y %m %u %g %s %T@ %l\\n'; find ${WATCHED} -xdev \\( ${skip} \\) -prune -o -printf '%p %y %m %u %g %s %T@ %l\\n'; } 2>/dev/null | sort; echo ${SEP}; find /opt ${WATCHED} -xdev \\( ${skip} \\) -prune -o -type f -mmin -720 -exec sha256sum {} + 2>/dev/null | sort`
+  const script = `{ find /root -maxdepth 1 -printf '%p %y %m %u %g %s %T@ %l\\n'; find ${WATCHED} -xdev \\( ${skip} \\) -prune -o -printf '%p %y %m %u %g %s %T@ %l\\n'; } 2>/dev/null | sort; echo ${SEP}; find /opt ${WATCHED} -xdev \\( ${skip} \\) -prune -o -type f -newermt @${CONTENT_CUTOFF} -exec sha256sum {} + 2>/dev/null | sort`
   const r = await labExec(lab, host, ['/bin/sh', '-c', script])
   assert.equal(r.code, 0, r.stderr)
   const [listing, contents = ''] = r.stdout.split(`${SEP}\n`)
@@ -60,6 +60,10 @@ export async function fingerprint(lab: LabInfo, host: number, opts: { exclude?: 
 }
 
 const SEP = '--k3sbook-fingerprint--'
+// Contents are hashed for the files changed in the 12 hours before this process started: a fixed
+// time, not `-mmin -720`, which let a file changed ~12 h earlier (a package install at boot) drop
+// out of the hashed set between two fingerprints of one test.
+const CONTENT_CUTOFF = Math.floor(Date.now() / 1000) - 12 * 3600
 /** What each fingerprint was taken from, so a mismatch can say which paths differ. */
 const FINGERPRINTS = new Map<string, string>()
 
