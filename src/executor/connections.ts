@@ -6,7 +6,7 @@ import type { Connection, ExecOptions } from '../connection/types.js'
 import { LocalConnection } from '../connection/local.js'
 import type { Vars } from '../model.js'
 import { isImplicitLocalhost } from '../inventory/index.js'
-import { lazyVars, mergeLayers } from './vars.js'
+import { lazyLayers } from './vars.js'
 import type { Project, RunOptions } from './state.js'
 
 /** What every exec of a task carries. */
@@ -40,7 +40,7 @@ export class Connections {
     let p = this.conns.get(host)
     if (!p) {
       p = (async () => {
-        const vars = lazyVars(mergeLayers([this.invVars(host), this.project.extraVars]))
+        const vars = lazyLayers([this.invVars(host), this.project.extraVars])
         const implicitLocal = isImplicitLocalhost(this.project.inventory, host)
         const c = implicitLocal ? new LocalConnection(host) : await this.connect(host, vars)
         await this.handshakes(() => c.connect())

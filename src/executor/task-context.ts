@@ -20,7 +20,7 @@ import type { Emit } from './events.js'
 import type { ProbeCache } from './probe-cache.js'
 import type { Overlay } from './reader.js'
 import { hostStatusVersion, newHostState, type HostState, type PlayCtx, type Project, type RunOptions, type Scope } from './state.js'
-import { hostvarsProxy, lazyVars, mergeLayers } from './vars.js'
+import { hostvarsProxy, lazyLayers } from './vars.js'
 
 export class RunContext {
   readonly hosts = new Map<string, HostState>()
@@ -170,7 +170,7 @@ export class RunContext {
       this.project.extraVars,
       magic,
     ]
-    return lazyVars(mergeLayers(layers))
+    return lazyLayers(layers)
   }
 
   /**
@@ -225,7 +225,7 @@ export class RunContext {
     const s = this.hosts.get(other)
     const c = this.hostViews.get(other)
     if (c && c.inv === inv && c.facts === s?.facts && c.hostFacts === s?.hostFacts && sameShallow(c.hostFactsSeen, s?.hostFacts)) return c.view
-    const view = lazyVars(mergeLayers([inv, s?.facts, s?.hostFacts, { inventory_hostname: other }]), { lenient: true })
+    const view = lazyLayers([inv, s?.facts, s?.hostFacts, { inventory_hostname: other }], { lenient: true })
     this.hostViews.set(other, { inv, facts: s?.facts, hostFacts: s?.hostFacts, hostFactsSeen: s ? { ...s.hostFacts } : undefined, view })
     return view
   }

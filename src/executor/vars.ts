@@ -8,18 +8,48 @@ import { OPAQUE } from '../secrets.js'
 import { UnsafeString } from '../yamlfile.js'
 import { UndefinedError } from '../template/pyvalues.js'
 
-/** Merge layers, low precedence first. Dicts are replaced, not merged (Ansible's default hash_behaviour). */
-export function mergeLayers(layers: ReadonlyArray<Vars | undefined>): Vars {
-  const out: Vars = {}
-  for (const l of layers) if (l) for (const k of Object.keys(l)) out[k] = l[k]
-  return out
-}
-
 /**
  * A read-only view of `vars` whose string values are templated against the whole view on access.
  * Nested dicts and lists are wrapped too. Values are cached per view.
  */
 export function lazyVars(vars: Vars, opts: { lenient?: boolean } = {}): Vars {
+  return makeView(
+    (key) => (Object.prototype.hasOwnProperty.call(vars, key) ? vars[key] : MISSING),
+    () => Reflect.ownKeys(vars),
+    opts,
+  )
+}
+
+/**
+ * lazyVars over layers (low precedence first) without merging them: a key is looked up from the
+ * highest layer down. A task's view is made per host and loop item, and merging its ~20 layers
+ * (every role's defaults, the host's facts, inventory variables) copied hundreds of keys each time:
+ * the most allocated memory of a mesh task that renders one template per pair of hosts.
+ */
+export function lazyLayers(layers: ReadonlyArray<Vars | undefined>, opts: { lenient?: boolean } = {}): Vars {
+  const ls = layers.filter((l): l is Vars => !!l)
+  let keys: string[] | undefined
+  return makeView(
+    (key) => {
+      for (let i = ls.length - 1; i >= 0; i--) if (Object.prototype.hasOwnProperty.call(ls[i], key)) return ls[i][key]
+      return MISSING
+    },
+    () => {
+      if (!keys) {
+        // the merged object's key order: first appearance, low precedence first
+        const seen = new Set<string>()
+        for (const l of ls) for (const k of Object.keys(l)) seen.add(k)
+        keys = [...seen]
+      }
+      return keys
+    },
+    opts,
+  )
+}
+
+const MISSING = Symbol('missing')
+
+function makeView(find: (key: string) => unknown, ownKeys: () => (string | symbol)[], opts: { lenient?: boolean }): Vars {
   const cache = new Map<string, unknown>()
   const resolving = new Set<string>()
   let root: Vars
@@ -35,16 +65,31 @@ export function lazyVars(vars: Vars, opts: { lenient?: boolean } = {}): Vars {
       resolving.delete(key)
     }
   }
-  root = new Proxy(vars, {
-    get(target, key) {
-      if (typeof key !== 'string') return Reflect.get(target, key)
-      if (!Object.prototype.hasOwnProperty.call(target, key)) return undefined
-      return resolve(key, target[key])
+  root = new Proxy({} as Vars, {
+    get(_t, key) {
+      if (typeof key !== 'string') return undefined
+      const v = find(key)
+      return v === MISSING ? undefined : resolve(key, v)
     },
-    has(target, key) {
-      return Reflect.has(target, key)
+    has(_t, key) {
+      return typeof key === 'string' && find(key) !== MISSING
+    },
+    ownKeys() {
+      return ownKeys()
+    },
+    getOwnPropertyDescriptor(_t, key) {
+      if (typeof key !== 'string') return undefined
+      const v = find(key)
+      // the raw value, as the merged object's descriptor gave it (readers take values through get)
+      return v === MISSING ? undefined : { value: v, writable: false, enumerable: true, configurable: true }
     },
     set() {
+      throw new Error('variables are read-only here')
+    },
+    defineProperty() {
+      throw new Error('variables are read-only here')
+    },
+    deleteProperty() {
       throw new Error('variables are read-only here')
     },
   })

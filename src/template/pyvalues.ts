@@ -34,7 +34,14 @@ export function undefinedRepr(u: Undefined): string {
 /** Thrown when an Undefined value is used; carries its template position. */
 export class UndefinedError extends Error {
   constructor(readonly undef: Undefined) {
-    super(undef.message)
+    // no stack trace: raised and caught often (`is defined`, `default`, planning ahead; see TemplateError)
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
+    try {
+      super(undef.message)
+    } finally {
+      Error.stackTraceLimit = limit
+    }
   }
 }
 
