@@ -2,6 +2,7 @@
 // anything is wrong), then execute with the chosen reporter.
 import type { Command } from 'commander'
 import { createInterface } from 'node:readline/promises'
+import { setFlagsFromString } from 'node:v8'
 import { existsSync } from 'node:fs'
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { basename, extname, join, relative, resolve } from 'node:path'
@@ -317,11 +318,24 @@ function stepper(): (task: string) => Promise<boolean> {
   }
 }
 
+/**
+ * A run makes much short-lived garbage (a mesh task renders one template per host pair: 22,500 at
+ * 150 hosts) while its live heap stays small (~30 MB at 50 hosts). V8 lets the old generation grow
+ * up to 4× its live size between full collections when allocation is fast, so the peak RSS was
+ * mostly garbage not yet collected (222 MB at 50 hosts). A growing factor of 1.5 collects sooner:
+ * 168–181 MB for ~2% more CPU in the same measurement. K3SBOOK_HEAP_GROWING_PERCENT=0 keeps V8's own.
+ */
+function keepHeapSmall(): void {
+  const pct = Number(process.env.K3SBOOK_HEAP_GROWING_PERCENT ?? '50')
+  if (Number.isInteger(pct) && pct > 0) setFlagsFromString(`--heap-growing-percent=${pct}`)
+}
+
 async function execute(project: Project, opts: RunOptions, o: RunCliOptions, redactor: Redactor, extras: RunExtras) {
   const reporter = await makeReporter(o, redactor, extras.wrapReporter)
   const emit = (e: RunEvent) => reporter.handle(e)
   try {
     trace('executor loaded')
+    keepHeapSmall()
     return await runPlaybook(project, opts, emit)
   } finally {
     await reporter.close()
