@@ -170,9 +170,13 @@ export interface UriResponse {
 /** Headers and status lines besides the body in curl's output, at most (the cap is the body's limit plus this). */
 const HEADER_ROOM = 1024 * 1024
 
-/** The failure for a body larger than the limit (its bytes were not kept), or undefined. */
+/**
+ * The failure for a body larger than the limit (its bytes were not kept), or undefined. Only for a
+ * response that arrived whole: when curl stopped early (its timeout), the size it counted is not the
+ * body's, and the request's own failure says what happened.
+ */
 export function bodyTooLarge(resp: UriResponse, url: string, limit = hostReadLimit()): string | undefined {
-  return resp.size !== undefined && resp.size > limit ? `uri: ${tooLarge(`the response body of ${url}`, resp.size, limit)}` : undefined
+  return resp.rc === 0 && resp.size !== undefined && resp.size > limit ? `uri: ${tooLarge(`the response body of ${url}`, resp.size, limit)}` : undefined
 }
 
 /** Splits curl's output (see curlScript) into the last response's status line, headers and body. */

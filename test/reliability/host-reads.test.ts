@@ -21,7 +21,8 @@ const PLAY = `- hosts: all
       slurp: { src: /opt/reads/big.bin }
       ignore_errors: true
     - name: Uri big
-      uri: { url: "http://127.0.0.1:8097/big.bin", return_content: true }
+      # 300 MB through python's http.server: at a high load, longer than uri's default 30 s
+      uri: { url: "http://127.0.0.1:8097/big.bin", return_content: true, timeout: 900 }
       ignore_errors: true
     - name: Slurp small
       slurp: { src: /opt/reads/small.txt }
