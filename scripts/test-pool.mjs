@@ -3,7 +3,8 @@
 // one line when it passed), then the totals and the slowest files. A file still running after
 // K3SBOOK_TEST_FILE_TIMEOUT seconds (900) is stopped and fails.
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 // K3SBOOK_TEST_CPU=1 (as root, with a cgroup v1 cpuacct hierarchy): each file runs in a cpuacct
@@ -29,6 +30,29 @@ function cpuSeconds(dir) {
     return undefined
   }
 }
+// Each file gets a temp folder of its own as TMPDIR (os.tmpdir(), mktemp), removed when the file
+// ends: what its tests make there and forget does not pile up in /tmp. Mode 1777 as /tmp, for tests
+// that run a command as another user. Not removed while something is mounted inside it.
+function fileTmp() {
+  const dir = mkdtempSync(join(tmpdir(), 'k3sbook-test-'))
+  chmodSync(dir, 0o1777)
+  return dir
+}
+function dropTmp(dir) {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+  if (mounts.some((m) => m && (m === dir || m.startsWith(dir + '/')))) {
+    process.stdout.write(`[test pool] ${dir} has a mount inside: left in place\n`)
+    return
+  }
+  try {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 3 })
+  } catch (e) {
+    process.stdout.write(`[test pool] ${dir} not removed: ${e.message}\n`)
+  }
+}
+
 async function dropGroup(dir) {
   // empty once the file's processes (and its labs' cgroups) are gone: tried for half a minute, then
   // left (a process the file left behind keeps it; the pool reports, it does not kill)
@@ -63,6 +87,7 @@ export async function runFiles(files, { concurrency = 3, slowest = 10 } = {}) {
       const file = files[next++]
       const start = Date.now()
       const group = cpuGroup(file)
+      const tmp = fileTmp()
       const { code, out } = await new Promise((resolve) => {
         const nodeArgs = ['--import', 'tsx', '--test-reporter=spec', file]
         // in its cgroup before node starts: the shell enters it, then becomes node
@@ -71,7 +96,7 @@ export async function runFiles(files, { concurrency = 3, slowest = 10 } = {}) {
           group ? ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', group, process.execPath, ...nodeArgs] : nodeArgs,
           {
             stdio: ['ignore', 'pipe', 'pipe'],
-            env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' },
+            env: { ...process.env, TMPDIR: tmp, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' },
           },
         )
         children.add(child)
@@ -108,6 +133,7 @@ export async function runFiles(files, { concurrency = 3, slowest = 10 } = {}) {
         })
       })
       const ms = Date.now() - start
+      dropTmp(tmp)
       const cpu = group ? cpuSeconds(group) : undefined
       if (group) drops.push(dropGroup(group))
       done.push({ file, ms, code, cpu })

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process'
 import { createServer } from 'node:http'
 import { mkdir, readFile, readdir, readlink, stat, writeFile, symlink } from 'node:fs/promises'
 import { join } from 'node:path'
+import { tmpdir } from 'node:os'
 import { createServer as netServer } from 'node:net'
 import { LocalConnection } from '../../../src/connection/local.js'
 import { Overlay, makeReader } from '../../../src/executor/reader.js'
@@ -81,7 +82,8 @@ for (const name of ['k3s.tar.gz', 'k3s.tar.zst', 'k3s.zip']) {
     const again = await runModule(unarchiveModule, args, conn, { controller })
     assert.equal(again.plan.status, 'ok', JSON.stringify(again.plan))
     assert.deepEqual(
-      (await readdir('/tmp')).filter((n) => n.startsWith('k3sbook-unarchive.')),
+      // the local host's temp folder: $TMPDIR (the test pool gives each file its own), else /tmp
+      (await readdir(tmpdir())).filter((n) => n.startsWith('k3sbook-unarchive.')),
       [],
       'no temp archive left on the host',
     )
