@@ -322,11 +322,13 @@ function stepper(): (task: string) => Promise<boolean> {
  * A run makes much short-lived garbage (a mesh task renders one template per host pair: 22,500 at
  * 150 hosts) while its live heap stays small (~30 MB at 50 hosts). V8 lets the old generation grow
  * up to 4× its live size between full collections when allocation is fast, so the peak RSS was
- * mostly garbage not yet collected (222 MB at 50 hosts). A growing factor of 1.5 collects sooner:
- * 168–181 MB for ~2% more CPU in the same measurement. K3SBOOK_HEAP_GROWING_PERCENT=0 keeps V8's own.
+ * mostly garbage not yet collected (222 MB at 50 hosts). A growing factor of 1.25 collects sooner:
+ * 149–151 MB at 50 hosts, 250 MB at 150 (256 MB with 1.5, 325–387 MB before), with no CPU cost
+ * the measurements could separate from the load (test/bench/RESULTS.md). K3SBOOK_HEAP_GROWING_PERCENT
+ * sets another percentage; 0 keeps V8's own.
  */
 function keepHeapSmall(): void {
-  const pct = Number(process.env.K3SBOOK_HEAP_GROWING_PERCENT ?? '50')
+  const pct = Number(process.env.K3SBOOK_HEAP_GROWING_PERCENT ?? '25')
   if (Number.isInteger(pct) && pct > 0) setFlagsFromString(`--heap-growing-percent=${pct}`)
 }
 
