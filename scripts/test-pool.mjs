@@ -3,7 +3,7 @@
 // one line when it passed), then the totals and the slowest files. A file still running after
 // K3SBOOK_TEST_FILE_TIMEOUT seconds (900) is stopped and fails.
 import { spawn } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -36,6 +36,14 @@ function cpuSeconds(dir) {
 function fileTmp() {
   const dir = mkdtempSync(join(tmpdir(), 'k3sbook-test-'))
   chmodSync(dir, 0o1777)
+  // tsx keeps its compiled files in $TMPDIR/tsx-UID: every file shares the one in the real tmpdir
+  const tsxCache = `tsx-${process.getuid?.() ?? 0}`
+  try {
+    mkdirSync(join(tmpdir(), tsxCache), { recursive: true, mode: 0o700 })
+    symlinkSync(join(tmpdir(), tsxCache), join(dir, tsxCache))
+  } catch {
+    /* no shared cache: tsx compiles again */
+  }
   return dir
 }
 function dropTmp(dir) {
