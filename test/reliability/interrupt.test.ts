@@ -209,7 +209,7 @@ test('a signal while a large playbook and inventory load (before any host): the 
   })
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     const p = spawnCli(['run', 'site.yml', '-i', 'inv.yml', '-o', 'plain'], { cwd: d, timeoutMs: 60_000 })
-    await new Promise((r) => setTimeout(r, 1500)) // node and tsx started, the files are being read
+    await new Promise((r) => setTimeout(r, 1500)) // node started, the files are being read
     const t0 = Date.now()
     p.child.kill(sig)
     const r = await p.done
