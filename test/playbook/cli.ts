@@ -5,7 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import ts from 'typescript'
+import { transformSync } from 'esbuild'
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const FORBID = join(ROOT, 'test', 'playbook', 'forbid-net.mjs')
@@ -20,7 +20,7 @@ let built: string | undefined
 
 /**
  * bin/k3sbook.js prefers dist/, which may be stale while sources change, and tsx costs seconds per
- * process; so the sources are transpiled (no type check) once per test file into a temp folder
+ * process; so the sources are transpiled (no type check, by esbuild) once per test file into a temp folder
  * laid out like the package (dist/ + package.json + node_modules link), and run from there.
  */
 function cliEntry(): string {
@@ -35,10 +35,15 @@ function cliEntry(): string {
   for (const file of walk(src)) {
     const out = join(top, 'dist', relative(src, file)).replace(/\.ts$/, '.js')
     mkdirSync(dirname(out), { recursive: true })
-    const js = ts.transpileModule(readFileSync(file, 'utf8'), {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-      fileName: file,
-    }).outputText
+    // esbuild strips the types as TypeScript's transpileModule did (ES2022, ES modules, class fields
+    // defined as tsconfig's ES2022 target has them), in ~0.3 CPU-s for all of src/ instead of 6.6
+    const js = transformSync(readFileSync(file, 'utf8'), {
+      loader: 'ts',
+      format: 'esm',
+      target: 'es2022',
+      sourcefile: file,
+      tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
+    }).code
     writeFileSync(out, js)
   }
   copyFileSync(join(ROOT, 'package.json'), join(top, 'package.json'))
