@@ -5,7 +5,7 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
-import { ROOT, runCli } from './cli.js'
+import { ROOT, runBuilt } from './cli.js'
 
 const GOOD = join(ROOT, 'test', 'fixtures', 'good', 'cluster')
 
@@ -44,7 +44,7 @@ describe('hosts and tasks match ansible-playbook', { concurrency: 4 }, () => {
     it(`--list-hosts${limit ? ` --limit ${limit}` : ''}`, async () => {
       const extra = limit ? ['--limit', limit] : []
       const want = ansible(['playbooks/site.yml', '--list-hosts', ...extra])
-      const got = await runCli(['hosts', 'playbooks/site.yml', ...extra], GOOD, { ANSIBLE_CONFIG: join(GOOD, 'ansible.cfg') })
+      const got = await runBuilt(['hosts', 'playbooks/site.yml', ...extra], GOOD, { ANSIBLE_CONFIG: join(GOOD, 'ansible.cfg') })
       assert.equal(got.code, 0, got.stderr)
       assert.equal(normalizeHosts(got.stdout), normalizeHosts(want))
     })
@@ -60,7 +60,7 @@ describe('hosts and tasks match ansible-playbook', { concurrency: 4 }, () => {
   ]) {
     it(`--list-tasks ${sel.join(' ')}`, async () => {
       const want = ansible(['playbooks/site.yml', '--list-tasks', ...sel])
-      const got = await runCli(['tasks', 'playbooks/site.yml', '--no-positions', ...sel], GOOD, { ANSIBLE_CONFIG: join(GOOD, 'ansible.cfg') })
+      const got = await runBuilt(['tasks', 'playbooks/site.yml', '--no-positions', ...sel], GOOD, { ANSIBLE_CONFIG: join(GOOD, 'ansible.cfg') })
       assert.equal(got.code, 0, got.stderr)
       assert.equal(got.stdout.trimEnd(), want.trimEnd())
     })
@@ -72,22 +72,22 @@ describe('hosts and tasks match ansible-playbook', { concurrency: 4 }, () => {
       env: { ...process.env, ANSIBLE_CONFIG: join(GOOD, 'ansible.cfg') },
     })
     assert.notEqual(r.status, 0)
-    const got = await runCli(['hosts', 'playbooks/site.yml', '--limit', 'node[1:2]'], GOOD, { ANSIBLE_CONFIG: join(GOOD, 'ansible.cfg') })
+    const got = await runBuilt(['hosts', 'playbooks/site.yml', '--limit', 'node[1:2]'], GOOD, { ANSIBLE_CONFIG: join(GOOD, 'ansible.cfg') })
     assert.equal(got.code, 5)
     assert.match(got.stderr, /leaves no hosts/)
   })
   it('the idioms project (INI inventory, guarded names, facts, loop_var, include_role) validates clean and lists like Ansible', async () => {
     const dir = join(ROOT, 'test', 'fixtures', 'good', 'idioms')
-    const v = await runCli(['validate', 'site.yml', '-i', 'inventory.ini'], dir)
+    const v = await runBuilt(['validate', 'site.yml', '-i', 'inventory.ini'], dir)
     assert.equal(v.stdout, 'ok: 2 plays, 1 role, 19 tasks, 3 hosts\n', v.stderr)
     assert.equal(v.code, 0)
     const want = spawnSync('ansible-playbook', ['-i', 'inventory.ini', 'site.yml', '--list-tasks'], { cwd: dir, encoding: 'utf8' })
     assert.equal(want.status, 0, want.stderr)
-    const got = await runCli(['tasks', 'site.yml', '-i', 'inventory.ini', '--no-positions'], dir)
+    const got = await runBuilt(['tasks', 'site.yml', '-i', 'inventory.ini', '--no-positions'], dir)
     assert.equal(got.stdout.trimEnd(), want.stdout.trimEnd())
   })
   it('tasks shows where each task is written', async () => {
-    const got = await runCli(['tasks', 'playbooks/site.yml'], GOOD, { ANSIBLE_CONFIG: join(GOOD, 'ansible.cfg') })
+    const got = await runBuilt(['tasks', 'playbooks/site.yml'], GOOD, { ANSIBLE_CONFIG: join(GOOD, 'ansible.cfg') })
     assert.equal(got.code, 0, got.stderr)
     assert.match(got.stdout, /^ {6}tinc : tinc\.conf\tTAGS: \[prepare, tinc\]\troles\/tinc\/tasks\/main\.yml:12:3$/m)
     assert.match(got.stdout, /^ {6}Check the inventory gives each node what it needs\tTAGS: \[prepare\]\tplaybooks\/site\.yml:8:7$/m)

@@ -125,7 +125,7 @@ for (const c of CASES) {
       const out = r.stdout + r.stderr
       assert.equal(r.code, 5, `${cmd}: exit ${r.code} ${r.signal ?? ''}\n${out.slice(0, 2000)}`)
       assert.match(out, c.expect, `${cmd}: ${out.slice(0, 2000)}`)
-      // CPU time, not wall time: the bound must hold on a loaded CI machine too (includes node + tsx start)
+      // CPU time, not wall time: the bound must hold on a loaded CI machine too (includes node start-up)
       assert.ok(r.cpuS < 15, `${cmd} used ${r.cpuS} s of CPU (${r.ms} ms wall)`)
       assert.ok(r.maxRssKb < (c.maxRssKb ?? 400_000), `${cmd} peaked at ${r.maxRssKb} kB`)
       if (cmd === 'run') assert.match(out, /no host was contacted/)
