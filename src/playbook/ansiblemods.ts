@@ -24,6 +24,27 @@ function collectionRoots(): string[] {
 }
 
 const routing = new Map<string, Set<string>>()
+const routingText = new Map<string, string>()
+/**
+ * Whether a runtime.yml routes module `name`. Parsing ansible-core's own (10,000 lines) costs ~1 s,
+ * so it is parsed only when its text holds the name at all: a key, quoted or not, contains it.
+ */
+function routes(file: string, name: string): boolean {
+  if (!routing.has(file)) {
+    let text = routingText.get(file)
+    if (text === undefined) {
+      try {
+        text = readFileSync(file, 'utf8')
+      } catch {
+        text = ''
+      }
+      routingText.set(file, text)
+    }
+    if (!text.includes(name)) return false
+  }
+  return routedModules(file).has(name)
+}
+
 /** Module names a runtime.yml routes (redirects, deprecations, tombstones excluded). */
 function routedModules(file: string): Set<string> {
   let r = routing.get(file)
@@ -31,7 +52,9 @@ function routedModules(file: string): Set<string> {
   r = new Set()
   try {
     // uniqueKeys off: Ansible's loader accepts repeated keys, and checking them costs O(n²) on this 10,000-line file
-    const doc = parse(readFileSync(file, 'utf8'), { uniqueKeys: false }) as { plugin_routing?: { modules?: Record<string, { tombstone?: unknown }> } }
+    const doc = parse(routingText.get(file) ?? readFileSync(file, 'utf8'), { uniqueKeys: false }) as {
+      plugin_routing?: { modules?: Record<string, { tombstone?: unknown }> }
+    }
     for (const [k, v] of Object.entries(doc?.plugin_routing?.modules ?? {})) if (!v?.tombstone) r.add(k)
   } catch {
     /* unreadable: nothing routed */
@@ -54,7 +77,7 @@ export function ansibleModuleWhere(key: string, roleDirs: string[]): ModuleWhere
   if (parts.length === 1 && roleDirs.some((d) => moduleFile(join(d, 'library'), name) || moduleFile(join(d, 'action_plugins'), name))) return 'ansible'
   const pkg = ansiblePackage()
   if (!pkg) return 'unknown'
-  const builtin = () => moduleFile(join(pkg, 'modules'), name) || routedModules(join(pkg, 'config', 'ansible_builtin_runtime.yml')).has(name)
+  const builtin = () => moduleFile(join(pkg, 'modules'), name) || routes(join(pkg, 'config', 'ansible_builtin_runtime.yml'), name)
   if (parts.length === 1) return builtin() ? 'ansible' : 'nowhere'
   if (parts.length !== 3) return 'unknown'
   const [ns, coll] = parts
@@ -62,7 +85,7 @@ export function ansibleModuleWhere(key: string, roleDirs: string[]): ModuleWhere
   for (const root of collectionRoots()) {
     const dir = join(root, ns, coll)
     if (!existsSync(dir)) continue
-    if (moduleFile(join(dir, 'plugins', 'modules'), name) || routedModules(join(dir, 'meta', 'runtime.yml')).has(name)) return 'ansible'
+    if (moduleFile(join(dir, 'plugins', 'modules'), name) || routes(join(dir, 'meta', 'runtime.yml'), name)) return 'ansible'
     return 'nowhere'
   }
   // the collection is not installed here: ansible-playbook on this controller would refuse it, but
