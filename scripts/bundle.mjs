@@ -12,13 +12,21 @@ import { fileURLToPath } from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const outfile = join(root, 'dist', 'k3sbook.cjs')
 
-/** `require('./x.node')`: kept as a require relative to the bundle, pointing into node_modules. */
+/**
+ * `require('./x.node')` inside a package: kept as a require of the package's subpath
+ * (`ssh2/lib/…/sshcrypto.node`), which Node resolves from the bundle's folder up through every
+ * node_modules — so it is found where npm put the package: the checkout's node_modules, the
+ * installed package's own, or a project's hoisted one (a path relative to the bundle found only
+ * the first two).
+ */
 const nativeAddons = {
   name: 'native-addons',
   setup(b) {
     b.onResolve({ filter: /\.node$/ }, (args) => {
       const abs = resolve(args.resolveDir, args.path)
-      return { path: './' + relative(dirname(outfile), abs), external: true }
+      const at = abs.lastIndexOf('/node_modules/')
+      if (at < 0) return { path: './' + relative(dirname(outfile), abs), external: true }
+      return { path: abs.slice(at + '/node_modules/'.length), external: true }
     })
   },
 }

@@ -343,8 +343,8 @@ ssh_args = -o UserKnownHostsFile=${known} -o GlobalKnownHostsFile=/dev/null
     // the dependencies from npm's cache when it has them (as the set-up's npm ci left it), else the
     // registry. --ignore-scripts: the dependencies' install scripts only compile ssh2's optional
     // native addons (cpu-features, sshcrypto: ~17 of the 19 CPU-seconds this install cost), which
-    // the bundle cannot load from an installed package anyway (it requires them by a path relative
-    // to the checkout's node_modules; ssh2 falls back to JavaScript), and k3sbook has none of its own
+    // are optional (without them ssh2 uses its JavaScript crypto; the bundle requires them as
+    // package subpaths, found wherever npm put ssh2), and k3sbook has none of its own
     const inst = spawnSync('npm', ['install', '--prefer-offline', '--omit=dev', '--no-audit', '--no-fund', '--ignore-scripts', join(work, tgz)], {
       cwd: app,
       encoding: 'utf8',
