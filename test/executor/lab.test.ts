@@ -9,6 +9,7 @@ import { promisify } from 'node:util'
 import { startLab, type LabInfo } from '../helpers/lab.js'
 import { stopSshd } from '../../src/lab/index.js'
 import { changedTasks, fingerprint, run, sh, statuses } from './helpers.js'
+import { ansibleEnv } from '../helpers/ansible.js'
 
 const PLAYBOOK = join(import.meta.dirname, '../fixtures/e2e/all-modules.yml')
 const execFileP = promisify(execFile)
@@ -113,7 +114,7 @@ describe('differential against ansible-playbook', () => {
 
   async function ansible(inventory: string): Promise<Map<string, Map<string, string>>> {
     const { stdout } = await execFileP('ansible-playbook', ['-i', inventory, PLAYBOOK], {
-      env: { ...process.env, ANSIBLE_STDOUT_CALLBACK: 'json', ANSIBLE_NOCOLOR: '1', ANSIBLE_RETRY_FILES_ENABLED: '0', ANSIBLE_PIPELINING: '1' },
+      env: ansibleEnv({ ANSIBLE_STDOUT_CALLBACK: 'json' }),
       maxBuffer: 64 * 1024 * 1024,
     }).catch((e: { stdout: string }) => e)
     const out = JSON.parse(stdout.slice(stdout.indexOf('{')))
@@ -182,7 +183,7 @@ describe('control flow against ansible-playbook', () => {
 
   async function ansibleRecap(inventory: string): Promise<Record<string, Record<string, number>>> {
     const { stdout } = await execFileP('ansible-playbook', ['-i', inventory, CONTROL], {
-      env: { ...process.env, ANSIBLE_STDOUT_CALLBACK: 'json', ANSIBLE_NOCOLOR: '1', ANSIBLE_RETRY_FILES_ENABLED: '0', ANSIBLE_PIPELINING: '1' },
+      env: ansibleEnv({ ANSIBLE_STDOUT_CALLBACK: 'json' }),
       maxBuffer: 64 * 1024 * 1024,
     }).catch((e: { stdout: string }) => e)
     return JSON.parse(stdout.slice(stdout.indexOf('{'))).stats

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { startLab, type LabInfo } from '../helpers/lab.js'
 import { run, sh, statuses } from '../executor/helpers.js'
+import { ansibleEnv } from '../helpers/ansible.js'
 
 const PLAYBOOK = join(import.meta.dirname, '../fixtures/bridge/site.yml')
 const execFileP = promisify(execFile)
@@ -16,7 +17,7 @@ const execFileP = promisify(execFile)
 /** Per host, task name → status, from ansible-playbook's json callback. */
 async function ansible(inventory: string, args: string[] = []): Promise<Map<string, Map<string, string>>> {
   const { stdout } = await execFileP('ansible-playbook', ['-i', inventory, PLAYBOOK, ...args], {
-    env: { ...process.env, ANSIBLE_STDOUT_CALLBACK: 'json', ANSIBLE_NOCOLOR: '1', ANSIBLE_RETRY_FILES_ENABLED: '0', ANSIBLE_PIPELINING: '1' },
+    env: ansibleEnv({ ANSIBLE_STDOUT_CALLBACK: 'json' }),
     maxBuffer: 64 * 1024 * 1024,
   }).catch((e: { stdout: string }) => e)
   const out = JSON.parse(stdout.slice(stdout.indexOf('{')))
