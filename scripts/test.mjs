@@ -22,14 +22,14 @@ const filters = process.argv.slice(2)
 const LONGEST_FIRST = [
   'test/cluster/systemd.test.ts',
   'test/executor/lab.test.ts',
+  'test/cluster/site.test.ts',
   'test/cli/habits.test.ts',
   'test/modules/apt_key/differential.test.ts',
-  'test/cluster/site.test.ts',
-  'test/reliability/interrupt.test.ts',
-  'test/reliability/become-secret.test.ts',
   'test/reliability/host-reads.test.ts',
-  'test/reliability/bad-yaml.test.ts',
   'test/modules/system/differential.test.ts',
+  'test/reliability/become-secret.test.ts',
+  'test/reliability/interrupt.test.ts',
+  'test/reliability/bad-yaml.test.ts',
 ]
 const rank = (f) => (LONGEST_FIRST.includes(f) ? LONGEST_FIRST.indexOf(f) : LONGEST_FIRST.length)
 const files = walk('test')
