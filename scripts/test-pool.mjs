@@ -85,13 +85,17 @@ export async function runFiles(files, { concurrency = 3, slowest = 10 } = {}) {
   const t0 = Date.now()
   let next = 0
   const children = new Set()
+  // Ctrl-C / SIGTERM: the files running are interrupted (their labs and temp folders are removed
+  // as they end) and no further file starts
+  let stopping = false
   const stop = () => {
+    stopping = true
     for (const c of children) c.kill('SIGINT')
   }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
   async function worker() {
-    while (next < files.length) {
+    while (next < files.length && !stopping) {
       const file = files[next++]
       const start = Date.now()
       const group = cpuGroup(file)

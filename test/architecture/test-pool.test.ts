@@ -3,7 +3,7 @@
 // holding its output open still ends when the file's process does.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 // @ts-expect-error: a plain .mjs script without types
@@ -54,6 +54,39 @@ test('a hanging test file is stopped and reported; one whose child holds its out
     }
     if (saved === undefined) delete process.env.K3SBOOK_TEST_FILE_TIMEOUT
     else process.env.K3SBOOK_TEST_FILE_TIMEOUT = saved
+    if (savedCpu !== undefined) process.env.K3SBOOK_TEST_CPU = savedCpu
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('Ctrl-C: the running file is interrupted, no further file starts, and its TMPDIR is removed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'k3sbook-pool-'))
+  const savedCpu = process.env.K3SBOOK_TEST_CPU
+  delete process.env.K3SBOOK_TEST_CPU
+  const log = join(dir, 'started.log')
+  try {
+    // each file records that it started and its TMPDIR, leaves a file there, then waits a minute
+    const files = ['a', 'b', 'c'].map((n) => {
+      const f = join(dir, `${n}.test.ts`)
+      writeFileSync(
+        f,
+        `import { test } from 'node:test'\nimport { appendFileSync, writeFileSync } from 'node:fs'\ntest('${n}', async () => { writeFileSync(process.env.TMPDIR + '/left', 'x'); appendFileSync(${JSON.stringify(log)}, '${n} ' + process.env.TMPDIR + '\\n'); await new Promise((r) => setTimeout(r, 60_000)) })\n`,
+      )
+      return f
+    })
+    const running = capture(() => runFiles(files, { concurrency: 1 }))
+    // the signal once the first file has started (however long node takes to start under load)
+    while (!existsSync(log)) await new Promise((r) => setTimeout(r, 100))
+    process.kill(process.pid, 'SIGINT')
+    const r = await running
+    assert.equal(r.code, 1, r.out)
+    const started = readFileSync(log, 'utf8').trim().split('\n')
+    assert.equal(started.length, 1, `files started: ${started.join(', ')}`)
+    const [name, tmp] = started[0].split(' ')
+    assert.equal(name, 'a')
+    assert.ok(tmp.startsWith(join(tmpdir(), 'k3sbook-test-')), tmp)
+    assert.equal(existsSync(tmp), false, 'its TMPDIR was removed')
+  } finally {
     if (savedCpu !== undefined) process.env.K3SBOOK_TEST_CPU = savedCpu
     rmSync(dir, { recursive: true, force: true })
   }
