@@ -41,6 +41,10 @@ const FLAKY = `- name: one host fails unless told otherwise
         create: true
 `
 
+// the commands these tests start, by their whole command line: k3sbook's own kill script waits with
+// short `sleep 0.1`s of its own, which a plain `pgrep -x sleep` also found
+const LONG_SLEEP = 'pgrep -f "^sleep 600$" || true'
+
 describe('interrupting a run', () => {
   let lab: LabInfo & { stop(): Promise<void> }
   let dir: string
@@ -107,7 +111,7 @@ describe('interrupting a run', () => {
     await noTempFiles()
     // The command in flight was killed on the host before k3sbook went (ssh without a tty sends
     // it no SIGHUP: k3sbook kills its process tree itself)
-    for (const h of lab.hosts) assert.equal(await sh(lab, h.index, 'pgrep -x sleep || true'), '', `${h.name} still runs the command`)
+    for (const h of lab.hosts) assert.equal(await sh(lab, h.index, 'pgrep -f "^sleep 60$" || true'), '', `${h.name} still runs the command`)
   })
 
   test('a long remote command (sleep 600): the first signal kills it on the host after the grace period, recap, exit 130', async () => {
@@ -119,7 +123,7 @@ describe('interrupting a run', () => {
       timeoutMs: 60_000,
       env: { K3SBOOK_INTERRUPT_GRACE: '2' },
     })
-    for (const h of lab.hosts) await until(async () => (await sh(lab, h.index, 'pgrep -x sleep || true')).trim() !== '', 30_000, `sleep on ${h.name}`)
+    for (const h of lab.hosts) await until(async () => (await sh(lab, h.index, LONG_SLEEP)).trim() !== '', 30_000, `sleep on ${h.name}`)
     const t0 = Date.now()
     p.child.kill('SIGTERM')
     const r = await p.done
@@ -131,13 +135,13 @@ describe('interrupting a run', () => {
     assert.match(r.stdout, /interrupted: the command was killed on the host/)
     assert.doesNotMatch(r.stdout, /Never/)
     assert.ok(waited >= 1900 && waited < 10_000, `stopped after ${waited} ms (grace 2 s)`)
-    for (const h of lab.hosts) assert.equal(await sh(lab, h.index, 'pgrep -x sleep || true'), '', `${h.name} still runs sleep 600`)
+    for (const h of lab.hosts) assert.equal(await sh(lab, h.index, LONG_SLEEP), '', `${h.name} still runs sleep 600`)
   })
 
   test('a long remote command: a second signal kills it on the host and exits at once', async () => {
     const d = tree({ 'long.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - name: Long wait\n      command: sleep 600\n' })
     const p = spawnCli(['run', 'long.yml', '-i', lab.inventoryPath, '-o', 'plain'], { cwd: d, timeoutMs: 60_000 })
-    for (const h of lab.hosts) await until(async () => (await sh(lab, h.index, 'pgrep -x sleep || true')).trim() !== '', 30_000, `sleep on ${h.name}`)
+    for (const h of lab.hosts) await until(async () => (await sh(lab, h.index, LONG_SLEEP)).trim() !== '', 30_000, `sleep on ${h.name}`)
     const t0 = Date.now()
     p.child.kill('SIGINT')
     await new Promise((res) => setTimeout(res, 200))
@@ -146,7 +150,7 @@ describe('interrupting a run', () => {
     assert.equal(r.code, 130, r.stdout + r.stderr)
     // the alternative is the hosts' 600 s sleep: well under it even at load 20+
     assert.ok(Date.now() - t0 < 30_000, `took ${Date.now() - t0} ms`)
-    for (const h of lab.hosts) assert.equal(await sh(lab, h.index, 'pgrep -x sleep || true'), '', `${h.name} still runs sleep 600`)
+    for (const h of lab.hosts) assert.equal(await sh(lab, h.index, LONG_SLEEP), '', `${h.name} still runs sleep 600`)
   })
 
   test('kill -9 of the controller mid-upload: the target is the old file or the whole new one, never a part', async () => {
