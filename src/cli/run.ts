@@ -217,8 +217,8 @@ export async function runCommand(playbook: string, o: RunCliOptions, isCheckComm
     if (interrupts > 2) process.exit(EXIT.interrupted)
     if (interrupts > 1) {
       // Kill what runs on the hosts (one round trip each): the steps in flight then fail at once
-      // and the run ends with its recap. 5 s is only a backstop for a host that does not answer
-      // (1 s was not always enough at load for the kill to reach a host before the exit dropped it).
+      // and the run ends with its recap. 5 s is only a backstop for a host that does not answer (at
+      // 1 s, a kill slower than that at high load would have been dropped with the connection).
       force.abort()
       setTimeout(() => process.exit(EXIT.interrupted), 5000).unref()
       return
