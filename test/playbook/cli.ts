@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { transformSync } from 'esbuild'
+import { bundleIsFresh } from '../helpers/bin.js'
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const FORBID = join(ROOT, 'test', 'playbook', 'forbid-net.mjs')
@@ -57,16 +58,6 @@ export function runCli(args: string[], cwd: string, env: Record<string, string> 
   return runEntry(cliEntry(), args, cwd, env)
 }
 
-/** The newest modification time of the files under dir. */
-function newest(dir: string): number {
-  let t = 0
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name)
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs)
-  }
-  return t
-}
-
 let bundleFresh: boolean | undefined
 
 /**
@@ -76,8 +67,7 @@ let bundleFresh: boolean | undefined
  * sources are not transpiled at all (several CPU-s per test file).
  */
 export function runBuilt(args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliResult> {
-  const bundle = join(ROOT, 'dist', 'k3sbook.cjs')
-  bundleFresh ??= existsSync(bundle) && statSync(bundle).mtimeMs > newest(join(ROOT, 'src'))
+  bundleFresh ??= bundleIsFresh()
   return bundleFresh ? runEntry(join(ROOT, 'bin', 'k3sbook.js'), args, cwd, env) : runCli(args, cwd, env)
 }
 

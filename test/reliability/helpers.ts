@@ -4,21 +4,12 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { bundleIsFresh } from '../helpers/bin.js'
 
 export const ROOT = join(import.meta.dirname, '../..')
 const MAIN = join(ROOT, 'src/cli/main.ts')
 /** tsx's loader by URL: children run in other directories, where a bare 'tsx' does not resolve. */
 export const TSX = import.meta.resolve('tsx')
-
-/** The newest modification time of the files under dir. */
-function newest(dir: string): number {
-  let t = 0
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name)
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs)
-  }
-  return t
-}
 
 /**
  * argv (after node) that runs the CLI from the current sources: the built CLI as a user runs it
@@ -27,9 +18,7 @@ function newest(dir: string): number {
  * process (measured on `validate`: 1.55 s against 0.37 s), and the tests below start dozens.
  */
 export const CLI_ARGV = ((): string[] => {
-  const bundle = join(ROOT, 'dist/k3sbook.cjs')
-  const fresh = existsSync(bundle) && statSync(bundle).mtimeMs > newest(join(ROOT, 'src'))
-  return fresh ? [join(ROOT, 'bin/k3sbook.js')] : ['--import', TSX, MAIN]
+  return bundleIsFresh() ? [join(ROOT, 'bin/k3sbook.js')] : ['--import', TSX, MAIN]
 })()
 
 export interface CliResult {
