@@ -13,6 +13,7 @@ import { promisify } from 'node:util'
 import { startLab, type LabInfo } from '../helpers/lab.js'
 import { CLI, ptyRun, strip } from '../helpers/pty.js'
 import { sh } from '../executor/helpers.js'
+import { collect } from '../helpers/bin.js'
 
 const temps: string[] = []
 function dir(files: Record<string, string> = {}): string {
@@ -37,15 +38,7 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 /** The CLI without a terminal. */
 function k3(args: string[], o: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: o.cwd, env: cleanEnv(o.env), stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (b) => (stdout += b))
-    child.stderr.on('data', (b) => (stderr += b))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
+  return collect(spawn(process.execPath, [CLI, ...args], { cwd: o.cwd, env: cleanEnv(o.env), stdio: ['ignore', 'pipe', 'pipe'] }))
 }
 
 const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`

@@ -1,6 +1,6 @@
 // The built CLI as a user runs it (bin/k3sbook.js: dist/ when built, else src/ through tsx), from
 // the repository's root, with a fresh HOME and no Ansible settings from this machine leaking in.
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -27,12 +27,16 @@ export function bundleIsFresh(): boolean {
 export function k3(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, HOME: mkdtempSync(join(tmpdir(), 'k3sbook-home-')), NO_COLOR: '1' }
   for (const k of Object.keys(env)) if (k.startsWith('ANSIBLE_')) delete env[k]
+  return collect(spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }))
+}
+
+/** A child's exit code and its whole stdout and stderr, once it has closed them. */
+export function collect(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (b) => (stdout += b))
-    child.stderr.on('data', (b) => (stderr += b))
+    child.stdout?.on('data', (b) => (stdout += b))
+    child.stderr?.on('data', (b) => (stderr += b))
     child.on('error', reject)
     child.on('close', (code) => resolve({ code, stdout, stderr }))
   })

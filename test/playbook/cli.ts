@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { transformSync } from 'esbuild'
-import { bundleIsFresh } from '../helpers/bin.js'
+import { bundleIsFresh, collect } from '../helpers/bin.js'
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const FORBID = join(ROOT, 'test', 'playbook', 'forbid-net.mjs')
@@ -73,17 +73,11 @@ export function runBuilt(args: string[], cwd: string, env: Record<string, string
 
 /** `entry` (a CLI entry point: the transpiled sources, or bin/k3sbook.js) run with connections forbidden. */
 export function runEntry(entry: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', FORBID, entry, ...args], {
+  return collect(
+    spawn(process.execPath, ['--import', FORBID, entry, ...args], {
       cwd,
       env: { ...process.env, K3SBOOK_FORBID_CONNECT: '1', ANSIBLE_CONFIG: '', ANSIBLE_INVENTORY: '', ANSIBLE_ROLES_PATH: '', NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
+    }),
+  )
 }
