@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:
 import { connect } from 'node:net'
 import { dirname, join } from 'node:path'
 import { LabError, tail } from '../errors.js'
-import { children, comm, nsInode, procRef, runOk, type ProcRef } from './proc.js'
+import { children, comm, isAlive, nsInode, procRef, runOk, type ProcRef } from './proc.js'
 
 export const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
@@ -285,7 +285,12 @@ export async function startHost(
     child.unref()
     rmSync(stageDir, { recursive: true, force: true })
   }
-  await waitForPort(spec.address, 22, timeoutMs, spec.name)
+  // a host whose init exits while booting (systemd that cannot start, see limits.ts) is reported at
+  // once, not after the whole timeout
+  const initRef = started.init
+  await waitForPort(spec.address, 22, timeoutMs, spec.name, () =>
+    initRef && !isAlive(initRef) ? `the host's pid 1 (${init === 'systemd' ? 'systemd' : 'its reaper'}) exited while the host started` : undefined,
+  )
   started.sshd = findSshd(started.init!)
   return started
 }
@@ -319,10 +324,13 @@ export function findSshd(init: ProcRef): ProcRef | undefined {
   return undefined
 }
 
-export async function waitForPort(host: string, port: number, timeoutMs: number, label = host): Promise<void> {
+/** Waits until host:port accepts a connection; `dead` names why waiting is over early (else undefined). */
+export async function waitForPort(host: string, port: number, timeoutMs: number, label = host, dead?: () => string | undefined): Promise<void> {
   const until = Date.now() + timeoutMs
   let last = ''
   while (Date.now() < until) {
+    const why = dead?.()
+    if (why) throw new LabError(`${label}: sshd did not accept connections on ${host}:${port}: ${why}`)
     const ok = await new Promise<boolean>((resolve) => {
       const sock = connect({ host, port, timeout: 500 })
       sock.once('connect', () => {

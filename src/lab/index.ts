@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { LabError, tail } from '../errors.js'
 import { etcHosts, inventoryYaml, knownHosts, sshConfig, sshdConfig, STOCK_BASHRC, STOCK_PROFILE, type HostEntry } from './files.js'
 import { findSshd, HOST_PATH, startHost, waitForPort, type LabInit } from './host.js'
+import { checkInotifyForSystemdHosts } from './limits.js'
 import { innerMounts, labCgroups, machineHierarchies, makeHostCgroups, removeHostCgroups } from './cgroup.js'
 import {
   bridgeAddress as bridgeAddressOf,
@@ -247,6 +248,11 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
       throw new LabError(`lab "${name}" runs hosts with init ${state.init ?? 'none'}, not ${opts.init}`, {
         hint: `\`k3sbook lab down --name ${name}\` first to change it`,
       })
+    if ((state?.init ?? opts.init) === 'systemd') {
+      // before anything is made: systemd hosts past root's inotify limit would not boot (limits.ts)
+      const kept = state?.hosts.filter((h) => isAlive(h.init)) ?? []
+      await checkInotifyForSystemdHosts(Math.max(want, ...(state?.hosts.map((h) => h.index) ?? [])) - kept.length)
+    }
     const made: HostState[] = []
     try {
       if (!state || !(await linkExists(state.bridge))) {

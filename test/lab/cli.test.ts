@@ -80,7 +80,7 @@ test('lab up / status / ssh / exec / down from the command line', async (t) => {
   assert.match(k3sbook(['lab', 'status', '--name', name]).stdout, /no lab named/)
 })
 
-test('lab errors are clear and exit 5: not root, no unshare, range in use, bad count', () => {
+test('lab errors are clear and exit 5: not root, no unshare, range in use, bad count, past the inotify limit', () => {
   const name = uniqueLabName('err')
   const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']
   // a checkout under a 0700 folder (/root/k3sbook, a mktemp -d) is unreadable to nobody: run a copy
@@ -113,6 +113,20 @@ test('lab errors are clear and exit 5: not root, no unshare, range in use, bad c
   const zero = k3sbook(['lab', 'up', '0', '--name', name])
   assert.equal(zero.code, 5)
   assert.match(zero.stderr, /host count must be a whole number/)
+
+  // more systemd hosts than root's inotify instances allow (the kernel's per-user limit, 128 by
+  // default): refused before anything is made, saying what to raise
+  const limit = Number(readFileSync('/proc/sys/fs/inotify/max_user_instances', 'utf8'))
+  const many = Math.floor(limit / 5) + 1
+  const tooMany = k3sbook(['lab', 'up', String(many), '--name', name, '--init', 'systemd'])
+  assert.equal(tooMany.code, 5, tooMany.stderr)
+  assert.match(
+    tooMany.stderr,
+    new RegExp(
+      `^error: ${many} systemd hosts need at least ${many * 5} inotify instances .*the ${limit} that fs\\.inotify\\.max_user_instances allows: .*\\(raise it machine-wide with \`sysctl -w fs\\.inotify\\.max_user_instances=\\d+\``,
+      'm',
+    ),
+  )
 
   assert.deepEqual(labLinks(name), [])
   assert.equal(existsSync(join(labsBase(), name)), false)

@@ -1,7 +1,10 @@
 // Pure parts of the lab: address ranges, conflict detection, generated files, preflight messages.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { parse } from 'yaml'
 import {
   candidateSubnets,
@@ -18,6 +21,7 @@ import {
 import { inventoryYaml, knownHosts, sshConfig, STOCK_BASHRC, STOCK_PROFILE } from '../../src/lab/files.js'
 import { preflight } from '../../src/lab/index.js'
 import { diskSubmounts } from '../../src/lab/host.js'
+import { checkInotifyBudget, inotifyInstancesInUse, inotifyWatchLists } from '../../src/lab/limits.js'
 import { bridgeName, checkName, vethName } from '../../src/lab/state.js'
 import { LabError } from '../../src/errors.js'
 
@@ -131,4 +135,80 @@ test('disk filesystems mounted below / get their own overlay in hosts; virtual t
     '36 27 254:4 / /home rw - ext4 /dev/vdd rw',
   ].join('\n')
   assert.deepEqual(diskSubmounts(mi), ['/home', '/var', '/var/lib/docker'])
+})
+
+test('inotify budget for systemd hosts: refused only when the new hosts cannot all get their share, saying what to raise', () => {
+  checkInotifyBudget({ limit: 128, inUse: 20, newHosts: 20 })
+  checkInotifyBudget({ limit: 128, inUse: 28, newHosts: 20 })
+  assert.throws(
+    () => checkInotifyBudget({ limit: 128, inUse: 29, newHosts: 20 }),
+    (e: LabError) => {
+      assert.equal(
+        e.message,
+        "20 systemd hosts need at least 100 inotify instances (5 for each host's systemd), and root already holds 29 of the 128 that fs.inotify.max_user_instances allows: systemd would fail to start on the hosts past the limit",
+      )
+      assert.equal(e.hint, 'raise it machine-wide with `sysctl -w fs.inotify.max_user_instances=384`, or start fewer systemd hosts')
+      return true
+    },
+  )
+  assert.throws(
+    () => checkInotifyBudget({ limit: 128, inUse: 0, newHosts: 150 }),
+    (e: LabError) => /^150 systemd hosts need at least 750 .*\), more than the 128 that /.test(e.message) && /max_user_instances=1408`/.test(e.hint ?? ''),
+  )
+})
+
+test('inotify instances in use: each distinct watch list once, descriptors that are not inotify ignored', async () => {
+  const proc = mkdtempSync(join(tmpdir(), 'k3sbook-proc-'))
+  try {
+    const fd = (pid: string, n: number, link: string, info: string) => {
+      mkdirSync(join(proc, pid, 'fd'), { recursive: true })
+      mkdirSync(join(proc, pid, 'fdinfo'), { recursive: true })
+      symlinkSync(link, join(proc, pid, 'fd', String(n)))
+      writeFileSync(join(proc, pid, 'fdinfo', String(n)), info)
+    }
+    const w = (ino: string) => `pos:\t0\nflags:\t02004000\nmnt_id:\t15\nino:\t1057\ninotify wd:1 ino:${ino} sdev:2a mask:fc6 ignored_mask:0\n`
+    fd('1', 3, 'anon_inode:inotify', w('a1') + 'inotify wd:2 ino:a2 sdev:2a mask:fc6 ignored_mask:0\n')
+    fd('1', 4, 'anon_inode:inotify', w('b1'))
+    fd('1', 5, 'pipe:[123]', w('c1'))
+    fd('2', 3, 'anon_inode:inotify', w('b1')) // inherited from pid 1: the same instance
+    fd('2', 4, 'anon_inode:inotify', 'pos:\t0\nflags:\t02004000\n') // watches nothing
+    fd('3', 7, 'anon_inode:inotify', 'pos:\t0\nflags:\t02000000\n')
+    mkdirSync(join(proc, 'self'))
+    mkdirSync(join(proc, '4')) // a kernel thread: no fd folder to read
+    assert.equal(await inotifyInstancesInUse(proc), 3)
+  } finally {
+    rmSync(proc, { recursive: true, force: true })
+  }
+})
+
+test("inotify instances in use on this machine: a child's three instances are among them", async () => {
+  const dirs = [1, 2, 3].map(() => mkdtempSync(join(tmpdir(), 'k3sbook-watched-')))
+  const py = `import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+for d in sys.argv[1:]:
+    fd = libc.inotify_init()
+    assert fd >= 0 and libc.inotify_add_watch(fd, d.encode(), 0x100) >= 0
+print('ready', flush=True)
+sys.stdin.read()
+`
+  const child = spawn('python3', ['-c', py, ...dirs], { stdio: ['pipe', 'pipe', 'inherit'] })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.once('data', () => resolve())
+      child.once('exit', (c) => reject(new Error(`python3 exited ${c}`)))
+    })
+    const lists = [...(await inotifyWatchLists())]
+    for (const d of dirs) {
+      const ino = statSync(d).ino.toString(16)
+      assert.ok(
+        lists.some((l) => l.includes(` ino:${ino} `)),
+        `a watch on ${d} (inode ${ino}) among ${lists.length} lists`,
+      )
+    }
+    assert.ok((await inotifyInstancesInUse()) >= 3)
+  } finally {
+    child.stdin.end()
+    child.kill()
+    for (const d of dirs) rmSync(d, { recursive: true, force: true })
+  }
 })
