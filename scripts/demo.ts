@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { labUp } from '../src/lab/index.js'
+import { K3sbookError } from '../src/errors.js'
+import { EXIT } from '../src/exit.js'
 import { serveK3sDouble } from '../test/k3s-double/serve.js'
 import { writeLabClusterInventory } from './lab-cluster.js'
 import { demoSummary } from './demo-summary.js'
@@ -15,6 +17,12 @@ const name = process.env.K3SBOOK_LAB ?? 'k3sbook'
 const hosts = Number(process.env.K3SBOOK_LAB_HOSTS ?? 4)
 // systemd as each host's pid 1, as on every real target; K3SBOOK_LAB_INIT=none for init-less hosts
 const init = process.env.K3SBOOK_LAB_INIT === 'none' ? 'none' : 'systemd'
+// the lab's and the cluster's refusals (not root, a limit of this machine) as the CLI prints them
+process.on('uncaughtException', (e) => {
+  if (!(e instanceof K3sbookError)) throw e
+  process.stderr.write(`error: ${e.format()}\n`)
+  process.exit(EXIT.invalid)
+})
 const lab = await labUp({ name, hosts, init })
 process.stderr.write(`lab "${lab.name}": ${lab.hosts.map((h) => `${h.name} ${h.address}`).join(', ')}\n`)
 
@@ -31,7 +39,14 @@ if (!existsSync(secretsFile)) {
 const secrets = JSON.parse(readFileSync(secretsFile, 'utf8')) as Record<string, string>
 
 const release = await serveK3sDouble(lab.bridgeAddress)
-const clusterInv = writeLabClusterInventory(lab, { releaseUrl: release.url })
+const checkOnly = process.argv.slice(2).some((a) => a === '--check' || a === '-C' || /^-[a-zA-Z]*C/.test(a))
+let clusterInv: string
+try {
+  clusterInv = writeLabClusterInventory(lab, { releaseUrl: release.url, checkOnly })
+} catch (e) {
+  await release.close()
+  throw e
+}
 const args = ['bin/k3sbook.js', 'run', 'playbooks/site.yml', '-i', lab.inventoryPath, '-i', clusterInv, ...process.argv.slice(2)]
 process.stderr.write(`k3sbook ${args.slice(1).join(' ')}\n`)
 const code = await new Promise<number>((resolve) => {

@@ -2,9 +2,10 @@
 // agent, a public tinc node, an ingress node, a ZFS node, plus the few settings a lab needs
 // (K3S from the test double's release server, zfs-fuse with file vdevs, no kernel modules loaded
 // into the machine's shared kernel). Used by `npm run demo` and the cluster tests.
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
+import { LabError } from '../src/errors.js'
 import type { LabInfo } from '../src/lab/index.js'
 import { buildBusyboxImage } from '../test/k3s-double/image.js'
 
@@ -19,6 +20,8 @@ export interface LabClusterOptions {
   vars?: Record<string, unknown>
   /** K3S on Docker on hosts 2 (a server) and 4 (an agent); default: on systemd labs only. */
   docker?: boolean
+  /** Only check runs follow (they build no mesh): skip checkNeighbourTable. */
+  checkOnly?: boolean
 }
 
 /** Lab hosts (0-based) whose K3S runs on Docker. */
@@ -92,7 +95,37 @@ export function labClusterInventory(lab: LabInfo, opts: LabClusterOptions): stri
   return `# Written for lab "${lab.name}" by scripts/lab-cluster.ts: the cluster's groups on lab hosts.\n` + stringify(inv, { nullStr: '' })
 }
 
+/**
+ * Refuses a cluster whose tinc mesh cannot be complete on this machine. tinc runs in switch mode, so
+ * every node holds an ARP entry for every other node it reaches over tinc — n × (n − 1) entries for
+ * the verify play's pings alone — and the kernel keeps the entries of every network namespace in
+ * one table, capped by net.ipv4.neigh.default.gc_thresh3 (1024 by default: ~32 nodes). Past it,
+ * pings fail with "No buffer space available" and the verify play retries for many minutes before
+ * failing (50 hosts, bench of 2026-12-06).
+ */
+export function checkNeighbourTable(nodes: number, gcThresh3: number): void {
+  const need = nodes * (nodes - 1)
+  if (need <= gcThresh3) return
+  const suggest = Math.ceil((need * 3) / 1024) * 1024
+  throw new LabError(
+    `a tinc mesh of ${nodes} nodes needs at least ${need} ARP entries (one per pair of nodes), more than the ` +
+      `${gcThresh3} that net.ipv4.neigh.default.gc_thresh3 allows all network namespaces together: the mesh could not be complete`,
+    {
+      hint:
+        `raise it machine-wide with \`sysctl -w net.ipv4.neigh.default.gc_thresh3=${suggest} ` +
+        `net.ipv4.neigh.default.gc_thresh2=${suggest / 2}\`, or use fewer hosts`,
+    },
+  )
+}
+
 export function writeLabClusterInventory(lab: LabInfo, opts: LabClusterOptions): string {
+  let gcThresh3 = Infinity
+  try {
+    gcThresh3 = Number(readFileSync('/proc/sys/net/ipv4/neigh/default/gc_thresh3', 'utf8'))
+  } catch {
+    // no such limit to check
+  }
+  if (!opts.checkOnly) checkNeighbourTable(lab.hosts.length, gcThresh3)
   if (labDockerHosts(lab, opts).length) buildBusyboxImage(labImageArchive(lab), LAB_PAUSE_IMAGE)
   const path = join(lab.dir, 'cluster.yml')
   writeFileSync(path, labClusterInventory(lab, opts))

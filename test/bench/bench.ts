@@ -50,8 +50,15 @@ let cluster: ClusterSetup | undefined
 
 async function clusterSetup(lab: LabInfo): Promise<ClusterSetup> {
   const release = await serveK3sDouble(lab.bridgeAddress)
+  let inventory: string
+  try {
+    inventory = writeLabClusterInventory(lab, { releaseUrl: release.url })
+  } catch (e) {
+    await release.close()
+    throw e
+  }
   return {
-    inventory: writeLabClusterInventory(lab, { releaseUrl: release.url }),
+    inventory,
     env: {
       K3SBOOK_K3S_TOKEN: randomBytes(24).toString('hex'),
       K3SBOOK_DATASTORE_ENDPOINT: `postgres://k3s:${randomBytes(12).toString('hex')}@10.10.0.1:5432/k3s?sslmode=disable`,

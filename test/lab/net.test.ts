@@ -24,6 +24,7 @@ import { diskSubmounts } from '../../src/lab/host.js'
 import { checkInotifyBudget, inotifyInstancesInUse, inotifyWatchLists } from '../../src/lab/limits.js'
 import { bridgeName, checkName, vethName } from '../../src/lab/state.js'
 import { LabError } from '../../src/errors.js'
+import { checkNeighbourTable } from '../../scripts/lab-cluster.js'
 
 test('CIDR parsing refuses host bits and bad prefixes', () => {
   assert.equal(formatCidr(parseCidr('172.31.5.0/24')!), '172.31.5.0/24')
@@ -211,4 +212,28 @@ sys.stdin.read()
     child.kill()
     for (const d of dirs) rmSync(d, { recursive: true, force: true })
   }
+})
+
+test("a lab cluster's tinc mesh must fit the kernel's ARP table: refused past gc_thresh3, saying what to raise", () => {
+  checkNeighbourTable(4, 1024)
+  checkNeighbourTable(32, 1024) // 992 pairs
+  assert.throws(
+    () => checkNeighbourTable(33, 1024),
+    (e: LabError) => {
+      assert.equal(
+        e.message,
+        'a tinc mesh of 33 nodes needs at least 1056 ARP entries (one per pair of nodes), more than the 1024 that net.ipv4.neigh.default.gc_thresh3 allows all network namespaces together: the mesh could not be complete',
+      )
+      assert.equal(
+        e.hint,
+        'raise it machine-wide with `sysctl -w net.ipv4.neigh.default.gc_thresh3=4096 net.ipv4.neigh.default.gc_thresh2=2048`, or use fewer hosts',
+      )
+      return true
+    },
+  )
+  assert.throws(
+    () => checkNeighbourTable(150, 1024),
+    (e: LabError) => /gc_thresh3=67584 /.test(e.hint ?? ''),
+  )
+  checkNeighbourTable(150, 66560)
 })
