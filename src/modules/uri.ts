@@ -132,11 +132,14 @@ export function uriRequest(args: Vars): UriRequest {
 /**
  * The curl command: headers and body on stdout, then a marker line with status, final URL and
  * body size, then curl's exit code. Credentials come from the environment, never the command line.
+ * A body the response announces (Content-Length) as larger than the limit the controller reads is
+ * not downloaded at all: curl stops at the headers (exit 63), and bodyTooLarge reports the size.
  */
-export function curlScript(q: UriRequest): string {
+export function curlScript(q: UriRequest, maxBody = hostReadLimit()): string {
   const a = ['curl', '-sS', '-D', '-', '--max-time', String(q.timeout), '-A', q.agent]
   if (q.method === 'HEAD') a.push('--head')
   else if (q.method !== 'GET' || q.body !== undefined) a.push('-X', q.method)
+  if (q.method !== 'HEAD') a.push('--max-filesize', String(maxBody))
   if (q.followRedirects) a.push('-L')
   if (!q.validateCerts) a.push('-k')
   if (q.caPath) a.push('--cacert', q.caPath)
@@ -176,7 +179,18 @@ const HEADER_ROOM = 1024 * 1024
  * body's, and the request's own failure says what happened.
  */
 export function bodyTooLarge(resp: UriResponse, url: string, limit = hostReadLimit()): string | undefined {
-  return resp.rc === 0 && resp.size !== undefined && resp.size > limit ? `uri: ${tooLarge(`the response body of ${url}`, resp.size, limit)}` : undefined
+  if (resp.rc === 0 && resp.size !== undefined && resp.size > limit) return `uri: ${tooLarge(`the response body of ${url}`, resp.size, limit)}`
+  // curl's --max-filesize (curlScript): stopped at a Content-Length over the limit, or (curl ≥ 8.4)
+  // once more than the limit arrived of a body of unknown length
+  if (resp.rc === 63) {
+    const announced = Number(resp.headers.content_length)
+    return `uri: ${
+      Number.isSafeInteger(announced) && announced > limit
+        ? tooLarge(`the response body of ${url}`, announced, limit)
+        : tooLarge(`the response body of ${url}`, undefined, limit)
+    }`
+  }
+  return undefined
 }
 
 /** Splits curl's output (see curlScript) into the last response's status line, headers and body. */

@@ -1,7 +1,8 @@
 // Reads from a host into the controller's memory are bounded: `slurp` of a 300 MB file and `uri`
 // of a 300 MB HTTP body fail with a message naming the size, the limit (64 MiB,
 // K3SBOOK_MAX_HOST_READ) and how to raise it, on a lab host through the real CLI, with the
-// controller's peak RSS measured by GNU time. Before: each read the whole file into memory
+// controller's peak RSS measured by GNU time; neither body leaves the host, and a body of unknown
+// length is counted as it streams. Before: each read the whole file into memory
 // (several times over, as base64 and strings). `fetch` streams to disk instead: a 300 MB file
 // arrives whole with the same peak RSS as a 30 MB one, is not sent again when it matches, and an
 // interrupted fetch leaves the old destination as it was.
@@ -21,9 +22,7 @@ const PLAY = `- hosts: all
       slurp: { src: /opt/reads/big.bin }
       ignore_errors: true
     - name: Uri big
-      # curl's default 30 s cut the 300 MB body short at load 20 (144 703 488 bytes arrived): the
-      # size in the message is what the test checks, so the transfer gets all the time it needs
-      uri: { url: "http://127.0.0.1:8097/big.bin", return_content: true, timeout: 900 }
+      uri: { url: "http://127.0.0.1:8097/big.bin", return_content: true }
       ignore_errors: true
     - name: Slurp small
       slurp: { src: /opt/reads/small.txt }
@@ -40,9 +39,33 @@ const PLAY = `- hosts: all
           - page.content == 'small file\\n'
 `
 
-// The second run (the limit set as the message says) needs only the slurp: the 300 MB uri body
-// would be sent again for nothing the test looks at.
-const SLURP_ONLY = PLAY.slice(0, PLAY.indexOf('    - name: Uri big'))
+// The second run sets the limit as the message says: the slurp again, and a body of unknown length
+// (chunked, 3 MB): curl cannot refuse it from its headers, so it streams and the controller keeps
+// only a head and a tail of it (the limit plus 1 MiB) while counting its size.
+const SECOND = `${PLAY.slice(0, PLAY.indexOf('    - name: Uri big'))}    - name: Uri chunked
+      uri: { url: "http://127.0.0.1:8097/chunked", return_content: true }
+      ignore_errors: true
+`
+
+// python3's file server, and /chunked: 3 MB of "x" in 64 KiB chunks, no Content-Length
+const SERVER = `import http.server
+class H(http.server.SimpleHTTPRequestHandler):
+    def do_GET(self):
+        if self.path != '/chunked':
+            return super().do_GET()
+        self.protocol_version = 'HTTP/1.1'
+        self.send_response(200)
+        self.send_header('Transfer-Encoding', 'chunked')
+        self.send_header('Connection', 'close')
+        self.end_headers()
+        chunk = b'x' * 65536
+        for _ in range(46):
+            self.wfile.write(b'%x\\r\\n%s\\r\\n' % (len(chunk), chunk))
+        self.wfile.write(b'0\\r\\n\\r\\n')
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer(('127.0.0.1', 8097), H).serve_forever()
+`
 
 const LIMIT_NOTE = /more than the 64 MiB k3sbook reads from a host into memory; raise the limit with K3SBOOK_MAX_HOST_READ/
 
@@ -56,14 +79,21 @@ after(() => lab?.stop())
 test('slurp and uri of 300 MB fail with the limit and how to raise it; small reads work; RSS stays bounded', { timeout: 600_000 }, async () => {
   const h = lab.hosts[0].index
   await sh(lab, h, 'mkdir -p /opt/reads && head -c 300000000 /dev/zero > /opt/reads/big.bin && echo "small file" > /opt/reads/small.txt')
-  await sh(lab, h, 'cd /opt/reads && { nohup python3 -m http.server 8097 --bind 127.0.0.1 >/dev/null 2>&1 & echo $! > /opt/reads.pid; }')
+  await sh(lab, h, `cat > /opt/reads-server.py <<'EOF'\n${SERVER}EOF`)
+  await sh(lab, h, 'cd /opt/reads && { nohup python3 /opt/reads-server.py >/dev/null 2>&1 & echo $! > /opt/reads.pid; }')
   try {
     for (let i = 0; i < 50; i++) {
       if ((await sh(lab, h, 'curl -s -o /dev/null -w "%{http_code}" http://127.0.0.1:8097/small.txt || true')) === '200') break
       await new Promise((r) => setTimeout(r, 200))
     }
-    const dir = tree({ 'reads.yml': PLAY, 'slurp.yml': SLURP_ONLY })
+    const dir = tree({ 'reads.yml': PLAY, 'second.yml': SECOND })
+    const sent = async () => Number(await sh(lab, h, 'cat /sys/class/net/eth0/statistics/tx_bytes'))
+    const sentBefore = await sent()
     const r = await timed(['run', 'reads.yml', '-i', lab.inventoryPath, '-o', 'plain'], dir)
+    // what the host sent over its network (to the controller): neither 300 MB crossed it — slurp
+    // does not read the file, curl stops at the headers of a body announced as too large
+    const sentMb = ((await sent()) - sentBefore) / 1e6
+    assert.ok(sentMb < 20, `the host sent ${sentMb.toFixed(1)} MB`)
     console.log(`slurp and uri of 300 MB: peak RSS ${r.maxRssMb.toFixed(0)} MB`)
     assert.equal(r.code, 0, r.stdout + r.stderr)
     const out = r.stdout
@@ -71,16 +101,15 @@ test('slurp and uri of 300 MB fail with the limit and how to raise it; small rea
     assert.match(out, new RegExp(`uri: the response body of http://127.0.0.1:8097/big.bin is 300000000 bytes \\(286\\.1 MiB\\), ${LIMIT_NOTE.source}`))
     assert.equal(existsSync(join(dir, 'fetched/big.bin')), false)
     assert.equal(existsSync(join(dir, 'fetched/small.txt')), true)
-    // The uri body is kept as head and tail of at most 65 MiB in all, whatever the size (a few
-    // copies of that while framed: 441 MB peak measured); slurp does not read the file.
-    // 300 MB read whole would be more than this bound already as bytes plus its base64.
+    // 300 MB read whole would be more than this bound already as bytes plus its base64
     assert.ok(r.maxRssMb < 600, `peak RSS ${r.maxRssMb} MB`)
 
-    // the limit is set as the message says
-    const set = await timed(['run', 'slurp.yml', '-i', lab.inventoryPath, '-o', 'plain'], dir, { K3SBOOK_MAX_HOST_READ: '1K' })
+    // the limit is set as the message says; a body of unknown length is counted as it streams
+    const set = await timed(['run', 'second.yml', '-i', lab.inventoryPath, '-o', 'plain'], dir, { K3SBOOK_MAX_HOST_READ: '1K' })
     assert.match(set.stdout, /slurp: \/opt\/reads\/big.bin is 300000000 bytes \(286\.1 MiB\), more than the 1 KiB k3sbook reads/)
+    assert.match(set.stdout, /uri: the response body of http:\/\/127\.0\.0\.1:8097\/chunked is 3014656 bytes \(2\.9 MiB\), more than the 1 KiB k3sbook reads/)
   } finally {
-    await sh(lab, h, 'kill $(cat /opt/reads.pid) 2>/dev/null; rm -rf /opt/reads /opt/reads.pid; true')
+    await sh(lab, h, 'kill $(cat /opt/reads.pid) 2>/dev/null; rm -rf /opt/reads /opt/reads.pid /opt/reads-server.py; true')
   }
 })
 

@@ -18,6 +18,7 @@ function human(n: number): string {
 }
 
 /** The failure for something larger than the limit: what, its size, the limit, and how to raise it. */
-export function tooLarge(what: string, size: number, limit = hostReadLimit()): string {
-  return `${what} is ${size} bytes (${human(size)}), more than the ${human(limit)} k3sbook reads from a host into memory; raise the limit with K3SBOOK_MAX_HOST_READ (bytes, or e.g. 512M)`
+export function tooLarge(what: string, size: number | undefined, limit = hostReadLimit()): string {
+  const is = size === undefined ? 'is' : `is ${size} bytes (${human(size)}),`
+  return `${what} ${is} more than the ${human(limit)} k3sbook reads from a host into memory; raise the limit with K3SBOOK_MAX_HOST_READ (bytes, or e.g. 512M)`
 }

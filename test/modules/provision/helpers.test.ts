@@ -9,7 +9,7 @@ import { parseGroups, groupCommand } from '../../../src/modules/group.js'
 import { memberOf, parsePasswd, parseShadow, useraddArgs, usermodArgs, PASSWORD_ARG, type UserWant } from '../../../src/modules/user.js'
 import { hostnameFacts, staticHostname, validHostname } from '../../../src/modules/hostname.js'
 import { archiveFormat, parseHostCheck, parseManifest, permOctal, unarchiveDiff } from '../../../src/modules/unarchive.js'
-import { curlScript, formUrlencode, parseCurlOutput, uriRequest, uriResult } from '../../../src/modules/uri.js'
+import { bodyTooLarge, curlScript, formUrlencode, parseCurlOutput, uriRequest, uriResult } from '../../../src/modules/uri.js'
 import { awaited, waitSpec } from '../../../src/modules/wait_for.js'
 
 test('fstab: replace the line for a mount point, keep identical lines byte for byte, append, remove, escape blanks', () => {
@@ -243,6 +243,18 @@ test('uri: request built as Ansible encodes bodies; curl output split into statu
     String(uriResult(refused, uriRequest({ url: 'http://x/a' }), [200], false, 'curl: (7) Failed to connect').msg),
     /^Status code was -1 and not \[200\]: Request failed: curl: \(7\)/,
   )
+  // a body announced as larger than the limit is not downloaded: curl stops at the headers (63)
+  assert.match(curlScript(uriRequest({ url: 'http://x/a' }), 1000), / --max-filesize 1000 /)
+  assert.doesNotMatch(curlScript(uriRequest({ url: 'http://x/a', method: 'HEAD' }), 1000), /max-filesize/)
+  const stopped = parseCurlOutput(Buffer.from('HTTP/1.0 200 OK\r\nContent-Length: 5000000\r\n\r\n\n@@k3sbook-uri@@ 200 0 http://x/a\n@@rc 63\n'))
+  assert.equal(
+    bodyTooLarge(stopped, 'http://x/a', 1024 * 1024),
+    'uri: the response body of http://x/a is 5000000 bytes (4.8 MiB), more than the 1 MiB k3sbook reads from a host into memory; raise the limit with K3SBOOK_MAX_HOST_READ (bytes, or e.g. 512M)',
+  )
+  // curl ≥ 8.4 also stops a body of unknown length once it passes the limit: no size to name
+  const unknown = parseCurlOutput(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\n@@k3sbook-uri@@ 200 1048576 http://x/a\n@@rc 63\n'))
+  assert.match(String(bodyTooLarge(unknown, 'http://x/a', 1024 * 1024)), /^uri: the response body of http:\/\/x\/a is more than the 1 MiB k3sbook reads/)
+  assert.equal(bodyTooLarge(nf, 'http://x/a', 1024 * 1024), undefined)
 })
 
 test('wait_for: the check-mode reason says what is awaited', () => {
