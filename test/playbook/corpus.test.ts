@@ -1,11 +1,12 @@
 // The bad-input corpus: every folder under test/fixtures/bad is a small project with mistakes;
 // `k3sbook validate` must print exactly the lines in its expected.txt, exit with the expected
-// status (5 unless an `exit` file says otherwise), and never open a connection.
+// status (5 unless an `exit` file says otherwise), and never open a connection. It runs the CLI as
+// installed (the bundle with its code cache) when `npm test` built it, else the current sources.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ROOT, runCli } from './cli.js'
+import { ROOT, runBuilt } from './cli.js'
 
 const BAD = join(ROOT, 'test', 'fixtures', 'bad')
 const cases = readdirSync(BAD).sort()
@@ -22,7 +23,7 @@ describe('bad-input corpus', { concurrency: 8 }, () => {
       const expected = readFileSync(join(dir, 'expected.txt'), 'utf8')
       const exitFile = join(dir, 'exit')
       const wantExit = existsSync(exitFile) ? Number(readFileSync(exitFile, 'utf8').trim()) : 5
-      const r = await runCli(['validate', ...args], dir)
+      const r = await runBuilt(['validate', ...args], dir)
       assert.doesNotMatch(r.stderr, /FORBIDDEN/, 'validate must not contact any host')
       assert.equal(r.stdout, expected, `stderr: ${r.stderr}`)
       assert.equal(r.code, wantExit)
