@@ -445,7 +445,10 @@ export async function runStep(conn: Connection, step: Step, stdout?: NodeJS.Writ
 export async function uploadTo(conn: Connection, src: string | Buffer, remote: string, o: { mode?: string } = {}): Promise<void> {
   if (typeof src === 'string') return conn.upload(src, remote, { mode: o.mode })
   // The shared atomic write (size check, temp file removed on a hang-up).
-  const r = await conn.exec(atomicWriteScript(remote, { size: src.length, beforeRename: o.mode ? [`chmod ${shQuote(o.mode)} "$t"`] : [] }), { stdin: src })
+  const r = await conn.exec(
+    atomicWriteScript(remote, { size: src.length, beforeRename: o.mode ? [`chmod ${shQuote(o.mode)} "$t"`] : [], setsMode: /^[0-7]+$/.test(o.mode ?? '') }),
+    { stdin: src },
+  )
   if (r.rc !== 0) throw new RemoteError(conn.host, `upload ${remote}`, r.rc, r.stderr.toString())
 }
 

@@ -146,6 +146,33 @@ test('the atomic write: whole content replaces the target keeping its mode; a sh
   assert.deepEqual(readdirSync(d), ['conf'])
 })
 
+test('the atomic write: when the caller sets an absolute mode and owner, the kept ones are not put there first; the result is the same', async () => {
+  const d = tempDir()
+  const script = (setsMode: boolean, setsOwner: boolean) =>
+    atomicWriteScript(join(d, 'conf'), { size: 4, beforeRename: ['chown 0:0 "$t"', 'chmod 0604 "$t"'], setsMode, setsOwner })
+  assert.match(script(false, false), /stat -L -c %a[\s\S]*stat -L -c %u:%g[\s\S]*umask/)
+  assert.doesNotMatch(script(true, true), /stat|umask/)
+  assert.match(script(true, false), /^if \[ -e "\$d" \]; then\n {2}chown "\$\(stat -L -c %u:%g -- "\$d"\)" "\$t" 2>\/dev\/null \|\| true\nfi$/m)
+  assert.doesNotMatch(script(true, false), /stat -L -c %a|umask/)
+  assert.match(script(false, true), /stat -L -c %a[\s\S]*else\n {2}chmod "\$\(printf %o/)
+  for (const [m, o] of [
+    [false, false],
+    [true, true],
+    [true, false],
+    [false, true],
+  ]) {
+    rmSync(join(d, 'conf'), { force: true })
+    const fresh = await sh(script(m, o), 'new\n') // a new file
+    assert.equal(fresh.code, 0, fresh.stderr)
+    writeFileSync(join(d, 'conf'), 'old\n')
+    chmodSync(join(d, 'conf'), 0o640)
+    const replaced = await sh(script(m, o), 'new\n') // a file replaced
+    assert.equal(replaced.code, 0, replaced.stderr)
+    assert.equal(readFileSync(join(d, 'conf'), 'utf8'), 'new\n')
+    assert.equal(statSync(join(d, 'conf')).mode & 0o7777, 0o604)
+  }
+})
+
 test('the atomic write: a hang-up mid-transfer removes the temp file and leaves the target', async () => {
   const d = tempDir()
   const target = join(d, 'big')

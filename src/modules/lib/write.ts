@@ -5,7 +5,7 @@ import { shQuote } from '../../connection/quote.js'
 import type { Vars } from '../../model.js'
 import type { FileInfo, PathEffect, Step, StepResult } from '../types.js'
 import { ArgError } from './args.js'
-import { attrLines } from './mode.js'
+import { attrLines, chmodSpec } from './mode.js'
 
 export { atomicWriteScript, type AtomicWrite } from '../../connection/atomic.js'
 
@@ -77,6 +77,8 @@ export function writeFileStep(
     followLink: o.followLink,
     mkdirParent: o.mkdirParent,
     beforeRename: before,
+    setsMode: o.mode !== undefined && /^[0-7]+$/.test(chmodSpec(o.mode)),
+    setsOwner: o.owner !== undefined && o.group !== undefined,
   })
   const effect: PathEffect = { path: dest, state: 'file', mode: o.effectMode ?? o.mode, owner: o.owner, group: o.group }
   if (o.effectContent ?? content) effect.content = o.effectContent ?? content
