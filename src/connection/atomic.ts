@@ -32,10 +32,12 @@ export interface AtomicWrite {
   beforeRename?: string[]
   /** Lines run after the rename (printing what was written). */
   after?: string[]
+  /** chmod "$t" to this mode before the rename (and before beforeRename's lines). */
+  mode?: string
   /**
    * beforeRename sets an absolute mode (octal) and both owner and group on "$t": the kept or
    * default ones need not be put there first (four processes fewer for a file replaced, one for a
-   * new file: every write of a first run).
+   * new file: every write of a first run). An octal `mode` sets setsMode itself.
    */
   setsMode?: boolean
   setsOwner?: boolean
@@ -59,14 +61,16 @@ export function atomicWriteScript(dest: string, o: AtomicWrite): string {
   else if (o.tempFile === undefined) lines.push('cat > "$t"')
   if (o.size !== undefined)
     lines.push(`[ $(wc -c < "$t") -eq ${o.size} ] || { printf '%s\\n' "short write: the content did not arrive whole; $d left as it was" >&2; exit 1; }`)
+  const setsMode = o.setsMode || /^[0-7]+$/.test(o.mode ?? '')
   const onExisting = [
-    ...(o.setsMode ? [] : ['  chmod "$(stat -L -c %a -- "$d")" "$t"']),
+    ...(setsMode ? [] : ['  chmod "$(stat -L -c %a -- "$d")" "$t"']),
     ...(o.setsOwner ? [] : ['  chown "$(stat -L -c %u:%g -- "$d")" "$t" 2>/dev/null || true']),
   ]
-  const onNew = o.setsMode ? [] : ['  chmod "$(printf %o $((0666 & ~$(umask))))" "$t"']
+  const onNew = setsMode ? [] : ['  chmod "$(printf %o $((0666 & ~$(umask))))" "$t"']
   if (onExisting.length && onNew.length) lines.push('if [ -e "$d" ]; then', ...onExisting, 'else', ...onNew, 'fi')
   else if (onExisting.length) lines.push('if [ -e "$d" ]; then', ...onExisting, 'fi')
   else if (onNew.length) lines.push('if [ ! -e "$d" ]; then', ...onNew, 'fi')
+  if (o.mode) lines.push(`chmod ${shQuote(o.mode)} "$t"`)
   lines.push(...(o.beforeRename ?? []))
   lines.push('mv -Tf -- "$t" "$d"', 'trap - EXIT', ...(o.after ?? []))
   return lines.join('\n') + '\n'

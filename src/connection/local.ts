@@ -119,11 +119,7 @@ export class LocalConnection implements Connection {
     if (needsSwitch) {
       // Another user writes the file: the same atomic script as over SSH, run through exec.
       const data = await readFile(localPath)
-      const script = atomicWriteScript(remotePath, {
-        size: data.length,
-        beforeRename: opts.mode ? [`chmod ${shQuote(opts.mode)} "$t"`] : [],
-        setsMode: /^[0-7]+$/.test(opts.mode ?? ''),
-      })
+      const script = atomicWriteScript(remotePath, { size: data.length, mode: opts.mode })
       const r = await this.exec(script, { become: opts.become, stdin: data })
       if (r.rc !== 0) throw new RemoteError(this.host, `upload ${localPath} → ${remotePath}`, r.rc, r.stderr.toString())
       return

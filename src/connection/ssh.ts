@@ -917,11 +917,7 @@ export class SshConnection implements Connection {
     // The shared atomic write: checked on the host before the rename (a controller killed
     // mid-transfer still ends the channel's input: a truncated temp file never replaces the target).
     const size = (await stat(localPath)).size
-    const script = atomicWriteScript(remotePath, {
-      size,
-      beforeRename: opts.mode ? [`chmod ${opts.mode} "$t"`] : [],
-      setsMode: /^[0-7]+$/.test(opts.mode ?? ''),
-    })
+    const script = atomicWriteScript(remotePath, { size, mode: opts.mode })
     await this.askpassReady(opts.become)
     const cmd = commandLine(script, { become: opts.become }, this.ctx!, false, 'stdin')
     await access(localPath, fsConstants.R_OK)

@@ -4,7 +4,6 @@
 // Whether a task is checked is decided by checkModeFor (check.ts) alone; this file only takes the
 // answer. `--confirm` pinning is a gate handed in from outside (confirm.ts).
 import type { Become, Connection } from '../connection/types.js'
-import { shQuote } from '../connection/quote.js'
 import { atomicWriteScript, isAtomicWrite } from '../connection/atomic.js'
 import { ConnectionError, K3sbookError, RemoteError, TemplateError, tail } from '../errors.js'
 import type { Task, Vars } from '../model.js'
@@ -445,10 +444,7 @@ export async function runStep(conn: Connection, step: Step, stdout?: NodeJS.Writ
 export async function uploadTo(conn: Connection, src: string | Buffer, remote: string, o: { mode?: string } = {}): Promise<void> {
   if (typeof src === 'string') return conn.upload(src, remote, { mode: o.mode })
   // The shared atomic write (size check, temp file removed on a hang-up).
-  const r = await conn.exec(
-    atomicWriteScript(remote, { size: src.length, beforeRename: o.mode ? [`chmod ${shQuote(o.mode)} "$t"`] : [], setsMode: /^[0-7]+$/.test(o.mode ?? '') }),
-    { stdin: src },
-  )
+  const r = await conn.exec(atomicWriteScript(remote, { size: src.length, mode: o.mode }), { stdin: src })
   if (r.rc !== 0) throw new RemoteError(conn.host, `upload ${remote}`, r.rc, r.stderr.toString())
 }
 
