@@ -114,8 +114,8 @@ test('a password is given through SUDO_ASKPASS, never through the command stdin'
 })
 
 test('timeout under become kills the command and the shell goes on', async () => {
-  await assert.rejects(() => c.exec('sleep 30', { become: { user: 'nobody' }, timeoutMs: 500 }), ExecTimeoutError)
-  const ps = await c.exec("ps -eo args | grep -c '^sleep 30$' || true")
+  await assert.rejects(() => c.exec('sleep 32', { become: { user: 'nobody' }, timeoutMs: 500 }), ExecTimeoutError)
+  const ps = await c.exec("ps -eo args | grep -c '^sleep 32$' || true")
   assert.equal(ps.stdout.toString().trim(), '0')
   assert.equal((await c.exec('id -un', { become: { user: 'nobody' } })).stdout.toString(), 'nobody\n')
 })
