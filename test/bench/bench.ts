@@ -543,6 +543,7 @@ async function main(): Promise<void> {
       const aRuns = o.ansibleRuns ?? (n > 5 ? 1 : o.runs)
       const withA = ansibleAt(n, pb)
       const cpDir = mkdtempSync(join(tmpdir(), 'k3sbook-bench-cp-'))
+      cpDirs.add(cpDir)
       const row = (mode: Mode): Row => {
         let r = rows.find((x) => x.playbook === pb.name && x.hosts === n && x.mode === mode)
         if (!r) rows.push((r = { playbook: pb.name, hosts: n, mode, k: [], a: [] }))
@@ -667,7 +668,10 @@ async function main(): Promise<void> {
   if (o.out) writeFileSync(o.out, md)
 }
 
+/** ansible-playbook's ControlPath folders: removed by stopMasters, and here on a signal. */
+const cpDirs = new Set<string>()
 const cleanup = () => {
+  for (const d of cpDirs) rmSync(d, { recursive: true, force: true })
   if (labLive) {
     try {
       labDownSync(LAB)
