@@ -6,7 +6,7 @@
 // RSS, the controller's CPU, the lab's bring-up time and memory — plus a bare ssh2 floor. Prints
 // markdown tables and, for three host counts or more, an ASCII plot of the growth. Ratios and
 // medians only: this is a report, never a timed test.
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -217,7 +217,9 @@ async function measure(cmd: string[], env: NodeJS.ProcessEnv, cwd: string, tree 
   const argv = useTime ? ['/usr/bin/time', '-f', '%M %U %S', '-o', timeOut, ...cmd] : cmd
   return new Promise((resolve, reject) => {
     const t0 = performance.now()
-    const child = spawn(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    // its own process group, so a signal to the bench ends the tool and all its children (cleanup)
+    const child = spawn(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    running.add(child)
     const out: Buffer[] = []
     const err: Buffer[] = []
     child.stdout.on('data', (b: Buffer) => out.push(b))
@@ -228,6 +230,7 @@ async function measure(cmd: string[], env: NodeJS.ProcessEnv, cwd: string, tree 
     }, 250)
     child.on('error', reject)
     child.on('close', (code) => {
+      running.delete(child)
       const wallMs = performance.now() - t0
       clearInterval(poll)
       let cpuMs = NaN
@@ -670,7 +673,16 @@ async function main(): Promise<void> {
 
 /** ansible-playbook's ControlPath folders: removed by stopMasters, and here on a signal. */
 const cpDirs = new Set<string>()
+/** The tool runs in flight (measure), each in its own process group. */
+const running = new Set<ChildProcess>()
 const cleanup = () => {
+  for (const c of running)
+    try {
+      process.kill(-c.pid!, 'SIGTERM')
+    } catch {
+      /* already gone */
+    }
+  rmSync(join(tmpdir(), `k3sbook-bench-time-${process.pid}`), { force: true })
   for (const d of cpDirs) rmSync(d, { recursive: true, force: true })
   if (labLive) {
     try {
