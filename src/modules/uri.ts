@@ -184,11 +184,7 @@ export function bodyTooLarge(resp: UriResponse, url: string, limit = hostReadLim
   // once more than the limit arrived of a body of unknown length
   if (resp.rc === 63) {
     const announced = Number(resp.headers.content_length)
-    return `uri: ${
-      Number.isSafeInteger(announced) && announced > limit
-        ? tooLarge(`the response body of ${url}`, announced, limit)
-        : tooLarge(`the response body of ${url}`, undefined, limit)
-    }`
+    return `uri: ${tooLarge(`the response body of ${url}`, Number.isSafeInteger(announced) && announced > limit ? announced : undefined, limit)}`
   }
   return undefined
 }

@@ -205,6 +205,9 @@ async function settle(): Promise<void> {
   }
 }
 
+/** Where /usr/bin/time writes a measured run's RSS and CPU (one run at a time). */
+const TIME_OUT = join(tmpdir(), `k3sbook-bench-time-${process.pid}`)
+
 /**
  * Runs a command under /usr/bin/time (its "max RSS" is the biggest single process); with `tree`,
  * also polls the process tree's summed RSS (ansible forks a worker per host) and keeps the larger.
@@ -212,9 +215,8 @@ async function settle(): Promise<void> {
  */
 async function measure(cmd: string[], env: NodeJS.ProcessEnv, cwd: string, tree = false): Promise<Measured> {
   await settle()
-  const timeOut = join(tmpdir(), `k3sbook-bench-time-${process.pid}`)
   const useTime = existsSync('/usr/bin/time')
-  const argv = useTime ? ['/usr/bin/time', '-f', '%M %U %S', '-o', timeOut, ...cmd] : cmd
+  const argv = useTime ? ['/usr/bin/time', '-f', '%M %U %S', '-o', TIME_OUT, ...cmd] : cmd
   return new Promise((resolve, reject) => {
     const t0 = performance.now()
     // its own process group, so a signal to the bench ends the tool and all its children (cleanup)
@@ -236,13 +238,13 @@ async function measure(cmd: string[], env: NodeJS.ProcessEnv, cwd: string, tree 
       let cpuMs = NaN
       if (useTime) {
         try {
-          const [rss, user, sys] = readFileSync(timeOut, 'utf8').trim().split('\n').pop()!.split(' ').map(Number)
+          const [rss, user, sys] = readFileSync(TIME_OUT, 'utf8').trim().split('\n').pop()!.split(' ').map(Number)
           peak = Math.max(peak, rss)
           cpuMs = (user + sys) * 1000
         } catch {
           /* time wrote nothing: the command did not start */
         }
-        rmSync(timeOut, { force: true })
+        rmSync(TIME_OUT, { force: true })
       }
       resolve({ wallMs, peakRssKb: peak, cpuMs, code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() })
     })
@@ -682,7 +684,7 @@ const cleanup = () => {
     } catch {
       /* already gone */
     }
-  rmSync(join(tmpdir(), `k3sbook-bench-time-${process.pid}`), { force: true })
+  rmSync(TIME_OUT, { force: true })
   for (const d of cpDirs) rmSync(d, { recursive: true, force: true })
   if (labLive) {
     try {
