@@ -104,6 +104,31 @@ describe('site.yml on a 4-host lab', () => {
     assert.match(conf, /^ConnectTo = /m)
   })
 
+  test('verify: a node cut from the mesh is named on every other node (one ping command per node), and passes again once back', async () => {
+    const cut = lab.hosts[3]
+    await sh(lab, cut.index, 'ip link set tinc0 down')
+    try {
+      const r = await run(SITE, inventories, { tags: ['verify'], extraVars: ['verify_ping_retries=1'] })
+      assert.notEqual(r.summary.exitCode, 0)
+      for (const h of lab.hosts) {
+        const failed = r.results.find((e) => e.host === h.name && e.status === 'failed' && e.task === 'Tinc mesh check failed')
+        assert.ok(failed, `${h.name}: ${JSON.stringify(r.results.filter((e) => e.host === h.name))}`)
+        if (h === cut)
+          // the cut node reaches no one, and lists every peer
+          for (const other of lab.hosts.filter((o) => o !== cut))
+            assert.match(failed.msg ?? '', new RegExp(`unreachable: ${other.name} 10\\.10\\.0\\.${other.index}\\b`))
+        else {
+          assert.match(failed.msg ?? '', new RegExp(`unreachable: ${cut.name} 10\\.10\\.0\\.${cut.index}\\b`))
+          assert.equal((failed.msg?.match(/unreachable:/g) ?? []).length, 1, `${h.name} names only the cut node: ${failed.msg}`)
+        }
+      }
+    } finally {
+      await sh(lab, cut.index, 'ip link set tinc0 up')
+    }
+    const back = await run(SITE, inventories, { tags: ['verify'] })
+    assert.equal(back.summary.exitCode, 0, JSON.stringify(back.results.filter((e) => e.status === 'failed')))
+  })
+
   test('ZFS is real on zfs-fuse: pool and dataset with the asked properties', async () => {
     const zfsHost = 3
     assert.match(await sh(lab, zfsHost, 'zpool list -H -o name'), /^tank$/m)
