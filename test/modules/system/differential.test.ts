@@ -8,6 +8,9 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { startLab, type LabInfo } from '../../helpers/lab.js'
 import { run, sh, statuses } from '../../executor/helpers.js'
+import { openConnection } from '../../../src/connection/index.js'
+import { systemdModule } from '../../../src/modules/service.js'
+import { runModule } from '../provision/harness.js'
 import { ansibleStatuses } from '../../helpers/ansible.js'
 
 const PLAYBOOK = join(import.meta.dirname, '../../fixtures/modules-system/site.yml')
@@ -50,5 +53,55 @@ describe('system modules against ansible-playbook', () => {
     const again = await run(PLAYBOOK, [lab.inventoryPath], { limit: mine.name })
     const changed = [...statuses(again, mine.name)].filter(([, s]) => s === 'changed').map(([t]) => t)
     assert.deepEqual(changed, [], 'the re-run changes nothing')
+  })
+
+  test('systemd: a new unit enabled and started with daemon_reload reloads systemd once (enable --no-reload first); then ok', async () => {
+    const h = lab.hosts[0]
+    const unit = 'k3sbook-reload-once.service'
+    await sh(
+      lab,
+      h.index,
+      `printf '[Unit]\\nDescription=reload once\\n[Service]\\nExecStart=/bin/sleep infinity\\n[Install]\\nWantedBy=multi-user.target\\n' > /etc/systemd/system/${unit}`,
+    )
+    const c = openConnection(
+      h.name,
+      { host: h.address, user: 'root', privateKeyFile: lab.keyPath, connection: 'ssh' },
+      { knownHostsFile: lab.knownHostsPath, sshConfigFile: false, systemSshConfigFile: false },
+    )
+    await c.connect()
+    try {
+      // systemd logs "Reloading." for every reload it makes (a daemon-reload, and an enable without --no-reload)
+      const reloads = async () => Number((await sh(lab, h.index, 'journalctl -b _PID=1 -o cat --no-pager | grep -c "^Reloading" || true')).trim())
+      const before = await reloads()
+      const args = { name: unit, state: 'started', enabled: true, daemon_reload: true }
+      const r = await runModule(systemdModule, args, c)
+      assert.equal(r.failed, undefined, JSON.stringify(r.failed))
+      assert.deepEqual(
+        (r.plan as any).steps.map((s: any) => s.script),
+        [`systemctl enable ${unit} --no-reload`, 'systemctl daemon-reload', `systemctl start ${unit}`],
+      )
+      assert.equal(
+        await sh(lab, h.index, `systemctl is-enabled ${unit}; systemctl is-active ${unit}; systemctl show -p NeedDaemonReload --value ${unit}`),
+        'enabled\nactive\nno\n',
+      )
+      // journald writes what pid 1 logs a moment later: wait for the first reload's line, then make
+      // sure no second one follows
+      for (let i = 0; i < 50 && (await reloads()) === before; i++) await new Promise((res) => setTimeout(res, 100))
+      await new Promise((res) => setTimeout(res, 1000))
+      assert.equal((await reloads()) - before, 1, 'one reload')
+      const again = await runModule(systemdModule, args, c)
+      assert.equal(again.plan.status, 'ok')
+      // enabled alone (no daemon_reload): systemctl's own reload, as Ansible's
+      await sh(lab, h.index, `systemctl disable ${unit}`)
+      const plain = await runModule(systemdModule, { name: unit, enabled: true }, c)
+      assert.deepEqual(
+        (plain.plan as any).steps.map((s: any) => s.script),
+        [`systemctl enable ${unit}`],
+      )
+      assert.equal(await sh(lab, h.index, `systemctl is-enabled ${unit}`), 'enabled\n')
+    } finally {
+      await sh(lab, h.index, `systemctl disable --now ${unit}; rm -f /etc/systemd/system/${unit}; systemctl daemon-reload`)
+      await c.close()
+    }
   })
 })
