@@ -49,7 +49,15 @@ const WATCHED = '/etc /opt /srv /home /usr/local/bin /usr/local/sbin /var/lib /v
  */
 export async function fingerprint(lab: LabInfo, host: number, opts: { exclude?: string[] } = {}): Promise<string> {
   const skip = ['/var/lib/dpkg', '/var/lib/apt', '/var/lib/ucf', ...(opts.exclude ?? [])].map((p) => `-path ${p}`).join(' -o ')
-  const script = `{ find /root -maxdepth 1 -printf '%p %y %m %u %g %s %T@ %l\\n'; find ${WATCHED} -xdev \\( ${skip} \\) -prune -o -printf '%p %y %m %u %g %s %T@ %l\\n'; } 2>/dev/null | sort; echo ${SEP}; find /opt ${WATCHED} -xdev \\( ${skip} \\) -prune -o -type f -newermt @${CONTENT_CUTOFF} -exec sha256sum {} + 2>/dev/null | sort`
+  // One walk of the watched trees: the listing goes to stdout, the recently written files' names to
+  // a list (NUL-separated, in the host's /tmp, which is not watched) that sha256sum reads after.
+  const script = [
+    'l=$(mktemp) || exit 1',
+    `{ find /root -maxdepth 1 -printf '%p %y %m %u %g %s %T@ %l\\n'; find ${WATCHED} -xdev \\( ${skip} \\) -prune -o -printf '%p %y %m %u %g %s %T@ %l\\n' -type f -newermt @${CONTENT_CUTOFF} -fprint0 "$l"; } 2>/dev/null | sort`,
+    `echo ${SEP}`,
+    'xargs -0 -r sha256sum < "$l" 2>/dev/null | sort',
+    'rm -f "$l"',
+  ].join('\n')
   const r = await labExec(lab, host, ['/bin/sh', '-c', script])
   assert.equal(r.code, 0, r.stderr)
   const [listing, contents = ''] = r.stdout.split(`${SEP}\n`)
