@@ -30,7 +30,9 @@ export const serviceSchema = moduleSchema(
     name,
     state,
     enabled: bool('Start at boot (systemd: enable/disable; SysV: update-rc.d links).'),
-    daemon_reload: bool('Run `systemctl daemon-reload` first (systemd only).'),
+    daemon_reload: bool(
+      'Run `systemctl daemon-reload` before the unit is started or stopped (systemd only; an enable or disable in the same task goes first, with --no-reload, so systemd reloads once).',
+    ),
     'daemon-reload': alias('daemon_reload', bool('')),
     masked: bool('Mask (true) or unmask (false) the unit (systemd only).'),
     pattern: str('SysV only: a process-name pattern used when the init script has no status command.'),
@@ -51,7 +53,9 @@ export const systemdSchema = moduleSchema(
     state,
     enabled: bool('Start at boot (`systemctl enable`/`disable`).'),
     masked: bool('Mask (true) or unmask (false) the unit.'),
-    daemon_reload: bool('Run `systemctl daemon-reload` before anything else (also allowed without a name).'),
+    daemon_reload: bool(
+      'Run `systemctl daemon-reload` before the unit is started or stopped (also allowed without a name; an enable, disable, mask or unmask in the same task goes first, with --no-reload, so systemd reloads once).',
+    ),
     'daemon-reload': alias('daemon_reload', bool('')),
     daemon_reexec: bool('Run `systemctl daemon-reexec` before anything else.'),
     'daemon-reexec': alias('daemon_reexec', bool('')),
