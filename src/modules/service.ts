@@ -175,8 +175,13 @@ async function planService(args: Record<string, any>, ctx: PlanContext, systemdO
   const sc = (verb: string, unit?: string) => `systemctl ${flags ? flags + ' ' : ''}${verb}${unit ? ' ' + shQuote(unit) : ''}`
   if (daemonReexec) steps.push({ describe: 'systemctl daemon-reexec', script: sc('daemon-reexec') })
   const reloadStep: Step = { describe: 'systemctl daemon-reload', script: sc('daemon-reload') }
-  if (daemonReload) steps.push(reloadStep)
-  if (!name) return { status: 'change' as const, changes: [{ summary: 'daemon-reload' }], steps, result: { changed: true } }
+  if (!name)
+    return {
+      status: 'change' as const,
+      changes: [{ summary: 'daemon-reload' }],
+      steps: daemonReload ? [...steps, reloadStep] : steps,
+      result: { changed: true },
+    }
   const use = systemdOnly ? 'systemd' : String(args.use ?? 'auto')
   const r = await ctx.reader.probe(probe(name, use, args.pattern))
   const s = sections(r.stdout.toString('utf8'))
@@ -202,26 +207,22 @@ async function planService(args: Record<string, any>, ctx: PlanContext, systemdO
     // enable/disable/mask/unmask each make systemd reload itself; with daemon_reload asked for, they
     // run first with --no-reload and the one daemon-reload after them serves both (the end state is
     // Ansible's: the manager has the unit's file and its links, then the unit starts) — a first run
-    // of a new service reloads systemd once, not twice
+    // of a new service reloads systemd once, not twice. serviceActions lists those before the rest.
     const fileOps = (a: string) => a === 'enable' || a === 'disable' || a === 'mask' || a === 'unmask'
     const actions = serviceActions(cur, want)
     const deferReload = daemonReload && !daemonReexec && actions.some(fileOps)
-    if (deferReload) steps.splice(steps.indexOf(reloadStep), 1)
-    for (const a of actions) {
-      changes.push({ summary: `${a} ${name}` })
-      if (deferReload && !fileOps(a) && !steps.includes(reloadStep)) steps.push(reloadStep)
-      steps.push({
-        describe: `systemctl ${a} ${name}`,
-        script:
-          sc(a, name) +
-          (toBool(args.force, false) && (a === 'enable' || a === 'disable') ? ' --force' : '') +
-          (deferReload && fileOps(a) ? ' --no-reload' : ''),
-        effects: effectOf(name, a),
-      })
-    }
-    if (deferReload && !steps.includes(reloadStep)) steps.push(reloadStep)
+    const step = (a: (typeof actions)[number]): Step => ({
+      describe: `systemctl ${a} ${name}`,
+      script:
+        sc(a, name) + (toBool(args.force, false) && (a === 'enable' || a === 'disable') ? ' --force' : '') + (deferReload && fileOps(a) ? ' --no-reload' : ''),
+      effects: effectOf(name, a),
+    })
+    if (deferReload) steps.push(...actions.filter(fileOps).map(step), reloadStep, ...actions.filter((a) => !fileOps(a)).map(step))
+    else steps.push(...(daemonReload ? [reloadStep] : []), ...actions.map(step))
+    for (const a of actions) changes.push({ summary: `${a} ${name}` })
   } else {
     if (systemdOnly) return { status: 'fail' as const, msg: `systemd: the host does not run systemd (no /run/systemd/system); use the service module` }
+    if (daemonReload) steps.push(reloadStep)
     const plannedScript =
       (s.script ?? '').trim() !== 'yes' && !ctx.reader.pending(effectKey.service(name)) ? await plannedFile(ctx, [`/etc/init.d/${name}`]) : undefined
     if ((s.script ?? '').trim() !== 'yes' && !ctx.reader.pending(effectKey.service(name)) && !plannedScript)
