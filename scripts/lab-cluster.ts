@@ -98,8 +98,9 @@ export function labClusterInventory(lab: LabInfo, opts: LabClusterOptions): stri
 /**
  * Refuses a cluster whose tinc mesh cannot be complete on this machine. tinc runs in switch mode, so
  * every node holds an ARP entry for every other node it reaches over tinc, and another on its lab
- * link for every peer tinc's own packets go to directly; the machine's side of the lab bridge one
- * per host — 2·n² in all once the verify play has every node ping every other. The kernel keeps
+ * link for every peer tinc's own packets go to directly (seen on a 30-host lab: entries for peers on
+ * both tinc0 and eth0); with each host's entry for the bridge and the bridge's for each host, 2·n²
+ * in all once the verify play has every node ping every other. The kernel keeps
  * the entries of every network namespace in one table, capped by net.ipv4.neigh.default.gc_thresh3
  * (1024 by default: 22 nodes). Past it, pings and tinc's packets fail with "No buffer space
  * available": at 50 hosts the verify play retried for many minutes (bench of 2026-12-06); at 30
