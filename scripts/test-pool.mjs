@@ -75,8 +75,11 @@ async function dropGroup(dir) {
   process.stdout.write(`[test pool] ${dir} still holds processes: left in place\n`)
 }
 
-/** Runs `files`; resolves to the exit code (0 when every file passed). */
-export async function runFiles(files, { concurrency = 3, slowest = 10 } = {}) {
+/**
+ * Runs `files`; resolves to the exit code (0 when every file passed). `compiled` (file → compiled
+ * .mjs, scripts/test-build.mjs): those files run without tsx; the others through tsx.
+ */
+export async function runFiles(files, { concurrency = 3, slowest = 10, compiled = new Map() } = {}) {
   const verbose = process.env.K3SBOOK_TEST_VERBOSE === '1'
   // the slowest file (test/cluster/systemd.test.ts) takes ~4-5 min at 3 files at a time on 2 cores
   const fileTimeoutS = Number(process.env.K3SBOOK_TEST_FILE_TIMEOUT ?? '900')
@@ -101,7 +104,9 @@ export async function runFiles(files, { concurrency = 3, slowest = 10 } = {}) {
       const group = cpuGroup(file)
       const tmp = fileTmp()
       const { code, out } = await new Promise((resolve) => {
-        const nodeArgs = ['--import', 'tsx', '--test-reporter=spec', file]
+        const nodeArgs = compiled.has(file)
+          ? ['--enable-source-maps', '--test-reporter=spec', compiled.get(file)]
+          : ['--import', 'tsx', '--test-reporter=spec', file]
         // in its cgroup before node starts: the shell enters it, then becomes node
         const child = spawn(
           group ? '/bin/sh' : process.execPath,

@@ -1,0 +1,65 @@
+// Compiles the test files (and everything they import from the repository: src/, test/ helpers,
+// scripts/) into plain ES modules once, before a run, with esbuild: one build of all files (~1 s of
+// CPU), shared code split into common chunks. Loading a test through tsx costs ~0.7 s more CPU per
+// file (its loader hooks resolve and transform ~200 modules on another thread; measured on
+// test/modules/toolkit.test.ts: 1.95 s CPU through tsx, 1.2 s compiled), ~90 s over the suite's
+// 125 files — CPU time the suite, bound by 2 cores, pays in wall time.
+// Every file keeps its own place: import.meta.url, .dirname and .filename are replaced by the
+// source file's own values, so fixtures, the repository root and packages are found as before;
+// packages stay imports (resolved from the repository's node_modules, as the output lies inside it).
+import { build } from 'esbuild'
+import { mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { dirname, extname, join, relative } from 'node:path'
+import { pathToFileURL } from 'node:url'
+
+const ROOT = join(import.meta.dirname, '..')
+
+const ownImportMeta = {
+  name: 'own-import-meta',
+  setup(b) {
+    b.onLoad({ filter: /\.(ts|mts|mjs|js)$/ }, (args) => {
+      if (args.path.includes('/node_modules/')) return undefined
+      const text = readFileSync(args.path, 'utf8')
+        .replaceAll('import.meta.dirname', JSON.stringify(dirname(args.path)))
+        .replaceAll('import.meta.filename', JSON.stringify(args.path))
+        .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href))
+      const ext = extname(args.path)
+      return { contents: text, loader: ext === '.ts' || ext === '.mts' ? 'ts' : 'js' }
+    })
+  },
+}
+
+/**
+ * Builds `files` (paths relative to the repository's root) into .test-build/run-PID/; returns the
+ * compiled path of each file and a function that removes the folder. Throws when esbuild fails.
+ */
+export async function buildTests(files) {
+  const outdir = join(ROOT, '.test-build', `run-${process.pid}`)
+  rmSync(outdir, { recursive: true, force: true })
+  mkdirSync(outdir, { recursive: true })
+  try {
+    await build({
+      entryPoints: files.map((f) => join(ROOT, f)),
+      outdir,
+      outbase: ROOT,
+      outExtension: { '.js': '.mjs' },
+      bundle: true,
+      splitting: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      packages: 'external',
+      // names stay: messages and stack traces that print a function's or class's name read as before
+      keepNames: true,
+      // failures point into the sources (the children run with --enable-source-maps)
+      sourcemap: 'linked',
+      plugins: [ownImportMeta],
+      logLevel: 'silent',
+    })
+  } catch (e) {
+    rmSync(outdir, { recursive: true, force: true })
+    throw e
+  }
+  const compiled = new Map(files.map((f) => [f, join(outdir, relative(ROOT, join(ROOT, f)).replace(/\.ts$/, '.mjs'))]))
+  return { compiled, remove: () => rmSync(outdir, { recursive: true, force: true }) }
+}
