@@ -8,11 +8,20 @@
 // source file's own values, so fixtures, the repository root and packages are found as before;
 // packages stay imports (resolved from the repository's node_modules, as the output lies inside it).
 import { build } from 'esbuild'
-import { mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, extname, join, relative } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
 const ROOT = join(import.meta.dirname, '..')
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return e.code === 'EPERM'
+  }
+}
 
 const ownImportMeta = {
   name: 'own-import-meta',
@@ -34,7 +43,13 @@ const ownImportMeta = {
  * compiled path of each file and a function that removes the folder. Throws when esbuild fails.
  */
 export async function buildTests(files) {
-  const outdir = join(ROOT, '.test-build', `run-${process.pid}`)
+  const base = join(ROOT, '.test-build')
+  const outdir = join(base, `run-${process.pid}`)
+  // what an earlier run that was killed left behind (its process is gone) goes first
+  for (const name of existsSync(base) ? readdirSync(base) : []) {
+    const pid = Number(/^run-(\d+)$/.exec(name)?.[1])
+    if (pid && !alive(pid)) rmSync(join(base, name), { recursive: true, force: true })
+  }
   rmSync(outdir, { recursive: true, force: true })
   mkdirSync(outdir, { recursive: true })
   try {

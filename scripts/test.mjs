@@ -26,9 +26,10 @@ const LONGEST_FIRST = [
   'test/cluster/site.test.ts',
   'test/cli/habits.test.ts',
   'test/modules/apt_key/differential.test.ts',
-  'test/reliability/host-reads.test.ts',
   'test/modules/system/differential.test.ts',
-  'test/reliability/become-secret.test.ts',
+  'test/reliability/host-reads.test.ts',
+  'test/modules/apt_repository/differential.test.ts',
+  'test/modules/bridge.test.ts',
   'test/reliability/interrupt.test.ts',
   'test/reliability/bad-yaml.test.ts',
 ]
