@@ -8,7 +8,7 @@
 // source file's own values, so fixtures, the repository root and packages are found as before;
 // packages stay imports (resolved from the repository's node_modules, as the output lies inside it).
 import { build } from 'esbuild'
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs'
 import { dirname, extname, join, relative } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
@@ -76,5 +76,13 @@ export async function buildTests(files) {
     throw e
   }
   const compiled = new Map(files.map((f) => [f, join(outdir, relative(ROOT, join(ROOT, f)).replace(/\.ts$/, '.mjs'))]))
-  return { compiled, remove: () => rmSync(outdir, { recursive: true, force: true }) }
+  const remove = () => {
+    rmSync(outdir, { recursive: true, force: true })
+    try {
+      rmdirSync(base) // when no other run is using it
+    } catch {
+      /* another run's folder is inside */
+    }
+  }
+  return { compiled, remove }
 }

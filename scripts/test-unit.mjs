@@ -5,6 +5,7 @@
 // Usage: npm run test:unit [-- FILTER...]
 import { fileURLToPath } from 'node:url'
 import { runFiles } from './test-pool.mjs'
+import { buildTests } from './test-build.mjs'
 
 export const UNIT = [
   'test/architecture/imports.test.ts',
@@ -48,5 +49,17 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const FIRST = ['test/executor/prefetch.test.ts', 'test/modules/provision/local.test.ts', 'test/playbook/load.test.ts']
   const rank = (f) => (FIRST.includes(f) ? FIRST.indexOf(f) : FIRST.length)
   const files = UNIT.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort((a, b) => rank(a) - rank(b))
-  process.exitCode = await runFiles(files, { concurrency: Number(process.env.K3SBOOK_TEST_CONCURRENCY ?? '4') })
+  // compiled first as `npm test` does (scripts/test-build.mjs); through tsx where the checkout is
+  // not writable (the uid 65534 check) or the compile fails
+  let build
+  try {
+    build = await buildTests(files)
+  } catch (e) {
+    process.stdout.write(`[test:unit] not compiled (${e.message.split('\n')[0]}): running the files through tsx\n`)
+  }
+  try {
+    process.exitCode = await runFiles(files, { concurrency: Number(process.env.K3SBOOK_TEST_CONCURRENCY ?? '4'), compiled: build?.compiled })
+  } finally {
+    build?.remove()
+  }
 }
