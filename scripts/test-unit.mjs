@@ -5,7 +5,7 @@
 // Usage: npm run test:unit [-- FILTER...]
 import { fileURLToPath } from 'node:url'
 import { runFiles } from './test-pool.mjs'
-import { buildTests } from './test-build.mjs'
+import { withCompiledTests } from './test-build.mjs'
 
 export const UNIT = [
   'test/architecture/imports.test.ts',
@@ -51,15 +51,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const files = UNIT.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort((a, b) => rank(a) - rank(b))
   // compiled first as `npm test` does (scripts/test-build.mjs); through tsx where the checkout is
   // not writable (the uid 65534 check) or the compile fails
-  let build
-  try {
-    build = await buildTests(files)
-  } catch (e) {
-    process.stdout.write(`[test:unit] not compiled (${e.message.split('\n')[0]}): running the files through tsx\n`)
-  }
-  try {
-    process.exitCode = await runFiles(files, { concurrency: Number(process.env.K3SBOOK_TEST_CONCURRENCY ?? '4'), compiled: build?.compiled })
-  } finally {
-    build?.remove()
-  }
+  process.exitCode = await withCompiledTests(files, (compiled) =>
+    runFiles(files, { concurrency: Number(process.env.K3SBOOK_TEST_CONCURRENCY ?? '4'), compiled }),
+  )
 }

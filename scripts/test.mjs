@@ -5,7 +5,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { runFiles } from './test-pool.mjs'
-import { buildTests } from './test-build.mjs'
+import { withCompiledTests } from './test-build.mjs'
 
 function walk(dir) {
   const out = []
@@ -65,16 +65,6 @@ if (!fresh) {
 // Test files run 3 at a time: most of their time is spent waiting on lab hosts and ansible, and
 // every lab test makes its own uniquely named lab. K3SBOOK_TEST_CONCURRENCY overrides.
 // Each file is timed; the slowest are listed at the end.
-// The files are compiled first (scripts/test-build.mjs: ~90 s less CPU over the suite than tsx in
+// The files are compiled first (scripts/test-build.mjs: ~65 s less CPU over the suite than tsx in
 // every file); should that fail, they run through tsx as they are.
-let build
-try {
-  build = await buildTests(files)
-} catch (e) {
-  process.stdout.write(`[test] compiling the test files failed, running them through tsx: ${e.message.split('\n')[0]}\n`)
-}
-try {
-  process.exitCode = await runFiles(files, { concurrency: Number(process.env.K3SBOOK_TEST_CONCURRENCY ?? '3'), compiled: build?.compiled })
-} finally {
-  build?.remove()
-}
+process.exitCode = await withCompiledTests(files, (compiled) => runFiles(files, { concurrency: Number(process.env.K3SBOOK_TEST_CONCURRENCY ?? '3'), compiled }))
