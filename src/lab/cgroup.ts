@@ -60,6 +60,11 @@ export function machineHierarchies(): Hierarchy[] {
   return parseHierarchies(readFileSync('/proc/self/mounts', 'utf8'), readFileSync('/proc/self/cgroup', 'utf8'))
 }
 
+/** The folders labs' cgroups are made under, one per hierarchy: `k3sbook-lab` in this process's own cgroup. */
+export function labRoots(hs: Hierarchy[] = machineHierarchies()): string[] {
+  return hs.map((h) => join(h.mountPoint, h.own, 'k3sbook-lab'))
+}
+
 /** The directory of a host's cgroup in one hierarchy. */
 export function hostCgroupDir(h: Hierarchy, lab: string, host: string): string {
   return join(h.mountPoint, h.own, 'k3sbook-lab', lab, host)
@@ -117,18 +122,24 @@ function removeTree(dir: string): string[] {
 
 /**
  * Remove the cgroups of the given hosts, or of every host of the lab (their processes must be
- * dead), and the lab's folder once empty. Returns what could not be removed yet.
+ * dead), and the lab's folder once empty, under each of `roots` (labRoots()). Returns what could
+ * not be removed yet.
  */
-export function removeHostCgroups(lab: string, hosts: string[] | 'all', hs: Hierarchy[] = machineHierarchies()): string[] {
+export function removeHostCgroups(lab: string, hosts: string[] | 'all', roots: string[] = labRoots()): string[] {
   const left: string[] = []
-  for (const h of hs) {
-    const labDir = join(h.mountPoint, h.own, 'k3sbook-lab', lab)
+  for (const root of roots) {
+    const labDir = join(root, lab)
     if (hosts === 'all') {
       left.push(...removeTree(labDir))
+      try {
+        rmdirSync(root)
+      } catch {
+        /* other labs' cgroups, or never made */
+      }
       continue
     }
     for (const host of hosts) left.push(...removeTree(join(labDir, host)))
-    for (const d of [labDir, join(h.mountPoint, h.own, 'k3sbook-lab')]) {
+    for (const d of [labDir, root]) {
       try {
         rmdirSync(d)
       } catch {
@@ -139,9 +150,9 @@ export function removeHostCgroups(lab: string, hosts: string[] | 'all', hs: Hier
   return left
 }
 
-/** Every cgroup directory this lab still has (for `lab down`'s own check and the tests). */
-export function labCgroups(lab: string, hs: Hierarchy[] = machineHierarchies()): string[] {
-  return hs.map((h) => join(h.mountPoint, h.own, 'k3sbook-lab', lab)).filter((d) => existsSync(d))
+/** Every cgroup directory this lab still has under `roots` (for `lab down`'s own check and the tests). */
+export function labCgroups(lab: string, roots: string[] = labRoots()): string[] {
+  return roots.map((r) => join(r, lab)).filter((d) => existsSync(d))
 }
 
 /** The mounts a host makes inside: `MOUNTPOINT=TYPE:OPTIONS` words for the setup script. */

@@ -8,7 +8,7 @@ import { LabError, tail } from '../errors.js'
 import { etcHosts, inventoryYaml, knownHosts, sshConfig, sshdConfig, STOCK_BASHRC, STOCK_PROFILE, type HostEntry } from './files.js'
 import { findSshd, HOST_PATH, startHost, waitForPort, type LabInit } from './host.js'
 import { checkInotifyForSystemdHosts } from './limits.js'
-import { innerMounts, labCgroups, machineHierarchies, makeHostCgroups, removeHostCgroups } from './cgroup.js'
+import { innerMounts, labCgroups, labRoots, machineHierarchies, makeHostCgroups, removeHostCgroups } from './cgroup.js'
 import {
   bridgeAddress as bridgeAddressOf,
   candidateSubnets,
@@ -282,7 +282,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
       // sshd (a new pid), so there only the host's pid 1 counts
       const initKind: LabInit = st.init ?? 'none'
       for (const h of st.hosts.filter((h) => !isAlive(h.init) || (initKind === 'none' && !isAlive(h.sshd)))) {
-        removeHosts([h], st.name)
+        removeHosts([h], st)
         st.hosts = st.hosts.filter((x) => x !== h)
       }
       writeState(st)
@@ -304,6 +304,11 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
       const hierarchies = initKind === 'systemd' ? machineHierarchies() : []
       if (initKind === 'systemd' && !hierarchies.some((x) => x.options.includes('name=systemd') || x.type === 'cgroup2'))
         throw new LabError('systemd lab hosts need a cgroup hierarchy for systemd (name=systemd or cgroup2) mounted under /sys/fs/cgroup')
+      if (initKind === 'systemd') {
+        // recorded before any is made: `down` from any cgroup (another shell, a crash) finds them
+        st.cgroupRoots = [...new Set([...(st.cgroupRoots ?? []), ...labRoots(hierarchies)])]
+        writeState(st)
+      }
 
       const limit = Math.max(1, opts.parallel ?? 8)
       let next = 0
@@ -378,7 +383,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
       return toInfo(st)
     } catch (e) {
       // leave nothing half-made: the hosts of this call, and the whole lab if this call created it
-      removeHosts(made, name)
+      if (state) removeHosts(made, state)
       if (state) {
         state.hosts = state.hosts.filter((h) => !made.includes(h))
         if (isNew) downState(state)
@@ -398,7 +403,7 @@ function writeFileAtomicIn(init: ProcRef, path: string, text: string): void {
  * Kill everything in the given hosts (a host's pid 1 takes its whole pid namespace with it) and
  * delete their veths. All hosts at once: one /proc scan, one wait, one `ip -batch`.
  */
-function removeHosts(hosts: HostState[], lab: string): void {
+function removeHosts(hosts: HostState[], st: LabState): void {
   if (hosts.length === 0) return
   const inits: ProcRef[] = []
   const rest: ProcRef[] = []
@@ -424,20 +429,26 @@ function removeHosts(hosts: HostState[], lab: string): void {
   if (left.length) throw new LabError(`processes ${left.map((r) => r.pid).join(' ')} of lab hosts survived SIGKILL`)
   runSync('ip', ['-force', '-batch', '-'], hosts.map((h) => `link del dev ${h.veth}\n`).join(''))
   removeCgroups(
-    lab,
+    st,
     hosts.map((h) => h.name),
   )
 }
 
+/** Where a lab's cgroups may be: where `lab up` recorded making them, and under this process's own cgroup. */
+function cgroupRootsOf(st: LabState): string[] {
+  return [...new Set([...(st.cgroupRoots ?? []), ...labRoots()])]
+}
+
 /** A systemd host's cgroups go once its last process is reaped, which may lag the kill a little. */
-function removeCgroups(lab: string, hosts: string[] | 'all'): void {
+function removeCgroups(st: LabState, hosts: string[] | 'all'): void {
+  const roots = cgroupRootsOf(st)
   const until = Date.now() + 5000
-  let left = removeHostCgroups(lab, hosts)
+  let left = removeHostCgroups(st.name, hosts, roots)
   while (left.length && Date.now() < until) {
     sleepSync(20)
-    left = removeHostCgroups(lab, hosts)
+    left = removeHostCgroups(st.name, hosts, roots)
   }
-  if (left.length) throw new LabError(`cgroups of lab ${lab} still busy after its processes were killed: ${left.slice(0, 3).join(', ')}`)
+  if (left.length) throw new LabError(`cgroups of lab ${st.name} still busy after its processes were killed: ${left.slice(0, 3).join(', ')}`)
 }
 
 /** Files only a systemd host has: its own machine id, and a journal kept in memory and bounded. */
@@ -450,7 +461,7 @@ function systemdFiles(): Record<string, [string, number]> {
 
 /** Remove every resource the state records, then the state itself. Synchronous, so exit handlers can use it. */
 function downState(state: LabState): void {
-  removeHosts(state.hosts, state.name)
+  removeHosts(state.hosts, state)
   runSync('ip', ['link', 'del', 'dev', state.bridge])
   // links named for this lab but never recorded (a crash between create and record)
   const tagged = runSync('ip', ['-o', 'link', 'show'])
@@ -466,7 +477,7 @@ function downState(state: LabState): void {
     .filter((m) => m && (m === dir || m.startsWith(dir + '/')))
   for (const m of mounts.reverse()) runSync('umount', ['-l', m])
   // cgroups of hosts never recorded (a crash between making them and recording the host)
-  if (labCgroups(state.name).length) removeCgroups(state.name, 'all')
+  if (labCgroups(state.name, cgroupRootsOf(state)).length) removeCgroups(state, 'all')
   rmSync(dir, { recursive: true, force: true })
 }
 

@@ -73,6 +73,12 @@ export interface LabState {
   createdAt: string
   /** what runs as each host's pid 1 (absent in records written before systemd hosts: 'none') */
   init?: 'none' | 'systemd'
+  /**
+   * systemd hosts: the `k3sbook-lab` folders (one per cgroup hierarchy) their cgroups were made
+   * under — in the cgroup of the process that ran `lab up`, so `lab down` from another cgroup
+   * finds them here
+   */
+  cgroupRoots?: string[]
 }
 
 export function statePath(name: string): string {

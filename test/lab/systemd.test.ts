@@ -4,11 +4,13 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { labDown, labExec, labStatus, labUp } from '../../src/lab/index.js'
-import { labCgroups } from '../../src/lab/cgroup.js'
+import { labCgroups, machineHierarchies } from '../../src/lab/cgroup.js'
 import { linkTag } from '../../src/lab/state.js'
 import { ssh, uniqueLabName } from '../helpers/lab.js'
+import { BIN, ROOT } from '../helpers/bin.js'
 
 function links(name: string): string[] {
   const tag = linkTag(name)
@@ -103,5 +105,35 @@ test('systemd hosts: systemd is pid 1, sshd is ssh.service and is restarted by s
     assert.equal(existsSync(lab.dir), false)
   } finally {
     await labDown(name)
+  }
+})
+
+test("`lab down` run from another cgroup than `lab up` removes the hosts' cgroups where they were made", async () => {
+  // the hosts' cgroups are made under the cgroup of the process that ran `lab up`; an operator's
+  // `lab down` often runs from another one (another shell, a service, a test runner's group) and
+  // once left them all behind, empty, under the first
+  const name = uniqueLabName('sdcg')
+  const h = machineHierarchies().find((x) => x.type === 'cgroup' && !x.options.split(',').includes('cpuset'))
+  assert.ok(h, 'a cgroup v1 hierarchy without cpuset to start `lab down` in another cgroup')
+  const other = join(h.mountPoint, h.own, `k3sbook-test-down-${process.pid}`)
+  mkdirSync(other)
+  try {
+    await labUp({ name, hosts: 1, init: 'systemd', owner: process.pid })
+    assert.ok(labCgroups(name).length > 0, 'the host has cgroups of its own')
+    // the CLI enters the other cgroup first, then runs `lab down`
+    const r = spawnSync('/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', other, process.execPath, BIN, 'lab', 'down', '--name', name], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    })
+    assert.equal(r.status, 0, r.stdout + r.stderr)
+    assert.deepEqual(labCgroups(name), [], 'no cgroup of the lab is left where `lab up` made them')
+    assert.deepEqual(
+      readdirSync(other).filter((f) => f === 'k3sbook-lab'),
+      [],
+      'nothing made under the other cgroup',
+    )
+  } finally {
+    await labDown(name)
+    rmdirSync(other)
   }
 })
