@@ -60,14 +60,19 @@ export function machineHierarchies(): Hierarchy[] {
   return parseHierarchies(readFileSync('/proc/self/mounts', 'utf8'), readFileSync('/proc/self/cgroup', 'utf8'))
 }
 
-/** The folders labs' cgroups are made under, one per hierarchy: `k3sbook-lab` in this process's own cgroup. */
+/** The folder labs' cgroups are made under in one hierarchy: `k3sbook-lab` in this process's own cgroup. */
+function labRoot(h: Hierarchy): string {
+  return join(h.mountPoint, h.own, 'k3sbook-lab')
+}
+
+/** labRoot() in every hierarchy. */
 export function labRoots(hs: Hierarchy[] = machineHierarchies()): string[] {
-  return hs.map((h) => join(h.mountPoint, h.own, 'k3sbook-lab'))
+  return hs.map(labRoot)
 }
 
 /** The directory of a host's cgroup in one hierarchy. */
 export function hostCgroupDir(h: Hierarchy, lab: string, host: string): string {
-  return join(h.mountPoint, h.own, 'k3sbook-lab', lab, host)
+  return join(labRoot(h), lab, host)
 }
 
 /**

@@ -383,8 +383,8 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
       return toInfo(st)
     } catch (e) {
       // leave nothing half-made: the hosts of this call, and the whole lab if this call created it
-      if (state) removeHosts(made, state)
       if (state) {
+        removeHosts(made, state)
         state.hosts = state.hosts.filter((h) => !made.includes(h))
         if (isNew) downState(state)
         else writeState(state)
