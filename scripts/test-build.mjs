@@ -28,10 +28,9 @@ const ownImportMeta = {
   setup(b) {
     b.onLoad({ filter: /\.(ts|mts|mjs|js)$/ }, (args) => {
       if (args.path.includes('/node_modules/')) return undefined
-      const text = readFileSync(args.path, 'utf8')
-        .replaceAll('import.meta.dirname', JSON.stringify(dirname(args.path)))
-        .replaceAll('import.meta.filename', JSON.stringify(args.path))
-        .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href))
+      const own = { dirname: dirname(args.path), filename: args.path, url: pathToFileURL(args.path).href }
+      // the expression only: not where it is quoted (a string that names it, as this file's own)
+      const text = readFileSync(args.path, 'utf8').replace(/(?<!['"`])\bimport\.meta\.(dirname|filename|url)\b/g, (_, k) => JSON.stringify(own[k]))
       const ext = extname(args.path)
       return { contents: text, loader: ext === '.ts' || ext === '.mts' ? 'ts' : 'js' }
     })
