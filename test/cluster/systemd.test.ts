@@ -268,11 +268,15 @@ describe('site.yml on 4 systemd lab hosts', () => {
 
   test("PostgreSQL stopped: the servers fail, and the run prints K3S's datastore error from its journal", async () => {
     await sh(lab, 1, 'systemctl stop postgresql@15-main')
-    // the double loses its datastore and exits; systemd keeps starting it again, and it fails again
+    // the double loses its datastore and exits; systemd keeps starting it again, and it fails again.
+    // Only a failed start after the stop counts: a line from before it (the previous test's restarts)
+    // would let the run begin while the double still serves on the connection it had.
+    // (a second later: the restart that fails comes 5 s after the exit, RestartSec)
+    const stopped = (await sh(lab, 2, 'echo $(($(date +%s) + 1))')).trim()
     await sh(
       lab,
       2,
-      'i=0; until journalctl -u k3s -o cat --since "-20s" | grep -q "level=fatal.*port 5432 failed"; do i=$((i + 1)); [ $i -lt 30 ] || exit 1; sleep 1; done',
+      `i=0; until journalctl -u k3s -o cat --since @${stopped} | grep -q "level=fatal.*port 5432 failed"; do i=$((i + 1)); [ $i -lt 30 ] || exit 1; sleep 1; done`,
     )
     const r = await cli(serversOnly)
     assert.notEqual(r.code, 0, r.out)
