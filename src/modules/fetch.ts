@@ -8,13 +8,13 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises'
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
+import { basename, dirname, isAbsolute, join, posix, resolve } from 'node:path'
 import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { shQuote } from '../connection/quote.js'
 import { ConnectionError, RemoteError } from '../errors.js'
 import type { Step, StepResult } from './types.js'
-import { bool, guardPlan, moduleSchema, pick, planData, str, toBool, defineModule } from './lib/index.js'
+import { ArgError, bool, guardPlan, moduleSchema, pick, planData, str, toBool, defineModule } from './lib/index.js'
 
 export const fetchSchema = moduleSchema(
   {
@@ -29,11 +29,26 @@ export const fetchSchema = moduleSchema(
   { required: ['src', 'dest'] },
 )
 
-/** Ansible's layout: DEST/HOST/SRC without its leading slash, or DEST (DEST/basename when it ends with /) when flat. */
+/**
+ * Ansible's layout: DEST/HOST/SRC without its leading slash, or DEST (DEST/basename when it ends
+ * with /) when flat. SRC is taken as the host resolves it ("/a/../b" is "/b"), so no ".." in it —
+ * from the playbook or from host data (`src: "{{ found.stdout }}"`) — leads out of DEST/HOST: Ansible
+ * 2.14 joins it as given and writes "DEST/HOST/etc/../../../x" to "x" beside DEST. A host name that
+ * would climb out (an add_host name made from host data) is refused with Ansible's traversal message.
+ */
 export function fetchDestPath(dest: string, host: string, src: string, flat: boolean, baseDir = '.'): string {
   const base = isAbsolute(dest) ? dest : resolve(baseDir, dest)
-  if (flat) return dest.endsWith('/') ? join(base, src.split('/').pop()!) : base
-  return join(base, host, src.replace(/^\/+/, ''))
+  const there = posix.normalize('/' + src)
+  if (flat) {
+    if (!dest.endsWith('/')) return base
+    const name = posix.basename(there)
+    if (name === '') throw new ArgError(`src names no file to fetch into a directory: ${src}`)
+    return join(base, name)
+  }
+  const local = join(base, host, there.slice(1))
+  if (host === '' || host === '.' || host === '..' || host.includes('/') || host.includes('\0'))
+    throw new ArgError(`Detected directory traversal, expected to be contained in '${base}' but got '${local}'`)
+  return local
 }
 
 interface Sums {

@@ -131,6 +131,17 @@ test('fetch destination layout follows Ansible', () => {
   assert.equal(fetchDestPath('/backup/kubeconfig', 'node1', '/etc/rancher/k3s/k3s.yaml', true), '/backup/kubeconfig')
   assert.equal(fetchDestPath('/backup/', 'node1', '/etc/rancher/k3s/k3s.yaml', true), '/backup/k3s.yaml')
   assert.equal(fetchDestPath('out', 'h', '/a', false, '/play'), '/play/out/h/a')
+  assert.equal(fetchDestPath('out', 'h', 'rel/a', false, '/play'), '/play/out/h/rel/a')
+})
+
+test("fetch: no '..' in a source path or a host name leads out of DEST/HOST", () => {
+  // the host's path as the host resolves it: ".." stops at its root
+  assert.equal(fetchDestPath('/backup', 'node1', '/etc/../../../../root/.ssh/authorized_keys', false), '/backup/node1/root/.ssh/authorized_keys')
+  assert.equal(fetchDestPath('/backup', 'node1', '../../x', false), '/backup/node1/x')
+  assert.equal(fetchDestPath('/backup/', 'node1', '/srv/../../etc/passwd', true), '/backup/passwd')
+  assert.throws(() => fetchDestPath('/backup/', 'node1', '/srv/..', true), /src names no file/)
+  for (const host of ['..', '../../root', 'a/b', '.'])
+    assert.throws(() => fetchDestPath('/backup', host, '/etc/x', false), /Detected directory traversal, expected to be contained in '\/backup'/, host)
 })
 
 test('wait_for argument shapes and messages', () => {
