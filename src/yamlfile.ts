@@ -346,6 +346,13 @@ export class UnsafeString {
   }
 }
 
+/**
+ * Unsafe text that came from a managed host (a registered result, a fact): never rendered, like
+ * every UnsafeString, and never run as a command on the control machine (executor/controller-guard.ts).
+ * A `with_*` item, a lookup's result or a `!unsafe` value is unsafe without being host data.
+ */
+export class HostString extends UnsafeString {}
+
 /** An inline Ansible Vault value (`!vault |`), decrypted when a vault password is known. */
 export class VaultString {
   constructor(readonly ciphertext: string) {}

@@ -177,7 +177,16 @@ export function resolveSshTarget(spec: ConnSpec, opts: ConnectOptions = {}): Ssh
 /** A Connection for `host` (not yet connected: call connect(), which reports UNREACHABLE causes). */
 export function openConnection(host: string, spec: ConnSpec, opts: ConnectOptions = {}): Connection {
   if (spec.connection === 'local') return new LocalConnection(host)
-  return new SshConnection(host, async () => resolveSshTarget(spec, opts))
+  return new SshConnection(host, async () => resolveSshTarget(spec, opts), isLoopback(spec.host))
+}
+
+/** A name or address of the control machine itself: `localhost`, 127.0.0.0/8, ::1. */
+export function isLoopback(address: string): boolean {
+  const a = address
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+  return a === 'localhost' || a === 'localhost.localdomain' || a === 'ip6-localhost' || a === '::1' || a === '0:0:0:0:0:0:0:1' || /^127(\.\d{1,3}){3}$/.test(a)
 }
 
 /** The executor's factory: host variables → Connection. */

@@ -16,6 +16,7 @@ import { RemoteError } from '../errors.js'
 
 export class LocalConnection implements Connection {
   readonly stats: ConnectionStats = { roundTrips: 0, bytesSent: 0, bytesReceived: 0 }
+  readonly controller = true
   /** Commands in flight: their process group ids and what interrupt() marks. */
   private readonly running = new Map<number, { killed: boolean }>()
   constructor(readonly host = 'localhost') {}

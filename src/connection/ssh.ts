@@ -412,6 +412,8 @@ export class SshConnection implements Connection {
   constructor(
     readonly host: string,
     private readonly resolveTarget: SshTarget | (() => Promise<SshTarget>),
+    /** The address is the control machine's own (loopback): see Connection.controller. */
+    readonly controller = false,
   ) {}
 
   async connect(): Promise<void> {

@@ -64,6 +64,11 @@ export interface ConnectionStats {
 export interface Connection {
   readonly host: string
   readonly stats: ConnectionStats
+  /**
+   * Commands run on the control machine itself (a local connection, or SSH to a loopback address):
+   * the executor never runs host data (registered results, facts) as a command here.
+   */
+  readonly controller?: boolean
   /** Opens the connection; throws ConnectionError (→ UNREACHABLE) with the cause. */
   connect(): Promise<void>
   /** Runs `script` with /bin/sh on the host. Never throws for a non-zero exit; throws ConnectionError when the connection breaks. */

@@ -68,6 +68,7 @@ export function scoped(conn: Connection, extra: ExecContext): Connection {
   return {
     host: conn.host,
     stats: conn.stats,
+    controller: conn.controller,
     connect: () => conn.connect(),
     exec: (script, o = {}) =>
       conn.exec(script, {

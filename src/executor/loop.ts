@@ -141,6 +141,7 @@ export function loopOutcome(loop: LoopSpec, done: ItemOutcome[]): TaskOutcome {
     msg: anyFailed ? msgs.join('; ') : undefined,
     failedStep: lastFailedStep,
     notRun: anyNotRun,
+    fromController: done.length > 0 && done.every((d) => d.out.fromController),
     items: done.map(({ label, out }) => ({
       label,
       status: out.status,

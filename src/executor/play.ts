@@ -7,7 +7,7 @@ import { srcPos } from '../model.js'
 import { FACTS_MODULE, getModule } from '../modules/registry.js'
 import { limitHosts, resolvePattern } from '../inventory/index.js'
 import { templateValue } from '../template/index.js'
-import { wrapUnsafe } from '../template/taint.js'
+import { wrapHostData, wrapUnsafe } from '../template/taint.js'
 import { gatherFacts } from './facts.js'
 import { errorText } from './result.js'
 import { activeHosts, type HostState, type PlayCtx } from './state.js'
@@ -87,8 +87,9 @@ export async function gather(rc: RunContext, ctx: PlayCtx, limit: <T>(f: () => P
         try {
           const conn = await rc.conns.get(s.name)
           const { ansible_facts, vars } = await gatherFacts(conn, await rc.probes.ridden(s.name))
-          // what the host reports is data, never a template (Ansible's AnsibleUnsafe)
-          s.facts = wrapUnsafe({ ...vars, ansible_facts }) as Vars
+          // what the host reports is data, never a template (Ansible's AnsibleUnsafe), and never a
+          // command on the control machine unless it is the control machine's own
+          s.facts = (conn.controller ? wrapUnsafe : wrapHostData)({ ...vars, ansible_facts }) as Vars
           s.counts.ok++
           rc.emit({
             type: 'host:result',

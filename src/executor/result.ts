@@ -9,7 +9,7 @@ import { MAX_DIFF_SIZE } from '../modules/lib/text.js'
 import { getModule } from '../modules/registry.js'
 import { evalCondition } from '../template/index.js'
 import type { HostResultEvent, HostStatus, RunEvent } from './events.js'
-import { wrapUnsafe } from '../template/taint.js'
+import { wrapHostData, wrapUnsafe } from '../template/taint.js'
 import type { HostState, TaskOutcome } from './state.js'
 import { lazyVars } from './vars.js'
 import { partlyKnown, whyNotKnown } from './check.js'
@@ -54,7 +54,7 @@ export function judgeResult(task: Task, vars: Vars, result: Vars, j: Judged, can
   if (task.changedWhen === undefined && task.failedWhen === undefined) return j
   let { status, msg, failedStep } = j
   const rv = () => {
-    const unsafe = wrapUnsafe(result) as Vars
+    const unsafe = wrapHostData(result) as Vars
     return withResult(vars, { ...(task.register ? { [task.register]: unsafe } : {}), ...unsafe })
   }
   if (task.changedWhen !== undefined) {
@@ -106,7 +106,7 @@ export function rejudgeChanged(task: Task, vars: Vars, r: Vars): boolean {
   if (typeof loopVar === 'string' && loopVar in r) itemVars[loopVar] = r[loopVar]
   const indexVar = r.ansible_index_var
   if (typeof indexVar === 'string' && indexVar in r) itemVars[indexVar] = r[indexVar]
-  const unsafe = wrapUnsafe(r) as Vars
+  const unsafe = wrapHostData(r) as Vars
   const all = withResult(vars, { ...itemVars, ...(task.register ? { [task.register]: unsafe } : {}) })
   try {
     return condList(task.changedWhen!).every((x) => evalCondition(x, all, srcPos(task.src, ['changed_when'])))
@@ -131,23 +131,31 @@ function pickFacts(result: Vars): Vars {
 /**
  * Facts a gathering module returned (`ansible_X` keys, as setup names them), merged into the host's
  * gathered facts: `ansible_facts.X` without the prefix and each key as a variable (Ansible's
- * namespace_facts and INJECT_FACTS_AS_VARS). What the host reports is data: wrapped unsafe.
+ * namespace_facts and INJECT_FACTS_AS_VARS). What the host reports is data: wrapped unsafe, as host
+ * data unless the module ran on the control machine itself.
  */
-export function mergeGathered(h: HostState, result: Vars): void {
+export function mergeGathered(h: HostState, result: Vars, fromController = false): void {
   const f = pickFacts(result)
+  const wrap = fromController ? wrapUnsafe : wrapHostData
   const bare = (k: string) => (k.startsWith('ansible_') ? k.slice('ansible_'.length) : k)
   const before = h.facts.ansible_facts
   const old = before && typeof before === 'object' ? (before as Vars) : {}
-  const facts = Object.fromEntries([...Object.entries(old), ...Object.entries(f).map(([k, v]) => [bare(k), wrapUnsafe(v)] as const)])
-  const vars = Object.fromEntries([...Object.entries(h.facts), ...Object.entries(f).map(([k, v]) => [k, wrapUnsafe(v)] as const)])
+  const facts = Object.fromEntries([...Object.entries(old), ...Object.entries(f).map(([k, v]) => [bare(k), wrap(v)] as const)])
+  const vars = Object.fromEntries([...Object.entries(h.facts), ...Object.entries(f).map(([k, v]) => [k, wrap(v)] as const)])
   h.facts = { ...vars, ansible_facts: facts }
+}
+
+/** What a task's outcome returned, as the variables keep it (see registered()). */
+export function hostResult<T>(outcome: Pick<TaskOutcome, 'fromController'>, v: T): T {
+  return (outcome.fromController ? wrapUnsafe : wrapHostData)(v) as T
 }
 
 /** register and set_fact: what the outcome leaves in the host's variables. */
 export function registerOutcome(h: HostState, task: Task, outcome: TaskOutcome): void {
   if (task.register) {
-    // registered results came from the host: unsafe, never rendered again (Ansible's wrap_var)
-    const r = wrapUnsafe(outcome.result) as Vars
+    // registered results came from the host: unsafe, never rendered again (Ansible's wrap_var);
+    // host data unless the task ran on the control machine
+    const r = hostResult(outcome, outcome.result)
     if (outcome.status === 'unknown' || outcome.notRun) {
       // check mode: what is known of it reads as itself, the rest is unknown with why
       const why = whyNotKnown(task.name ?? task.module, outcome, task)
@@ -159,8 +167,18 @@ export function registerOutcome(h: HostState, task: Task, outcome: TaskOutcome):
     }
   }
   if ((getModule(task.module)?.setsVars || task.unsupported) && outcome.status !== 'failed' && outcome.status !== 'skipped')
-    Object.assign(h.hostFacts, pickFacts(outcome.result))
-  if (getModule(task.module)?.gathersFacts && outcome.status !== 'failed' && outcome.status !== 'skipped') mergeGathered(h, outcome.result)
+    Object.assign(h.hostFacts, ownFacts(task, outcome))
+  if (getModule(task.module)?.gathersFacts && outcome.status !== 'failed' && outcome.status !== 'skipped')
+    mergeGathered(h, outcome.result, outcome.fromController)
+}
+
+/**
+ * The facts a set_fact sets (its values keep the taint they were rendered with) or Ansible's own
+ * module returned through the bridge (what the host returned: host data).
+ */
+function ownFacts(task: Task, outcome: TaskOutcome): Vars {
+  const f = pickFacts(outcome.result)
+  return getModule(task.module)?.setsVars ? f : hostResult(outcome, f)
 }
 
 /** run_once: every other host gets the registered result and facts, as in Ansible. */
@@ -169,8 +187,9 @@ export function shareRunOnce(task: Task, src: HostState, outcome: TaskOutcome, o
     // A failed run_once task fails every host of the play (counted once, on the host it ran on).
     if (src.failed && outcome.status === 'failed') h.failed = true
     if (task.register && src.hostFacts[task.register] !== undefined) h.hostFacts[task.register] = src.hostFacts[task.register]
-    if (getModule(task.module)?.setsVars || task.unsupported) Object.assign(h.hostFacts, pickFacts(outcome.result))
-    if (getModule(task.module)?.gathersFacts && outcome.status !== 'failed' && outcome.status !== 'skipped') mergeGathered(h, outcome.result)
+    if (getModule(task.module)?.setsVars || task.unsupported) Object.assign(h.hostFacts, ownFacts(task, outcome))
+    if (getModule(task.module)?.gathersFacts && outcome.status !== 'failed' && outcome.status !== 'skipped')
+      mergeGathered(h, outcome.result, outcome.fromController)
     if (outcome.status === 'changed') for (const n of task.notify) h.notified.add(n)
   }
 }

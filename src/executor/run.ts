@@ -36,7 +36,7 @@ import { includedItems, planIncludes } from './include.js'
 import { settleOutcome } from './outcome.js'
 import { isTrue, renderTaskName, RunContext, taskName } from './task-context.js'
 import { getModule } from '../modules/registry.js'
-import { wrapUnsafe } from '../template/taint.js'
+import { wrapHostData } from '../template/taint.js'
 
 export type { ConnectionFactory, Project, RunOptions, RunSummary } from './state.js'
 export { serialBatches } from './play.js'
@@ -241,8 +241,8 @@ export class Runner {
         h.counts.rescued++
         h.counts.failed = Math.max(0, h.counts.failed - 1)
         if (h.lastFailure) {
-          h.hostFacts.ansible_failed_task = wrapUnsafe(h.lastFailure.task)
-          h.hostFacts.ansible_failed_result = wrapUnsafe(h.lastFailure.result)
+          h.hostFacts.ansible_failed_task = wrapHostData(h.lastFailure.task)
+          h.hostFacts.ansible_failed_result = wrapHostData(h.lastFailure.result)
         }
       }
       await this.runItems(b.rescue, ctx, inner, failedHere)

@@ -197,6 +197,8 @@ export interface TaskOutcome {
   settled?: boolean
   /** A loop's items and their statuses (the host:result event's `items`). */
   items?: HostResultEvent['items']
+  /** It ran on the control machine (Connection.controller): what it returned is not host data. */
+  fromController?: boolean
 }
 
 /** any_errors_fatal / max_fail_percentage: the rest of this play's batch is skipped. */

@@ -12,7 +12,7 @@ import { getModule, moduleFor } from '../modules/registry.js'
 import { applySteps } from '../modules/lib/plan-data.js'
 import type { ActionablePlan, ApplyContext, ControllerFiles, FileDiff, HostReader, Module, Plan, PlanContext, Step, StepResult } from '../modules/types.js'
 import { evalCondition, isTemplated, stripOmitted, templateArgs, templateValue } from '../template/index.js'
-import { unwrapUnsafe, wrapUnsafe } from '../template/taint.js'
+import { unwrapUnsafe } from '../template/taint.js'
 import { UndefinedError } from '../template/pyvalues.js'
 import {
   contentUnknown,
@@ -26,6 +26,7 @@ import {
   writtenPath,
 } from './check.js'
 import { coerceArgs } from './coerce.js'
+import { hostDataAsCommand } from './controller-guard.js'
 import type { PlanGate } from './confirm.js'
 import { scoped } from './connections.js'
 import type { HostStatus } from './events.js'
@@ -33,7 +34,7 @@ import type { CachedProbes } from './probe-cache.js'
 import { makeReader, type Overlay } from './reader.js'
 import { isUndefinedError, loopOnHost, loopOutcome, loopVars, renderLoopItems, sleep, type ItemOutcome } from './loop.js'
 import { splitArgs, unquote } from '../kv.js'
-import { errorText, judgeResult, mergeGathered, withResult } from './result.js'
+import { errorText, hostResult, judgeResult, mergeGathered, withResult } from './result.js'
 import type { HostState, TaskOutcome } from './state.js'
 import { taskName, type TaskContext } from './task-context.js'
 
@@ -236,6 +237,10 @@ export async function runTaskModule(tc: TaskContext, h: HostState, vars: Vars, a
   const targetState = target === h.name ? h : rc.state(target)
   const exec = tc.exec(vars)
   const conn = mod.controllerOnly ? undefined : scoped(await rc.conns.get(target), exec)
+  if (conn?.controller && mod.commandArgs) {
+    const refused = hostDataAsCommand(task, mod, vars, srcPos(task.src, [task.moduleKey]))
+    if (refused) return { status: 'failed', result: { failed: true, changed: false, msg: refused }, changes: [], diff: undefined, msg: refused }
+  }
   // a check run: a whole file at a known path whose content reads an unknown value (check.ts)
   const unknownContent = async (e: unknown, path: () => string | undefined, mode: unknown): Promise<TaskOutcome> => {
     const why = check && rc.check && conn ? unknownWhy(e, task, h) : undefined
@@ -303,6 +308,7 @@ export async function runTaskModule(tc: TaskContext, h: HostState, vars: Vars, a
     msg: j.msg,
     failedStep: j.failedStep,
     notRun: (out.notRun && resultOnlyAfterRun(task)) || stale,
+    fromController: conn?.controller === true,
   }
 }
 
@@ -379,7 +385,7 @@ export async function taskOutcome(tc: TaskContext, h: HostState, vars: Vars): Pr
       const f = out.result.ansible_facts
       if (f && typeof f === 'object') Object.assign(h.hostFacts, f as Vars)
     }
-    if (gathers && out.status !== 'failed' && out.status !== 'skipped') mergeGathered(h, out.result)
+    if (gathers && out.status !== 'failed' && out.status !== 'skipped') mergeGathered(h, out.result, out.fromController)
     if (loop.pause) await sleep(loop.pause * 1000)
   }
   return loopOutcome(loop, done)
@@ -402,7 +408,7 @@ async function withRetries(tc: TaskContext, h: HostState, vars: Vars): Promise<T
   for (let attempt = 1; attempt <= retries + 1; attempt++) {
     out = await runTaskModule(tc, h, vars, attempt)
     if (rc.check && stopRetrying(out)) return out
-    const rv = task.register ? withResult(vars, { [task.register]: wrapUnsafe(out.result) }) : vars
+    const rv = task.register ? withResult(vars, { [task.register]: hostResult(out, out.result) }) : vars
     const done = task.until.every((c) => evalCondition(c, rv, srcPos(task.src, ['until'])))
     out.result.attempts = attempt
     if (done) {

@@ -118,6 +118,7 @@ export function editBlock(text: string | undefined, a: BlockEdit): EditResult {
 export const blockinfile = defineModule<BlockArgs>({
   readAhead: true,
   name: 'blockinfile',
+  commandArgs: { validate: 'shell' },
   description: 'Insert, update or remove a block of lines between marker lines in a file. Re-runs change nothing.',
   schema: moduleSchema({
     path: str('The file to edit. Aliases: dest, destfile, name.'),

@@ -57,6 +57,7 @@ export const command = defineModule<CommandArgs>({
   resultAfterRun: true,
   checkModeResult: true,
   name: 'command',
+  commandArgs: { _raw_params: 'words', cmd: 'words', argv: 'argv' },
   description: 'Run a command on the host without a shell. Reports changed unless `creates`/`removes` say it is not needed.',
   freeForm: true,
   freeFormOptions: COMMAND_OPTIONS,

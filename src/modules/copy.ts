@@ -55,6 +55,7 @@ export interface CopyArgs {
 export const copy = defineModule<CopyArgs>({
   readAhead: true,
   name: 'copy',
+  commandArgs: { validate: 'shell' },
   writesWholeFile: 'dest',
   description:
     'Copy a file or directory from the controller (or a file already on the host) to the host, or write `content` to a file. Writes only what differs, atomically.',

@@ -254,6 +254,8 @@ const scalar = (v: unknown, d: string): string => (v === undefined || v === null
 export const cronModule: Module = defineModule({
   readAhead: false,
   name: 'cron',
+  // the job runs later, from the target's crontab
+  commandArgs: { job: 'shell' },
   description: "Manages a cron job or variable in a user's crontab or a cron.d file, as Ansible's cron module.",
   schema: cronSchema,
   plan: (args, ctx) =>

@@ -204,6 +204,7 @@ export function editLines(text: string, a: LineEdit): EditResult {
 export const lineinfile = defineModule<LineArgs>({
   readAhead: true,
   name: 'lineinfile',
+  commandArgs: { validate: 'shell' },
   description: 'Ensure a line is present in a file (replacing the line a regexp or search_string matches), or absent. Re-runs change nothing.',
   schema: moduleSchema({
     path: str('The file to edit. Aliases: dest, destfile, name.'),

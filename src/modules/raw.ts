@@ -8,6 +8,7 @@ import { ANY_RC } from './command.js'
 
 export const rawModule = defineModule({
   name: 'raw',
+  commandArgs: { _raw_params: 'shell', executable: 'shell' },
   description: 'Run a command line on the host through its shell, as written (no Python needed). Always reports changed; a non-zero exit fails.',
   freeForm: true,
   freeFormOptions: new Set(['executable']),

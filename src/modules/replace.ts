@@ -80,6 +80,7 @@ export function replaceText(
 
 export const replaceModule = defineModule({
   name: 'replace',
+  commandArgs: { validate: 'shell' },
   description: 'Replace every match of a regular expression in a file (optionally only between `after` and `before`). Written only when the text changes.',
   readAhead: true,
   schema: moduleSchema(

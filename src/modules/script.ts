@@ -35,6 +35,7 @@ export function scriptRunner(o: { name: string; command: string; executable?: st
 
 export const scriptModule = defineModule({
   name: 'script',
+  commandArgs: { _raw_params: 'shell', cmd: 'shell', executable: 'shell' },
   description:
     'Copy a script from the control machine to the host, run it there with its arguments, and remove it. `creates`/`removes` skip it; otherwise a change.',
   freeForm: true,

@@ -9,6 +9,7 @@ export const shell = defineModule<CommandArgs>({
   resultAfterRun: true,
   checkModeResult: true,
   name: 'shell',
+  commandArgs: { _raw_params: 'shell', cmd: 'shell', argv: 'shell', executable: 'shell' },
   description:
     'Run a command line through a shell on the host (/bin/sh unless `executable` names another). Reports changed unless `creates`/`removes` say it is not needed.',
   freeForm: true,

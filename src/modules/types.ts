@@ -226,6 +226,13 @@ export interface Module<A = Vars> {
    * expression texts, so a YAML boolean or null in them is read as Python prints it.
    */
   readonly conditionArgs?: readonly string[]
+  /**
+   * Arguments the target runs as commands, and how: 'shell' (a shell runs the whole value: shell's
+   * command line, raw, script, `validate`, a cron job), 'words' (a command line cut into words with
+   * no shell: command's; the first word is the program), 'argv' (a list whose first item is the
+   * program). On the control machine none of them may carry host data (executor/controller-guard.ts).
+   */
+  readonly commandArgs?: Readonly<Record<string, 'shell' | 'words' | 'argv'>>
   /** Refuses to run without arguments (command, shell): an ad-hoc call needs -a. */
   readonly requiresArgs?: boolean
   /**

@@ -35,7 +35,7 @@ import {
 
 import { analyzeExpr, analyzeRoot, type NameUse, type TemplateAnalysis } from './names.js'
 import { markSecret, markSecretRendered, taintOnly } from '../secrets.js'
-import { noteRead, unwrapUnsafe, wrapUnsafe } from './taint.js'
+import { noteRead, unwrapUnsafe, wrapHostData, wrapUnsafe } from './taint.js'
 
 export type { NameUse, TemplateAnalysis }
 
@@ -449,15 +449,16 @@ function templateValueIn(value: unknown, env: Env, opts: TemplateOptions | undef
   if (typeof value === 'string') {
     // Taint is decided per string: one argument that reads a secret does not make its siblings secret.
     const t = env.taint
-    const before = { unsafe: t.unsafe, secret: t.secret, pieceSecret: t.pieceSecret }
-    t.unsafe = t.secret = t.pieceSecret = false
+    const before = { unsafe: t.unsafe, secret: t.secret, pieceSecret: t.pieceSecret, host: t.host }
+    t.unsafe = t.secret = t.pieceSecret = t.host = false
     let r = templateString(value, env, opts)
     // the pieces that read a secret are masked on their own; the whole value taints what reads it
     if (t.secret) markSecret(r)
     else if (t.pieceSecret && typeof r === 'string') taintOnly(r)
     else if (t.pieceSecret) markSecret(r)
-    if (t.unsafe) r = wrapUnsafe(r)
+    if (t.unsafe) r = t.host ? wrapHostData(r) : wrapUnsafe(r)
     t.unsafe ||= before.unsafe
+    t.host ||= before.host
     t.secret ||= before.secret
     t.pieceSecret ||= before.pieceSecret
     return r

@@ -295,14 +295,21 @@ function baseDir(env: Env): string {
 }
 
 /**
- * Host data is never run on the controller: a term marked unsafe (registered results, facts) is
- * refused. And only a playbook's own tasks may run commands (or write files) on the controller:
- * a template rendered without a playbook's folders (the sandbox: inventories, bare renders) may not.
+ * Only a playbook's own tasks may run commands (or write files) on the controller: a template
+ * rendered without a playbook's folders (the sandbox: inventories, bare renders) may not. And host
+ * data never runs there, nor names a file there: once the render has read host data (a registered
+ * result, a fact, or a value computed from them — the engine computes on plain strings, so the
+ * render's taint says it, not the term), the lookup is refused.
  */
 function controllerOnly(name: string, env: Env): void {
   if (!env.lookupOpts.searchPath?.length)
     throw new PyError(
       `lookup plugin '${name}' is not supported by k3sbook templates outside a playbook's tasks (running commands on the controller from a template is refused here)`,
+      'AnsibleError',
+    )
+  if (env.taint.host)
+    throw new PyError(
+      `lookup('${name}'): this template has read host data (a result registered on a managed host, or its facts), and k3sbook never runs host data on the controller nor lets it name a file there`,
       'AnsibleError',
     )
 }

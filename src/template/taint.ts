@@ -5,12 +5,14 @@
 // it read unsafe or secret data, then hands the plain value on. The render's result is then unsafe
 // (wrapped again) or secret (marked in src/secrets.ts) as a whole: what is computed from host data
 // or from a secret, through any filter, loop or concatenation, stays so.
-import { UnsafeString } from '../yamlfile.js'
+import { HostString, UnsafeString } from '../yamlfile.js'
 import { hasString, isSecret, markSecret, OPAQUE, SECRET_NAME } from '../secrets.js'
 
 export interface Taint {
   unsafe: boolean
   secret: boolean
+  /** Of the unsafe data read, some came from a managed host (HostString). */
+  host?: boolean
   /** A `{{ }}` of the output read a secret: that piece's text was marked on its own (see runtime.ts Output). */
   pieceSecret?: boolean
 }
@@ -41,14 +43,41 @@ export function containsUnsafe(v: unknown, depth = 0): boolean {
   return r
 }
 
+const hostCache = new WeakMap<object, boolean>()
+
+/** Does the value hold a HostString, text that came from a managed host (lists and mappings walked)? */
+export function containsHostData(v: unknown, depth = 0): boolean {
+  if (v instanceof HostString) return true
+  if (v === null || typeof v !== 'object' || depth > 64 || v instanceof UnsafeString) return false
+  const c = hostCache.get(v)
+  if (c !== undefined) return c
+  let r = false
+  if (Array.isArray(v)) r = v.some((x) => containsHostData(x, depth + 1))
+  else if (isPlainObject(v)) r = Object.values(v).some((x) => containsHostData(x, depth + 1))
+  hostCache.set(v, r)
+  return r
+}
+
 /** Every string in the value wrapped as UnsafeString (a new value; the argument is not changed). */
-export function wrapUnsafe(v: unknown, depth = 0): unknown {
-  if (typeof v === 'string') return new UnsafeString(v)
+export function wrapUnsafe(v: unknown): unknown {
+  return wrap(v, (s) => new UnsafeString(s), 0)
+}
+
+/**
+ * Every string in the value wrapped as HostString: what a managed host returned. Strings already
+ * wrapped keep their kind (a `with_*` item echoed in a result stays an item).
+ */
+export function wrapHostData(v: unknown): unknown {
+  return wrap(v, (s) => new HostString(s), 0)
+}
+
+function wrap(v: unknown, make: (s: string) => UnsafeString, depth: number): unknown {
+  if (typeof v === 'string') return make(v)
   if (v === null || typeof v !== 'object' || v instanceof UnsafeString || depth > 64) return v
-  if (Array.isArray(v)) return v.map((x) => wrapUnsafe(x, depth + 1))
+  if (Array.isArray(v)) return v.map((x) => wrap(x, make, depth + 1))
   if (isPlainObject(v)) {
     const out: Record<string, unknown> = Object.getPrototypeOf(v) === null ? Object.create(null) : {}
-    for (const [k, x] of Object.entries(v)) setOwn(out, k, wrapUnsafe(x, depth + 1))
+    for (const [k, x] of Object.entries(v)) setOwn(out, k, wrap(x, make, depth + 1))
     return out
   }
   return v
@@ -82,7 +111,10 @@ export function unwrapUnsafe(v: unknown, depth = 0): unknown {
 export function noteRead(t: Taint, name: string | undefined, v: unknown): unknown {
   if (v === null || v === undefined || typeof v === 'number' || typeof v === 'boolean') return v
   if (OPAQUE.has(v as object)) return v
-  if (containsUnsafe(v)) t.unsafe = true
+  if (containsUnsafe(v)) {
+    t.unsafe = true
+    if (!t.host && containsHostData(v)) t.host = true
+  }
   const plain = unwrapUnsafe(v)
   if (name !== undefined && SECRET_NAME.test(name) && hasString(plain)) {
     t.secret = true

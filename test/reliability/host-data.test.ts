@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { startLab, type LabInfo } from '../helpers/lab.js'
 import { sh } from '../executor/helpers.js'
 import { cli, tree } from './helpers.js'
@@ -137,6 +138,105 @@ for i in 1 2 3 4 5 6 7 8 9 10; do curl -fs http://127.0.0.1:8765/raw.txt >/dev/n
     for (const [f, w] of Object.entries(want)) assert.equal(await got(f), w, `/srv/out/${f}`)
     const all = await sh(lab, 1, 'cat /srv/out/*')
     for (const mark of [FILE_MARK, ENV_MARK, VAR_MARK]) assert.ok(!all.includes(mark), `a file on the host holds ${mark}`)
+  })
+
+  test('host data never runs as a command on the control machine, and no path a host gives leads fetch out of its folder', async () => {
+    // The project folder is on the control machine: every command the host prints would make a file
+    // there. `delegate_to: localhost` runs on the control machine (the implicit localhost, local).
+    const project = tree({})
+    const ctl = (name: string) => `${project}/${name}`
+    const escape = `k3sbook-escape-${randomBytes(6).toString('hex')}`
+    await sh(lab, 1, `mkdir -p /srv/f && printf hostile > /tmp/${escape}`)
+    const refused = [
+      ['shell line', `shell: "{{ out.stdout }}"`],
+      ['command program', `command: "{{ out.stdout }}"`],
+      ['argv program', `command: { argv: ["{{ out.stdout_lines[0].split(' ')[0] }}", "${ctl('pwned-argv')}"] }`],
+      ['raw', `raw: "{{ out.stdout }}"`],
+      ['through set_fact', `shell: "{{ cmd }}"`],
+      ['through hostvars', `shell: "{{ hostvars[inventory_hostname].cmd }}"`],
+      ['a loop item from a result', `shell: "{{ item }}"\n      loop: "{{ out.stdout_lines }}"`],
+      ['a fact', `shell: "echo {{ ansible_hostname | length }} > ${ctl('pwned-fact')}"`],
+      ['a filter of a fact', `shell: "echo {{ ansible_facts.distribution | lower }} > ${ctl('pwned-fact2')}"`],
+      ['validate', `copy: { content: "x", dest: "${ctl('copied')}", validate: "{{ out.stdout }} %s" }`],
+      ['cron job', `cron: { name: k3sbook-hostdata, job: "{{ out.stdout }}", cron_file: k3sbook-hostdata-test, user: root }`],
+    ]
+    // lookups run on the control machine whatever the task's host
+    const refusedLookups = [
+      ['pipe', `debug: { msg: "{{ lookup('pipe', out.stdout) }}" }`],
+      ['pipe of a set_fact', `debug: { msg: "{{ lookup('pipe', cmd ~ '-2') }}" }`],
+      ['pipe after a {% set %}', `debug: { msg: "{% set c = out.stdout_lines | first %}{{ lookup('pipe', c ~ '-3') }}" }`],
+      ['lines', `debug: { msg: "{{ query('lines', out.stdout ~ '-4') }}" }`],
+      ['password', `debug: { msg: "{{ lookup('password', '${ctl('pwned-password')}' ~ (out.rc | string)) }}" }`],
+    ]
+    const play = `- hosts: all
+  gather_facts: true
+  tasks:
+    - command: printf 'touch ${ctl('pwned')}'
+      register: out
+    - set_fact:
+        cmd: "{{ out.stdout }}"
+${refused.map(([name, task]) => `    - name: "refused: ${name}"\n      ${task}\n      delegate_to: localhost\n      ignore_errors: true`).join('\n')}
+${refusedLookups.map(([name, task]) => `    - name: "refused lookup: ${name}"\n      ${task}\n      ignore_errors: true`).join('\n')}
+    - name: "runs: a pipe lookup of the playbook's own command"
+      debug: { msg: "{{ lookup('pipe', 'touch ${ctl('ok-pipe')} && echo made') }}" }
+    - name: "runs: host data after a program written in the playbook"
+      command: "touch ${ctl('ok-args')}-{{ out.stdout | length }}"
+      delegate_to: localhost
+    - name: "runs: a with_items item"
+      command: "{{ item }} ${ctl('ok-item')}"
+      with_items: [touch]
+      delegate_to: localhost
+    - name: "runs: what the control machine itself printed"
+      command: echo touch
+      delegate_to: localhost
+      register: own
+    - name: "runs: the control machine's own output"
+      command: "{{ own.stdout }} ${ctl('ok-own')}"
+      delegate_to: localhost
+    - name: "runs: host data on its own host"
+      shell: "{{ out.stdout | replace('${project}', '/srv/f') }}"
+    - name: fetch of a path a host made up
+      shell: "echo /srv/f/../../../../../../../../../../../tmp/${escape}"
+      register: where
+    - fetch: { src: "{{ where.stdout }}", dest: "${ctl('fetched')}" }
+`
+    writeFileSync(ctl('site.yml'), play)
+    const r = await cli(['run', 'site.yml', '-i', lab.inventoryPath, '-o', 'json'], { cwd: project })
+    // what a broken guard would leave on the control machine goes at once, whatever fails below
+    const cronFile = '/etc/cron.d/k3sbook-hostdata-test'
+    const cronWritten = existsSync(cronFile)
+    const escaped = existsSync(`/tmp/${escape}`)
+    rmSync(cronFile, { force: true })
+    rmSync(`/tmp/${escape}`, { force: true })
+    const events = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { type: string; task?: string; status?: string; msg?: string; ignored?: boolean })
+    const results = new Map(events.filter((e) => e.type === 'host:result').map((e) => [e.task!, e]))
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    for (const [name] of refused) {
+      const e = results.get(`refused: ${name}`)
+      assert.equal(e?.status, 'failed', `${name}: ${JSON.stringify(e)}`)
+      assert.match(e!.msg!, /is made from host data .* runs on the control machine: k3sbook never runs host data there/, name)
+    }
+    for (const [name] of refusedLookups) {
+      const e = results.get(`refused lookup: ${name}`)
+      assert.equal(e?.status, 'failed', `${name}: ${JSON.stringify(e)}`)
+      assert.match(e!.msg!, /this template has read host data .* k3sbook never runs host data on the controller/, name)
+    }
+    const made = readdirSync(project).sort()
+    assert.deepEqual(
+      made.filter((f) => f.startsWith('pwned') || f === 'copied'),
+      [],
+      `host data ran on the control machine: ${made.join(' ')}`,
+    )
+    assert.ok(made.includes(`ok-args-${ctl('pwned').length + 'touch '.length}`), made.join(' '))
+    for (const f of ['ok-item', 'ok-own', 'ok-pipe']) assert.ok(made.includes(f), `${f} missing: ${made.join(' ')}`)
+    assert.equal((await sh(lab, 1, 'ls /srv/f')).trim().split('\n').includes('pwned'), true, 'host data runs on its own host')
+    assert.equal(cronWritten, false, "a cron job from host data in the control machine's cron.d")
+    // fetch: the host's path is taken as the host resolves it, inside fetched/HOST/
+    assert.equal(readFileSync(ctl(`fetched/${lab.hosts[0].name}/tmp/${escape}`), 'utf8'), 'hostile')
+    assert.equal(escaped, false, 'fetch wrote outside its folder')
   })
 })
 

@@ -1,0 +1,66 @@
+// Host data is data: what came from a managed host (a registered result, a fact, a file it
+// returned) is never run as a command on the control machine. Ansible's unsafe marking only stops
+// templating, so `shell: "{{ r.stdout }}"` with `delegate_to: localhost` runs whatever the host
+// printed; here the task fails before anything runs. Which arguments are commands, and how, each
+// module declares (Module.commandArgs); the check renders them with their taint kept (HostString:
+// unsafe text from a host, not a `with_*` item, a lookup's result or what the control machine's
+// own tasks returned).
+import type { Task, Vars } from '../model.js'
+import { shlexSplit } from '../modules/command.js'
+import type { Module } from '../modules/types.js'
+import { isTemplated, templateValue, type TemplateOptions } from '../template/index.js'
+import { containsHostData } from '../template/taint.js'
+
+/**
+ * Why this task may not run on the control machine: an argument the target runs as a command holds
+ * host data. undefined when none does (or when an argument cannot be rendered: the pipeline reports that).
+ */
+export function hostDataAsCommand(task: Task, mod: Module, vars: Vars, pos?: TemplateOptions): string | undefined {
+  const kinds = mod.commandArgs
+  if (!kinds) return undefined
+  for (const [key, kind] of Object.entries(kinds)) {
+    const raw = task.args[key]
+    if (raw === undefined || raw === null) continue
+    let value: unknown
+    try {
+      value = templateValue(raw, vars, pos)
+    } catch {
+      return undefined
+    }
+    const name = key === '_raw_params' ? `${mod.name}'s command line` : `\`${key}\``
+    if (kind === 'argv') {
+      // the program is the first item: host data after it is passed as arguments, not run
+      if (Array.isArray(value) ? containsHostData(value[0]) : containsHostData(value))
+        return refusal(mod, `the program (the first item of ${name})`, 'write the program in the playbook; host data may follow it as argv items')
+    } else if (containsHostData(value)) {
+      // `command` cuts its line into words with no shell: host data after a program written in
+      // the playbook stays arguments
+      if (kind === 'words' && typeof raw === 'string' && literalProgram(raw)) continue
+      return refusal(
+        mod,
+        name,
+        kind === 'words'
+          ? 'write the program in the playbook, with host data only in the words after it, or use argv'
+          : "pass host data as data (a file's content, the arguments of a command run without a shell), not in a shell line",
+      )
+    }
+  }
+  return undefined
+}
+
+/** The command line's first word is written in the playbook, not templated. */
+function literalProgram(text: string): boolean {
+  try {
+    const first = shlexSplit(text)[0]
+    return first !== undefined && !isTemplated(first)
+  } catch {
+    return false
+  }
+}
+
+function refusal(mod: Module, what: string, instead: string): string {
+  return (
+    `${what} is made from host data (a result registered on a managed host, or its facts), and this ${mod.name} task runs on the ` +
+    `control machine: k3sbook never runs host data there. Instead, ${instead}.`
+  )
+}
