@@ -69,12 +69,12 @@ function moduleFile(dir: string, name: string): boolean {
 
 /**
  * Where `key` (as written: `dnf`, `ansible.builtin.dnf`, `community.general.ufw`) is found.
- * `roleDirs`: the task's role and its parents, whose `library/` folders hold modules too.
+ * `dirs`: the task's role and its parents, then the playbook's folder: their `library/` folders hold modules too.
  */
-export function ansibleModuleWhere(key: string, roleDirs: string[]): ModuleWhere {
+export function ansibleModuleWhere(key: string, dirs: string[]): ModuleWhere {
   const parts = key.split('.')
   const name = parts[parts.length - 1]
-  if (parts.length === 1 && roleDirs.some((d) => moduleFile(join(d, 'library'), name) || moduleFile(join(d, 'action_plugins'), name))) return 'ansible'
+  if (parts.length === 1 && dirs.some((d) => moduleFile(join(d, 'library'), name) || moduleFile(join(d, 'action_plugins'), name))) return 'ansible'
   const pkg = ansiblePackage()
   if (!pkg) return 'unknown'
   const builtin = () => moduleFile(join(pkg, 'modules'), name) || routes(join(pkg, 'config', 'ansible_builtin_runtime.yml'), name)

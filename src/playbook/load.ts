@@ -639,7 +639,8 @@ class Loader {
       args = this.moduleArgs(mod, modKey, rawArgs, item.args, yf, argsPath, path, modPos)
       if (!args) return []
     } else {
-      const where = templatedModule ? 'unknown' : ansibleModuleWhere(modKey, roleDirs(ctx.role))
+      // the roles' library/ folders, then the playbook's (Ansible's adjacent library/), as at run time
+      const where = templatedModule ? 'unknown' : ansibleModuleWhere(modKey, [...roleDirs(ctx.role), ctx.playDir])
       if (where === 'nowhere') {
         const hint = didYouMean(canon, [...moduleNames(), ...INCLUDES]) ?? didYouMean(modKey, Object.keys(keywords))
         this.diags.error(`unknown module "${modKey}"`, keyPos, hint ?? 'run "k3sbook doc" for the list of modules')

@@ -1,5 +1,5 @@
 // Host data is data: whatever a host sends back (a command's stdout, a shell's stderr, slurp's
-// content, uri's body and parsed JSON, gathered facts) is unsafe, as Ansible's AnsibleUnsafe: a later
+// content, uri's body and parsed JSON, gathered facts, facts from Ansible's own module code) is unsafe, as Ansible's AnsibleUnsafe: a later
 // task that uses it writes it byte for byte, and template text in it is never rendered on the
 // controller, through filters, set_fact, hostvars, task vars and loops. A hostile host cannot reach
 // the controller's files, environment or the play's variables.
@@ -104,8 +104,19 @@ for i in 1 2 3 4 5 6 7 8 9 10; do curl -fs http://127.0.0.1:8765/raw.txt >/dev/n
     - copy: { dest: /srv/out/version, content: "{{ ansible_distribution_version }}" }
     - copy: { dest: /srv/out/release, content: "{{ ansible_facts['distribution_release'] }}" }
     - debug: { msg: "{{ out.stdout }}" }
+    - name: Ansible's own module code (the bridge) returns host text as facts
+      hostfacts: { path: /srv/inj/payload }
+    - copy: { dest: /srv/out/bridge-fact, content: "{{ bridge_text }}" }
 `
-    const project = tree({ 'site.yml': play, 'templates/use.j2': '{{ out.stdout }}\n' })
+    const hostfacts = [
+      '#!/usr/bin/python',
+      'from ansible.module_utils.basic import AnsibleModule',
+      "m = AnsibleModule(argument_spec=dict(path=dict(type='str', required=True)))",
+      "with open(m.params['path']) as f:",
+      '    m.exit_json(changed=False, ansible_facts=dict(bridge_text=f.read()))',
+      '',
+    ].join('\n')
+    const project = tree({ 'site.yml': play, 'templates/use.j2': '{{ out.stdout }}\n', 'library/hostfacts.py': hostfacts })
     const r = await cli(['run', 'site.yml', '-i', lab.inventoryPath, '-o', 'json'], { cwd: project, env: { INJECT_ENV_MARK: ENV_MARK } })
     const text = r.stdout + r.stderr
     assert.equal(r.code, 0, text)
@@ -133,6 +144,7 @@ for i in 1 2 3 4 5 6 7 8 9 10; do curl -fs http://127.0.0.1:8765/raw.txt >/dev/n
       'facts-hostname': "{{ lookup('env','INJECT_ENV_MARK') }}",
       version: '{{ play_var }}',
       release: '{% for x in [1] %}{{ play_var }}{% endfor %}',
+      'bridge-fact': payload,
     }
     lines.forEach((l, i) => (want[`loop-${i}`] = l))
     for (const [f, w] of Object.entries(want)) assert.equal(await got(f), w, `/srv/out/${f}`)
