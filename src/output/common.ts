@@ -40,6 +40,25 @@ export function debugText(e: Extract<RunEvent, { type: 'debug' }>): string {
   return e.var !== undefined ? `${e.var}: ${show(e.value)}` : show(e.msg)
 }
 
+/**
+ * Text for a terminal or a log file: control characters a host could send — ESC sequences that move
+ * the cursor, rewrite or erase lines, set the window title or the clipboard; a carriage return that
+ * overwrites a line; C1 controls; bidirectional overrides that reorder what is shown — are written
+ * as visible escapes (`^[`, `^M`, `<U+202E>`), as `cat -v` does, so a host cannot hide a failure or
+ * fake a line. Newlines and tabs stay. One pass of a character class: linear.
+ */
+export function visible(s: string): string {
+  return CONTROL.test(s) ? s.replace(CONTROLS, shown) : s
+}
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/
+const CONTROLS = new RegExp(CONTROL.source, 'g')
+function shown(c: string): string {
+  const n = c.charCodeAt(0)
+  if (n < 0x20) return '^' + String.fromCharCode(n + 0x40)
+  if (n === 0x7f) return '^?'
+  return `<U+${n.toString(16).toUpperCase().padStart(4, '0')}>`
+}
+
 export function pos(p: { file: string; line: number; col: number } | undefined): string {
   return p ? formatPos(p) : ''
 }

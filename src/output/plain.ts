@@ -1,7 +1,7 @@
 // Plain lines for CI logs and pipes: one line per host per task, with status and source position;
 // failures carry the command and the tail of stderr; the run ends with the PLAY RECAP.
 import type { HostResultEvent, RunEvent } from '../executor/events.js'
-import { debugText, failureLines, pos, recapLines, Redactor, unifiedDiff, type Reporter } from './common.js'
+import { debugText, failureLines, pos, recapLines, Redactor, unifiedDiff, visible, type Reporter } from './common.js'
 
 export class PlainReporter implements Reporter {
   private check = false
@@ -11,7 +11,8 @@ export class PlainReporter implements Reporter {
   ) {}
 
   private out(s: string): void {
-    this.write((this.opts.redactor ? this.opts.redactor.text(s) : s) + '\n')
+    // secrets masked first (a secret may hold a control character), then made visible
+    this.write(visible(this.opts.redactor ? this.opts.redactor.text(s) : s) + '\n')
   }
 
   handle(e: RunEvent): void {

@@ -9,7 +9,7 @@
 // the PLAY RECAP.
 import { Listr, type ListrTaskWrapper } from 'listr2'
 import type { HostResultEvent, RunEvent } from '../executor/events.js'
-import { debugText, failureLines, pos, recapLines, Redactor, unifiedDiff, type Reporter } from './common.js'
+import { debugText, failureLines, pos, recapLines, Redactor, unifiedDiff, visible, type Reporter } from './common.js'
 import { oneLine } from '../text.js'
 
 interface HostLine {
@@ -61,8 +61,9 @@ export class TtyReporter implements Reporter {
     private readonly opts: TtyOptions = {},
   ) {}
 
+  /** Event text as drawn: secrets masked, then control characters made visible (common.ts visible()). */
   private r(s: string): string {
-    return this.opts.redactor ? this.opts.redactor.text(s) : s
+    return visible(this.opts.redactor ? this.opts.redactor.text(s) : s)
   }
 
   private get rows(): number {
@@ -321,7 +322,7 @@ export class TtyReporter implements Reporter {
     if (this.details.length) this.write(this.details.join('\n') + '\n')
     const e = this.pendingRecap
     if (e) {
-      this.write('\nPLAY RECAP\n' + recapLines(e.recap, e.check).join('\n') + '\n')
+      this.write(this.r('\nPLAY RECAP\n' + recapLines(e.recap, e.check).join('\n') + '\n'))
       const changed = Object.values(e.recap).some((c) => c.changed > 0)
       const bad = Object.values(e.recap).some((c) => c.failed > 0 || c.unreachable > 0)
       this.write(

@@ -4,14 +4,15 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { RunEvent } from '../../src/executor/events.js'
 import { emptyCounts } from '../../src/executor/events.js'
 import { PlainReporter } from '../../src/output/plain.js'
 import { JsonReporter } from '../../src/output/json.js'
-import { Redactor } from '../../src/output/common.js'
+import { Redactor, visible } from '../../src/output/common.js'
 import { useLab } from '../helpers/lab.js'
 
 const SNAP = join(import.meta.dirname, 'snapshots')
@@ -118,4 +119,59 @@ test('the listr2 view renders in a terminal and ends with the recap', async (t) 
   assert.match(plain, /PLAY RECAP\r?\n/)
   assert.match(plain, /changed in \d+\.\d+s/)
   assert.ok(stdout.includes('\x1b['), 'drawn with terminal escapes (listr2), not plain lines')
+})
+
+test("visible(): a host's control characters are written as escapes, newlines and tabs kept, in linear time", () => {
+  assert.equal(visible('a\tb\nc'), 'a\tb\nc')
+  assert.equal(visible('ok\x1b[2K\rFAKE\x07'), 'ok^[[2K^MFAKE^G')
+  assert.equal(visible('\x1b]52;c;cHduZWQ=\x07'), '^[]52;c;cHduZWQ=^G')
+  assert.equal(visible('\x00\x7f\u009b\u202egnp.exe\u2066'), '^@^?<U+009B><U+202E>gnp.exe<U+2066>')
+  assert.equal(visible('ünïcödé 漢字 ✔'), 'ünïcödé 漢字 ✔')
+  const big = '\x1b'.repeat(1_000_000)
+  const t0 = process.hrtime.bigint()
+  assert.equal(visible(big).length, 2_000_000)
+  assert.ok(Number(process.hrtime.bigint() - t0) / 1e6 < 2000, 'linear')
+})
+
+test("a host's terminal escapes are shown, not obeyed, in plain lines and in the listr2 view", async (t) => {
+  const lab = await useLab(t, { hosts: 1, tag: 'esc' })
+  const dir = mkdtempSync(join(tmpdir(), 'k3sbook-esc-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  // erase the line and fake a success, set the title and the clipboard (OSC 52), a C1 CSI, a
+  // right-to-left override: in a failure's stderr and stdout, and in a debug message
+  const hostile = String.raw`printf 'ok line\033[2K\rFAKE ok\033]0;pwned\007\033]52;c;cHduZWQ=\007 \302\233 \342\200\256gnp.exe'`
+  writeFileSync(
+    join(dir, 'site.yml'),
+    `- hosts: all
+  gather_facts: false
+  tasks:
+    - shell: |
+        ${hostile}
+      register: r
+    - debug: { msg: "{{ r.stdout }}" }
+    - shell: |
+        ${hostile} >&2; ${hostile}; exit 3
+`,
+  )
+  const cli = `${process.execPath} ${join(ROOT, 'bin/k3sbook.js')} run ${join(dir, 'site.yml')} -i ${lab.inventoryPath}`
+  const raw = ['\x1b]', '\x07', '\r', '\u009b', '\u202e']
+  const plain = await promisify(execFile)(
+    process.execPath,
+    [join(ROOT, 'bin/k3sbook.js'), 'run', join(dir, 'site.yml'), '-i', lab.inventoryPath, '--output', 'plain'],
+    {
+      cwd: ROOT,
+    },
+  ).catch((e: { stdout: string; stderr: string }) => e)
+  const text = plain.stdout + plain.stderr
+  for (const c of [...raw, '\x1b']) assert.ok(!text.includes(c), `plain output holds ${JSON.stringify(c)}:\n${text}`)
+  assert.match(text, /debug +\S+ +ok line\^\[\[2K\^MFAKE ok\^\[\]0;pwned\^G\^\[\]52;c;cHduZWQ=\^G <U\+009B> <U\+202E>gnp\.exe/)
+  assert.match(text, /stderr: ok line\^\[\[2K\^MFAKE ok/)
+  assert.match(text, /stdout \(last lines\): ok line\^\[\[2K\^MFAKE ok/)
+  // the listr2 view draws with its own escapes; none of the host's arrives
+  const { stdout } = await promisify(execFile)('script', ['-qfec', `${cli} --output tty; true`, '/dev/null'], {
+    env: { ...process.env, TERM: 'xterm-256color', COLUMNS: '200' },
+    cwd: ROOT,
+  })
+  for (const c of ['\x1b]', '\x07', '\u009b', '\u202e']) assert.ok(!stdout.includes(c), `the terminal got ${JSON.stringify(c)}`)
+  assert.ok(stdout.includes('^[]52;c;cHduZWQ=^G'), stdout)
 })
