@@ -170,7 +170,7 @@ export class RunContext {
       this.project.extraVars,
       magic,
     ]
-    return lazyLayers(layers)
+    return lazyLayers(layers, 'baseDir' in task ? { searchPath: this.searchPath(task) } : {})
   }
 
   /**
@@ -225,7 +225,8 @@ export class RunContext {
     const s = this.hosts.get(other)
     const c = this.hostViews.get(other)
     if (c && c.inv === inv && c.facts === s?.facts && c.hostFacts === s?.hostFacts && sameShallow(c.hostFactsSeen, s?.hostFacts)) return c.view
-    const view = lazyLayers([inv, s?.facts, s?.hostFacts, { inventory_hostname: other }], { lenient: true })
+    // templated as Ansible's HostVarsVars: lookups search the playbook's folder
+    const view = lazyLayers([inv, s?.facts, s?.hostFacts, { inventory_hostname: other }], { lenient: true, searchPath: [this.project.playbook.dir] })
     this.hostViews.set(other, { inv, facts: s?.facts, hostFacts: s?.hostFacts, hostFactsSeen: s ? { ...s.hostFacts } : undefined, view })
     return view
   }

@@ -12,7 +12,19 @@ import { UndefinedError } from '../template/pyvalues.js'
  * A read-only view of `vars` whose string values are templated against the whole view on access.
  * Nested dicts and lists are wrapped too. Values are cached per view.
  */
-export function lazyVars(vars: Vars, opts: { lenient?: boolean } = {}): Vars {
+/** How a view templates its values. */
+export interface ViewOptions {
+  /** Ansible's fail_on_undefined=False (hostvars). */
+  lenient?: boolean
+  /**
+   * Where the lookups in a value search (`file`, `template`, `pipe`'s folder): the task's, as
+   * Ansible templates a variable with the task's templar (`x: "{{ lookup('file', 'key.pub') }}"`
+   * in role defaults finds the role's files/key.pub). Unset: the sandbox, no controller commands.
+   */
+  searchPath?: string[]
+}
+
+export function lazyVars(vars: Vars, opts: ViewOptions = {}): Vars {
   return makeView(
     (key) => (Object.prototype.hasOwnProperty.call(vars, key) ? vars[key] : MISSING),
     () => Reflect.ownKeys(vars),
@@ -26,7 +38,7 @@ export function lazyVars(vars: Vars, opts: { lenient?: boolean } = {}): Vars {
  * (every role's defaults, the host's facts, inventory variables) copied hundreds of keys each time:
  * the most allocated memory of a mesh task that renders one template per pair of hosts.
  */
-export function lazyLayers(layers: ReadonlyArray<Vars | undefined>, opts: { lenient?: boolean } = {}): Vars {
+export function lazyLayers(layers: ReadonlyArray<Vars | undefined>, opts: ViewOptions = {}): Vars {
   const ls = layers.filter((l): l is Vars => !!l)
   let keys: string[] | undefined
   return makeView(
@@ -49,7 +61,7 @@ export function lazyLayers(layers: ReadonlyArray<Vars | undefined>, opts: { leni
 
 const MISSING = Symbol('missing')
 
-function makeView(find: (key: string) => unknown, ownKeys: () => (string | symbol)[], opts: { lenient?: boolean }): Vars {
+function makeView(find: (key: string) => unknown, ownKeys: () => (string | symbol)[], opts: ViewOptions): Vars {
   const cache = new Map<string, unknown>()
   const resolving = new Set<string>()
   let root: Vars
@@ -58,7 +70,7 @@ function makeView(find: (key: string) => unknown, ownKeys: () => (string | symbo
     if (resolving.has(key)) throw new TemplateError(`recursive loop detected in template: variable '${key}' refers to itself`)
     resolving.add(key)
     try {
-      const v = deepResolve(value, root, opts.lenient)
+      const v = deepResolve(value, root, opts)
       cache.set(key, v)
       return v
     } finally {
@@ -100,28 +112,29 @@ function makeView(find: (key: string) => unknown, ownKeys: () => (string | symbo
 // Host data (UnsafeString) stays wrapped: the template engine reads it as text and never renders it.
 // `lenient` is Ansible's fail_on_undefined=False (hostvars): a string whose template reads an
 // undefined variable stays as written.
-function deepResolve(value: unknown, root: Vars, lenient?: boolean): unknown {
+function deepResolve(value: unknown, root: Vars, opts: ViewOptions): unknown {
   // a view made here (hostvars, a host's variables) templates its own values, with its own variables,
   // on access: walking it here would render every variable of every host, on the first read of
   // `hostvars` in every task's view
   if (value instanceof UnsafeString || (typeof value === 'object' && value !== null && OPAQUE.has(value))) return value
   if (typeof value === 'string') {
     if (!isTemplated(value)) return value
-    if (!lenient) return templateValue(value, root)
+    const to = opts.searchPath ? { searchPath: opts.searchPath } : undefined
+    if (!opts.lenient) return templateValue(value, root, to)
     try {
-      return templateValue(value, root)
+      return templateValue(value, root, to)
     } catch (e) {
       if (e instanceof TemplateError && e.cause instanceof UndefinedError) return value
       throw e
     }
   }
   if (Array.isArray(value)) {
-    return value.some(needsWork) ? value.map((v) => deepResolve(v, root, lenient)) : value
+    return value.some(needsWork) ? value.map((v) => deepResolve(v, root, opts)) : value
   }
   if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     if (!Object.values(value).some(needsWork)) return value
     const out: Vars = {}
-    for (const [k, v] of Object.entries(value)) out[k] = deepResolve(v, root, lenient)
+    for (const [k, v] of Object.entries(value)) out[k] = deepResolve(v, root, opts)
     return out
   }
   return value

@@ -1,0 +1,54 @@
+// Lookups inside variables (play vars, role defaults, inventory variables, hostvars) search where
+// Ansible's do: the templar of the task that reads the variable (its role's files/ and templates/,
+// then the playbook's), and hostvars the playbook's folder. Before, such a variable failed as soon as
+// a task read it ("no search path given"; a pipe "outside a playbook's tasks"), though validate let
+// it through. Compared with ansible-playbook 2.14 (connection local) on the same project.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { promisify } from 'node:util'
+import { ansibleEnv } from '../helpers/ansible.js'
+import { run } from './helpers.js'
+
+const FILES: Record<string, string> = {
+  'inv.yml': "all:\n  hosts:\n    localhost:\n      ansible_connection: local\n      hv: \"{{ lookup('file', 'a.txt') }}\"\n",
+  'files/a.txt': 'playfile\n',
+  'roles/r/files/b.txt': 'rolefile\n',
+  'roles/r/templates/t.j2': 'tpl {{ 6 * 7 }}\n',
+  'roles/r/defaults/main.yml': "y: \"{{ lookup('file', 'b.txt') }}\"\nz: \"{{ lookup('template', 't.j2') }}\"\n",
+  'roles/r/tasks/main.yml': '- copy: { dest: "{{ out }}/role.json", content: "{{ [y, z, x] | to_json }}" }\n',
+  'site.yml': `- hosts: localhost
+  gather_facts: false
+  vars:
+    x: "{{ lookup('file', 'a.txt') }}"
+    d: "{{ lookup('pipe', 'echo piped') }}"
+    l: "{{ query('lines', 'printf one') }}"
+  roles: [r]
+  tasks:
+    - copy: { dest: "{{ out }}/play.json", content: "{{ [x, d, l, hv, hostvars[inventory_hostname].hv] | to_json }}" }
+`,
+}
+
+test('lookups in variables search the reading task’s folders, as in Ansible', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'k3sbook-varlookups-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  for (const [p, text] of Object.entries(FILES)) {
+    mkdirSync(dirname(join(dir, p)), { recursive: true })
+    writeFileSync(join(dir, p), text)
+  }
+  for (const tool of ['k3sbook', 'ansible']) mkdirSync(join(dir, tool))
+  const ours = await run(join(dir, 'site.yml'), [join(dir, 'inv.yml')], { extraVars: [`out=${join(dir, 'k3sbook')}`] })
+  assert.equal(ours.summary.exitCode, 0, JSON.stringify(ours.results.filter((r) => r.status === 'failed')))
+  await promisify(execFile)('ansible-playbook', ['-i', join(dir, 'inv.yml'), join(dir, 'site.yml'), '-e', `out=${join(dir, 'ansible')}`], {
+    env: ansibleEnv(),
+    cwd: dir,
+  })
+  for (const f of ['play.json', 'role.json']) {
+    const theirs = readFileSync(join(dir, 'ansible', f), 'utf8')
+    assert.equal(readFileSync(join(dir, 'k3sbook', f), 'utf8'), theirs, f)
+  }
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'k3sbook', 'role.json'), 'utf8')), ['rolefile', 'tpl 42\n', 'playfile'])
+})
