@@ -4,6 +4,7 @@
 import { TemplateError } from '../errors.js'
 import type { Task, LoopSpec, Vars } from '../model.js'
 import { srcPos } from '../model.js'
+import { lookupSubdir } from '../modules/registry.js'
 import type { StepResult } from '../modules/types.js'
 import { isTemplated, templateValue } from '../template/index.js'
 import { pyRepr, UndefinedError } from '../template/pyvalues.js'
@@ -173,7 +174,7 @@ function lookupLoopItems(kind: string, value: unknown, task: Task, vars?: Vars, 
     if (kind === 'with_indexed_items' && !Array.isArray(value)) throw new TemplateError('with_indexed_items expects a list', { pos })
     const terms = Array.isArray(value) ? value : [value]
     const args = terms.map((t) => `, ${pyRepr(t)}`).join('')
-    return asList(templateValue(`{{ query(${pyRepr(kind.slice(5))}${args}) }}`, vars, { ...pos, searchPath }), pos)
+    return asList(templateValue(`{{ query(${pyRepr(kind.slice(5))}${args}) }}`, vars, { ...pos, searchPath, loopSubdir: lookupSubdir(task.module) }), pos)
   }
   // the list lookup refuses what is not a sequence (a mapping) with its own message
   if (kind === 'with_list' && typeof value === 'object' && value !== null && !Array.isArray(value))

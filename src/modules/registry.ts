@@ -43,6 +43,15 @@ export function moduleFor(key: string, task?: Pick<Task, 'libraryDirs'>): Module
   return getModule(key) ?? bridgedModule(key, { libraryDirs: task?.libraryDirs })
 }
 
+/**
+ * The subfolder a task's `with_*` lookup (first_found) searches, from the action's name, as
+ * Ansible's task executor decides it: 'templates' when the name holds "template", 'vars' when it
+ * holds "var" (include_vars), else 'files'.
+ */
+export function lookupSubdir(action: string): 'files' | 'templates' | 'vars' {
+  return action.includes('template') ? 'templates' : action.includes('var') ? 'vars' : 'files'
+}
+
 export function moduleNames(): string[] {
   return [...byName.keys()].sort()
 }

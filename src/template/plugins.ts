@@ -467,7 +467,7 @@ L('first_found', (terms, k, { frame }) => {
     else files.push(...f)
   }
   for (const f of files) {
-    const found = isAbsolute(f) ? (existsSync(f) ? f : null) : findFile(env, f, 'files', true)
+    const found = isAbsolute(f) ? (existsSync(f) ? f : null) : findFile(env, f, env.lookupOpts.loopSubdir ?? 'files', true)
     if (found) return [found]
   }
   if (skip) return []

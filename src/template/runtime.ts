@@ -105,6 +105,12 @@ export function guard<T>(locate: Locate | undefined, fn: () => T): T {
 export interface LookupOptions {
   /** Folders searched by lookup('file'/'template') and include: `<dir>/files|templates/<name>`, then `<dir>/<name>`. */
   searchPath?: string[]
+  /**
+   * A task's `with_first_found`: the subfolder its names are looked for in, from the task's action,
+   * as Ansible's task executor sets the lookup's `_subdir` ('templates' for an action whose name
+   * holds "template", 'vars' for one holding "var" — include_vars —, else 'files').
+   */
+  loopSubdir?: 'files' | 'templates' | 'vars'
 }
 
 export class Env {
@@ -979,7 +985,7 @@ export const FRAME_GLOBALS = new Map<string, (f: Frame) => unknown>()
 export const OMIT = '__omit_place_holder__k3sbook__'
 
 /** A file for lookup('file'/'template') or include: absolute, or searched in the caller's folders. */
-export function findFile(env: Env, name: string, kind: 'files' | 'templates', ignoreMissing = false): string | null {
+export function findFile(env: Env, name: string, kind: 'files' | 'templates' | 'vars', ignoreMissing = false): string | null {
   const dirs = env.lookupOpts.searchPath ?? []
   const tried: string[] = []
   if (isAbsolute(name)) {
@@ -994,9 +1000,7 @@ export function findFile(env: Env, name: string, kind: 'files' | 'templates', ig
     }
   }
   if (ignoreMissing) return null
-  throw new PyError(
-    `could not find '${name}' in ${kind === 'files' ? 'files' : 'templates'} search path${tried.length ? ` (tried ${tried.join(', ')})` : ' (no search path given)'}`,
-  )
+  throw new PyError(`could not find '${name}' in ${kind} search path${tried.length ? ` (tried ${tried.join(', ')})` : ' (no search path given)'}`)
 }
 
 /**

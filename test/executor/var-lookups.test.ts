@@ -1,5 +1,6 @@
 // Lookups inside variables (play vars, role defaults, inventory variables, hostvars) search where
-// Ansible's do: the templar of the task that reads the variable (its role's files/ and templates/,
+// Ansible's do, and a with_first_found searches the folder the task's action names (vars/ for
+// include_vars, templates/ for template): the templar of the task that reads the variable (its role's files/ and templates/,
 // then the playbook's), and hostvars the playbook's folder. Before, such a variable failed as soon as
 // a task read it ("no search path given"; a pipe "outside a playbook's tasks"), though validate let
 // it through. Compared with ansible-playbook 2.14 (connection local) on the same project.
@@ -19,7 +20,13 @@ const FILES: Record<string, string> = {
   'roles/r/files/b.txt': 'rolefile\n',
   'roles/r/templates/t.j2': 'tpl {{ 6 * 7 }}\n',
   'roles/r/defaults/main.yml': "y: \"{{ lookup('file', 'b.txt') }}\"\nz: \"{{ lookup('template', 't.j2') }}\"\n",
-  'roles/r/tasks/main.yml': '- copy: { dest: "{{ out }}/role.json", content: "{{ [y, z, x] | to_json }}" }\n',
+  'roles/r/vars/os.yml': 'from_vars_dir: yes\n',
+  'roles/r/tasks/main.yml':
+    '- copy: { dest: "{{ out }}/role.json", content: "{{ [y, z, x] | to_json }}" }\n' +
+    // with_first_found looks in vars/ for include_vars and templates/ for template, as Ansible's task executor says
+    '- include_vars: { file: "{{ item }}", name: osv }\n  with_first_found: [{ files: [os.yml], skip: true }]\n' +
+    '- template: { src: "{{ item }}", dest: "{{ out }}/found.txt" }\n  with_first_found: [t.j2]\n' +
+    '- copy: { dest: "{{ out }}/first-found.json", content: "{{ osv | default(\'none\') | to_json }}" }\n',
   'site.yml': `- hosts: localhost
   gather_facts: false
   vars:
@@ -46,9 +53,10 @@ test('lookups in variables search the reading task’s folders, as in Ansible', 
     env: ansibleEnv(),
     cwd: dir,
   })
-  for (const f of ['play.json', 'role.json']) {
+  for (const f of ['play.json', 'role.json', 'first-found.json', 'found.txt']) {
     const theirs = readFileSync(join(dir, 'ansible', f), 'utf8')
     assert.equal(readFileSync(join(dir, 'k3sbook', f), 'utf8'), theirs, f)
   }
   assert.deepEqual(JSON.parse(readFileSync(join(dir, 'k3sbook', 'role.json'), 'utf8')), ['rolefile', 'tpl 42\n', 'playfile'])
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'k3sbook', 'first-found.json'), 'utf8')), { from_vars_dir: true })
 })
