@@ -57,8 +57,12 @@ export interface RoleContext {
   vars: Vars
   /** Parameters given where the role is invoked (`- role: x` + keys, or `vars:`). */
   params: Vars
-  /** The role that pulled this one in through meta/main.yml dependencies, if any. */
+  /** The role that pulled this one in (a meta/main.yml dependency, or an include_role/import_role inside it). */
   parent?: RoleContext
+  /** Pulled in by a meta/main.yml dependency (not named by the play or an include). */
+  dependency?: boolean
+  /** Run by include_role without `public`: Ansible never adds it to the play's roles (ansible_play_role_names). */
+  unlisted?: boolean
 }
 
 /** Keywords every task, block, include and handler may carry. */

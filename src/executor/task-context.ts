@@ -5,8 +5,9 @@
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import type { Connection } from '../connection/types.js'
 import { asBool } from '../bool.js'
+import { findAnsibleCfg } from '../config/ansible.js'
 import { K3sbookError } from '../errors.js'
-import type { Include, Task, TaskItem, Vars } from '../model.js'
+import type { Include, RoleContext, Task, TaskItem, Vars } from '../model.js'
 import { srcPos } from '../model.js'
 import type { ControllerFiles } from '../modules/types.js'
 import { groupsMap, hostInventoryVars } from '../inventory/index.js'
@@ -36,6 +37,8 @@ export class RunContext {
   /** `play_hosts` and `ansible_play_batch` of a batch: one array for every host and task. */
   private readonly batchMagic = new WeakMap<HostState[], BatchMagic>()
   private readonly searchPaths = new WeakMap<object, string[]>()
+  private readonly playRoleNames = new WeakMap<object, Vars>()
+  private runVars?: Vars
 
   /** Where a task's lookups (file, first_found, pipe's folder …) look: its roles, its file's folder, the playbook's. */
   lookupPath(task: Pick<Task, 'role' | 'baseDir'>): string[] {
@@ -149,6 +152,9 @@ export class RunContext {
       ansible_version: { full: '2.14.0', major: 2, minor: 14, revision: 0, string: '2.14.0 (k3sbook)' },
       role_name: role?.name,
       role_path: role?.path,
+      ...(role ? roleMagic(role) : undefined),
+      ...this.playRoles(play),
+      ...this.runMagic(),
       // where this task's lookups search (Ansible's task.get_search_path())
       ansible_search_path: 'baseDir' in task ? this.searchPath(task) : undefined,
       hostvars: this.hostvars(),
@@ -191,6 +197,37 @@ export class RunContext {
       m.version = version
     }
     return m
+  }
+
+  /**
+   * Ansible's play-level role names (vars/manager.py): the roles the play names (its `roles:` and
+   * its include/import_role), those pulled in as dependencies, and both; built once per play.
+   */
+  private playRoles(play: PlayCtx['play']): Vars {
+    let v = this.playRoleNames.get(play)
+    if (!v) {
+      const listed = play.roles.filter((r) => !r.unlisted && !(r.parent?.unlisted && r.dependency))
+      const named = [...new Set(listed.filter((r) => !r.dependency).map((r) => r.name))]
+      const deps = [...new Set(listed.filter((r) => r.dependency).map((r) => r.name))]
+      v = { ansible_play_role_names: named, role_names: named, ansible_dependent_role_names: deps, ansible_role_names: [...new Set([...deps, ...named])] }
+      this.playRoleNames.set(play, v)
+    }
+    return v
+  }
+
+  /** What Ansible knows of the run itself: inventory sources, forks, its configuration file, its Python. */
+  private runMagic(): Vars {
+    if (!this.runVars) {
+      const sources = this.project.inventory.sources.map((s) => resolve(s))
+      this.runVars = {
+        ansible_inventory_sources: sources,
+        inventory_file: sources[0],
+        ansible_forks: this.opts.forks ?? 5,
+        ansible_config_file: findAnsibleCfg(),
+        ansible_playbook_python: process.env.K3SBOOK_ANSIBLE_PYTHON ?? '/usr/bin/python3',
+      }
+    }
+    return this.runVars
   }
 
   /** `ansible_search_path` of a task: the same for every host. */
@@ -425,3 +462,28 @@ export function noLogOn(v: boolean | string | undefined, vars: Vars): boolean {
 }
 
 const CONNECTION_DEFAULTS: Vars = { ansible_connection: 'ssh' }
+
+const roleMagicCache = new WeakMap<RoleContext, Vars>()
+
+/**
+ * A role task's magic variables beyond role_name/role_path (Ansible's vars/manager.py and
+ * role_include.py): ansible_role_name, ansible_collection_name (None outside a collection), and for
+ * a role included from inside another, its includers, most recent first.
+ */
+function roleMagic(role: RoleContext): Vars {
+  let v = roleMagicCache.get(role)
+  if (v) return v
+  v = { ansible_role_name: role.name, ansible_collection_name: null }
+  roleMagicCache.set(role, v)
+  if (role.parent && !role.dependency) {
+    const names: string[] = []
+    const paths: string[] = []
+    for (let r: RoleContext | undefined = role.parent; r; r = r.dependency ? undefined : r.parent) {
+      names.push(r.name)
+      paths.push(r.path)
+    }
+    v.ansible_parent_role_names = names
+    v.ansible_parent_role_paths = paths
+  }
+  return v
+}

@@ -67,6 +67,7 @@ export const MAGIC_VARS = new Set([
   'ansible_failed_result',
   'ansible_local',
   'ansible_collection_name',
+  'ansible_role_name',
   'omit',
   'item',
   'environment',

@@ -357,6 +357,8 @@ class Loader {
       reportSchema(compile(ROLE_ENTRY_SCHEMA), kw, posOf, this.diags, { noun: 'role keyword' })
     }
     const role = this.loadRoleData(resolvedName, dir, params, parent)
+    // called with a parent only for meta/main.yml dependencies
+    if (parent) role.dependency = true
     const meta = this.roleMeta(dir)
     const key = `${dir}\0${JSON.stringify(params)}`
     if (ctx.play.seenRoles.has(key) && !meta.allowDuplicates) return []
@@ -874,12 +876,13 @@ class Loader {
       )
         this.diags.error(`role "${name}" has no ${k.split('_')[0]} file "${v}"`, pos)
     }
+    // Ansible adds an import_role, or a public include_role, to the play's roles (role_include.py)
+    if (!isImport && !asBool(opts.public)) role.unlisted = true
     const meta = this.roleMeta(dir)
     const out: TaskItem[] = []
     meta.deps.forEach((d) => out.push(...this.roleEntry(d.entry, d.yf, d.path, ctx, role, [dir])))
     ctx.play.roles.push(role)
     out.push(...this.roleTasks(role, ctx, str('tasks_from') ?? 'main', str('handlers_from') ?? 'main'))
-    void isImport
     return out
   }
 
