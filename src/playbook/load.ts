@@ -8,7 +8,7 @@ import type { Block, Handler, Include, LoopSpec, Play, Playbook, RoleContext, Ta
 import { canonicalModuleName, getModule, moduleNames } from '../modules/registry.js'
 import type { Module } from '../modules/types.js'
 import { LOOKUPS } from '../template/filters.js'
-import { hasLookup } from '../template/plugins.js'
+import { hasLookup, lookupName } from '../template/plugins.js'
 import { isTemplated, templateValue } from '../template/index.js'
 import type { YamlFile, YamlPath } from '../yamlfile.js'
 import { FileCache, findRole, firstFile, knownRoles, roleEscape, roleMainFiles, roleSearchDirs, shown, shownList } from './files.js'
@@ -743,7 +743,8 @@ class Loader {
     let items: unknown
     if (hasLoop) items = item.loop
     else if (withKeys.length) {
-      const lookup = withKeys[0].slice(5)
+      // with_FQCN is the lookup of that name (with_ansible.builtin.items, with_community.general.flattened)
+      const lookup = LOOP_KINDS.has(withKeys[0].slice(5)) ? withKeys[0].slice(5) : lookupName(withKeys[0].slice(5))
       // with_NAME is the lookup NAME: any lookup k3sbook's templates have
       if (!LOOP_KINDS.has(lookup) && !hasLookup(lookup)) {
         const known = [...new Set([...LOOP_KINDS, ...Object.keys(LOOKUPS)])].map((k) => `with_${k}`)

@@ -968,6 +968,16 @@ GLOBALS.set('undef', new PyFunc('undef', (a) => new Undefined('undef', NO_OBJ, 0
 GLOBALS.set('now', new PyFunc('now', (a, k) => pyNow(truthy(k.utc ?? a[0] ?? false), (k.fmt ?? a[1] ?? null) as string | null)))
 GLOBALS.set('lipsum', new PyFunc('lipsum', () => 'Lorem ipsum dolor sit amet.'))
 
+/** Lookups that moved from ansible-core to community.general unchanged: its FQCN names the same code. */
+const MOVED_TO_COMMUNITY = new Set(['cartesian', 'flattened'])
+
+/** A lookup's name as LOOKUPS holds it: `ansible.builtin.X` is X, and so is `community.general.X` for a lookup moved there. */
+export function lookupName(name: string): string {
+  if (name.startsWith('ansible.builtin.')) return name.slice('ansible.builtin.'.length)
+  const moved = name.startsWith('community.general.') ? name.slice('community.general.'.length) : undefined
+  return moved !== undefined && MOVED_TO_COMMUNITY.has(moved) ? moved : name
+}
+
 // The lookup plugins a template may use; everything else (pipe, password, url, …) is refused.
 export type LookupFn = (terms: unknown[], k: Record<string, unknown>, ctx: { frame: import('./runtime.js').Frame }) => unknown[]
 
@@ -1085,7 +1095,7 @@ function pyIntBase0(text: string, arg: string): number {
 }
 
 function lookupCall(name: string, wantlist: boolean, frame: import('./runtime.js').Frame, args: unknown[], k: Record<string, unknown>): unknown {
-  const short = name.replace(/^ansible\.builtin\./, '')
+  const short = lookupName(name)
   const fn = Object.prototype.hasOwnProperty.call(LOOKUPS, short) ? LOOKUPS[short] : undefined
   if (!fn)
     throw new PyError(

@@ -12,7 +12,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { isVaulted, decryptVault, decryptWithSecrets, encryptVault, hasVaultSecrets, recordVaultSecret } from '../vault.js'
 import { UnsafeString, VaultString } from '../yamlfile.js'
 import { passwordHash } from './crypt.js'
-import { LOOKUPS, RAW_TERMS, type LookupFn } from './filters.js'
+import { LOOKUPS, lookupName, RAW_TERMS, type LookupFn } from './filters.js'
 import { PyRandom } from './pyrandom.js'
 import { hasKey, isDict, isInt, isNum, isStr, iterate, num, PyError, PyFloat, pyStr, sv, truthy, typeName, Undefined, fail } from './pyvalues.js'
 import { strftimeFilter, strptime } from './pytime.js'
@@ -803,8 +803,10 @@ L(
 L('config', configLookup, false)
 
 /** Does k3sbook's template engine have this lookup (`with_NAME`, `lookup('NAME')`)? */
+export { lookupName }
+
 export function hasLookup(name: string): boolean {
-  return Object.prototype.hasOwnProperty.call(LOOKUPS, name.replace(/^ansible\.builtin\./, ''))
+  return Object.prototype.hasOwnProperty.call(LOOKUPS, lookupName(name))
 }
 
 /** Does k3sbook's template engine have this filter (a bare name or an FQCN it maps)? validate refuses the others up front. */
