@@ -49,6 +49,9 @@ export const userSchema = moduleSchema(
     skeleton: str('Skeleton directory for a new home (`-k`).'),
     system: bool('Create a system account (only when creating).'),
     expires: num('Account expiry as epoch seconds; -1 removes the expiry.'),
+    password_expire_min: int('Minimum days between password changes (`chage -m`).'),
+    password_expire_max: int('Maximum days a password stays valid (`chage -M`).'),
+    password_expire_warn: int("Days of warning before the password expires (`chage -W`; ansible-core 2.16's option, which 2.14 refuses)."),
     force: bool('With state=absent: remove even while logged in (`userdel -f`).'),
     remove: bool('With state=absent: remove the home directory and mail spool (`userdel -r`).'),
     local: bool('Accepted for compatibility (local tools are always used).'),
@@ -76,12 +79,41 @@ export interface ShadowEntry {
   hash: string
   /** Days since the epoch; undefined: never expires. */
   expireDays?: number
+  /** Password ageing (shadow's fields 4–6): minimum and maximum age, warning days; undefined when empty. */
+  minDays?: number
+  maxDays?: number
+  warnDays?: number
 }
 
 export function parseShadow(line: string): ShadowEntry | undefined {
   const f = line.trim().split(':')
   if (f.length < 2 || !f[0]) return undefined
-  return { hash: f[1], expireDays: f[7] ? Number(f[7]) : undefined }
+  const day = (s: string | undefined) => (s ? Number(s) : undefined)
+  return { hash: f[1], expireDays: day(f[7]), minDays: day(f[3]), maxDays: day(f[4]), warnDays: day(f[5]) }
+}
+
+export interface Ageing {
+  min?: number
+  max?: number
+  warn?: number
+}
+
+/**
+ * chage arguments for the password ageing that differs (Ansible's set_password_expire: each given
+ * value compared with the shadow entry; a user being created is compared with nothing).
+ */
+export function chageArgs(w: Ageing, shadow: ShadowEntry | undefined): { args: string[]; summary: string[] } {
+  const a: string[] = []
+  const s: string[] = []
+  const one = (want: number | undefined, have: number | undefined, flag: string, what: string) => {
+    if (want === undefined || (shadow && have === want)) return
+    a.push(flag, String(want))
+    s.push(`${what} ${want} days`)
+  }
+  one(w.min, shadow?.minDays, '-m', 'password minimum age')
+  one(w.max, shadow?.maxDays, '-M', 'password maximum age')
+  one(w.warn, shadow?.warnDays, '-W', 'password warning')
+  return { args: a, summary: s }
 }
 
 export interface UserWant {
@@ -139,6 +171,23 @@ export function useraddArgs(w: UserWant, groupNamedAsUserExists: boolean): strin
   if (w.system) a.push('-r')
   a.push(w.name)
   return a
+}
+
+/**
+ * Ansible's "handle missing homedirs": an existing user whose home does not exist gets one when
+ * create_home (the default) — the skeleton copied (symlinks kept), else an empty folder; its mode from
+ * login.defs' UMASK; then owned by the user (numbers read after usermod). Nothing if it exists by then.
+ */
+export function makeHomeScript(name: string, home: string, skeleton = '/etc/skel'): string {
+  const h = shQuote(home)
+  const k = shQuote(skeleton)
+  return [
+    `[ -e ${h} ] && exit 0`,
+    `if [ -d ${k} ]; then cp -a ${k} ${h}; else mkdir -p ${h}; fi`,
+    String.raw`m=$(sed -n 's/^UMASK[[:space:]][[:space:]]*\([0-7][0-7]*\)$/\1/p' /etc/login.defs 2>/dev/null | tail -n 1)`,
+    `if [ -n "$m" ]; then chmod "$(printf '%o' $((0777 & ~0$m)))" ${h}; fi`,
+    `chown -R "$(id -u ${shQuote(name)}):$(id -g ${shQuote(name)})" ${h}`,
+  ].join('\n')
 }
 
 /** usermod arguments for what differs (empty: nothing to do), with a summary per difference. */
@@ -243,8 +292,9 @@ export const userModule = defineModule({
       }
       const env = w.password !== undefined ? { K3SBOOK_PW: w.password } : undefined
       const result: Record<string, unknown> = { name, state, system: w.system, create_home: w.createHome }
-      let step: Step
-      let summary: string[]
+      const ageing: Ageing = { min: toInt(args.password_expire_min), max: toInt(args.password_expire_max), warn: toInt(args.password_expire_warn) }
+      let step: Step | undefined
+      let summary: string[] = []
       if (!cur && !predicted) {
         const cmd = useraddArgs(w, groupExists(name))
         summary = [`create user ${name}`]
@@ -261,15 +311,38 @@ export const userModule = defineModule({
         if (!cur) return { status: 'unknown', reason: `user ${name} is created by an earlier task; its attributes are known only once that runs`, steps: [] }
         Object.assign(result, { uid: cur.uid, group: cur.gid, home: cur.home, shell: cur.shell, comment: cur.comment })
         const m = usermodArgs(w, cur, shadow, memberOf(groups, name))
-        if (m.args.length === 0) return { status: 'ok', result: { ...result, changed: false } }
-        summary = m.summary
-        step = {
-          describe: `usermod ${name} (${m.summary.join('; ')})`,
-          script: script(['usermod', ...m.args, name]),
-          env,
-          effects: [{ key: effectKey.user(name), value: 'present' }],
+        if (m.args.length) {
+          summary = m.summary
+          step = {
+            describe: `usermod ${name} (${m.summary.join('; ')})`,
+            script: script(['usermod', ...m.args, name]),
+            env,
+            effects: [{ key: effectKey.user(name), value: 'present' }],
+          }
         }
       }
-      return { status: 'change', changes: summary.map((x) => ({ summary: x })), steps: [step], result: { ...result, changed: true } }
+      const steps = step ? [step] : []
+      // an existing user's missing home is made (Ansible's "handle missing homedirs"); a new one's by useradd -m
+      if (cur && w.createHome) {
+        const home = w.home ?? cur.home
+        const moved = w.moveHome && w.home !== undefined && w.home !== cur.home
+        const there = (await ctx.reader.files([home])).get(home)
+        if (home && !moved && !there?.exists) {
+          steps.push({ describe: `create home ${home}`, script: makeHomeScript(name, home, w.skeleton), effects: [{ path: home, state: 'directory' }] })
+          summary = [...summary, `create home ${home}`]
+        }
+      }
+      // password ageing after the user exists, as Ansible sets it
+      const c = chageArgs(ageing, cur ? shadow : undefined)
+      if (c.args.length) {
+        steps.push({
+          describe: `chage ${name} (${c.summary.join('; ')})`,
+          script: script(['chage', ...c.args, name]),
+          effects: [{ key: effectKey.user(name), value: 'present' }],
+        })
+        summary = [...summary, ...c.summary]
+      }
+      if (!steps.length) return { status: 'ok', result: { ...result, changed: false } }
+      return { status: 'change', changes: summary.map((x) => ({ summary: x })), steps, result: { ...result, changed: true } }
     }),
 })
