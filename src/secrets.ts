@@ -5,8 +5,31 @@
 // k3sbook writes) masks the marked values through a Redactor (src/output/common.ts), which reads
 // this registry as it grows during the run.
 
-/** Variable names that mark a value as secret (besides values from a vault and no_log results). */
-export const SECRET_NAME = /(pass(word|wd)?|secret|token|private_key|datastore_endpoint|api_key|vault)/i
+/**
+ * Variable names that mark a value as secret (besides values from a vault and no_log results): a
+ * word of the name — words split at `_`, `-`, `.` and camelCase — is one of these, or two words in a
+ * row are (private key, api key, datastore endpoint). Words, not substrings: `os_mnt_var_passno`,
+ * `bypass_proxy` or `compass_dir` name no secret. `passwd` is not among them: in the names roles use
+ * (`getent_passwd`, `passwd_files`) it is the passwd file, and marking those masked every user name
+ * and `/etc/passwd` in all output.
+ */
+export const SECRET_NAME = { test: isSecretName }
+
+const SECRET_WORDS = new Set(['pass', 'password', 'passwords', 'passphrase', 'secret', 'secrets', 'token', 'tokens', 'apikey', 'privkey'])
+const SECRET_PAIRS = new Set(['private key', 'api key', 'datastore endpoint'])
+
+export function isSecretName(name: string): boolean {
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean)
+  for (let i = 0; i < words.length; i++) {
+    if (SECRET_WORDS.has(words[i])) return true
+    if (i > 0 && SECRET_PAIRS.has(`${words[i - 1]} ${words[i]}`)) return true
+  }
+  return false
+}
 
 /**
  * Values shorter than this are not masked in output: a two- or five-letter secret cannot be told
