@@ -233,10 +233,17 @@ export const userModule = defineModule({
       const name = String(pick(args, 'name', 'user'))
       if (!/^[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?$/.test(name)) throw new ArgError(`user: "${name}" is not a valid login name`)
       const state = String(args.state ?? 'present')
+      const wantHome = args.home === undefined ? undefined : String(args.home)
+      // the same round trip says whether the user's current home, and the wanted one, exist
       const r = await ctx.reader.probe(
-        [`echo @@passwd; getent passwd ${shQuote(name)}`, `echo @@shadow; getent shadow ${shQuote(name)}`, 'echo @@group; getent group', 'echo @@end'].join(
-          '\n',
-        ),
+        [
+          `echo @@passwd; getent passwd ${shQuote(name)}`,
+          `echo @@shadow; getent shadow ${shQuote(name)}`,
+          'echo @@group; getent group',
+          `echo @@homes; h=$(getent passwd ${shQuote(name)} | cut -d: -f6); if [ -n "$h" ] && [ -e "$h" ]; then echo current; fi`,
+          ...(wantHome !== undefined ? [`if [ -e ${shQuote(wantHome)} ]; then echo wanted; fi`] : []),
+          'echo @@end',
+        ].join('\n'),
       )
       const s = sections(r.stdout.toString('utf8'))
       let cur = parsePasswd(s.passwd ?? '')
@@ -326,8 +333,9 @@ export const userModule = defineModule({
       if (cur && w.createHome) {
         const home = w.home ?? cur.home
         const moved = w.moveHome && w.home !== undefined && w.home !== cur.home
-        const there = (await ctx.reader.files([home])).get(home)
-        if (home && !moved && !there?.exists) {
+        const homes = (s.homes ?? '').split('\n')
+        const exists = w.home !== undefined && w.home !== cur.home ? homes.includes('wanted') : homes.includes('current')
+        if (home && !moved && !exists) {
           steps.push({ describe: `create home ${home}`, script: makeHomeScript(name, home, w.skeleton), effects: [{ path: home, state: 'directory' }] })
           summary = [...summary, `create home ${home}`]
         }
