@@ -112,21 +112,30 @@ export const sysctlModule = defineModule({
       const info = (await ctx.reader.files([file], { content: true, follow: true })).get(file)!
       if (info.unknown) return { status: 'unknown', reason: info.unknown, steps: [] }
       const before = info.content?.toString('utf8') ?? ''
+      const ignore = toBool(args.ignoreerrors, false) ? '-e ' : ''
+      // the running value, as Ansible's module reads it (`sysctl -e -n`: an unknown key reads as
+      // empty); undefined when sysctl fails. Read with sysctl_set, and with reload when the file
+      // already has the value (a kernel that differs is reloaded).
       let live: string | undefined
-      if (setLive && value !== undefined) {
-        const r = await ctx.reader.probe(`echo @@v; sysctl -n ${shQuote(key)} 2>&1; echo @@rc; echo $?`)
+      let readLive = false
+      if (value !== undefined && (setLive || reload)) {
+        readLive = true
+        const r = await ctx.reader.probe(`echo @@v; sysctl -e -n ${shQuote(key)} 2>/dev/null; echo @@rc; echo $?`)
         const s = sections(r.stdout.toString())
-        if (s.rc?.trim() !== '0') return { status: 'fail', msg: `sysctl: cannot read ${key}: ${s.v?.trim()}` }
-        live = normalizeSysctlValue(s.v ?? '')
+        live = s.rc?.trim() === '0' ? normalizeSysctlValue(s.v ?? '') : undefined
       }
       const fileValue = sysctlFileValue(before, key)
       const fileOk =
         value === undefined
           ? fileValue === undefined
           : fileValue !== undefined && normalizeSysctlValue(fileValue) === value && sysctlEdit(before, key, value) === before
-      const liveOk = live === undefined || live === value
+      // Ansible's decision (ansible.posix.sysctl): the file first, then with reload a running value
+      // that differs, and with sysctl_set one to set
+      const liveDiffers = readLive && live !== value
+      const setProc = setLive && live !== undefined && live !== value
+      const changed = !fileOk || (reload && liveDiffers) || (setLive && liveDiffers)
       const result = { name: key, value: value ?? null, sysctl_file: file }
-      if (fileOk && liveOk) return { status: 'ok', result: { ...result, changed: false } }
+      if (!changed) return { status: 'ok', result: { ...result, changed: false } }
       const after = fileOk ? before : sysctlEdit(before, key, value)
       const steps: Step[] = []
       const changes = []
@@ -137,16 +146,14 @@ export const sysctlModule = defineModule({
         })
         steps.push(writeFileStep(file, Buffer.from(after), {}))
       }
-      if (!liveOk) {
-        changes.push({ summary: `${key}: ${live} → ${value} (running kernel)` })
+      if (liveDiffers) changes.push({ summary: `${key}: ${live === undefined || live === '' ? '(unset)' : live} → ${value} (running kernel)` })
+      if (setProc)
         steps.push({
           describe: `sysctl -w ${key}=${value}`,
-          script: `sysctl -w ${shQuote(`${key}=${value}`)}`,
+          script: `sysctl ${ignore}-w ${shQuote(`${key}=${value}`)}`,
           effects: [{ key: effectKey.sysctl(key), value }],
         })
-      }
-      if (!fileOk && reload && value !== undefined)
-        steps.push({ describe: `sysctl -p ${file}`, script: `sysctl ${toBool(args.ignoreerrors, false) ? '-e ' : ''}-p ${shQuote(file)} >/dev/null` })
+      if (reload) steps.push({ describe: `sysctl -p ${file}`, script: `sysctl ${ignore}-p ${shQuote(file)} >/dev/null` })
       return { status: 'change', changes, steps, result: { ...result, changed: true } }
     }),
 })
