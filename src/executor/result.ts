@@ -173,12 +173,14 @@ export function registerOutcome(h: HostState, task: Task, outcome: TaskOutcome):
 }
 
 /**
- * The facts a set_fact sets (its values keep the taint they were rendered with) or Ansible's own
- * module returned through the bridge (what the host returned: host data).
+ * The facts a task sets: set_fact's and include_vars' (computed on the control machine: their values
+ * keep the taint they were rendered with, and include_vars' stay templates, as in Ansible), or what
+ * a module that reads the host returned (getent, Ansible's own modules through the bridge): host data.
  */
-function ownFacts(task: Task, outcome: TaskOutcome): Vars {
+export function ownFacts(task: Task, outcome: TaskOutcome): Vars {
   const f = pickFacts(outcome.result)
-  return getModule(task.module)?.setsVars ? f : hostResult(outcome, f)
+  const mod = getModule(task.module)
+  return mod?.setsVars && mod.controllerOnly ? f : hostResult(outcome, f)
 }
 
 /** run_once: every other host gets the registered result and facts, as in Ansible. */

@@ -34,7 +34,7 @@ import type { CachedProbes } from './probe-cache.js'
 import { makeReader, type Overlay } from './reader.js'
 import { isUndefinedError, loopOnHost, loopOutcome, loopVars, renderLoopItems, sleep, type ItemOutcome } from './loop.js'
 import { splitArgs, unquote } from '../kv.js'
-import { errorText, hostResult, judgeResult, mergeGathered, withResult } from './result.js'
+import { errorText, hostResult, judgeResult, mergeGathered, ownFacts, withResult } from './result.js'
 import type { HostState, TaskOutcome } from './state.js'
 import { taskName, type TaskContext } from './task-context.js'
 
@@ -381,10 +381,7 @@ export async function taskOutcome(tc: TaskContext, h: HostState, vars: Vars): Pr
     done.push({ item, label, out })
     // set_fact in a loop: each item's facts are set as it runs, so later items (and the tasks
     // after) see them all (Ansible updates the task's variables per item)
-    if (setsVars && out.status !== 'failed' && out.status !== 'skipped') {
-      const f = out.result.ansible_facts
-      if (f && typeof f === 'object') Object.assign(h.hostFacts, f as Vars)
-    }
+    if (setsVars && out.status !== 'failed' && out.status !== 'skipped') Object.assign(h.hostFacts, ownFacts(task, out))
     if (gathers && out.status !== 'failed' && out.status !== 'skipped') mergeGathered(h, out.result, out.fromController)
     if (loop.pause) await sleep(loop.pause * 1000)
   }

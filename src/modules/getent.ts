@@ -46,6 +46,8 @@ export const getentModule = defineModule({
     fail_key: bool('Fail when the key is not found (default true); false sets it to null instead.'),
   }),
   setsVars: (args) => (typeof args.database === 'string' ? [`getent_${args.database}`] : []),
+  // Ansible merges a module's ansible_facts into the host's facts: `ansible_facts.getent_passwd` too
+  gathersFacts: true,
   plan: (args, ctx) =>
     guardPlan(async (): Promise<Plan> => {
       if (args.database === undefined) return { status: 'fail', msg: 'missing required arguments: database' }

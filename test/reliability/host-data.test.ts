@@ -1,8 +1,9 @@
 // Host data is data: whatever a host sends back (a command's stdout, a shell's stderr, slurp's
-// content, uri's body and parsed JSON, gathered facts, facts from Ansible's own module code) is unsafe, as Ansible's AnsibleUnsafe: a later
-// task that uses it writes it byte for byte, and template text in it is never rendered on the
-// controller, through filters, set_fact, hostvars, task vars and loops. A hostile host cannot reach
-// the controller's files, environment or the play's variables.
+// content, uri's body and parsed JSON, gathered facts, getent's facts, facts from Ansible's own
+// module code) is unsafe, as Ansible's AnsibleUnsafe: a later task that uses it writes it byte for
+// byte, and template text in it is never rendered on the controller, through filters, set_fact,
+// hostvars, task vars and loops. A hostile host cannot reach the controller's files, environment or
+// the play's variables.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
@@ -14,6 +15,8 @@ import { cli, tree } from './helpers.js'
 const FILE_MARK = `ctlfile-${randomBytes(8).toString('hex')}`
 const ENV_MARK = `ctlenv-${randomBytes(8).toString('hex')}`
 const VAR_MARK = `playvar-${randomBytes(8).toString('hex')}`
+// a user's GECOS field: one line, no colon
+const GECOS = "{{ lookup('env', 'INJECT_ENV_MARK') }} {{ play_var }}"
 
 describe('host data is never rendered as a template', () => {
   let lab: LabInfo & { stop(): Promise<void> }
@@ -52,7 +55,8 @@ mount --bind /srv/inj/os-release /etc/os-release
 printf '{{ play_var }}\\n' > /srv/inj/debian_version
 mount --bind /srv/inj/debian_version /etc/debian_version
 cd /srv/inj/www && nohup /usr/bin/python3 -m http.server 8765 --bind 127.0.0.1 >/dev/null 2>&1 &
-for i in 1 2 3 4 5 6 7 8 9 10; do curl -fs http://127.0.0.1:8765/raw.txt >/dev/null && break; sleep 0.3; done`,
+for i in 1 2 3 4 5 6 7 8 9 10; do curl -fs http://127.0.0.1:8765/raw.txt >/dev/null && break; sleep 0.3; done
+userdel k3sbook-hostile 2>/dev/null; useradd -M -c ${q(GECOS)} k3sbook-hostile`,
     )
     const play = `- hosts: all
   gather_facts: true
@@ -104,6 +108,9 @@ for i in 1 2 3 4 5 6 7 8 9 10; do curl -fs http://127.0.0.1:8765/raw.txt >/dev/n
     - copy: { dest: /srv/out/version, content: "{{ ansible_distribution_version }}" }
     - copy: { dest: /srv/out/release, content: "{{ ansible_facts['distribution_release'] }}" }
     - debug: { msg: "{{ out.stdout }}" }
+    - getent: { database: passwd, key: k3sbook-hostile }
+    - copy: { dest: /srv/out/getent, content: "{{ getent_passwd['k3sbook-hostile'][3] }}" }
+    - copy: { dest: /srv/out/getent-fact, content: "{{ ansible_facts.getent_passwd['k3sbook-hostile'][3] }}" }
     - name: Ansible's own module code (the bridge) returns host text as facts
       hostfacts: { path: /srv/inj/payload }
     - copy: { dest: /srv/out/bridge-fact, content: "{{ bridge_text }}" }
@@ -145,6 +152,8 @@ for i in 1 2 3 4 5 6 7 8 9 10; do curl -fs http://127.0.0.1:8765/raw.txt >/dev/n
       version: '{{ play_var }}',
       release: '{% for x in [1] %}{{ play_var }}{% endfor %}',
       'bridge-fact': payload,
+      getent: GECOS,
+      'getent-fact': GECOS,
     }
     lines.forEach((l, i) => (want[`loop-${i}`] = l))
     for (const [f, w] of Object.entries(want)) assert.equal(await got(f), w, `/srv/out/${f}`)
