@@ -175,13 +175,17 @@ async function planService(args: Record<string, any>, ctx: PlanContext, systemdO
   const sc = (verb: string, unit?: string) => `systemctl ${flags ? flags + ' ' : ''}${verb}${unit ? ' ' + shQuote(unit) : ''}`
   if (daemonReexec) steps.push({ describe: 'systemctl daemon-reexec', script: sc('daemon-reexec') })
   const reloadStep: Step = { describe: 'systemctl daemon-reload', script: sc('daemon-reload') }
-  if (!name)
+  if (!name) {
+    // Ansible's systemd module runs a daemon-reload (or -reexec) without a unit and reports no change
+    // (it changes nothing a playbook manages); in check mode it runs nothing
+    if (ctx.check) return { status: 'ok' as const, result: { changed: false } }
     return {
       status: 'change' as const,
-      changes: [{ summary: 'daemon-reload' }],
+      changes: [{ summary: daemonReexec ? 'daemon-reexec' : 'daemon-reload' }],
       steps: daemonReload ? [...steps, reloadStep] : steps,
-      result: { changed: true },
+      result: { changed: false },
     }
+  }
   const use = systemdOnly ? 'systemd' : String(args.use ?? 'auto')
   const r = await ctx.reader.probe(probe(name, use, args.pattern))
   const s = sections(r.stdout.toString('utf8'))
@@ -314,4 +318,6 @@ export const systemdModule = defineModule({
   description: 'Controls a systemd unit: started/stopped/restarted/reloaded, enabled, masked, daemon-reload.',
   schema: systemdSchema,
   plan: (args, ctx) => guardPlan(() => planService(args, ctx, true)),
+  // a daemon-reload alone ran and changed nothing (its plan's result says so)
+  result: (plan) => plan.result ?? {},
 })
