@@ -126,6 +126,11 @@ export interface Task extends TaskCommon {
   args: Vars
   /** A module k3sbook does not implement (it exists in Ansible, or may): the task fails if it runs. */
   unsupported?: boolean
+  /**
+   * Its arguments fail the module's schema, and validate only warned (the task may not run, or its
+   * failure is caught): where it runs, it fails with this message instead of running.
+   */
+  invalid?: string
   /** For a module k3sbook lacks: the `library/` folders Ansible searches first (the roles', the playbook's). */
   libraryDirs?: string[]
   loop?: LoopSpec

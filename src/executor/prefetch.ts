@@ -311,7 +311,7 @@ interface PlanInput {
 function planInputs(tc: TaskContext, host: string): PlanInput[] | undefined {
   const task = tc.task
   const module = getModule(task.module)
-  if (!module || module.controllerOnly) return []
+  if (!module || module.controllerOnly || task.invalid) return []
   try {
     const vars = tc.vars(host)
     const conds = tc.conditions

@@ -228,6 +228,8 @@ export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
 /** The runner's module step for a task on a host, with its variables (an item's, in a loop). */
 export async function runTaskModule(tc: TaskContext, h: HostState, vars: Vars, attempt?: number): Promise<TaskOutcome> {
   const { task, rc } = tc
+  // arguments validate found wrong where the task was guarded: it fails here, where it runs
+  if (task.invalid) return { status: 'failed', result: { failed: true, changed: false, msg: task.invalid }, changes: [], diff: undefined, msg: task.invalid }
   // `action: {module: "{{ m }}"}` names its module only now
   const modName = isTemplated(task.moduleKey) ? String(templateValue(task.moduleKey, vars, srcPos(task.src))) : task.moduleKey
   // a module k3sbook lacks runs through Ansible's own code (the bridge)

@@ -3,7 +3,7 @@
 // instead of stopping at the first. Templated parts (include_tasks with a "{{ }}" file) stay dynamic.
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { asBool } from '../bool.js'
-import { didYouMean, type Diagnostics, type SourcePos } from '../errors.js'
+import { Diagnostics, didYouMean, type SourcePos } from '../errors.js'
 import type { Block, Handler, Include, LoopSpec, Play, Playbook, RoleContext, Task, TaskItem, Vars } from '../model.js'
 import { canonicalModuleName, getModule, moduleNames } from '../modules/registry.js'
 import type { Module } from '../modules/types.js'
@@ -66,6 +66,8 @@ interface Ctx {
   /** A block's `notify`, taken by tasks inside that set none. */
   notify?: string[]
   handlers: boolean
+  /** Inside a block with a `when`, ignore_errors or a rescue, or in a rescue: a failure here may never happen or is caught. */
+  guarded?: boolean
   play: PlayBuild
   /** Files being imported (cycle detection). */
   stack: string[]
@@ -542,9 +544,13 @@ class Loader {
     // tags/when/become inherit through the block itself: inner items keep only their own additions
     const notify = toStrList(item.notify)
     const inner: Ctx = { ...passDown(ctx, common, []), notify: notify.length ? notify : ctx.notify }
-    const list = (k: string) => (Array.isArray(item[k]) ? this.taskList(item[k] as unknown[], yf, [...path, k], inner) : [])
+    // what validate may only warn about inside: the block may not run, or its failures are caught
+    const ignored = common.ignoreErrors !== undefined && common.ignoreErrors !== false
+    const mayNotRun = ctx.guarded || common.when.length > 0 || ignored
+    const rescued = Array.isArray(item.rescue) && item.rescue.length > 0
+    const list = (k: string, guarded: boolean) => (Array.isArray(item[k]) ? this.taskList(item[k] as unknown[], yf, [...path, k], { ...inner, guarded }) : [])
     if (!('block' in item)) this.diags.error('"rescue"/"always" without "block"', yf.pos(path))
-    return { kind: 'block', ...common, block: list('block'), rescue: list('rescue'), always: list('always') }
+    return { kind: 'block', ...common, block: list('block', mayNotRun || rescued), rescue: list('rescue', true), always: list('always', mayNotRun) }
   }
 
   task(item: Vars, yf: YamlFile, path: YamlPath, ctx: Ctx): TaskItem[] {
@@ -637,9 +643,20 @@ class Loader {
     }
     const keyPos = posOf([modKey], { key: true })
     let args: Vars | undefined
+    let invalid: string | undefined
     if (mod) {
-      args = this.moduleArgs(mod, modKey, rawArgs, item.args, yf, argsPath, path, modPos)
-      if (!args) return []
+      // strict means certainly wrong: a bad argument of a task that may not run, or whose failure is
+      // caught, is a warning; the task fails with it where it runs (as Ansible's argument check does)
+      const guarded =
+        !!ctx.guarded ||
+        ctx.handlers ||
+        ctx.when.length > 0 ||
+        item.when !== undefined ||
+        item.failed_when !== undefined ||
+        (item.ignore_errors !== undefined && item.ignore_errors !== false)
+      const r = this.moduleArgs(mod, modKey, rawArgs, item.args, yf, argsPath, path, modPos, guarded)
+      if (!r) return []
+      ;({ args, invalid } = r)
     } else {
       // the roles' library/ folders, then the playbook's (Ansible's adjacent library/), as at run time
       const where = templatedModule ? 'unknown' : ansibleModuleWhere(modKey, [...roleDirs(ctx.role), ctx.playDir])
@@ -667,6 +684,7 @@ class Loader {
       moduleKey: modKey,
       args,
       unsupported: mod ? undefined : true,
+      invalid,
       // where Ansible looks for a module first: the roles' library/ folders, then the playbook's
       libraryDirs: mod ? undefined : [...roleDirs(ctx.role), ctx.playDir].map((d) => join(d, 'library')),
       loop: this.loop(item, yf, path, ctx.play.vars),
@@ -696,7 +714,17 @@ class Loader {
   }
 
   /** The module's arguments from a mapping or a `k=v` string, merged with `args:`, checked against its schema. */
-  moduleArgs(mod: Module, modKey: string, raw: unknown, extra: unknown, yf: YamlFile, argsPath: YamlPath, taskPath: YamlPath, modPos: PosOf): Vars | undefined {
+  moduleArgs(
+    mod: Module,
+    modKey: string,
+    raw: unknown,
+    extra: unknown,
+    yf: YamlFile,
+    argsPath: YamlPath,
+    taskPath: YamlPath,
+    modPos: PosOf,
+    guarded = false,
+  ): { args: Vars; invalid?: string } | undefined {
     let args: Vars = {}
     const fromString = typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean'
     if (raw === null || raw === undefined) args = {}
@@ -728,8 +756,14 @@ class Loader {
     }
     // set_fact's variable names may be templates (`"path_{{ idx }}": …`): known only at run time
     const checked = mod.setsVars ? Object.fromEntries(Object.entries(args).filter(([k]) => !isTemplated(k))) : args
-    const ok = reportSchema(compile(mod.schema), checked, posOf, this.diags, { prefix: `${modKey}: `, noun: 'argument', templatesUnknown: true })
-    return ok ? args : undefined
+    const opts = { prefix: `${modKey}: `, noun: 'argument', templatesUnknown: true }
+    if (!guarded) return reportSchema(compile(mod.schema), checked, posOf, this.diags, opts) ? { args } : undefined
+    const found = new Diagnostics()
+    const ok = reportSchema(compile(mod.schema), checked, posOf, found, opts)
+    for (const d of found.items)
+      if (d.severity === 'error') this.diags.warn(`${d.message} (the task fails where it runs)`, d.pos, d.hint)
+      else this.diags.warn(d.message, d.pos, d.hint)
+    return ok ? { args } : { args, invalid: found.errors.map((d) => d.message).join('; ') }
   }
 
   loop(item: Vars, yf: YamlFile, path: YamlPath, playVars: Vars = {}): LoopSpec | undefined {
