@@ -1,10 +1,12 @@
 // Host data is data: what came from a managed host (a registered result, a fact, a file it
-// returned) is never run as a command on the control machine. Ansible's unsafe marking only stops
-// templating, so `shell: "{{ r.stdout }}"` with `delegate_to: localhost` runs whatever the host
-// printed; here the task fails before anything runs. Which arguments are commands, and how, each
-// module declares (Module.commandArgs); the check renders them with their taint kept (HostString:
-// unsafe text from a host, not a `with_*` item, a lookup's result or what the control machine's
-// own tasks returned).
+// returned) is never run as a command on the control machine, never names a file there for a task
+// to read (and send to a host), and never leads a write there out of its folder. Ansible's unsafe
+// marking only stops templating, so `shell: "{{ r.stdout }}"` with `delegate_to: localhost` runs
+// whatever the host printed, and `copy: src: "{{ r.stdout }}"` sends the host any file it names;
+// here the task fails before anything runs. Which arguments are commands (Module.commandArgs) or
+// controller files (Module.controllerFiles) each module declares; the check renders them with their
+// taint kept (HostString: unsafe text from a host, not a `with_*` item, a lookup's result or what
+// the control machine's own tasks returned).
 import type { Task, Vars } from '../model.js'
 import { shlexSplit } from '../modules/command.js'
 import type { Module } from '../modules/types.js'
@@ -12,10 +14,41 @@ import { isTemplated, templateValue, type TemplateOptions } from '../template/in
 import { containsHostData } from '../template/taint.js'
 
 /**
- * Why this task may not run on the control machine: an argument the target runs as a command holds
- * host data. undefined when none does (or when an argument cannot be rendered: the pipeline reports that).
+ * Why this task may not run: host data names a file on the control machine for it to read (copy's
+ * and template's src, a script, include_vars), or climbs out of the folder it writes to (fetch's
+ * dest with '..'); or, when the task runs on the control machine (`onController`), an argument the
+ * target runs as a command holds host data. undefined when nothing does (or when an argument cannot
+ * be rendered: the pipeline reports that).
  */
-export function hostDataAsCommand(task: Task, mod: Module, vars: Vars, pos?: TemplateOptions): string | undefined {
+export function hostDataRefusal(task: Task, mod: Module, vars: Vars, pos: TemplateOptions | undefined, onController: boolean): string | undefined {
+  return hostDataInFiles(task, mod, vars, pos) ?? (onController ? hostDataAsCommand(task, mod, vars, pos) : undefined)
+}
+
+function hostDataInFiles(task: Task, mod: Module, vars: Vars, pos?: TemplateOptions): string | undefined {
+  const files = mod.controllerFiles?.(task.args)
+  if (!files) return undefined
+  for (const [key, how] of Object.entries(files)) {
+    const raw = task.args[key]
+    if (raw === undefined || raw === null) continue
+    let value: unknown
+    try {
+      value = templateValue(raw, vars, pos)
+    } catch {
+      return undefined
+    }
+    if (!containsHostData(value)) continue
+    const text = String(value)
+    const name = key === '_raw_params' ? `${mod.name}'s file` : `\`${key}\``
+    // a URL is fetched by the host, not read here
+    if (how === 'read' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(text))
+      return `${name} is made from host data (a result registered on a managed host, or its facts) and names a file on the control machine to read: k3sbook never lets host data choose a file there. Instead, name the file in the playbook.`
+    if (how === 'write' && text.split('/').includes('..'))
+      return `${name} is made from host data (a result registered on a managed host, or its facts) and climbs out of its folder with "..": k3sbook never lets host data choose where on the control machine it writes.`
+  }
+  return undefined
+}
+
+function hostDataAsCommand(task: Task, mod: Module, vars: Vars, pos?: TemplateOptions): string | undefined {
   const kinds = mod.commandArgs
   if (!kinds) return undefined
   for (const [key, kind] of Object.entries(kinds)) {

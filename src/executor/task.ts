@@ -26,7 +26,7 @@ import {
   writtenPath,
 } from './check.js'
 import { coerceArgs } from './coerce.js'
-import { hostDataAsCommand } from './controller-guard.js'
+import { hostDataRefusal } from './controller-guard.js'
 import type { PlanGate } from './confirm.js'
 import { scoped } from './connections.js'
 import type { HostStatus } from './events.js'
@@ -239,8 +239,8 @@ export async function runTaskModule(tc: TaskContext, h: HostState, vars: Vars, a
   const targetState = target === h.name ? h : rc.state(target)
   const exec = tc.exec(vars)
   const conn = mod.controllerOnly ? undefined : scoped(await rc.conns.get(target), exec)
-  if (conn?.controller && mod.commandArgs) {
-    const refused = hostDataAsCommand(task, mod, vars, srcPos(task.src, [task.moduleKey]))
+  if ((conn?.controller && mod.commandArgs) || mod.controllerFiles) {
+    const refused = hostDataRefusal(task, mod, vars, srcPos(task.src, [task.moduleKey]), conn?.controller === true)
     if (refused) return { status: 'failed', result: { failed: true, changed: false, msg: refused }, changes: [], diff: undefined, msg: refused }
   }
   // a check run: a whole file at a known path whose content reads an unknown value (check.ts)

@@ -56,6 +56,7 @@ export const copy = defineModule<CopyArgs>({
   readAhead: true,
   name: 'copy',
   commandArgs: { validate: 'shell' },
+  controllerFiles: (args): Record<string, 'read' | 'write'> => (args.remote_src === undefined || args.remote_src === false ? { src: 'read' } : {}),
   writesWholeFile: 'dest',
   description:
     'Copy a file or directory from the controller (or a file already on the host) to the host, or write `content` to a file. Writes only what differs, atomically.',

@@ -104,6 +104,7 @@ export const fetchModule = defineModule({
   readAhead: true,
   resultAfterRun: true,
   name: 'fetch',
+  controllerFiles: () => ({ dest: 'write' }),
   description: 'Copies a file from the host to the control machine (DEST/HOSTNAME/PATH, or DEST with flat).',
   schema: fetchSchema,
   plan: (args, ctx) =>

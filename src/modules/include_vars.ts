@@ -108,6 +108,7 @@ const FILE_ARGS = ['file', '_raw_params']
 
 export const includeVarsModule = defineModule({
   name: 'include_vars',
+  controllerFiles: () => ({ _raw_params: 'read', file: 'read', dir: 'read' }),
   description:
     "Load variables from a YAML/JSON file (or every file of a directory) on the control machine into the host's variables. Changes nothing on the host.",
   controllerOnly: true,

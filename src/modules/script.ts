@@ -36,6 +36,8 @@ export function scriptRunner(o: { name: string; command: string; executable?: st
 export const scriptModule = defineModule({
   name: 'script',
   commandArgs: { _raw_params: 'shell', cmd: 'shell', executable: 'shell' },
+  // the script itself is a file on the control machine, sent to the host
+  controllerFiles: () => ({ _raw_params: 'read', cmd: 'read' }),
   description:
     'Copy a script from the control machine to the host, run it there with its arguments, and remove it. `creates`/`removes` skip it; otherwise a change.',
   freeForm: true,

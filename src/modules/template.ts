@@ -40,6 +40,7 @@ export const template = defineModule<TemplateArgs>({
   readAhead: true,
   name: 'template',
   commandArgs: { validate: 'shell' },
+  controllerFiles: () => ({ src: 'read' }),
   writesWholeFile: 'dest',
   description: "Render a Jinja2 template from the controller with the host's variables and write it to the host. Writes only when the result differs.",
   sourceArgs: { src: 'templates' },

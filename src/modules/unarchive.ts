@@ -310,6 +310,7 @@ const pendingPlans = planData<Pending>()
 export const unarchiveModule = defineModule({
   resultAfterRun: true,
   name: 'unarchive',
+  controllerFiles: (args): Record<string, 'read' | 'write'> => (args.remote_src === undefined && args.copy === undefined ? { src: 'read' } : {}),
   description: 'Unpacks a tar or zip archive (from the control machine or the host) into a directory on the host.',
   schema: unarchiveSchema,
   sourceArgs: { src: 'files' },

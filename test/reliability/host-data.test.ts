@@ -161,14 +161,19 @@ userdel k3sbook-hostile 2>/dev/null; useradd -M -c ${q(GECOS)} k3sbook-hostile`,
     for (const mark of [FILE_MARK, ENV_MARK, VAR_MARK]) assert.ok(!all.includes(mark), `a file on the host holds ${mark}`)
   })
 
-  test('host data never runs as a command on the control machine, and no path a host gives leads fetch out of its folder', async () => {
+  test('host data never runs as a command on the control machine, never names a controller file to read, and never leads a write there out of its folder', async () => {
     // The project folder is on the control machine: every command the host prints would make a file
     // there. `delegate_to: localhost` runs on the control machine (the implicit localhost, local).
     const project = tree({})
     const ctl = (name: string) => `${project}/${name}`
     const escape = `k3sbook-escape-${randomBytes(6).toString('hex')}`
     await sh(lab, 1, `mkdir -p /srv/f && printf hostile > /tmp/${escape}`)
+    writeFileSync(ctl('ctl-secret.txt'), 'controller secret\n')
     const refused = [
+      ['copy src', `copy: { src: "{{ out.stdout | replace('touch ', '') | replace('pwned', 'ctl-secret.txt') }}", dest: /srv/f/stolen-copy }`],
+      ['template src', `template: { src: "{{ out.stdout | replace('touch ', '') | replace('pwned', 'ctl-secret.txt') }}", dest: /srv/f/stolen-template }`],
+      ['include_vars file', `include_vars: { file: "{{ out.stdout | replace('touch ', '') | replace('pwned', 'ctl-secret.txt') }}" }`],
+      ['fetch dest climbing out', `fetch: { src: /etc/hostname, dest: "${ctl('fetched-dest')}/{{ out.rc | string | replace('0', '../..') }}/", flat: true }`],
       ['shell line', `shell: "{{ out.stdout }}"`],
       ['command program', `command: "{{ out.stdout }}"`],
       ['argv program', `command: { argv: ["{{ out.stdout_lines[0].split(' ')[0] }}", "${ctl('pwned-argv')}"] }`],
@@ -216,6 +221,11 @@ ${refusedLookups.map(([name, task]) => `    - name: "refused lookup: ${name}"\n 
       delegate_to: localhost
     - name: "runs: host data on its own host"
       shell: "{{ out.stdout | replace('${project}', '/srv/f') }}"
+    - name: "runs: a file named by a with_items item"
+      copy: { src: "{{ item }}", dest: /srv/f/ok-copy }
+      with_items: ["${ctl('ctl-secret.txt')}"]
+    - name: "runs: host data picks a name inside fetch's folder"
+      fetch: { src: /etc/hostname, dest: "${ctl('fetched-named')}/{{ out.rc }}/", flat: true }
     - name: fetch of a path a host made up
       shell: "echo /srv/f/../../../../../../../../../../../tmp/${escape}"
       register: where
@@ -238,7 +248,11 @@ ${refusedLookups.map(([name, task]) => `    - name: "refused lookup: ${name}"\n 
     for (const [name] of refused) {
       const e = results.get(`refused: ${name}`)
       assert.equal(e?.status, 'failed', `${name}: ${JSON.stringify(e)}`)
-      assert.match(e!.msg!, /is made from host data .* runs on the control machine: k3sbook never runs host data there/, name)
+      assert.match(
+        e!.msg!,
+        /is made from host data .*(runs on the control machine: k3sbook never runs host data there|k3sbook never lets host data choose)/,
+        name,
+      )
     }
     for (const [name] of refusedLookups) {
       const e = results.get(`refused lookup: ${name}`)
@@ -253,7 +267,15 @@ ${refusedLookups.map(([name, task]) => `    - name: "refused lookup: ${name}"\n 
     )
     assert.ok(made.includes(`ok-args-${ctl('pwned').length + 'touch '.length}`), made.join(' '))
     for (const f of ['ok-item', 'ok-own', 'ok-pipe']) assert.ok(made.includes(f), `${f} missing: ${made.join(' ')}`)
-    assert.equal((await sh(lab, 1, 'ls /srv/f')).trim().split('\n').includes('pwned'), true, 'host data runs on its own host')
+    const onHost = (await sh(lab, 1, 'ls /srv/f')).trim().split('\n')
+    assert.equal(onHost.includes('pwned'), true, 'host data runs on its own host')
+    assert.deepEqual(
+      onHost.filter((f) => f.startsWith('stolen')),
+      [],
+      'a controller file named by host data reached the host',
+    )
+    assert.ok(onHost.includes('ok-copy'), onHost.join(' '))
+    assert.ok(existsSync(ctl('fetched-named/0/hostname')), 'host data may name a folder inside fetch dest')
     assert.equal(cronWritten, false, "a cron job from host data in the control machine's cron.d")
     // fetch: the host's path is taken as the host resolves it, inside fetched/HOST/
     assert.equal(readFileSync(ctl(`fetched/${lab.hosts[0].name}/tmp/${escape}`), 'utf8'), 'hostile')
