@@ -24,18 +24,28 @@ export function hostDataRefusal(task: Task, mod: Module, vars: Vars, pos: Templa
   return hostDataInFiles(task, mod, vars, pos) ?? (onController ? hostDataAsCommand(task, mod, vars, pos) : undefined)
 }
 
-function hostDataInFiles(task: Task, mod: Module, vars: Vars, pos?: TemplateOptions): string | undefined {
-  const files = mod.controllerFiles?.(task.args)
-  if (!files) return undefined
-  for (const [key, how] of Object.entries(files)) {
+/**
+ * The declared arguments the task sets, rendered with their taint kept; stops at one that cannot be
+ * rendered (the pipeline reports that error itself).
+ */
+function* rendered<K extends string>(task: Task, kinds: Readonly<Record<string, K>>, vars: Vars, pos?: TemplateOptions): Generator<[string, K, unknown]> {
+  for (const [key, kind] of Object.entries(kinds)) {
     const raw = task.args[key]
     if (raw === undefined || raw === null) continue
     let value: unknown
     try {
       value = templateValue(raw, vars, pos)
     } catch {
-      return undefined
+      return
     }
+    yield [key, kind, value]
+  }
+}
+
+function hostDataInFiles(task: Task, mod: Module, vars: Vars, pos?: TemplateOptions): string | undefined {
+  const files = mod.controllerFiles?.(task.args)
+  if (!files) return undefined
+  for (const [key, how, value] of rendered(task, files, vars, pos)) {
     if (!containsHostData(value)) continue
     const text = String(value)
     const name = key === '_raw_params' ? `${mod.name}'s file` : `\`${key}\``
@@ -49,17 +59,9 @@ function hostDataInFiles(task: Task, mod: Module, vars: Vars, pos?: TemplateOpti
 }
 
 function hostDataAsCommand(task: Task, mod: Module, vars: Vars, pos?: TemplateOptions): string | undefined {
-  const kinds = mod.commandArgs
-  if (!kinds) return undefined
-  for (const [key, kind] of Object.entries(kinds)) {
+  if (!mod.commandArgs) return undefined
+  for (const [key, kind, value] of rendered(task, mod.commandArgs, vars, pos)) {
     const raw = task.args[key]
-    if (raw === undefined || raw === null) continue
-    let value: unknown
-    try {
-      value = templateValue(raw, vars, pos)
-    } catch {
-      return undefined
-    }
     const name = key === '_raw_params' ? `${mod.name}'s command line` : `\`${key}\``
     if (kind === 'argv') {
       // the program is the first item: host data after it is passed as arguments, not run

@@ -28,35 +28,28 @@ function setOwn(out: Record<string, unknown>, k: string, v: unknown): void {
   else out[k] = v
 }
 
-const unsafeCache = new WeakMap<object, boolean>()
+/** Whether a value holds a string of one kind (lists and mappings walked; lazy views are not), cached per object. */
+function holder(kind: typeof UnsafeString): (v: unknown) => boolean {
+  const cache = new WeakMap<object, boolean>()
+  const walk = (v: unknown, depth: number): boolean => {
+    if (v instanceof kind) return true
+    if (v === null || typeof v !== 'object' || depth > 64 || v instanceof UnsafeString) return false
+    const c = cache.get(v)
+    if (c !== undefined) return c
+    let r = false
+    if (Array.isArray(v)) r = v.some((x) => walk(x, depth + 1))
+    else if (isPlainObject(v)) r = Object.values(v).some((x) => walk(x, depth + 1))
+    cache.set(v, r)
+    return r
+  }
+  return (v) => walk(v, 0)
+}
 
 /** Does the value hold an UnsafeString (lists and mappings walked; lazy views are not)? */
-export function containsUnsafe(v: unknown, depth = 0): boolean {
-  if (v instanceof UnsafeString) return true
-  if (v === null || typeof v !== 'object' || depth > 64) return false
-  const c = unsafeCache.get(v)
-  if (c !== undefined) return c
-  let r = false
-  if (Array.isArray(v)) r = v.some((x) => containsUnsafe(x, depth + 1))
-  else if (isPlainObject(v)) r = Object.values(v).some((x) => containsUnsafe(x, depth + 1))
-  unsafeCache.set(v, r)
-  return r
-}
-
-const hostCache = new WeakMap<object, boolean>()
+export const containsUnsafe = holder(UnsafeString)
 
 /** Does the value hold a HostString, text that came from a managed host (lists and mappings walked)? */
-export function containsHostData(v: unknown, depth = 0): boolean {
-  if (v instanceof HostString) return true
-  if (v === null || typeof v !== 'object' || depth > 64 || v instanceof UnsafeString) return false
-  const c = hostCache.get(v)
-  if (c !== undefined) return c
-  let r = false
-  if (Array.isArray(v)) r = v.some((x) => containsHostData(x, depth + 1))
-  else if (isPlainObject(v)) r = Object.values(v).some((x) => containsHostData(x, depth + 1))
-  hostCache.set(v, r)
-  return r
-}
+export const containsHostData = holder(HostString)
 
 /** Every string in the value wrapped as UnsafeString (a new value; the argument is not changed). */
 export function wrapUnsafe(v: unknown): unknown {

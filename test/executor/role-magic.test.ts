@@ -6,13 +6,9 @@
 // with the play's own role pulled in by import_role (listed) and by include_role (not listed).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { promisify } from 'node:util'
-import { ansibleEnv } from '../helpers/ansible.js'
-import { run } from './helpers.js'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { sameFilesAsAnsible } from './local-differential.js'
 
 const write = (what: string) => `- copy: { dest: "{{ out }}/${what}.json", content: "{{ ${what}_seen | to_json }}" }\n`
 
@@ -40,24 +36,8 @@ const FILES = (how: string): Record<string, string> => ({
 
 for (const how of ['import_role', 'include_role']) {
   test(`role and run magic variables are Ansible's (the play's own role by ${how})`, async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'k3sbook-magic-'))
-    t.after(() => rmSync(dir, { recursive: true, force: true }))
-    for (const [p, text] of Object.entries(FILES(how))) {
-      mkdirSync(dirname(join(dir, p)), { recursive: true })
-      writeFileSync(join(dir, p), text)
-    }
-    for (const tool of ['k3sbook', 'ansible']) mkdirSync(join(dir, tool))
-    const ours = await run(join(dir, 'site.yml'), [join(dir, 'inv.yml')], { extraVars: [`out=${join(dir, 'k3sbook')}`] })
-    assert.equal(ours.summary.exitCode, 0, JSON.stringify(ours.results.filter((r) => r.status === 'failed')))
-    await promisify(execFile)('ansible-playbook', ['-i', join(dir, 'inv.yml'), join(dir, 'site.yml'), '-e', `out=${join(dir, 'ansible')}`], {
-      env: ansibleEnv(),
-      cwd: dir,
-    })
-    for (const f of ['play', 'a', 'b', 'c']) {
-      const theirs = readFileSync(join(dir, 'ansible', `${f}.json`), 'utf8')
-      assert.equal(readFileSync(join(dir, 'k3sbook', `${f}.json`), 'utf8'), theirs, `${f}.json`)
-    }
-    const play = JSON.parse(readFileSync(join(dir, 'k3sbook', 'play.json'), 'utf8'))
+    const out = await sameFilesAsAnsible(t, FILES(how), ['play.json', 'a.json', 'b.json', 'c.json'])
+    const play = JSON.parse(readFileSync(join(out, 'play.json'), 'utf8'))
     assert.deepEqual(play[0], how === 'import_role' ? ['b', 'c'] : ['b'])
   })
 }

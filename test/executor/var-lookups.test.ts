@@ -6,13 +6,9 @@
 // it through. Compared with ansible-playbook 2.14 (connection local) on the same project.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { promisify } from 'node:util'
-import { ansibleEnv } from '../helpers/ansible.js'
-import { run } from './helpers.js'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { sameFilesAsAnsible } from './local-differential.js'
 
 const FILES: Record<string, string> = {
   'inv.yml': "all:\n  hosts:\n    localhost:\n      ansible_connection: local\n      hv: \"{{ lookup('file', 'a.txt') }}\"\n",
@@ -40,23 +36,7 @@ const FILES: Record<string, string> = {
 }
 
 test('lookups in variables search the reading task’s folders, as in Ansible', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'k3sbook-varlookups-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  for (const [p, text] of Object.entries(FILES)) {
-    mkdirSync(dirname(join(dir, p)), { recursive: true })
-    writeFileSync(join(dir, p), text)
-  }
-  for (const tool of ['k3sbook', 'ansible']) mkdirSync(join(dir, tool))
-  const ours = await run(join(dir, 'site.yml'), [join(dir, 'inv.yml')], { extraVars: [`out=${join(dir, 'k3sbook')}`] })
-  assert.equal(ours.summary.exitCode, 0, JSON.stringify(ours.results.filter((r) => r.status === 'failed')))
-  await promisify(execFile)('ansible-playbook', ['-i', join(dir, 'inv.yml'), join(dir, 'site.yml'), '-e', `out=${join(dir, 'ansible')}`], {
-    env: ansibleEnv(),
-    cwd: dir,
-  })
-  for (const f of ['play.json', 'role.json', 'first-found.json', 'found.txt']) {
-    const theirs = readFileSync(join(dir, 'ansible', f), 'utf8')
-    assert.equal(readFileSync(join(dir, 'k3sbook', f), 'utf8'), theirs, f)
-  }
-  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'k3sbook', 'role.json'), 'utf8')), ['rolefile', 'tpl 42\n', 'playfile'])
-  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'k3sbook', 'first-found.json'), 'utf8')), { from_vars_dir: true })
+  const out = await sameFilesAsAnsible(t, FILES, ['play.json', 'role.json', 'first-found.json', 'found.txt'])
+  assert.deepEqual(JSON.parse(readFileSync(join(out, 'role.json'), 'utf8')), ['rolefile', 'tpl 42\n', 'playfile'])
+  assert.deepEqual(JSON.parse(readFileSync(join(out, 'first-found.json'), 'utf8')), { from_vars_dir: true })
 })
