@@ -152,9 +152,6 @@ export class RunContext {
       ansible_version: { full: '2.14.0', major: 2, minor: 14, revision: 0, string: '2.14.0 (k3sbook)' },
       role_name: role?.name,
       role_path: role?.path,
-      ...(role ? roleMagic(role) : undefined),
-      ...this.playRoles(play),
-      ...this.runMagic(),
       // where this task's lookups search (Ansible's task.get_search_path())
       ansible_search_path: 'baseDir' in task ? this.searchPath(task) : undefined,
       hostvars: this.hostvars(),
@@ -174,6 +171,11 @@ export class RunContext {
       ...chain.map((r) => r.params),
       extra,
       this.project.extraVars,
+      // magic variables shared by every host and task of the run, the play, the role: layers of
+      // their own, read through, not copied into each host's and task's view
+      this.runMagic(),
+      this.playRoles(play),
+      role ? roleMagic(role) : undefined,
       magic,
     ]
     return lazyLayers(layers, 'baseDir' in task ? { searchPath: this.searchPath(task) } : {})

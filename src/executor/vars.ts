@@ -8,10 +8,6 @@ import { OPAQUE } from '../secrets.js'
 import { UnsafeString } from '../yamlfile.js'
 import { UndefinedError } from '../template/pyvalues.js'
 
-/**
- * A read-only view of `vars` whose string values are templated against the whole view on access.
- * Nested dicts and lists are wrapped too. Values are cached per view.
- */
 /** How a view templates its values. */
 export interface ViewOptions {
   /** Ansible's fail_on_undefined=False (hostvars). */
@@ -24,6 +20,10 @@ export interface ViewOptions {
   searchPath?: string[]
 }
 
+/**
+ * A read-only view of `vars` whose string values are templated against the whole view on access.
+ * Nested dicts and lists are wrapped too. Values are cached per view.
+ */
 export function lazyVars(vars: Vars, opts: ViewOptions = {}): Vars {
   return makeView(
     (key) => (Object.prototype.hasOwnProperty.call(vars, key) ? vars[key] : MISSING),

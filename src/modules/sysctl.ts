@@ -114,8 +114,8 @@ export const sysctlModule = defineModule({
       const before = info.content?.toString('utf8') ?? ''
       const ignore = toBool(args.ignoreerrors, false) ? '-e ' : ''
       // the running value, as Ansible's module reads it (`sysctl -e -n`: an unknown key reads as
-      // empty); undefined when sysctl fails. Read with sysctl_set, and with reload when the file
-      // already has the value (a kernel that differs is reloaded).
+      // empty); undefined when sysctl fails. Read with sysctl_set or reload: a kernel that differs
+      // is set (sysctl_set) or reloaded.
       let live: string | undefined
       let readLive = false
       if (value !== undefined && (setLive || reload)) {
@@ -133,7 +133,7 @@ export const sysctlModule = defineModule({
       // that differs, and with sysctl_set one to set
       const liveDiffers = readLive && live !== value
       const setProc = setLive && live !== undefined && live !== value
-      const changed = !fileOk || (reload && liveDiffers) || (setLive && liveDiffers)
+      const changed = !fileOk || liveDiffers
       const result = { name: key, value: value ?? null, sysctl_file: file }
       if (!changed) return { status: 'ok', result: { ...result, changed: false } }
       const after = fileOk ? before : sysctlEdit(before, key, value)

@@ -756,14 +756,13 @@ class Loader {
     }
     // set_fact's variable names may be templates (`"path_{{ idx }}": …`): known only at run time
     const checked = mod.setsVars ? Object.fromEntries(Object.entries(args).filter(([k]) => !isTemplated(k))) : args
-    const opts = { prefix: `${modKey}: `, noun: 'argument', templatesUnknown: true }
-    if (!guarded) return reportSchema(compile(mod.schema), checked, posOf, this.diags, opts) ? { args } : undefined
     const found = new Diagnostics()
-    const ok = reportSchema(compile(mod.schema), checked, posOf, found, opts)
+    const ok = reportSchema(compile(mod.schema), checked, posOf, found, { prefix: `${modKey}: `, noun: 'argument', templatesUnknown: true })
     for (const d of found.items)
-      if (d.severity === 'error') this.diags.warn(`${d.message} (the task fails where it runs)`, d.pos, d.hint)
-      else this.diags.warn(d.message, d.pos, d.hint)
-    return ok ? { args } : { args, invalid: found.errors.map((d) => d.message).join('; ') }
+      if (d.severity === 'error' && guarded) this.diags.warn(`${d.message} (the task fails where it runs)`, d.pos, d.hint)
+      else this.diags.items.push(d)
+    if (ok) return { args }
+    return guarded ? { args, invalid: found.errors.map((d) => d.message).join('; ') } : undefined
   }
 
   loop(item: Vars, yf: YamlFile, path: YamlPath, playVars: Vars = {}): LoopSpec | undefined {
