@@ -145,7 +145,7 @@ export function mergeGathered(h: HostState, result: Vars, fromController = false
   h.facts = { ...vars, ansible_facts: facts }
 }
 
-/** What a task's outcome returned, as the variables keep it (see registered()). */
+/** What a task's outcome returned, as the variables keep it: host data, unless the task ran on the control machine. */
 export function hostResult<T>(outcome: Pick<TaskOutcome, 'fromController'>, v: T): T {
   return (outcome.fromController ? wrapUnsafe : wrapHostData)(v) as T
 }
