@@ -225,11 +225,16 @@ export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
   return { plan, status, result, changes, diffs, msg, steps, failedStep, notRun }
 }
 
+/** A task refused before anything ran (its arguments, host data): failed, nothing changed. */
+function refusedOutcome(msg: string): TaskOutcome {
+  return { status: 'failed', result: { failed: true, changed: false, msg }, changes: [], diff: undefined, msg }
+}
+
 /** The runner's module step for a task on a host, with its variables (an item's, in a loop). */
 export async function runTaskModule(tc: TaskContext, h: HostState, vars: Vars, attempt?: number): Promise<TaskOutcome> {
   const { task, rc } = tc
   // arguments validate found wrong where the task was guarded: it fails here, where it runs
-  if (task.invalid) return { status: 'failed', result: { failed: true, changed: false, msg: task.invalid }, changes: [], diff: undefined, msg: task.invalid }
+  if (task.invalid) return refusedOutcome(task.invalid)
   // `action: {module: "{{ m }}"}` names its module only now
   const modName = isTemplated(task.moduleKey) ? String(templateValue(task.moduleKey, vars, srcPos(task.src))) : task.moduleKey
   // a module k3sbook lacks runs through Ansible's own code (the bridge)
@@ -241,7 +246,7 @@ export async function runTaskModule(tc: TaskContext, h: HostState, vars: Vars, a
   const conn = mod.controllerOnly ? undefined : scoped(await rc.conns.get(target), exec)
   if ((conn?.controller && mod.commandArgs) || mod.controllerFiles) {
     const refused = hostDataRefusal(task, mod, vars, srcPos(task.src, [task.moduleKey]), conn?.controller === true)
-    if (refused) return { status: 'failed', result: { failed: true, changed: false, msg: refused }, changes: [], diff: undefined, msg: refused }
+    if (refused) return refusedOutcome(refused)
   }
   // a check run: a whole file at a known path whose content reads an unknown value (check.ts)
   const unknownContent = async (e: unknown, path: () => string | undefined, mode: unknown): Promise<TaskOutcome> => {
