@@ -1,9 +1,12 @@
 // Host data is data: what came from a managed host (a registered result, a fact, a file it
-// returned) is never run as a command on the control machine, never names a file there for a task
-// to read (and send to a host), and never leads a write there out of its folder. Ansible's unsafe
-// marking only stops templating, so `shell: "{{ r.stdout }}"` with `delegate_to: localhost` runs
-// whatever the host printed, and `copy: src: "{{ r.stdout }}"` sends the host any file it names;
-// here the task fails before anything runs. Which arguments are commands (Module.commandArgs) or
+// returned) is never run as a command on the control machine nor sets the environment of its
+// commands, never names a file there for a task to read (and send to a host) outside the
+// playbook's and roles' own folders, and never leads a write there out of its folder. Ansible's
+// unsafe marking only stops templating, so `shell: "{{ r.stdout }}"` with `delegate_to: localhost`
+// runs whatever the host printed, and `copy: src: "{{ r.stdout }}"` sends the host any file it
+// names (`/root/.ssh/id_ed25519`); here the task fails before anything runs. Choosing among the
+// role's own files, as `include_vars: "{{ ansible_os_family }}.yml"` does, is what real roles do
+// and stays allowed. Which arguments are commands (Module.commandArgs) or
 // controller files (Module.controllerFiles) each module declares; the check renders them with their
 // taint kept (HostString: unsafe text from a host, not a `with_*` item, a lookup's result or what
 // the control machine's own tasks returned).
@@ -15,13 +18,38 @@ import { containsHostData } from '../template/taint.js'
 
 /**
  * Why this task may not run: host data names a file on the control machine for it to read (copy's
- * and template's src, a script, include_vars), or climbs out of the folder it writes to (fetch's
+ * and template's src, a script, include_vars) outside the playbook's folders, or climbs out of the folder it writes to (fetch's
  * dest with '..'); or, when the task runs on the control machine (`onController`), an argument the
  * target runs as a command holds host data. undefined when nothing does (or when an argument cannot
  * be rendered: the pipeline reports that).
  */
 export function hostDataRefusal(task: Task, mod: Module, vars: Vars, pos: TemplateOptions | undefined, onController: boolean): string | undefined {
   return hostDataInFiles(task, mod, vars, pos) ?? (onController ? hostDataAsCommand(task, mod, vars, pos) : undefined)
+}
+
+/**
+ * Why a task on the control machine may not run with its `environment` (play, blocks and task):
+ * host data in it would set the environment of the controller's commands (PATH, LD_PRELOAD,
+ * BASH_ENV: a way to run code there). undefined when none does, or when it cannot be rendered (the
+ * run reports that).
+ */
+export function hostDataInEnvironment(parts: unknown[], vars: Vars): string | undefined {
+  const host = (v: unknown): boolean => containsHostData(templateValue(v, vars))
+  for (const p of parts) {
+    try {
+      // a name made from host data is a variable the host chose; a value, what it is set to
+      const found =
+        p !== null && typeof p === 'object' && !Array.isArray(p) ? Object.entries(p).some(([k, v]) => (isTemplated(k) && host(k)) || host(v)) : host(p)
+      if (found)
+        return (
+          '`environment` is made from host data (a result registered on a managed host, or its facts), and this task runs on the control machine: ' +
+          "k3sbook never lets host data set the environment of the control machine's commands. Instead, pass host data as a module argument."
+        )
+    } catch {
+      return undefined
+    }
+  }
+  return undefined
 }
 
 /**
@@ -49,13 +77,28 @@ function hostDataInFiles(task: Task, mod: Module, vars: Vars, pos?: TemplateOpti
     if (!containsHostData(value)) continue
     const text = String(value)
     const name = key === '_raw_params' ? `${mod.name}'s file` : `\`${key}\``
-    // a URL is fetched by the host, not read here
-    if (how === 'read' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(text))
-      return `${name} is made from host data (a result registered on a managed host, or its facts) and names a file on the control machine to read: k3sbook never lets host data choose a file there. Instead, name the file in the playbook.`
+    // a URL is fetched by the host, not read here; a relative name without ".." is one of the
+    // playbook's or its roles' own files (`include_vars: "{{ ansible_os_family }}.yml"`, as real roles do)
+    if (how === 'read' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(text) && !ownFile(mod.commandArgs?.[key] === 'shell' ? firstWord(text) : text))
+      return `${name} is made from host data (a result registered on a managed host, or its facts) and names a file on the control machine outside the playbook's folders: k3sbook never lets host data choose a file there (it may choose among the playbook's and roles' own files: a relative name, no "..").`
     if (how === 'write' && text.split('/').includes('..'))
       return `${name} is made from host data (a result registered on a managed host, or its facts) and climbs out of its folder with "..": k3sbook never lets host data choose where on the control machine it writes.`
   }
   return undefined
+}
+
+/** A name searched for in the playbook's and roles' folders only: relative, not climbing out. */
+function ownFile(name: string): boolean {
+  return name !== '' && !name.startsWith('/') && !name.split('/').includes('..')
+}
+
+/** A script's file: the first word of its command line. */
+function firstWord(text: string): string {
+  try {
+    return shlexSplit(text)[0] ?? ''
+  } catch {
+    return text
+  }
 }
 
 function hostDataAsCommand(task: Task, mod: Module, vars: Vars, pos?: TemplateOptions): string | undefined {

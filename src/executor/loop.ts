@@ -8,7 +8,7 @@ import { lookupSubdir } from '../modules/registry.js'
 import type { StepResult } from '../modules/types.js'
 import { isTemplated, templateValue } from '../template/index.js'
 import { pyRepr, UndefinedError } from '../template/pyvalues.js'
-import { wrapUnsafe } from '../template/taint.js'
+import { containsHostData, wrapUnsafe } from '../template/taint.js'
 import type { HostStatus } from './events.js'
 import type { TaskOutcome } from './state.js'
 
@@ -174,7 +174,15 @@ function lookupLoopItems(kind: string, value: unknown, task: Task, vars?: Vars, 
     if (kind === 'with_indexed_items' && !Array.isArray(value)) throw new TemplateError('with_indexed_items expects a list', { pos })
     const terms = Array.isArray(value) ? value : [value]
     const args = terms.map((t) => `, ${pyRepr(t)}`).join('')
-    return asList(templateValue(`{{ query(${pyRepr(kind.slice(5))}${args}) }}`, vars, { ...pos, searchPath, loopSubdir: lookupSubdir(task.module) }), pos)
+    return asList(
+      templateValue(`{{ query(${pyRepr(kind.slice(5))}${args}) }}`, vars, {
+        ...pos,
+        searchPath,
+        loopSubdir: lookupSubdir(task.module),
+        hostTerms: containsHostData(terms),
+      }),
+      pos,
+    )
   }
   // the list lookup refuses what is not a sequence (a mapping) with its own message
   if (kind === 'with_list' && typeof value === 'object' && value !== null && !Array.isArray(value))

@@ -3,6 +3,7 @@
 // and serve the real plans' identical probes from that cache. Results are keyed by the exact script
 // and exec options, so a wrong guess (arguments that depend on a result registered in between) only
 // costs the round trip it would have cost anyway; any step applied on the host drops the cache.
+import { hostDataInEnvironment } from './controller-guard.js'
 import { randomBytes } from 'node:crypto'
 import type { Connection, ExecResult } from '../connection/types.js'
 import { shQuote } from '../connection/quote.js'
@@ -314,6 +315,8 @@ function planInputs(tc: TaskContext, host: string): PlanInput[] | undefined {
   if (!module || module.controllerOnly || task.invalid) return []
   try {
     const vars = tc.vars(host)
+    // host data in the environment: the run refuses it on the control machine, so nothing is asked ahead
+    if (tc.environment.length && hostDataInEnvironment(tc.environment, vars)) return []
     const conds = tc.conditions
     if (!task.loop) return conds.every((c) => evalCondition(c, vars)) ? [{ tc, task, module, vars }] : []
     const items = renderLoopItems(task, vars, tc.rc.lookupPath(task)).slice(0, MAX_ITEMS)

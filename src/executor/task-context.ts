@@ -388,6 +388,11 @@ export class TaskContext {
     return delegate ? String(templateValue(delegate, vars)) : host
   }
 
+  /** The `environment` keywords the task runs under (play, blocks, task), as written. */
+  get environment(): unknown[] {
+    return environmentParts(this.task, this.scope, this.ctx)
+  }
+
   exec(vars: Vars): ExecContext {
     const task = this.task
     return {
@@ -419,8 +424,13 @@ function becomeFor(task: Task, scope: Scope, { play }: PlayCtx, vars: Vars): Exe
   return { user: String(user), password: password === undefined ? undefined : String(password), method }
 }
 
-function environmentFor(task: Task, scope: Scope, { play }: PlayCtx, vars: Vars): Record<string, string> | undefined {
-  const parts = [play.environment, ...scope.environment, task.environment].filter((e) => e !== undefined)
+/** The `environment` keywords a task runs under, outermost first: the play's, its blocks', its own. */
+export function environmentParts(task: Task, scope: Scope, { play }: PlayCtx): unknown[] {
+  return [play.environment, ...scope.environment, task.environment].filter((e) => e !== undefined)
+}
+
+function environmentFor(task: Task, scope: Scope, ctx: PlayCtx, vars: Vars): Record<string, string> | undefined {
+  const parts = environmentParts(task, scope, ctx)
   if (parts.length === 0) return undefined
   const env: Record<string, string> = {}
   for (const p of parts) {

@@ -26,7 +26,7 @@ import {
   writtenPath,
 } from './check.js'
 import { coerceArgs } from './coerce.js'
-import { hostDataRefusal } from './controller-guard.js'
+import { hostDataInEnvironment, hostDataRefusal } from './controller-guard.js'
 import type { PlanGate } from './confirm.js'
 import { scoped } from './connections.js'
 import type { HostStatus } from './events.js'
@@ -246,6 +246,10 @@ export async function runTaskModule(tc: TaskContext, h: HostState, vars: Vars, a
   const conn = mod.controllerOnly ? undefined : scoped(await rc.conns.get(target), exec)
   if ((conn?.controller && mod.commandArgs) || mod.controllerFiles) {
     const refused = hostDataRefusal(task, mod, vars, srcPos(task.src, [task.moduleKey]), conn?.controller === true)
+    if (refused) return refusedOutcome(refused)
+  }
+  if (conn?.controller) {
+    const refused = hostDataInEnvironment(tc.environment, vars)
     if (refused) return refusedOutcome(refused)
   }
   // a check run: a whole file at a known path whose content reads an unknown value (check.ts)

@@ -237,7 +237,8 @@ export interface Module<A = Vars> {
    * Arguments that name a file on the control machine, whatever the target (copy's and template's
    * `src`, a script, include_vars' file): 'read' (the file is read, and usually sent to the host) or
    * 'write' (fetch's `dest`). Given the task's arguments as written, since `remote_src` moves `src`
-   * to the host. Host data never names a file to read there, nor climbs out of a folder to write.
+   * to the host. Host data names a file to read there only among the playbook's and roles' own (a
+   * relative name, no ".."), and never climbs out of a folder to write.
    */
   controllerFiles?(args: Vars): Readonly<Record<string, 'read' | 'write'>>
   /** Refuses to run without arguments (command, shell): an ad-hoc call needs -a. */

@@ -1109,6 +1109,8 @@ function lookupCall(name: string, wantlist: boolean, frame: import('./runtime.js
   const errors = str(opts.errors ?? 'strict')
   delete opts.errors
   for (const a of args) if (a instanceof Undefined) fail(a)
+  // read first: the terms' own calls (done by now) set it, the lookup's own renders may reset it
+  if (frame.env.lookupOpts.hostTerms === true || frame.env.taint.argsHost === true) refuseHostTerms(short, args, opts)
   let ran: unknown[]
   try {
     ran = fn(
@@ -1124,6 +1126,50 @@ function lookupCall(name: string, wantlist: boolean, frame: import('./runtime.js
   if (!ran.length) return ran
   if (ran.every((x) => isStr(x))) return ran.map((x) => str(x)).join(',')
   return ran.length === 1 ? ran[0] : ran
+}
+
+/**
+ * Lookups that read the control machine by a name in their terms: 'path', a file (or folder) found
+ * in the playbook's folders, or at an absolute path; 'name', an environment variable. pipe, lines and
+ * password refuse any render that read host data (plugins.ts controllerOnly).
+ */
+const CONTROLLER_NAMES: Record<string, 'path' | 'name'> = {
+  file: 'path',
+  template: 'path',
+  fileglob: 'path',
+  first_found: 'path',
+  unvault: 'path',
+  ini: 'path',
+  csvfile: 'path',
+  env: 'name',
+}
+
+/**
+ * Host data is data: terms made from a result registered on a managed host or its facts may choose
+ * among the playbook's own files (`lookup('file', ansible_os_family ~ '.conf')`, as real roles do),
+ * never a file outside them (an absolute path, a ".." climbing out) nor an environment variable of
+ * the control machine (whose value would be sent back to the host).
+ */
+function refuseHostTerms(name: string, terms: unknown[], k: Record<string, unknown>): void {
+  const how = CONTROLLER_NAMES[name]
+  if (!how) return
+  const why = `lookup('${name}'): its terms are made from host data (a result registered on a managed host, or its facts)`
+  if (how === 'name') throw new PyError(`${why}, and k3sbook never lets host data choose what the control machine reveals`, 'AnsibleError')
+  const texts: string[] = []
+  const collect = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(collect)
+    else if (isDict(v)) Object.values(v).forEach(collect)
+    else if (v !== undefined && v !== null) texts.push(str(v))
+  }
+  collect(terms)
+  for (const o of ['file', 'files', 'paths']) collect(k[o])
+  // the pieces a lookup may take a path from: comma, semicolon and colon lists, key=value options
+  for (const piece of texts.flatMap((t) => t.split(/[\s,;:=]+/)))
+    if (piece.startsWith('/') || piece.split('/').includes('..'))
+      throw new PyError(
+        `${why}, and name a file outside the playbook's folders ("${piece}"): host data may only choose among the playbook's and roles' own files (a relative name, no "..")`,
+        'AnsibleError',
+      )
 }
 
 export const LOOKUP_NAMES = Object.keys(LOOKUPS)

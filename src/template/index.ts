@@ -406,7 +406,7 @@ function needsPlain(v: unknown): boolean {
 }
 
 function newEnv(vars: Vars, opts: TemplateOptions | undefined): Env {
-  return new Env(vars as Dict, makeHooks(opts), { searchPath: opts?.searchPath, loopSubdir: opts?.loopSubdir })
+  return new Env(vars as Dict, makeHooks(opts), { searchPath: opts?.searchPath, loopSubdir: opts?.loopSubdir, hostTerms: opts?.hostTerms })
 }
 
 /**

@@ -307,7 +307,7 @@ function controllerOnly(name: string, env: Env): void {
       `lookup plugin '${name}' is not supported by k3sbook templates outside a playbook's tasks (running commands on the controller from a template is refused here)`,
       'AnsibleError',
     )
-  if (env.taint.host)
+  if (env.taint.host || env.lookupOpts.hostTerms)
     throw new PyError(
       `lookup('${name}'): this template has read host data (a result registered on a managed host, or its facts), and k3sbook never runs host data on the controller nor lets it name a file there`,
       'AnsibleError',

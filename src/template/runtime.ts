@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 import { UnsafeString } from '../yamlfile.js'
-import { noteRead, type Taint } from './taint.js'
+import { noteHostRead, noteRead, type Taint } from './taint.js'
 import { markSecret } from '../secrets.js'
 import type { Expr, Stmt } from './parser.js'
 import { PyFloatConst } from './parser.js'
@@ -111,6 +111,8 @@ export interface LookupOptions {
    * holds "template", 'vars' for one holding "var" — include_vars —, else 'files').
    */
   loopSubdir?: 'files' | 'templates' | 'vars'
+  /** A `with_*` loop's terms came from a managed host (see lookupCall's hostTerms check). */
+  hostTerms?: boolean
 }
 
 export class Env {
@@ -146,14 +148,30 @@ export class Frame {
     this.tpl = tpl ?? parent?.tpl ?? null
     this.locate = locate ?? parent?.locate
   }
+  /** Locals whose value was computed from host data (a `set`, a loop, a macro's parameters). */
+  private hostNames: Set<string> | undefined
   lookup(name: string): unknown {
     for (let f: Frame | null = this; f; f = f.parent) {
-      if (f.locals.size && f.locals.has(name)) return f.locals.get(name)
+      if (f.locals.size && f.locals.has(name)) {
+        // a local keeps the taint of what it was made from: reading it is reading host data
+        if (f.hostNames?.has(name)) noteHostRead(this.env.taint)
+        return f.locals.get(name)
+      }
     }
     return NOT_FOUND
   }
-  set(name: string, v: unknown): void {
+  set(name: string, v: unknown, host = false): void {
     this.locals.set(name, v)
+    if (host) (this.hostNames ??= new Set()).add(name)
+    else this.hostNames?.delete(name)
+  }
+  /** A namespace local had host data assigned to one of its attributes. */
+  markHost(name: string): void {
+    for (let f: Frame | null = this; f; f = f.parent)
+      if (f.locals.has(name)) {
+        ;(f.hostNames ??= new Set()).add(name)
+        return
+      }
   }
 }
 export const NOT_FOUND = Symbol('not found')
@@ -338,9 +356,14 @@ function compileStmt(node: any): Run {
   }
 }
 
-function unpack(targets: string[], value: unknown, f: Frame): void {
+/** How many host-data reads this render has made so far: compared before and after an expression. */
+function hostReads(f: Frame): number {
+  return f.env.taint.hostReads ?? 0
+}
+
+function unpack(targets: string[], value: unknown, f: Frame, host = false): void {
   if (targets.length === 1) {
-    f.set(targets[0], value)
+    f.set(targets[0], value, host)
     return
   }
   const items = iterate(value)
@@ -351,7 +374,7 @@ function unpack(targets: string[], value: unknown, f: Frame): void {
         : `not enough values to unpack (expected ${targets.length}, got ${items.length})`,
       'ValueError',
     )
-  targets.forEach((t, i) => f.set(t, items[i]))
+  targets.forEach((t, i) => f.set(t, items[i], host))
 }
 
 const NAMESPACE = Symbol('namespace')
@@ -378,11 +401,13 @@ function compileOwnStmt(s: Stmt): Run {
             throw new PyError('recursive loops are not supported')
           })
       return (f, out) => {
+        const before = hostReads(f)
         let items = at(() => iterate(iter(f)))
+        const host = hostReads(f) > before
         if (filter) {
           items = items.filter((it) => {
             const sub = new Frame(f.env, f)
-            unpack(targets, it, sub)
+            unpack(targets, it, sub, host)
             return truthy(filter(sub))
           })
         }
@@ -395,7 +420,7 @@ function compileOwnStmt(s: Stmt): Run {
         for (let i = 0; i < n; i++) {
           tick(s.line, s.col)
           const sub = new Frame(f.env, f)
-          at(() => unpack(targets, items[i], sub))
+          at(() => unpack(targets, items[i], sub, host))
           const loop: Dict = {
             index: i + 1,
             index0: i,
@@ -428,18 +453,22 @@ function compileOwnStmt(s: Stmt): Run {
       if (s.value) {
         const val = compileExpr(s.value)
         return (f) => {
+          const before = hostReads(f)
           const v = val(f)
-          at(() => assign(targets, v, f))
+          const host = hostReads(f) > before
+          at(() => assign(targets, v, f, host))
         }
       }
       const body = compileBody(s.body)
       const filter = s.filter
       return (f) => {
+        const before = hostReads(f)
         const buf: Out = []
         body(f, buf)
         let v: unknown = concat(buf)
         if (filter) v = applyFilterChain(filter, v, f)
-        at(() => assign(targets, v, f))
+        const host = hostReads(f) > before
+        at(() => assign(targets, v, f, host))
       }
     }
     case 'macro': {
@@ -453,9 +482,13 @@ function compileOwnStmt(s: Stmt): Run {
       const args = compileArgs(call.args)
       const kwargs = compileKwargs(call.kwargs)
       return (f, out) => {
+        const target = fn(f)
+        const before = hostReads(f)
+        const av = args(f)
         const kw = kwargs(f)
+        f.env.taint.argsHost = hostReads(f) > before
         kw.caller = callerFor(f)
-        out.push(at(() => callValue(fn(f), args(f), kw)))
+        out.push(at(() => callValue(target, av, kw)))
       }
     }
     case 'filterblock': {
@@ -472,7 +505,11 @@ function compileOwnStmt(s: Stmt): Run {
       const body = compileBody(s.body)
       return (f, out) => {
         const sub = new Frame(f.env, f)
-        for (const [k, e] of assigns) sub.set(k, e(f))
+        for (const [k, e] of assigns) {
+          const before = hostReads(f)
+          const v = e(f)
+          sub.set(k, v, hostReads(f) > before)
+        }
         body(sub, out)
       }
     }
@@ -633,18 +670,20 @@ export function collectBlocks(root: unknown): { blocks: Map<string, BlockDef>; s
   return { blocks, structural }
 }
 
-function assign(targets: { name: string; attr?: string }[], v: unknown, f: Frame): void {
+function assign(targets: { name: string; attr?: string }[], v: unknown, f: Frame, host: boolean): void {
   if (targets.length === 1 && targets[0].attr !== undefined) {
     const t = targets[0]
     const ns = f.lookup(t.name)
     if (!isDict(ns) || !(ns as any)[NAMESPACE]) throw new PyError('cannot assign attribute on non-namespace object', 'TypeError')
     setKey(ns, t.attr!, v)
+    if (host) f.markHost(t.name)
     return
   }
   unpack(
     targets.map((t) => t.name),
     v,
     f,
+    host,
   )
 }
 
@@ -655,19 +694,21 @@ function makeMacro(name: string, params: [string, Expr | null][], bodyNode: any)
     const locate = defFrame.locate
     return new PyFunc(name, (args, kwargs) =>
       guard(locate, () => {
+        // the call's arguments read host data: so do the parameters made from them
+        const host = defFrame.env.taint.argsHost === true
         const sub = new Frame(defFrame.env, defFrame, undefined, locate)
         const extra: unknown[] = []
         params.forEach(([p], i) => {
-          if (i < args.length) sub.set(p, args[i])
-          else if (Object.prototype.hasOwnProperty.call(kwargs, p)) sub.set(p, kwargs[p])
+          if (i < args.length) sub.set(p, args[i], host)
+          else if (Object.prototype.hasOwnProperty.call(kwargs, p)) sub.set(p, kwargs[p], host)
           else if (defaults[i]) sub.set(p, defaults[i]!(sub))
           else sub.set(p, new Undefined(p, NO_OBJ, 0, 0, `parameter '${p}' was not provided`))
         })
         for (let i = params.length; i < args.length; i++) extra.push(args[i])
-        sub.set('varargs', extra)
+        sub.set('varargs', extra, host)
         const kw: Dict = {}
         for (const [k, v] of Object.entries(kwargs)) if (!params.some(([p]) => p === k) && k !== 'caller') setKey(kw, k, v)
-        sub.set('kwargs', kw)
+        sub.set('kwargs', kw, host)
         if (Object.prototype.hasOwnProperty.call(kwargs, 'caller')) sub.set('caller', kwargs.caller)
         const buf: Out = []
         body(sub, buf)
@@ -855,8 +896,13 @@ export function compileExpr(e: Expr): Ev {
       return (f) => {
         tick(e.line, e.col)
         const target = fn(f)
+        // whether the arguments read host data, for a lookup to see (the engine computes on plain
+        // strings, so a term's own taint is gone by the time the lookup gets it)
+        const t = f.env.taint
+        const before = t.hostReads ?? 0
         const av = args(f)
         const kw = kwargs(f)
+        t.argsHost = (t.hostReads ?? 0) > before
         return withPos(e.line, e.col, () => callValue(target, av, kw))
       }
     }

@@ -13,6 +13,10 @@ export interface Taint {
   secret: boolean
   /** Of the unsafe data read, some came from a managed host (HostString). */
   host?: boolean
+  /** How many reads found host data: a call compares it before and after its arguments. */
+  hostReads?: number
+  /** The arguments of the call being made read host data (set just before the call). */
+  argsHost?: boolean
   /** A `{{ }}` of the output read a secret: that piece's text was marked on its own (see runtime.ts Output). */
   pieceSecret?: boolean
 }
@@ -95,6 +99,13 @@ export function unwrapUnsafe(v: unknown, depth = 0): unknown {
   return out
 }
 
+/** A read of host data: one more for the calls that compare counts (see runtime.ts' call). */
+export function noteHostRead(t: Taint): void {
+  t.unsafe = true
+  t.host = true
+  t.hostReads = (t.hostReads ?? 0) + 1
+}
+
 /**
  * One read of a variable (or of an attribute or item) during a render: note what it taints and
  * return the plain value the engine computes with. A value is secret when it holds a string marked
@@ -106,7 +117,7 @@ export function noteRead(t: Taint, name: string | undefined, v: unknown): unknow
   if (OPAQUE.has(v as object)) return v
   if (containsUnsafe(v)) {
     t.unsafe = true
-    if (!t.host && containsHostData(v)) t.host = true
+    if (containsHostData(v)) noteHostRead(t)
   }
   const plain = unwrapUnsafe(v)
   if (name !== undefined && SECRET_NAME.test(name) && hasString(plain)) {

@@ -33,7 +33,10 @@ const OTHER_MEANINGS: Record<string, { files: string[]; meaning: string }[]> = {
   ],
   file: [
     { files: ['executor/prefetch.ts', 'executor/reader.ts', 'executor/task.ts', 'executor/check.ts'], meaning: 'a file type or a path effect state' },
-    { files: ['executor/task-context.ts', 'playbook/check.ts', 'template/index.ts', 'template/plugins.ts'], meaning: 'a template source or a lookup option' },
+    {
+      files: ['executor/task-context.ts', 'playbook/check.ts', 'template/index.ts', 'template/plugins.ts', 'template/filters.ts'],
+      meaning: 'a template source or a lookup option',
+    },
     { files: ['playbook/load.ts'], meaning: "include_vars/include_tasks' file key" },
   ],
   template: [{ files: ['executor/task-context.ts'], meaning: 'a word of an error message (template or file not found)' }],
@@ -55,7 +58,10 @@ const OTHER_MEANINGS: Record<string, { files: string[]; meaning: string }[]> = {
   known_hosts: [
     { files: ['connection/index.ts', 'connection/knownhosts.ts', 'lab/index.ts'], meaning: "SSH's known_hosts file (the controller's and a lab's)" },
   ],
-  shell: [{ files: ['template/configlookup.ts'], meaning: "Ansible's shell plugin type (lookup('config', plugin_type='shell'))" }],
+  shell: [
+    { files: ['template/configlookup.ts'], meaning: "Ansible's shell plugin type (lookup('config', plugin_type='shell'))" },
+    { files: ['executor/controller-guard.ts'], meaning: "a command argument's kind (Module.commandArgs: a shell runs it)" },
+  ],
   gather_facts: [{ files: ['executor/play.ts'], meaning: 'the play keyword gather_facts (its source position)' }],
 }
 

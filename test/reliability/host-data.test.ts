@@ -169,6 +169,10 @@ userdel k3sbook-hostile 2>/dev/null; useradd -M -c ${q(GECOS)} k3sbook-hostile`,
     const escape = `k3sbook-escape-${randomBytes(6).toString('hex')}`
     await sh(lab, 1, `mkdir -p /srv/f && printf hostile > /tmp/${escape}`)
     writeFileSync(ctl('ctl-secret.txt'), 'controller secret\n')
+    // the playbook's own files, which facts may choose among
+    writeFileSync(ctl('Debian.yml'), 'from_os_family: debian-vars\n')
+    writeFileSync(ctl('Debian.j2'), '{{ from_os_family }}\n')
+    writeFileSync(ctl('Debian.sh'), 'touch "$1"\n')
     const refused = [
       ['copy src', `copy: { src: "{{ out.stdout | replace('touch ', '') | replace('pwned', 'ctl-secret.txt') }}", dest: /srv/f/stolen-copy }`],
       ['template src', `template: { src: "{{ out.stdout | replace('touch ', '') | replace('pwned', 'ctl-secret.txt') }}", dest: /srv/f/stolen-template }`],
@@ -194,6 +198,32 @@ userdel k3sbook-hostile 2>/dev/null; useradd -M -c ${q(GECOS)} k3sbook-hostile`,
       ['lines', `debug: { msg: "{{ query('lines', out.stdout ~ '-4') }}" }`],
       ['password', `debug: { msg: "{{ lookup('password', '${ctl('pwned-password')}' ~ (out.rc | string)) }}" }`],
     ]
+    // lookups that read the control machine by name: host data may not name a file outside the
+    // playbook's folders (through a variable, a {% set %}, a loop, a macro's parameter, a with_* loop)
+    // nor an environment variable; each would write what it read to the host
+    const leak = (n: string, value: string) => `copy: { dest: /srv/f/leak-${n}, content: "${value}" }`
+    const refusedNames = [
+      ['file', leak('file', "{{ lookup('file', secret_path) }}")],
+      ['file by concatenation', leak('concat', `{{ lookup('file', '${project}/ctl-' ~ out.stdout[0:0] ~ 'secret.txt') }}`)],
+      ['file after a {% set %}', leak('set', "{% set p = secret_path %}{{ lookup('file', p) }}")],
+      ['file in a {% for %}', leak('for', "{% for p in [secret_path] %}{{ lookup('file', p) }}{% endfor %}")],
+      ['file through a macro', leak('macro', "{% macro rd(p) %}{{ lookup('file', p) }}{% endmacro %}{{ rd(secret_path) }}")],
+      ['file through a namespace', leak('ns', "{% set ns = namespace(p='') %}{% set ns.p = secret_path %}{{ lookup('file', ns.p) }}")],
+      ['template', leak('template', "{{ lookup('template', secret_path) }}")],
+      ['fileglob', leak('fileglob', "{{ lookup('fileglob', secret_path) }}")],
+      ['climbing out', leak('climb', "{{ lookup('file', 'sub/../../' ~ (secret_path | basename)) }}")],
+      [
+        'with_file',
+        `${leak('with-file', '{{ item }}')}
+      with_file: "{{ secret_path }}"`,
+      ],
+      [
+        'with_first_found',
+        `${leak('first-found', '{{ item }}')}
+      with_first_found: ["{{ secret_path }}"]`,
+      ],
+      ['env', leak('env', `{{ lookup('env', out.stdout[0:0] ~ 'K3SBOOK_CTL_ENV') }}`)],
+    ]
     const play = `- hosts: all
   gather_facts: true
   tasks:
@@ -201,6 +231,32 @@ userdel k3sbook-hostile 2>/dev/null; useradd -M -c ${q(GECOS)} k3sbook-hostile`,
       register: out
     - set_fact:
         cmd: "{{ out.stdout }}"
+        secret_path: "{{ out.stdout | replace('touch ', '') | replace('pwned', 'ctl-secret.txt') }}"
+${refusedNames.map(([name, task]) => `    - name: "refused name: ${name}"\n      ${task}\n      ignore_errors: true`).join('\n')}
+    - name: "refused: environment on the control machine"
+      command: "touch ${ctl('pwned-env')}"
+      environment: { LD_PRELOAD: "{{ out.stdout_lines[0][0:0] }}" }
+      delegate_to: localhost
+      ignore_errors: true
+    - name: "refused: an environment variable named by host data"
+      command: "touch ${ctl('pwned-env-name')}"
+      environment: "{{ {(out.stdout[0:4] | upper): '1'} }}"
+      delegate_to: localhost
+      ignore_errors: true
+    - name: "runs: host data in the environment on its own host"
+      command: "touch /srv/f/ok-env"
+      environment: { HOSTILE: "{{ out.stdout }}" }
+    - name: "runs: include_vars named by a fact, among the playbook's own files"
+      include_vars: "{{ ansible_os_family }}.yml"
+    - name: "runs: a template named by a fact"
+      template: { src: "{{ ansible_os_family }}.j2", dest: /srv/f/ok-template }
+    - name: "runs: a file lookup named by a fact"
+      copy: { dest: /srv/f/ok-lookup, content: "{{ lookup('file', ansible_os_family ~ '.yml') }}" }
+    - name: "runs: with_first_found named by facts"
+      include_vars: "{{ item }}"
+      with_first_found: ["{{ ansible_distribution }}-none.yml", "{{ ansible_os_family }}.yml"]
+    - name: "runs: a script named by a fact, host data as its arguments"
+      script: "{{ ansible_os_family }}.sh {{ out.stdout | replace('${project}', '/srv/f') | replace('touch ', '') }}-script"
 ${refused.map(([name, task]) => `    - name: "refused: ${name}"\n      ${task}\n      delegate_to: localhost\n      ignore_errors: true`).join('\n')}
 ${refusedLookups.map(([name, task]) => `    - name: "refused lookup: ${name}"\n      ${task}\n      ignore_errors: true`).join('\n')}
     - name: "runs: a pipe lookup of the playbook's own command"
@@ -232,7 +288,7 @@ ${refusedLookups.map(([name, task]) => `    - name: "refused lookup: ${name}"\n 
     - fetch: { src: "{{ where.stdout }}", dest: "${ctl('fetched')}" }
 `
     writeFileSync(ctl('site.yml'), play)
-    const r = await cli(['run', 'site.yml', '-i', lab.inventoryPath, '-o', 'json'], { cwd: project })
+    const r = await cli(['run', 'site.yml', '-i', lab.inventoryPath, '-o', 'json'], { cwd: project, env: { K3SBOOK_CTL_ENV: 'controller env secret' } })
     // what a broken guard would leave on the control machine goes at once, whatever fails below
     const cronFile = '/etc/cron.d/k3sbook-hostdata-test'
     const cronWritten = existsSync(cronFile)
@@ -259,6 +315,30 @@ ${refusedLookups.map(([name, task]) => `    - name: "refused lookup: ${name}"\n 
       assert.equal(e?.status, 'failed', `${name}: ${JSON.stringify(e)}`)
       assert.match(e!.msg!, /this template has read host data .* k3sbook never runs host data on the controller/, name)
     }
+    for (const [name] of refusedNames) {
+      const e = results.get(`refused name: ${name}`)
+      assert.equal(e?.status, 'failed', `${name}: ${JSON.stringify(e)}`)
+      assert.match(
+        e!.msg!,
+        /its terms are made from host data .*(outside the playbook's folders|never lets host data choose what the control machine reveals)/,
+        name,
+      )
+    }
+    for (const name of ['environment on the control machine', 'an environment variable named by host data']) {
+      const e = results.get(`refused: ${name}`)
+      assert.equal(e?.status, 'failed', `${name}: ${JSON.stringify(e)}`)
+      assert.match(e!.msg!, /`environment` is made from host data .* never lets host data set the environment/, name)
+    }
+    for (const name of [
+      'host data in the environment on its own host',
+      "include_vars named by a fact, among the playbook's own files",
+      'a template named by a fact',
+      'a file lookup named by a fact',
+      'with_first_found named by facts',
+      'a script named by a fact, host data as its arguments',
+    ])
+      assert.notEqual(results.get(`runs: ${name}`)?.status, 'failed', `${name}: ${JSON.stringify(results.get(`runs: ${name}`))}`)
+    assert.ok(!r.stdout.includes('controller secret') && !r.stdout.includes('controller env secret'), r.stdout)
     const made = readdirSync(project).sort()
     assert.deepEqual(
       made.filter((f) => f.startsWith('pwned') || f === 'copied'),
@@ -275,6 +355,14 @@ ${refusedLookups.map(([name, task]) => `    - name: "refused lookup: ${name}"\n 
       'a controller file named by host data reached the host',
     )
     assert.ok(onHost.includes('ok-copy'), onHost.join(' '))
+    assert.deepEqual(
+      onHost.filter((f) => f.startsWith('leak')),
+      [],
+      'a controller file or variable named by host data reached the host',
+    )
+    for (const f of ['ok-env', 'ok-template', 'ok-lookup', 'pwned-script']) assert.ok(onHost.includes(f), `${f} missing on the host: ${onHost.join(' ')}`)
+    assert.equal(await sh(lab, 1, 'cat /srv/f/ok-template'), 'debian-vars\n')
+    assert.equal(await sh(lab, 1, 'cat /srv/f/ok-lookup'), 'from_os_family: debian-vars')
     assert.ok(existsSync(ctl('fetched-named/0/hostname')), 'host data may name a folder inside fetch dest')
     assert.equal(cronWritten, false, "a cron job from host data in the control machine's cron.d")
     // fetch: the host's path is taken as the host resolves it, inside fetched/HOST/

@@ -1,0 +1,70 @@
+// Host data may choose among the playbook's own files, never a file outside them nor a variable of
+// the control machine's environment: a lookup whose terms were made from host data (a registered
+// result, a fact) is refused when they name an absolute path, climb out with "..", or name an
+// environment variable — whichever way the template carried them (a variable, a {% set %}, a loop
+// variable, a macro's parameter, a namespace, a `with_*` loop's terms). The lab test
+// (test/reliability/host-data.test.ts) runs the same shapes through real tasks.
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { templateValue } from '../../src/template/index.js'
+import { wrapHostData } from '../../src/template/taint.js'
+import { loopItems } from '../../src/executor/loop.js'
+import type { Task } from '../../src/model.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'k3sbook-host-terms-'))
+writeFileSync(join(dir, 'Debian.yml'), 'own: file\n')
+writeFileSync(join(dir, 'secret.txt'), 'controller secret\n')
+const secret = join(dir, 'secret.txt')
+const vars = {
+  r: wrapHostData({ stdout: secret, rc: 0, name: 'Debian', up: 'sub/../../' }),
+  ansible_os_family: wrapHostData('Debian'),
+  playbook_path: secret,
+}
+const render = (t: string) => String(templateValue(t, vars, { searchPath: [join(dir, 'sub'), dir] }))
+const REFUSED = /its terms are made from host data .*(outside the playbook's folders|never lets host data choose what the control machine reveals)/
+
+describe('lookups whose terms came from a host', () => {
+  const refused: Array<[string, string]> = [
+    ['a variable', "{{ lookup('file', r.stdout) }}"],
+    ['an attribute of a fact chain', "{{ lookup('file', r.stdout | trim) }}"],
+    ['concatenation', "{{ lookup('file', '/' ~ r.stdout[1:]) }}"],
+    ['climbing out', "{{ lookup('file', r.up ~ 'secret.txt') }}"],
+    ['{% set %}', "{% set p = r.stdout %}{{ lookup('file', p) }}"],
+    ['{% set %} block', "{% set p %}{{ r.stdout }}{% endset %}{{ lookup('file', p) }}"],
+    ['{% for %}', "{% for p in [r.stdout] %}{{ lookup('file', p) }}{% endfor %}"],
+    ['a macro parameter', "{% macro rd(p) %}{{ lookup('file', p) }}{% endmacro %}{{ rd(r.stdout) }}"],
+    ['a macro keyword parameter', "{% macro rd(p='') %}{{ lookup('file', p) }}{% endmacro %}{{ rd(p=r.stdout) }}"],
+    ['a namespace', "{% set ns = namespace(p='') %}{% set ns.p = r.stdout %}{{ lookup('file', ns.p) }}"],
+    ['{% with %}', "{% with p = r.stdout %}{{ lookup('file', p) }}{% endwith %}"],
+    ['template', "{{ lookup('template', r.stdout) }}"],
+    ['fileglob', "{{ lookup('fileglob', r.stdout) }}"],
+    ['first_found', "{{ lookup('first_found', [r.stdout]) }}"],
+    ['first_found paths', "{{ lookup('first_found', files=['secret.txt'], paths=[r.stdout | dirname]) }}"],
+    ['ini file option', "{{ lookup('ini', 'x', file=r.stdout) }}"],
+    ['env', "{{ lookup('env', r.name ~ 'HOME') }}"],
+  ]
+  for (const [name, t] of refused) test(`refused: ${name}`, () => assert.throws(() => render(t), REFUSED))
+
+  test('allowed: a relative name from a fact, among the playbook files', () => {
+    assert.equal(render("{{ lookup('file', ansible_os_family ~ '.yml') }}"), 'own: file')
+    assert.equal(render("{% set p = ansible_os_family ~ '.yml' %}{{ lookup('file', p) }}"), 'own: file')
+  })
+  test('allowed: the playbook names the file; host data elsewhere in the template', () => {
+    assert.equal(render("{{ r.stdout | length }} {{ lookup('file', playbook_path) }}"), `${secret.length} controller secret`)
+    assert.equal(render("{% set n = r.rc %}{{ lookup('file', playbook_path) }}"), 'controller secret')
+    // a local overwritten with the playbook's own value is no longer host data
+    assert.equal(render("{% set p = r.stdout %}{% set p = playbook_path %}{{ lookup('file', p) }}"), 'controller secret')
+  })
+  test("a with_* loop: its terms made from host data are refused, the playbook's own run", () => {
+    const task = { module: 'debug', args: {}, src: { yf: { pos: () => ({}) }, path: [] } } as unknown as Task
+    const opts = [join(dir, 'sub'), dir]
+    assert.throws(() => loopItems('with_file', [templateValue('{{ r.stdout }}', vars)], task, vars, opts), REFUSED)
+    assert.throws(() => loopItems('with_pipe', [templateValue('{{ r.stdout }}', vars)], task, vars, opts), /host data/)
+    assert.throws(() => loopItems('with_env', [templateValue('{{ r.name }}', vars)], task, vars, opts), REFUSED)
+    assert.deepEqual(loopItems('with_file', [secret], task, vars, opts).map(String), ['controller secret'])
+    assert.deepEqual(loopItems('with_file', [templateValue('{{ ansible_os_family }}.yml', vars)], task, vars, opts).map(String), ['own: file'])
+  })
+})
