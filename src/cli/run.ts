@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline/promises'
 import { setFlagsFromString } from 'node:v8'
 import { existsSync } from 'node:fs'
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
-import { basename, extname, join, relative, resolve } from 'node:path'
+import { basename, dirname, extname, join, relative, resolve } from 'node:path'
 import { Diagnostics, K3sbookError, formatDiagnostic } from '../errors.js'
 import type { RunEvent } from '../executor/events.js'
 import { runPlaybook, type Project, type RunOptions } from '../executor/run.js'
@@ -16,6 +16,7 @@ import { PlainReporter } from '../output/plain.js'
 import { vaultSecrets } from '../vault.js'
 import { EXIT } from '../exit.js'
 import { trace } from '../trace.js'
+import { useHostFileRegistry } from '../hostfiles.js'
 import { addVaultOptions, setupVault, type VaultCliOptions } from './vaultopts.js'
 import {
   addConnectionOptions,
@@ -163,6 +164,8 @@ export async function runCommand(playbook: string, o: RunCliOptions, isCheckComm
   }
   for (const w of settings.warnings) process.stderr.write(`warning: ${w}\n`)
   const retryFile = retryPath(playbook)
+  // files earlier runs fetched from hosts stay host data (hostfiles.ts)
+  useHostFileRegistry(resolve(dirname(retryFile), '..', 'host-files'))
   let limit = o.limit
   if (o.retryFailed) {
     if (o.limit) {

@@ -33,8 +33,8 @@ export function hostDataRefusal(task: Task, mod: Module, vars: Vars, pos: Templa
  * BASH_ENV: a way to run code there). undefined when none does, or when it cannot be rendered (the
  * run reports that).
  */
-export function hostDataInEnvironment(parts: unknown[], vars: Vars): string | undefined {
-  const host = (v: unknown): boolean => containsHostData(templateValue(v, vars))
+export function hostDataInEnvironment(parts: unknown[], vars: Vars, searchPath?: string[]): string | undefined {
+  const host = (v: unknown): boolean => containsHostData(templateValue(v, vars, { searchPath }))
   for (const p of parts) {
     try {
       // a name made from host data is a variable the host chose; a value, what it is set to
@@ -42,7 +42,7 @@ export function hostDataInEnvironment(parts: unknown[], vars: Vars): string | un
         p !== null && typeof p === 'object' && !Array.isArray(p) ? Object.entries(p).some(([k, v]) => (isTemplated(k) && host(k)) || host(v)) : host(p)
       if (found)
         return (
-          '`environment` is made from host data (a result registered on a managed host, or its facts), and this task runs on the control machine: ' +
+          '`environment` is made from host data (a result registered on a managed host, its facts, or a file fetched from it), and this task runs on the control machine: ' +
           "k3sbook never lets host data set the environment of the control machine's commands. Instead, pass host data as a module argument."
         )
     } catch {
@@ -80,9 +80,9 @@ function hostDataInFiles(task: Task, mod: Module, vars: Vars, pos?: TemplateOpti
     // a URL is fetched by the host, not read here; a relative name without ".." is one of the
     // playbook's or its roles' own files (`include_vars: "{{ ansible_os_family }}.yml"`, as real roles do)
     if (how === 'read' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(text) && !ownFile(mod.commandArgs?.[key] === 'shell' ? firstWord(text) : text))
-      return `${name} is made from host data (a result registered on a managed host, or its facts) and names a file on the control machine outside the playbook's folders: k3sbook never lets host data choose a file there (it may choose among the playbook's and roles' own files: a relative name, no "..").`
+      return `${name} is made from host data (a result registered on a managed host, its facts, or a file fetched from it) and names a file on the control machine outside the playbook's folders: k3sbook never lets host data choose a file there (it may choose among the playbook's and roles' own files: a relative name, no "..").`
     if (how === 'write' && text.split('/').includes('..'))
-      return `${name} is made from host data (a result registered on a managed host, or its facts) and climbs out of its folder with "..": k3sbook never lets host data choose where on the control machine it writes.`
+      return `${name} is made from host data (a result registered on a managed host, its facts, or a file fetched from it) and climbs out of its folder with "..": k3sbook never lets host data choose where on the control machine it writes.`
   }
   return undefined
 }
@@ -138,7 +138,7 @@ function literalProgram(text: string): boolean {
 
 function refusal(mod: Module, what: string, instead: string): string {
   return (
-    `${what} is made from host data (a result registered on a managed host, or its facts), and this ${mod.name} task runs on the ` +
+    `${what} is made from host data (a result registered on a managed host, its facts, or a file fetched from it), and this ${mod.name} task runs on the ` +
     `control machine: k3sbook never runs host data there. Instead, ${instead}.`
   )
 }

@@ -316,7 +316,7 @@ function planInputs(tc: TaskContext, host: string): PlanInput[] | undefined {
   try {
     const vars = tc.vars(host)
     // host data in the environment: the run refuses it on the control machine, so nothing is asked ahead
-    if (tc.environment.length && hostDataInEnvironment(tc.environment, vars)) return []
+    if (tc.environment.length && hostDataInEnvironment(tc.environment, vars, tc.rc.lookupPath(task))) return []
     const conds = tc.conditions
     if (!task.loop) return conds.every((c) => evalCondition(c, vars)) ? [{ tc, task, module, vars }] : []
     const items = renderLoopItems(task, vars, tc.rc.lookupPath(task)).slice(0, MAX_ITEMS)

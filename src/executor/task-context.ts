@@ -13,6 +13,7 @@ import type { ControllerFiles } from '../modules/types.js'
 import { groupsMap, hostInventoryVars } from '../inventory/index.js'
 import { tagsMatch } from '../playbook/tags.js'
 import { render, templateValue } from '../template/index.js'
+import { refuseHostTemplate } from '../template/runtime.js'
 import { checkModeFor } from './check.js'
 import { Pinning } from './confirm.js'
 import { Connections, type ExecContext } from './connections.js'
@@ -293,6 +294,8 @@ export class RunContext {
         })
       },
       render(text, v, file) {
+        // a file a host wrote here (fetch's copy) is host data: never rendered as a template
+        if (file) refuseHostTemplate(file)
         return ctl.render(text, v ?? vars, file, () =>
           render(text, v ?? vars, { file, source: 'file', searchPath: templateSearchPath(dirs('templates'), file) }),
         )

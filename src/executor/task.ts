@@ -245,11 +245,12 @@ export async function runTaskModule(tc: TaskContext, h: HostState, vars: Vars, a
   const exec = tc.exec(vars)
   const conn = mod.controllerOnly ? undefined : scoped(await rc.conns.get(target), exec)
   if ((conn?.controller && mod.commandArgs) || mod.controllerFiles) {
-    const refused = hostDataRefusal(task, mod, vars, srcPos(task.src, [task.moduleKey]), conn?.controller === true)
+    // rendered as the module's arguments are: with the task's search path, for its file lookups
+    const refused = hostDataRefusal(task, mod, vars, { ...srcPos(task.src, [task.moduleKey]), searchPath: rc.lookupPath(task) }, conn?.controller === true)
     if (refused) return refusedOutcome(refused)
   }
   if (conn?.controller) {
-    const refused = hostDataInEnvironment(tc.environment, vars)
+    const refused = hostDataInEnvironment(tc.environment, vars, rc.lookupPath(task))
     if (refused) return refusedOutcome(refused)
   }
   // a check run: a whole file at a known path whose content reads an unknown value (check.ts)

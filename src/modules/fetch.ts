@@ -12,6 +12,7 @@ import { basename, dirname, isAbsolute, join, posix, resolve } from 'node:path'
 import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { shQuote } from '../connection/quote.js'
+import { markHostFile } from '../hostfiles.js'
 import { ConnectionError, RemoteError } from '../errors.js'
 import type { Step, StepResult } from './types.js'
 import { ArgError, bool, guardPlan, moduleSchema, pick, planData, str, toBool, defineModule } from './lib/index.js'
@@ -113,6 +114,8 @@ export const fetchModule = defineModule({
       const dest = String(args.dest)
       const flat = toBool(args.flat, false)
       const local = fetchDestPath(dest, ctx.host, src, flat, ctx.task?.baseDir)
+      // what lands there is the host's: host data when a later task reads it back (hostfiles.ts)
+      markHostFile(local)
       const info = (await ctx.reader.files([src], { sha256: true, follow: true })).get(src)!
       if (!info.exists) {
         const msg = 'the remote file does not exist, not transferring, ignored'

@@ -7,6 +7,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs'
 import { extname, isAbsolute, join, normalize } from 'node:path'
 import { Diagnostics } from '../errors.js'
 import type { Vars } from '../model.js'
+import { isHostFile } from '../hostfiles.js'
+import { wrapHostData } from '../template/taint.js'
 import { loadYaml } from '../yamlfile.js'
 import type { Plan, PlanContext } from './types.js'
 import { ArgError, bool, choice, defineModule, guardPlan, int, moduleSchema, optBool, pyRegex, str, strList, toInt, toList } from './lib/index.js'
@@ -100,7 +102,8 @@ function loadFile(file: string, included: string[], secret: { hidden: boolean },
   if (data === null || data === undefined || data === '' || data === false) data = {}
   if (!isDict(data)) throw new LoadFail(`${file} must be stored as a dictionary/hash`)
   included.push(file)
-  return data
+  // a file a host wrote here (fetch's copy): its values are host data, never templates
+  return isHostFile(file) ? (wrapHostData(data) as Vars) : data
 }
 
 const DIR_ARGS = ['dir', 'depth', 'files_matching', 'ignore_files', 'extensions', 'ignore_unknown_extensions']

@@ -1,6 +1,8 @@
 // Loads a playbook and everything it pulls in statically (imported playbooks and task files, roles
 // and their dependencies, vars_files) into the model, reporting every problem with its position
 // instead of stopping at the first. Templated parts (include_tasks with a "{{ }}" file) stay dynamic.
+import { isHostFile } from '../hostfiles.js'
+import { wrapHostData } from '../template/taint.js'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { asBool } from '../bool.js'
 import { Diagnostics, didYouMean, type SourcePos } from '../errors.js'
@@ -279,7 +281,9 @@ class Loader {
         this.diags.error('a vars file must be a mapping of variable names to values', loaded.yf.pos([]), `got ${jsType(loaded.value)}`)
         return
       }
-      out.push({ path: found, vars: (loaded.value as Vars) ?? {} })
+      // a file an earlier run fetched from a host (hostfiles.ts): its values are host data, never templates
+      const vars = (loaded.value as Vars) ?? {}
+      out.push({ path: found, vars: isHostFile(found) ? (wrapHostData(vars) as Vars) : vars })
     })
     return out
   }

@@ -42,7 +42,7 @@ import {
   typeName,
   type Dict,
 } from './pyvalues.js'
-import { FILTERS, FRAME_GLOBALS, GLOBALS, OMIT, findFile, makeNamespace, readFileText, type CallCtx, type FilterFn } from './runtime.js'
+import { FILTERS, FRAME_GLOBALS, GLOBALS, OMIT, findFile, makeNamespace, readLookupText, type CallCtx, type FilterFn } from './runtime.js'
 import { noteRead } from './taint.js'
 import { parseKv } from '../kv.js'
 import { stripTags } from '../text.js'
@@ -991,7 +991,7 @@ export const LOOKUPS: Record<string, LookupFn> = {
   file(terms, k, ctx) {
     return terms.map((t) => {
       const path = findFile(ctx.frame.env, str(t), 'files')!
-      let text = readFileText(path)
+      let text = readLookupText(ctx.frame.env, path)
       if (k.rstrip === undefined || truthy(k.rstrip)) text = text.trimEnd()
       if (truthy(k.lstrip ?? false)) text = text.replace(/^\s+/, '')
       return text
@@ -1153,7 +1153,7 @@ const CONTROLLER_NAMES: Record<string, 'path' | 'name'> = {
 function refuseHostTerms(name: string, terms: unknown[], k: Record<string, unknown>): void {
   const how = CONTROLLER_NAMES[name]
   if (!how) return
-  const why = `lookup('${name}'): its terms are made from host data (a result registered on a managed host, or its facts)`
+  const why = `lookup('${name}'): its terms are made from host data (a result registered on a managed host, its facts, or a file fetched from it)`
   if (how === 'name') throw new PyError(`${why}, and k3sbook never lets host data choose what the control machine reveals`, 'AnsibleError')
   const texts: string[] = []
   const collect = (v: unknown): void => {

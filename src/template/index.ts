@@ -21,7 +21,7 @@ import {
   NativeText,
   OMIT,
   PlacedError,
-  readFileText,
+  readTemplateText,
   RenderError,
   runTemplate,
   TplCtx,
@@ -261,7 +261,7 @@ function makeHooks(opts: TemplateOptions | undefined): RenderHooks {
     loadTemplate(path) {
       const fileOpts: TemplateOptions = { source: 'file', file: path }
       try {
-        const compiled = compileTemplate(readFileText(path), fileOpts)
+        const compiled = compileTemplate(readTemplateText(path), fileOpts)
         return { ...unitOf(compiled, fileOpts), locate: locator(fileOpts, compiled.lineOffset) }
       } catch (e) {
         if (e instanceof TemplateError) throw new PlacedError(e)
@@ -269,7 +269,7 @@ function makeHooks(opts: TemplateOptions | undefined): RenderHooks {
       }
     },
     renderFile(path, env, convertData, included, delimiters) {
-      const text = readFileText(path)
+      const text = readTemplateText(path)
       const fileOpts: TemplateOptions = { source: 'file', file: path, searchPath: env.lookupOpts.searchPath }
       const pairs = Object.entries(delimiters ?? {}).map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
       // lookup('template', variable_start_string=…): the same as a `#jinja2:` first line, which a file's own one extends

@@ -16,7 +16,7 @@ import { LOOKUPS, lookupName, RAW_TERMS, type LookupFn } from './filters.js'
 import { PyRandom } from './pyrandom.js'
 import { hasKey, isDict, isInt, isNum, isStr, iterate, num, PyError, PyFloat, pyStr, sv, truthy, typeName, Undefined, fail } from './pyvalues.js'
 import { strftimeFilter, strptime } from './pytime.js'
-import { FILTERS, findFile, resolvePluginName, type Env } from './runtime.js'
+import { FILTERS, findFile, noteHostFile, resolvePluginName, type Env } from './runtime.js'
 import { configLookup } from './configlookup.js'
 import { splitAssignment, splitBeforeKeys, starPieces } from '../text.js'
 import { parseKv } from '../kv.js'
@@ -309,7 +309,7 @@ function controllerOnly(name: string, env: Env): void {
     )
   if (env.taint.host || env.lookupOpts.hostTerms)
     throw new PyError(
-      `lookup('${name}'): this template has read host data (a result registered on a managed host, or its facts), and k3sbook never runs host data on the controller nor lets it name a file there`,
+      `lookup('${name}'): this template has read host data (a result registered on a managed host, its facts, or a file fetched from it), and k3sbook never runs host data on the controller nor lets it name a file there`,
       'AnsibleError',
     )
 }
@@ -624,6 +624,7 @@ L(
       const { first: key, params } = termParams(str(t))
       const opt = (n: string, d: string) => params[n] ?? (k[n] !== undefined ? str(k[n]) : d)
       const file = findFile(frame.env, opt('file', 'ansible.ini'), 'files')!
+      noteHostFile(frame.env, file)
       const text = readFileSync(file, opt('encoding', 'utf-8') as BufferEncoding)
       const type = opt('type', 'ini')
       const section = type === 'properties' ? 'java_properties' : opt('section', 'global')
@@ -657,6 +658,7 @@ L(
   (terms, _k, { frame }) =>
     terms.map((t) => {
       const file = findFile(frame.env, str(t), 'files')!
+      noteHostFile(frame.env, file)
       const text = readFileSync(file, 'utf8')
       if (!isVaulted(text)) return text
       if (!hasVaultSecrets()) throw new PyError(`lookup('unvault'): ${str(t)} is vaulted and no vault password was given`, 'AnsibleError')
@@ -772,6 +774,7 @@ L(
         if (file === null) throw new Error(`[Errno 2] No such file or directory: b'None'`)
         if (delimiter.length !== 1) throw new Error('"delimiter" must be a 1-character string')
         const encoding = str(opt.encoding).toLowerCase().replace(/_/g, '-')
+        noteHostFile(frame.env, file)
         const text = readFileSync(
           file,
           ['utf-8', 'utf8', 'ascii', 'latin-1', 'latin1'].includes(encoding) ? (encoding.replace('-', '') as BufferEncoding) : 'utf8',

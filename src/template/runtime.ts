@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 import { UnsafeString } from '../yamlfile.js'
 import { noteHostRead, noteRead, type Taint } from './taint.js'
+import { isHostFile } from '../hostfiles.js'
 import { markSecret } from '../secrets.js'
 import type { Expr, Stmt } from './parser.js'
 import { PyFloatConst } from './parser.js'
@@ -1065,6 +1066,32 @@ export function findIncludeFile(env: Env, name: string, ignoreMissing = false): 
 
 export function readFileText(path: string): string {
   return readFileSync(path, 'utf8')
+}
+
+/** A file's text read as a template: never one a managed host wrote here (fetch's copies, hostfiles.ts). */
+export function readTemplateText(path: string): string {
+  refuseHostTemplate(path)
+  return readFileSync(path, 'utf8')
+}
+
+/** Host data is never rendered as a template: a file a host wrote here is refused as one. */
+export function refuseHostTemplate(path: string): void {
+  if (isHostFile(path))
+    throw new PyError(
+      `${path} was fetched from a managed host: k3sbook never renders host data as a template (read its text with a lookup, or copy it as it is)`,
+      'AnsibleError',
+    )
+}
+
+/** A file's text for a lookup: what a host wrote here (hostfiles.ts) is host data for the render that reads it. */
+export function readLookupText(env: Env, path: string): string {
+  noteHostFile(env, path)
+  return readFileSync(path, 'utf8')
+}
+
+/** A lookup reads this file: what a host wrote here (hostfiles.ts) is host data for the render. */
+export function noteHostFile(env: Env, path: string): void {
+  if (isHostFile(path)) noteHostRead(env.taint)
 }
 
 export function unsafeOrStr(v: unknown): string {

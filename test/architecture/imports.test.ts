@@ -118,6 +118,7 @@ const LAYERS: Record<string, number> = {
   bool: 0,
   config: 0,
   secrets: 0,
+  hostfiles: 0,
   yamlfile: 0,
   vault: 0,
   connection: 1,

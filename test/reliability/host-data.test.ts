@@ -369,6 +369,85 @@ ${refusedLookups.map(([name, task]) => `    - name: "refused lookup: ${name}"\n 
     assert.equal(readFileSync(ctl(`fetched/${lab.hosts[0].name}/tmp/${escape}`), 'utf8'), 'hostile')
     assert.equal(escaped, false, 'fetch wrote outside its folder')
   })
+
+  test('a file fetched from a host stays host data when read back, in this run and the next', async () => {
+    const project = tree({})
+    const ctl = (name: string) => `${project}/${name}`
+    // the host's files: template text and a command line for the control machine
+    await sh(
+      lab,
+      1,
+      `mkdir -p /srv/give && printf '%s' ${q(`{{ lookup('pipe', 'touch ${ctl('pwned-rendered')}') }}`)} > /srv/give/page.j2
+printf 'touch ${ctl('pwned-cmd')}' > /srv/give/cmd
+printf 'given: "{{ lookup(\\"pipe\\", \\"touch ${ctl('pwned-vars')}\\") }}"\ncmdline: "touch ${ctl('pwned-vars-cmd')}"\n' > /srv/give/vars.yml`,
+    )
+    const fetched = (f: string) => `fetched/${lab.hosts[0].name}/srv/give/${f}`
+    const first = `- hosts: all
+  gather_facts: false
+  tasks:
+    - fetch: { src: "/srv/give/{{ item }}", dest: fetched }
+      loop: [page.j2, cmd, vars.yml]
+    - name: "refused: a fetched file as a command here"
+      shell: "{{ lookup('file', '${fetched('cmd')}') }}"
+      delegate_to: localhost
+      ignore_errors: true
+    - name: "refused: a fetched file rendered as a template"
+      template: { src: "${fetched('page.j2')}", dest: /srv/give/out }
+      ignore_errors: true
+    - name: "refused: a fetched file rendered by lookup('template')"
+      copy: { dest: /srv/give/out2, content: "{{ lookup('template', '${fetched('page.j2')}') }}" }
+      ignore_errors: true
+    - include_vars: ${fetched('vars.yml')}
+    - name: "runs: a fetched vars file's values arrive as written"
+      copy: { dest: /srv/give/given, content: "{{ given }}" }
+    - name: "refused: a fetched vars file's value as a command here"
+      shell: "{{ cmdline }}"
+      delegate_to: localhost
+      ignore_errors: true
+    - name: "runs: a fetched file's text copied to a host as it is"
+      copy: { dest: /srv/give/page-copy, content: "{{ lookup('file', '${fetched('page.j2')}') }}" }
+`
+    const second = `- hosts: all
+  gather_facts: false
+  tasks:
+    - name: "refused: a file an earlier run fetched, as a command here"
+      shell: "{{ lookup('file', '${fetched('cmd')}') }}"
+      delegate_to: localhost
+      ignore_errors: true
+`
+    writeFileSync(ctl('first.yml'), first)
+    writeFileSync(ctl('second.yml'), second)
+    const statuses = async (pb: string) => {
+      const r = await cli(['run', pb, '-i', lab.inventoryPath, '-o', 'json'], { cwd: project })
+      assert.equal(r.code, 0, r.stdout + r.stderr)
+      return new Map(
+        r.stdout
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as { type: string; task?: string; status?: string; msg?: string })
+          .filter((e) => e.type === 'host:result')
+          .map((e) => [e.task!, e]),
+      )
+    }
+    const runs = [...(await statuses('first.yml')), ...(await statuses('second.yml'))]
+    for (const [task, e] of runs) {
+      if (task.startsWith('refused')) assert.equal(e.status, 'failed', `${task}: ${JSON.stringify(e)}`)
+      if (task.startsWith('runs')) assert.notEqual(e.status, 'failed', `${task}: ${JSON.stringify(e)}`)
+    }
+    assert.equal(runs.filter(([t]) => t.startsWith('refused')).length, 5)
+    assert.match(
+      runs.find(([t]) => t.includes('rendered as a template'))![1].msg!,
+      /was fetched from a managed host: k3sbook never renders host data as a template/,
+    )
+    assert.deepEqual(
+      readdirSync(project).filter((f) => f.startsWith('pwned')),
+      [],
+      'a fetched file ran or was rendered on the control machine',
+    )
+    assert.equal(await sh(lab, 1, 'cat /srv/give/given'), `{{ lookup("pipe", "touch ${ctl('pwned-vars')}") }}`)
+    assert.equal(await sh(lab, 1, 'cat /srv/give/page-copy'), `{{ lookup('pipe', 'touch ${ctl('pwned-rendered')}') }}`)
+    assert.equal(await sh(lab, 1, 'ls /srv/give/out /srv/give/out2 2>/dev/null | wc -l'), '0\n')
+  })
 })
 
 function q(s: string): string {
