@@ -72,7 +72,7 @@ export interface TaskCommon {
   when: string[]
   /** Effective tags: own plus inherited from play, role and blocks. */
   tags: string[]
-  become?: boolean
+  become?: boolean | string
   becomeUser?: string
   becomeMethod?: string
   /** Task-level `vars:` (and a block's, inherited). */
@@ -192,7 +192,7 @@ export interface Play {
   /** Names (and listen topics) of handlers that could not be loaded: notify still finds them. */
   refusedHandlers?: string[]
   roles: RoleContext[]
-  become?: boolean
+  become?: boolean | string
   becomeUser?: string
   becomeMethod?: string
   /** A template (`gather_facts: "{{ x }}"`) is decided when the play starts, with play and extra vars. */

@@ -251,9 +251,19 @@ export function resultEvent(
   if (outcome.items?.length && !noLog) ev.items = outcome.items
   if (!noLog && (outcome.status === 'failed' || o.verbosity > 0)) {
     const r = outcome.result
-    if (typeof r.rc === 'number') ev.rc = r.rc
-    if (typeof r.stdout === 'string' && r.stdout) ev.stdout = tail(r.stdout, 20)
-    if (typeof r.stderr === 'string' && r.stderr) ev.stderr = tail(r.stderr, 20)
+    // a loop's own result holds the items': the first that failed tells why
+    const item = Array.isArray(r.results) ? (r.results as Vars[]).find((x) => x && typeof x === 'object' && x.failed) : undefined
+    // a module's own output where it died (the bridge's MODULE FAILURE: its traceback, "sudo: not found")
+    const text = (...keys: string[]): string | undefined => {
+      for (const from of item ? [r, item] : [r]) for (const k of keys) if (typeof from[k] === 'string' && from[k]) return from[k] as string
+      return undefined
+    }
+    const rc = typeof r.rc === 'number' ? r.rc : item?.rc
+    if (typeof rc === 'number') ev.rc = rc
+    const stdout = text('stdout', 'module_stdout')
+    const stderr = text('stderr', 'module_stderr')
+    if (stdout) ev.stdout = tail(stdout, 20)
+    if (stderr) ev.stderr = tail(stderr, 20)
     // command/shell: the command that ran (Ansible's `cmd`, a string or an argv list)
     if (typeof r.cmd === 'string') ev.command = r.cmd
     else if (Array.isArray(r.cmd)) ev.command = r.cmd.map(String).join(' ')

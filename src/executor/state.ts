@@ -125,7 +125,7 @@ export function newHostState(name: string): HostState {
 export interface Scope {
   when: string[]
   vars: Vars
-  become?: boolean
+  become?: boolean | string
   becomeUser?: string
   environment: unknown[]
   ignoreErrors?: boolean | string

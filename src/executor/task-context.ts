@@ -2,6 +2,7 @@
 // conditions it runs under, whether tags select it, become and environment, check and diff, where
 // it runs (delegate_to), controller files. RunContext holds what the whole run shares; TaskContext
 // is one task under one block scope in one play: the runner and the read-ahead both ask it.
+import { markSecret } from '../secrets.js'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import type { Connection } from '../connection/types.js'
 import { asBool } from '../bool.js'
@@ -12,7 +13,7 @@ import { srcPos } from '../model.js'
 import type { ControllerFiles } from '../modules/types.js'
 import { groupsMap, hostInventoryVars } from '../inventory/index.js'
 import { tagsMatch } from '../playbook/tags.js'
-import { render, templateValue } from '../template/index.js'
+import { isTemplated, render, templateValue } from '../template/index.js'
 import { refuseHostTemplate } from '../template/runtime.js'
 import { checkModeFor } from './check.js'
 import { Pinning } from './confirm.js'
@@ -419,12 +420,18 @@ export class TaskContext {
 }
 
 function becomeFor(task: Task, scope: Scope, { play }: PlayCtx, vars: Vars): ExecContext['become'] {
-  const on = task.become ?? scope.become ?? play.become ?? (vars.ansible_become !== undefined ? isTrue(vars.ansible_become as never) : false)
+  // the keywords are templates as any other (`become_user: "{{ postgresql_user }}"`), rendered per host
+  const render = (v: unknown): unknown => (typeof v === 'string' && isTemplated(v) ? templateValue(v, vars) : v)
+  const flag = task.become ?? scope.become ?? play.become ?? vars.ansible_become
+  const on = flag === undefined ? false : typeof flag === 'boolean' ? flag : isTrue(String(render(flag)))
   if (!on) return undefined
-  const user = task.becomeUser ?? scope.becomeUser ?? play.becomeUser ?? (vars.ansible_become_user as string | undefined) ?? 'root'
-  const password = (vars.ansible_become_password ?? vars.ansible_become_pass) as string | undefined
-  const method = (task.becomeMethod ?? play.becomeMethod ?? (vars.ansible_become_method as string | undefined) ?? 'sudo') as 'sudo' | 'su'
-  return { user: String(user), password: password === undefined ? undefined : String(password), method }
+  const user = render(task.becomeUser ?? scope.becomeUser ?? play.becomeUser ?? vars.ansible_become_user ?? 'root')
+  const password = render(vars.ansible_become_password ?? vars.ansible_become_pass)
+  const method = String(render(task.becomeMethod ?? play.becomeMethod ?? vars.ansible_become_method ?? 'sudo')) as 'sudo' | 'su'
+  const secret = password === undefined || password === null ? undefined : String(password)
+  // rendered from a variable of any name, it is the become password: masked wherever it would show
+  if (secret !== undefined) markSecret(secret)
+  return { user: String(user), password: secret, method }
 }
 
 /** The `environment` keywords a task runs under, outermost first: the play's, its blocks', its own. */

@@ -62,7 +62,7 @@ interface Ctx {
   tags: string[]
   when: string[]
   vars: Vars
-  become?: boolean
+  become?: boolean | string
   becomeUser?: string
   becomeMethod?: string
   /** A block's `notify`, taken by tasks inside that set none. */
@@ -220,7 +220,7 @@ class Loader {
         return build.refusedHandlers
       },
       roles: build.roles,
-      become: optBool(item.become),
+      become: keywordBool(item.become),
       becomeUser: optStr(item.become_user),
       becomeMethod: optStr(item.become_method),
       gatherFacts: this.playBool(item.gather_facts, build.vars) ?? true,
@@ -373,7 +373,7 @@ class Loader {
       ...ctx,
       tags: uniq([...ctx.tags, ...toStrList(kw.tags)]),
       when: [...ctx.when, ...(toCond(kw.when) as string[])],
-      become: optBool(kw.become) ?? ctx.become,
+      become: keywordBool(kw.become) ?? ctx.become,
       becomeUser: optStr(kw.become_user) ?? ctx.becomeUser,
       becomeMethod: optStr(kw.become_method) ?? ctx.becomeMethod,
     }
@@ -524,7 +524,7 @@ class Loader {
       name: item.name === undefined || item.name === null ? undefined : String(item.name),
       when: [...ctx.when, ...(toCond(item.when) as string[])],
       tags: uniq([...ctx.tags, ...toStrList(item.tags)]),
-      become: optBool(item.become) ?? ctx.become,
+      become: keywordBool(item.become) ?? ctx.become,
       becomeUser: optStr(item.become_user) ?? ctx.becomeUser,
       becomeMethod: optStr(item.become_method) ?? ctx.becomeMethod,
       vars: { ...ctx.vars, ...varsOf(item.vars) },
@@ -998,6 +998,11 @@ function condOrBool(v: unknown): string[] | boolean | undefined {
 /** A boolean keyword's value (Ansible's boolean(), src/bool.ts); undefined when not given or not a boolean. */
 export function optBool(v: unknown): boolean | undefined {
   return asBool(v)
+}
+
+/** A boolean keyword that may be a template (`become: "{{ use_sudo }}"`): kept to be rendered per host. */
+function keywordBool(v: unknown): boolean | string | undefined {
+  return typeof v === 'string' && isTemplated(v) ? v : optBool(v)
 }
 
 function optStr(v: unknown): string | undefined {

@@ -848,6 +848,49 @@ function compilePluginCall(
   }
 }
 
+/**
+ * An attribute or item taken from a value (`item.login_user`, `users[0]['name']`): the value it is
+ * taken from is read only to select (see noteRead's `select`), so a secret elsewhere in it does not
+ * make the render secret; the part taken is noted as read. `select`: this part is itself only
+ * selected from (the inner links of `a.b.c`).
+ */
+function compileSelect(e: Extract<Expr, { k: 'getattr' | 'getitem' }>, select: boolean): Ev {
+  const obj = selectFrom(e.obj)
+  const pos = { line: e.line, col: e.col }
+  if (e.k === 'getattr') {
+    const name = e.name
+    return (f) => {
+      const o = obj(f)
+      const v = getAttr(o, name, pos)
+      // a method (`item.values()`, `d.items()`) hands on the whole value: it is read, not selected from
+      if (v instanceof PyFunc || typeof v === 'function') noteRead(f.env.taint, undefined, o)
+      return noteRead(f.env.taint, name, v, select)
+    }
+  }
+  const key = compileExpr(e.key)
+  return (f) => {
+    const o = obj(f)
+    const k = key(f)
+    if (k instanceof Undefined) fail(k)
+    return noteRead(
+      f.env.taint,
+      typeof k === 'string' ? k : undefined,
+      withPos(pos.line, pos.col, () => getItem(o, k, pos)),
+      select,
+    )
+  }
+}
+
+/** The value an attribute or item is taken from: a variable or a link of a chain, read only to select. */
+function selectFrom(e: Expr): Ev {
+  if (e.k === 'name' && e.name !== 'self') {
+    const { name, line, col } = e
+    return (f) => lookupName(f, name, line, col, true)
+  }
+  if (e.k === 'getattr' || e.k === 'getitem') return compileSelect(e, true)
+  return compileExpr(e)
+}
+
 export function compileExpr(e: Expr): Ev {
   switch (e.k) {
     case 'const': {
@@ -864,27 +907,9 @@ export function compileExpr(e: Expr): Ev {
         }
       return (f) => lookupName(f, name, line, col)
     }
-    case 'getattr': {
-      const obj = compileExpr(e.obj)
-      const name = e.name
-      const pos = { line: e.line, col: e.col }
-      return (f) => noteRead(f.env.taint, name, getAttr(obj(f), name, pos))
-    }
-    case 'getitem': {
-      const obj = compileExpr(e.obj)
-      const key = compileExpr(e.key)
-      const pos = { line: e.line, col: e.col }
-      return (f) => {
-        const o = obj(f)
-        const k = key(f)
-        if (k instanceof Undefined) fail(k)
-        return noteRead(
-          f.env.taint,
-          typeof k === 'string' ? k : undefined,
-          withPos(pos.line, pos.col, () => getItem(o, k, pos)),
-        )
-      }
-    }
+    case 'getattr':
+    case 'getitem':
+      return compileSelect(e, false)
     case 'slice': {
       const obj = compileExpr(e.obj)
       const [a, b, c] = [e.start, e.stop, e.step].map((x) => (x ? compileExpr(x) : () => null))
@@ -1005,17 +1030,17 @@ export function compileExpr(e: Expr): Ev {
 }
 
 /** Frame locals, then the task's variables (templated when read, as Ansible does), then globals. */
-export function lookupName(f: Frame, name: string, line: number, col: number): unknown {
+export function lookupName(f: Frame, name: string, line: number, col: number, select = false): unknown {
   const local = f.lookup(name)
   if (local !== NOT_FOUND) return local
   const env = f.env
   if (hasKey(env.vars, name)) {
     // the cache keeps the value as stored (host data still wrapped): every read notes its taint
-    if (env.resolved.has(name)) return noteRead(env.taint, name, env.resolved.get(name))
+    if (env.resolved.has(name)) return noteRead(env.taint, name, env.resolved.get(name), select)
     const raw = env.vars[name]
     const v = env.hooks.templateVar(name, raw, env)
     env.resolved.set(name, v)
-    return noteRead(env.taint, name, v)
+    return noteRead(env.taint, name, v, select)
   }
   const g = GLOBALS.get(name)
   if (g !== undefined) return g

@@ -111,8 +111,13 @@ export function noteHostRead(t: Taint): void {
  * return the plain value the engine computes with. A value is secret when it holds a string marked
  * secret, or when it is read under a name that marks secrets (SECRET_NAME) and holds text; such a
  * value is itself marked, so what it is copied into later stays secret.
+ *
+ * `select`: the value is read only to take an attribute or item of it (`item` in `item.login_user`):
+ * its secret strings are marked as ever, but the render is secret only if what is taken is —
+ * `item.login_user` of an item that also holds a password is not a secret. The part taken is read
+ * (noted) in its turn.
  */
-export function noteRead(t: Taint, name: string | undefined, v: unknown): unknown {
+export function noteRead(t: Taint, name: string | undefined, v: unknown, select = false): unknown {
   if (v === null || v === undefined || typeof v === 'number' || typeof v === 'boolean') return v
   if (OPAQUE.has(v as object)) return v
   if (containsUnsafe(v)) {
@@ -121,8 +126,8 @@ export function noteRead(t: Taint, name: string | undefined, v: unknown): unknow
   }
   const plain = unwrapUnsafe(v)
   if (name !== undefined && SECRET_NAME.test(name) && hasString(plain)) {
-    t.secret = true
+    if (!select || typeof plain === 'string') t.secret = true
     markSecret(plain)
-  } else if (isSecret(plain)) t.secret = true
+  } else if ((!select || typeof plain === 'string') && isSecret(plain)) t.secret = true
   return plain
 }

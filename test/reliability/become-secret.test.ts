@@ -61,7 +61,9 @@ until (-e "/tmp/ps-stop") {
 const PLAY = `- hosts: all
   gather_facts: false
   vars:
-    ansible_become_password: ${PASSWORD}
+    # a template, as in inventories that read a vaulted variable: rendered for each become
+    ansible_become_password: "{{ sudo_secret }}"
+    sudo_secret: ${PASSWORD}
   tasks:
     - name: Folder for nobody
       file: { path: /tmp/bt, state: directory, owner: nobody, mode: "0755" }
