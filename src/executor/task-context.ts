@@ -401,7 +401,7 @@ export class TaskContext {
     const task = this.task
     return {
       become: becomeFor(task, this.scope, this.ctx, vars),
-      env: environmentFor(task, this.scope, this.ctx, vars),
+      env: environmentFor(task, this.scope, this.ctx, vars, this.rc.lookupPath(task)),
       timeoutMs: task.timeout ? task.timeout * 1000 : undefined,
     }
   }
@@ -439,12 +439,14 @@ export function environmentParts(task: Task, scope: Scope, { play }: PlayCtx): u
   return [play.environment, ...scope.environment, task.environment].filter((e) => e !== undefined)
 }
 
-function environmentFor(task: Task, scope: Scope, ctx: PlayCtx, vars: Vars): Record<string, string> | undefined {
+function environmentFor(task: Task, scope: Scope, ctx: PlayCtx, vars: Vars, searchPath: string[]): Record<string, string> | undefined {
   const parts = environmentParts(task, scope, ctx)
   if (parts.length === 0) return undefined
   const env: Record<string, string> = {}
   for (const p of parts) {
-    const v = templateValue(p, vars)
+    // with the task's search path (a file lookup in it), and the task's own keyword's position
+    const pos = p === task.environment ? srcPos(task.src, ['environment']) : {}
+    const v = templateValue(p, vars, { ...pos, searchPath })
     if (v && typeof v === 'object') for (const [k, x] of Object.entries(v as Vars)) env[k] = String(x)
   }
   return env

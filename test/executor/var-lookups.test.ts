@@ -3,7 +3,7 @@
 // include_vars, templates/ for template): the templar of the task that reads the variable (its role's files/ and templates/,
 // then the playbook's), and hostvars the playbook's folder. Before, such a variable failed as soon as
 // a task read it ("no search path given"; a pipe "outside a playbook's tasks"), though validate let
-// it through. Compared with ansible-playbook 2.14 (connection local) on the same project.
+// it through; a lookup in a task's `environment` likewise. Compared with ansible-playbook 2.14 (connection local) on the same project.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
@@ -22,7 +22,9 @@ const FILES: Record<string, string> = {
     // with_first_found looks in vars/ for include_vars and templates/ for template, as Ansible's task executor says
     '- include_vars: { file: "{{ item }}", name: osv }\n  with_first_found: [{ files: [os.yml], skip: true }]\n' +
     '- template: { src: "{{ item }}", dest: "{{ out }}/found.txt" }\n  with_first_found: [t.j2]\n' +
-    '- copy: { dest: "{{ out }}/first-found.json", content: "{{ osv | default(\'none\') | to_json }}" }\n',
+    '- copy: { dest: "{{ out }}/first-found.json", content: "{{ osv | default(\'none\') | to_json }}" }\n' +
+    // a lookup in `environment` searches the task's folders too (before: "no search path given")
+    '- shell: printenv FROM_ROLE_FILE > "{{ out }}/env.txt"\n  environment: { FROM_ROLE_FILE: "{{ lookup(\'file\', \'b.txt\') }}" }\n',
   'site.yml': `- hosts: localhost
   gather_facts: false
   vars:
@@ -36,7 +38,8 @@ const FILES: Record<string, string> = {
 }
 
 test('lookups in variables search the reading task’s folders, as in Ansible', async (t) => {
-  const out = await sameFilesAsAnsible(t, FILES, ['play.json', 'role.json', 'first-found.json', 'found.txt'])
+  const out = await sameFilesAsAnsible(t, FILES, ['play.json', 'role.json', 'first-found.json', 'found.txt', 'env.txt'])
+  assert.equal(readFileSync(join(out, 'env.txt'), 'utf8'), 'rolefile\n')
   assert.deepEqual(JSON.parse(readFileSync(join(out, 'role.json'), 'utf8')), ['rolefile', 'tpl 42\n', 'playfile'])
   assert.deepEqual(JSON.parse(readFileSync(join(out, 'first-found.json'), 'utf8')), { from_vars_dir: true })
 })
