@@ -1,10 +1,13 @@
+// Files a managed host wrote on the control machine (fetch's copies), and which files host data
+// may name there (ownFileName).
+//
 // Files a managed host wrote on the control machine: fetch's copies. What they hold is host data
 // when it is read back — a `lookup('file')` of one is a HostString, include_vars and vars_files
 // load their values as host data, and neither `lookup('template')` nor the template module renders
 // one as a template. The marks are kept for the run and in `.k3sbook/host-files` beside the retry
 // files (one absolute path a line), so a file fetched by an earlier run stays host data in the next.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { dirname, normalize, resolve } from 'node:path'
 
 const marked = new Set<string>()
 let registry: string | undefined
@@ -41,4 +44,19 @@ export function isHostFile(path: string): boolean {
   } catch {
     return false
   }
+}
+
+/**
+ * A file name host data may give on the control machine: one of the playbook's or its roles' own —
+ * relative without "..", or absolute inside one of `roots`, the task's search folders
+ * (`{{ role_path }}/vars/{{ ansible_os_family }}.yml`, as real roles write it).
+ */
+export function ownFileName(name: string, roots: readonly string[] = []): boolean {
+  if (name === '') return false
+  if (!name.startsWith('/')) return !name.split('/').includes('..')
+  const p = normalize(name)
+  return roots.some((r) => {
+    const root = resolve(r)
+    return p === root || p.startsWith(root.endsWith('/') ? root : root + '/')
+  })
 }

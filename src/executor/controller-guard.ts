@@ -15,6 +15,7 @@ import { shlexSplit } from '../modules/command.js'
 import type { Module } from '../modules/types.js'
 import { isTemplated, templateValue, type TemplateOptions } from '../template/index.js'
 import { containsHostData } from '../template/taint.js'
+import { ownFileName } from '../hostfiles.js'
 
 /**
  * Why this task may not run: host data names a file on the control machine for it to read (copy's
@@ -79,17 +80,12 @@ function hostDataInFiles(task: Task, mod: Module, vars: Vars, pos?: TemplateOpti
     const name = key === '_raw_params' ? `${mod.name}'s file` : `\`${key}\``
     // a URL is fetched by the host, not read here; a relative name without ".." is one of the
     // playbook's or its roles' own files (`include_vars: "{{ ansible_os_family }}.yml"`, as real roles do)
-    if (how === 'read' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(text) && !ownFile(mod.commandArgs?.[key] === 'shell' ? firstWord(text) : text))
-      return `${name} is made from host data (a result registered on a managed host, its facts, or a file fetched from it) and names a file on the control machine outside the playbook's folders: k3sbook never lets host data choose a file there (it may choose among the playbook's and roles' own files: a relative name, no "..").`
+    if (how === 'read' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(text) && !ownFileName(mod.commandArgs?.[key] === 'shell' ? firstWord(text) : text, pos?.searchPath))
+      return `${name} is made from host data (a result registered on a managed host, its facts, or a file fetched from it) and names a file on the control machine outside the playbook's folders: k3sbook never lets host data choose a file there (it may choose among the playbook's and roles' own files: a relative name without "..", or a path inside the task's folders).`
     if (how === 'write' && text.split('/').includes('..'))
       return `${name} is made from host data (a result registered on a managed host, its facts, or a file fetched from it) and climbs out of its folder with "..": k3sbook never lets host data choose where on the control machine it writes.`
   }
   return undefined
-}
-
-/** A name searched for in the playbook's and roles' folders only: relative, not climbing out. */
-function ownFile(name: string): boolean {
-  return name !== '' && !name.startsWith('/') && !name.split('/').includes('..')
 }
 
 /** A script's file: the first word of its command line. */

@@ -178,7 +178,7 @@ function lookupLoopItems(kind: string, value: unknown, task: Task, vars?: Vars, 
       templateValue(`{{ query(${pyRepr(kind.slice(5))}${args}) }}`, vars, {
         ...pos,
         searchPath,
-        loopSubdir: lookupSubdir(task.module),
+        loopSubdir: lookupSubdir(task.module ?? ''),
         hostTerms: containsHostData(terms),
       }),
       pos,

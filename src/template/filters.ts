@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto'
 import { posix } from 'node:path'
 import { parse as parseYaml, parseAllDocuments } from 'yaml'
 import { UnsafeString } from '../yamlfile.js'
+import { ownFileName } from '../hostfiles.js'
 import { ipaddrFilter, ipmath, ipv4Hex, networkInNetwork, networkInUsable, nthhost } from './ipaddr.js'
 import { pyJsonDumps, pyYamlDump } from './pydump.js'
 import { pyFindall, pyRegex, pySub } from './pyregex.js'
@@ -1110,7 +1111,7 @@ function lookupCall(name: string, wantlist: boolean, frame: import('./runtime.js
   delete opts.errors
   for (const a of args) if (a instanceof Undefined) fail(a)
   // read first: the terms' own calls (done by now) set it, the lookup's own renders may reset it
-  if (frame.env.lookupOpts.hostTerms === true || frame.env.taint.argsHost === true) refuseHostTerms(short, args, opts)
+  if (frame.env.lookupOpts.hostTerms === true || frame.env.taint.argsHost === true) refuseHostTerms(short, args, opts, frame.env.lookupOpts.searchPath)
   let ran: unknown[]
   try {
     ran = fn(
@@ -1150,7 +1151,7 @@ const CONTROLLER_NAMES: Record<string, 'path' | 'name'> = {
  * never a file outside them (an absolute path, a ".." climbing out) nor an environment variable of
  * the control machine (whose value would be sent back to the host).
  */
-function refuseHostTerms(name: string, terms: unknown[], k: Record<string, unknown>): void {
+function refuseHostTerms(name: string, terms: unknown[], k: Record<string, unknown>, roots: readonly string[] | undefined): void {
   const how = CONTROLLER_NAMES[name]
   if (!how) return
   const why = `lookup('${name}'): its terms are made from host data (a result registered on a managed host, its facts, or a file fetched from it)`
@@ -1165,9 +1166,9 @@ function refuseHostTerms(name: string, terms: unknown[], k: Record<string, unkno
   for (const o of ['file', 'files', 'paths']) collect(k[o])
   // the pieces a lookup may take a path from: comma, semicolon and colon lists, key=value options
   for (const piece of texts.flatMap((t) => t.split(/[\s,;:=]+/)))
-    if (piece.startsWith('/') || piece.split('/').includes('..'))
+    if (!ownFileName(piece, roots))
       throw new PyError(
-        `${why}, and name a file outside the playbook's folders ("${piece}"): host data may only choose among the playbook's and roles' own files (a relative name, no "..")`,
+        `${why}, and name a file outside the playbook's folders ("${piece}"): host data may only choose among the playbook's and roles' own files (a relative name without "..", or a path inside the task's folders)`,
         'AnsibleError',
       )
 }

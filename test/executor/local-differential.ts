@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import type { TestContext } from 'node:test'
 import { ansibleEnv } from '../helpers/ansible.js'
+import { loadTasksAtRuntime } from '../../src/playbook/project.js'
 import { run } from './helpers.js'
 
 /** Runs `site.yml` of `files` with both tools and checks `compare` are the same; returns k3sbook's out folder. */
@@ -20,7 +21,7 @@ export async function sameFilesAsAnsible(t: TestContext, files: Record<string, s
     writeFileSync(join(dir, p), text)
   }
   for (const tool of ['k3sbook', 'ansible']) mkdirSync(join(dir, tool))
-  const ours = await run(join(dir, 'site.yml'), [join(dir, 'inv.yml')], { extraVars: [`out=${join(dir, 'k3sbook')}`] })
+  const ours = await run(join(dir, 'site.yml'), [join(dir, 'inv.yml')], { extraVars: [`out=${join(dir, 'k3sbook')}`], loadTasks: loadTasksAtRuntime })
   assert.equal(ours.summary.exitCode, 0, JSON.stringify(ours.results.filter((r) => r.status === 'failed')))
   await promisify(execFile)('ansible-playbook', ['-i', join(dir, 'inv.yml'), join(dir, 'site.yml'), '-e', `out=${join(dir, 'ansible')}`], {
     env: ansibleEnv(),

@@ -169,14 +169,22 @@ userdel k3sbook-hostile 2>/dev/null; useradd -M -c ${q(GECOS)} k3sbook-hostile`,
     const escape = `k3sbook-escape-${randomBytes(6).toString('hex')}`
     await sh(lab, 1, `mkdir -p /srv/f && printf hostile > /tmp/${escape}`)
     writeFileSync(ctl('ctl-secret.txt'), 'controller secret\n')
+    // a controller file outside the playbook's folders, which host data must never name
+    const elsewhere = tree({ 'ctl-secret.txt': 'controller secret elsewhere\n' })
     // the playbook's own files, which facts may choose among
     writeFileSync(ctl('Debian.yml'), 'from_os_family: debian-vars\n')
     writeFileSync(ctl('Debian.j2'), '{{ from_os_family }}\n')
     writeFileSync(ctl('Debian.sh'), 'touch "$1"\n')
     const refused = [
-      ['copy src', `copy: { src: "{{ out.stdout | replace('touch ', '') | replace('pwned', 'ctl-secret.txt') }}", dest: /srv/f/stolen-copy }`],
-      ['template src', `template: { src: "{{ out.stdout | replace('touch ', '') | replace('pwned', 'ctl-secret.txt') }}", dest: /srv/f/stolen-template }`],
-      ['include_vars file', `include_vars: { file: "{{ out.stdout | replace('touch ', '') | replace('pwned', 'ctl-secret.txt') }}" }`],
+      [
+        'copy src',
+        `copy: { src: "{{ out.stdout | replace('touch ', '') | replace('${ctl('pwned')}', '${elsewhere}/ctl-secret.txt') }}", dest: /srv/f/stolen-copy }`,
+      ],
+      [
+        'template src',
+        `template: { src: "{{ out.stdout | replace('touch ', '') | replace('${ctl('pwned')}', '${elsewhere}/ctl-secret.txt') }}", dest: /srv/f/stolen-template }`,
+      ],
+      ['include_vars file', `include_vars: { file: "{{ out.stdout | replace('touch ', '') | replace('${ctl('pwned')}', '${elsewhere}/ctl-secret.txt') }}" }`],
       ['fetch dest climbing out', `fetch: { src: /etc/hostname, dest: "${ctl('fetched-dest')}/{{ out.rc | string | replace('0', '../..') }}/", flat: true }`],
       ['shell line', `shell: "{{ out.stdout }}"`],
       ['command program', `command: "{{ out.stdout }}"`],
@@ -204,7 +212,7 @@ userdel k3sbook-hostile 2>/dev/null; useradd -M -c ${q(GECOS)} k3sbook-hostile`,
     const leak = (n: string, value: string) => `copy: { dest: /srv/f/leak-${n}, content: "${value}" }`
     const refusedNames = [
       ['file', leak('file', "{{ lookup('file', secret_path) }}")],
-      ['file by concatenation', leak('concat', `{{ lookup('file', '${project}/ctl-' ~ out.stdout[0:0] ~ 'secret.txt') }}`)],
+      ['file by concatenation', leak('concat', `{{ lookup('file', '${elsewhere}/ctl-' ~ out.stdout[0:0] ~ 'secret.txt') }}`)],
       ['file after a {% set %}', leak('set', "{% set p = secret_path %}{{ lookup('file', p) }}")],
       ['file in a {% for %}', leak('for', "{% for p in [secret_path] %}{{ lookup('file', p) }}{% endfor %}")],
       ['file through a macro', leak('macro', "{% macro rd(p) %}{{ lookup('file', p) }}{% endmacro %}{{ rd(secret_path) }}")],
@@ -231,7 +239,7 @@ userdel k3sbook-hostile 2>/dev/null; useradd -M -c ${q(GECOS)} k3sbook-hostile`,
       register: out
     - set_fact:
         cmd: "{{ out.stdout }}"
-        secret_path: "{{ out.stdout | replace('touch ', '') | replace('pwned', 'ctl-secret.txt') }}"
+        secret_path: "{{ out.stdout | replace('touch ', '') | replace('${ctl('pwned')}', '${elsewhere}/ctl-secret.txt') }}"
 ${refusedNames.map(([name, task]) => `    - name: "refused name: ${name}"\n      ${task}\n      ignore_errors: true`).join('\n')}
     - name: "refused: environment on the control machine"
       command: "touch ${ctl('pwned-env')}"
@@ -248,6 +256,8 @@ ${refusedNames.map(([name, task]) => `    - name: "refused name: ${name}"\n     
       environment: { HOSTILE: "{{ out.stdout }}" }
     - name: "runs: include_vars named by a fact, among the playbook's own files"
       include_vars: "{{ ansible_os_family }}.yml"
+    - name: "runs: include_vars by a fact under an absolute path inside the playbook's folder"
+      include_vars: "{{ playbook_dir }}/{{ ansible_os_family }}.yml"
     - name: "runs: a template named by a fact"
       template: { src: "{{ ansible_os_family }}.j2", dest: /srv/f/ok-template }
     - name: "runs: a file lookup named by a fact"
@@ -332,13 +342,14 @@ ${refusedLookups.map(([name, task]) => `    - name: "refused lookup: ${name}"\n 
     for (const name of [
       'host data in the environment on its own host',
       "include_vars named by a fact, among the playbook's own files",
+      "include_vars by a fact under an absolute path inside the playbook's folder",
       'a template named by a fact',
       'a file lookup named by a fact',
       'with_first_found named by facts',
       'a script named by a fact, host data as its arguments',
     ])
       assert.notEqual(results.get(`runs: ${name}`)?.status, 'failed', `${name}: ${JSON.stringify(results.get(`runs: ${name}`))}`)
-    assert.ok(!r.stdout.includes('controller secret') && !r.stdout.includes('controller env secret'), r.stdout)
+    assert.ok(!r.stdout.includes('controller secret elsewhere') && !r.stdout.includes('controller env secret'), r.stdout)
     const made = readdirSync(project).sort()
     assert.deepEqual(
       made.filter((f) => f.startsWith('pwned') || f === 'copied'),

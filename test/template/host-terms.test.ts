@@ -16,8 +16,10 @@ import type { Task } from '../../src/model.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'k3sbook-host-terms-'))
 writeFileSync(join(dir, 'Debian.yml'), 'own: file\n')
-writeFileSync(join(dir, 'secret.txt'), 'controller secret\n')
-const secret = join(dir, 'secret.txt')
+// outside the playbook's folders (the search path below)
+const elsewhere = mkdtempSync(join(tmpdir(), 'k3sbook-host-terms-elsewhere-'))
+writeFileSync(join(elsewhere, 'secret.txt'), 'controller secret\n')
+const secret = join(elsewhere, 'secret.txt')
 const vars = {
   r: wrapHostData({ stdout: secret, rc: 0, name: 'Debian', up: 'sub/../../' }),
   ansible_os_family: wrapHostData('Debian'),
@@ -51,6 +53,13 @@ describe('lookups whose terms came from a host', () => {
   test('allowed: a relative name from a fact, among the playbook files', () => {
     assert.equal(render("{{ lookup('file', ansible_os_family ~ '.yml') }}"), 'own: file')
     assert.equal(render("{% set p = ansible_os_family ~ '.yml' %}{{ lookup('file', p) }}"), 'own: file')
+  })
+  test("allowed: an absolute path inside the task's folders, as `{{ role_path }}/vars` (geerlingguy's roles)", () => {
+    const t = (paths: string) => `{{ lookup('first_found', files=[ansible_os_family ~ '.yml'], paths=[${paths}]) }}`
+    assert.equal(render(t(`'${dir}'`)), join(dir, 'Debian.yml'))
+    assert.throws(() => render(t("'/etc'")), REFUSED)
+    assert.throws(() => render(t('playbook_path | dirname')), REFUSED)
+    assert.throws(() => render(t(`'${dir}/..'`)), REFUSED)
   })
   test('allowed: the playbook names the file; host data elsewhere in the template', () => {
     assert.equal(render("{{ r.stdout | length }} {{ lookup('file', playbook_path) }}"), `${secret.length} controller secret`)
