@@ -19,8 +19,8 @@ import { ownFileName } from '../hostfiles.js'
 
 /**
  * Why this task may not run: host data names a file on the control machine for it to read (copy's
- * and template's src, a script, include_vars) outside the playbook's folders, or climbs out of the folder it writes to (fetch's
- * dest with '..'); or, when the task runs on the control machine (`onController`), an argument the
+ * and template's src, a script, include_vars) outside the playbook's folders, or climbs out of the
+ * folder it writes to (fetch's dest with '..'); or, when the task runs on the control machine (`onController`), an argument the
  * target runs as a command holds host data. undefined when nothing does (or when an argument cannot
  * be rendered: the pipeline reports that).
  */
@@ -78,8 +78,9 @@ function hostDataInFiles(task: Task, mod: Module, vars: Vars, pos?: TemplateOpti
     if (!containsHostData(value)) continue
     const text = String(value)
     const name = key === '_raw_params' ? `${mod.name}'s file` : `\`${key}\``
-    // a URL is fetched by the host, not read here; a relative name without ".." is one of the
-    // playbook's or its roles' own files (`include_vars: "{{ ansible_os_family }}.yml"`, as real roles do)
+    // a URL is fetched by the host, not read here; a relative name without "..", or a path inside
+    // the task's folders, is one of the playbook's or its roles' own files (`include_vars:
+    // "{{ ansible_os_family }}.yml"`, as real roles do)
     if (how === 'read' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(text) && !ownFileName(mod.commandArgs?.[key] === 'shell' ? firstWord(text) : text, pos?.searchPath))
       return `${name} is made from host data (a result registered on a managed host, its facts, or a file fetched from it) and names a file on the control machine outside the playbook's folders: k3sbook never lets host data choose a file there (it may choose among the playbook's and roles' own files: a relative name without "..", or a path inside the task's folders).`
     if (how === 'write' && text.split('/').includes('..'))

@@ -3,10 +3,10 @@
 // and serve the real plans' identical probes from that cache. Results are keyed by the exact script
 // and exec options, so a wrong guess (arguments that depend on a result registered in between) only
 // costs the round trip it would have cost anyway; any step applied on the host drops the cache.
-import { hostDataInEnvironment } from './controller-guard.js'
 import { randomBytes } from 'node:crypto'
 import type { Connection, ExecResult } from '../connection/types.js'
 import { shQuote } from '../connection/quote.js'
+import { hostDataInEnvironment } from './controller-guard.js'
 import { innerScript } from '../connection/quote.js'
 import type { Task, TaskItem, Vars } from '../model.js'
 import { getModule } from '../modules/registry.js'

@@ -1147,9 +1147,10 @@ const CONTROLLER_NAMES: Record<string, 'path' | 'name'> = {
 
 /**
  * Host data is data: terms made from a result registered on a managed host or its facts may choose
- * among the playbook's own files (`lookup('file', ansible_os_family ~ '.conf')`, as real roles do),
- * never a file outside them (an absolute path, a ".." climbing out) nor an environment variable of
- * the control machine (whose value would be sent back to the host).
+ * among the playbook's own files (`lookup('file', ansible_os_family ~ '.conf')`, a first_found over
+ * `{{ role_path }}/vars`, as real roles do), never a file outside them (an absolute path elsewhere,
+ * a ".." climbing out) nor an environment variable of the control machine (whose value would be
+ * sent back to the host).
  */
 function refuseHostTerms(name: string, terms: unknown[], k: Record<string, unknown>, roots: readonly string[] | undefined): void {
   const how = CONTROLLER_NAMES[name]

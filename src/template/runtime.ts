@@ -1089,10 +1089,6 @@ export function findIncludeFile(env: Env, name: string, ignoreMissing = false): 
   return findFile(env, pieces.join('/'), 'templates', ignoreMissing)
 }
 
-export function readFileText(path: string): string {
-  return readFileSync(path, 'utf8')
-}
-
 /** A file's text read as a template: never one a managed host wrote here (fetch's copies, hostfiles.ts). */
 export function readTemplateText(path: string): string {
   refuseHostTemplate(path)
