@@ -1,8 +1,5 @@
 // Files a managed host wrote on the control machine (fetch's copies), and which files host data
-// may name there (ownFileName).
-//
-// Files a managed host wrote on the control machine: fetch's copies. What they hold is host data
-// when it is read back — a `lookup('file')` of one is a HostString, include_vars and vars_files
+// may name there (ownFileName). What a host wrote is host data when it is read back — a `lookup('file')` of one is a HostString, include_vars and vars_files
 // load their values as host data, and neither `lookup('template')` nor the template module renders
 // one as a template. The marks are kept for the run and in `.k3sbook/host-files` beside the retry
 // files (one absolute path a line), so a file fetched by an earlier run stays host data in the next.

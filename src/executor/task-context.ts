@@ -2,7 +2,6 @@
 // conditions it runs under, whether tags select it, become and environment, check and diff, where
 // it runs (delegate_to), controller files. RunContext holds what the whole run shares; TaskContext
 // is one task under one block scope in one play: the runner and the read-ahead both ask it.
-import { markSecret } from '../secrets.js'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import type { Connection } from '../connection/types.js'
 import { asBool } from '../bool.js'
@@ -13,6 +12,7 @@ import { srcPos } from '../model.js'
 import type { ControllerFiles } from '../modules/types.js'
 import { groupsMap, hostInventoryVars } from '../inventory/index.js'
 import { tagsMatch } from '../playbook/tags.js'
+import { markSecret } from '../secrets.js'
 import { isTemplated, render, templateValue } from '../template/index.js'
 import { refuseHostTemplate } from '../template/runtime.js'
 import { checkModeFor } from './check.js'
@@ -435,7 +435,7 @@ function becomeFor(task: Task, scope: Scope, { play }: PlayCtx, vars: Vars): Exe
 }
 
 /** The `environment` keywords a task runs under, outermost first: the play's, its blocks', its own. */
-export function environmentParts(task: Task, scope: Scope, { play }: PlayCtx): unknown[] {
+function environmentParts(task: Task, scope: Scope, { play }: PlayCtx): unknown[] {
   return [play.environment, ...scope.environment, task.environment].filter((e) => e !== undefined)
 }
 
