@@ -420,16 +420,18 @@ export class TaskContext {
 }
 
 function becomeFor(task: Task, scope: Scope, { play }: PlayCtx, vars: Vars): ExecContext['become'] {
-  // the keywords are templates as any other (`become_user: "{{ postgresql_user }}"`), rendered per host
-  const render = (v: unknown): unknown => (typeof v === 'string' && isTemplated(v) ? templateValue(v, vars) : v)
-  const flag = task.become ?? scope.become ?? play.become ?? vars.ansible_become
-  const on = flag === undefined ? false : typeof flag === 'boolean' ? flag : isTrue(String(render(flag)))
+  // the keywords are templates as any other (`become_user: "{{ postgresql_user }}"`), rendered per
+  // host; the ansible_become* variables come rendered by the view (rendering them again would render
+  // a password holding "{{" a second time)
+  const keyword = (v: unknown): unknown => (typeof v === 'string' && isTemplated(v) ? templateValue(v, vars) : v)
+  const flag = task.become ?? scope.become ?? play.become
+  const on = flag !== undefined ? (typeof flag === 'boolean' ? flag : isTrue(String(keyword(flag)))) : isTrue(vars.ansible_become as never)
   if (!on) return undefined
-  const user = render(task.becomeUser ?? scope.becomeUser ?? play.becomeUser ?? vars.ansible_become_user ?? 'root')
-  const password = render(vars.ansible_become_password ?? vars.ansible_become_pass)
-  const method = String(render(task.becomeMethod ?? play.becomeMethod ?? vars.ansible_become_method ?? 'sudo')) as 'sudo' | 'su'
+  const user = keyword(task.becomeUser ?? scope.becomeUser ?? play.becomeUser) ?? vars.ansible_become_user ?? 'root'
+  const password = vars.ansible_become_password ?? vars.ansible_become_pass
+  const method = String(keyword(task.becomeMethod ?? play.becomeMethod) ?? vars.ansible_become_method ?? 'sudo') as 'sudo' | 'su'
   const secret = password === undefined || password === null ? undefined : String(password)
-  // rendered from a variable of any name, it is the become password: masked wherever it would show
+  // made from a variable of any name, it is the become password: masked wherever it would show
   if (secret !== undefined) markSecret(secret)
   return { user: String(user), password: secret, method }
 }
