@@ -698,7 +698,10 @@ export class SshConnection implements Connection {
     await this.ensureAskpass(opts.become)
     const ctx = this.ctx!
     const nonce = randomBytes(12).toString('hex')
-    const cmd = commandLine(innerScript(script, opts), opts, ctx, this.fastPath)
+    // The content inside the script (ExecOptions.inline) only where no process gets the script as an argument.
+    const inline = opts.inline !== undefined && this.fastPath && !opts.timeoutMs && !needsBecome(opts.become, ctx) ? opts.inline : undefined
+    if (inline !== undefined) stdin = undefined
+    const cmd = commandLine(innerScript(inline ?? script, opts), opts, ctx, this.fastPath)
     let text: string
     if (stdin && stdin.length) {
       const delim = `${MARK}${nonce}`

@@ -52,6 +52,13 @@ export interface ExecOptions {
    * stream is ended when the command's output ends; a stream error fails the command.
    */
   stdout?: NodeJS.WritableStream
+  /**
+   * The same command with its stdin written inside it (connection/atomic.ts's inlineWrite), run
+   * instead of script + stdin where the script reaches no process's arguments: over SSH without
+   * become or a timeout, where the long-lived shell evaluates it. Elsewhere ignored: become's
+   * `sh -c SCRIPT` would show the content in `ps` and in sudo's log.
+   */
+  inline?: string
 }
 
 export interface ConnectionStats {

@@ -4,7 +4,7 @@
 // Whether a task is checked is decided by checkModeFor (check.ts) alone; this file only takes the
 // answer. `--confirm` pinning is a gate handed in from outside (confirm.ts).
 import type { Become, Connection } from '../connection/types.js'
-import { atomicWriteScript, isAtomicWrite } from '../connection/atomic.js'
+import { atomicWriteScript, inlineWrite, isAtomicWrite } from '../connection/atomic.js'
 import { ConnectionError, K3sbookError, RemoteError, TemplateError, tail } from '../errors.js'
 import type { Task, Vars } from '../model.js'
 import { srcPos } from '../model.js'
@@ -451,7 +451,9 @@ function noReader(host: string): HostReader {
 
 export async function runStep(conn: Connection, step: Step, stdout?: NodeJS.WritableStream): Promise<StepResult> {
   const t0 = Date.now()
-  const r = await conn.exec(step.script, { stdin: step.stdin, env: step.env, timeoutMs: step.timeoutMs, maxOutput: step.maxOutput, stdout })
+  // An atomic write's small content may ride inside the script (atomic.ts: three processes fewer).
+  const inline = step.stdin !== undefined && !stdout && isAtomicWrite(step.script) ? inlineWrite(step.script, step.stdin) : undefined
+  const r = await conn.exec(step.script, { stdin: step.stdin, inline, env: step.env, timeoutMs: step.timeoutMs, maxOutput: step.maxOutput, stdout })
   return { ...r, step, durationMs: Date.now() - t0 }
 }
 
@@ -459,7 +461,8 @@ export async function runStep(conn: Connection, step: Step, stdout?: NodeJS.Writ
 export async function uploadTo(conn: Connection, src: string | Buffer, remote: string, o: { mode?: string } = {}): Promise<void> {
   if (typeof src === 'string') return conn.upload(src, remote, { mode: o.mode })
   // The shared atomic write (size check, temp file removed on a hang-up).
-  const r = await conn.exec(atomicWriteScript(remote, { size: src.length, mode: o.mode }), { stdin: src })
+  const script = atomicWriteScript(remote, { size: src.length, mode: o.mode })
+  const r = await conn.exec(script, { stdin: src, inline: inlineWrite(script, src) })
   if (r.rc !== 0) throw new RemoteError(conn.host, `upload ${remote}`, r.rc, r.stderr.toString())
 }
 

@@ -120,6 +120,21 @@ test('become with method su (root may switch without a password)', async () => {
   assert.equal(r.stdout.toString(), 'nobody\n/\nv v\nin')
 })
 
+test('inline: the script with its content inside runs only where no process gets it as an argument', async () => {
+  const opts = { stdin: 'from stdin\n', inline: 'echo inline; cat' }
+  const plain = await c.exec('cat', opts)
+  assert.equal(plain.stdout.toString(), 'inline\n', 'the long-lived shell evaluates it: the content inside the script')
+  // become (su here, sudo alike) runs `sh -c SCRIPT`: the script and stdin are kept apart
+  const su = await c.exec('cat', { ...opts, become: { user: 'nobody', method: 'su' } })
+  assert.equal(su.stdout.toString(), 'from stdin\n')
+  // a timeout runs `timeout … sh -c SCRIPT`
+  const timed = await c.exec('cat', { ...opts, timeoutMs: 5000 })
+  assert.equal(timed.stdout.toString(), 'from stdin\n')
+  // become to the login user needs no switch: still the shell's own
+  const self = await c.exec('cat', { ...opts, become: { user: 'root' } })
+  assert.equal(self.stdout.toString(), 'inline\n')
+})
+
 test('a command that outlives timeoutMs is killed on the host and the next command works', async () => {
   const t0 = Date.now()
   await assert.rejects(

@@ -4,16 +4,30 @@
 // probe checked against the controller's own lstat/stat, and module capabilities the executor
 // reads instead of module names. Root-free: hosts here are the local machine, below a temp folder.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { Ajv } from 'ajv'
 import { asBool, BOOL_PATTERN } from '../../src/bool.js'
-import { atomicWriteScript } from '../../src/connection/atomic.js'
+import { atomicWriteScript, INLINE_MAX, inlineWrite, printfFormat } from '../../src/connection/atomic.js'
 import { LocalConnection } from '../../src/connection/local.js'
+import { shQuote } from '../../src/connection/quote.js'
 import { ArgError, Diagnostics, formatDiagnostic, K3sbookError } from '../../src/errors.js'
 import { coerceValue } from '../../src/executor/coerce.js'
 import type { RunEvent } from '../../src/executor/events.js'
@@ -150,7 +164,7 @@ test('the atomic write: when the caller sets an absolute mode and owner, the kep
   const d = tempDir()
   const script = (setsMode: boolean, setsOwner: boolean) =>
     atomicWriteScript(join(d, 'conf'), { size: 4, beforeRename: ['chown 0:0 "$t"', 'chmod 0604 "$t"'], setsMode, setsOwner })
-  assert.match(script(false, false), /stat -L -c %a[\s\S]*stat -L -c %u:%g[\s\S]*umask/)
+  assert.match(script(false, false), /stat -L -c '%a %u:%g'[\s\S]*umask/, 'both kept: one stat')
   assert.doesNotMatch(script(true, true), /stat|umask/)
   assert.match(script(true, false), /^if \[ -e "\$d" \]; then\n {2}chown "\$\(stat -L -c %u:%g -- "\$d"\)" "\$t" 2>\/dev\/null \|\| true\nfi$/m)
   assert.doesNotMatch(script(true, false), /stat -L -c %a|umask/)
@@ -193,6 +207,84 @@ test('the atomic write: a hang-up mid-transfer removes the temp file and leaves 
   assert.equal(readFileSync(target, 'utf8'), 'before\n')
 })
 
+/** Runs `script` with `shell` (`-c`), nothing on stdin. */
+function run(shell: string[], script: string): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(shell[0], [...shell.slice(1), '-c', script], { stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    c.stderr.on('data', (d) => (stderr += d))
+    c.on('close', (code) => resolve({ code, stderr }))
+  })
+}
+
+const SHELLS = [['/bin/sh'], ['/usr/bin/dash'], ['/usr/bin/bash'], ['/usr/bin/busybox', 'sh']].filter(([p]) => existsSync(p))
+
+test('the atomic write with the content inside the script: every byte exactly, in every shell; mode and owner kept', async () => {
+  assert.ok(SHELLS.length >= 3, 'dash, bash and BusyBox are installed (scripts/setup.sh)')
+  const d = tempDir()
+  const every = Buffer.from(Array.from({ length: 512 }, (_, i) => i % 256))
+  const texts = [every, Buffer.from("a'b\\c%d%%s\\n\\0101\n\tend"), Buffer.alloc(0), Buffer.from('no newline at the end'), Buffer.from('ünïcode ✓\n')]
+  for (const shell of SHELLS)
+    for (const [i, content] of texts.entries()) {
+      const target = join(d, `f${i}`)
+      writeFileSync(target, 'old\n')
+      chmodSync(target, 0o640)
+      const script = inlineWrite(atomicWriteScript(target, { size: content.length }), content)!
+      assert.doesNotMatch(script, /base64|wc -c|cat /, 'no process carries the content')
+      const r = await run(shell, script)
+      assert.equal(r.code, 0, `${shell.join(' ')}: ${r.stderr}`)
+      assert.deepEqual(readFileSync(target), content, `${shell.join(' ')}, text ${i}`)
+      assert.equal(statSync(target).mode & 0o7777, 0o640)
+    }
+  // The format holds no single quote: quoting it again (become's `sh -c`) adds nothing.
+  assert.doesNotMatch(printfFormat(every), /'/)
+  // Too large, or not an atomic write from stdin: nothing to inline.
+  assert.ok(inlineWrite(atomicWriteScript(join(d, 'x'), { size: INLINE_MAX }), Buffer.alloc(INLINE_MAX, 'x')))
+  assert.equal(inlineWrite(atomicWriteScript(join(d, 'x'), { size: INLINE_MAX + 1 }), Buffer.alloc(INLINE_MAX + 1, 'x')), undefined)
+  assert.equal(inlineWrite(atomicWriteScript(join(d, 'x'), { size: 9000 }), Buffer.alloc(9000, 0)), undefined, 'four characters a byte: over the bound')
+  assert.equal(inlineWrite(atomicWriteScript(join(d, 'x'), { size: 3 }), 'four'), undefined, 'a size that is not the content')
+  assert.equal(inlineWrite(atomicWriteScript(join(d, 'x'), { fromPath: '/etc/hosts' }), 'x'), undefined)
+})
+
+test('the atomic write with the content inside the script: cut off anywhere in the content, nothing runs', async () => {
+  const d = tempDir()
+  const target = join(d, 'conf')
+  writeFileSync(target, 'before\n')
+  const content = Buffer.from('line one\nline two\n'.repeat(20))
+  // As the host's shell gets it: inside `( eval '…' )` (connection/ssh.ts), then the input ends.
+  const whole = `( eval ${shQuote(inlineWrite(atomicWriteScript(target, { size: content.length }), content)!)} )\n`
+  const at = whole.indexOf('line two')
+  for (const cut of [at, at + 100, whole.lastIndexOf('line one')]) {
+    for (const shell of SHELLS) {
+      const c = spawn(shell[0], shell.slice(1), { stdio: ['pipe', 'ignore', 'ignore'] })
+      const closed = new Promise((r) => c.on('close', r))
+      c.stdin.end(whole.slice(0, cut))
+      await closed
+      assert.equal(readFileSync(target, 'utf8'), 'before\n', `${shell.join(' ')}, cut at ${cut}`)
+      assert.deepEqual(readdirSync(d), ['conf'])
+    }
+  }
+})
+
+test('the atomic write with the content inside the script: a full disk fails it before the rename', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root: a small tmpfs in a mount namespace of its own')
+  const d = tempDir()
+  const script = [
+    'set -e',
+    `mount -t tmpfs -o size=8k tmpfs ${shQuote(d)}`,
+    `printf old > ${shQuote(join(d, 'conf'))}`,
+    // not inside `if`: the shell ignores `set -e` there
+    'set +e',
+    `( ${inlineWrite(atomicWriteScript(join(d, 'conf'), { size: 24 * 1024 }), Buffer.alloc(24 * 1024, 'x'))!.replace(/\n/g, '\n  ')} ) 2>/dev/null`,
+    '[ $? -ne 0 ] || echo WRITTEN',
+    `cat ${shQuote(join(d, 'conf'))}; echo; ls -A ${shQuote(d)}`,
+    `[ $(stat -f -c %b ${shQuote(d)}) -le 2 ] || echo 'the file system is larger than asked'`,
+  ].join('\n')
+  const r = spawnSync('unshare', ['-m', '--propagation', 'private', '/bin/sh', '-c', script], { encoding: 'utf8' })
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(r.stdout.slice(0, 200), 'old\nconf\n', 'not written: the target kept, the temp file removed')
+})
+
 test('every module that writes a file writes it through the atomic write with the size check', async () => {
   // Modules that used a script of their own (no size check) before: plan each against a local host.
   const d = tempDir()
@@ -219,6 +311,7 @@ test('every module that writes a file writes it through the atomic write with th
     for (const s of writes) {
       assert.match(s.script, /mv -Tf -- "\$t" "\$d"/, name)
       assert.match(s.script, new RegExp(`wc -c < "\\$t"\\) -eq ${Buffer.byteLength(s.stdin ?? '')} `), name)
+      assert.ok(inlineWrite(s.script, s.stdin ?? ''), `${name}: its small content can ride inside the script`)
     }
   }
 })
