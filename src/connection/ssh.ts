@@ -178,7 +178,7 @@ class Shell {
         resolve,
         reject,
       }
-      this.channel.write(text)
+      if (text) this.channel.write(text)
     })
   }
 
@@ -644,8 +644,13 @@ export class SshConnection implements Connection {
     if (this.shellOpening) return this.shellOpening
     this.shellOpening = (async () => {
       const client = this.client!
+      // The shell says who it runs as (and whether coreutils' timeout is there) before it reads its
+      // first command: no round trip of its own. One line in single quotes, as any login shell
+      // (sh, bash, zsh, fish, csh) passes it to sh unchanged.
+      const nonce = randomBytes(12).toString('hex')
+      const probe = `printf '${MARK}%s:%s %s %s\\n' ${nonce} "$(id -u)" "$(command -v timeout >/dev/null 2>&1 && echo 1 || echo 0)" "$$"; printf '${MARK}%s:\\n' ${nonce} >&2; exec /bin/sh`
       const channel = await new Promise<ClientChannel>((resolve, reject) => {
-        client.exec('exec /bin/sh', (err, ch) => (err ? reject(err) : resolve(ch)))
+        client.exec(`exec /bin/sh -c ${shQuote(probe)}`, (err, ch) => (err ? reject(err) : resolve(ch)))
       })
       const shell = new Shell(channel, (s, pending) => {
         if (this.shell === s) this.shell = undefined
@@ -656,9 +661,8 @@ export class SshConnection implements Connection {
           )
         }
       })
-      const nonce = randomBytes(12).toString('hex')
-      const probe = `printf '${MARK}%s:%s %s %s\\n' ${nonce} "$(id -u)" "$(command -v timeout >/dev/null 2>&1 && echo 1 || echo 0)" "$$"; printf '${MARK}%s:\\n' ${nonce} >&2\n`
-      const r = await shell.run(probe, nonce)
+      // its answer is already on the way: nothing to send (the channel keeps what came before this)
+      const r = await shell.run('', nonce)
       const [uid, hasTimeout, pid] = r.trailer.split(' ')
       shell.pid = Number(pid) || undefined
       this.ctx = {
