@@ -27,8 +27,9 @@ export const INLINE_MAX = 32 * 1024
 
 /**
  * A printf format that prints exactly `b`: printable ASCII as itself, newline and tab as
- * themselves, `%` and `\\` doubled, every other byte (NUL, the quote, bytes above 0x7e) as a
- * three-digit octal escape, which POSIX printf, dash, bash and BusyBox all read the same way.
+ * themselves, `%` and `\\` doubled, every other byte (NUL, the quote, bytes above 0x7e, and a
+ * leading `-`, which printf would take for an option) as a three-digit octal escape, which POSIX
+ * printf, dash, bash and BusyBox all read the same way.
  * No single quote is left in it, so quoting it again (become) does not make it grow.
  */
 export function printfFormat(b: Buffer): string {
@@ -36,7 +37,8 @@ export function printfFormat(b: Buffer): string {
   let run = 0
   for (let i = 0; i < b.length; i++) {
     const c = b[i]
-    const plain = (c >= 0x20 && c <= 0x7e && c !== 0x25 && c !== 0x5c && c !== 0x27) || c === 0x0a || c === 0x09
+    // a leading "-" would be read as an option of printf
+    const plain = ((c >= 0x20 && c <= 0x7e && c !== 0x25 && c !== 0x5c && c !== 0x27) || c === 0x0a || c === 0x09) && !(i === 0 && c === 0x2d)
     if (plain) continue
     out += b.toString('latin1', run, i) + (c === 0x25 ? '%%' : c === 0x5c ? '\\\\' : '\\' + c.toString(8).padStart(3, '0'))
     run = i + 1
@@ -131,7 +133,12 @@ export function inlineWrite(script: string, content: Buffer | string): string | 
   if (at < 0 || !script.startsWith('set -e\n') || script.indexOf('\n' + reads, at + 1) >= 0) return undefined
   const format = printfFormat(bytes)
   if (format.length > INLINE_MAX) return undefined
-  return script.slice(0, at + 1) + `printf ${shQuote(format)} > "$t"\n` + script.slice(at + 1 + reads.length)
+  // printf (dash's) says only "I/O error" when the disk is full: say what GNU cat would.
+  const failed =
+    `{ k3sb_f=$(df -Pk -- "$dir" 2>/dev/null | awk 'NR == 2 { print $4 }'); ` +
+    `if [ -n "$k3sb_f" ] && [ "$k3sb_f" -le ${Math.ceil(bytes.length / 1024)} ]; then printf '%s\\n' "No space left on device: $d needs ${bytes.length} bytes" >&2; ` +
+    `else printf '%s\\n' "the content could not be written beside $d" >&2; fi; exit 1; }`
+  return script.slice(0, at + 1) + `printf ${shQuote(format)} > "$t" || ${failed}\n` + script.slice(at + 1 + reads.length)
 }
 
 /** Whether a script is this atomic write (its rename line), for callers that look at steps. */

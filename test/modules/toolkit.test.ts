@@ -223,7 +223,7 @@ test('the atomic write with the content inside the script: every byte exactly, i
   assert.ok(SHELLS.length >= 3, 'dash, bash and BusyBox are installed (scripts/setup.sh)')
   const d = tempDir()
   const every = Buffer.from(Array.from({ length: 512 }, (_, i) => i % 256))
-  const texts = [every, Buffer.from("a'b\\c%d%%s\\n\\0101\n\tend"), Buffer.alloc(0), Buffer.from('no newline at the end'), Buffer.from('ünïcode ✓\n')]
+  const texts = [every, Buffer.from("a'b\\c%d%%s\\n\\0101\n\tend"), Buffer.alloc(0), Buffer.from('no newline at the end'), Buffer.from('-$\\:a leading dash'), Buffer.from('--'), Buffer.from('ünïcode ✓\n')]
   for (const shell of SHELLS)
     for (const [i, content] of texts.entries()) {
       const target = join(d, `f${i}`)
@@ -275,7 +275,7 @@ test('the atomic write with the content inside the script: a full disk fails it 
     `printf old > ${shQuote(join(d, 'conf'))}`,
     // not inside `if`: the shell ignores `set -e` there
     'set +e',
-    `( ${inlineWrite(atomicWriteScript(join(d, 'conf'), { size: 24 * 1024 }), Buffer.alloc(24 * 1024, 'x'))!.replace(/\n/g, '\n  ')} ) 2>/dev/null`,
+    `( ${inlineWrite(atomicWriteScript(join(d, 'conf'), { size: 24 * 1024 }), Buffer.alloc(24 * 1024, 'x'))!.replace(/\n/g, '\n  ')} )`,
     '[ $? -ne 0 ] || echo WRITTEN',
     `cat ${shQuote(join(d, 'conf'))}; echo; ls -A ${shQuote(d)}`,
     `[ $(stat -f -c %b ${shQuote(d)}) -le 2 ] || echo 'the file system is larger than asked'`,
@@ -283,6 +283,7 @@ test('the atomic write with the content inside the script: a full disk fails it 
   const r = spawnSync('unshare', ['-m', '--propagation', 'private', '/bin/sh', '-c', script], { encoding: 'utf8' })
   assert.equal(r.status, 0, r.stderr)
   assert.equal(r.stdout.slice(0, 200), 'old\nconf\n', 'not written: the target kept, the temp file removed')
+  assert.match(r.stderr, /No space left on device: \/.*\/conf needs 24576 bytes/)
 })
 
 test('every module that writes a file writes it through the atomic write with the size check', async () => {

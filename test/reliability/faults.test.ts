@@ -160,6 +160,25 @@ ${MARKER}`,
       assert.equal(await sh(lab, h.index, 'ls -A /srv/full'), 'data.txt\nfiller\n', 'a temp file was left behind')
       othersFinished(r, h.name)
 
+      // Small content rides inside the script (printf, no cat): the same failure, the same words.
+      const small = tree({
+        'small.yml': PLAY(
+          `    - name: Small file
+      copy:
+        content: "{{ 'y' * 6000 }}"
+        dest: /srv/full/data.txt
+      when: inventory_hostname == victim
+${MARKER}`,
+          `  vars:\n    victim: ${h.name}\n`,
+        ),
+      })
+      const rs = await run(join(small, 'small.yml'), [lab.inventoryPath], { connect })
+      const evs = rs.results.find((e) => e.host === h.name && e.status === 'failed')!
+      assert.match(evs?.msg ?? '', /No space left on device/)
+      assert.match(evs.msg ?? '', /\/srv\/full\/data\.txt was left as it was/)
+      assert.equal(await sh(lab, h.index, 'cat /srv/full/data.txt'), 'old\n')
+      assert.equal(await sh(lab, h.index, 'ls -A /srv/full'), 'data.txt\nfiller\n', 'a temp file was left behind')
+
       await sh(lab, h.index, 'rm /srv/full/filler')
       const again = await run(join(d, 'full.yml'), [lab.inventoryPath], { connect })
       assert.equal(statuses(again, h.name).get('Big file'), 'changed')
