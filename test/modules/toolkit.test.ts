@@ -223,7 +223,15 @@ test('the atomic write with the content inside the script: every byte exactly, i
   assert.ok(SHELLS.length >= 3, 'dash, bash and BusyBox are installed (scripts/setup.sh)')
   const d = tempDir()
   const every = Buffer.from(Array.from({ length: 512 }, (_, i) => i % 256))
-  const texts = [every, Buffer.from("a'b\\c%d%%s\\n\\0101\n\tend"), Buffer.alloc(0), Buffer.from('no newline at the end'), Buffer.from('-$\\:a leading dash'), Buffer.from('--'), Buffer.from('ünïcode ✓\n')]
+  const texts = [
+    every,
+    Buffer.from("a'b\\c%d%%s\\n\\0101\n\tend"),
+    Buffer.alloc(0),
+    Buffer.from('no newline at the end'),
+    Buffer.from('-$\\:a leading dash'),
+    Buffer.from('--'),
+    Buffer.from('ünïcode ✓\n'),
+  ]
   for (const shell of SHELLS)
     for (const [i, content] of texts.entries()) {
       const target = join(d, `f${i}`)
