@@ -95,7 +95,12 @@ function firstEquals(word: string): number {
 
 /** What plan() is given for a task on a host. */
 export function planContext(tc: TaskContext, host: string, vars: Vars, reader: HostReader, become?: Become): PlanContext {
-  return { host, vars, reader, diff: tc.diff, controller: tc.controller(vars), become, task: tc.task }
+  return { host, vars, reader, diff: tc.diff, controller: tc.controller(vars), become, task: tc.task, resultRead: resultRead(tc.task) }
+}
+
+/** Only a registered result (which until, changed_when and failed_when read) shows more than the status. */
+function resultRead(task: Task): boolean {
+  return task.register !== undefined || !!task.until?.length
 }
 
 /** One module call on one host: the pipeline's input once the task is rendered. */
@@ -142,7 +147,17 @@ export interface ModuleOutcome {
 export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
   const { mod, args, check, conn } = c
   const reader = conn ? makeReader(conn, check ? c.overlay : undefined, { cache: c.cache }) : noReader(c.host)
-  const plan = await mod.plan(args, { host: c.host, vars: c.vars, reader, diff: c.diff, controller: c.controller, become: c.become, task: c.task, check })
+  const plan = await mod.plan(args, {
+    host: c.host,
+    vars: c.vars,
+    reader,
+    diff: c.diff,
+    controller: c.controller,
+    become: c.become,
+    task: c.task,
+    check,
+    resultRead: resultRead(c.task),
+  })
   const changes = 'changes' in plan && plan.changes ? plan.changes.map((x) => x.summary) : []
   const diffs = 'changes' in plan && plan.changes ? plan.changes.flatMap((x) => (x.diff ? [x.diff] : [])) : []
   let steps: StepResult[] | undefined

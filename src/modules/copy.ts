@@ -190,7 +190,7 @@ export async function planWrites(writes: FileWrite[], dirs: string[], args: Writ
       sha: newSha,
       describe: `write ${w.dest}`,
     })
-    if (one) step.script += statLine(shQuote(w.dest)) + '\n'
+    if (one && ctx.resultRead !== false) step.script += statLine(shQuote(w.dest)) + '\n'
     steps.push(step)
     changes.push({
       summary: i.exists ? `content of ${w.dest}` : `create ${w.dest}`,

@@ -122,7 +122,9 @@ function stateOf(i: FileInfo | undefined, nlink?: number): string {
 async function planFile(args: FileArgs, ctx: PlanContext): Promise<Plan> {
   const plan = await planFileInner(args, ctx)
   const path = optStr(pick(args, 'path', 'dest', 'name'))
-  return path !== undefined && plan.status === 'change' && (plan.result as Vars | undefined)?.state !== 'absent' ? withStat(plan, path) : plan
+  return path !== undefined && plan.status === 'change' && (plan.result as Vars | undefined)?.state !== 'absent' && ctx.resultRead !== false
+    ? withStat(plan, path)
+    : plan
 }
 
 async function planFileInner(args: FileArgs, ctx: PlanContext): Promise<Plan> {

@@ -127,6 +127,12 @@ export interface PlanContext {
   task: Task
   /** The task is checked (check mode): only the bridge reads it, to run Ansible's module in its own check mode. */
   check?: boolean
+  /**
+   * Whether anything reads the task's result beyond its status (it is registered, or retried with
+   * `until`). False lets a module leave out work done only to fill the result (copy and file's
+   * stat after a change: a program fewer on the host per change). Undefined counts as read.
+   */
+  resultRead?: boolean
 }
 
 export interface ApplyContext {

@@ -430,3 +430,49 @@ test("facts cost no round trip of their own: they go with the play's first read-
   for (const [h, n] of Object.entries(offAgain.summary.roundTrips)) assert.equal(n, 1, `${h}: ${n} round trips without facts`)
   for (const [h, n] of Object.entries(on.summary.roundTrips)) assert.equal(n, 2, `${h}: ${n} round trips with facts in both plays`)
 })
+
+test("a change stats its path afterwards only for a task whose result is read (registered): the registered result has the path's attributes", async () => {
+  const dir = tempDir()
+  const files = {
+    'inventory.yml': `
+all:
+  hosts:
+    one: { root: ${dir}/one }
+  vars:
+    ansible_connection: local
+`,
+    'site.yml': `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - file: { path: "{{ root }}/a", state: directory, mode: "0750" }
+    - copy: { content: "x\\n", dest: "{{ root }}/a/f", mode: "0640" }
+    - file: { path: "{{ root }}/b", state: directory, mode: "0750" }
+      register: dir_b
+    - copy: { content: "y\\n", dest: "{{ root }}/b/g", mode: "0640" }
+      register: file_g
+    - assert:
+        that:
+          - dir_b.mode == "0750" and dir_b.state == "directory" and dir_b.uid is number
+          - file_g.mode == "0640" and file_g.size == 2 and file_g.owner | length > 0 and file_g.gid == dir_b.gid
+`,
+  }
+  const p = project(files)
+  const scripts: string[] = []
+  const diags = new Diagnostics()
+  const proj = loadProject({ playbook: join(p, 'site.yml'), inventories: [join(p, 'inventory.yml')], extraVars: [] }, diags)
+  assert.ok(proj && !diags.hasErrors, diags.items.map(formatDiagnostic).join('\n'))
+  const events: RunEvent[] = []
+  const connect = (h: string) => {
+    const c = new LocalConnection(h)
+    const exec = c.exec.bind(c)
+    c.exec = (script, o) => (scripts.push(script), exec(script, o))
+    return c
+  }
+  mkdirSync(join(dir, 'one'), { recursive: true })
+  const summary = await runPlaybook(proj as never, { connect }, (e) => events.push(e))
+  const results = events.filter((e): e is HostResultEvent => e.type === 'host:result')
+  assert.equal(summary.exitCode, 0, results.map((e) => `${e.task}: ${e.msg}`).join('\n'))
+  const statted = scripts.filter((s) => s.includes('#k3sbook-stat')).map((s) => /-- (\S+) 2>\/dev\/null \|\| true\n$/.exec(s)?.[1])
+  assert.deepEqual(statted, [`${dir}/one/b`, `${dir}/one/b/g`], 'only the registered changes are statted after')
+})

@@ -294,6 +294,40 @@ test('the atomic write with the content inside the script: a full disk fails it 
   assert.match(r.stderr, /No space left on device: \/.*\/conf needs 24576 bytes/)
 })
 
+test("copy and file stat the path after a change only when the task's result is read (registered)", async () => {
+  const d = tempDir()
+  const conn = new LocalConnection('local')
+  const { makeReader } = await import('../../src/executor/reader.js')
+  const plan = async (name: string, args: object, resultRead: boolean | undefined) => {
+    const ctx = {
+      host: 'local',
+      vars: {},
+      reader: makeReader(conn),
+      diff: false,
+      controller: { find: async () => Promise.reject(new Error('none')), render: (t: string) => t },
+      task: { module: name, args } as never,
+      resultRead,
+    }
+    const p = await getModule(name)!.plan(args as never, ctx as never)
+    assert.ok('steps' in p, JSON.stringify(p))
+    return p.steps.map((s) => s.script).join('\n')
+  }
+  for (const [name, args] of [
+    ['copy', { content: 'x\n', dest: join(d, 'f') }],
+    ['file', { path: join(d, 'dir'), state: 'directory' }],
+  ] as const) {
+    assert.match(await plan(name, args, true), /#k3sbook-stat/, `${name}: registered`)
+    assert.match(await plan(name, args, undefined), /#k3sbook-stat/, `${name}: unknown counts as read`)
+    assert.doesNotMatch(await plan(name, args, false), /#k3sbook-stat|stat -L -c '#/, `${name}: nobody reads the result`)
+  }
+  // The executor says so from the task: register (or until) reads the result.
+  const { planContext } = await import('../../src/executor/task.js')
+  const tc = (task: object) => ({ diff: false, controller: () => ({}), task }) as never
+  assert.equal(planContext(tc({ module: 'copy', register: 'r' }), 'h', {}, makeReader(conn)).resultRead, true)
+  assert.equal(planContext(tc({ module: 'copy', until: ['r is success'] }), 'h', {}, makeReader(conn)).resultRead, true)
+  assert.equal(planContext(tc({ module: 'copy' }), 'h', {}, makeReader(conn)).resultRead, false)
+})
+
 test('every module that writes a file writes it through the atomic write with the size check', async () => {
   // Modules that used a script of their own (no size check) before: plan each against a local host.
   const d = tempDir()
