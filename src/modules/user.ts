@@ -237,10 +237,12 @@ export const userModule = defineModule({
       // the same round trip says whether the user's current home, and the wanted one, exist
       const r = await ctx.reader.probe(
         [
-          `echo @@passwd; getent passwd ${shQuote(name)}`,
+          // one getent for the entry and its home (the 6th field, split by the shell: no cut)
+          `echo @@passwd; k3sb_p=$(getent passwd ${shQuote(name)}); [ -z "$k3sb_p" ] || printf '%s\\n' "$k3sb_p"`,
           `echo @@shadow; getent shadow ${shQuote(name)}`,
           'echo @@group; getent group',
-          `echo @@homes; h=$(getent passwd ${shQuote(name)} | cut -d: -f6); if [ -n "$h" ] && [ -e "$h" ]; then echo current; fi`,
+          'echo @@homes; h=; if [ -n "$k3sb_p" ]; then set -f; k3sb_i=$IFS; IFS=:; set -- $k3sb_p; IFS=$k3sb_i; set +f; h=$6; fi',
+          'if [ -n "$h" ] && [ -e "$h" ]; then echo current; fi',
           ...(wantHome !== undefined ? [`if [ -e ${shQuote(wantHome)} ]; then echo wanted; fi`] : []),
           'echo @@end',
         ].join('\n'),
