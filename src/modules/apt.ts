@@ -200,7 +200,8 @@ function probeScript(names: string[], wantPolicy: boolean, deb?: string): string
     'echo @@policy',
     wantPolicy && names.length ? `apt-cache policy ${q} 2>/dev/null` : ':',
     'echo @@stamp',
-    `stat -c %Y ${STAMP} 2>/dev/null || stat -c %Y /var/lib/apt/lists 2>/dev/null || :`,
+    // one stat for both: the first line is the stamp's when it exists, else the lists' (one program fewer)
+    `stat -c %Y -- ${STAMP} /var/lib/apt/lists 2>/dev/null || :`,
     'echo @@now',
     'date +%s',
     'echo @@deb',
@@ -242,7 +243,8 @@ export const aptModule = defineModule({
       const r = await ctx.reader.probe(probeScript(bare, state === 'latest', deb))
       const s = sections(r.stdout.toString('utf8'))
       const dpkgOut = s.dpkg ?? ''
-      const lastUpdate = s.stamp?.trim() ? Number(s.stamp.trim()) : undefined
+      const stamp = (s.stamp ?? '').trim().split('\n')[0]
+      const lastUpdate = stamp ? Number(stamp) : undefined
       const now = Number(s.now?.trim())
       const extra: string[] = []
       const ir = pick(args, 'install_recommends', 'install-recommends')
