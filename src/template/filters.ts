@@ -44,7 +44,8 @@ import {
   type Dict,
 } from './pyvalues.js'
 import { FILTERS, FRAME_GLOBALS, GLOBALS, OMIT, findFile, makeNamespace, readLookupText, type CallCtx, type FilterFn } from './runtime.js'
-import { noteRead } from './taint.js'
+import { noteRead, unwrapUnsafe } from './taint.js'
+import { isSecret, SECRET_NAME } from '../secrets.js'
 import { parseKv } from '../kv.js'
 import { stripTags } from '../text.js'
 
@@ -980,7 +981,12 @@ export function lookupName(name: string): string {
 }
 
 // The lookup plugins a template may use; everything else (pipe, password, url, …) is refused.
-export type LookupFn = (terms: unknown[], k: Record<string, unknown>, ctx: { frame: import('./runtime.js').Frame }) => unknown[]
+export type LookupFn = (
+  terms: unknown[],
+  k: Record<string, unknown>,
+  /** hostTerms: the terms were made from host data (see lookupCall). */
+  ctx: { frame: import('./runtime.js').Frame; hostTerms?: boolean },
+) => unknown[]
 
 export const LOOKUPS: Record<string, LookupFn> = {
   env(terms, k) {
@@ -1012,7 +1018,16 @@ export const LOOKUPS: Record<string, LookupFn> = {
       if (!isStr(t)) throw new PyError(`Invalid setting identifier, "${pyStr(t)}" is not a string, its a <class '${typeName(t)}'>`, 'AnsibleError')
       const name = sv(t)
       const env = ctx.frame.env
-      if (hasKey(env.vars, name)) return noteRead(env.taint, name, env.hooks.templateVar(name, env.vars[name], env))
+      if (hasKey(env.vars, name)) {
+        const value = env.hooks.templateVar(name, env.vars[name], env)
+        // A host names the variable: it may see what it chose, never a secret (the value would go to it).
+        if (ctx.hostTerms && (SECRET_NAME.test(name) || isSecret(unwrapUnsafe(value))))
+          throw new PyError(
+            `lookup('vars'): its terms are made from host data (a result registered on a managed host, its facts, or a file fetched from it), and they name a secret ("${name}"): k3sbook never lets host data choose what the control machine reveals`,
+            'AnsibleError',
+          )
+        return noteRead(env.taint, name, value)
+      }
       if (hasKey(k, 'default')) return k.default
       throw new PyError(`No variable found with this name: ${name}`, 'AnsibleUndefinedVariable')
     })
@@ -1111,13 +1126,14 @@ function lookupCall(name: string, wantlist: boolean, frame: import('./runtime.js
   delete opts.errors
   for (const a of args) if (a instanceof Undefined) fail(a)
   // read first: the terms' own calls (done by now) set it, the lookup's own renders may reset it
-  if (frame.env.lookupOpts.hostTerms === true || frame.env.taint.argsHost === true) refuseHostTerms(short, args, opts, frame.env.lookupOpts.searchPath)
+  const hostTerms = frame.env.lookupOpts.hostTerms === true || frame.env.taint.argsHost === true
+  if (hostTerms) refuseHostTerms(short, args, opts, frame.env.lookupOpts.searchPath)
   let ran: unknown[]
   try {
     ran = fn(
       args.flatMap((a) => (Array.isArray(a) && !RAW_TERMS.has(short) ? a : [a])),
       opts,
-      { frame },
+      { frame, hostTerms },
     )
   } catch (e) {
     if (errors === 'ignore' || errors === 'warn') return wantlist ? [] : null

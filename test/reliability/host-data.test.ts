@@ -231,9 +231,13 @@ userdel k3sbook-hostile 2>/dev/null; useradd -M -c ${q(GECOS)} k3sbook-hostile`,
       with_first_found: ["{{ secret_path }}"]`,
       ],
       ['env', leak('env', `{{ lookup('env', out.stdout[0:0] ~ 'K3SBOOK_CTL_ENV') }}`)],
+      // a host choosing which variable: a secret never goes to it
+      ['a secret variable', leak('vars', "{{ lookup('vars', out.stdout[0:0] ~ 'db_password') }}")],
     ]
     const play = `- hosts: all
   gather_facts: true
+  vars:
+    db_password: controller secret elsewhere too
   tasks:
     - command: printf 'touch ${ctl('pwned')}'
       register: out

@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { templateValue } from '../../src/template/index.js'
 import { wrapHostData } from '../../src/template/taint.js'
 import { loopItems } from '../../src/executor/loop.js'
+import { markSecret } from '../../src/secrets.js'
 import type { Task } from '../../src/model.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'k3sbook-host-terms-'))
@@ -75,5 +76,31 @@ describe('lookups whose terms came from a host', () => {
     assert.throws(() => loopItems('with_env', [templateValue('{{ r.name }}', vars)], task, vars, opts), REFUSED)
     assert.deepEqual(loopItems('with_file', [secret], task, vars, opts).map(String), ['controller secret'])
     assert.deepEqual(loopItems('with_file', [templateValue('{{ ansible_os_family }}.yml', vars)], task, vars, opts).map(String), ['own: file'])
+  })
+})
+
+describe("lookup('vars') named by a host", () => {
+  // a value the run knows is secret (a vault value, or one read under a secret name, is marked)
+  const vaulted = 'v4ult-' + Math.random().toString(36).slice(2)
+  markSecret(vaulted)
+  const v = {
+    h: wrapHostData({ stdout: 'db_password', other: 'app_port', hidden: 'cluster_join', list: ['app_port', 'db_password'] }),
+    db_password: 'hunter2-' + Math.random().toString(36).slice(2),
+    cluster_join: vaulted,
+    app_port: 8080,
+  }
+  const r = (t: string) => templateValue(t, v)
+  const SECRET_REFUSED = /lookup\('vars'\): its terms are made from host data .* name a secret \("(db_password|cluster_join)"\)/
+  test('refused: a secret name, a secret value under a plain name, one secret among several names, whichever way carried', () => {
+    assert.throws(() => r("{{ lookup('vars', h.stdout) }}"), SECRET_REFUSED)
+    assert.throws(() => r("{{ lookup('vars', h.hidden) }}"), SECRET_REFUSED)
+    assert.throws(() => r("{{ lookup('vars', *h.list) }}"), SECRET_REFUSED)
+    assert.throws(() => r("{% set n = h.stdout | trim %}{{ query('vars', n) }}"), SECRET_REFUSED)
+    assert.throws(() => r("{{ lookup('vars', 'db_' ~ (h.stdout | replace('db_', ''))) }}"), SECRET_REFUSED)
+  })
+  test('allowed: a host naming a plain variable; the playbook naming a secret', () => {
+    assert.equal(String(r("{{ lookup('vars', h.other) }}")), '8080') // host data now: the render read some
+    assert.equal(String(r("{{ lookup('vars', 'db_password') }}")), v.db_password)
+    assert.equal(String(r("{{ lookup('vars', 'cluster_join') }}")), vaulted)
   })
 })
