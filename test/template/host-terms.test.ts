@@ -4,9 +4,9 @@
 // environment variable — whichever way the template carried them (a variable, a {% set %}, a loop
 // variable, a macro's parameter, a namespace, a `with_*` loop's terms). The lab test
 // (test/reliability/host-data.test.ts) runs the same shapes through real tasks.
-import { describe, test } from 'node:test'
+import { after, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { templateValue } from '../../src/template/index.js'
@@ -21,6 +21,7 @@ writeFileSync(join(dir, 'Debian.yml'), 'own: file\n')
 const elsewhere = mkdtempSync(join(tmpdir(), 'k3sbook-host-terms-elsewhere-'))
 writeFileSync(join(elsewhere, 'secret.txt'), 'controller secret\n')
 const secret = join(elsewhere, 'secret.txt')
+after(() => [dir, elsewhere].forEach((d) => rmSync(d, { recursive: true, force: true })))
 const vars = {
   r: wrapHostData({ stdout: secret, rc: 0, name: 'Debian', up: 'sub/../../' }),
   ansible_os_family: wrapHostData('Debian'),
