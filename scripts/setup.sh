@@ -30,7 +30,8 @@ apt-get update
 apt-get install -y --no-install-recommends \
   openssh-server openssh-client iproute2 tinc zfs-fuse ansible-core iputils-ping tmux curl \
   procps psmisc kmod ca-certificates util-linux mount perl-base python3 \
-  open-iscsi nfs-common iptables ansible systemd dbus docker.io busybox-static cron
+  open-iscsi nfs-common iptables ansible systemd dbus docker.io busybox-static cron \
+  zsh tcsh fish
 # The datastore: PostgreSQL for the postgres role on lab hosts (they share this machine's /usr), and
 # psycopg2 for the K3S test double, which keeps the cluster's state in it as kine does.
 apt-get install -y --no-install-recommends postgresql python3-psycopg2

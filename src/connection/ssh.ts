@@ -645,8 +645,8 @@ export class SshConnection implements Connection {
     this.shellOpening = (async () => {
       const client = this.client!
       // The shell says who it runs as (and whether coreutils' timeout is there) before it reads its
-      // first command: no round trip of its own. One line in single quotes, as any login shell
-      // (sh, bash, zsh, fish, csh) passes it to sh unchanged.
+      // first command: no round trip of its own. One line in single quotes, which every login shell
+      // passes to sh unchanged (sh, bash, zsh, tcsh and fish: test/reliability/login-shells.test.ts).
       const nonce = randomBytes(12).toString('hex')
       const probe = `printf '${MARK}%s:%s %s %s\\n' ${nonce} "$(id -u)" "$(command -v timeout >/dev/null 2>&1 && echo 1 || echo 0)" "$$"; printf '${MARK}%s:\\n' ${nonce} >&2; exec /bin/sh`
       const channel = await new Promise<ClientChannel>((resolve, reject) => {

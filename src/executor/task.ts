@@ -467,7 +467,7 @@ function noReader(host: string): HostReader {
 export async function runStep(conn: Connection, step: Step, stdout?: NodeJS.WritableStream): Promise<StepResult> {
   const t0 = Date.now()
   // An atomic write's small content may ride inside the script (atomic.ts: three processes fewer).
-  const inline = step.stdin !== undefined && !stdout && isAtomicWrite(step.script) ? inlineWrite(step.script, step.stdin) : undefined
+  const inline = step.stdin !== undefined && !stdout ? inlineWrite(step.script, step.stdin) : undefined
   const r = await conn.exec(step.script, { stdin: step.stdin, inline, env: step.env, timeoutMs: step.timeoutMs, maxOutput: step.maxOutput, stdout })
   return { ...r, step, durationMs: Date.now() - t0 }
 }

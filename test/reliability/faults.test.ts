@@ -140,44 +140,33 @@ ${MARKER}`,
       h.index,
       'mkdir -p /srv/full && mount -t tmpfs -o size=1m tmpfs /srv/full && printf "old\\n" > /srv/full/data.txt && (dd if=/dev/zero of=/srv/full/filler bs=4k 2>/dev/null || true)',
     )
-    try {
-      const pb = PLAY(
-        `    - name: Big file
+    // A copy of `size` bytes onto the full file system: it fails with the host's words and leaves
+    // the old content, no temp file beside it. 200 kB go on stdin, 6 kB inside the script (printf).
+    const fullPlay = (name: string, size: number) =>
+      tree({
+        'full.yml': PLAY(
+          `    - name: ${name}
       copy:
-        content: "{{ 'x' * 200000 }}"
-        dest: /srv/full/data.txt
-      when: inventory_hostname == victim
-${MARKER}`,
-        `  vars:\n    victim: ${h.name}\n`,
-      )
-      const d = tree({ 'full.yml': pb })
-      const r = await run(join(d, 'full.yml'), [lab.inventoryPath], { connect })
-      assert.equal(statuses(r, h.name).get('Big file'), 'failed')
-      const ev = r.results.find((e) => e.host === h.name && e.status === 'failed')!
-      assert.match(ev.msg ?? '', /No space left on device/)
-      assert.match(ev.msg ?? '', /\/srv\/full\/data\.txt was left as it was/)
-      assert.equal(await sh(lab, h.index, 'cat /srv/full/data.txt'), 'old\n')
-      assert.equal(await sh(lab, h.index, 'ls -A /srv/full'), 'data.txt\nfiller\n', 'a temp file was left behind')
-      othersFinished(r, h.name)
-
-      // Small content rides inside the script (printf, no cat): the same failure, the same words.
-      const small = tree({
-        'small.yml': PLAY(
-          `    - name: Small file
-      copy:
-        content: "{{ 'y' * 6000 }}"
+        content: "{{ 'x' * ${size} }}"
         dest: /srv/full/data.txt
       when: inventory_hostname == victim
 ${MARKER}`,
           `  vars:\n    victim: ${h.name}\n`,
         ),
       })
-      const rs = await run(join(small, 'small.yml'), [lab.inventoryPath], { connect })
-      const evs = rs.results.find((e) => e.host === h.name && e.status === 'failed')!
-      assert.match(evs?.msg ?? '', /No space left on device/)
-      assert.match(evs.msg ?? '', /\/srv\/full\/data\.txt was left as it was/)
+    const refusedWhole = async (d: string) => {
+      const r = await run(join(d, 'full.yml'), [lab.inventoryPath], { connect })
+      const ev = r.results.find((e) => e.host === h.name && e.status === 'failed')
+      assert.match(ev?.msg ?? '', /No space left on device/)
+      assert.match(ev?.msg ?? '', /\/srv\/full\/data\.txt was left as it was/)
       assert.equal(await sh(lab, h.index, 'cat /srv/full/data.txt'), 'old\n')
       assert.equal(await sh(lab, h.index, 'ls -A /srv/full'), 'data.txt\nfiller\n', 'a temp file was left behind')
+      othersFinished(r, h.name)
+    }
+    try {
+      const d = fullPlay('Big file', 200000)
+      await refusedWhole(d)
+      await refusedWhole(fullPlay('Small file', 6000))
 
       await sh(lab, h.index, 'rm /srv/full/filler')
       const again = await run(join(d, 'full.yml'), [lab.inventoryPath], { connect })
