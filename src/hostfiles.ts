@@ -4,7 +4,7 @@
 // one as a template. The marks are kept for the run and in `.k3sbook/host-files` beside the retry
 // files (one absolute path a line), so a file fetched by an earlier run stays host data in the next.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs'
-import { dirname, normalize, resolve } from 'node:path'
+import { basename, dirname, join, normalize, resolve } from 'node:path'
 
 const marked = new Set<string>()
 let registry: string | undefined
@@ -16,9 +16,25 @@ export function useHostFileRegistry(file: string): void {
   for (const line of readFileSync(registry, 'utf8').split('\n')) if (line) marked.add(line)
 }
 
+/**
+ * The path with every symlink in its folders resolved, as far as they exist: fetch marks a file
+ * before it writes it (its folders may not exist yet), and a later read may name it through another
+ * path (a symlinked project folder, or its target).
+ */
+function canonical(path: string): string {
+  const p = resolve(path)
+  const dir = dirname(p)
+  if (dir === p) return p
+  try {
+    return join(realpathSync(dir), basename(p))
+  } catch {
+    return join(canonical(dir), basename(p))
+  }
+}
+
 /** A file a host wrote here (fetch's destination), by its absolute path. */
 export function markHostFile(path: string): void {
-  const p = resolve(path)
+  const p = canonical(path)
   if (marked.has(p)) return
   marked.add(p)
   if (!registry) return
@@ -34,7 +50,7 @@ export function markHostFile(path: string): void {
 /** Was this file written by a host (by its path as given, or the file a symlink leads to)? */
 export function isHostFile(path: string): boolean {
   if (marked.size === 0) return false
-  const p = resolve(path)
+  const p = canonical(path)
   if (marked.has(p)) return true
   try {
     return marked.has(realpathSync(p))
