@@ -72,6 +72,12 @@ function splitLines(s: string): string[] {
 /** Objects never walked (lazy variable views: walking them would render every variable). */
 export const OPAQUE = new WeakSet<object>()
 
+/**
+ * Views keyed by variable names (`vars`, one host's `hostvars[h]`): a key a host chose must not take
+ * a secret out of them (template/runtime.ts refuses, as lookup('vars') does).
+ */
+export const NAME_VIEWS = new WeakSet<object>()
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (v === null || typeof v !== 'object' || OPAQUE.has(v)) return false
   const p = Object.getPrototypeOf(v)

@@ -12,7 +12,7 @@ import { srcPos } from '../model.js'
 import type { ControllerFiles } from '../modules/types.js'
 import { groupsMap, hostInventoryVars } from '../inventory/index.js'
 import { tagsMatch } from '../playbook/tags.js'
-import { markSecret } from '../secrets.js'
+import { markSecret, NAME_VIEWS } from '../secrets.js'
 import { isTemplated, render, templateValue } from '../template/index.js'
 import { refuseHostTemplate } from '../template/runtime.js'
 import { checkModeFor } from './check.js'
@@ -23,7 +23,7 @@ import type { Emit } from './events.js'
 import type { ProbeCache } from './probe-cache.js'
 import type { Overlay } from './reader.js'
 import { hostStatusVersion, newHostState, type HostState, type PlayCtx, type Project, type RunOptions, type Scope } from './state.js'
-import { hostvarsProxy, lazyLayers } from './vars.js'
+import { hostvarsProxy, lazyLayers, rawVarsView } from './vars.js'
 
 export class RunContext {
   readonly hosts = new Map<string, HostState>()
@@ -135,6 +135,7 @@ export class RunContext {
     for (const r of chain) roleDefaults.push(r.defaults)
     for (const r of chain) roleVars.push(r.vars)
     const batch = this.playMagic(ctx)
+    let view: Vars | undefined
     const magic: Vars = {
       inventory_hostname: h.name,
       groups: this.groups,
@@ -157,6 +158,7 @@ export class RunContext {
       // where this task's lookups search (Ansible's task.get_search_path())
       ansible_search_path: 'baseDir' in task ? this.searchPath(task) : undefined,
       hostvars: this.hostvars(),
+      vars: rawVarsView(() => view!),
     }
     const layers: (Vars | undefined)[] = [
       // Ansible's play context puts the connection in every task's variables ("ssh" unless set)
@@ -180,7 +182,8 @@ export class RunContext {
       role ? roleMagic(role) : undefined,
       magic,
     ]
-    return lazyLayers(layers, 'baseDir' in task ? { searchPath: this.searchPath(task) } : {})
+    view = lazyLayers(layers, 'baseDir' in task ? { searchPath: this.searchPath(task) } : {})
+    return view
   }
 
   /**
@@ -268,6 +271,7 @@ export class RunContext {
     if (c && c.inv === inv && c.facts === s?.facts && c.hostFacts === s?.hostFacts && sameShallow(c.hostFactsSeen, s?.hostFacts)) return c.view
     // templated as Ansible's HostVarsVars: lookups search the playbook's folder
     const view = lazyLayers([inv, s?.facts, s?.hostFacts, { inventory_hostname: other }], { lenient: true, searchPath: [this.project.playbook.dir] })
+    NAME_VIEWS.add(view)
     this.hostViews.set(other, { inv, facts: s?.facts, hostFacts: s?.hostFacts, hostFactsSeen: s ? { ...s.hostFacts } : undefined, view })
     return view
   }

@@ -4,9 +4,10 @@
 import { TemplateError } from '../errors.js'
 import type { Vars } from '../model.js'
 import { isTemplated, templateValue } from '../template/index.js'
-import { OPAQUE } from '../secrets.js'
+import { NAME_VIEWS, OPAQUE } from '../secrets.js'
 import { UnsafeString } from '../yamlfile.js'
-import { UndefinedError } from '../template/pyvalues.js'
+import { NO_OBJ, pyStr, Undefined, UndefinedError } from '../template/pyvalues.js'
+import { VIEW_READERS } from '../template/runtime.js'
 
 /** How a view templates its values. */
 export interface ViewOptions {
@@ -106,6 +107,19 @@ function makeView(find: (key: string) => unknown, ownKeys: () => (string | symbo
     },
   })
   OPAQUE.add(root)
+  // the template engine reads a name through here: the value templated once, or an Undefined
+  // (Ansible's AnsibleJ2Vars) where its template read an undefined variable
+  VIEW_READERS.set(root, (key) => {
+    try {
+      return root[key]
+    } catch (e) {
+      if (e instanceof TemplateError && e.cause instanceof UndefinedError) {
+        const raw = find(key)
+        return new Undefined(key, NO_OBJ, 0, 0, `${typeof raw === 'string' ? raw : pyStr(raw)}: ${e.message}`)
+      }
+      throw e
+    }
+  })
   return root
 }
 
@@ -146,6 +160,45 @@ function needsWork(v: unknown): boolean {
   if (Array.isArray(v)) return v.some(needsWork)
   if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v).some(needsWork)
   return false
+}
+
+/**
+ * Ansible's `vars`: every variable of the task as it is stored, not templated — VariableManager puts
+ * a copy of all the task's variables there, so in Ansible 2.14 `{{ vars['a'] }}` of `a: "{{ b }}"`
+ * is the text "{{ b }}" (checked against ansible-playbook: test/template/vars-magic.test.ts). Read
+ * through the task's own view (`view`, set once the view exists); `vars` is not among its own keys.
+ * Host data stays wrapped as stored, so reading it through `vars` taints the render as ever; a key a
+ * host chose cannot take a secret out of it (NAME_VIEWS, template/runtime.ts).
+ */
+export function rawVarsView(view: () => Vars): Vars {
+  const raw = (key: string): PropertyDescriptor | undefined => (key === 'vars' ? undefined : Object.getOwnPropertyDescriptor(view(), key))
+  const proxy = new Proxy({} as Vars, {
+    get(_t, key) {
+      return typeof key === 'string' ? raw(key)?.value : undefined
+    },
+    has(_t, key) {
+      return typeof key === 'string' && raw(key) !== undefined
+    },
+    ownKeys() {
+      return Reflect.ownKeys(view()).filter((k) => k !== 'vars')
+    },
+    getOwnPropertyDescriptor(_t, key) {
+      const d = typeof key === 'string' ? raw(key) : undefined
+      return d && { value: d.value, writable: false, enumerable: true, configurable: true }
+    },
+    set() {
+      throw new Error('variables are read-only here')
+    },
+    defineProperty() {
+      throw new Error('variables are read-only here')
+    },
+    deleteProperty() {
+      throw new Error('variables are read-only here')
+    },
+  })
+  OPAQUE.add(proxy)
+  NAME_VIEWS.add(proxy)
+  return proxy
 }
 
 /**

@@ -30,6 +30,8 @@ export const MAGIC_VARS = new Set([
   'inventory_hostname',
   'inventory_hostname_short',
   'hostvars',
+  // every variable of the task as stored (executor/vars.ts rawVarsView)
+  'vars',
   'groups',
   'group_names',
   'play_hosts',

@@ -12,6 +12,7 @@ import { playItems, walkItems } from './load.js'
 /** Ansible's magic variables (docs: "Special Variables"), which a playbook must not define itself. */
 export const MAGIC_VARS = new Set([
   'hostvars',
+  'vars',
   'groups',
   'group_names',
   'inventory_hostname',

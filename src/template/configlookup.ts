@@ -15,7 +15,7 @@ import { asBool } from '../bool.js'
 import { loadAnsibleCfg, type AnsibleCfgFile } from '../config/ansible.js'
 import { ansiblePackage } from '../paths.js'
 import { hasKey, isStr, PyError, pyStr, sv, typeName } from './pyvalues.js'
-import type { Frame } from './runtime.js'
+import { readVar, type Frame } from './runtime.js'
 import { noteRead } from './taint.js'
 
 interface Entry {
@@ -254,8 +254,7 @@ function pluginSetting(ptype: string, pname: string, name: string, frame: Frame)
   const env = frame.env
   // the task's variables first (the last of the plugin's names that is defined wins), as Ansible
   let found: { value: unknown } | undefined
-  for (const e of def.vars ?? [])
-    if (e.name !== undefined && hasKey(env.vars, e.name)) found = { value: noteRead(env.taint, e.name, env.hooks.templateVar(e.name, env.vars[e.name], env)) }
+  for (const e of def.vars ?? []) if (e.name !== undefined && hasKey(env.vars, e.name)) found = { value: noteRead(env.taint, e.name, readVar(env, e.name)) }
   if (found) return ensureType(name, found.value, def.type, process.cwd())
   const fromEnv = fromEntries(process.env as Record<string, unknown>, def.env)
   if (fromEnv) return ensureType(name, fromEnv.value, def.type, process.cwd())

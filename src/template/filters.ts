@@ -43,8 +43,8 @@ import {
   typeName,
   type Dict,
 } from './pyvalues.js'
-import { FILTERS, FRAME_GLOBALS, GLOBALS, OMIT, findFile, makeNamespace, readLookupText, type CallCtx, type FilterFn } from './runtime.js'
-import { noteRead, unwrapUnsafe } from './taint.js'
+import { FILTERS, FRAME_GLOBALS, GLOBALS, OMIT, findFile, makeNamespace, readLookupText, readVar, type CallCtx, type FilterFn } from './runtime.js'
+import { hostMayNotChoose, noteRead, unwrapUnsafe } from './taint.js'
 import { isSecret, SECRET_NAME } from '../secrets.js'
 import { parseKv } from '../kv.js'
 import { stripTags } from '../text.js'
@@ -1019,9 +1019,9 @@ export const LOOKUPS: Record<string, LookupFn> = {
       const name = sv(t)
       const env = ctx.frame.env
       if (hasKey(env.vars, name)) {
-        const value = env.hooks.templateVar(name, env.vars[name], env)
+        const value = readVar(env, name)
         // A host names the variable: it may see what it chose, never a secret (the value would go to it).
-        if (ctx.hostTerms && (SECRET_NAME.test(name) || isSecret(unwrapUnsafe(value))))
+        if (ctx.hostTerms && hostMayNotChoose(name, value))
           throw new PyError(
             `lookup('vars'): its terms are made from host data (a result registered on a managed host, its facts, or a file fetched from it), and they name a secret ("${name}"): k3sbook never lets host data choose what the control machine reveals`,
             'AnsibleError',

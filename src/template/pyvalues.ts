@@ -68,6 +68,8 @@ export class PyFunc {
   constructor(
     readonly name: string,
     readonly fn: (args: unknown[], kwargs: Record<string, unknown>) => unknown,
+    /** A method's object (`d` of `d.get`). */
+    readonly self?: unknown,
   ) {}
 }
 
@@ -929,8 +931,12 @@ function method(obj: unknown, name: string): PyFunc | undefined {
   else if (isDict(obj)) table = DICT_METHODS
   if (!table || !Object.prototype.hasOwnProperty.call(table, name)) return undefined
   const impl = table[name]
-  return new PyFunc(name, (args, kwargs) => {
-    for (const a of args) if (a instanceof Undefined) fail(a)
-    return impl(self, args, kwargs)
-  })
+  return new PyFunc(
+    name,
+    (args, kwargs) => {
+      for (const a of args) if (a instanceof Undefined) fail(a)
+      return impl(self, args, kwargs)
+    },
+    obj,
+  )
 }

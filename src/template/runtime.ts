@@ -4,9 +4,9 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 import { UnsafeString } from '../yamlfile.js'
-import { noteHostRead, noteRead, type Taint } from './taint.js'
+import { hostMayNotChoose, noteHostRead, noteRead, type Taint } from './taint.js'
 import { isHostFile } from '../hostfiles.js'
-import { markSecret } from '../secrets.js'
+import { markSecret, NAME_VIEWS } from '../secrets.js'
 import type { Expr, Stmt } from './parser.js'
 import { PyFloatConst } from './parser.js'
 import {
@@ -870,15 +870,28 @@ function compileSelect(e: Extract<Expr, { k: 'getattr' | 'getitem' }>, select: b
   const key = compileExpr(e.key)
   return (f) => {
     const o = obj(f)
+    const t = f.env.taint
+    const before = t.hostReads ?? 0
     const k = key(f)
     if (k instanceof Undefined) fail(k)
-    return noteRead(
-      f.env.taint,
-      typeof k === 'string' ? k : undefined,
-      withPos(pos.line, pos.col, () => getItem(o, k, pos)),
-      select,
-    )
+    const v = withPos(pos.line, pos.col, () => getItem(o, k, pos))
+    if ((t.hostReads ?? 0) > before && typeof k === 'string') refuseHostChosen(o, k, v, pos)
+    return noteRead(t, typeof k === 'string' ? k : undefined, v, select)
   }
+}
+
+/**
+ * A host chose the key (it was made from host data) into a view keyed by variable names (`vars`,
+ * `hostvars[h]`, see NAME_VIEWS): it may read a plain variable, never a secret — as lookup('vars').
+ */
+function refuseHostChosen(o: unknown, key: string, v: unknown, pos: { line: number; col: number }): void {
+  if (o === null || typeof o !== 'object' || !NAME_VIEWS.has(o) || !hostMayNotChoose(key, v)) return
+  throw new RenderError(
+    `a variable name is made from host data (a result registered on a managed host, its facts, or a file fetched from it), and it names a secret ("${key}"): k3sbook never lets host data choose what the control machine reveals`,
+    pos.line,
+    pos.col,
+    'AnsibleError',
+  )
 }
 
 /** The value an attribute or item is taken from: a variable or a link of a chain, read only to select. */
@@ -929,7 +942,10 @@ export function compileExpr(e: Expr): Ev {
         const av = args(f)
         const kw = kwargs(f)
         t.argsHost = (t.hostReads ?? 0) > before
-        return withPos(e.line, e.col, () => callValue(target, av, kw))
+        const out = withPos(e.line, e.col, () => callValue(target, av, kw))
+        // `vars.get(r.stdout)`: the same key a host chose as `vars[r.stdout]`
+        if (t.argsHost && target instanceof PyFunc && target.name === 'get' && typeof av[0] === 'string') refuseHostChosen(target.self, av[0], out, e)
+        return out
       }
     }
     case 'filter': {
@@ -1029,6 +1045,24 @@ export function compileExpr(e: Expr): Ev {
   }
 }
 
+/**
+ * Readers of lazy variable views (executor/vars.ts), which template each value once, when first
+ * read, and keep it: a reader returns that value — or an Undefined where the value's template read
+ * an undefined variable, as Ansible's AnsibleJ2Vars does, so it fails only when used and `default`
+ * still works. Templating the view's value again would render twice: `"{{ '{{' }} x {{ '}}' }}"` is
+ * the text "{{ x }}" in Ansible (a Prometheus rule, a Go template), not x's value.
+ */
+export const VIEW_READERS = new WeakMap<object, (key: string) => unknown>()
+/** A reader's answer for a key it does not template itself (a plain layer over a view): readVar templates it. */
+export const NOT_READ = Symbol('not read')
+
+/** A task variable's value, templated once (see VIEW_READERS). */
+export function readVar(env: Env, name: string): unknown {
+  const read = VIEW_READERS.get(env.vars)
+  const v = read ? read(name) : NOT_READ
+  return v !== NOT_READ ? v : env.hooks.templateVar(name, env.vars[name], env)
+}
+
 /** Frame locals, then the task's variables (templated when read, as Ansible does), then globals. */
 export function lookupName(f: Frame, name: string, line: number, col: number, select = false): unknown {
   const local = f.lookup(name)
@@ -1037,8 +1071,7 @@ export function lookupName(f: Frame, name: string, line: number, col: number, se
   if (hasKey(env.vars, name)) {
     // the cache keeps the value as stored (host data still wrapped): every read notes its taint
     if (env.resolved.has(name)) return noteRead(env.taint, name, env.resolved.get(name), select)
-    const raw = env.vars[name]
-    const v = env.hooks.templateVar(name, raw, env)
+    const v = readVar(env, name)
     env.resolved.set(name, v)
     return noteRead(env.taint, name, v, select)
   }

@@ -99,6 +99,14 @@ export function unwrapUnsafe(v: unknown, depth = 0): unknown {
   return out
 }
 
+/**
+ * A variable a host chose by name (lookup('vars', r.stdout), `vars[r.stdout]`, `hostvars[h][r.stdout]`)
+ * may be any variable but a secret — by its name or by its value — since the value goes to the host.
+ */
+export function hostMayNotChoose(name: string, value: unknown): boolean {
+  return SECRET_NAME.test(name) || isSecret(unwrapUnsafe(value))
+}
+
 /** A read of host data: one more for the calls that compare counts (see runtime.ts' call). */
 export function noteHostRead(t: Taint): void {
   t.unsafe = true

@@ -1,6 +1,7 @@
 // Variable views for the template engine: names looked up only when a template reads them.
 import type { Vars } from '../model.js'
 import { OPAQUE } from '../secrets.js'
+import { NOT_READ, VIEW_READERS } from './runtime.js'
 
 /**
  * `base` with a few names below it (`under`: used only where `base` has no such name) and above it
@@ -32,5 +33,8 @@ export function layeredView(base: Vars, over: Vars, under: Vars = {}): Vars {
     },
   })
   OPAQUE.add(proxy)
+  // the base view's values are templated once, by the base (see VIEW_READERS)
+  const baseRead = VIEW_READERS.get(base)
+  if (baseRead) VIEW_READERS.set(proxy, (key) => (own.call(over, key) ? NOT_READ : own.call(base, key) ? baseRead(key) : NOT_READ))
   return proxy
 }

@@ -197,6 +197,10 @@ userdel k3sbook-hostile 2>/dev/null; useradd -M -c ${q(GECOS)} k3sbook-hostile`,
       ['a filter of a fact', `shell: "echo {{ ansible_facts.distribution | lower }} > ${ctl('pwned-fact2')}"`],
       ['validate', `copy: { content: "x", dest: "${ctl('copied')}", validate: "{{ out.stdout }} %s" }`],
       ['cron job', `cron: { name: k3sbook-hostdata, job: "{{ out.stdout }}", cron_file: k3sbook-hostdata-test, user: root }`],
+      // a host choosing which variable through `vars` or another host's variables: never a secret
+      ['a secret named in vars', `copy: { dest: /srv/f/leak-vars-key, content: "{{ vars[out.stdout[0:0] ~ 'db_password'] }}" }`],
+      ['a secret named in vars.get()', `copy: { dest: /srv/f/leak-vars-get, content: "{{ vars.get(out.stdout[0:0] ~ 'db_password') }}" }`],
+      ['a secret named in hostvars', `copy: { dest: /srv/f/leak-hostvars-key, content: "{{ hostvars[inventory_hostname][out.stdout[0:0] ~ 'api_token'] }}" }`],
     ]
     // lookups run on the control machine whatever the task's host
     const refusedLookups = [
@@ -242,6 +246,7 @@ userdel k3sbook-hostile 2>/dev/null; useradd -M -c ${q(GECOS)} k3sbook-hostile`,
     - command: printf 'touch ${ctl('pwned')}'
       register: out
     - set_fact:
+        api_token: controller secret elsewhere in hostvars
         cmd: "{{ out.stdout }}"
         secret_path: "{{ out.stdout | replace('touch ', '') | replace('${ctl('pwned')}', '${elsewhere}/ctl-secret.txt') }}"
 ${refusedNames.map(([name, task]) => `    - name: "refused name: ${name}"\n      ${task}\n      ignore_errors: true`).join('\n')}
@@ -258,6 +263,8 @@ ${refusedNames.map(([name, task]) => `    - name: "refused name: ${name}"\n     
     - name: "runs: host data in the environment on its own host"
       command: "touch /srv/f/ok-env"
       environment: { HOSTILE: "{{ out.stdout }}" }
+    - name: "runs: a plain variable named in vars by host data"
+      copy: { dest: /srv/f/ok-vars, content: "{{ vars[out.stdout[0:0] ~ 'cmd'] }}" }
     - name: "runs: include_vars named by a fact, among the playbook's own files"
       include_vars: "{{ ansible_os_family }}.yml"
     - name: "runs: include_vars by a fact under an absolute path inside the playbook's folder"
@@ -345,6 +352,7 @@ ${refusedLookups.map(([name, task]) => `    - name: "refused lookup: ${name}"\n 
     }
     for (const name of [
       'host data in the environment on its own host',
+      'a plain variable named in vars by host data',
       "include_vars named by a fact, among the playbook's own files",
       "include_vars by a fact under an absolute path inside the playbook's folder",
       'a template named by a fact',
@@ -375,7 +383,8 @@ ${refusedLookups.map(([name, task]) => `    - name: "refused lookup: ${name}"\n 
       [],
       'a controller file or variable named by host data reached the host',
     )
-    for (const f of ['ok-env', 'ok-template', 'ok-lookup', 'pwned-script']) assert.ok(onHost.includes(f), `${f} missing on the host: ${onHost.join(' ')}`)
+    for (const f of ['ok-env', 'ok-vars', 'ok-template', 'ok-lookup', 'pwned-script'])
+      assert.ok(onHost.includes(f), `${f} missing on the host: ${onHost.join(' ')}`)
     assert.equal(await sh(lab, 1, 'cat /srv/f/ok-template'), 'debian-vars\n')
     assert.equal(await sh(lab, 1, 'cat /srv/f/ok-lookup'), 'from_os_family: debian-vars')
     assert.ok(existsSync(ctl('fetched-named/0/hostname')), 'host data may name a folder inside fetch dest')

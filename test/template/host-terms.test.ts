@@ -13,6 +13,8 @@ import { templateValue } from '../../src/template/index.js'
 import { wrapHostData } from '../../src/template/taint.js'
 import { loopItems } from '../../src/executor/loop.js'
 import { markSecret } from '../../src/secrets.js'
+import { lazyLayers, lazyVars, rawVarsView, hostvarsProxy } from '../../src/executor/vars.js'
+import { NAME_VIEWS } from '../../src/secrets.js'
 import type { Task } from '../../src/model.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'k3sbook-host-terms-'))
@@ -103,5 +105,41 @@ describe("lookup('vars') named by a host", () => {
     assert.equal(String(r("{{ lookup('vars', h.other) }}")), '8080') // host data now: the render read some
     assert.equal(String(r("{{ lookup('vars', 'db_password') }}")), v.db_password)
     assert.equal(String(r("{{ lookup('vars', 'cluster_join') }}")), vaulted)
+  })
+})
+
+describe('vars[…] and hostvars[host][…] keyed by a host', () => {
+  // the task's `vars` (every variable as stored) and another host's variables, as the executor makes them
+  const vaulted = 'v4ult-' + Math.random().toString(36).slice(2)
+  markSecret(vaulted)
+  const plain = {
+    h: wrapHostData({ stdout: 'db_password', other: 'app_port', hidden: 'cluster_join', peer: 'web1' }),
+    db_password: 'hunter2-' + Math.random().toString(36).slice(2),
+    cluster_join: vaulted,
+    app_port: 8080,
+  }
+  const web1 = lazyLayers([{ ansible_become_password: 'b3come-' + Math.random().toString(36).slice(2), app_port: 9090 }])
+  NAME_VIEWS.add(web1)
+  let view: Record<string, unknown>
+  const layers = [plain, { hostvars: hostvarsProxy(['web1'], () => web1), vars: rawVarsView(() => view) }]
+  view = lazyLayers(layers)
+  const r = (t: string) => templateValue(t, view)
+  const REFUSED_KEY =
+    /a variable name is made from host data .* it names a secret \("(db_password|cluster_join|ansible_become_password)"\): k3sbook never lets host data choose/
+  test("refused: a secret name or a secret value, by subscript or get(), through vars or another host's variables", () => {
+    assert.throws(() => r('{{ vars[h.stdout] }}'), REFUSED_KEY)
+    assert.throws(() => r('{{ vars[h.hidden] }}'), REFUSED_KEY)
+    assert.throws(() => r('{{ vars.get(h.stdout) }}'), REFUSED_KEY)
+    assert.throws(() => r('{% set n = h.stdout | trim %}{{ vars[n] }}'), REFUSED_KEY)
+    assert.throws(() => r("{{ hostvars[h.peer]['ansible_become_' ~ (h.stdout | replace('db_', ''))] }}"), REFUSED_KEY)
+  })
+  test('allowed: a host naming a plain variable or a host; the playbook naming a secret; a host-keyed plain mapping', () => {
+    assert.equal(String(r('{{ vars[h.other] }}')), '8080')
+    assert.equal(String(r('{{ vars.get(h.other) }}')), '8080')
+    assert.equal(String(r("{{ hostvars[h.peer]['app_port'] }}")), '9090')
+    assert.equal(String(r("{{ vars['db_password'] }}")), plain.db_password)
+    assert.equal(String(r('{{ hostvars[h.peer].ansible_become_password }}')), String(web1.ansible_become_password))
+    // not a view of variable names: a mapping keyed by host data is the playbook's own choice
+    assert.equal(String(templateValue('{{ m[h.other] }}', lazyVars({ ...plain, m: { app_port: 'x' } }))), 'x')
   })
 })
