@@ -11,7 +11,8 @@
  * row are (private key, api key, datastore endpoint). Words, not substrings: `os_mnt_var_passno`,
  * `bypass_proxy` or `compass_dir` name no secret. `passwd` is not among them: in the names roles use
  * (`getent_passwd`, `passwd_files`) it is the passwd file, and marking those masked every user name
- * and `/etc/passwd` in all output.
+ * and `/etc/passwd` in all output. Nor is `update_password` (the user module's always/on_create):
+ * marked, "always" was masked in every `Restart=always` printed after it.
  */
 export const SECRET_NAME = { test: isSecretName }
 
@@ -24,6 +25,7 @@ export function isSecretName(name: string): boolean {
     .toLowerCase()
     .split(/[^a-z0-9]+/)
     .filter(Boolean)
+  if (words.length >= 2 && words[words.length - 2] === 'update' && words[words.length - 1] === 'password') return false
   for (let i = 0; i < words.length; i++) {
     if (SECRET_WORDS.has(words[i])) return true
     if (i > 0 && SECRET_PAIRS.has(`${words[i - 1]} ${words[i]}`)) return true
@@ -85,7 +87,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Strings in a value (lists and mappings walked, wrapped strings unwrapped), up to a depth. */
-function eachString(v: unknown, fn: (s: string) => void, depth = 0): void {
+export function eachString(v: unknown, fn: (s: string) => void, depth = 0): void {
   if (typeof v === 'string') fn(v)
   else if (v !== null && typeof v === 'object' && 'value' in v && typeof (v as { value: unknown }).value === 'string' && !isPlainObject(v) && !Array.isArray(v))
     fn((v as { value: string }).value)
@@ -107,14 +109,16 @@ export function taintOnly(s: string): void {
 /**
  * Mark a rendered template file secret: the whole text taints what reads it; in output, the lines
  * that came from the template's own literal text (not from any expression) stay readable, every
- * other line is masked.
+ * other line is masked. `keep`: lines that stay readable too (strings of a list or mapping read
+ * whole, handed on as they were: see template/taint.ts Taint.held).
  */
-export function markSecretRendered(out: string, templateText: string): void {
+export function markSecretRendered(out: string, templateText: string, keep?: Set<string>): void {
   const literal = new Set(templateText.split(/\r?\n/).filter((l) => !/\{\{|\{%|\{#/.test(l)))
   const lines = splitLines(out)
+  const readable = (l: string) => literal.has(l) || (keep !== undefined && keep.has(l) && !values.has(l))
   addText(
     out,
-    lines.filter((l) => !literal.has(l)),
+    lines.filter((l) => !readable(l)),
     lines.length === 0,
   )
 }

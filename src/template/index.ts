@@ -35,7 +35,7 @@ import {
 
 import { analyzeExpr, analyzeRoot, type NameUse, type TemplateAnalysis } from './names.js'
 import { markSecret, markSecretRendered, taintOnly } from '../secrets.js'
-import { noteRead, unwrapUnsafe, wrapHostData, wrapUnsafe } from './taint.js'
+import { joinHeld, markMade, noteRead, unwrapUnsafe, wrapHostData, wrapUnsafe } from './taint.js'
 
 export type { NameUse, TemplateAnalysis }
 
@@ -420,7 +420,11 @@ export function render(text: string, vars: Vars, opts?: TemplateOptions): string
   const out = ansibleConcat(runPieces(compiled, env, opts), text, true)
   // What a template computed from a secret is secret (its literal lines stay readable in diffs).
   // (a secret read outside any `{{ }}` — `{% for %}`, `{% set %}` — masks every computed line)
+  // A list or mapping holding a secret, read whole outside any `{{ }}` (`{% for u in users %}`): the
+  // lines that are its strings as they were stay readable (a user's name), every other computed line
+  // is masked (the template may have made it from the secret).
   if (env.taint.secret) markSecretRendered(out, text)
+  else if (env.taint.held && !env.taint.held.has(out)) markSecretRendered(out, text, env.taint.held)
   else if (env.taint.pieceSecret) taintOnly(out)
   return out
 }
@@ -449,18 +453,24 @@ function templateValueIn(value: unknown, env: Env, opts: TemplateOptions | undef
   if (typeof value === 'string') {
     // Taint is decided per string: one argument that reads a secret does not make its siblings secret.
     const t = env.taint
-    const before = { unsafe: t.unsafe, secret: t.secret, pieceSecret: t.pieceSecret, host: t.host }
+    const before = { unsafe: t.unsafe, secret: t.secret, pieceSecret: t.pieceSecret, host: t.host, held: t.held }
     t.unsafe = t.secret = t.pieceSecret = t.host = false
+    t.held = undefined
     let r = templateString(value, env, opts)
     // the pieces that read a secret are masked on their own; the whole value taints what reads it
     if (t.secret) markSecret(r)
-    else if (t.pieceSecret && typeof r === 'string') taintOnly(r)
-    else if (t.pieceSecret) markSecret(r)
+    else {
+      // a list or mapping holding a secret read whole: what is new in the value is secret
+      if (t.held) markMade(t.held, r)
+      if (t.pieceSecret && typeof r === 'string') taintOnly(r)
+      else if (t.pieceSecret) markSecret(r)
+    }
     if (t.unsafe) r = t.host ? wrapHostData(r) : wrapUnsafe(r)
     t.unsafe ||= before.unsafe
     t.host ||= before.host
     t.secret ||= before.secret
     t.pieceSecret ||= before.pieceSecret
+    joinHeld(t, before.held)
     return r
   }
   if (value instanceof UnsafeString) return value
@@ -548,6 +558,7 @@ export function evaluate(expr: string, vars: Vars, opts?: TemplateOptions): unkn
   assertDefinedAt(v, o)
   const out = unwrapUnsafe(toPlain(v))
   if (env.taint.secret) markSecret(out)
+  else if (env.taint.held) markMade(env.taint.held, out)
   return out
 }
 

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 import { UnsafeString } from '../yamlfile.js'
-import { hostMayNotChoose, noteHostRead, noteRead, type Taint } from './taint.js'
+import { hostMayNotChoose, markMade, noteHostRead, noteRead, type Taint } from './taint.js'
 import { isHostFile } from '../hostfiles.js'
 import { markSecret, NAME_VIEWS } from '../secrets.js'
 import type { Expr, Stmt } from './parser.js'
@@ -328,13 +328,17 @@ function compileStmt(node: any): Run {
           // the literal text around it (`K3S_TOKEN=********`)
           const t = f.env.taint
           const before = t.secret
+          const heldBefore = t.held
           t.secret = false
+          t.held = undefined
           const v = finalize(ev(f))
           if (t.secret) {
             markSecret(concat([v]))
             t.pieceSecret = true
-          }
+          } else if (t.held && markMade(t.held, v) && typeof v === 'string') t.pieceSecret = true
           t.secret = before
+          // the piece's text was judged on its own (held is about what a render makes, not reads)
+          t.held = heldBefore
           out.push(native && typeof v === 'string' ? new NativeText(v) : v)
         }
       })

@@ -6,7 +6,7 @@
 // (wrapped again) or secret (marked in src/secrets.ts) as a whole: what is computed from host data
 // or from a secret, through any filter, loop or concatenation, stays so.
 import { HostString, UnsafeString } from '../yamlfile.js'
-import { hasString, isSecret, markSecret, OPAQUE, SECRET_NAME } from '../secrets.js'
+import { eachString, hasString, isSecret, markSecret, OPAQUE, SECRET_NAME } from '../secrets.js'
 
 export interface Taint {
   unsafe: boolean
@@ -19,6 +19,13 @@ export interface Taint {
   argsHost?: boolean
   /** A `{{ }}` of the output read a secret: that piece's text was marked on its own (see runtime.ts Output). */
   pieceSecret?: boolean
+  /**
+   * The strings of the lists and mappings read whole that held a marked string (`loop: "{{ users }}"`
+   * where one user has a password): what the render hands on as it was keeps its own marks; any
+   * other text it makes is secret (markMade). Marking all of it made every user name, group and
+   * comment of such a list "********" wherever it was printed, for the rest of the run.
+   */
+  held?: Set<string>
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -133,9 +140,58 @@ export function noteRead(t: Taint, name: string | undefined, v: unknown, select 
     if (containsHostData(v)) noteHostRead(t)
   }
   const plain = unwrapUnsafe(v)
+  if (typeof plain === 'object') markSecretKeys(plain)
   if (name !== undefined && SECRET_NAME.test(name) && hasString(plain)) {
     if (!select || typeof plain === 'string') t.secret = true
     markSecret(plain)
-  } else if ((!select || typeof plain === 'string') && isSecret(plain)) t.secret = true
+  } else if (typeof plain === 'string') {
+    if (isSecret(plain)) t.secret = true
+  } else if (!select && isSecret(plain)) {
+    const held = (t.held ??= new Set())
+    eachString(plain, (s) => held.add(s))
+  }
   return plain
+}
+
+const keysMarked = new WeakSet<object>()
+/** A key file's or password file's path names where a secret is; it is not the secret. */
+const PATH_NAME = /_(file|path|dir)$/i
+
+/**
+ * The strings under secret-named keys anywhere in a list or mapping read (`users[3].password`,
+ * `db.credentials.token`) are secret, as a variable of that name is: marked when the list or mapping
+ * is first read (once per object), so whatever is later made of them stays secret.
+ */
+function markSecretKeys(v: unknown, depth = 0): void {
+  if (v === null || typeof v !== 'object' || depth > 64 || OPAQUE.has(v) || keysMarked.has(v)) return
+  keysMarked.add(v)
+  if (Array.isArray(v)) for (const x of v) markSecretKeys(x, depth + 1)
+  else if (isPlainObject(v))
+    for (const [k, x] of Object.entries(v)) {
+      if (SECRET_NAME.test(k) && !PATH_NAME.test(k) && hasString(x)) markSecret(x)
+      else markSecretKeys(x, depth + 1)
+    }
+}
+
+/**
+ * What a render made after reading whole a list or mapping that held a secret (Taint.held): each
+ * string of it that is not one of those read as it was is new text made from them, so secret.
+ * Returns whether it marked any.
+ */
+export function markMade(held: Set<string>, made: unknown): boolean {
+  let any = false
+  eachString(made, (s) => {
+    if (!held.has(s)) {
+      markSecret(s)
+      any = true
+    }
+  })
+  return any
+}
+
+/** Taint.held of an inner render joins the outer one's. */
+export function joinHeld(t: Taint, outer: Set<string> | undefined): void {
+  if (!outer) return
+  if (!t.held) t.held = outer
+  else for (const s of outer) t.held.add(s)
 }
