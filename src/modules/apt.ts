@@ -61,6 +61,9 @@ export const aptSchema = moduleSchema({
   policy_rc_d: int('Accepted for compatibility (not used).'),
   force_apt_get: bool('Accepted for compatibility: apt-get is always used.'),
   fail_on_autoremove: bool('Accepted for compatibility.'),
+  use: str(
+    "`package`'s package manager: `auto` (the default) or `apt`; k3sbook manages Debian packages with apt only, so any other fails the task (an omitted value is Ansible's default).",
+  ),
 })
 
 export interface DpkgState {
@@ -233,6 +236,9 @@ export const aptModule = defineModule({
     guardPlan(async () => {
       const state = String(args.state ?? 'present')
       if (state === 'build-dep' || state === 'fixed') throw new ArgError(`apt: state=${state} is not supported by k3sbook`)
+      const use = args.use === undefined ? 'auto' : String(args.use)
+      if (!['auto', 'apt', 'ansible.builtin.apt'].includes(use))
+        throw new ArgError(`package: use=${use}: k3sbook manages Debian packages with apt only (use auto or apt, or leave it out)`)
       const names = toList(pick(args, 'name', 'pkg', 'package'))
       const deb = args.deb === undefined ? undefined : String(args.deb)
       const upgrade = String(args.upgrade ?? 'no')

@@ -98,6 +98,12 @@ describe('provisioning modules on lab hosts', () => {
     assert.notEqual((await status('tmux')).trim(), 'ii')
     assert.equal(execFileSync('dpkg-query', ['-W', '-f=${db:Status-Abbrev}', 'tmux']).toString(), machineBefore, 'the machine keeps tmux')
     assert.equal((await runModule(aptModule, { name: 'iputils-ping', state: 'present' }, c)).plan.status, 'ok')
+    // `package`'s use: auto or apt is apt (willshersystems.sshd's tests pass it); any other manager fails, naming it
+    assert.equal((await runModule(aptModule, { name: 'iputils-ping', state: 'present', use: 'auto' }, c)).plan.status, 'ok')
+    assert.equal((await runModule(aptModule, { name: 'iputils-ping', use: 'apt' }, c)).plan.status, 'ok')
+    const other = (await runModule(aptModule, { name: 'iputils-ping', use: 'ansible.posix.rhel_rpm_ostree' }, c)).plan
+    assert.equal(other.status, 'fail')
+    assert.match((other as { msg: string }).msg, /use=ansible\.posix\.rhel_rpm_ostree: k3sbook manages Debian packages with apt only/)
 
     const fp = async () => `${await status('cowsay')} ${await status('iputils-ping')} ${await sh(c, 'ls /usr/games 2>/dev/null; md5sum /var/lib/dpkg/status')}`
     const before = await fp()
