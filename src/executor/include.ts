@@ -5,9 +5,11 @@ import { isAbsolute, resolve } from 'node:path'
 import type { Include, Task, TaskItem, Vars } from '../model.js'
 import { srcPos } from '../model.js'
 import { evalCondition, isTemplated, templateValue } from '../template/index.js'
+import { OMIT } from '../template/runtime.js'
 import type { HostResultEvent } from './events.js'
 import { loopOnHost, loopVars, renderLoopItems } from './loop.js'
 import type { HostState, PlayCtx, Scope } from './state.js'
+import { ROLE_FILE_OPTIONS, templatedRoleOptions } from '../playbook/load.js'
 import type { RunContext } from './task-context.js'
 
 /** One file some hosts include, with the loop variables of one item. */
@@ -15,6 +17,8 @@ export interface IncludeRun {
   target: string
   extra: Vars
   hosts: HostState[]
+  /** An include_role's options rendered for these hosts, when some are templates (`tasks_from: "{{ x }}"`). */
+  options?: Vars
 }
 
 interface Reporting {
@@ -47,19 +51,31 @@ export function planIncludes(rc: RunContext, ctx: PlayCtx, inc: Include, hosts: 
         const loop = loopOnHost(asTask, vars)
         for (let i = 0; i < items.length; i++) extras.push(loopVars(loop, items, i))
       } else extras.push({})
-      const planned: { key: string; target: string; extra: Vars }[] = []
+      const planned: { key: string; target: string; extra: Vars; options?: Vars }[] = []
       for (const [i, extra] of extras.entries()) {
         let target = inc.target
         if (isTemplated(inc.target)) {
           const v = inc.loop ? rc.taskVars(ctx, inc, h, inner, extra) : vars
           target = String(templateValue(inc.target, v, { ...srcPos(inc.src), searchPath: rc.lookupPath(inc) }))
         }
-        planned.push({ key: `${target}\0${inc.loop ? i : ''}`, target, extra })
+        let options: Vars | undefined
+        if (inc.what === 'role' && templatedRoleOptions(inc.options)) {
+          const v = inc.loop ? rc.taskVars(ctx, inc, h, inner, extra) : vars
+          options = { ...inc.options }
+          for (const k of ROLE_FILE_OPTIONS)
+            if (typeof options[k] === 'string' && isTemplated(options[k] as string)) {
+              const rendered = templateValue(options[k], v, { ...srcPos(inc.src), searchPath: rc.lookupPath(inc) })
+              // `omit` leaves the option out, as in a module's arguments
+              if (rendered === OMIT) delete options[k]
+              else options[k] = rendered
+            }
+        }
+        planned.push({ key: `${target}\0${options ? JSON.stringify(options) : ''}\0${inc.loop ? i : ''}`, target, extra, options })
       }
       for (const p of planned) {
         const run = runs.get(p.key)
         if (run) run.hosts.push(h)
-        else runs.set(p.key, { target: p.target, extra: p.extra, hosts: [h] })
+        else runs.set(p.key, { target: p.target, extra: p.extra, hosts: [h], options: p.options })
       }
       if (r.report) {
         // as Ansible's recap counts them: an include_tasks is ok once per file included (per loop
@@ -81,8 +97,8 @@ export function planIncludes(rc: RunContext, ctx: PlayCtx, inc: Include, hosts: 
 
 /** The task list an include runs: loaded with the playbook when its target is literal, else now. */
 export function includedItems(rc: RunContext, inc: Include, run: IncludeRun): TaskItem[] {
-  if (!isTemplated(inc.target) && inc.preloaded) return inc.preloaded
+  if (!isTemplated(inc.target) && inc.preloaded && !run.options) return inc.preloaded
   // (the runner has made sure there is a loader: only test harnesses run without one)
   const target = inc.what === 'role' || isAbsolute(run.target) ? run.target : resolve(inc.baseDir, run.target)
-  return rc.opts.loadTasks!(target, inc)
+  return rc.opts.loadTasks!(target, run.options ? { ...inc, options: run.options } : inc)
 }

@@ -132,8 +132,9 @@ export function applyMeta(meta: string, h: HostState, ctx: PlayCtx): void {
       for (const s of ctx.batch) s.ended = true
       break
     case 'clear_facts':
-      h.facts = {}
-      h.hostFacts = {}
+      // the fact cache only (gathered facts, a module's ansible_facts, set_fact's cacheable copy):
+      // registered results and set_fact variables stay, as Ansible's nonpersistent facts do
+      h.facts = { ansible_facts: {} }
       break
     default:
       break // flush_handlers is handled at the task level (see runTask); noop, refresh_inventory, reset_connection

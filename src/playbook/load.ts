@@ -101,6 +101,14 @@ export function loadTaskFileAtRuntime(file: string, include: Include, diags: Dia
 }
 
 /** include_role with a templated name: the role, loaded when the name is known (at run time). */
+/** include_role's options that name files or decide what is loaded: templates are rendered per host when it runs. */
+export const ROLE_FILE_OPTIONS = ['tasks_from', 'vars_from', 'defaults_from', 'handlers_from', 'public', 'allow_duplicates']
+
+/** Does an include_role have an option that is a template (`tasks_from: "{{ x | default('main') }}"`)? Then it is loaded when it runs. */
+export function templatedRoleOptions(options: Vars): boolean {
+  return ROLE_FILE_OPTIONS.some((k) => typeof options[k] === 'string' && isTemplated(options[k] as string))
+}
+
 export function loadRoleAtRuntime(name: string, include: Include, diags: Diagnostics, opts: LoadOptions = {}): TaskItem[] {
   const loader = new Loader(diags, opts)
   const playDir = dirname(include.src.yf.file)
@@ -887,7 +895,10 @@ class Loader {
       sub = passDown(sub, a, a.when)
     } else if (opts.apply !== undefined)
       this.diags.error(`${modKey}: "apply" must be a mapping of task keywords`, yf.pos([...argsPath, 'apply']), `got ${jsType(opts.apply)}`)
-    if (!isTemplated(target)) {
+    // an include_role whose tasks_from (or another file option) is a template is loaded when it runs,
+    // with the option rendered for each host (before, the template text was taken as a file name and
+    // the role ran no task at all)
+    if (!isTemplated(target) && !(isRole && !isImport && templatedRoleOptions(opts))) {
       // dynamic includes don't pass their own tags/when down (Ansible): inner tasks keep only inherited ones;
       // a handler's include brings in plain tasks, run when the handler is notified
       if (isRole) inc.preloaded = this.roleInclude(target, opts, targetPos, sub, false)

@@ -183,7 +183,7 @@ export function loadTasksAtRuntime(file: string, include: Include): TaskItem[] {
       ? loadRoleAtRuntime(file, include, diags, { rolesPath: rolesPath(process.cwd()) })
       : loadTaskFileAtRuntime(file, include, diags, { rolesPath: rolesPath(process.cwd()) })
   if (diags.hasErrors)
-    throw new ValidationError(`include_tasks ${displayPath(file)}: ${diags.errors.length} problem(s)`, {
+    throw new ValidationError(`${include.what === 'role' ? 'include_role' : 'include_tasks'} ${displayPath(file)}: ${diags.errors.length} problem(s)`, {
       pos: include.src.yf.pos(include.src.path),
       hint: diags
         .sorted()
