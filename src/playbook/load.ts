@@ -392,11 +392,14 @@ class Loader {
     return out
   }
 
-  roleDir(name: string, pos: SourcePos, playDir: string): string | undefined {
+  /** `guarded`: the include may never run (see Ctx.guarded): a missing role is a warning, and fails where it runs. */
+  roleDir(name: string, pos: SourcePos, playDir: string, guarded = false): string | undefined {
     const dir = findRole(name, playDir, this.rolesPath)
     if (!dir) {
       const hint = didYouMean(name, knownRoles(playDir, this.rolesPath))
-      this.diags.error(`role "${name}" not found (searched: ${shownList(roleSearchDirs(playDir, this.rolesPath))})`, pos, hint)
+      const msg = `role "${name}" not found (searched: ${shownList(roleSearchDirs(playDir, this.rolesPath))})`
+      if (guarded) this.diags.warn(`${msg} (an include_role that may not run: it fails where it runs)`, pos, hint)
+      else this.diags.error(msg, pos, hint)
     } else {
       const outside = roleEscape(name, dir, playDir, this.rolesPath)
       if (outside)
@@ -888,7 +891,11 @@ class Loader {
     }
     // `apply:` is what reaches the included tasks (Ansible's build_parent_block): tags, when,
     // become… as an import's keywords do; the include's own keywords stay on the include
-    let sub: Ctx = { ...ctx, when: [], vars: {}, handlers: false }
+    // what is inside may never run when the include may not (its own when, ignore_errors, a guarded
+    // block around it): validate warns there; what is certainly reached stays an error (a handler's
+    // include too: a handler is there to be notified)
+    const mayNotRun = !!ctx.guarded || ctx.when.length > 0 || common.when.length > 0 || (common.ignoreErrors !== undefined && common.ignoreErrors !== false)
+    let sub: Ctx = { ...ctx, when: [], vars: {}, handlers: false, guarded: mayNotRun }
     if (isMap(opts.apply)) {
       const a = this.common(opts.apply as Vars, yf, [...argsPath, 'apply'], sub)
       inc.apply = a
@@ -901,9 +908,10 @@ class Loader {
     if (!isTemplated(target) && !(isRole && !isImport && templatedRoleOptions(opts))) {
       // dynamic includes don't pass their own tags/when down (Ansible): inner tasks keep only inherited ones;
       // a handler's include brings in plain tasks, run when the handler is notified
-      if (isRole) inc.preloaded = this.roleInclude(target, opts, targetPos, sub, false)
+      // (not found: left to load where it runs, which fails there)
+      if (isRole) inc.preloaded = this.roleIncludeOrMissing(target, opts, targetPos, sub, false, mayNotRun)
       else {
-        const file = this.findTaskFile(target, ctx, targetPos, modKey)
+        const file = this.findTaskFile(target, ctx, targetPos, modKey, mayNotRun)
         if (file) inc.preloaded = this.taskFile(file, sub, targetPos)
       }
     }
@@ -912,8 +920,13 @@ class Loader {
   }
 
   roleInclude(name: string, opts: Vars, pos: SourcePos, ctx: Ctx, isImport: boolean): TaskItem[] {
-    const dir = this.roleDir(name, pos, ctx.playDir)
-    if (!dir) return []
+    return this.roleIncludeOrMissing(name, opts, pos, ctx, isImport) ?? []
+  }
+
+  /** roleInclude; undefined when the role is not found (a dynamic include then loads it, and fails, where it runs). */
+  roleIncludeOrMissing(name: string, opts: Vars, pos: SourcePos, ctx: Ctx, isImport: boolean, guarded = false): TaskItem[] | undefined {
+    const dir = this.roleDir(name, pos, ctx.playDir, guarded)
+    if (!dir) return undefined
     const str = (k: string) => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined)
     const role = this.loadRoleData(name, dir, {}, ctx.role, { defaults: str('defaults_from'), vars: str('vars_from') })
     for (const k of ['tasks_from', 'vars_from', 'defaults_from', 'handlers_from']) {
@@ -935,10 +948,13 @@ class Loader {
     return out
   }
 
-  findTaskFile(name: string, ctx: Ctx, pos: SourcePos, modKey: string): string | undefined {
+  /** `guarded`: the include may never run: a missing file is a warning, and fails where it runs. */
+  findTaskFile(name: string, ctx: Ctx, pos: SourcePos, modKey: string, guarded = false): string | undefined {
+    const report = (msg: string) =>
+      guarded ? this.diags.warn(`${msg} (an include that may not run: it fails where it runs)`, pos) : this.diags.error(msg, pos)
     if (isAbsolute(name)) {
       if (firstFile([name])) return name
-      this.diags.error(`${modKey}: file "${name}" not found`, pos)
+      report(`${modKey}: file "${name}" not found`)
       return undefined
     }
     const dirs = [ctx.fileDir]
@@ -946,7 +962,7 @@ class Loader {
     dirs.push(ctx.playDir)
     const uniqDirs = uniq(dirs)
     const f = firstFile(uniqDirs.map((d) => resolve(d, name)))
-    if (!f) this.diags.error(`${modKey}: file "${name}" not found (searched: ${shownList(uniqDirs)})`, pos)
+    if (!f) report(`${modKey}: file "${name}" not found (searched: ${shownList(uniqDirs)})`)
     return f
   }
 }

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Diagnostics, formatDiagnostic } from '../../src/errors.js'
-import { loadProject } from '../../src/playbook/project.js'
+import { loadProject, loadTasksAtRuntime } from '../../src/playbook/project.js'
 import { run } from '../executor/helpers.js'
 
 function project(tasks: string): { playbook: string; inventory: string } {
@@ -64,3 +64,39 @@ for (const [where, tasks] of [
     }
   })
 }
+
+// A role or task file that is not there, named by a dynamic include that may not run (its own
+// `when`, or inside an include_tasks file that may not run, as willshersystems.sshd includes
+// fedora.linux_system_roles.firewall from a firewall.yml included only when sshd_manage_firewall):
+// a warning, and the include fails where it runs, naming what is missing. Before, the whole playbook
+// was refused, and a role loaded when it ran failed for a file it never reached.
+test('a missing role or task file behind an include that may not run is a warning; it fails only where it runs', async () => {
+  const p = project(
+    '    - include_tasks: fw.yml\n      when: manage_fw | default(false)\n' +
+      '    - include_role: { name: missing.collection.other }\n      when: newer\n' +
+      '    - include_tasks: not-there.yml\n      when: newer\n' +
+      '    - debug: { msg: after }\n',
+  )
+  writeFileSync(join(p.playbook, '../fw.yml'), '- include_role:\n    name: missing.collection.role\n')
+  const out = validate(p)
+  assert.ok(!out.some((l) => l.startsWith('error: ')), out.join('\n'))
+  for (const what of ['role "missing.collection.role" not found', 'role "missing.collection.other" not found', 'include_tasks: file "not-there.yml" not found'])
+    assert.ok(
+      out.some((l) => l.startsWith('warning: ') && l.includes(what) && l.includes('it fails where it runs')),
+      `${what}\n${out.join('\n')}`,
+    )
+  const skipped = await run(p.playbook, [p.inventory], { loadTasks: loadTasksAtRuntime })
+  assert.equal(skipped.summary.exitCode, 0)
+  assert.equal(skipped.results.find((e) => e.task === 'debug')?.status, 'ok')
+  const reached = await run(p.playbook, [p.inventory], { extraVars: ['manage_fw=true'], loadTasks: loadTasksAtRuntime })
+  const failed = reached.results.find((e) => e.status === 'failed')
+  assert.match(failed?.msg ?? '', /include_role missing\.collection\.role: .*role "missing\.collection\.role" not found/)
+})
+
+test('a missing role behind an include that runs on every path is an error', () => {
+  const out = validate(project('    - include_role: { name: missing.collection.role }\n'))
+  assert.ok(
+    out.some((l) => l.startsWith('error: ') && l.includes('role "missing.collection.role" not found')),
+    out.join('\n'),
+  )
+})
