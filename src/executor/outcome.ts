@@ -56,8 +56,12 @@ export function settleOutcome(s: Settling, given: TaskOutcome): TaskOutcome {
   }
   registerOutcome(h, task, outcome)
   const meta = outcome.result._meta as string | undefined
+  const base = { type: 'host:result' as const, play: ctx.play.name, task: name, pos, host: h.name, check: rc.check, handler: handler || undefined }
   if (mod?.playControl && outcome.status !== 'failed') {
-    // Like Ansible, meta tasks act but are not results: no line, nothing in the recap.
+    // Like Ansible, meta tasks act but are not results: no line, nothing in the recap. One its `when`
+    // skipped is shown skipped (Ansible's v2_runner_on_skipped), still not counted.
+    if (outcome.status === 'skipped')
+      rc.emit(resultEvent(base, outcome, { noLog: false, ignored: false, verbosity: rc.opts.verbosity ?? 0, durationMs: Date.now() - t0 }))
     if (meta) applyMeta(meta, h, ctx)
     return outcome
   }
@@ -66,7 +70,6 @@ export function settleOutcome(s: Settling, given: TaskOutcome): TaskOutcome {
     outcome.status === 'failed' && ignoreErrors !== undefined && (typeof ignoreErrors === 'boolean' ? ignoreErrors : evalCondition(ignoreErrors, vars))
   const ignored = countOutcome(h, task, outcome, ignore)
   if (outcome.status === 'failed' && !ignored) h.lastFailure = { task: failedTaskVar(task, name), result: outcome.result }
-  const base = { type: 'host:result' as const, play: ctx.play.name, task: name, pos, host: h.name, check: rc.check, handler: handler || undefined }
   rc.emit(resultEvent(base, outcome, { noLog, ignored, verbosity: rc.opts.verbosity ?? 0, durationMs: Date.now() - t0 }))
   if (mod?.printsResult && outcome.status === 'ok' && !noLog) rc.emit(debugEvent(h.name, name, outcome.result))
   if (meta) applyMeta(meta, h, ctx)
