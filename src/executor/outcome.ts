@@ -7,7 +7,7 @@ import { getModule } from '../modules/registry.js'
 import { evalCondition } from '../template/index.js'
 import { settleChecked, setUnknowns } from './check.js'
 import { applyInventoryChange } from './inventory-change.js'
-import { markNoLogResult } from './nolog.js'
+import { markNoLogResult, plainStrings } from './nolog.js'
 import { applyMeta } from './play.js'
 import { countOutcome, debugEvent, registerOutcome, rejudgeChanged, resultEvent } from './result.js'
 import type { HostState, PlayCtx, Scope, TaskOutcome } from './state.js'
@@ -42,7 +42,7 @@ export function settleOutcome(s: Settling, given: TaskOutcome): TaskOutcome {
   if (outcome.status === 'unknown') rc.pinning.unknown(h.name, task)
   const noLog = noLogOn(task.noLog ?? scope.noLog, vars)
   // A no_log task's result is secret, whatever it holds (masked wherever it is used later).
-  if (noLog) markNoLogResult(outcome.result)
+  if (noLog) markNoLogResult(outcome.result, plainStrings(h.facts))
   const mod = getModule(task.module)
   if (mod?.changesInventory && outcome.status !== 'failed' && outcome.status !== 'skipped') {
     const judge = task.changedWhen !== undefined ? (r: Vars) => rejudgeChanged(task, vars, r) : undefined
