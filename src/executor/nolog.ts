@@ -9,14 +9,14 @@ import { UnsafeString } from '../yamlfile.js'
 const FIXED = new Set(['All items completed', 'One or more items failed', 'Conditional result was False', 'failed_when condition was true'])
 
 /**
- * `known`: strings the run already holds as plain data (the host's gathered facts): printing one of
- * them reveals nothing the task hid. willshersystems.sshd gathers facts again under no_log, and marking
+ * `known`: strings the run already holds as plain data (the host's facts, and those its play
+ * gathered): printing one of them reveals nothing the task hid. willshersystems.sshd gathers facts again under no_log, and marking
  * them blanked "systemd", "Debian" and "x86_64" in every later line, condition texts included.
  */
-export function markNoLogResult(result: Vars, known?: Set<string>): void {
+export function markNoLogResult(result: Vars, known?: (s: string) => boolean): void {
   const walk = (v: unknown, depth: number): void => {
     if (typeof v === 'string') {
-      if (!FIXED.has(v) && !known?.has(v)) markSecret(v)
+      if (!FIXED.has(v) && !known?.(v)) markSecret(v)
     } else if (depth < 64 && Array.isArray(v)) for (const x of v) walk(x, depth + 1)
     else if (depth < 64 && v && typeof v === 'object') for (const x of Object.values(v)) walk(x, depth + 1)
   }

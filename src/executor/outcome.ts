@@ -42,7 +42,10 @@ export function settleOutcome(s: Settling, given: TaskOutcome): TaskOutcome {
   if (outcome.status === 'unknown') rc.pinning.unknown(h.name, task)
   const noLog = noLogOn(task.noLog ?? scope.noLog, vars)
   // A no_log task's result is secret, whatever it holds (masked wherever it is used later).
-  if (noLog) markNoLogResult(outcome.result, plainStrings(h.facts))
+  if (noLog) {
+    const facts = plainStrings(h.facts)
+    markNoLogResult(outcome.result, (s) => facts.has(s) || !!h.gatheredStrings?.has(s))
+  }
   const mod = getModule(task.module)
   if (mod?.changesInventory && outcome.status !== 'failed' && outcome.status !== 'skipped') {
     const judge = task.changedWhen !== undefined ? (r: Vars) => rejudgeChanged(task, vars, r) : undefined
