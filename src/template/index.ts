@@ -19,6 +19,7 @@ import {
   Env,
   Frame,
   NativeText,
+  NATIVE_TEXTS,
   OMIT,
   PlacedError,
   readTemplateText,
@@ -343,7 +344,12 @@ function evalConcat(pieces: unknown[], data: string, preserveNewlines: boolean):
   if (pieces.length === 1) {
     const v = pieces[0]
     if (v instanceof UnsafeString) return v
-    if (v instanceof NativeText) return v.s
+    if (v instanceof NativeText) {
+      if (v.s.startsWith('{') || v.s.startsWith('[') || v.s === 'True' || v.s === 'False') NATIVE_TEXTS.add(v.s)
+      return v.s
+    }
+    // a variable holding such text, as the template's only piece (see NATIVE_TEXTS)
+    if (typeof v === 'string' && NATIVE_TEXTS.has(v)) return v
     if (Array.isArray(v) || isDict(v)) {
       // literal_eval(repr(v)) is a deep copy when everything in it is a literal
       const copy = literalCopy(v)

@@ -290,6 +290,17 @@ export function finalize(v: unknown): unknown {
 export class NativeText {
   constructor(readonly s: string) {}
 }
+
+/**
+ * The texts templates made with a string-type filter as their only piece (a variable or set_fact
+ * value like `"{{ ports | to_json }}"`). In Ansible such a value is a NativeJinjaText, a str that keeps
+ * that type through variables and set_fact, so a later template whose only piece it is returns it as
+ * text, where a plain str is read back as a list or dict: willshersystems.sshd compares
+ * `__sshd_ports_from_config != "[22]"`. A JS string cannot carry that type, so the texts are kept here
+ * and a template's only piece equal to one stays text (our own rule, not Ansible's code: the same
+ * text from elsewhere — a YAML string "[22]" — is then also kept as text within this run).
+ */
+export const NATIVE_TEXTS = new Set<string>()
 const STRING_TYPE_FILTERS = new Set(['string', 'to_json', 'to_nice_json', 'to_yaml', 'to_nice_yaml', 'ppretty', 'json'])
 
 /** Jinja2's concat of a body into a string (macros, set blocks, filter blocks). */
