@@ -4,7 +4,7 @@
 // prefetch.ts. It emits typed events; it draws nothing. (docs/ARCHITECTURE.md has the map.)
 import pLimit from 'p-limit'
 import { ConnectionError, K3sbookError } from '../errors.js'
-import type { Block, Include, Play, Task, TaskItem } from '../model.js'
+import type { Block, Handler, Include, Play, Task, TaskItem } from '../model.js'
 import { srcPos } from '../model.js'
 import { isTemplated } from '../template/index.js'
 import { EXIT } from '../exit.js'
@@ -294,6 +294,16 @@ export class Runner {
       } catch (e) {
         for (const h of run.hosts) this.hostFailed(h, ctx, inc, e)
         continue
+      }
+      // a role loaded now brings its handlers into this play (once, however often it is included)
+      const handlers = (items as TaskItem[] & { handlers?: Handler[] }).handlers
+      if (handlers?.length) {
+        const key = (x: Handler) => {
+          const p = srcPos(x.src)
+          return `${p.file}:${p.line}:${p.col}`
+        }
+        const known = new Set(ctx.play.handlers.map(key))
+        for (const hd of handlers) if (!known.has(key(hd))) ctx.play.handlers.push(hd)
       }
       const live = run.hosts.filter((h) => !h.failed && !h.unreachable && !h.ended)
       if (!live.length) continue

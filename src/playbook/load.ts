@@ -114,7 +114,10 @@ export function loadRoleAtRuntime(name: string, include: Include, diags: Diagnos
   const playDir = dirname(include.src.yf.file)
   const build: PlayBuild = { handlers: [], roles: [], seenRoles: new Set(), vars: {} }
   const ctx: Ctx = { playDir, fileDir: include.baseDir, role: include.role, tags: include.tags, when: [], vars: {}, handlers: false, play: build, stack: [] }
-  return loader.roleInclude(name, include.options, include.src.yf.pos(include.src.path), ctx, false)
+  const items: TaskItem[] & { handlers?: Handler[] } = loader.roleInclude(name, include.options, include.src.yf.pos(include.src.path), ctx, false)
+  // the role's handlers join the play that included it (executor/run.ts), as Ansible's include_role does
+  items.handlers = build.handlers
+  return items
 }
 
 class Loader {

@@ -4,7 +4,8 @@
 // registered results and set_fact variables stay, `ansible_facts` is an empty mapping. Before, the
 // template text was taken as a file name and the role ran no task at all (reported ok), and
 // clear_facts also dropped registered results ("'__register_dev_log' is undefined" in the same
-// test). Compared with ansible-playbook 2.14 (connection local) on the same project.
+// test). Its handlers join the play that included it and run at that play's end (before, they were
+// lost to that play). Compared with ansible-playbook 2.14 (connection local) on the same project.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
@@ -14,7 +15,12 @@ import { sameFilesAsAnsible } from './local-differential.js'
 const FILES: Record<string, string> = {
   'inv.yml': 'all:\n  hosts:\n    localhost:\n      ansible_connection: local\n',
   'roles/r/tasks/main.yml': '- copy: { dest: "{{ out }}/main-{{ tag }}.txt", content: "main {{ from_vars | default(\'none\') }}\\n" }\n',
-  'roles/r/tasks/other.yml': '- copy: { dest: "{{ out }}/other-{{ tag }}.txt", content: "other {{ from_vars | default(\'none\') }}\\n" }\n',
+  'roles/r/tasks/other.yml':
+    '- copy: { dest: "{{ out }}/other-{{ tag }}.txt", content: "other {{ from_vars | default(\'none\') }}\\n" }\n  notify: r handler\n  when: tag == \'chosen\'\n' +
+    '- copy: { dest: "{{ out }}/other-{{ tag }}.txt", content: "other {{ from_vars | default(\'none\') }}\\n" }\n  when: tag != \'chosen\'\n',
+  // a role loaded when it runs brings its handlers into the play that included it: they run at its end
+  // (notified from one include only: Ansible keeps a copy of them per include, k3sbook one per play)
+  'roles/r/handlers/main.yml': '- name: r handler\n  shell: echo "{{ ansible_play_name }}" >> "{{ out }}/handler.txt"\n',
   'roles/r/vars/extra.yml': 'from_vars: extra-vars\n',
   'tasks/run_role.yml':
     '- name: Clear facts\n  meta: clear_facts\n' +
@@ -35,11 +41,24 @@ const FILES: Record<string, string> = {
     - copy:
         dest: "{{ out }}/after-clear.json"
         content: "{{ [before_clear.stat.exists, kept, cached, ansible_facts is mapping, ansible_facts.distribution is defined, ansible_hostname is defined] | to_json }}"
+- hosts: localhost
+  gather_facts: false
+  name: second play
+  tasks:
+    - shell: echo "second play" >> "{{ out }}/handler.txt"
 `,
 }
 
 test('include_role with templated tasks_from/vars_from runs the rendered file, per item; clear_facts keeps registered results and set_fact variables (same as ansible-playbook)', async (t) => {
-  const out = await sameFilesAsAnsible(t, FILES, ['main-default.txt', 'other-chosen.txt', 'main-loop-main.txt', 'other-loop-other.txt', 'after-clear.json'])
+  const out = await sameFilesAsAnsible(t, FILES, [
+    'main-default.txt',
+    'other-chosen.txt',
+    'main-loop-main.txt',
+    'other-loop-other.txt',
+    'after-clear.json',
+    'handler.txt',
+  ])
+  assert.equal(readFileSync(join(out, 'handler.txt'), 'utf8'), 'localhost\nsecond play\n')
   assert.equal(readFileSync(join(out, 'other-chosen.txt'), 'utf8'), 'other none\n')
   assert.equal(readFileSync(join(out, 'other-loop-other.txt'), 'utf8'), 'other extra-vars\n')
   assert.deepEqual(JSON.parse(readFileSync(join(out, 'after-clear.json'), 'utf8')), [true, 'yes-kept', 'yes-cached', true, false, false])
