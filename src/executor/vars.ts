@@ -62,6 +62,19 @@ export function lazyLayers(layers: ReadonlyArray<Vars | undefined>, opts: ViewOp
 
 const MISSING = Symbol('missing')
 
+/** The traps that keep a view of variables read-only. */
+const READ_ONLY: Pick<ProxyHandler<Vars>, 'set' | 'defineProperty' | 'deleteProperty'> = {
+  set() {
+    throw new Error('variables are read-only here')
+  },
+  defineProperty() {
+    throw new Error('variables are read-only here')
+  },
+  deleteProperty() {
+    throw new Error('variables are read-only here')
+  },
+}
+
 function makeView(find: (key: string) => unknown, ownKeys: () => (string | symbol)[], opts: ViewOptions): Vars {
   const cache = new Map<string, unknown>()
   const resolving = new Set<string>()
@@ -96,15 +109,7 @@ function makeView(find: (key: string) => unknown, ownKeys: () => (string | symbo
       // the raw value, as the merged object's descriptor gave it (readers take values through get)
       return v === MISSING ? undefined : { value: v, writable: false, enumerable: true, configurable: true }
     },
-    set() {
-      throw new Error('variables are read-only here')
-    },
-    defineProperty() {
-      throw new Error('variables are read-only here')
-    },
-    deleteProperty() {
-      throw new Error('variables are read-only here')
-    },
+    ...READ_ONLY,
   })
   OPAQUE.add(root)
   // the template engine reads a name through here: the value templated once, or an Undefined
@@ -165,7 +170,7 @@ function needsWork(v: unknown): boolean {
 /**
  * Ansible's `vars`: every variable of the task as it is stored, not templated — VariableManager puts
  * a copy of all the task's variables there, so in Ansible 2.14 `{{ vars['a'] }}` of `a: "{{ b }}"`
- * is the text "{{ b }}" (checked against ansible-playbook: test/template/vars-magic.test.ts). Read
+ * is the text "{{ b }}" (checked against ansible-playbook: test/executor/vars-magic.test.ts). Read
  * through the task's own view (`view`, set once the view exists); `vars` is not among its own keys.
  * Host data stays wrapped as stored, so reading it through `vars` taints the render as ever; a key a
  * host chose cannot take a secret out of it (NAME_VIEWS, template/runtime.ts).
@@ -186,15 +191,7 @@ export function rawVarsView(view: () => Vars): Vars {
       const d = typeof key === 'string' ? raw(key) : undefined
       return d && { value: d.value, writable: false, enumerable: true, configurable: true }
     },
-    set() {
-      throw new Error('variables are read-only here')
-    },
-    defineProperty() {
-      throw new Error('variables are read-only here')
-    },
-    deleteProperty() {
-      throw new Error('variables are read-only here')
-    },
+    ...READ_ONLY,
   })
   OPAQUE.add(proxy)
   NAME_VIEWS.add(proxy)
