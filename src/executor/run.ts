@@ -5,6 +5,7 @@
 import pLimit from 'p-limit'
 import { ConnectionError, K3sbookError } from '../errors.js'
 import type { Block, Handler, Include, Play, Task, TaskItem } from '../model.js'
+import type { RuntimeItems } from '../playbook/load.js'
 import { srcPos } from '../model.js'
 import { isTemplated } from '../template/index.js'
 import { EXIT } from '../exit.js'
@@ -295,8 +296,11 @@ export class Runner {
         for (const h of run.hosts) this.hostFailed(h, ctx, inc, e)
         continue
       }
-      // a role loaded now brings its handlers into this play (once, however often it is included)
-      const handlers = (items as TaskItem[] & { handlers?: Handler[] }).handlers
+      // a role loaded now brings its handlers into this play (once, however often it is included),
+      // and with public: true its defaults and vars, for the rest of the play
+      const { handlers, roles } = items as RuntimeItems
+      for (const r of roles ?? [])
+        if (!ctx.play.roles.some((x) => x.path === r.path && JSON.stringify(x.params) === JSON.stringify(r.params))) ctx.play.roles.push(r)
       if (handlers?.length) {
         const key = (x: Handler) => {
           const p = srcPos(x.src)

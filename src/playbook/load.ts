@@ -109,14 +109,19 @@ export function templatedRoleOptions(options: Vars): boolean {
   return ROLE_FILE_OPTIONS.some((k) => typeof options[k] === 'string' && isTemplated(options[k] as string))
 }
 
+/** Tasks of a role loaded when it runs, with what it adds to the play. */
+export type RuntimeItems = TaskItem[] & { handlers?: Handler[]; roles?: RoleContext[] }
+
 export function loadRoleAtRuntime(name: string, include: Include, diags: Diagnostics, opts: LoadOptions = {}): TaskItem[] {
   const loader = new Loader(diags, opts)
   const playDir = dirname(include.src.yf.file)
   const build: PlayBuild = { handlers: [], roles: [], seenRoles: new Set(), vars: {} }
   const ctx: Ctx = { playDir, fileDir: include.baseDir, role: include.role, tags: include.tags, when: [], vars: {}, handlers: false, play: build, stack: [] }
-  const items: TaskItem[] & { handlers?: Handler[] } = loader.roleInclude(name, include.options, include.src.yf.pos(include.src.path), ctx, false)
-  // the role's handlers join the play that included it (executor/run.ts), as Ansible's include_role does
+  const items: RuntimeItems = loader.roleInclude(name, include.options, include.src.yf.pos(include.src.path), ctx, false)
+  // the role's handlers, and with `public: true` its variables, join the play that included it
+  // (executor/run.ts), as Ansible's include_role does
   items.handlers = build.handlers
+  items.roles = build.roles.filter((r) => !r.unlisted)
   return items
 }
 

@@ -1,6 +1,8 @@
 // Jinja2's built-in filters and Ansible's, with Python semantics, plus the template globals
 // (range, dict, lookup/query, namespace, omit). Names are also reachable by FQCN
 // (ansible.builtin.to_json, ansible.utils.ipaddr), see resolvePluginName.
+import { layeredView } from './views.js'
+import { hostname } from 'node:os'
 import { createHash } from 'node:crypto'
 import { posix } from 'node:path'
 import { parse as parseYaml, parseAllDocuments } from 'yaml'
@@ -43,7 +45,7 @@ import {
   typeName,
   type Dict,
 } from './pyvalues.js'
-import { FILTERS, FRAME_GLOBALS, GLOBALS, OMIT, findFile, makeNamespace, readLookupText, readVar, type CallCtx, type FilterFn } from './runtime.js'
+import { Env, FILTERS, FRAME_GLOBALS, GLOBALS, OMIT, findFile, makeNamespace, readLookupText, readVar, type CallCtx, type FilterFn } from './runtime.js'
 import { hostMayNotChoose, noteRead, unwrapUnsafe } from './taint.js'
 import { isSecret, SECRET_NAME } from '../secrets.js'
 import { parseKv } from '../kv.js'
@@ -1010,7 +1012,23 @@ export const LOOKUPS: Record<string, LookupFn> = {
       const delimiters: Record<string, string> = {}
       for (const o of ['variable_start_string', 'variable_end_string', 'comment_start_string', 'comment_end_string'])
         if (k[o] !== undefined && k[o] !== null) delimiters[o] = str(k[o])
-      return ctx.frame.env.hooks.renderFile(path, ctx.frame.env, k.convert_data === undefined ? true : truthy(k.convert_data), false, delimiters)
+      // the variables Ansible's template lookup adds (generate_ansible_template_vars), as the template
+      // module does: template_path and the others, and ansible_managed unless the play sets one
+      const env = ctx.frame.env
+      const vars = layeredView(
+        env.vars,
+        {
+          template_path: path,
+          template_fullpath: path,
+          template_destpath: null,
+          template_host: hostname(),
+          template_uid: String(process.getuid?.() ?? ''),
+          template_run_date: new Date().toISOString(),
+        },
+        { ansible_managed: 'Ansible managed' },
+      )
+      const fileEnv = new Env(vars, env.hooks, env.lookupOpts, { resolved: new Map(), resolving: env.resolving, taint: env.taint })
+      return env.hooks.renderFile(path, fileEnv, k.convert_data === undefined ? true : truthy(k.convert_data), false, delimiters)
     })
   },
   vars(terms, k, ctx) {

@@ -22,6 +22,10 @@ const FILES: Record<string, string> = {
   // (notified from one include only: Ansible keeps a copy of them per include, k3sbook one per play)
   'roles/r/handlers/main.yml': '- name: r handler\n  shell: echo "{{ ansible_play_name }}" >> "{{ out }}/handler.txt"\n',
   'roles/r/vars/extra.yml': 'from_vars: extra-vars\n',
+  // public: true exports the role's variables to the rest of the play
+  'roles/r/vars/main.yml': 'r_exported: yes-public\n',
+  // lookup('template') gives the template ansible_managed and template_path, as the template module does
+  'templates/managed.j2': '{{ ansible_managed }} {{ template_path | basename }}\n',
   'tasks/run_role.yml':
     '- name: Clear facts\n  meta: clear_facts\n' +
     '- name: Run the role normally\n  include_role:\n    name: r\n    tasks_from: "{{ __tasks_from | default(\'main\') }}"\n    public: "{{ __public | default(false) }}"\n  when: __failed_when | d(true)\n',
@@ -41,6 +45,7 @@ const FILES: Record<string, string> = {
     - copy:
         dest: "{{ out }}/after-clear.json"
         content: "{{ [before_clear.stat.exists, kept, cached, ansible_facts is mapping, ansible_facts.distribution is defined, ansible_hostname is defined] | to_json }}"
+    - copy: { dest: "{{ out }}/public.txt", content: "{{ r_exported | default('none') }} {{ lookup('template', 'managed.j2') }}" }
 - hosts: localhost
   gather_facts: false
   name: second play
@@ -57,7 +62,9 @@ test('include_role with templated tasks_from/vars_from runs the rendered file, p
     'other-loop-other.txt',
     'after-clear.json',
     'handler.txt',
+    'public.txt',
   ])
+  assert.equal(readFileSync(join(out, 'public.txt'), 'utf8'), 'yes-public Ansible managed managed.j2\n')
   assert.equal(readFileSync(join(out, 'handler.txt'), 'utf8'), 'localhost\nsecond play\n')
   assert.equal(readFileSync(join(out, 'other-chosen.txt'), 'utf8'), 'other none\n')
   assert.equal(readFileSync(join(out, 'other-loop-other.txt'), 'utf8'), 'other extra-vars\n')
