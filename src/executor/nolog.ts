@@ -3,8 +3,7 @@
 // is masked too. The executor's own fixed texts are left out: marking "All items completed" would
 // blank it in every other task's output.
 import type { Vars } from '../model.js'
-import { isSecret, markSecret } from '../secrets.js'
-import { UnsafeString } from '../yamlfile.js'
+import { eachString, isSecret, markSecret } from '../secrets.js'
 
 const FIXED = new Set(['All items completed', 'One or more items failed', 'Conditional result was False', 'failed_when condition was true'])
 
@@ -23,17 +22,20 @@ export function markNoLogResult(result: Vars, known?: (s: string) => boolean): v
   walk(result, 0)
 }
 
-/** The strings of a host's facts that are not themselves secret (for markNoLogResult's `known`). */
+const plainCache = new WeakMap<Vars, Set<string>>()
+
+/**
+ * The strings of a host's facts that are not themselves secret (for markNoLogResult's `known`):
+ * built when a no_log task first needs them, once per facts object.
+ */
 export function plainStrings(facts: Vars): Set<string> {
-  const out = new Set<string>()
-  const walk = (v: unknown, depth: number): void => {
-    if (typeof v === 'string') {
-      if (!isSecret(v)) out.add(v)
-    } else if (v instanceof UnsafeString) {
-      if (!isSecret(v.value)) out.add(v.value)
-    } else if (depth < 64 && Array.isArray(v)) for (const x of v) walk(x, depth + 1)
-    else if (depth < 64 && v && typeof v === 'object') for (const x of Object.values(v)) walk(x, depth + 1)
+  let out = plainCache.get(facts)
+  if (!out) {
+    const set = new Set<string>()
+    eachString(facts, (s) => {
+      if (!isSecret(s)) set.add(s)
+    })
+    plainCache.set(facts, (out = set))
   }
-  walk(facts, 0)
   return out
 }

@@ -44,7 +44,8 @@ export function settleOutcome(s: Settling, given: TaskOutcome): TaskOutcome {
   // A no_log task's result is secret, whatever it holds (masked wherever it is used later).
   if (noLog) {
     const facts = plainStrings(h.facts)
-    markNoLogResult(outcome.result, (s) => facts.has(s) || !!h.gatheredStrings?.has(s))
+    const gathered = h.gathered && plainStrings(h.gathered)
+    markNoLogResult(outcome.result, (s) => facts.has(s) || !!gathered?.has(s))
   }
   const mod = getModule(task.module)
   if (mod?.changesInventory && outcome.status !== 'failed' && outcome.status !== 'skipped') {

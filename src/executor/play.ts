@@ -1,6 +1,5 @@
 // Plays: which hosts a play runs on (its pattern, --limit, hosts that failed earlier stay out), in
 // which serial batches, whether it needs the hosts at all, and the implicit fact gathering.
-import { plainStrings } from './nolog.js'
 import { ConnectionError } from '../errors.js'
 import type { Play, TaskItem, Vars } from '../model.js'
 import { asBool } from '../bool.js'
@@ -91,7 +90,7 @@ export async function gather(rc: RunContext, ctx: PlayCtx, limit: <T>(f: () => P
           // what the host reports is data, never a template (Ansible's AnsibleUnsafe), and never a
           // command on the control machine unless it is the control machine's own
           s.facts = (conn.controller ? wrapUnsafe : wrapHostData)({ ...vars, ansible_facts }) as Vars
-          s.gatheredStrings = plainStrings(s.facts)
+          s.gathered = s.facts
           s.counts.ok++
           rc.emit({
             type: 'host:result',

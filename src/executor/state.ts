@@ -68,10 +68,10 @@ export interface HostState {
   /** set_fact and register results: above play, role and task vars. */
   hostFacts: Vars
   /**
-   * The strings of the facts the play's gather_facts found (not secret): plain data for the rest of
-   * the run, even after meta clear_facts (see markNoLogResult's `known`).
+   * The facts the play's gather_facts found: plain data for the rest of the run, even after meta
+   * clear_facts (see markNoLogResult's `known`).
    */
-  gatheredStrings?: Set<string>
+  gathered?: Vars
   failed: boolean
   unreachable: boolean
   /** end_host / end_play: out of this play only. */
