@@ -7,7 +7,7 @@
 // be reproduced, the call is refused with that reason rather than answered differently.
 import { spawnSync } from 'node:child_process'
 import { randomInt } from 'node:crypto'
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, opendirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { isVaulted, decryptVault, decryptWithSecrets, encryptVault, hasVaultSecrets, recordVaultSecret } from '../vault.js'
 import { UnsafeString, VaultString } from '../yamlfile.js'
@@ -16,10 +16,11 @@ import { LOOKUPS, lookupName, RAW_TERMS, type LookupFn } from './filters.js'
 import { PyRandom } from './pyrandom.js'
 import { hasKey, isDict, isInt, isNum, isStr, iterate, num, PyError, PyFloat, pyStr, sv, truthy, typeName, Undefined, fail } from './pyvalues.js'
 import { strftimeFilter, strptime } from './pytime.js'
-import { FILTERS, findFile, noteHostFile, resolvePluginName, type Env } from './runtime.js'
+import { FILTERS, TESTS, findFile, noteHostFile, resolvePluginName, type CallCtx, type Env } from './runtime.js'
 import { configLookup } from './configlookup.js'
 import { splitAssignment, splitBeforeKeys, starPieces } from '../text.js'
 import { parseKv } from '../kv.js'
+import { ownFileName } from '../hostfiles.js'
 
 const str = (v: unknown): string => (isStr(v) ? sv(v) : pyStr(v))
 
@@ -185,6 +186,21 @@ export function realPath(path: string, cwd = process.cwd()): string {
   return path.startsWith('/') ? walk('/', path) : walk('/', `${cwd}/${path}`)
 }
 
+/**
+ * A folder's names in the order the file system keeps them, as Python's os.scandir (and so glob)
+ * gives them: readdirSync sorts them (libuv's scandir), which is not the order Ansible loops in.
+ */
+export function dirOrder(dir: string): string[] {
+  const d = opendirSync(dir)
+  const names: string[] = []
+  try {
+    for (let e = d.readSync(); e !== null; e = d.readSync()) names.push(e.name)
+  } finally {
+    d.closeSync()
+  }
+  return names
+}
+
 /** Ansible's fileglob filter: glob.glob(pathname) (relative to the controller's folder), regular files only. */
 export function globFiles(pattern: string, cwd = process.cwd()): string[] {
   const abs = pattern.startsWith('/')
@@ -203,12 +219,12 @@ export function globFiles(pattern: string, cwd = process.cwd()): string[] {
       }
       let names: string[]
       try {
-        names = readdirSync(fsDir)
+        names = dirOrder(fsDir)
       } catch {
         continue
       }
       const re = globRegex(part, part.startsWith('.'))
-      for (const n of names.sort()) if (re.test(n)) next.push(dir === '' ? n : dir.endsWith('/') ? dir + n : `${dir}/${n}`)
+      for (const n of names) if (re.test(n)) next.push(dir === '' ? n : dir.endsWith('/') ? dir + n : `${dir}/${n}`)
     }
     found = next
   }
@@ -221,10 +237,102 @@ export function globFiles(pattern: string, cwd = process.cwd()): string[] {
   })
 }
 
-FILTERS.set('expanduser', (v) => expandUser(pathArg('expanduser', v)))
-FILTERS.set('expandvars', (v) => expandVars(pathArg('expandvars', v)))
-FILTERS.set('realpath', (v) => realPath(pathArg('realpath', v)))
-FILTERS.set('fileglob', (v) => globFiles(pathArg('fileglob', v)))
+/**
+ * Host data is data: a path made from a managed host's data (a registered result, its facts) may
+ * name the playbook's and roles' own files, never another place on the control machine, whose
+ * state (which files exist, their names, where links point) would then be handed back to a host,
+ * as the file lookups refuse it (filters.ts refuseHostTerms).
+ */
+function controllerPath(plugin: string, path: string, ctx: CallCtx): string {
+  if (!ctx.hostArgs) return path
+  const abs = resolve(process.cwd(), path)
+  if (!ownFileName(abs, ctx.frame.env.lookupOpts.searchPath ?? []))
+    throw new PyError(
+      `${plugin}: its argument is made from host data (a result registered on a managed host, its facts, or a file fetched from it), and names a path on the control machine outside the playbook's folders ("${path}"): host data may only choose among the playbook's and roles' own files`,
+      'AnsibleError',
+    )
+  return path
+}
+
+/** expanduser/expandvars of host data: refused only where the control machine's home or environment would go into the result. */
+function controllerExpands(plugin: string, path: string, ctx: CallCtx, expands: boolean): string {
+  if (ctx.hostArgs && expands)
+    throw new PyError(
+      `${plugin}: its argument is made from host data (a result registered on a managed host, its facts, or a file fetched from it) ("${path}"), and k3sbook never lets host data choose what the control machine reveals`,
+      'AnsibleError',
+    )
+  return path
+}
+
+FILTERS.set('expanduser', (v, _a, _k, ctx) => {
+  const path = pathArg('expanduser', v)
+  return expandUser(controllerExpands('expanduser', path, ctx, path.startsWith('~')))
+})
+FILTERS.set('expandvars', (v, _a, _k, ctx) => {
+  const path = pathArg('expandvars', v)
+  return expandVars(controllerExpands('expandvars', path, ctx, path.includes('$')))
+})
+FILTERS.set('realpath', (v, _a, _k, ctx) => realPath(controllerPath('realpath', pathArg('realpath', v), ctx)))
+FILTERS.set('fileglob', (v, _a, _k, ctx) => globFiles(controllerPath('fileglob', pathArg('fileglob', v), ctx)))
+
+// ---- Ansible's file tests (plugins/test/files.py): Python's os.path functions on the control
+// machine, a relative path from its working folder. An error of the file system is False, as in
+// os.path; a path that is not text is Python's TypeError.
+
+const statArg = (v: unknown): string => {
+  if (isStr(v)) return sv(v)
+  // an int is a file descriptor to os.stat: of the control machine's process, not followed here
+  throw new PyError(`stat: path should be string, bytes, os.PathLike or integer, not ${typeName(v)}`, 'TypeError')
+}
+function fsTest(names: string[], test: (path: string) => boolean): void {
+  for (const name of names)
+    TESTS.set(name, (v, _a, _k, ctx) => {
+      const path = controllerPath(`the '${name}' test`, statArg(v), ctx)
+      // os.stat('') is ENOENT, where resolve() would give the working folder
+      if (path === '') return false
+      try {
+        return test(resolve(process.cwd(), path))
+      } catch {
+        return false
+      }
+    })
+}
+const st = (p: string) => statSync(p, { throwIfNoEntry: false })
+const lst = (p: string) => lstatSync(p, { throwIfNoEntry: false })
+fsTest(['directory', 'is_dir'], (p) => st(p)?.isDirectory() === true)
+fsTest(['file', 'is_file'], (p) => st(p)?.isFile() === true)
+fsTest(['link', 'is_link'], (p) => lst(p)?.isSymbolicLink() === true)
+fsTest(['exists'], (p) => st(p) !== undefined)
+fsTest(['link_exists'], (p) => lst(p) !== undefined)
+/** posixpath.ismount: not a link, and on another device than its parent or the same inode (the root). */
+fsTest(['mount', 'is_mount'], (p) => {
+  const s = lst(p)
+  if (!s || s.isSymbolicLink()) return false
+  const parent = lst(join(p, '..'))
+  if (!parent) return false
+  return s.dev !== parent.dev || s.ino === parent.ino
+})
+/** posixpath.isabs: text only, no file system. */
+for (const name of ['abs', 'is_abs']) TESTS.set(name, (v) => statArg(v).startsWith('/'))
+/** os.path.samefile: both stat'ed (links followed); a missing one is Python's FileNotFoundError. */
+for (const name of ['same_file', 'is_same_file'])
+  TESTS.set(name, (v, a, k, ctx) => {
+    const other = a.length ? a[0] : k.f2
+    const paths = [v, other].map((x) => controllerPath(`the '${name}' test`, statArg(x), ctx))
+    const stats = paths.map((x) => {
+      try {
+        if (x === '') throw Object.assign(new Error('empty path'), { code: 'ENOENT' })
+        return statSync(resolve(process.cwd(), x))
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code
+        const errno = code === 'ENOENT' ? 2 : code === 'EACCES' ? 13 : code === 'ENOTDIR' ? 20 : 0
+        const what =
+          code === 'ENOENT' ? 'No such file or directory' : code === 'EACCES' ? 'Permission denied' : code === 'ENOTDIR' ? 'Not a directory' : String(code)
+        throw new PyError(`[Errno ${errno}] ${what}: '${x}'`, code === 'ENOENT' ? 'FileNotFoundError' : code === 'EACCES' ? 'PermissionError' : 'OSError')
+      }
+    })
+    return stats[0].dev === stats[1].dev && stats[0].ino === stats[1].ino
+  })
 
 // ---- time
 
@@ -487,7 +595,7 @@ L(
       for (const root of roots) {
         let names: string[]
         try {
-          names = readdirSync(root).sort()
+          names = dirOrder(root)
         } catch {
           continue
         }

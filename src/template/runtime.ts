@@ -239,6 +239,12 @@ export interface CallCtx {
   frame: Frame
   line: number
   col: number
+  /**
+   * The value or arguments of this call read host data (a registered result, facts): a filter or
+   * test that reads the control machine (plugins.ts: fileglob, realpath, `is directory` …) then
+   * refuses a path outside the playbook's folders. Filters called through map/select inherit it.
+   */
+  hostArgs: boolean
   callFilter(name: string, value: unknown, args: unknown[], kwargs?: Record<string, unknown>): unknown
   callTest(name: string, value: unknown, args: unknown[], kwargs?: Record<string, unknown>): boolean
   /** Call a template callable (macro, builtin) with Python calling conventions. */
@@ -482,7 +488,7 @@ function compileOwnStmt(s: Stmt): Run {
         const buf: Out = []
         body(f, buf)
         let v: unknown = concat(buf)
-        if (filter) v = applyFilterChain(filter, v, f)
+        if (filter) v = applyFilterChain(filter, v, f, hostReads(f) > before)
         const host = hostReads(f) > before
         at(() => assign(targets, v, f, host))
       }
@@ -511,9 +517,10 @@ function compileOwnStmt(s: Stmt): Run {
       const body = compileBody(s.body)
       const filter = s.filter
       return (f, out) => {
+        const before = hostReads(f)
         const buf: Out = []
         body(f, buf)
-        out.push(finalize(applyFilterChain(filter, concat(buf), f)))
+        out.push(finalize(applyFilterChain(filter, concat(buf), f, hostReads(f) > before)))
       }
     }
     case 'with': {
@@ -734,7 +741,7 @@ function makeMacro(name: string, params: [string, Expr | null][], bodyNode: any)
   }
 }
 
-function applyFilterChain(filter: Expr, input: unknown, f: Frame): unknown {
+function applyFilterChain(filter: Expr, input: unknown, f: Frame, hostInput: boolean): unknown {
   // the innermost filter of a `{% filter a|b %}` chain has node === null: that's where the body goes
   const chain: Extract<Expr, { k: 'filter' }>[] = []
   let cur: Expr | null = filter
@@ -745,9 +752,11 @@ function applyFilterChain(filter: Expr, input: unknown, f: Frame): unknown {
   let v = input
   for (const fl of chain) {
     const fn = getFilter(fl.name, fl.line, fl.col)
+    const before = hostReads(f)
     const args = compileArgs(fl.args)(f)
     const kw = compileKwargs(fl.kwargs)(f)
-    v = withPos(fl.line, fl.col, () => fn(v, args, kw, makeCallCtx(f, fl.line, fl.col)))
+    const host = hostInput || hostReads(f) > before
+    v = withPos(fl.line, fl.col, () => fn(v, args, kw, makeCallCtx(f, fl.line, fl.col, host)))
   }
   return v
 }
@@ -825,11 +834,12 @@ export function callValue(fn: unknown, args: unknown[], kwargs: Record<string, u
   return fn.fn(args, kwargs)
 }
 
-function makeCallCtx(frame: Frame, line: number, col: number): CallCtx {
+function makeCallCtx(frame: Frame, line: number, col: number, hostArgs = false): CallCtx {
   return {
     frame,
     line,
     col,
+    hostArgs,
     callFilter(name, value, args, kwargs = {}) {
       const fn = getFilter(name, line, col)
       if (value instanceof Undefined && !UNDEFINED_OK_FILTERS.has(resolvePluginName(name))) fail(value)
@@ -855,11 +865,12 @@ function compilePluginCall(
   const kwargs = compileKwargs(e.kwargs)
   return (f) => {
     tick(e.line, e.col)
+    const before = hostReads(f)
     const v = node(f)
     if (v instanceof Undefined && !undefOk) fail(v)
     const av = args(f)
     const kw = kwargs(f)
-    return withPos(e.line, e.col, () => fn(v, av, kw, makeCallCtx(f, e.line, e.col)))
+    return withPos(e.line, e.col, () => fn(v, av, kw, makeCallCtx(f, e.line, e.col, hostReads(f) > before)))
   }
 }
 

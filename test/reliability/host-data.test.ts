@@ -238,6 +238,20 @@ userdel k3sbook-hostile 2>/dev/null; useradd -M -c ${q(GECOS)} k3sbook-hostile`,
       // a host choosing which variable: a secret never goes to it
       ['a secret variable', leak('vars', "{{ lookup('vars', out.stdout[0:0] ~ 'db_password') }}")],
     ]
+    // filters and tests that read the control machine: a path made from host data may not name a
+    // place outside the playbook's folders (its file names, where its links point, which paths exist
+    // there would go to the host), nor make expanduser/expandvars read its home or environment
+    const refusedCtl = [
+      ['fileglob', leak('glob', "{{ (secret_path | dirname ~ '/*') | fileglob }}")],
+      ['realpath', leak('realpath', '{{ secret_path | realpath }}')],
+      ['expandvars', leak('expandvars', "{{ ('$' ~ out.stdout[0:0] ~ 'K3SBOOK_CTL_ENV') | expandvars }}")],
+      ['map(realpath)', leak('map', "{{ [secret_path] | map('realpath') | list }}")],
+      [
+        'a test in when',
+        `${leak('when', 'it exists')}
+      when: secret_path is exists`,
+      ],
+    ]
     const play = `- hosts: all
   gather_facts: true
   vars:
@@ -250,6 +264,7 @@ userdel k3sbook-hostile 2>/dev/null; useradd -M -c ${q(GECOS)} k3sbook-hostile`,
         cmd: "{{ out.stdout }}"
         secret_path: "{{ out.stdout | replace('touch ', '') | replace('${ctl('pwned')}', '${elsewhere}/ctl-secret.txt') }}"
 ${refusedNames.map(([name, task]) => `    - name: "refused name: ${name}"\n      ${task}\n      ignore_errors: true`).join('\n')}
+${refusedCtl.map(([name, task]) => `    - name: "refused controller read: ${name}"\n      ${task}\n      ignore_errors: true`).join('\n')}
     - name: "refused: environment on the control machine"
       command: "touch ${ctl('pwned-env')}"
       environment: { LD_PRELOAD: "{{ out.stdout_lines[0][0:0] }}" }
@@ -335,6 +350,15 @@ ${refusedLookups.map(([name, task]) => `    - name: "refused lookup: ${name}"\n 
       const e = results.get(`refused lookup: ${name}`)
       assert.equal(e?.status, 'failed', `${name}: ${JSON.stringify(e)}`)
       assert.match(e!.msg!, /this template has read host data .* k3sbook never runs host data on the controller/, name)
+    }
+    for (const [name] of refusedCtl) {
+      const e = results.get(`refused controller read: ${name}`)
+      assert.equal(e?.status, 'failed', `${name}: ${JSON.stringify(e)}`)
+      assert.match(
+        e!.msg!,
+        /its argument is made from host data .*(outside the playbook's folders|never lets host data choose what the control machine reveals)/,
+        name,
+      )
     }
     for (const [name] of refusedNames) {
       const e = results.get(`refused name: ${name}`)

@@ -118,9 +118,70 @@ describe('fileglob is glob.glob of regular files', () => {
       'glob/*/.*',
       'glob/**',
     ]
-    const want = py('import glob\nprint(json.dumps([sorted(x for x in glob.glob(p) if os.path.isfile(x)) for p in json.load(sys.stdin)]))', pats)
+    // in glob.glob's own order (the folder's, as os.scandir gives it), not sorted
+    const want = py('import glob\nprint(json.dumps([[x for x in glob.glob(p) if os.path.isfile(x)] for p in json.load(sys.stdin)]))', pats)
     const got = withEnv({}, () => pats.map((p) => tv('{{ p | fileglob }}', { p })))
     assert.deepEqual(got, want)
+  })
+})
+
+describe("Ansible's file tests are os.path on the control machine", () => {
+  it('directory, file, link, exists, link_exists, abs, mount and their is_ names, many paths', () => {
+    const f = join(DIR, 'ft')
+    mkdirSync(join(f, 'dir'), { recursive: true })
+    writeFileSync(join(f, 'file'), 'x')
+    symlinkSync('file', join(f, 'link-file'))
+    symlinkSync('dir', join(f, 'link-dir'))
+    symlinkSync('nowhere', join(f, 'broken'))
+    const paths = [
+      'ft/dir',
+      'ft/file',
+      'ft/link-file',
+      'ft/link-dir',
+      'ft/broken',
+      'ft/missing',
+      'ft/file/under',
+      join(f, 'dir'),
+      '',
+      '.',
+      '/',
+      '/proc',
+      '/etc/passwd',
+      'ft/dir/..',
+      'a\u0000b',
+    ]
+    const names = ['directory', 'is_dir', 'file', 'is_file', 'link', 'is_link', 'exists', 'link_exists', 'abs', 'is_abs', 'mount', 'is_mount']
+    const want = py(
+      'import ansible.plugins.test.files as m\nt = m.TestModule().tests()\nprint(json.dumps([[t[n](p) for n in ' +
+        JSON.stringify(names) +
+        '] for p in json.load(sys.stdin)]))',
+      paths,
+    )
+    const got = withEnv({}, () => paths.map((p) => names.map((n) => tv(`{{ p is ${n} }}`, { p }))))
+    assert.deepEqual(got, want)
+  })
+  it('same_file follows links; a missing path is FileNotFoundError; a non-string a TypeError', () => {
+    const want = py(
+      'import ansible.plugins.test.files as m\nt = m.TestModule().tests()\nprint(json.dumps([t["same_file"](a, b) for a, b in json.load(sys.stdin)]))',
+      [
+        ['ft/file', 'ft/link-file'],
+        ['ft/file', 'ft/dir'],
+        ['ft/dir', join(DIR, 'ft/link-dir')],
+      ],
+    )
+    const got = withEnv({}, () =>
+      [
+        ['ft/file', 'ft/link-file'],
+        ['ft/file', 'ft/dir'],
+        ['ft/dir', join(DIR, 'ft/link-dir')],
+      ].map(([a, b]) => tv('{{ a is same_file(b) }}', { a, b })),
+    )
+    assert.deepEqual(got, want)
+    assert.throws(() => withEnv({}, () => tv("{{ 'ft/missing' is is_same_file('ft/file') }}")), /\[Errno 2\] No such file or directory: 'ft\/missing'/)
+    assert.throws(
+      () => withEnv({}, () => tv('{{ none is directory }}', { none: null })),
+      /stat: path should be string, bytes, os.PathLike or integer, not NoneType/,
+    )
   })
 })
 

@@ -82,6 +82,40 @@ describe('lookups whose terms came from a host', () => {
   })
 })
 
+describe('filters and tests that read the control machine, given host data', () => {
+  const CTL_REFUSED =
+    /its argument is made from host data .*(names a path on the control machine outside the playbook's folders|never lets host data choose what the control machine reveals)/
+  const refused: Array<[string, string]> = [
+    ['fileglob', '{{ r.stdout | fileglob }}'],
+    ['fileglob of a folder made from a fact', "{{ ('/' ~ r.name | lower) | fileglob }}"],
+    ['realpath', '{{ r.stdout | realpath }}'],
+    ['realpath climbing out of the playbook', `{{ ('${dir}/' ~ r.up) | realpath }}`],
+    ['expanduser of ~', "{{ ('~' ~ r.name) | expanduser }}"],
+    ['expandvars of $', "{{ ('$' ~ r.name) | expandvars }}"],
+    ['is directory', '{{ r.stdout | dirname is directory }}'],
+    ['is exists', '{{ r.stdout is exists }}'],
+    ['is is_file', '{{ r.stdout is is_file }}'],
+    ['is link', '{{ r.stdout is link }}'],
+    ['is link_exists', '{{ r.stdout is link_exists }}'],
+    ['is mount', "{{ '/' ~ r.name is mount }}"],
+    ['is same_file', '{{ playbook_path is same_file(r.stdout) }}'],
+    ['map(realpath)', "{{ [r.stdout] | map('realpath') | list }}"],
+    ['select(exists)', "{{ [r.stdout] | select('exists') | list }}"],
+    ['a {% set %} block through a filter', '{% set p | realpath %}{{ r.stdout }}{% endset %}{{ p }}'],
+    ['a {% filter %} block', '{% filter fileglob %}{{ r.stdout }}{% endfilter %}'],
+  ]
+  for (const [name, t] of refused) test(`refused: ${name}`, () => assert.throws(() => render(t), CTL_REFUSED))
+
+  test("allowed: the playbook's own paths, host data that reveals nothing of the control machine, and no host data at all", () => {
+    assert.equal(render(`{{ ('${dir}/' ~ ansible_os_family ~ '.yml') is file }}`), 'true')
+    assert.equal(render(`{{ ('${dir}/' ~ ansible_os_family ~ '.*') | fileglob }}`), join(dir, 'Debian.yml'))
+    assert.equal(render('{{ r.stdout | expanduser }}'), secret) // no ~: nothing of the control machine goes in
+    assert.equal(render('{{ r.stdout is abs }}'), 'true') // text only
+    assert.equal(render('{{ playbook_path is file }}'), 'true') // the playbook's own value
+    assert.equal(render('{{ playbook_path | dirname | fileglob | length }}'), '0') // a folder: no regular file matches it
+  })
+})
+
 describe("lookup('vars') named by a host", () => {
   // a value the run knows is secret (a vault value, or one read under a secret name, is marked)
   const vaulted = 'v4ult-' + Math.random().toString(36).slice(2)
