@@ -9,6 +9,7 @@ import type { Change, Effect, FileDiff, FileInfo, Module, Plan, PlanContext, Ste
 import { strptime, touchStamp } from './lib/strptime.js'
 import {
   argFail,
+  pathInfo,
   ArgError,
   attrChanges,
   attrLines,
@@ -221,13 +222,6 @@ async function planFileInner(args: FileArgs, ctx: PlanContext): Promise<Plan> {
   } catch (e) {
     return argFail(e)
   }
-}
-
-/** Ansible's path info in a result (add_path_info): state and attributes as the host has them. */
-function pathInfo(i: FileInfo): Vars {
-  if (!i.exists) return { state: 'absent' }
-  const state = i.type === 'directory' ? 'directory' : i.type === 'link' ? 'link' : 'file'
-  return { state, mode: i.mode, owner: i.owner, group: i.group, uid: i.uid, gid: i.gid, size: i.size }
 }
 
 const SHA256_EMPTY = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'

@@ -5,7 +5,8 @@
 // python3, else nc; a host with none of them fails with that said.
 import { shQuote } from '../connection/quote.js'
 import type { Module } from './types.js'
-import { choice, guardPlan, int, moduleSchema, str, strList, toInt, ArgError, parseKeyValues, defineModule } from './lib/index.js'
+import { choice, guardPlan, int, moduleSchema, str, strList, toInt, ArgError, parseKeyValues, defineModule, pathInfo } from './lib/index.js'
+import { pyRegex } from '../template/pyregex.js'
 
 export const waitForSchema = moduleSchema({
   host: str('Host name or address to connect to, seen from the target host. Default 127.0.0.1.'),
@@ -30,6 +31,7 @@ export interface WaitSpec {
   port?: number
   path?: string
   regex?: string
+  /** As given (Ansible reports it so): started/present wait for the port or file, stopped/absent for it to go. */
   state: 'started' | 'stopped' | 'present' | 'absent'
   timeout: number
   connectTimeout: number
@@ -37,21 +39,24 @@ export interface WaitSpec {
   sleep: number
 }
 
+/** Ansible 2.14's wait_for checks and messages, in its order. */
 export function waitSpec(args: Record<string, unknown>): WaitSpec {
-  let state = String(args.state ?? 'started') as WaitSpec['state'] | 'drained'
-  if (state === 'drained') throw new ArgError('wait_for: state=drained is not supported by k3sbook')
+  const state = String(args.state ?? 'started') as WaitSpec['state'] | 'drained'
   const port = toInt(args.port)
-  const path = args.path === undefined ? undefined : String(args.path)
-  if (port !== undefined && path !== undefined) throw new ArgError('wait_for: port and path are mutually exclusive')
-  if (path !== undefined && state === 'stopped') state = 'absent'
-  if (port !== undefined && (state === 'present' || state === 'absent')) state = state === 'present' ? 'started' : 'stopped'
-  if (args.search_regex !== undefined && port !== undefined)
+  const path = args.path === undefined || args.path === null ? undefined : String(args.path)
+  if (port && path !== undefined) throw new ArgError('port and path parameter can not both be passed to wait_for')
+  if (path !== undefined && state === 'stopped') throw new ArgError('state=stopped should only be used for checking a port in the wait_for module')
+  if (path !== undefined && state === 'drained') throw new ArgError('state=drained should only be used for checking a port in the wait_for module')
+  if (args.exclude_hosts !== undefined && args.exclude_hosts !== null && state !== 'drained')
+    throw new ArgError('exclude_hosts should only be with state=drained')
+  if (state === 'drained') throw new ArgError('wait_for: state=drained is not supported by k3sbook')
+  if (args.search_regex !== undefined && args.search_regex !== null && port !== undefined)
     throw new ArgError('wait_for: search_regex with a port is not supported by k3sbook; use it with path')
   return {
     host: String(args.host ?? '127.0.0.1'),
-    port,
+    port: port || undefined,
     path,
-    regex: args.search_regex === undefined ? undefined : String(args.search_regex),
+    regex: args.search_regex === undefined || args.search_regex === null ? undefined : String(args.search_regex),
     state,
     timeout: toInt(args.timeout, 300),
     connectTimeout: toInt(args.connect_timeout, 5),
@@ -60,9 +65,20 @@ export function waitSpec(args: Record<string, unknown>): WaitSpec {
   }
 }
 
-/** The wait loop as a POSIX sh script: prints `elapsed=N` and exits 0, or exits 1 on timeout, 3 when no port tester exists. */
-export function waitScript(w: WaitSpec): string {
+const MATCH_MAX = 65536
+
+/**
+ * The wait as a POSIX sh script, Ansible's loop: after `delay`, with neither port nor path it sleeps
+ * `timeout` and succeeds; else it looks while the time is not out (a timeout of 0 never looks), and
+ * sleeps `sleep` between looks. Prints `elapsed=N` (whole seconds, as Python's timedelta.seconds)
+ * and exits 0, or 1 on timeout, 3 when no port tester exists; `once`: one look, whatever the time. A search_regex is Python's `re`
+ * (MULTILINE) over the whole file: GNU grep's -P (PCRE) reads the file as one record (-z), or -E
+ * where grep has no -P (BusyBox); the first match goes back (base64, at most 64 kB) for its groups.
+ */
+export function waitScript(w: WaitSpec, once = false): string {
   const check: string[] = []
+  let match = ''
+  const absent = w.state === 'stopped' || w.state === 'absent'
   if (w.port !== undefined) {
     check.push(
       'probe() {',
@@ -75,44 +91,72 @@ export function waitScript(w: WaitSpec): string {
       '  else echo "wait_for: the host has none of bash, python3 or nc to test a TCP port" >&2; exit 3; fi',
       '}',
       `H=${shQuote(w.host)}; P=${w.port}`,
-      w.state === 'started' ? 'ready() { probe; }' : 'ready() { ! probe; }',
+      absent ? 'ready() { ! probe; }' : 'ready() { probe; }',
     )
   } else if (w.path !== undefined) {
     check.push(`F=${shQuote(w.path)}`)
-    if (w.state === 'absent') check.push('ready() { ! [ -e "$F" ]; }')
-    else if (w.regex !== undefined) check.push(`R=${shQuote(w.regex)}`, 'ready() { [ -r "$F" ] && grep -Eq -- "$R" "$F"; }')
-    else check.push('ready() { [ -e "$F" ]; }')
-  } else {
-    check.push('ready() { true; }') // Only a delay/timeout: Ansible sleeps and succeeds.
+    if (absent) check.push('ready() { ! [ -e "$F" ]; }')
+    else if (w.regex !== undefined) {
+      check.push(
+        `R=${shQuote('(?m)' + w.regex)}; RE=${shQuote(w.regex)}`,
+        'if printf x | grep -Pq x 2>/dev/null; then G=-P; else G=-E; R=$RE; fi',
+        'ready() { [ -r "$F" ] && grep $G -zq -- "$R" "$F" 2>/dev/null; }',
+      )
+      match = `printf 'match='; grep $G -zo -- "$R" "$F" 2>/dev/null | { head -zn1 2>/dev/null || cat; } | head -c ${MATCH_MAX} | base64 | tr -d '\n'; echo`
+    } else check.push('ready() { [ -e "$F" ]; }')
   }
-  return [
-    ...check,
+  const now = [
     // hundredths of a second (the kernel's uptime; `date +%s` would make a 2 s timeout last 1-2 s)
     `now_cs() { if read u _ </proc/uptime 2>/dev/null; then v=$(echo "\${u%.*}\${u#*.}" | sed 's/^0*//'); echo "\${v:-0}"; else echo "$(( $(date +%s) * 100 ))"; fi; }`,
     `start=$(now_cs); [ ${w.delay} -gt 0 ] && sleep ${w.delay}`,
+  ]
+  const done = 'echo "elapsed=$(( ($(now_cs) - start) / 100 ))"'
+  if (!check.length) return [...now, `sleep ${w.timeout}`, done, 'exit 0'].join('\n')
+  const found = `${done}; ${match ? match + '; ' : ''}exit 0`
+  // one look (check mode before earlier changes are applied: it says unknown rather than wait)
+  if (once) return [...check, ...now, `if ready; then ${found}; fi`, done, 'exit 1'].join('\n')
+  return [
+    ...check,
+    ...now,
     `deadline=$((start + ${w.timeout} * 100))`,
-    'while :; do',
-    '  if ready; then echo "elapsed=$(( ($(now_cs) - start) / 100 ))"; exit 0; fi',
-    '  now=$(now_cs)',
-    '  if [ "$now" -ge "$deadline" ]; then echo "elapsed=$(( (now - start) / 100 ))"; exit 1; fi',
-    `  sleep ${w.sleep || 1}`,
+    'while [ "$(now_cs)" -lt "$deadline" ]; do',
+    `  if ready; then ${found}; fi`,
+    `  sleep ${w.sleep}`,
     'done',
+    done,
+    'exit 1',
   ].join('\n')
 }
 
 export function timeoutMessage(w: WaitSpec): string {
-  if (w.port !== undefined) return `Timeout when waiting for ${w.host}:${w.port}${w.state === 'stopped' ? ' to stop' : ''}`
+  const absent = w.state === 'stopped' || w.state === 'absent'
+  if (w.port !== undefined) return absent ? `Timeout when waiting for ${w.host}:${w.port} to stop.` : `Timeout when waiting for ${w.host}:${w.port}`
+  if (w.path !== undefined && absent) return `Timeout when waiting for ${w.path} to be absent.`
   if (w.path !== undefined && w.regex !== undefined) return `Timeout when waiting for search string ${w.regex} in ${w.path}`
-  if (w.path !== undefined) return `Timeout when waiting for file ${w.path}${w.state === 'absent' ? ' to be absent' : ''}`
-  return 'Timeout'
+  return `Timeout when waiting for file ${w.path}`
 }
 
 /** What is awaited, as the check-mode reason says it. */
 export function awaited(w: WaitSpec): string {
-  if (w.port !== undefined) return `${w.host}:${w.port} ${w.state === 'stopped' ? 'still accepts connections' : 'is not open yet'}`
+  const absent = w.state === 'stopped' || w.state === 'absent'
+  if (w.port !== undefined) return `${w.host}:${w.port} ${absent ? 'still accepts connections' : 'is not open yet'}`
   if (w.path !== undefined && w.regex !== undefined) return `${w.path} does not contain ${w.regex} yet`
-  if (w.path !== undefined) return w.state === 'absent' ? `${w.path} is still there` : `${w.path} does not exist yet`
+  if (w.path !== undefined) return absent ? `${w.path} is still there` : `${w.path} does not exist yet`
   return 'the condition is not met yet'
+}
+
+/** match_groups and match_groupdict of the first match (Python's groups() and groupdict(); empty when it has none). */
+function matchGroups(regex: string, matched: string): { match_groups: unknown[]; match_groupdict: Record<string, unknown> } {
+  try {
+    const m = pyRegex(regex, { multiline: true }).exec(matched)
+    if (!m) return { match_groups: [], match_groupdict: {} }
+    return {
+      match_groups: m.slice(1).map((g) => g ?? null),
+      match_groupdict: Object.fromEntries(Object.entries(m.groups ?? {}).map(([k, v]) => [k, v ?? null])),
+    }
+  } catch {
+    return { match_groups: [], match_groupdict: {} }
+  }
 }
 
 export const waitForModule = defineModule({
@@ -125,24 +169,30 @@ export const waitForModule = defineModule({
       // Check mode with earlier changes not applied: what we would wait for may be exactly what
       // they bring (a service started, a file written). Look once instead of waiting out the timeout.
       const pending = ctx.reader.hasPending()
-      const r = await ctx.reader.probe(waitScript(pending ? { ...w, timeout: 0, delay: 0 } : w))
+      const r = await ctx.reader.probe(pending ? waitScript({ ...w, timeout: 0, delay: 0 }, true) : waitScript(w))
       if (pending && r.rc === 1)
         return {
           status: 'unknown',
           reason: `${awaited(w)}; it may ${w.state === 'stopped' || w.state === 'absent' ? 'go' : 'appear'} once earlier changes are applied`,
           steps: [],
         }
-      const elapsed = Number(parseKeyValues(r.stdout.toString()).elapsed ?? 0)
-      const result = {
-        changed: false,
-        elapsed,
-        state: w.state,
-        ...(w.port !== undefined ? { port: w.port } : {}),
-        ...(w.path !== undefined ? { path: w.path } : {}),
-        ...(w.regex !== undefined ? { search_regex: w.regex, match_groups: [], match_groupdict: {} } : {}),
+      const out = parseKeyValues(r.stdout.toString())
+      const elapsed = Number(out.elapsed ?? 0)
+      if (r.rc === 1) return { status: 'fail', msg: args.msg ? String(args.msg) : timeoutMessage(w), result: { changed: false, elapsed } }
+      if (r.rc !== 0)
+        return { status: 'fail', msg: r.stderr.toString().trim() || `wait_for: probe failed with exit code ${r.rc}`, result: { changed: false, elapsed } }
+      const groups =
+        w.regex !== undefined && out.match
+          ? matchGroups(w.regex, Buffer.from(out.match, 'base64').toString('utf8').replace(/\0$/, ''))
+          : { match_groups: [], match_groupdict: {} }
+      // Ansible's exit_json: every key, null where not given; with a path that is there, that
+      // path's state and attributes (add_path_info: `state` becomes file, directory or link)
+      let info: Record<string, unknown> = {}
+      if (w.path !== undefined) {
+        const i = (await ctx.reader.files([w.path])).get(w.path)
+        if (i?.exists) info = pathInfo(i)
       }
-      if (r.rc === 0) return { status: 'ok', result }
-      if (r.rc === 1) return { status: 'fail', msg: args.msg ? String(args.msg) : timeoutMessage(w), result }
-      return { status: 'fail', msg: r.stderr.toString().trim() || `wait_for: probe failed with exit code ${r.rc}`, result }
+      const result = { changed: false, state: w.state, port: w.port ?? null, search_regex: w.regex ?? null, ...groups, path: w.path ?? null, elapsed, ...info }
+      return { status: 'ok', result }
     }),
 })

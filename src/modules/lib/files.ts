@@ -5,6 +5,7 @@
 // filesKey (paths and options), never by script text.
 import { shQuote } from '../../connection/quote.js'
 import type { FileInfo, FileType } from '../types.js'
+import type { Vars } from '../../model.js'
 
 export interface FilesProbe {
   script: string
@@ -173,4 +174,15 @@ function fileType(kind: string): FileType {
   if (kind === 'directory') return 'directory'
   if (kind === 'symbolic link') return 'link'
   return 'other'
+}
+
+/**
+ * Ansible's path info in a result (AnsibleModule.add_path_info, for a result with `path`): state
+ * and attributes as the host has them (lstat), `absent` for a path that is not there. Ansible's
+ * `hard` (a file with several links) is reported as `file`.
+ */
+export function pathInfo(i: FileInfo): Vars {
+  if (!i.exists) return { state: 'absent' }
+  const state = i.type === 'directory' ? 'directory' : i.type === 'link' ? 'link' : 'file'
+  return { state, mode: i.mode, owner: i.owner, group: i.group, uid: i.uid, gid: i.gid, size: i.size }
 }

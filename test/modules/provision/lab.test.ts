@@ -290,6 +290,14 @@ echo labnet >> /etc/tinc/nets.boot`,
     }
     const gone = await runModule(waitForModule, { port: 7788, state: 'stopped', timeout: 10 }, c)
     assert.equal(gone.plan.status, 'ok')
+    // a line written later, found by Python's re (MULTILINE, \d, a named group) through the host's dash and grep
+    await sh(c, "rm -f /run/wf.log; (sleep 1; printf 'boot\\nnode ready on port 6443\\n' > /run/wf.log) >/dev/null 2>&1 &")
+    const found = await runModule(waitForModule, { path: '/run/wf.log', search_regex: '^node (?P<what>\\w+) on port (\\d+)$', timeout: 10 }, c)
+    assert.equal(found.plan.status, 'ok', JSON.stringify(found.plan))
+    assert.deepEqual(found.result.match_groups, ['ready', '6443'])
+    assert.deepEqual(found.result.match_groupdict, { what: 'ready' })
+    assert.equal(found.result.state, 'file')
+    assert.ok((found.result.elapsed as number) >= 1)
   })
 
   test('uri: GET from the host to a server on the lab bridge; JSON parsed, unchanged; a wrong status fails', async () => {

@@ -145,10 +145,15 @@ test("fetch: no '..' in a source path or a host name leads out of DEST/HOST", ()
 })
 
 test('wait_for argument shapes and messages', () => {
-  assert.equal(waitSpec({ path: '/x', state: 'stopped' }).state, 'absent')
-  assert.equal(waitSpec({ port: '22', state: 'present' }).state, 'started')
-  assert.throws(() => waitSpec({ port: 22, path: '/x' }), /mutually exclusive/)
+  // Ansible's checks and messages (wait_for.py); the state is reported as given
+  assert.throws(() => waitSpec({ path: '/x', state: 'stopped' }), /^ArgError: state=stopped should only be used for checking a port in the wait_for module$/)
+  assert.throws(() => waitSpec({ path: '/x', state: 'drained' }), /state=drained should only be used for checking a port/)
+  assert.throws(() => waitSpec({ port: 22, exclude_hosts: ['a'] }), /exclude_hosts should only be with state=drained/)
+  assert.equal(waitSpec({ port: '22', state: 'present' }).state, 'present')
+  assert.throws(() => waitSpec({ port: 22, path: '/x' }), /port and path parameter can not both be passed to wait_for/)
   assert.equal(timeoutMessage(waitSpec({ port: 22 })), 'Timeout when waiting for 127.0.0.1:22')
+  assert.equal(timeoutMessage(waitSpec({ port: 22, state: 'absent' })), 'Timeout when waiting for 127.0.0.1:22 to stop.')
+  assert.equal(timeoutMessage(waitSpec({ path: '/f', state: 'absent' })), 'Timeout when waiting for /f to be absent.')
   assert.equal(timeoutMessage(waitSpec({ path: '/f', search_regex: 'ok' })), 'Timeout when waiting for search string ok in /f')
 })
 
