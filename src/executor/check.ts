@@ -41,7 +41,7 @@ export function unknownFromMessage(e: unknown): string | undefined {
 }
 
 /**
- * A result registered in check mode without running: what is known (changed, check_mode, what
+ * A result registered in check mode without running: what is known (changed, what
  * planning learned) reads as itself; any other key is a CheckUnknown saying why.
  */
 export function partlyKnown(result: Vars, name: string, why: string): Vars {

@@ -236,7 +236,6 @@ export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
   } else result.failed = false
   if (msg && result.msg === undefined) result.msg = msg
   if (diffs.length) result.diff = diffs.map((d) => ({ before: d.before, after: d.after, before_header: d.path, after_header: d.path }))
-  if (notRun) result.check_mode = true
   return { plan, status, result, changes, diffs, msg, steps, failedStep, notRun }
 }
 

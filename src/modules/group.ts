@@ -2,7 +2,8 @@
 // probe; changed with groupadd/groupmod/groupdel, so a second run plans nothing.
 import { shQuote } from '../connection/quote.js'
 import type { Module } from './types.js'
-import { bool, choice, guardPlan, int, moduleSchema, str, toBool, toInt, ArgError, effectKey, defineModule } from './lib/index.js'
+import type { Vars } from '../model.js'
+import { bool, choice, guardPlan, int, moduleSchema, str, toBool, toInt, ArgError, effectKey, defineModule, planData } from './lib/index.js'
 
 export const groupSchema = moduleSchema(
   {
@@ -65,24 +66,45 @@ export const groupModule = defineModule({
       const pend = ctx.reader.pending(effectKey.group(name))
       if (pend === 'absent') cur = undefined
       else if (pend === 'present' && !cur) cur = { name, gid: gid ?? -1, members: [] }
-      const result = { name, state, system: toBool(args.system, false), ...(cur ? { gid: cur.gid } : {}) }
+      // Ansible's result: name and state; system and gid only while the group exists (its gid as
+      // the host has it); a check run that would create or remove it returns `changed` alone
+      const system = toBool(args.system, false)
+      const result = { name, state }
+      const exists = (g: GroupEntry) => ({ system, ...(g.gid >= 0 ? { gid: g.gid } : {}) })
+      const GID = `getent group ${shQuote(name)} | cut -d: -f3`
       if (state === 'absent') {
         if (!cur) return { status: 'ok', result: { ...result, changed: false } }
-        return {
-          status: 'change',
+        const plan = {
+          status: 'change' as const,
           changes: [{ summary: `remove group ${name}` }],
-          steps: [{ describe: `groupdel ${name}`, script: `groupdel ${shQuote(name)}`, effects: [{ key: effectKey.group(name), value: 'absent' }] }],
-          result: { ...result, changed: true },
+          steps: [{ describe: `groupdel ${name}`, script: `groupdel ${shQuote(name)}`, effects: [{ key: effectKey.group(name), value: 'absent' as const }] }],
+          result: { changed: true }, // check mode: Ansible's exit_json(changed=True) alone
         }
+        return groupData.attach(plan, { real: { ...result, changed: true } })
       }
-      const cmd = groupCommand(name, { gid, system: toBool(args.system, false), nonUnique: toBool(args.non_unique, false) }, cur)
-      if (!cmd) return { status: 'ok', result: { ...result, changed: false } }
+      const cmd = groupCommand(name, { gid, system, nonUnique: toBool(args.non_unique, false) }, cur)
+      if (!cmd) return { status: 'ok', result: { ...result, changed: false, ...(cur ? exists(cur) : {}) } }
       const summary = cur ? `gid ${cur.gid} → ${gid}` : `create group ${name}${gid !== undefined ? ` (gid ${gid})` : ''}`
-      return {
-        status: 'change',
-        changes: [{ summary }],
-        steps: [{ describe: cmd.join(' '), script: cmd.map(shQuote).join(' '), effects: [{ key: effectKey.group(name), value: 'present' }] }],
-        result: { ...result, ...(gid !== undefined ? { gid } : {}), changed: true },
-      }
+      return groupData.attach(
+        {
+          status: 'change',
+          changes: [{ summary }],
+          // the gid the host gave (groupadd without -g picks one): read back in the same step
+          steps: [{ describe: cmd.join(' '), script: `${cmd.map(shQuote).join(' ')} && ${GID}`, effects: [{ key: effectKey.group(name), value: 'present' }] }],
+          // check mode: `changed` alone for a group to create; a gid to change keeps the current one
+          result: cur ? { ...result, changed: true, ...exists(cur) } : { changed: true },
+        },
+        { real: { ...result, changed: true }, system },
+      )
     }),
+  result(plan, steps) {
+    const d = groupData.of(plan)
+    const base: Vars = { ...(d?.real ?? (plan as { result?: Vars }).result ?? {}) }
+    const out = steps?.at(-1)?.stdout.toString().trim()
+    if (d?.system !== undefined && out && /^\d+$/.test(out)) return { ...base, system: d.system, gid: Number(out) }
+    return base
+  },
 })
+
+/** The real run's result (the plan's own is check mode's), and `system` for a group that will exist. */
+const groupData = planData<{ real: Vars; system?: boolean }>()
