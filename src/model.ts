@@ -143,6 +143,10 @@ export interface Task extends TaskCommon {
   delay?: number | string
   /** Per-task time limit in seconds. */
   timeout?: number
+  /** `async`: the job's longest run in seconds (command, shell: run in the background; executor/async.ts). */
+  async?: number | string
+  /** `poll`: seconds between looks at an async job; 0 leaves it running (fire and forget). Default 15. */
+  poll?: number | string
   /** Folder that relative `src:`/`file` paths resolve against when not in a role. */
   baseDir: string
 }

@@ -37,6 +37,7 @@ import { splitArgs, unquote } from '../kv.js'
 import { errorText, hostResult, judgeResult, mergeGathered, ownFacts, withResult } from './result.js'
 import type { HostState, TaskOutcome } from './state.js'
 import { taskName, type TaskContext } from './task-context.js'
+import { runJob, type AsyncSpec } from './async.js'
 
 /** The module's arguments for this host: templated, omitted values dropped, coerced to its schema. */
 export function renderArgs(task: Task, mod: Module, vars: Vars, searchPath?: string[]): Vars {
@@ -128,6 +129,8 @@ export interface ModuleCall {
   gate?: PlanGate
   /** Steps are about to run on the host (the read-ahead drops what it fetched). */
   applying?: () => void
+  /** `async`/`poll`: the step runs as a background job (async.ts), for modules with asyncJob. */
+  async?: AsyncSpec
 }
 
 export interface ModuleOutcome {
@@ -164,6 +167,7 @@ export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
   let status: HostStatus
   let failedStep: StepResult | undefined
   let msg: string | undefined
+  let jobResult: Vars | undefined
   switch (plan.status) {
     case 'ok':
     case 'skip':
@@ -197,6 +201,15 @@ export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
           },
         }
         c.applying?.()
+        if (c.async && mod.asyncJob && plan.steps.length === 1) {
+          // a background job: its result is the job's (async.ts), not the module's of a finished step
+          const job = await runJob(conn, plan, args, mod, c.async, (step) => runStep(conn, step))
+          steps = job.steps
+          status = job.status
+          msg = job.msg
+          jobResult = job.result
+          break
+        }
         steps = mod.apply ? await mod.apply(plan, args, applyCtx) : await applySteps(plan.steps, applyCtx)
         failedStep = steps.find((r) => !(r.step.okCodes ?? [0]).includes(r.rc))
         status = failedStep ? 'failed' : 'changed'
@@ -205,7 +218,7 @@ export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
       }
       break
   }
-  let result: Vars = { ...(plan.result ?? {}) }
+  let result: Vars = jobResult ? { ...jobResult } : { ...(plan.result ?? {}) }
   // `check_mode: true` in the playbook: every run registers the module's check-mode result, which
   // is then final (Ansible's command: skipped with "Command would have run if not in check mode").
   const checkFinal = check && !!c.checkForced && !!mod.checkModeResult && plan.status === 'change'
@@ -213,7 +226,7 @@ export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
   // run that never happened, so only what planning learned is registered.
   const notRun = check && !checkFinal && (plan.status === 'change' || plan.status === 'unknown')
   let own: Vars | undefined
-  if (mod.result && !notRun) {
+  if (mod.result && !notRun && !jobResult) {
     own = mod.result(plan, steps, args)
     if (checkFinal && own.changed === false) status = own.skipped === true ? 'skipped' : 'ok'
     result = { ...result, ...own }
@@ -233,10 +246,19 @@ export async function executeModule(c: ModuleCall): Promise<ModuleOutcome> {
   if (status === 'failed') {
     result.failed = true
     if (msg && result.msg === undefined) result.msg = msg
-  } else result.failed = false
+  } else if (result.failed !== 0) result.failed = false // a job left running registers failed: 0, as Ansible's async_wrapper
   if (msg && result.msg === undefined) result.msg = msg
   if (diffs.length) result.diff = diffs.map((d) => ({ before: d.before, after: d.after, before_header: d.path, after_header: d.path }))
   return { plan, status, result, changes, diffs, msg, steps, failedStep, notRun }
+}
+
+/** `async`/`poll` as the task gives them (templates rendered): none unless `async` is above 0; `poll` defaults to 15 s, as Ansible's. */
+function asyncSpec(task: Task, vars: Vars): AsyncSpec | undefined {
+  if (task.async === undefined) return undefined
+  const seconds = Number(templateValue(task.async, vars))
+  if (!Number.isFinite(seconds) || seconds <= 0) return undefined
+  const poll = task.poll === undefined ? 15 : Number(templateValue(task.poll, vars))
+  return { seconds, poll: Number.isFinite(poll) && poll > 0 ? poll : 0 }
 }
 
 /** A task refused before anything ran (its arguments, host data): failed, nothing changed. */
@@ -308,6 +330,7 @@ export async function runTaskModule(tc: TaskContext, h: HostState, vars: Vars, a
       cache: conn ? rc.probes.view(target, task.module, { become: exec.become, env: exec.env }) : undefined,
       gate: rc.pinning.gate(h.name, task, check),
       applying: () => rc.probes.invalidate(target),
+      async: asyncSpec(task, vars),
     })
     if (out.status === 'failed' && check && rc.check && unknownFromMessage(out.msg)) throw new Error(out.msg)
   } catch (e) {

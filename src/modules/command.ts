@@ -63,6 +63,7 @@ export const command = defineModule<CommandArgs>({
   freeFormOptions: COMMAND_OPTIONS,
   requiresArgs: true,
   schema: moduleSchema({ ...commandProps, executable: str('Ignored by `command` (as in Ansible, with a warning); use `shell` to pick a shell.') }),
+  asyncJob: { resultOfJob: (plan, step, args, times) => jobResult(commandResult(plan, [step], args, false), times) },
   plan: (args, ctx) => planCommand(args, ctx, false),
   apply: async (plan, _args, ctx) => [await ctx.run(plan.steps[0])],
   result: (plan, steps, args) => commandResult(plan, steps, args, false),
@@ -256,6 +257,11 @@ function delta(ms: number): string {
 }
 
 /** Ansible's registered shape for command/shell. */
+/** An async job's result: the run's times are the host's own (what the job recorded), where the result has times. */
+export function jobResult(r: Vars, times: { start: string; end: string; delta: string }): Vars {
+  return r.start === null ? r : { ...r, ...times }
+}
+
 export function commandResult(plan: Plan, steps: StepResult[] | undefined, args: CommandArgs, isShell: boolean): Vars {
   const r = commandResultShape(plan, steps, args)
   // Ansible's command module warns, whatever happens next, that it ignores `executable`.

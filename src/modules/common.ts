@@ -1,5 +1,6 @@
 // Modules real roles use most beyond the core ones: variables from files, text replacement, file
-// search, scripts and raw commands, pauses, temporary files, name service lookups, inventory changes.
+// search, scripts and raw commands, pauses, temporary files, name service lookups, inventory changes,
+// async jobs' status.
 import type { Module } from './types.js'
 import { includeVarsModule } from './include_vars.js'
 import { replaceModule } from './replace.js'
@@ -10,6 +11,7 @@ import { pauseModule } from './pause.js'
 import { tempfileModule } from './tempfile.js'
 import { getentModule } from './getent.js'
 import { addHostModule, groupByModule } from './add_host.js'
+import { asyncStatusModule } from './async_status.js'
 
 export const commonModules: Module[] = [
   includeVarsModule,
@@ -22,4 +24,5 @@ export const commonModules: Module[] = [
   getentModule,
   addHostModule,
   groupByModule,
+  asyncStatusModule,
 ]

@@ -2,7 +2,7 @@
 // Idempotent only through `creates`/`removes`; otherwise it reports changed, like Ansible.
 import type { Module } from './types.js'
 import { moduleSchema, str, defineModule } from './lib/index.js'
-import { COMMAND_OPTIONS, commandProps, planCommand, commandResult, type CommandArgs } from './command.js'
+import { COMMAND_OPTIONS, commandProps, planCommand, commandResult, jobResult, type CommandArgs } from './command.js'
 
 export const shell = defineModule<CommandArgs>({
   readAhead: true,
@@ -21,6 +21,7 @@ export const shell = defineModule<CommandArgs>({
     argv: { ...commandProps.argv, description: 'The command as a list; for `shell` the items are joined with spaces and run by the shell (as in Ansible).' },
     executable: str('The shell that runs the command, an absolute path (e.g. /bin/bash). Default /bin/sh.'),
   }),
+  asyncJob: { resultOfJob: (plan, step, args, times) => jobResult(commandResult(plan, [step], args, true), times) },
   plan: (args, ctx) => planCommand(args, ctx, true),
   apply: async (plan, _args, ctx) => [await ctx.run(plan.steps[0])],
   result: (plan, steps, args) => commandResult(plan, steps, args, true),

@@ -270,6 +270,13 @@ export interface Module<A = Vars> {
    * check mode, a file whose content cannot be known but whose path is absent is surely written.
    */
   readonly writesWholeFile?: string
+  /**
+   * Its plan's one step may run as a background job on the host (`async`/`poll`: executor/async.ts),
+   * whose result is built again from the job's exit code and output by resultOfJob(): command, shell.
+   */
+  readonly asyncJob?: {
+    resultOfJob(plan: Plan, step: StepResult, args: A, times: { start: string; end: string; delta: string }): Vars
+  }
   plan(args: A, ctx: PlanContext): Promise<Plan>
   /** Default: run plan.steps in order, stopping at the first failing step. */
   apply?(plan: ActionablePlan, args: A, ctx: ApplyContext): Promise<StepResult[]>

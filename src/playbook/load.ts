@@ -719,11 +719,17 @@ class Loader {
       retries: numOrStr(item.retries),
       delay: numOrStr(item.delay),
       timeout: typeof item.timeout === 'number' ? item.timeout : undefined,
+      async: numOrStr(item.async),
+      poll: numOrStr(item.poll),
       baseDir: ctx.fileDir,
     }
     if (ctx.handlers) (task as Handler).listen = toStrList(item.listen)
-    if (item.async !== undefined || item.poll !== undefined)
-      this.diags.warn('"async"/"poll" are not supported: the task runs to completion', posOf([item.async !== undefined ? 'async' : 'poll'], { key: true }))
+    // command and shell run as background jobs (Module.asyncJob, executor/async.ts); any other module runs to the end
+    if ((item.async !== undefined || item.poll !== undefined) && !getModule(task.module)?.asyncJob)
+      this.diags.warn(
+        `"async"/"poll" are supported for command and shell only: this ${task.module} task runs to completion`,
+        posOf([item.async !== undefined ? 'async' : 'poll'], { key: true }),
+      )
     return [task]
   }
 

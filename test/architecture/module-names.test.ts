@@ -54,7 +54,10 @@ const OTHER_MEANINGS: Record<string, { files: string[]; meaning: string }[]> = {
   hostname: [{ files: ['connection/sshconfig.ts'], meaning: 'the ssh_config HostName keyword' }],
   systemd: [{ files: ['cli/lab.ts', 'lab/host.ts', 'lab/index.ts', 'lab/state.ts'], meaning: "a lab host's init system" }],
   zfs: [{ files: ['lab/host.ts'], meaning: 'a file system type' }],
-  mount: [{ files: ['lab/index.ts'], meaning: 'a lab host mount command' }],
+  mount: [
+    { files: ['lab/index.ts'], meaning: 'a lab host mount command' },
+    { files: ['template/plugins.ts'], meaning: "Ansible's file test `mount` (os.path.ismount on the controller)" },
+  ],
   known_hosts: [
     { files: ['connection/index.ts', 'connection/knownhosts.ts', 'lab/index.ts'], meaning: "SSH's known_hosts file (the controller's and a lab's)" },
   ],

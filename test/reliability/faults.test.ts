@@ -133,6 +133,47 @@ ${MARKER}`,
     assert.equal((await sh(lab, 1, 'pgrep -x sleep || true')).trim(), '')
   })
 
+  test('an async job (poll: 0) outlives the run and its connection; a later run reads its result with async_status, then erases it', async () => {
+    const start = PLAY(`    - name: Job
+      shell: until [ -e /opt/async.go ]; do sleep 0.1; done; hostname > /opt/async.out; echo done
+      async: 30
+      poll: 0
+      register: job
+    - name: Keep the job id
+      copy: { content: "{{ job.ansible_job_id }}", dest: /opt/async.jid }
+`)
+    const read = PLAY(`    - slurp: { src: /opt/async.jid }
+      register: jid
+    - name: Status
+      async_status: { jid: "{{ jid.content | b64decode }}" }
+      register: st
+      until: st.finished
+      retries: 20
+      delay: 1
+    - name: Erase
+      async_status: { jid: "{{ jid.content | b64decode }}", mode: cleanup }
+    - name: Result
+      copy: { content: "{{ st.stdout }} {{ st.rc }} {{ st.finished }}", dest: /opt/async.result }
+`)
+    const d = tree({ 'start.yml': start, 'read.yml': read })
+    await sh(lab, 1, 'rm -f /opt/async.go /opt/async.out')
+    const r = await run(join(d, 'start.yml'), [lab.inventoryPath], { connect, limit: names()[0] })
+    assert.equal(r.summary.exitCode, 0, JSON.stringify(r.results.filter((e) => e.status === 'failed')))
+    assert.equal(statuses(r, names()[0]).get('Job'), 'changed')
+    // the run (and its SSH connection) ended with the job still waiting for its go
+    assert.equal((await sh(lab, 1, 'cat /opt/async.out 2>/dev/null || echo none')).trim(), 'none')
+    assert.match(await sh(lab, 1, 'ps -eo args'), /async\.go/, 'the job still runs')
+    await sh(lab, 1, 'touch /opt/async.go')
+    const after = await run(join(d, 'read.yml'), [lab.inventoryPath], { connect, limit: names()[0] })
+    assert.equal(after.summary.exitCode, 0, JSON.stringify(after.results.filter((e) => e.status === 'failed')))
+    assert.equal((await sh(lab, 1, 'cat /opt/async.result')).trim(), 'done 0 1')
+    assert.equal((await sh(lab, 1, 'cat /opt/async.out')).trim(), names()[0])
+    // cleanup left nothing of the job
+    const jid = (await sh(lab, 1, 'cat /opt/async.jid')).trim()
+    assert.match(jid, /^j\d+\.\d+$/)
+    assert.equal((await sh(lab, 1, `ls -A ~/.ansible_async | grep -cF ${jid} || true`)).trim(), '0')
+  })
+
   test('disk full while writing: the target keeps its old content, no temp file is left, a rerun converges', async () => {
     const h = lab.hosts[3]
     await sh(

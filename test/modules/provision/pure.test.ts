@@ -8,6 +8,7 @@ import { sysctlEdit, sysctlFileValue } from '../../../src/modules/sysctl.js'
 import { helmChart, parseManifests, validateObjects } from '../../../src/modules/kube_manifest.js'
 import { fetchDestPath } from '../../../src/modules/fetch.js'
 import { waitSpec, timeoutMessage } from '../../../src/modules/wait_for.js'
+import { finishedResult, killAfter, parseJob, pyDelta, statusScript, timedOut } from '../../../src/modules/lib/async-job.js'
 import { modeArg, toBool, toList } from '../../../src/modules/lib/index.js'
 import { parse } from 'yaml'
 
@@ -155,6 +156,33 @@ test('wait_for argument shapes and messages', () => {
   assert.equal(timeoutMessage(waitSpec({ port: 22, state: 'absent' })), 'Timeout when waiting for 127.0.0.1:22 to stop.')
   assert.equal(timeoutMessage(waitSpec({ path: '/f', state: 'absent' })), 'Timeout when waiting for /f to be absent.')
   assert.equal(timeoutMessage(waitSpec({ path: '/f', search_regex: 'ok' })), 'Timeout when waiting for search string ok in /f')
+})
+
+test("async jobs: async_wrapper's kill time, Python's timedelta text, a job killed for its time", () => {
+  // async_wrapper looks 5 s after the start, then every 5 s, and kills at the first look after the time is spent
+  assert.deepEqual([1, 2, 5, 6, 20, 21].map(killAfter), [10, 10, 10, 15, 25, 30])
+  assert.equal(pyDelta(1_030_805_000n), '0:00:01.030805')
+  assert.equal(pyDelta(3_723_000_000_000n), '1:02:03')
+  const job = (rc: number, t1: number) =>
+    parseJob(
+      [
+        'file=/root/.ansible_async/j1.2',
+        'state=done',
+        `rc=${rc}`,
+        'start=a',
+        'end=b',
+        't0=0',
+        `t1=${t1 * 1e9}`,
+        `meta=${Buffer.from(JSON.stringify({ module: 'shell', args: {}, base: {}, async: 2 })).toString('base64')}`,
+      ].join('\n'),
+    )
+  assert.equal(timedOut(job(137, 10)), true)
+  assert.equal(timedOut(job(137, 3)), false, 'a job that killed itself early')
+  assert.deepEqual(
+    finishedResult('j1.2', job(137, 10), () => ({})),
+    { ansible_job_id: 'j1.2', finished: 1, failed: true, msg: 'Timeout exceeded', started: 1, stderr: '', stderr_lines: [], stdout: '', stdout_lines: [] },
+  )
+  assert.throws(() => statusScript('../../etc/passwd'), /invalid job id/)
 })
 
 test('argument coercion: Ansible booleans, lists, modes read as YAML 1.1 numbers', () => {
