@@ -5,7 +5,7 @@
 // python3, else nc; a host with none of them fails with that said.
 import { shQuote } from '../connection/quote.js'
 import type { Module } from './types.js'
-import { choice, guardPlan, int, moduleSchema, str, strList, toInt, ArgError, parseKeyValues, defineModule, pathInfo } from './lib/index.js'
+import { choice, guardPlan, int, moduleSchema, str, strList, toInt, toList, ArgError, parseKeyValues, defineModule, pathInfo } from './lib/index.js'
 import { pyRegex } from '../template/pyregex.js'
 
 export const waitForSchema = moduleSchema({
@@ -22,8 +22,10 @@ export const waitForSchema = moduleSchema({
   delay: int('Seconds to wait before the first check. Default 0.'),
   sleep: int('Seconds between checks. Default 1.'),
   msg: str('Message for the failure when the time runs out.'),
-  exclude_hosts: strList('Accepted for compatibility (used only with state=drained).'),
-  active_connection_states: strList('Accepted for compatibility (used only with state=drained).'),
+  exclude_hosts: strList('With state=drained: connections from these hosts do not count.'),
+  active_connection_states: strList(
+    'With state=drained: the TCP states that count as a connection still open. Default ESTABLISHED, FIN_WAIT1, FIN_WAIT2, SYN_RECV, SYN_SENT, TIME_WAIT.',
+  ),
 })
 
 export interface WaitSpec {
@@ -31,8 +33,11 @@ export interface WaitSpec {
   port?: number
   path?: string
   regex?: string
-  /** As given (Ansible reports it so): started/present wait for the port or file, stopped/absent for it to go. */
-  state: 'started' | 'stopped' | 'present' | 'absent'
+  /** As given (Ansible reports it so): started/present wait for the port or file, stopped/absent for it to go, drained for the port's connections to end. */
+  state: 'started' | 'stopped' | 'present' | 'absent' | 'drained'
+  /** drained: /proc/net/tcp state codes that count, and hosts whose connections do not. */
+  activeStates: string[]
+  excludeHosts: string[]
   timeout: number
   connectTimeout: number
   delay: number
@@ -41,15 +46,24 @@ export interface WaitSpec {
 
 /** Ansible 2.14's wait_for checks and messages, in its order. */
 export function waitSpec(args: Record<string, unknown>): WaitSpec {
-  const state = String(args.state ?? 'started') as WaitSpec['state'] | 'drained'
+  const state = String(args.state ?? 'started') as WaitSpec['state']
   const port = toInt(args.port)
   const path = args.path === undefined || args.path === null ? undefined : String(args.path)
   if (port && path !== undefined) throw new ArgError('port and path parameter can not both be passed to wait_for')
   if (path !== undefined && state === 'stopped') throw new ArgError('state=stopped should only be used for checking a port in the wait_for module')
   if (path !== undefined && state === 'drained') throw new ArgError('state=drained should only be used for checking a port in the wait_for module')
+  if (state === 'drained' && !port) throw new ArgError('wait_for: state=drained needs a port')
   if (args.exclude_hosts !== undefined && args.exclude_hosts !== null && state !== 'drained')
     throw new ArgError('exclude_hosts should only be with state=drained')
-  if (state === 'drained') throw new ArgError('wait_for: state=drained is not supported by k3sbook')
+  const activeStates = (
+    args.active_connection_states === undefined || args.active_connection_states === null
+      ? ['ESTABLISHED', 'FIN_WAIT1', 'FIN_WAIT2', 'SYN_RECV', 'SYN_SENT', 'TIME_WAIT']
+      : toList(args.active_connection_states)
+  ).map((s) => {
+    const id = TCP_STATES[s]
+    if (!id) throw new ArgError(`unknown active_connection_state (${s}) defined`)
+    return id
+  })
   if (args.search_regex !== undefined && args.search_regex !== null && port !== undefined)
     throw new ArgError('wait_for: search_regex with a port is not supported by k3sbook; use it with path')
   return {
@@ -62,7 +76,54 @@ export function waitSpec(args: Record<string, unknown>): WaitSpec {
     connectTimeout: toInt(args.connect_timeout, 5),
     delay: toInt(args.delay, 0),
     sleep: Math.max(toInt(args.sleep, 1), 0),
+    activeStates,
+    excludeHosts: args.exclude_hosts === undefined || args.exclude_hosts === null ? [] : toList(args.exclude_hosts),
   }
+}
+
+/** The TCP states active_connection_states may name, as /proc/net/tcp codes them (Ansible's get_connection_state_id). */
+const TCP_STATES: Record<string, string> = { ESTABLISHED: '01', SYN_SENT: '02', SYN_RECV: '03', FIN_WAIT1: '04', FIN_WAIT2: '05', TIME_WAIT: '06' }
+
+/**
+ * drained, as Ansible's LinuxTCPConnectionInfo: the connections in /proc/net/tcp and tcp6 on the
+ * port, in an active state, to one of `host`'s addresses (getaddrinfo: getent ahosts; an IPv4
+ * address also as ::ffff:a.b.c.d; 0.0.0.0 and :: match any local address), from a peer not among
+ * `exclude_hosts`' addresses. Addresses are compared as the kernel writes them: hex, each 32-bit
+ * word little-endian. `count()` prints how many there are.
+ */
+function drainedScript(w: WaitSpec): string[] {
+  const awk = `
+function hexval(c) { return index("0123456789abcdef", tolower(c)) - 1 }
+function num(h,   i, n) { n = 0; for (i = 1; i <= length(h); i++) n = n * 16 + hexval(substr(h, i, 1)); return n }
+function le(w) { return substr(w, 7, 2) substr(w, 5, 2) substr(w, 3, 2) substr(w, 1, 2) }
+function v4(ip,   a) { split(ip, a, "."); return sprintf("%02X%02X%02X%02X", a[4], a[3], a[2], a[1]) }
+function v6(ip,   p, n, h, t, nh, nt, W, k, i, a, out) {
+  if (index(ip, ".")) { n = split(ip, a, ":"); split(a[n], p, "."); sub(/[^:]*$/, sprintf("%x:%x", p[1] * 256 + p[2], p[3] * 256 + p[4]), ip) }
+  n = split(ip, p, "::"); nh = p[1] == "" ? 0 : split(p[1], h, ":"); nt = (n < 2 || p[2] == "") ? 0 : split(p[2], t, ":")
+  k = 0; for (i = 1; i <= nh; i++) W[++k] = h[i]; for (i = 0; i < 8 - nh - nt; i++) W[++k] = "0"; for (i = 1; i <= nt; i++) W[++k] = t[i]
+  out = ""; for (i = 1; i <= 8; i += 2) out = out le(sprintf("%04X%04X", num(W[i]), num(W[i + 1])))
+  return out
+}
+FNR == 1 { f++ }
+f <= 2 && $1 == "-" { next }
+f == 1 { if ($1 ~ /:/) IP6[v6($1)] = 1; else { IP4[v4($1)] = 1; IP6[v6("::ffff:" $1)] = 1 }; next }
+f == 2 { if ($1 ~ /:/) X6[v6($1)] = 1; else { X4[v4($1)] = 1; X6[v6("::ffff:" $1)] = 1 }; next }
+$2 == "local_address" || $2 == "" { next }
+{
+  six = FILENAME ~ /6$/
+  if (!((" " $4 " ") ~ (" (" S ") "))) next
+  split($2, L, ":"); split($3, R, ":")
+  if (L[2] != P) next
+  if (six ? (R[1] in X6) : (R[1] in X4)) next
+  if (six ? ((L[1] in IP6) || ("00000000000000000000000000000000" in IP6) || (substr(L[1], 1, 24) == "0000000000000000FFFF0000" && ("0000000000000000FFFF000000000000" in IP6))) : ((L[1] in IP4) || ("00000000" in IP4))) c++
+}
+END { print c + 0 }`
+  return [
+    `H=${shQuote(w.host)}; X=${shQuote(w.excludeHosts.join(' '))}`,
+    `ips() { for h in "$@"; do getent ahosts "$h" 2>/dev/null | awk '{ print $1 }'; done | sort -u; }`,
+    `count() { a=$(mktemp) && b=$(mktemp) || return 1; ips "$H" > "$a"; ips $X > "$b"; echo - >> "$a"; echo - >> "$b"; awk -v P=${(w.port ?? 0).toString(16).toUpperCase().padStart(4, '0')} -v S=${shQuote(w.activeStates.join('|'))} ${shQuote(awk)} "$a" "$b" /proc/net/tcp /proc/net/tcp6 2>/dev/null; rm -f "$a" "$b"; }`,
+    'ready() { [ "$(count)" = 0 ]; }',
+  ]
 }
 
 const MATCH_MAX = 65536
@@ -79,7 +140,8 @@ export function waitScript(w: WaitSpec, once = false): string {
   const check: string[] = []
   let match = ''
   const absent = w.state === 'stopped' || w.state === 'absent'
-  if (w.port !== undefined) {
+  if (w.port !== undefined && w.state === 'drained') check.push(...drainedScript(w))
+  else if (w.port !== undefined) {
     check.push(
       'probe() {',
       '  if command -v bash >/dev/null 2>&1; then',
@@ -130,6 +192,7 @@ export function waitScript(w: WaitSpec, once = false): string {
 
 export function timeoutMessage(w: WaitSpec): string {
   const absent = w.state === 'stopped' || w.state === 'absent'
+  if (w.port !== undefined && w.state === 'drained') return `Timeout when waiting for ${w.host}:${w.port} to drain`
   if (w.port !== undefined) return absent ? `Timeout when waiting for ${w.host}:${w.port} to stop.` : `Timeout when waiting for ${w.host}:${w.port}`
   if (w.path !== undefined && absent) return `Timeout when waiting for ${w.path} to be absent.`
   if (w.path !== undefined && w.regex !== undefined) return `Timeout when waiting for search string ${w.regex} in ${w.path}`
@@ -139,6 +202,7 @@ export function timeoutMessage(w: WaitSpec): string {
 /** What is awaited, as the check-mode reason says it. */
 export function awaited(w: WaitSpec): string {
   const absent = w.state === 'stopped' || w.state === 'absent'
+  if (w.port !== undefined && w.state === 'drained') return `${w.host}:${w.port} still has connections`
   if (w.port !== undefined) return `${w.host}:${w.port} ${absent ? 'still accepts connections' : 'is not open yet'}`
   if (w.path !== undefined && w.regex !== undefined) return `${w.path} does not contain ${w.regex} yet`
   if (w.path !== undefined) return absent ? `${w.path} is still there` : `${w.path} does not exist yet`
