@@ -450,8 +450,10 @@ async function withRetries(tc: TaskContext, h: HostState, vars: Vars): Promise<T
   if (!task.until?.length) return runTaskModule(tc, h, vars)
   const retries = Number(task.retries !== undefined ? templateValue(task.retries, vars) : 3)
   const delay = Number(task.delay !== undefined ? templateValue(task.delay, vars) : 5)
+  // ansible-core 2.14 (task_executor): retries + 1 attempts, one when retries is 0 or less
+  const total = retries > 0 ? retries + 1 : 1
   let out: TaskOutcome | undefined
-  for (let attempt = 1; attempt <= retries + 1; attempt++) {
+  for (let attempt = 1; attempt <= total; attempt++) {
     out = await runTaskModule(tc, h, vars, attempt)
     if (rc.check && stopRetrying(out)) return out
     const rv = task.register ? withResult(vars, { [task.register]: hostResult(out, out.result) }) : vars
@@ -461,13 +463,17 @@ async function withRetries(tc: TaskContext, h: HostState, vars: Vars): Promise<T
       // until satisfied: the last attempt's result stands (it may still have failed).
       return out
     }
-    if (attempt <= retries) {
-      rc.emit({ type: 'verbose', level: 1, host: h.name, message: `FAILED - RETRYING: ${taskName(task)} (${retries - attempt + 1} retries left)` })
+    if (attempt < total) {
+      rc.emit({ type: 'verbose', level: 1, host: h.name, message: `FAILED - RETRYING: ${taskName(task)} (${total - attempt} retries left)` })
       if (rc.interrupted) break
       await sleep(delay * 1000)
     }
   }
-  // retries exhausted: a failure, unless failed_when (already judged on the last attempt) says otherwise, as in ansible-core 2.14
+  // a single attempt (retries 0 or less) is not marked, as in ansible-core 2.14
+  if (total === 1) return out!
+  // retries exhausted: Ansible reports `attempts` as the retries (one fewer than the attempts made)
+  out!.result.attempts = total - 1
+  // a failure, unless failed_when (already judged on the last attempt) says otherwise, as in ansible-core 2.14
   if (task.failedWhen !== undefined) return out!
   out!.status = 'failed'
   out!.result.failed = true
