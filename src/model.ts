@@ -78,6 +78,8 @@ export interface TaskCommon {
   /** Task-level `vars:` (and a block's, inherited). */
   vars: Vars
   environment?: unknown
+  /** `module_defaults` as written (a mapping, a list of them, or a template): arguments a module gets unless the task gives them. */
+  moduleDefaults?: unknown
   noLog?: boolean | string
   checkMode?: boolean
   diff?: boolean
@@ -207,6 +209,7 @@ export interface Play {
   maxFailPercentage?: number
   tags: string[]
   environment?: unknown
+  moduleDefaults?: unknown
   checkMode?: boolean
   diff?: boolean
   src: SrcRef

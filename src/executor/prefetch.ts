@@ -365,7 +365,7 @@ function guessHolds(g: Guess, real: Map<string, FileInfo> | undefined): boolean 
 async function speculate(inp: PlanInput, host: string, h: HostCache, wanted: Map<string, Wanted>, memo?: SpecMemo): Promise<Speculation> {
   const out: Speculation = { stopped: false, guesses: [] }
   const { tc, task, module, vars } = inp
-  const args = renderArgs(task, module, vars, tc.rc.lookupPath(task))
+  const args = renderArgs(task, module, vars, tc.rc.lookupPath(task), tc.moduleDefaults(vars, module.name))
   const { become, env } = tc.exec(vars)
   const base: ProbeOptions = { become, env }
   // Hosts given the same arguments ask the same first questions: plan once, reuse on the others.

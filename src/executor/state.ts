@@ -133,6 +133,8 @@ export interface Scope {
   become?: boolean | string
   becomeUser?: string
   environment: unknown[]
+  /** `module_defaults` of the enclosing blocks (and an include's `apply`), outermost first. */
+  moduleDefaults?: unknown[]
   ignoreErrors?: boolean | string
   delegateTo?: string
   noLog?: boolean | string
@@ -158,6 +160,7 @@ export function includeScope(scope: Scope, inc: Include): Scope {
     become: a?.become ?? scope.become,
     becomeUser: a?.becomeUser ?? scope.becomeUser,
     environment: a?.environment !== undefined ? [...scope.environment, a.environment] : scope.environment,
+    moduleDefaults: a?.moduleDefaults !== undefined ? [...(scope.moduleDefaults ?? []), a.moduleDefaults] : scope.moduleDefaults,
     ignoreErrors: a?.ignoreErrors ?? scope.ignoreErrors,
     delegateTo: a?.delegateTo ?? scope.delegateTo,
     noLog: a?.noLog ?? scope.noLog,
@@ -172,6 +175,7 @@ export function childScope(scope: Scope, b: Block | Include): Scope {
     become: b.become ?? scope.become,
     becomeUser: b.becomeUser ?? scope.becomeUser,
     environment: b.environment !== undefined ? [...scope.environment, b.environment] : scope.environment,
+    moduleDefaults: b.moduleDefaults !== undefined ? [...(scope.moduleDefaults ?? []), b.moduleDefaults] : scope.moduleDefaults,
     ignoreErrors: b.ignoreErrors ?? scope.ignoreErrors,
     delegateTo: b.delegateTo ?? scope.delegateTo,
     noLog: b.noLog ?? scope.noLog,

@@ -14,6 +14,7 @@ import { groupsMap, hostInventoryVars } from '../inventory/index.js'
 import { tagsMatch } from '../playbook/tags.js'
 import { markSecret, NAME_VIEWS } from '../secrets.js'
 import { isTemplated, render, templateValue } from '../template/index.js'
+import { canonicalModuleName } from '../modules/registry.js'
 import { refuseHostTemplate } from '../template/runtime.js'
 import { checkModeFor } from './check.js'
 import { Pinning } from './confirm.js'
@@ -399,6 +400,26 @@ export class TaskContext {
   /** The `environment` keywords the task runs under (play, blocks, task), as written. */
   get environment(): unknown[] {
     return environmentParts(this.task, this.scope, this.ctx)
+  }
+
+  /**
+   * The arguments `module_defaults` give module `mod` here (the task's own arguments win), as
+   * ansible-core 2.14's get_action_args_with_defaults: the play's, the blocks' and the task's
+   * mappings merged in that order (a later entry for a module replaces an earlier one whole), the
+   * values rendered, then the entry named by the module's short name or its ansible.builtin /
+   * ansible.legacy name. `group/…` entries (action groups of collections) are not applied.
+   */
+  moduleDefaults(vars: Vars, mod: string): Vars | undefined {
+    const parts = [this.ctx.play.moduleDefaults, ...(this.scope.moduleDefaults ?? []), this.task.moduleDefaults].filter((e) => e !== undefined && e !== null)
+    if (parts.length === 0) return undefined
+    const merged: Vars = {}
+    for (const p of parts) {
+      const v = templateValue(p, vars, p === this.task.moduleDefaults ? srcPos(this.task.src, ['module_defaults']) : {})
+      for (const d of Array.isArray(v) ? v : [v])
+        if (d && typeof d === 'object' && !Array.isArray(d)) for (const [k, x] of Object.entries(d as Vars)) merged[canonicalModuleName(k)] = x
+    }
+    const mine = merged[mod]
+    return mine && typeof mine === 'object' && !Array.isArray(mine) ? (mine as Vars) : undefined
   }
 
   exec(vars: Vars): ExecContext {

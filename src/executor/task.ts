@@ -8,7 +8,7 @@ import { atomicWriteScript, inlineWrite, isAtomicWrite } from '../connection/ato
 import { ConnectionError, K3sbookError, RemoteError, TemplateError, tail } from '../errors.js'
 import type { Task, Vars } from '../model.js'
 import { srcPos } from '../model.js'
-import { getModule, moduleFor } from '../modules/registry.js'
+import { canonicalModuleName, getModule, moduleFor } from '../modules/registry.js'
 import { applySteps } from '../modules/lib/plan-data.js'
 import type { ActionablePlan, ApplyContext, ControllerFiles, FileDiff, HostReader, Module, Plan, PlanContext, Step, StepResult } from '../modules/types.js'
 import { evalCondition, isTemplated, stripOmitted, templateArgs, templateValue } from '../template/index.js'
@@ -40,9 +40,9 @@ import { taskName, type TaskContext } from './task-context.js'
 import { runJob, type AsyncSpec } from './async.js'
 
 /** The module's arguments for this host: templated, omitted values dropped, coerced to its schema. */
-export function renderArgs(task: Task, mod: Module, vars: Vars, searchPath?: string[]): Vars {
+export function renderArgs(task: Task, mod: Module, vars: Vars, searchPath?: string[], defaults?: Vars): Vars {
   try {
-    return renderArgsAt(task, mod, vars, searchPath)
+    return renderArgsAt(task, mod, vars, searchPath, defaults)
   } catch (e) {
     throw undefinedInArgs(e)
   }
@@ -59,7 +59,7 @@ export function undefinedInArgs(e: unknown): unknown {
   return new TemplateError(`The task includes an option with an undefined variable. The error was: ${m}. ${m}`, { pos: e.pos, hint: e.hint, cause: e.cause })
 }
 
-function renderArgsAt(task: Task, mod: Module, vars: Vars, searchPath?: string[]): Vars {
+function renderArgsAt(task: Task, mod: Module, vars: Vars, searchPath?: string[], defaults?: Vars): Vars {
   // set_fact stores what it is given: values computed from host data stay unsafe there; every
   // other module gets plain strings
   const render = mod.setsVars ? templateValue : templateArgs
@@ -85,7 +85,8 @@ function renderArgsAt(task: Task, mod: Module, vars: Vars, searchPath?: string[]
     for (const [k, v] of Object.entries(args)) named[isTemplated(k) ? String(unwrapUnsafe(templateValue(k, vars, pos))) : k] = v
     return coerceArgs(mod.schema, named)
   }
-  return coerceArgs(mod.schema, args)
+  // module_defaults (rendered already): what the task does not give itself
+  return coerceArgs(mod.schema, defaults ? (stripOmitted({ ...defaults, ...args }) as Vars) : args)
 }
 
 /** Ansible's parse_kv: the first '=' after the first character not escaped by a backslash. */
@@ -303,7 +304,7 @@ export async function runTaskModule(tc: TaskContext, h: HostState, vars: Vars, a
   }
   let args: Vars
   try {
-    args = renderArgs(task, mod, vars, rc.lookupPath(task))
+    args = renderArgs(task, mod, vars, rc.lookupPath(task), tc.moduleDefaults(vars, canonicalModuleName(modName)))
   } catch (e) {
     const key = mod.writesWholeFile
     return unknownContent(

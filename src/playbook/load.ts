@@ -73,6 +73,8 @@ interface Ctx {
   play: PlayBuild
   /** Files being imported (cycle detection). */
   stack: string[]
+  /** `module_defaults` of the play and the enclosing blocks, as written, outermost first. */
+  moduleDefaults?: unknown[]
 }
 
 export function loadPlaybook(file: string, diags: Diagnostics, opts: LoadOptions = {}): Playbook | undefined {
@@ -221,7 +223,17 @@ class Loader {
     const playDir = dirname(yf.file)
     const tags = toStrList(item.tags)
     const build: PlayBuild = { handlers: [], roles: [], seenRoles: new Set(), vars: varsOf(item.vars) }
-    const ctx: Ctx = { playDir, fileDir: playDir, tags, when: [], vars: {}, handlers: false, play: build, stack: [yf.file] }
+    const ctx: Ctx = {
+      playDir,
+      fileDir: playDir,
+      tags,
+      when: [],
+      vars: {},
+      handlers: false,
+      play: build,
+      stack: [yf.file],
+      moduleDefaults: item.module_defaults !== undefined ? [item.module_defaults] : [],
+    }
     const play: Play = {
       name: typeof item.name === 'string' || typeof item.name === 'number' ? String(item.name) : hosts,
       hosts,
@@ -256,6 +268,7 @@ class Loader {
             : undefined,
       tags,
       environment: item.environment,
+      moduleDefaults: item.module_defaults,
       checkMode: optBool(item.check_mode),
       diff: optBool(item.diff),
       src: { yf, path },
@@ -548,6 +561,7 @@ class Loader {
       becomeMethod: optStr(item.become_method) ?? ctx.becomeMethod,
       vars: { ...ctx.vars, ...varsOf(item.vars) },
       environment: item.environment,
+      moduleDefaults: item.module_defaults,
       noLog: typeof item.no_log === 'string' && isTemplated(item.no_log) ? item.no_log : optBool(item.no_log),
       checkMode: optBool(item.check_mode),
       diff: optBool(item.diff),
@@ -566,7 +580,11 @@ class Loader {
     const common = this.common(item, yf, path, ctx)
     // tags/when/become inherit through the block itself: inner items keep only their own additions
     const notify = toStrList(item.notify)
-    const inner: Ctx = { ...passDown(ctx, common, []), notify: notify.length ? notify : ctx.notify }
+    const inner: Ctx = {
+      ...passDown(ctx, common, []),
+      notify: notify.length ? notify : ctx.notify,
+      moduleDefaults: item.module_defaults !== undefined ? [...(ctx.moduleDefaults ?? []), item.module_defaults] : ctx.moduleDefaults,
+    }
     // what validate may only warn about inside: the block may not run, or its failures are caught
     const ignored = common.ignoreErrors !== undefined && common.ignoreErrors !== false
     const mayNotRun = ctx.guarded || common.when.length > 0 || ignored
@@ -677,7 +695,20 @@ class Loader {
         item.when !== undefined ||
         item.failed_when !== undefined ||
         (item.ignore_errors !== undefined && item.ignore_errors !== false)
-      const r = this.moduleArgs(mod, modKey, rawArgs, item.args, yf, argsPath, path, modPos, guarded)
+      // module_defaults give arguments the task does not: checked with them (a template among them: unknown, so only warned about)
+      const defaults = staticModuleDefaults([...(ctx.moduleDefaults ?? []), item.module_defaults], canon)
+      const r = this.moduleArgs(
+        mod,
+        modKey,
+        rawArgs,
+        item.args,
+        yf,
+        argsPath,
+        path,
+        modPos,
+        guarded || defaults === 'unknown',
+        defaults === 'unknown' ? undefined : defaults,
+      )
       if (!r) return []
       ;({ args, invalid } = r)
     } else {
@@ -753,6 +784,7 @@ class Loader {
     taskPath: YamlPath,
     modPos: PosOf,
     guarded = false,
+    defaults?: Vars,
   ): { args: Vars; invalid?: string } | undefined {
     let args: Vars = {}
     const fromString = typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean'
@@ -784,7 +816,8 @@ class Loader {
       return yf.pos([...argsPath, ...p], o)
     }
     // set_fact's variable names may be templates (`"path_{{ idx }}": …`): known only at run time
-    const checked = mod.setsVars ? Object.fromEntries(Object.entries(args).filter(([k]) => !isTemplated(k))) : args
+    const own = mod.setsVars ? Object.fromEntries(Object.entries(args).filter(([k]) => !isTemplated(k))) : args
+    const checked = defaults ? { ...defaults, ...own } : own
     const found = new Diagnostics()
     const ok = reportSchema(compile(mod.schema), checked, posOf, found, { prefix: `${modKey}: `, noun: 'argument', templatesUnknown: true })
     for (const d of found.items)
@@ -1149,6 +1182,27 @@ const INCLUDE_KEYWORDS = [
   'vars',
   'when',
 ]
+/**
+ * The arguments `module_defaults` (as written, outermost first) give module `canon`, for the
+ * argument check; 'unknown' when a part is a template (known only at run time).
+ */
+function staticModuleDefaults(parts: unknown[], canon: string): Vars | 'unknown' | undefined {
+  let mine: Vars | undefined
+  for (const p of parts) {
+    if (p === undefined || p === null) continue
+    for (const d of Array.isArray(p) ? p : [p]) {
+      if (!isMap(d)) return 'unknown'
+      for (const [k, v] of Object.entries(d)) {
+        if (isTemplated(k)) return 'unknown'
+        if (canonicalModuleName(k) !== canon) continue
+        if (!isMap(v)) return 'unknown'
+        mine = v
+      }
+    }
+  }
+  return mine
+}
+
 /** Keywords that `apply:` can give the included tasks instead. */
 const APPLY_KEYWORDS = new Set([
   'become',

@@ -35,7 +35,8 @@ const anything = {}
 
 /** Keywords shared by plays, blocks, tasks and roles (Ansible's Base/Conditional/Taggable/Become). */
 const COMMON = {
-  name: str,
+  // `name:` left empty is no name, as in Ansible (a task then shows its module)
+  name: { type: ['string', 'number', 'null'], expected: 'a string' },
   become: bool,
   become_user: str,
   become_method: str,
