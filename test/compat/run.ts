@@ -158,7 +158,8 @@ export function ansibleStatuses(json: string): { tasks: TaskStatus[]; failures: 
   for (const play of doc.plays)
     for (const t of play.tasks) {
       for (const r of Object.values(t.hosts)) {
-        if (r.action === 'meta' || r.action === 'gather_facts' || t.task.name === 'Gathering Facts') continue
+        // the play's implicit fact gathering is not a task of the target (an explicit gather_facts task is)
+        if (r.action === 'meta' || (r.action === 'gather_facts' && t.task.name === 'Gathering Facts')) continue
         const status = ansibleResultStatus(r)
         tasks.push({ name: normName(t.task.name), status, msg: typeof r.msg === 'string' ? r.msg.slice(0, 200) : undefined })
       }
