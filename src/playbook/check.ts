@@ -135,8 +135,11 @@ export function checkProject(input: CheckInput, diags: Diagnostics): void {
   const texts: TextUse[] = []
   const templateFiles: { file: string; pos: SourcePos; guarded?: boolean }[] = []
   let dynamic = false
+  // a task that ran on the control machine before may have made a `src:` that is not there yet
+  let controllerRan = false
   for (const play of playbook.plays) {
     for (const f of play.varsFiles) if (isTemplated(f.path)) dynamic = true
+    const localPlay = play.hosts === 'localhost' || play.hosts === '127.0.0.1' || play.vars.ansible_connection === 'local'
     const visit = (items: TaskItem[], guarded: boolean): void => {
       for (const it of items) {
         if (it.kind === 'include' && !it.preloaded) dynamic = true
@@ -154,8 +157,15 @@ export function checkProject(input: CheckInput, diags: Diagnostics): void {
         for (let i = n; i < texts.length; i++)
           texts[i].guarded = texts[i].candidate || (texts[i].cond === 'when' ? guarded || ignored || inheritedWhen(it, texts[i].text) : g)
         // a missing src under a guard (ignore_errors, when, rescue …) may be the point of the task
-        const sink = g ? ({ error: (m: string, p?: SourcePos, h?: string) => diags.warn(`${m} (where it runs)`, p, h) } as Diagnostics) : diags
+        const sink = g
+          ? ({ error: (m: string, p?: SourcePos, h?: string) => diags.warn(`${m} (where it runs)`, p, h) } as Diagnostics)
+          : controllerRan
+            ? ({
+                error: (m: string, p?: SourcePos, h?: string) => diags.warn(`${m} (unless an earlier task on the control machine makes it)`, p, h),
+              } as Diagnostics)
+            : diags
         if (it.kind === 'task') templateFiles.push(...checkSources(it, playbook.dir, sink).map((f) => ({ ...f, guarded: g })))
+        if (it.kind === 'task' && (localPlay || isControllerName(it.delegateTo) || it.vars.ansible_connection === 'local')) controllerRan = true
         if (it.kind === 'block') {
           visit(it.block, g || it.rescue.length > 0)
           visit(it.rescue, true)
@@ -284,6 +294,11 @@ function checkNotify(play: Play, diags: Diagnostics): void {
 }
 
 // ---------------------------------------------------------------- controller-side sources
+
+/** A delegate_to naming the control machine itself. */
+function isControllerName(h: string | undefined): boolean {
+  return h === 'localhost' || h === '127.0.0.1' || h === '::1'
+}
 
 /** Where a relative `src:` is looked for, in order (the executor's order). */
 export function sourceDirs(task: Task, playbookDir: string, kind: 'templates' | 'files'): string[] {

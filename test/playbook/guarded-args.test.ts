@@ -100,3 +100,24 @@ test('a missing role behind an include that runs on every path is an error', () 
     out.join('\n'),
   )
 })
+
+test('a missing copy src is an error, unless an earlier task on the control machine may make it (a warning then)', () => {
+  const copy = '    - copy: { src: made-at-run-time, dest: /tmp/x }\n'
+  const alone = validate(project(copy))
+  assert.ok(
+    alone.some((l) => l.startsWith('error: ') && l.includes('copy: src "made-at-run-time" not found')),
+    alone.join('\n'),
+  )
+  const made = validate(project(`    - file: { path: made-at-run-time, state: directory }\n      delegate_to: localhost\n${copy}`))
+  assert.ok(!made.some((l) => l.startsWith('error: ')), made.join('\n'))
+  assert.ok(
+    made.some((l) => l.startsWith('warning: ') && l.includes('not found (unless an earlier task on the control machine makes it)')),
+    made.join('\n'),
+  )
+  // made only after the copy: still certainly missing when the copy runs
+  const after = validate(project(`${copy}    - file: { path: made-at-run-time, state: directory }\n      delegate_to: localhost\n`))
+  assert.ok(
+    after.some((l) => l.startsWith('error: ') && l.includes('not found')),
+    after.join('\n'),
+  )
+})
