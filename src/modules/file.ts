@@ -356,12 +356,16 @@ async function planSymlink(
   if (src === undefined && follow && info.type === 'link') src = info.linkTarget
   if (src === undefined && prev !== 'link') return { status: 'fail', msg: 'src is required for creating new symlinks', result: { path } }
   const relBase = info.exists && info.type === 'directory' ? path : posix.dirname(path)
-  if (src !== undefined && !force) {
+  // Ansible warns (and sets no attributes) when the link, followed, leads nowhere
+  let dangling = false
+  if (src !== undefined) {
     const abs = posix.resolve(relBase, src)
     const t = (await ctx.reader.files([abs], { follow: true })).get(abs)!
-    if (!t.exists && !t.unknown)
+    if (!t.exists && !t.unknown && !force)
       return { status: 'fail', msg: `src file does not exist, use "force=yes" if you really want to create the link: ${abs}`, result: { path, src } }
+    dangling = follow && !t.exists && !t.unknown
   }
+  const warnings = dangling ? { warnings: ['Cannot set fs attributes on a non-existent symlink target. follow should be set to False to avoid this.'] } : {}
   if (prev === 'directory' && !force) return { status: 'fail', msg: `refusing to convert from directory to symlink for ${path}`, result: { path } }
   if ((prev === 'file' || prev === 'hard') && !force)
     return { status: 'fail', msg: `refusing to convert from ${prev} to symlink for ${path}`, result: { path } }
@@ -399,8 +403,9 @@ async function planSymlink(
       }
     }
   }
-  if (steps.length === 0) return { status: 'ok', result: { dest: path, src: src ?? info.linkTarget } }
-  return change(changes, steps, { dest: path, src })
+  // unchanged: the link as it is (add_path_info of dest: state link, its own mode and size)
+  if (steps.length === 0) return { status: 'ok', result: { dest: path, src: src ?? info.linkTarget, ...(dangling ? {} : pathInfo(info)), ...warnings } }
+  return change(changes, steps, { dest: path, src, ...warnings })
 }
 
 async function planHardlink(

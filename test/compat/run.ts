@@ -158,8 +158,9 @@ export function ansibleStatuses(json: string): { tasks: TaskStatus[]; failures: 
   for (const play of doc.plays)
     for (const t of play.tasks) {
       for (const r of Object.values(t.hosts)) {
-        // the play's implicit fact gathering is not a task of the target (an explicit gather_facts task is)
-        if (r.action === 'meta' || (r.action === 'gather_facts' && t.task.name === 'Gathering Facts')) continue
+        // the play's implicit fact gathering is not a task of the target (an explicit gather_facts task
+        // is); a meta task shows only when its `when` skipped it, as k3sbook shows it
+        if ((r.action === 'meta' && r.skipped !== true) || (r.action === 'gather_facts' && t.task.name === 'Gathering Facts')) continue
         const status = ansibleResultStatus(r)
         tasks.push({ name: normName(t.task.name), status, msg: typeof r.msg === 'string' ? r.msg.slice(0, 200) : undefined })
       }

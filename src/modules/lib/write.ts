@@ -100,9 +100,15 @@ export function fileResult(info: FileInfo | undefined, key: 'path' | 'dest' = 'p
 
 const STAT_MARK = '#k3sbook-stat '
 
-/** A line appended to a step: prints the path's attributes after the change, for the registered result. */
+/**
+ * A line appended to a step: prints the path's attributes after the change, for the registered
+ * result, as Ansible's add_path_info reads them: the path itself (lstat: a link is `link`, with
+ * its own mode and size), a file with more than one link `hard`, nothing for a path that does not
+ * exist once links are followed.
+ */
 export function statLine(word: string): string {
-  return `stat -L -c '${STAT_MARK}%F|%a|%U|%G|%u|%g|%s' -- ${word} 2>/dev/null || true`
+  // (os.path.exists follows the link: a dangling one gets no attributes)
+  return `{ [ -e ${word} ] && stat -c '${STAT_MARK}%F|%a|%U|%G|%u|%g|%s|%h' -- ${word}; } 2>/dev/null || true`
 }
 
 /** Ansible's path info (state, mode, owner, group, uid, gid, size) from statLine output, if any. */
@@ -111,9 +117,9 @@ export function statFromSteps(steps: StepResult[] | undefined): Vars | undefined
   for (const s of steps ?? []) {
     for (const line of s.stdout.toString('utf8').split('\n')) {
       if (!line.startsWith(STAT_MARK)) continue
-      const [kind, mode, owner, group, uid, gid, size] = line.slice(STAT_MARK.length).split('|')
+      const [kind, mode, owner, group, uid, gid, size, links] = line.slice(STAT_MARK.length).split('|')
       found = {
-        state: kind === 'directory' ? 'directory' : 'file',
+        state: kind === 'symbolic link' ? 'link' : kind === 'directory' ? 'directory' : Number(links) > 1 ? 'hard' : 'file',
         mode: mode.padStart(4, '0'),
         owner,
         group,
