@@ -473,6 +473,6 @@ all:
   const summary = await runPlaybook(proj as never, { connect }, (e) => events.push(e))
   const results = events.filter((e): e is HostResultEvent => e.type === 'host:result')
   assert.equal(summary.exitCode, 0, results.map((e) => `${e.task}: ${e.msg}`).join('\n'))
-  const statted = scripts.filter((s) => s.includes('#k3sbook-stat')).map((s) => /-- (\S+) 2>\/dev\/null \|\| true\n$/.exec(s)?.[1])
+  const statted = scripts.filter((s) => s.includes('#k3sbook-stat')).map((s) => /-- (\S+); \} 2>\/dev\/null \|\| true\n$/.exec(s)?.[1])
   assert.deepEqual(statted, [`${dir}/one/b`, `${dir}/one/b/g`], 'only the registered changes are statted after')
 })
