@@ -26,6 +26,13 @@ export interface JobOutcome {
   steps: StepResult[]
 }
 
+/** The arguments a command's result reads (command.ts commandResult: output trimming, the executable warning). */
+function resultArgs(args: Vars): Vars {
+  const out: Vars = {}
+  for (const k of ['strip_empty_ends', 'executable']) if (args[k] !== undefined) out[k] = args[k]
+  return out
+}
+
 export async function runJob(
   conn: Connection,
   plan: Extract<Plan, { steps: Step[] }>,
@@ -38,7 +45,14 @@ export async function runJob(
   const jid = newJobId()
   const launch: Step = {
     describe: `start async job ${jid}: ${step.describe}`,
-    script: launchScript(jid, step.script, spec.seconds, { module: mod.name, args, base: plan.result ?? {}, async: spec.seconds }, step.stdin),
+    // the job keeps only what its result is built from (not the task's stdin or other arguments)
+    script: launchScript(
+      jid,
+      step.script,
+      spec.seconds,
+      { module: mod.name, args: resultArgs(args), base: plan.result ?? {}, async: spec.seconds },
+      step.stdin,
+    ),
     env: step.env,
   }
   const started = await runStep(launch)

@@ -53,6 +53,8 @@ export function launchScript(jid: string, script: string, seconds: number, meta:
     'if command -v timeout >/dev/null 2>&1; then timeout -s KILL "$s" sh "$j.sh" < "$j.in" > "$j.out" 2> "$j.err"; else sh "$j.sh" < "$j.in" > "$j.out" 2> "$j.err"; fi',
     'rc=$?',
     'date "+%Y-%m-%d %H:%M:%S.%6N" > "$j.end"; date +%s%N > "$j.t1"',
+    // the script and its input held the task's command and stdin: not kept once the job is over
+    'rm -f "$j.sh" "$j.in"',
     'echo "$rc" > "$j.rc.tmp" && mv "$j.rc.tmp" "$j.rc"',
   ].join('\n')
   return [

@@ -3,7 +3,7 @@
 import { atomicWriteScript } from '../../connection/atomic.js'
 import { shQuote } from '../../connection/quote.js'
 import type { Vars } from '../../model.js'
-import type { FileInfo, PathEffect, Step, StepResult } from '../types.js'
+import type { PathEffect, Step, StepResult } from '../types.js'
 import { ArgError } from './args.js'
 import { attrLines, chmodSpec } from './mode.js'
 
@@ -89,13 +89,6 @@ export function writeFileStep(
     stdin: o.fromPath !== undefined ? undefined : content,
     effects: [effect],
   }
-}
-
-/** Ansible's registered file attributes (path, mode, owner, ...) from what the host has. */
-export function fileResult(info: FileInfo | undefined, key: 'path' | 'dest' = 'path'): Vars {
-  if (!info?.exists) return { [key]: info?.path, state: 'absent' }
-  const state = info.type === 'directory' ? 'directory' : info.type === 'link' ? 'link' : info.type === 'file' ? 'file' : 'file'
-  return { [key]: info.path, state, mode: info.mode, owner: info.owner, group: info.group, uid: info.uid, gid: info.gid, size: info.size }
 }
 
 const STAT_MARK = '#k3sbook-stat '
