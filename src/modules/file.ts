@@ -358,7 +358,8 @@ async function planSymlink(
   const relBase = info.exists && info.type === 'directory' ? path : posix.dirname(path)
   // Ansible warns (and sets no attributes) when the link, followed, leads nowhere
   let dangling = false
-  if (src !== undefined) {
+  // (with force and without follow nothing depends on the target: no look at it)
+  if (src !== undefined && (!force || follow)) {
     const abs = posix.resolve(relBase, src)
     const t = (await ctx.reader.files([abs], { follow: true })).get(abs)!
     if (!t.exists && !t.unknown && !force)
